@@ -1,0 +1,210 @@
+"""The annotation project on disk, shared by the annotator GUI and training.
+
+A project is a folder of images. Images are found recursively, skipping hidden
+folders (names starting with ``.``) and the ``labels`` folder. Beside them we write::
+
+    <root>/
+      gcnet-project.json              the project file (below)
+      labels/<rel>.png                label map of image <rel>: 8-bit indexed PNG with the
+                                      class palette embedded; value = class id, 255 = ignore
+      labels/.edited/<rel>.png        mask of pixels a person edited (1-bit, or 8-bit 0/255)
+
+``<rel>`` is the image path relative to the root with its suffix replaced by ``.png``
+(``street/a.jpg`` -> ``labels/street/a.png``). Two images differing only by suffix
+would share a label file; keep one of them.
+
+``gcnet-project.json``::
+
+    {"format": "gcnet-annotator-project", "version": 1,
+     "classes": [{"name": "road", "color": [128, 64, 128]}, ...],
+     "model": "<zoo entry name or fine-tuned version id>" | null,
+     "images": {"<relative posix path>": {"state": "new"|"predicted"|"corrected"|"exported",
+                                          "model": "<model that made the prediction>" | null,
+                                          "updated": "<ISO 8601 time>"}}}
+
+Images missing from ``images`` are in state ``new``. The file is only ever replaced
+atomically, and an unreadable one is reported (:class:`ProjectError`), never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from .classes import ClassSet
+
+PROJECT_FILE = "gcnet-project.json"
+LABELS_DIR = "labels"
+EDITED_DIR = ".edited"
+FORMAT_NAME = "gcnet-annotator-project"
+FORMAT_VERSION = 1
+STATES = ("new", "predicted", "corrected", "exported")
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+
+
+class ProjectError(Exception):
+    """The project file cannot be read or is not a project of ours."""
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder + fsync + os.replace: never half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _classes_to_json(classes: ClassSet) -> list[dict[str, Any]]:
+    return [{"name": name, "color": list(color)} for name, color in zip(classes.names, classes.palette)]
+
+
+def _classes_from_json(items: Any) -> ClassSet:
+    names = tuple(str(item["name"]) for item in items)
+    palette = tuple(tuple(int(c) for c in item["color"]) for item in items)
+    if any(len(color) != 3 for color in palette):
+        raise ValueError("each class colour must be [r, g, b]")
+    return ClassSet(names, palette)  # type: ignore[arg-type]
+
+
+class Project:
+    """An image folder with its labels and ``gcnet-project.json`` (see module docstring)."""
+
+    def __init__(self, root: str | os.PathLike, classes: ClassSet, model: str | None = None,
+                 images: dict[str, dict[str, Any]] | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.classes = classes
+        self.model = model
+        self._images: dict[str, dict[str, Any]] = dict(images or {})
+
+    # -- on disk ------------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        """The project file."""
+        return self.root / PROJECT_FILE
+
+    @property
+    def labels_root(self) -> Path:
+        return self.root / LABELS_DIR
+
+    @classmethod
+    def open(cls, root: str | os.PathLike, classes: ClassSet | None = None) -> "Project":
+        """Load the project in ``root``; without a project file, a new unsaved one.
+
+        ``classes`` are used only for a new project (default: none yet).
+        """
+        project = cls(root, classes or ClassSet((), ()))
+        if not project.path.exists():
+            return project
+        try:
+            data = json.loads(project.path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+                raise ValueError(f"not a {FORMAT_NAME} file")
+            if int(data.get("version", 0)) > FORMAT_VERSION:
+                raise ValueError(f"version {data['version']} is newer than this program ({FORMAT_VERSION})")
+            project.classes = _classes_from_json(data.get("classes", []))
+            project.model = data.get("model")
+            images = data.get("images", {})
+            if not isinstance(images, dict) or any(
+                    not isinstance(rec, dict) or rec.get("state") not in STATES for rec in images.values()):
+                raise ValueError("malformed 'images' table")
+            project._images = images
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ProjectError(f"cannot read project file {project.path}: {exc}") from exc
+        return project
+
+    @classmethod
+    def create(cls, root: str | os.PathLike, classes: ClassSet, model: str | None = None) -> "Project":
+        """Start a project in ``root`` and save it; refuses to replace an existing one."""
+        project = cls(root, classes, model)
+        if project.path.exists():
+            raise ProjectError(f"{project.path} already exists; open it instead")
+        project.root.mkdir(parents=True, exist_ok=True)
+        project.save()
+        return project
+
+    def save(self) -> None:
+        """Write the project file atomically."""
+        data = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "classes": _classes_to_json(self.classes),
+            "model": self.model,
+            "images": dict(sorted(self._images.items())),
+        }
+        _atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    # -- images -------------------------------------------------------------------------
+    def relative(self, image: str | os.PathLike) -> str:
+        """The posix path of ``image`` relative to the root (the key in the JSON)."""
+        path = Path(image)
+        if path.is_absolute():
+            try:
+                path = path.relative_to(self.root)
+            except ValueError:  # e.g. given through a symlinked root
+                path = path.resolve().relative_to(self.root)
+        return path.as_posix()
+
+    def image_paths(self) -> list[Path]:
+        """All images under the root, sorted by relative path."""
+        found: list[str] = []
+        for folder, subdirs, files in os.walk(self.root):
+            here = Path(folder)
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith(".")
+                                and not (here == self.root and d == LABELS_DIR))
+            found.extend((here / f).relative_to(self.root).as_posix() for f in files
+                         if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES)
+        return [self.root / rel for rel in sorted(found)]
+
+    def label_path(self, image: str | os.PathLike) -> Path:
+        return self.labels_root / Path(self.relative(image)).with_suffix(".png")
+
+    def edited_path(self, image: str | os.PathLike) -> Path:
+        return self.labels_root / EDITED_DIR / Path(self.relative(image)).with_suffix(".png")
+
+    def state(self, image: str | os.PathLike) -> str:
+        record = self._images.get(self.relative(image))
+        return record["state"] if record else "new"
+
+    def image_model(self, image: str | os.PathLike) -> str | None:
+        """The model that produced the image's prediction, if recorded."""
+        record = self._images.get(self.relative(image))
+        return record.get("model") if record else None
+
+    def set_state(self, image: str | os.PathLike, state: str, model: str | None = None) -> None:
+        """Record a new state (in memory; call :meth:`save`).
+
+        ``model`` names the model that produced the prediction; when omitted the
+        previously recorded one is kept, except that ``new`` forgets it.
+        """
+        if state not in STATES:
+            raise ValueError(f"unknown state {state!r}; expected one of {STATES}")
+        key = self.relative(image)
+        previous = self._images.get(key, {})
+        if model is None and state != "new":
+            model = previous.get("model")
+        self._images[key] = {"state": state, "model": model, "updated": _now()}
+
+    def images_with_state(self, *states: str) -> list[Path]:
+        """Images on disk whose state is one of ``states`` (``new`` includes unrecorded ones)."""
+        unknown = set(states) - set(STATES)
+        if unknown:
+            raise ValueError(f"unknown states {sorted(unknown)}; expected some of {STATES}")
+        return [p for p in self.image_paths() if self.state(p) in states]
+
+    def records(self) -> Iterable[tuple[str, dict[str, Any]]]:
+        """(relative path, record) pairs as stored in the JSON."""
+        return self._images.items()
