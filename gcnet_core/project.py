@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
 from .classes import ClassSet
+from .masks import atomic_write_text
 
 PROJECT_FILE = "gcnet-project.json"
 LABELS_DIR = "labels"
@@ -48,20 +48,6 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".
 
 class ProjectError(Exception):
     """The project file cannot be read or is not a project of ours."""
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder + fsync + os.replace: never half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _now() -> str:
@@ -145,7 +131,7 @@ class Project:
             "model": self.model,
             "images": dict(sorted(self._images.items())),
         }
-        _atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     # -- images -------------------------------------------------------------------------
     def relative(self, image: str | os.PathLike) -> str:
