@@ -25,6 +25,8 @@ class DatasetRecipe:
     crop_size: tuple[int, int]  # (h, w)
     reduce_zero_label: bool
     batch_per_gpu: int
+    align_corners: bool = False  # True for the 769x769 crops (97 = (769 - 1) / 8 + 1)
+    slide_stride: tuple[int, int] | None = None  # (h, w); None = whole-image inference
 
     @property
     def classes(self) -> ClassSet:
@@ -32,7 +34,8 @@ class DatasetRecipe:
 
 
 CITYSCAPES_512x1024 = DatasetRecipe("cityscapes", "Cityscapes", (2048, 1024), (512, 1024), False, 2)
-CITYSCAPES_769x769 = DatasetRecipe("cityscapes", "Cityscapes", (2049, 1025), (769, 769), False, 2)
+CITYSCAPES_769x769 = DatasetRecipe("cityscapes", "Cityscapes", (2049, 1025), (769, 769), False, 2,
+                                   align_corners=True, slide_stride=(513, 513))
 ADE20K_512x512 = DatasetRecipe("ade20k", "ADE20K", (2048, 512), (512, 512), True, 4)
 VOC_512x512 = DatasetRecipe("voc", "Pascal VOC 2012 + aug", (2048, 512), (512, 512), False, 4)
 
@@ -70,15 +73,15 @@ class ZooEntry:
 
     @property
     def align_corners(self) -> bool:
-        return self.dataset.crop_size == (769, 769)
+        return self.dataset.align_corners
 
     @property
     def test_mode(self) -> str:
-        return "slide" if self.align_corners else "whole"
+        return "whole" if self.dataset.slide_stride is None else "slide"
 
     @property
-    def slide_stride(self) -> tuple[int, int]:
-        return (513, 513)
+    def slide_stride(self) -> tuple[int, int] | None:
+        return self.dataset.slide_stride
 
     @property
     def schedule(self) -> str:

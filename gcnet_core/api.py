@@ -1,0 +1,82 @@
+"""``init_model``: a zoo name (and optionally a checkpoint file) to a ready-to-run GCNet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+
+from .checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
+from .classes import ClassSet
+from .download import CheckpointError, ensure_checkpoint
+from .inference import autocast_context, resolve_device
+from .model import GCNet
+from .zoo import ZooEntry, get_entry
+
+
+def build_model(entry: ZooEntry, classes: ClassSet | None = None, with_auxiliary_head: bool = False) -> GCNet:
+    """An untrained GCNet shaped as ``entry`` (depth, align_corners), for ``classes``."""
+    classes = classes or entry.classes
+    model = GCNet(len(classes), entry.depth, entry.align_corners, with_auxiliary_head)
+    model.entry, model.classes = entry, classes
+    return model
+
+
+def classes_from_meta(meta: Mapping[str, Any], num_classes: int | None) -> ClassSet | None:
+    """Class names and palette stored in a checkpoint (0.x ``CLASSES``/``PALETTE`` or 1.x
+    ``dataset_meta``), when they match the number of classes the weights predict."""
+    dataset_meta = meta.get("dataset_meta") if isinstance(meta.get("dataset_meta"), Mapping) else {}
+    names = meta.get("CLASSES") or dataset_meta.get("classes")
+    palette = meta.get("PALETTE") or dataset_meta.get("palette")
+    if not names or len(names) != num_classes:
+        return None
+    if not palette or len(palette) != len(names):
+        palette = [tuple(int(c) for c in _default_colour(i)) for i in range(len(names))]
+    return ClassSet(tuple(str(n) for n in names), tuple(tuple(int(c) for c in rgb) for rgb in palette))
+
+
+def _default_colour(index: int) -> tuple[int, int, int]:
+    """The PASCAL-style bit-interleaved colour map, for class sets saved without a palette."""
+    r = g = b = 0
+    for shift in range(8):
+        r |= ((index >> 0) & 1) << (7 - shift)
+        g |= ((index >> 1) & 1) << (7 - shift)
+        b |= ((index >> 2) & 1) << (7 - shift)
+        index >>= 3
+    return r, g, b
+
+
+def init_model(name: str | None = None, checkpoint: str | Path | None = None, device: str = "auto",
+               precision: str = "fp32", progress: Callable[[int, int | None], None] | None = None,
+               with_auxiliary_head: bool = False) -> GCNet:
+    """Build the zoo entry ``name`` and load its weights, ready for :func:`inference`.
+
+    Without ``checkpoint`` the official file is taken from the cache or downloaded. With one,
+    official files, bare state dicts, ``module.``-prefixed keys and our own fine-tuned
+    checkpoints are accepted; a fine-tuned file names its base entry, so ``name`` may be
+    omitted, and its class set (stored in ``meta``) replaces the entry's.
+    """
+    if name is None and checkpoint is None:
+        raise ValueError("init_model needs a zoo model name, a checkpoint, or both")
+    entry = get_entry(name) if name else None
+    path = Path(checkpoint) if checkpoint is not None else ensure_checkpoint(entry, progress)
+    state, meta = read_checkpoint(path)
+    if entry is None:
+        base = meta.get("base_model")
+        if not base:
+            raise CheckpointError(f"{path} does not say which zoo model it was trained from; pass the model name too")
+        entry = get_entry(str(base))
+    num_classes = checkpoint_num_classes(state)
+    classes = entry.classes if num_classes == entry.num_classes else classes_from_meta(meta, num_classes)
+    model = build_model(entry, classes, with_auxiliary_head)
+    notes = load_weights(model, state, source=str(path))
+    target = resolve_device(device)
+    autocast_context(target, precision)  # reject an unusable precision before any work
+    model.to(target).eval()
+    model.checkpoint_path, model.checkpoint_meta, model.load_notes = path, meta, notes
+    model.precision = precision
+    return model
+
+
+__all__ = ["build_model", "classes_from_meta", "init_model"]

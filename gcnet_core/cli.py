@@ -1,0 +1,200 @@
+"""The ``gcnet`` command: a thin layer over the library (models, download, predict, benchmark...)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+def _progress_bar(description: str):
+    """A tqdm byte bar driven by the download callback ``(done, total)``."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=description, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
+
+    def update(done: int, total: int | None) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return bar, update
+
+
+def _load_model(args) -> "object":
+    from .api import init_model
+    from .distributed import device_for_this_process
+
+    bar, update = _progress_bar(f"downloading {args.model or 'checkpoint'}")
+    try:
+        return init_model(args.model, args.checkpoint, device=device_for_this_process(args.device),
+                          precision=getattr(args, "precision", "fp32"), progress=update)
+    finally:
+        bar.close()
+
+
+def cmd_models(args) -> int:
+    from .download import cached_checkpoint
+    from .zoo import ZOO
+
+    header = f"{'name':44} {'dataset':11} {'backbone':9} {'crop':8} {'sched':5} {'mIoU':>6} {'ms+flip':>7}  downloaded"
+    print(header)
+    print("-" * len(header))
+    for entry in ZOO:
+        crop = "x".join(str(v) for v in entry.crop_size)
+        have = "yes" if cached_checkpoint(entry) else "no"
+        print(f"{entry.name:44} {entry.dataset.title.split()[0]:11} {entry.backbone:9} {crop:8} "
+              f"{entry.schedule:5} {entry.miou:6.2f} {entry.miou_ms_flip:7.2f}  {have}")
+    return 0
+
+
+def cmd_download(args) -> int:
+    from .download import CheckpointError, cached_checkpoint, ensure_checkpoint, import_checkpoint
+    from .zoo import get_entry
+
+    status = 0
+    for name in args.names:
+        entry = get_entry(name)
+        try:
+            if args.source:
+                path = import_checkpoint(entry.checkpoint_filename, args.source, entry.sha256_prefix)
+            elif cached_checkpoint(entry):
+                path = cached_checkpoint(entry)
+            else:
+                bar, update = _progress_bar(entry.name)
+                try:
+                    path = ensure_checkpoint(entry, progress=update)
+                finally:
+                    bar.close()
+        except CheckpointError as error:
+            print(f"error: {error}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"{entry.name}: {path}")
+    return status
+
+
+def cmd_predict(args) -> int:
+    from tqdm import tqdm
+
+    from .distributed import shard_for_this_process
+    from .imageio import find_images
+    from .inference import inference_many
+    from .masks import write_mask
+
+    inputs = find_images(args.inputs)
+    if not inputs:
+        print("error: no images found in the given inputs", file=sys.stderr)
+        return 2
+    out_dir = Path(args.out)
+    roots = [Path(p) for p in args.inputs if Path(p).is_dir()]
+    targets = {path: out_dir / _relative_output(path, roots) for path in inputs}
+    todo = [p for p in inputs if not (args.skip_existing and targets[p].exists())]
+    todo = shard_for_this_process(todo)
+    skipped = len(inputs) - len(todo)
+    model = _load_model(args)
+    failures: list[tuple[Path, str]] = []
+    written = 0
+    with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet) as bar:
+        for item in inference_many(model, todo, batch_size=args.batch_size, tta=args.tta):
+            bar.update(1)
+            if item.error is not None:
+                failures.append((item.source, str(item.error)))
+                continue
+            try:
+                write_mask(targets[item.source], item.result.labels, model.classes, args.format,
+                           image_rgb=item.image)
+                written += 1
+            except OSError as error:
+                failures.append((item.source, f"could not write {targets[item.source]}: {error}"))
+    print(f"{written} masks written to {out_dir}" + (f", {skipped} already there" if skipped else ""))
+    if failures:
+        print(f"{len(failures)} input(s) could not be segmented:", file=sys.stderr)
+        for path, message in failures:
+            print(f"  {path}: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _relative_output(path: Path, roots: list[Path]) -> Path:
+    """Mirror the input folder structure; loose files go to the top of the output folder."""
+    for root in roots:
+        try:
+            return path.relative_to(root).with_suffix(".png")
+        except ValueError:
+            continue
+    return Path(path.name).with_suffix(".png")
+
+
+def cmd_benchmark(args) -> int:
+    from .benchmark import run_benchmark
+
+    model = _load_model(args)
+    report = run_benchmark(model, images=args.images, warmup=args.warmup)
+    print(report.format())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gcnet", description="GCNet semantic segmentation (mmsegmentation zoo).")
+    parser.add_argument("--version", action="version", version=f"gcnet {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    models = commands.add_parser("models", help="list the 16 zoo models")
+    models.set_defaults(func=cmd_models)
+
+    download = commands.add_parser("download", help="download (or import) official checkpoints into the cache")
+    download.add_argument("names", nargs="+", metavar="NAME")
+    download.add_argument("--from", dest="source", metavar="PATH",
+                          help="import a checkpoint file downloaded elsewhere (its hash is checked)")
+    download.set_defaults(func=cmd_download)
+
+    def model_options(sub, precision: bool = True):
+        sub.add_argument("--model", required=True, metavar="NAME", help="zoo model (1.x or 0.x config name)")
+        sub.add_argument("--checkpoint", metavar="PATH", help="use this file instead of the official one")
+        sub.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+        if precision:
+            sub.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
+                             help="autocast precision of the network (fp16/bf16 on CUDA)")
+
+    predict = commands.add_parser("predict", help="segment images and folders into mask PNGs")
+    model_options(predict)
+    predict.add_argument("--out", required=True, metavar="DIR")
+    predict.add_argument("--format", default="index",
+                         choices=("index", "color", "overlay", "cityscapes-labelids"))
+    predict.add_argument("--tta", action="store_true", help="multi-scale + flip (slower, a little better)")
+    predict.add_argument("--batch-size", type=int, default=1, help="images of equal size per network pass")
+    predict.add_argument("--skip-existing", action="store_true", help="resume: keep masks already written")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders (recursive)")
+    predict.set_defaults(func=cmd_predict)
+
+    benchmark = commands.add_parser("benchmark", help="images/s and peak memory, timed as mmsegmentation does")
+    model_options(benchmark)
+    benchmark.add_argument("--images", type=int, default=50, help="timed images (after the warm-up)")
+    benchmark.add_argument("--warmup", type=int, default=5, help="images run before timing (mmseg: 5)")
+    benchmark.set_defaults(func=cmd_benchmark)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .checkpoint import CheckpointError
+    from .imageio import ImageReadError
+    from .zoo import UnknownModelError
+
+    try:
+        return args.func(args)
+    except (CheckpointError, UnknownModelError, ImageReadError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""Inference exactly as mmsegmentation runs it (SPEC §4), plus confidence and batching.
+
+Single scale: cv2 INTER_LINEAR keep-ratio resize of the uint8 image, RGB normalisation,
+whole-image or sliding-window logits, a bilinear resize to the network input inside the
+model and a second one to the original size, then argmax. ``tta=True`` is the 0.x
+ms+flip rule behind the published ms+flip numbers: six scales of the base scale, each
+also flipped, softmax probabilities averaged at the original size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .imageio import read_image_rgb
+
+MEAN_RGB = (123.675, 116.28, 103.53)
+STD_RGB = (58.395, 57.12, 57.375)
+TTA_RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+# Elements of one float32 class-chunk at original size before argmax/confidence are
+# computed chunk by chunk (a 150-class 4000x6000 logit map would need 14 GB at once).
+_CHUNK_ELEMENTS = 64 * 1024 * 1024
+
+
+@dataclass
+class SegmentationResult:
+    """One image's prediction at its original size."""
+
+    labels: np.ndarray  # (H, W) uint8 class indices
+    confidence: np.ndarray  # (H, W) float32, top softmax probability
+    logits: np.ndarray | None = None  # (C, H, W) float32; averaged probabilities with tta
+
+
+def rescale_size(width: int, height: int, scale: tuple[int, int]) -> tuple[int, int]:
+    """mmcv's keep-ratio rule: fit (long, short) = (max(scale), min(scale)); round half up."""
+    factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
+    return int(width * factor + 0.5), int(height * factor + 0.5)
+
+
+def resize_keep_ratio(image: np.ndarray, scale: tuple[int, int]) -> np.ndarray:
+    """Resize a uint8 image as mmcv's ``imrescale`` does (cv2 bilinear on the uint8 data)."""
+    height, width = image.shape[:2]
+    new_w, new_h = rescale_size(width, height, scale)
+    if (new_w, new_h) == (width, height):
+        return image
+    return cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+
+
+def tta_scales(base_scale: tuple[int, int]) -> list[tuple[int, int]]:
+    """The 0.x ms+flip scales: each ratio times the config's base scale, truncated."""
+    return [(int(base_scale[0] * r), int(base_scale[1] * r)) for r in TTA_RATIOS]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` means the first CUDA GPU when there is one, else the CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was asked for but no CUDA GPU is available; use --device cpu")
+    return device
+
+
+def autocast_context(device: torch.device, precision: str):
+    """fp32 runs as is; fp16/bf16 run the network under autocast (CUDA; bf16 also on the CPU)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if device.type != "cuda" and precision == "fp16":
+        raise ValueError("fp16 needs a CUDA GPU; use fp32 or bf16 on the CPU")
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def normalize(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """Stack same-sized RGB uint8 images into a normalised NCHW float32 batch on ``device``."""
+    batch = torch.from_numpy(np.stack(images)).to(device, non_blocking=True)
+    batch = batch.permute(0, 3, 1, 2).float()
+    mean = torch.tensor(MEAN_RGB, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(STD_RGB, device=device).view(1, 3, 1, 1)
+    return (batch - mean) / std
+
+
+class Predictor:
+    """Runs a loaded model the way its zoo entry says (whole or slide, align_corners, scale)."""
+
+    def __init__(self, model: torch.nn.Module, precision: str = "fp32", window_batch: int = 4) -> None:
+        self.model = model
+        self.entry = model.entry
+        self.device = next(model.parameters()).device
+        self.precision = precision
+        self.window_batch = window_batch
+        autocast_context(self.device, precision)  # validates the precision early
+
+    @property
+    def align_corners(self) -> bool:
+        return self.model.align_corners
+
+    def network(self, x: torch.Tensor) -> torch.Tensor:
+        """Backbone + head + the first resize (to the network input), in float32 out."""
+        with autocast_context(self.device, self.precision):
+            logits = self.model(x)
+        return logits.float()
+
+    def logits_at_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits at the network-input size: one pass (whole) or averaged windows (slide)."""
+        if self.entry.test_mode == "slide":
+            return self.slide(x)
+        return self.network(x)
+
+    def slide(self, x: torch.Tensor) -> torch.Tensor:
+        """Sliding windows (SPEC §4.3): logits of overlapping crops summed, divided by coverage."""
+        n, _, height, width = x.shape
+        crop_h, crop_w = self.entry.crop_size
+        stride_h, stride_w = self.entry.slide_stride
+        rows = max(height - crop_h + stride_h - 1, 0) // stride_h + 1
+        cols = max(width - crop_w + stride_w - 1, 0) // stride_w + 1
+        windows = []
+        for row in range(rows):
+            for col in range(cols):
+                y2, x2 = min(row * stride_h + crop_h, height), min(col * stride_w + crop_w, width)
+                windows.append((max(y2 - crop_h, 0), y2, max(x2 - crop_w, 0), x2))
+        total = torch.zeros((n, self.model.num_classes, height, width), device=x.device)
+        count = torch.zeros((1, 1, height, width), device=x.device)
+        for start in range(0, len(windows), self.window_batch):
+            group = windows[start:start + self.window_batch]
+            crops = torch.cat([x[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in group])
+            logits = self.network(crops)
+            for k, (y1, y2, x1, x2) in enumerate(group):
+                total[:, :, y1:y2, x1:x2] += logits[k * n:(k + 1) * n]
+                count[:, :, y1:y2, x1:x2] += 1
+        return total / count
+
+    def to_original(self, logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The second bilinear resize, from the network input to the original image size."""
+        if tuple(logits.shape[-2:]) == tuple(size):
+            return logits
+        return F.interpolate(logits, size=size, mode="bilinear", align_corners=self.align_corners)
+
+    @torch.inference_mode()
+    def predict_batch(self, images: list[np.ndarray], return_logits: bool = False) -> list[SegmentationResult]:
+        """Single-scale prediction for images that share one size (one network pass)."""
+        height, width = images[0].shape[:2]
+        resized = [resize_keep_ratio(img, self.entry.test_scale) for img in images]
+        logits = self.logits_at_input(normalize(resized, self.device))
+        return [self._finish(logits[i:i + 1], (height, width), return_logits) for i in range(len(images))]
+
+    def _finish(self, logits: torch.Tensor, size: tuple[int, int], return_logits: bool) -> SegmentationResult:
+        if return_logits:
+            full = self.to_original(logits, size)[0]
+            labels, confidence = _labels_and_confidence(full)
+            return SegmentationResult(labels, confidence, full.cpu().numpy())
+        # Class chunks keep memory bounded on huge images; resizing is per channel, so exact.
+        num_classes = logits.shape[1]
+        chunk = max(1, _CHUNK_ELEMENTS // (size[0] * size[1]))
+        best = index = norm = None
+        for start in range(0, num_classes, chunk):
+            part = self.to_original(logits[:, start:start + chunk], size)[0]
+            part_max, part_index = part.max(dim=0)
+            part_norm = torch.exp(part - part_max).sum(dim=0)
+            if best is None:
+                best, index, norm = part_max, part_index, part_norm
+                continue
+            new_best = torch.maximum(best, part_max)
+            norm = norm * torch.exp(best - new_best) + part_norm * torch.exp(part_max - new_best)
+            index = torch.where(part_max > best, part_index + start, index)
+            best = new_best
+        return SegmentationResult(_to_labels(index), (1.0 / norm).cpu().numpy().astype(np.float32))
+
+    @torch.inference_mode()
+    def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
+        """ms+flip: 6 scales x {plain, flipped}, softmax averaged at the original size."""
+        size = image.shape[:2]
+        probabilities = torch.zeros((self.model.num_classes, *size), device=self.device)
+        passes = 0
+        for scale in tta_scales(self.entry.test_scale):
+            resized = resize_keep_ratio(image, scale)
+            for flip in (False, True):
+                view = np.ascontiguousarray(resized[:, ::-1]) if flip else resized
+                logits = self.to_original(self.logits_at_input(normalize([view], self.device)), size)
+                probs = torch.softmax(logits[0], dim=0)
+                probabilities += probs.flip(dims=(2,)) if flip else probs
+                passes += 1
+        probabilities /= passes
+        confidence, index = probabilities.max(dim=0)
+        return SegmentationResult(
+            _to_labels(index),
+            confidence.cpu().numpy().astype(np.float32),
+            probabilities.cpu().numpy() if return_logits else None,
+        )
+
+    def predict(self, image: np.ndarray, tta: bool = False, return_logits: bool = False) -> SegmentationResult:
+        if tta:
+            return self.predict_tta(image, return_logits)
+        return self.predict_batch([image], return_logits)[0]
+
+
+def _labels_and_confidence(logits: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    probabilities = torch.softmax(logits, dim=0)
+    confidence, index = probabilities.max(dim=0)
+    return _to_labels(index), confidence.cpu().numpy().astype(np.float32)
+
+
+def _to_labels(index: torch.Tensor) -> np.ndarray:
+    return index.to(torch.uint8).cpu().numpy()
+
+
+def as_rgb_array(image: np.ndarray | str | Path) -> np.ndarray:
+    """Accept an RGB uint8 array or a path (read with :func:`read_image_rgb`)."""
+    if isinstance(image, (str, Path)):
+        return read_image_rgb(image)
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an RGB uint8 array of shape (H, W, 3), got {image.dtype} {image.shape}")
+    return image
+
+
+def predictor_for(model: torch.nn.Module) -> Predictor:
+    """The model's cached :class:`Predictor` (built on first use with the model's precision)."""
+    predictor = getattr(model, "_predictor", None)
+    if predictor is None or predictor.device != next(model.parameters()).device:
+        predictor = Predictor(model, precision=getattr(model, "precision", "fp32"))
+        model._predictor = predictor
+    return predictor
+
+
+def inference(model: torch.nn.Module, image: np.ndarray | str | Path, tta: bool = False,
+              return_logits: bool = False) -> SegmentationResult:
+    """Segment one image (RGB uint8 array or path) with a model from :func:`init_model`."""
+    return predictor_for(model).predict(as_rgb_array(image), tta=tta, return_logits=return_logits)
+
+
+@dataclass
+class BatchItem:
+    """One input of :func:`inference_many`: its result, or the error that stopped it."""
+
+    source: Path | int
+    image: np.ndarray | None
+    result: SegmentationResult | None
+    error: Exception | None = None
+
+
+def inference_many(model: torch.nn.Module, images: Iterable[np.ndarray | str | Path], batch_size: int = 1,
+                   tta: bool = False, num_readers: int = 2) -> Iterator[BatchItem]:
+    """Segment many images in order; files are decoded ahead in threads while the model runs.
+
+    Consecutive images of the same size share one network pass (up to ``batch_size``).
+    An unreadable input yields a :class:`BatchItem` with ``error`` set instead of raising,
+    so one bad file never stops a folder run.
+    """
+    predictor = predictor_for(model)
+    sources = list(images)
+
+    def load(index: int):
+        source = sources[index]
+        name = Path(source) if isinstance(source, (str, Path)) else index
+        try:
+            return name, as_rgb_array(source), None
+        except Exception as error:  # reported per item, never raised
+            return name, None, error
+
+    with ThreadPoolExecutor(max_workers=max(1, num_readers)) as pool:
+        pending: list[tuple] = []
+        for name, image, error in pool.map(load, range(len(sources))):
+            if error is not None:
+                yield from _flush(predictor, pending, tta)
+                pending = []
+                yield BatchItem(name, None, None, error)
+                continue
+            if pending and (image.shape != pending[0][1].shape or len(pending) >= batch_size or tta):
+                yield from _flush(predictor, pending, tta)
+                pending = []
+            pending.append((name, image))
+        yield from _flush(predictor, pending, tta)
+
+
+def _flush(predictor: Predictor, pending: list[tuple], tta: bool) -> Iterator[BatchItem]:
+    if not pending:
+        return
+    if tta:
+        results = [predictor.predict_tta(image) for _, image in pending]
+    else:
+        results = predictor.predict_batch([image for _, image in pending])
+    for (name, image), result in zip(pending, results):
+        yield BatchItem(name, image, result)
