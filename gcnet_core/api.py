@@ -68,7 +68,10 @@ def init_model(name: str | None = None, checkpoint: str | Path | None = None, de
             raise CheckpointError(f"{path} does not say which zoo model it was trained from; pass the model name too")
         entry = get_entry(str(base))
     num_classes = checkpoint_num_classes(state)
-    classes = entry.classes if num_classes == entry.num_classes else classes_from_meta(meta, num_classes)
+    classes = None
+    if num_classes != entry.num_classes and meta.get("base_model"):
+        classes = classes_from_meta(meta, num_classes)  # our fine-tuned class set
+    # Anything else must fit the entry as it is; load_weights names what does not.
     model = build_model(entry, classes, with_auxiliary_head)
     notes = load_weights(model, state, source=str(path))
     target = resolve_device(device)

@@ -61,6 +61,21 @@ def tta_scales(base_scale: tuple[int, int]) -> list[tuple[int, int]]:
     return [(int(base_scale[0] * r), int(base_scale[1] * r)) for r in TTA_RATIOS]
 
 
+def slide_windows(height: int, width: int, crop: tuple[int, int],
+                  stride: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """(y1, y2, x1, x2) of mmsegmentation's sliding windows; the last row/column is shifted
+    back to end at the border, and windows never exceed the image."""
+    (crop_h, crop_w), (stride_h, stride_w) = crop, stride
+    rows = max(height - crop_h + stride_h - 1, 0) // stride_h + 1
+    cols = max(width - crop_w + stride_w - 1, 0) // stride_w + 1
+    windows = []
+    for row in range(rows):
+        for col in range(cols):
+            y2, x2 = min(row * stride_h + crop_h, height), min(col * stride_w + crop_w, width)
+            windows.append((max(y2 - crop_h, 0), y2, max(x2 - crop_w, 0), x2))
+    return windows
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` means the first CUDA GPU when there is one, else the CPU."""
     if str(device) == "auto":
@@ -122,15 +137,7 @@ class Predictor:
     def slide(self, x: torch.Tensor) -> torch.Tensor:
         """Sliding windows (SPEC §4.3): logits of overlapping crops summed, divided by coverage."""
         n, _, height, width = x.shape
-        crop_h, crop_w = self.entry.crop_size
-        stride_h, stride_w = self.entry.slide_stride
-        rows = max(height - crop_h + stride_h - 1, 0) // stride_h + 1
-        cols = max(width - crop_w + stride_w - 1, 0) // stride_w + 1
-        windows = []
-        for row in range(rows):
-            for col in range(cols):
-                y2, x2 = min(row * stride_h + crop_h, height), min(col * stride_w + crop_w, width)
-                windows.append((max(y2 - crop_h, 0), y2, max(x2 - crop_w, 0), x2))
+        windows = slide_windows(height, width, self.entry.crop_size, self.entry.slide_stride)
         total = torch.zeros((n, self.model.num_classes, height, width), device=x.device)
         count = torch.zeros((1, 1, height, width), device=x.device)
         for start in range(0, len(windows), self.window_batch):
