@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--images", type=int, default=50, help="timed images (after the warm-up)")
     benchmark.add_argument("--warmup", type=int, default=5, help="images run before timing (mmseg: 5)")
     benchmark.set_defaults(func=cmd_benchmark)
+
+    from .evaluate import add_eval_command
+    add_eval_command(commands)
     return parser
 
 
