@@ -9,29 +9,36 @@ from pathlib import Path
 from . import __version__
 
 
-def _progress_bar(description: str):
-    """A tqdm byte bar driven by the download callback ``(done, total)``."""
-    from tqdm import tqdm
+class _DownloadBar:
+    """A tqdm byte bar, opened only when a download really starts (callback ``(done, total)``)."""
 
-    bar = tqdm(desc=description, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.bar = None
 
-    def update(done: int, total: int | None) -> None:
-        if total and bar.total != total:
-            bar.total = total
-        bar.n = done
-        bar.refresh()
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
 
-    return bar, update
+            self.bar = tqdm(desc=self.description, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
+        if total and self.bar.total != total:
+            self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _load_model(args) -> "object":
     from .api import init_model
     from .distributed import device_for_this_process
 
-    bar, update = _progress_bar(f"downloading {args.model or 'checkpoint'}")
+    bar = _DownloadBar(f"downloading {args.model or 'checkpoint'}")
     try:
         return init_model(args.model, args.checkpoint, device=device_for_this_process(args.device),
-                          precision=getattr(args, "precision", "fp32"), progress=update)
+                          precision=getattr(args, "precision", "fp32"), progress=bar)
     finally:
         bar.close()
 
@@ -64,9 +71,9 @@ def cmd_download(args) -> int:
             elif cached_checkpoint(entry):
                 path = cached_checkpoint(entry)
             else:
-                bar, update = _progress_bar(entry.name)
+                bar = _DownloadBar(entry.name)
                 try:
-                    path = ensure_checkpoint(entry, progress=update)
+                    path = ensure_checkpoint(entry, progress=bar)
                 finally:
                     bar.close()
         except CheckpointError as error:
@@ -96,6 +103,9 @@ def cmd_predict(args) -> int:
     todo = shard_for_this_process(todo)
     skipped = len(inputs) - len(todo)
     model = _load_model(args)
+    if args.format == "cityscapes-labelids" and model.num_classes != 19:
+        print("error: --format cityscapes-labelids needs a Cityscapes model (19 classes)", file=sys.stderr)
+        return 2
     failures: list[tuple[Path, str]] = []
     written = 0
     with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet) as bar:
