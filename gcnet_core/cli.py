@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -92,41 +93,62 @@ def cmd_predict(args) -> int:
     from .inference import inference_many
     from .masks import write_mask
 
+    report = _JsonProgress() if args.progress == "jsonl" else None
     inputs = find_images(args.inputs)
     if not inputs:
         print("error: no images found in the given inputs", file=sys.stderr)
         return 2
     out_dir = Path(args.out)
     roots = [Path(p) for p in args.inputs if Path(p).is_dir()]
+    if args.relative_to:
+        roots.append(Path(args.relative_to))
     targets = {path: out_dir / _relative_output(path, roots) for path in inputs}
     todo = [p for p in inputs if not (args.skip_existing and targets[p].exists())]
     todo = shard_for_this_process(todo)
     skipped = len(inputs) - len(todo)
+    if report:
+        report.emit(event="start", total=len(todo), skipped=skipped)
     model = _load_model(args)
     if args.format == "cityscapes-labelids" and model.num_classes != 19:
         print("error: --format cityscapes-labelids needs a Cityscapes model (19 classes)", file=sys.stderr)
         return 2
     failures: list[tuple[Path, str]] = []
     written = 0
-    with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet) as bar:
-        for item in inference_many(model, todo, batch_size=args.batch_size, tta=args.tta):
+    with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet or report is not None) as bar:
+        for done, item in enumerate(inference_many(model, todo, batch_size=args.batch_size, tta=args.tta), 1):
             bar.update(1)
-            if item.error is not None:
-                failures.append((item.source, str(item.error)))
-                continue
-            try:
-                write_mask(targets[item.source], item.result.labels, model.classes, args.format,
-                           image_rgb=item.image)
-                written += 1
-            except OSError as error:
-                failures.append((item.source, f"could not write {targets[item.source]}: {error}"))
-    print(f"{written} masks written to {out_dir}" + (f", {skipped} already there" if skipped else ""))
+            error = None if item.error is None else str(item.error)
+            if error is None:
+                try:
+                    write_mask(targets[item.source], item.result.labels, model.classes, args.format,
+                               image_rgb=item.image)
+                    written += 1
+                except OSError as exc:
+                    error = f"could not write {targets[item.source]}: {exc}"
+            if error is not None:
+                failures.append((item.source, error))
+            if report:
+                report.emit(event="image", path=str(item.source), ok=error is None,
+                            **({"error": error} if error else {}), done=done, total=len(todo))
+    if report:
+        report.emit(event="done", written=written, skipped=skipped,
+                    failed=[{"path": str(path), "error": message} for path, message in failures])
+    summary = sys.stderr if report else sys.stdout  # stdout carries only JSON lines then
+    print(f"{written} masks written to {out_dir}" + (f", {skipped} already there" if skipped else ""),
+          file=summary)
     if failures:
         print(f"{len(failures)} input(s) could not be segmented:", file=sys.stderr)
         for path, message in failures:
             print(f"  {path}: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+class _JsonProgress:
+    """``--progress jsonl``: one JSON object per line on stdout, flushed, for the GUI to parse."""
+
+    def emit(self, **event) -> None:
+        print(json.dumps(event), flush=True)
 
 
 def _relative_output(path: Path, roots: list[Path]) -> Path:
@@ -139,6 +161,37 @@ def _relative_output(path: Path, roots: list[Path]) -> Path:
     return Path(path.name).with_suffix(".png")
 
 
+def cmd_export(args) -> int:
+    from .export import corrected_images, export_images, mark_exported
+    from .project import Project, ProjectError
+
+    root = Path(args.project)
+    if not (root / "gcnet-project.json").is_file():
+        print(f"error: {root} is not an annotation project (no gcnet-project.json)", file=sys.stderr)
+        return 2
+    try:
+        project = Project.open(root)
+    except ProjectError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    images = corrected_images(project) if args.all_corrected else [Path(p) for p in args.images]
+    if not images:
+        print("nothing to export: no corrected images", file=sys.stderr)
+        return 0
+
+    def progress(done: int, total: int, image: Path) -> None:
+        if not args.quiet:
+            print(f"[{done}/{total}] {project.relative(image)}", file=sys.stderr)
+
+    report = export_images(project, images, args.format, args.out, progress=progress, split=args.split)
+    marked = mark_exported(project, report.written)
+    print(f"{len(report.written)} image(s) exported as {args.format} to {report.out}"
+          + (f"; {marked} marked exported" if marked else ""))
+    for path, message in report.failed:
+        print(f"  failed: {path}: {message}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def cmd_benchmark(args) -> int:
     from .benchmark import run_benchmark
 
@@ -149,6 +202,8 @@ def cmd_benchmark(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .export import EXPORT_FORMATS
+
     parser = argparse.ArgumentParser(prog="gcnet", description="GCNet semantic segmentation (mmsegmentation zoo).")
     parser.add_argument("--version", action="version", version=f"gcnet {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -179,8 +234,24 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=int, default=1, help="images of equal size per network pass")
     predict.add_argument("--skip-existing", action="store_true", help="resume: keep masks already written")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
+                         help="jsonl: one JSON event per line on stdout (start, image, done) for programs")
+    predict.add_argument("--relative-to", metavar="ROOT",
+                         help="mirror image paths relative to ROOT under --out (e.g. a project's labels/)")
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders (recursive)")
     predict.set_defaults(func=cmd_predict)
+
+    export = commands.add_parser("export", help="export a project's masks (PNG, Cityscapes, VOC, COCO...)")
+    export.add_argument("--project", required=True, metavar="DIR", help="the annotation project folder")
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    export.add_argument("--out", required=True, metavar="DIR")
+    export.add_argument("--split", default="train", help="VOC split file name (ImageSets/Segmentation/SPLIT.txt)")
+    export.add_argument("--quiet", action="store_true", help="no per-image output")
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all-corrected", action="store_true", help="every corrected (or already exported) image")
+    which.add_argument("images", nargs="*", default=[], metavar="IMAGE",
+                       help="images (paths, or paths relative to the project)")
+    export.set_defaults(func=cmd_export)
 
     benchmark = commands.add_parser("benchmark", help="images/s and peak memory, timed as mmsegmentation does")
     model_options(benchmark)
@@ -190,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .evaluate import add_eval_command
     add_eval_command(commands)
+    from .train.cli import add_train_command
+    add_train_command(commands)
     return parser
 
 

@@ -1,0 +1,28 @@
+"""Fine-tuning GCNet: mmsegmentation's recipe, exact resume, clean cancel, JSON events, DDP.
+
+Public API: :class:`TrainConfig` (with ``TrainConfig.from_options(preset="finetune", ...)``),
+:func:`train`, :func:`adapt_classifiers` and the ``gcnet train`` command (:mod:`.cli`).
+
+Files written in ``out``: ``last.pth`` and ``best.pth`` (official layout, loadable with
+``gcnet_core.init_model(checkpoint=path)``) and ``resume.pth`` (optimizer, scaler, RNG,
+iteration, best score). Events (``--progress jsonl``, one JSON object per line)::
+
+    {"event": "start", <resolved TrainConfig fields>, "total_iters", "start_iter", "resumed",
+     "num_train", "num_val", "classes", "copied_classes", "world_size", "device", "bn_frozen", "amp"}
+    {"event": "iter", "iter", "total_iters", "loss", "loss_decode", "loss_aux", "lr", "it_per_s",
+     "eta_s", "gpu_mem_mb" (CUDA only)}
+    {"event": "val", "iter", "mIoU", "aAcc", "mAcc"}                  (percent; null if undefined)
+    {"event": "checkpoint", "path", "iter", "kind": "last" | "best"}
+    {"event": "warning", "message"}                                   (e.g. a corrupt image skipped)
+    {"event": "done", "iter", "best_mIoU", "best_iter", "best_path", "last_path"}
+    {"event": "cancelled", "iter", "total_iters", "signal", "path", "resume_path"}
+    {"event": "error", "message", "type"}
+
+``iter`` counts completed iterations (1-based).
+"""
+
+from .checkpoints import adapt_classifiers
+from .config import PRESETS, TrainConfig
+from .loop import TrainResult, train
+
+__all__ = ["PRESETS", "TrainConfig", "TrainResult", "adapt_classifiers", "train"]

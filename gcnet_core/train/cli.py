@@ -1,0 +1,111 @@
+"""``gcnet train``: the command-line face of :func:`gcnet_core.train.train`.
+
+Exit codes: 0 finished or cancelled by SIGINT/SIGTERM (the last event says which:
+"done" or "cancelled"; the same command resumes), 1 any error (an "error" event in
+``--progress jsonl``), 130 a second Ctrl-C that interrupted without saving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from .config import AMP_MODES, DATASET_KINDS, FREEZE_BN_MODES, PRESETS
+from .progress import PROGRESS_MODES
+
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def add_train_command(subparsers) -> None:
+    """Register ``gcnet train`` on the ``gcnet`` sub-command parser."""
+    sub = subparsers.add_parser(
+        "train", help="fine-tune a zoo model or one of our checkpoints on a dataset or a project",
+        description="Fine-tune GCNet with mmsegmentation's recipe (SGD, poly LR, decode + 0.4 aux CE). "
+                    "Run under torchrun for several GPUs or nodes.")
+    source = sub.add_argument_group("model")
+    source.add_argument("--model", metavar="NAME", help="zoo model to start from (1.x or 0.x config name)")
+    source.add_argument("--checkpoint", metavar="PATH",
+                        help="starting weights instead of the official file; our fine-tuned checkpoints "
+                             "name their zoo model, so --model may be left out")
+    data = sub.add_argument_group("data")
+    data.add_argument("--dataset", choices=DATASET_KINDS, help="layout of --data-root")
+    data.add_argument("--data-root", metavar="DIR")
+    data.add_argument("--project", metavar="DIR", help="an annotation project (= --dataset project --data-root DIR)")
+    data.add_argument("--split", metavar="NAME",
+                      help="training split (cityscapes train, ade20k training, voc trainaug); "
+                           "project: image states, comma-separated (default corrected,exported)")
+    data.add_argument("--val-split", metavar="NAME",
+                      help="validation split (default val / validation; 'none' for no validation); "
+                           "projects hold out --val-share of their images instead unless this is given")
+    data.add_argument("--val-share", type=float, metavar="F", help="project images held out (default 0.1)")
+    recipe = sub.add_argument_group("recipe (defaults: the zoo entry's, SPEC §3)")
+    recipe.add_argument("--preset", choices=sorted(PRESETS),
+                        help="finetune: lr 1e-3, 500 iterations, BN frozen below 4 images per GPU")
+    recipe.add_argument("--iters", type=int, metavar="N", help="total iterations (default: the entry's schedule)")
+    recipe.add_argument("--batch-size", type=int, metavar="N", help="images per GPU/process")
+    recipe.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop size")
+    recipe.add_argument("--lr", type=float, help="initial learning rate (default 0.01)")
+    recipe.add_argument("--min-lr", type=float, help="poly schedule floor (default 1e-4)")
+    recipe.add_argument("--freeze-bn", choices=FREEZE_BN_MODES,
+                        help="keep BatchNorm statistics fixed (auto: when the batch per GPU is below 4)")
+    recipe.add_argument("--seed", type=int, help="seed of data order, augmentation and new layers (default 0)")
+    run = sub.add_argument_group("run")
+    run.add_argument("--out", required=True, metavar="DIR", help="folder for last.pth, best.pth, resume.pth")
+    run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=None,
+                     help="continue the run in --out (default: automatically when it holds resume.pth)")
+    run.add_argument("--val-interval", type=int, metavar="N",
+                     help="validate and save every N iterations (default iters / 10)")
+    run.add_argument("--workers", type=int, metavar="N", help="data-loading processes per GPU (default 2)")
+    run.add_argument("--device", help="auto (CUDA if present), cpu, cuda, cuda:N")
+    run.add_argument("--amp", nargs="?", const="auto", choices=AMP_MODES,
+                     help="mixed precision on CUDA: bf16 where supported, else fp16 with a GradScaler")
+    run.add_argument("--progress", choices=PROGRESS_MODES, default="bar",
+                     help="jsonl: one JSON event per line on stdout; bar: a progress bar (default)")
+    sub.set_defaults(func=cmd_train)
+
+
+def config_from_args(args):
+    """A :class:`TrainConfig` from parsed arguments (explicit flags beat the preset)."""
+    from .config import TrainConfig
+
+    dataset, root = args.dataset, args.data_root
+    if args.project:
+        if dataset not in (None, "project") or (root and root != args.project):
+            raise ValueError("--project DIR cannot be combined with another --dataset/--data-root")
+        dataset, root = "project", args.project
+    if root is None:
+        raise ValueError("say what to train on: --project DIR, or --dataset KIND --data-root DIR")
+    if dataset is None:
+        raise ValueError("--data-root needs --dataset (cityscapes, ade20k, voc or project)")
+    return TrainConfig.from_options(
+        preset=args.preset, out=args.out, data_root=root, dataset=dataset, model=args.model,
+        checkpoint=args.checkpoint, split=args.split, val_split=args.val_split, val_share=args.val_share,
+        iters=args.iters, batch_size=args.batch_size, crop=tuple(args.crop) if args.crop else None,
+        lr=args.lr, min_lr=args.min_lr, seed=args.seed, workers=args.workers, val_interval=args.val_interval,
+        device=args.device, amp=args.amp, freeze_bn=args.freeze_bn, resume=args.resume)
+
+
+def cmd_train(args) -> int:
+    from ..distributed import rank_and_world_size
+    from .loop import train
+    from .progress import make_sink
+
+    sink = make_sink(args.progress, enabled=rank_and_world_size()[0] == 0)
+    try:
+        result = train(config_from_args(args), sink)
+    except KeyboardInterrupt:
+        sink.emit("error", message="interrupted before a checkpoint was saved", interrupted=True)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # every failure is an event and a non-zero exit, never a hang
+        sink.emit("error", message=f"{type(error).__name__}: {error}" if not str(error) else str(error),
+                  type=type(error).__name__)
+        if args.progress != "jsonl":
+            traceback.print_exc(file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        sink.close()
+    return EXIT_OK if result.status in ("done", "cancelled") else EXIT_ERROR
+
+
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "add_train_command", "cmd_train", "config_from_args"]
