@@ -9,6 +9,8 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_IMAGES = REPO.parent / "shared" / "data" / "images"
+if not SHARED_IMAGES.is_dir():  # a copy of the tree without ../shared (e.g. a GPU machine)
+    SHARED_IMAGES = REPO / "resources" / "samples"
 WHOLE_ADE = "gcnet_r50-d8_4xb4-80k_ade20k-512x512"
 SLIDE_CS = "gcnet_r50-d8_4xb2-40k_cityscapes-769x769"
 WHOLE_CS = "gcnet_r50-d8_4xb2-40k_cityscapes-512x1024"
