@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
                          help="jsonl: one JSON event per line on stdout (start, image, done) for programs")
     predict.add_argument("--relative-to", metavar="ROOT",
-                         help="mirror image paths relative to ROOT under --out (e.g. a project's labels/)")
+                         help="mirror loose image files' paths relative to ROOT under --out (a project root)")
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders (recursive)")
     predict.set_defaults(func=cmd_predict)
 
