@@ -112,8 +112,17 @@ class PolygonTool:
         self.view = view
         self.points: list[tuple[int, int]] = []
         self._hover: tuple[int, int] | None = None
+        # A light halo under the class-coloured edges keeps dark classes visible on any photo.
+        self._halo = QGraphicsPathItem()
+        self._halo.setZValue(50)
         self._preview = QGraphicsPathItem()
-        self._preview.setZValue(50)
+        self._preview.setZValue(51)
+        halo_pen = QPen(QColor(255, 255, 255, 200), 4.0)
+        halo_pen.setCosmetic(True)
+        halo_pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        self._halo.setPen(halo_pen)
+        self._halo.setBrush(QColor(255, 255, 255, 50))
+        view.scene().addItem(self._halo)
         view.scene().addItem(self._preview)
 
     @property
@@ -166,5 +175,5 @@ class PolygonTool:
         pen.setCosmetic(True)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         self._preview.setPen(pen)
-        self._preview.setBrush(QColor(255, 255, 255, 40))
+        self._halo.setPath(path)
         self._preview.setPath(path)

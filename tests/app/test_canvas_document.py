@@ -267,3 +267,13 @@ def test_small_strokes_on_a_large_mask_keep_little_undo_memory():
         doc.end_stroke()
     assert doc.undo_count == 200
     assert doc.history_nbytes < 4 * 1024 * 1024  # a full-image copy per step would be 2.4 GB
+
+
+def test_history_byte_budget_drops_the_oldest_steps_but_keeps_the_last():
+    doc = doc_of(np.zeros((100, 100)), undo_max_bytes=50_000)
+    for value in range(1, 6):
+        doc.replace_class(value - 1, value)  # each step: the whole 100x100 image (~22 kB)
+    assert doc.undo_count == 2 and doc.history_nbytes <= 50_000
+    tiny = doc_of(np.zeros((100, 100)), undo_max_bytes=10)
+    tiny.replace_class(0, 1)
+    assert tiny.undo_count == 1  # the newest step is always kept

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
 
+import shiboken6  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QImage, QWheelEvent, qAlpha, qBlue, qGreen, qRed  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
@@ -237,3 +240,59 @@ def test_confidence_heat_layer(canvas):
     view.set_show_confidence(True)
     heat = view._layers.heat_item.image()
     assert qAlpha(heat.pixel(5, 5)) > 150 and qAlpha(heat.pixel(50, 50)) == 0
+
+
+def test_space_drag_pans_instead_of_painting(canvas):
+    view, doc = canvas
+    before = at(view, 10, 10)
+    QTest.keyPress(view, Qt.Key.Key_Space)
+    drag(view, [(60, 60), (80, 70)])
+    QTest.keyRelease(view, Qt.Key.Key_Space)
+    assert (doc.labels == IGNORE_INDEX).all()
+    assert at(view, 10, 10).x() - before.x() > 20
+
+
+def test_accept_tool_copies_the_prediction(canvas):
+    view, doc = canvas
+    pred = np.full((H, W), 6, np.uint8)
+    doc.set_prediction(pred, overwrite_edited=True)
+    doc.paint_disc((0, 0), (W, H), 200, IGNORE_INDEX)  # wipe: all ignore again
+    view.set_tool("accept")
+    view.set_brush_size(3)
+    drag(view, [(20, 100), (140, 100)])
+    assert (doc.labels[100, 20:141] == 6).all() and doc.labels[50, 50] == IGNORE_INDEX
+
+
+def test_undo_in_the_middle_of_a_drag_keeps_the_rest_of_the_drag_undoable(canvas):
+    view, doc = canvas
+    vp = view.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(view, 10, 10))
+    QTest.mouseMove(vp, at(view, 30, 10))
+    doc.undo()  # the window's Ctrl+Z while the button is down
+    QTest.mouseMove(vp, at(view, 60, 10))
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(view, 60, 10))
+    assert doc.labels[10, 50] == 0 and doc.labels[10, 10] == IGNORE_INDEX
+    doc.undo()
+    assert (doc.labels == IGNORE_INDEX).all()
+
+
+def test_document_and_image_sizes_must_match(canvas):
+    view, doc = canvas
+    with pytest.raises(ValueError):
+        view.set_document(MaskDocument.blank(H + 1, W, CS))
+    view.set_image(np.zeros((50, 60, 3), np.uint8))  # another photo: the old document goes
+    assert view.document() is None and view.image_size() == (60, 50)
+    view.set_image(None)
+    assert view.image_size() == (0, 0)
+
+
+def test_a_deleted_view_does_not_break_its_document(qtbot):
+    doc = MaskDocument.blank(20, 20, CS)
+    view = CanvasView()
+    view.set_image(np.zeros((20, 20, 3), np.uint8))
+    view.set_document(doc)
+    shiboken6.delete(view)  # the C++ widget goes first, the Python wrapper still exists
+    assert doc.paint_disc((5, 5), None, 2, 1) is not None
+    del view
+    gc.collect()
+    assert doc.paint_disc((9, 9), None, 2, 1) is not None
