@@ -48,11 +48,8 @@ def _tight_box(mask: np.ndarray) -> _Box | None:
     return (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
 
 
-class _Step:
-    """One undo step: old and new contents of the rectangle it changed.
-
-    Edited flags are bit-packed (1 bit per pixel) since they are booleans.
-    """
+class _Tile:
+    """Old and new contents of one rectangle; edited flags bit-packed (1 bit per pixel)."""
 
     __slots__ = ("box", "old_labels", "new_labels", "old_edited", "new_edited")
 
@@ -67,10 +64,33 @@ class _Step:
     def nbytes(self) -> int:
         return self.old_labels.nbytes + self.new_labels.nbytes + self.old_edited.nbytes + self.new_edited.nbytes
 
-    def edited(self, new: bool) -> np.ndarray:
+    def write_into(self, labels: np.ndarray, edited: np.ndarray, new: bool) -> None:
         y0, y1, x0, x1 = self.box
+        labels[y0:y1, x0:x1] = self.new_labels if new else self.old_labels
         bits = self.new_edited if new else self.old_edited
-        return np.unpackbits(bits, count=(y1 - y0) * (x1 - x0)).reshape(y1 - y0, x1 - x0).view(bool)
+        edited[y0:y1, x0:x1] = np.unpackbits(bits, count=(y1 - y0) * (x1 - x0)).reshape(y1 - y0, x1 - x0).view(bool)
+
+
+class _Step:
+    """One undo step: usually the single tight rectangle a stroke changed.
+
+    A long diagonal stroke would make that rectangle mostly untouched pixels, so then the
+    step keeps the stroke's own small rectangles instead (undone newest first).
+    """
+
+    __slots__ = ("box", "tiles")
+
+    def __init__(self, box: _Box, tiles: list[_Tile]) -> None:
+        self.box = box
+        self.tiles = tiles
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.nbytes for t in self.tiles)
+
+    def write_into(self, labels: np.ndarray, edited: np.ndarray, new: bool) -> None:
+        for tile in (self.tiles if new else reversed(self.tiles)):
+            tile.write_into(labels, edited, new)
 
 
 class _Stroke:
@@ -162,6 +182,8 @@ class MaskDocument:
     def _set_model_output(self, prediction, confidence) -> None:
         if prediction is not None:
             prediction = np.ascontiguousarray(prediction, dtype=np.uint8)
+            if not prediction.flags.writeable:  # cv2.floodFill refuses read-only arrays
+                prediction = prediction.copy()
             self._check_shape(prediction, "prediction")
         if confidence is not None:
             confidence = np.ascontiguousarray(confidence, dtype=np.float32)
@@ -275,13 +297,28 @@ class MaskDocument:
         return True
 
     def end_stroke(self) -> Rect | None:
-        """Close the open stroke into one undo step holding only the rectangle that changed.
+        """Close the open stroke into one undo step holding only what it changed: the tight
+        rectangle of changed pixels, or the stroke's own rectangles when they cover less.
 
-        Returns that rectangle, or None when the stroke changed nothing (then no step is kept).
+        Returns the step's bounding rectangle, or None when the stroke changed nothing (then
+        no step is kept).
         """
         stroke, self._stroke = self._stroke, None
         if stroke is None or not stroke.patches:
             return None
+        by0, by1, bx0, bx1 = stroke.box
+        patch_area = sum((y1 - y0) * (x1 - x0) for (y0, y1, x0, x1), _, _ in stroke.patches)
+        if len(stroke.patches) > 1 and patch_area < (by1 - by0) * (bx1 - bx0):
+            step = self._tiled_step(stroke)
+        else:
+            step = self._box_step(stroke)
+        if step is None:
+            return None
+        self._push(step)
+        return _box_to_rect(step.box)
+
+    def _box_step(self, stroke: _Stroke) -> _Step | None:
+        """The stroke as one rectangle, cropped to the pixels that really changed."""
         by0, by1, bx0, bx1 = stroke.box
         new_l = self.labels[by0:by1, bx0:bx1]
         new_e = self.edited[by0:by1, bx0:bx1]
@@ -302,9 +339,21 @@ class MaskDocument:
         box = (by0 + ty0, by0 + ty1, bx0 + tx0, bx0 + tx1)
         whole = tight == (0, by1 - by0, 0, bx1 - bx0)
         old_keep = old_l if whole and old_l.base is None else old_l[crop].copy()  # never pin a larger base
-        step = _Step(box, old_keep, new_l[crop].copy(), old_e[crop], new_e[crop])
-        self._push(step)
-        return _box_to_rect(box)
+        return _Step(box, [_Tile(box, old_keep, new_l[crop].copy(), old_e[crop], new_e[crop])])
+
+    def _tiled_step(self, stroke: _Stroke) -> _Step | None:
+        """The stroke as its own rectangles: old contents as each write found them, new
+        contents as the stroke left them. None when it changed nothing overall (then the
+        earliest tile covering each pixel holds its initial value, equal to its final one)."""
+        tiles = []
+        changed = False
+        for box, old_l, old_e in stroke.patches:
+            y0, y1, x0, x1 = box
+            new_l = self.labels[y0:y1, x0:x1].copy()
+            new_e = self.edited[y0:y1, x0:x1].copy()
+            changed = changed or not (np.array_equal(old_l, new_l) and np.array_equal(old_e, new_e))
+            tiles.append(_Tile(box, old_l, new_l, old_e, new_e))
+        return _Step(stroke.box, tiles) if changed else None
 
     def _push(self, step: _Step) -> None:
         self._undo.append(step)
@@ -316,9 +365,7 @@ class MaskDocument:
             self._base_token = dropped  # the oldest reachable state is now the one after it
 
     def _restore(self, step: _Step, new: bool) -> Rect:
-        y0, y1, x0, x1 = step.box
-        self.labels[y0:y1, x0:x1] = step.new_labels if new else step.old_labels
-        self.edited[y0:y1, x0:x1] = step.edited(new)
+        step.write_into(self.labels, self.edited, new)
         self._notify(step.box)
         return _box_to_rect(step.box)
 

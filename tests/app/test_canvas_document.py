@@ -277,3 +277,29 @@ def test_history_byte_budget_drops_the_oldest_steps_but_keeps_the_last():
     tiny = doc_of(np.zeros((100, 100)), undo_max_bytes=10)
     tiny.replace_class(0, 1)
     assert tiny.undo_count == 1  # the newest step is always kept
+
+
+def test_long_diagonal_stroke_stores_its_own_rectangles_not_the_bounding_box():
+    rng = np.random.default_rng(3)
+    doc = doc_of(rng.integers(0, 3, size=(1000, 1200)))
+    start_l, start_e = doc.labels.copy(), doc.edited.copy()
+    doc.begin_stroke()
+    for i in range(100):
+        doc.paint_disc((12 * i, 10 * i), (12 * (i + 1), 10 * (i + 1)), 4, 7, only_over=int(rng.integers(3)))
+    rect = doc.end_stroke()
+    final_l, final_e = doc.labels.copy(), doc.edited.copy()
+    assert rect is not None and rect[2] > 1000 and rect[3] > 900
+    assert doc.history_nbytes < 200_000  # the bounding box alone would be 2.7 MB
+    doc.undo()
+    assert np.array_equal(doc.labels, start_l) and np.array_equal(doc.edited, start_e)
+    doc.redo()
+    assert np.array_equal(doc.labels, final_l) and np.array_equal(doc.edited, final_e)
+
+
+def test_read_only_prediction_still_relabels():
+    pred = np.zeros((10, 10), np.uint8)
+    pred[:, 5:] = 1
+    pred.flags.writeable = False
+    doc = doc_of(np.zeros((10, 10)), prediction=pred)
+    doc.relabel_region(7, 3, 4)
+    assert (doc.labels[:, 5:] == 4).all() and (doc.labels[:, :5] == 0).all()
