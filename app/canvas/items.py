@@ -19,6 +19,7 @@ class ImageItem(QGraphicsItem):
     def __init__(self, smooth: bool = False, parent: QGraphicsItem | None = None) -> None:
         super().__init__(parent)
         self._image = QImage()
+        self._buffer: object = None
         self._bounds = QRectF()
         self.smooth = smooth
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
@@ -26,12 +27,14 @@ class ImageItem(QGraphicsItem):
     def image(self) -> QImage:
         return self._image
 
-    def set_image(self, image: QImage) -> None:
+    def set_image(self, image: QImage, buffer: object = None) -> None:
+        """Show ``image``; ``buffer`` is the array it reads, kept alive as long as it is shown."""
         bounds = QRectF(0, 0, image.width(), image.height()) if not image.isNull() else QRectF()
         if bounds != self._bounds:
             self.prepareGeometryChange()
             self._bounds = bounds
         self._image = image
+        self._buffer = buffer
         self.update()
 
     def boundingRect(self) -> QRectF:

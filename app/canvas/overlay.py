@@ -49,6 +49,7 @@ class MaskLayers:
         self._outline_buf = None
         self._heat_buf = None
         self._heat_source = None
+        self.heat_item.set_image(QImage())
         self._rebuild_labels()
         self._rebuild_heat()
 
@@ -69,7 +70,7 @@ class MaskLayers:
             self.labels_item.set_image(QImage())
             return
         self._table = label_color_table(self.doc.classes, self.opacity, self.hidden)
-        self.labels_item.set_image(wrap_indexed(source, self._table))
+        self.labels_item.set_image(wrap_indexed(source, self._table), source)
         self.labels_item.setVisible(self.mask_visible)
 
     def _rebuild_heat(self) -> None:
@@ -81,7 +82,7 @@ class MaskLayers:
         if self._heat_buf is None or self._heat_source is not conf:
             self._heat_buf = uncertainty_indices(conf)
             self._heat_source = conf
-            self.heat_item.set_image(wrap_indexed(self._heat_buf, confidence_color_table()))
+            self.heat_item.set_image(wrap_indexed(self._heat_buf, confidence_color_table()), self._heat_buf)
 
     def on_change(self, rect: Rect | None) -> None:
         """Bring the layers up to date in ``rect`` (None: everywhere) and schedule its repaint."""

@@ -132,12 +132,12 @@ class PolygonTool:
     def press(self, x: int, y: int) -> None:
         if not self.points or self.points[-1] != (x, y):
             self.points.append((x, y))
-        self._redraw()
+        self.redraw()
 
     def move(self, x: int, y: int) -> None:
         self._hover = (x, y)
         if self.points:
-            self._redraw()
+            self.redraw()
 
     def release(self) -> None:
         pass
@@ -145,7 +145,7 @@ class PolygonTool:
     def close(self) -> None:
         """Fill the polygon (if it has 3 vertices) with the current class."""
         points, self.points = self.points, []
-        self._redraw()
+        self.redraw()
         doc = self.view.document()
         if doc is None or len(points) < 3:
             return
@@ -155,13 +155,14 @@ class PolygonTool:
     def undo_vertex(self) -> None:
         if self.points:
             self.points.pop()
-            self._redraw()
+            self.redraw()
 
     def cancel(self) -> None:
         self.points = []
-        self._redraw()
+        self.redraw()
 
-    def _redraw(self) -> None:
+    def redraw(self) -> None:
+        """Rebuild the preview path (after a vertex, a mouse move or a class change)."""
         path = QPainterPath()
         if self.points:
             centre = [QPointF(x + 0.5, y + 0.5) for x, y in self.points]

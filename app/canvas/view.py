@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QCursor, QKeyEvent, QMouseEvent, QTransform, QWheelEvent
+from PySide6.QtGui import QBrush, QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
 from .document import MaskDocument, Rect
@@ -65,7 +65,7 @@ class CanvasView(QGraphicsView):
         self._cursor_item.setVisible(False)
         scene.addItem(self._cursor_item)
 
-        self._pixels: np.ndarray | None = None  # keeps the QImage's buffer alive
+        self._pixels: np.ndarray | None = None
         self._doc: MaskDocument | None = None
         self._listener = None
         self._tool_name = "brush"
@@ -90,10 +90,10 @@ class CanvasView(QGraphicsView):
         self._cancel_tool()
         if rgb is None:
             self._pixels = None
-            self._image_item.set_image(wrap_rgb(np.zeros((0, 0, 3), np.uint8)))
+            self._image_item.set_image(QImage())
         else:
             self._pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
-            self._image_item.set_image(wrap_rgb(self._pixels))
+            self._image_item.set_image(wrap_rgb(self._pixels), self._pixels)
             if self._doc is not None and self._doc.shape != self._pixels.shape[:2]:
                 self.set_document(None)
         self._update_scene_rect()
@@ -171,6 +171,10 @@ class CanvasView(QGraphicsView):
         """The overlay QImage (Format_Indexed8) as currently drawn."""
         return self._layers.labels_item.image()
 
+    def confidence_image(self):
+        """The low-confidence heat QImage (Format_Indexed8; null until first shown)."""
+        return self._layers.heat_item.image()
+
     def class_color(self, idx: int | None) -> QColor:
         if self._doc is None or idx is None or not 0 <= idx < len(self._doc.classes):
             return QColor(255, 255, 255)
@@ -208,7 +212,7 @@ class CanvasView(QGraphicsView):
     def set_current_class(self, idx: int) -> None:
         self._class = int(idx)
         if self._tool is self._polygon and self._polygon.active:
-            self._polygon._redraw()
+            self._polygon.redraw()
 
     def current_class(self) -> int:
         return self._class

@@ -303,3 +303,15 @@ def test_read_only_prediction_still_relabels():
     doc = doc_of(np.zeros((10, 10)), prediction=pred)
     doc.relabel_region(7, 3, 4)
     assert (doc.labels[:, 5:] == 4).all() and (doc.labels[:, :5] == 0).all()
+
+
+def test_the_document_module_does_not_import_qt():
+    import ast
+    from pathlib import Path
+
+    import app.canvas.document as module
+
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not {m for m in imported if m.split(".")[0] in ("PySide6", "PyQt5", "PyQt6", "shiboken6")}

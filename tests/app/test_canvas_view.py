@@ -238,7 +238,7 @@ def test_confidence_heat_layer(canvas):
     conf[:10, :10] = 0.0
     doc.set_prediction(np.zeros((H, W), np.uint8), conf)
     view.set_show_confidence(True)
-    heat = view._layers.heat_item.image()
+    heat = view.confidence_image()
     assert qAlpha(heat.pixel(5, 5)) > 150 and qAlpha(heat.pixel(50, 50)) == 0
 
 
@@ -296,3 +296,22 @@ def test_a_deleted_view_does_not_break_its_document(qtbot):
     del view
     gc.collect()
     assert doc.paint_disc((9, 9), None, 2, 1) is not None
+
+
+def test_rendered_overlay_matches_labels_for_an_odd_width(qtbot):
+    h, w = 23, 37  # rows of the wrapped label array are not 4-byte aligned
+    labels = np.random.default_rng(0).integers(0, 19, (h, w)).astype(np.uint8)
+    view = CanvasView()
+    qtbot.addWidget(view)
+    view.resize(w * 4, h * 4)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_image(np.zeros((h, w, 3), np.uint8))
+    view.set_document(MaskDocument(labels, CS))
+    view.set_opacity(1.0)
+    view.fit_to_window()
+    shot = view.grab().toImage()
+    for y in range(h):
+        for x in range(w):
+            c = shot.pixelColor(at(view, x, y))
+            assert (c.red(), c.green(), c.blue()) == CS.palette[labels[y, x]], (x, y)
