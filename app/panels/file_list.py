@@ -1,0 +1,325 @@
+"""The file list dock: every image of the folder with its state, a filter and done count.
+
+The model grows as the background scan delivers chunks, so thousands of files show up at
+once; thumbnails are decoded on pool threads only for rows the view actually paints.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from PySide6.QtCore import (QAbstractListModel, QModelIndex, QRect, QSize, QSortFilterProxyModel, Qt,
+                            Signal)
+from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListView,
+                               QStyle, QStyledItemDelegate, QStyleOptionViewItem, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from ..workers.thumbnails import THUMB_SIZE, ThumbnailCache
+
+STATE_TITLES = {"new": "new", "predicted": "pre-segmented", "corrected": "corrected", "exported": "exported"}
+STATE_COLOURS = {"new": QColor("#8a8f98"), "predicted": QColor("#2f80d1"),
+                 "corrected": QColor("#2e9d4f"), "exported": QColor("#8e44ad")}
+DONE_STATES = ("corrected", "exported")
+
+PathRole = Qt.ItemDataRole.UserRole + 1
+StateRole = Qt.ItemDataRole.UserRole + 2
+
+
+class FileListModel(QAbstractListModel):
+    """Rows of (relative path, state); thumbnails come from a :class:`ThumbnailCache`."""
+
+    countsChanged = Signal()
+
+    def __init__(self, thumbnails: ThumbnailCache | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.root: Path | None = None
+        self._rows: list[str] = []
+        self._row_of: dict[str, int] = {}
+        self._states: dict[str, str] = {}
+        self.counts: Counter[str] = Counter()
+        self.thumbnails = thumbnails
+        self._pixmaps: dict[str, QPixmap] = {}
+        if thumbnails is not None:
+            thumbnails.ready.connect(self._thumbnail_ready)
+
+    # -- content ------------------------------------------------------------------------
+    def reset(self, root: Path | None) -> None:
+        self.beginResetModel()
+        self.root = root
+        self._rows, self._row_of, self._states = [], {}, {}
+        self.counts = Counter()
+        self._pixmaps.clear()
+        if self.thumbnails is not None:
+            self.thumbnails.clear()
+        self.endResetModel()
+        self.countsChanged.emit()
+
+    def append(self, items: list[tuple[str, str]]) -> None:
+        """Add (relative path, state) rows at the end (the scan delivers them sorted)."""
+        items = [(rel, state) for rel, state in items if rel not in self._row_of]
+        if not items:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
+        for rel, state in items:
+            self._row_of[rel] = len(self._rows)
+            self._rows.append(rel)
+            self._states[rel] = state
+            self.counts[state] += 1
+        self.endInsertRows()
+        self.countsChanged.emit()
+
+    def set_state(self, rel: str, state: str) -> None:
+        row = self._row_of.get(rel)
+        if row is None or self._states[rel] == state:
+            return
+        self.counts[self._states[rel]] -= 1
+        self.counts[state] += 1
+        self._states[rel] = state
+        index = self.index(row)
+        self.dataChanged.emit(index, index, [StateRole, Qt.ItemDataRole.ToolTipRole])
+        self.countsChanged.emit()
+
+    def state(self, rel: str) -> str | None:
+        return self._states.get(rel)
+
+    def paths(self) -> list[str]:
+        return list(self._rows)
+
+    def row_of(self, rel: str) -> int | None:
+        return self._row_of.get(rel)
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts[s] for s in DONE_STATES)
+
+    # -- Qt model -----------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        rel = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return rel
+        if role == PathRole:
+            return rel
+        if role == StateRole:
+            return self._states[rel]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{rel}\n{STATE_TITLES[self._states[rel]]}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbnail(rel)
+        return None
+
+    def _thumbnail(self, rel: str) -> QPixmap | None:
+        pixmap = self._pixmaps.get(rel)
+        if pixmap is not None or self.thumbnails is None or self.root is None:
+            return pixmap
+        image = self.thumbnails.get(str(self.root / rel), self.root / rel)
+        if image is None:
+            return None
+        pixmap = QPixmap.fromImage(image)  # UI thread: QPixmap is only allowed here
+        if len(self._pixmaps) > 3000:
+            self._pixmaps.clear()
+        self._pixmaps[rel] = pixmap
+        return pixmap
+
+    def _thumbnail_ready(self, key: str) -> None:
+        if self.root is None:
+            return
+        try:
+            rel = Path(key).relative_to(self.root).as_posix()
+        except ValueError:
+            return
+        row = self._row_of.get(rel)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class StateFilterProxy(QSortFilterProxyModel):
+    """Filters by a case-insensitive substring of the path and, optionally, by state."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._state: str | None = None
+
+    def set_state(self, state: str | None) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt 6.10+; invalidateFilter is deprecated there
+            self.beginFilterChange()
+            self._state = state
+            self.endFilterChange()
+        else:
+            self._state = state
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
+        if self._state is not None:
+            index = self.sourceModel().index(row, 0, parent)
+            if self.sourceModel().data(index, StateRole) != self._state:
+                return False
+        return super().filterAcceptsRow(row, parent)
+
+
+class FileItemDelegate(QStyledItemDelegate):
+    """Thumbnail, file name and a coloured state pill on one row."""
+
+    ROW_HEIGHT = THUMB_SIZE.height() + 8
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return QSize(200, self.ROW_HEIGHT)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        painter.save()
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(option.rect, option.palette.highlight())
+            text_colour = option.palette.highlightedText().color()
+        else:
+            text_colour = option.palette.text().color()
+        rect = option.rect
+        state = index.data(StateRole) or "new"
+        colour = STATE_COLOURS[state]
+        painter.fillRect(QRect(rect.left(), rect.top() + 2, 4, rect.height() - 4), colour)
+        thumb_rect = QRect(rect.left() + 8, rect.top() + 4, THUMB_SIZE.width(), THUMB_SIZE.height())
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            scaled = pixmap.size().scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(thumb_rect.center())
+            painter.drawPixmap(target, pixmap)
+        else:
+            painter.fillRect(thumb_rect, QColor(128, 128, 128, 60))
+        text_left = thumb_rect.right() + 8
+        name_rect = QRect(text_left, rect.top() + 4, rect.right() - text_left - 4, rect.height() // 2 - 2)
+        painter.setPen(text_colour)
+        name = option.fontMetrics.elidedText(index.data() or "", Qt.TextElideMode.ElideMiddle, name_rect.width())
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+        pill_font = QFont(option.font)
+        pill_font.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.85))
+        painter.setFont(pill_font)
+        title = STATE_TITLES[state]
+        width = painter.fontMetrics().horizontalAdvance(title) + 12
+        pill = QRect(text_left, rect.top() + rect.height() // 2 + 1, width, painter.fontMetrics().height() + 2)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+        painter.setPen(QColor("white"))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, title)
+        painter.restore()
+
+
+class FileListDock(QDockWidget):
+    """The folder's images: filter box, state filter, list, previous/next and done count.
+
+    Emits ``imageActivated(relative path)`` when the user picks an image.
+    """
+
+    imageActivated = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Images", parent)
+        self.setObjectName("files")
+        self.thumbnails = ThumbnailCache(parent=self)
+        self.model = FileListModel(self.thumbnails, self)
+        self.proxy = StateFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.filter_edit = QLineEdit(placeholderText="Filter by name…", clearButtonEnabled=True)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.state_combo = QComboBox()
+        self.state_combo.addItem("All", None)
+        for state, title in STATE_TITLES.items():
+            self.state_combo.addItem(title, state)
+        self.state_combo.currentIndexChanged.connect(
+            lambda _i: self.proxy.set_state(self.state_combo.currentData()))
+
+        self.view = QListView()
+        self.view.setModel(self.proxy)
+        self.view.setUniformItemSizes(True)  # constant-time layout for thousands of rows
+        self.view.setItemDelegate(FileItemDelegate(self.view))
+        self.view.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the canvas shortcuts
+        self.view.clicked.connect(self._clicked)
+
+        self.count_label = QLabel()
+        self.previous_button = QToolButton(text="◀", toolTip="Previous image (A, Page Up)")
+        self.next_button = QToolButton(text="▶", toolTip="Next image (D, Page Down)")
+        self.previous_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.state_combo)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.count_label, 1)
+        bottom.addWidget(self.previous_button)
+        bottom.addWidget(self.next_button)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+        self.setWidget(body)
+        self.model.countsChanged.connect(self._update_count)
+        self._current: str | None = None
+        self._scanning = False
+        self._update_count()
+
+    # -- API --------------------------------------------------------------------------------
+    def reset(self, root: Path | None) -> None:
+        self._current = None
+        self._scanning = root is not None
+        self.model.reset(root)
+
+    def scan_finished(self) -> None:
+        self._scanning = False
+        self._update_count()
+
+    def current(self) -> str | None:
+        return self._current
+
+    def set_current(self, rel: str | None) -> None:
+        """Select ``rel`` in the list without emitting (the window already opened it)."""
+        self._current = rel
+        row = self.model.row_of(rel) if rel else None
+        if row is None:
+            self.view.clearSelection()
+            return
+        proxy_index = self.proxy.mapFromSource(self.model.index(row))
+        if proxy_index.isValid():
+            self.view.setCurrentIndex(proxy_index)
+            self.view.scrollTo(proxy_index)
+
+    def step(self, delta: int) -> None:
+        """Open the previous (-1) or next (+1) image in the list's current order and filter."""
+        count = self.proxy.rowCount()
+        if count == 0:
+            return
+        row = -1
+        if self._current is not None and (source := self.model.row_of(self._current)) is not None:
+            row = self.proxy.mapFromSource(self.model.index(source)).row()
+        target = min(max(row + delta, 0), count - 1) if row >= 0 else (0 if delta > 0 else count - 1)
+        if target == row:
+            return
+        self._activate(self.proxy.index(target, 0))
+
+    # -- internals ----------------------------------------------------------------------------
+    def _clicked(self, index) -> None:
+        self._activate(index)
+
+    def _activate(self, proxy_index) -> None:
+        rel = proxy_index.data(PathRole)
+        if rel and rel != self._current:
+            self.imageActivated.emit(rel)
+
+    def _update_count(self) -> None:
+        total = self.model.rowCount()
+        scanning = " (scanning…)" if self._scanning else ""
+        self.count_label.setText(f"{self.model.done} / {total} done{scanning}")

@@ -1,0 +1,221 @@
+"""The model panel: which GCNet to run (16 zoo entries by dataset, plus fine-tuned ones),
+on which device, in which precision, with or without ms+flip; and the run buttons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+
+from gcnet_core.download import cached_checkpoint
+from gcnet_core.zoo import ZOO, ZooEntry, get_entry
+
+from ..workers.inference import ModelConfig
+
+ChoiceRole = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One selectable model: a zoo entry, or a checkpoint file (fine-tuned) on top of one."""
+
+    name: str  # zoo entry the weights fit
+    checkpoint: Path | None = None
+    label: str = ""  # shown and recorded instead of the entry name (fine-tuned version id)
+
+    @property
+    def entry(self) -> ZooEntry:
+        return get_entry(self.name)
+
+
+def entry_title(entry: ZooEntry) -> str:
+    crop = "x".join(str(v) for v in entry.crop_size)
+    return f"{entry.backbone} · {crop} · {entry.schedule} — mIoU {entry.miou:.2f} ({entry.miou_ms_flip:.2f} ms+flip)"
+
+
+class ModelPanel(QDockWidget):
+    """Emits ``configChanged`` on any change; ``segmentRequested`` / ``segmentAllRequested`` /
+    ``cancelBatchRequested`` from its buttons. Fine-tuned versions plug in through
+    :meth:`set_extra_choices` (the training panel's hook)."""
+
+    configChanged = Signal(object)
+    segmentRequested = Signal()
+    segmentAllRequested = Signal()
+    cancelBatchRequested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Model", parent)
+        self.setObjectName("model")
+        self.combo = QComboBox()
+        self.combo.setMinimumContentsLength(24)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.items = QStandardItemModel(self)
+        self.combo.setModel(self.items)
+        self._extra: list[ModelChoice] = []
+        self._rebuild()
+
+        self.device = QComboBox()
+        self.device.addItem("Auto", "auto")
+        self.device.addItem("CPU", "cpu")
+        self.device.addItem("CUDA", "cuda")
+        if not _cuda_available():
+            self.device.model().item(2).setEnabled(False)
+        self.precision = QComboBox()
+        for value, title in (("fp32", "fp32"), ("fp16", "fp16 (CUDA)"), ("bf16", "bf16")):
+            self.precision.addItem(title, value)
+        self.tta = QCheckBox("Multi-scale + flip (slower, a little better)")
+        self.status = QLabel(wordWrap=True)
+        self.status.setStyleSheet("color: palette(mid)")
+
+        self.segment_button = QPushButton("Pre-segment image")
+        self.segment_button.setToolTip("Run the model on the current image (Ctrl+Return)")
+        self.segment_all_button = QPushButton("Segment all new")
+        self.segment_all_button.setToolTip("Segment every image still 'new' in a background process")
+        self.segment_button.clicked.connect(self.segmentRequested)
+        self.segment_all_button.clicked.connect(self.segmentAllRequested)
+        self.batch_bar = QProgressBar(visible=False)
+        self.batch_label = QLabel(visible=False, wordWrap=True)
+        self.cancel_button = QPushButton("Cancel", visible=False)
+        self.cancel_button.clicked.connect(self.cancelBatchRequested)
+
+        form = QFormLayout()
+        form.addRow("Device", self.device)
+        form.addRow("Precision", self.precision)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.segment_button)
+        buttons.addWidget(self.segment_all_button)
+        batch = QHBoxLayout()
+        batch.addWidget(self.batch_bar, 1)
+        batch.addWidget(self.cancel_button)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.status)
+        layout.addLayout(form)
+        layout.addWidget(self.tta)
+        layout.addLayout(buttons)
+        layout.addLayout(batch)
+        layout.addWidget(self.batch_label)
+        layout.addStretch(1)
+        self.setWidget(body)
+
+        for widget in (self.combo, self.device, self.precision):
+            widget.currentIndexChanged.connect(self._changed)
+        self.tta.toggled.connect(self._changed)
+
+    # -- choices ---------------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        selected = self.choice() if self.items.rowCount() else None
+        self.items.clear()
+        groups: dict[str, list[ZooEntry]] = {}
+        for entry in ZOO:
+            groups.setdefault(entry.dataset.title, []).append(entry)
+        for title, entries in groups.items():
+            self._header(title)
+            for entry in entries:
+                self._add(entry_title(entry), ModelChoice(entry.name))
+        if self._extra:
+            self._header("Fine-tuned")
+            for choice in self._extra:
+                self._add(f"{choice.label or Path(choice.checkpoint).name} (on {choice.entry.backbone}, "
+                          f"{choice.entry.dataset.title.split()[0]})", choice)
+        if selected is not None:
+            self.select(selected)
+        else:
+            self.combo.setCurrentIndex(1)
+
+    def _header(self, title: str) -> None:
+        item = QStandardItem(title)
+        item.setFlags(Qt.ItemFlag.NoItemFlags)
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
+        self.items.appendRow(item)
+
+    def _add(self, text: str, choice: ModelChoice) -> None:
+        item = QStandardItem("    " + text)
+        item.setData(choice, ChoiceRole)
+        item.setToolTip(f"{choice.name}" + (f"\n{choice.checkpoint}" if choice.checkpoint else ""))
+        self.items.appendRow(item)
+
+    def set_extra_choices(self, choices: list[ModelChoice]) -> None:
+        """Hook for fine-tuned versions: listed under "Fine-tuned" after the zoo."""
+        self._extra = list(choices)
+        self._rebuild()
+
+    def add_extra_choice(self, choice: ModelChoice, select: bool = True) -> None:
+        if choice not in self._extra:
+            self.set_extra_choices(self._extra + [choice])
+        if select:
+            self.select(choice)
+
+    def choice(self) -> ModelChoice:
+        data = self.combo.currentData(ChoiceRole)
+        return data if isinstance(data, ModelChoice) else ModelChoice(ZOO[0].name)
+
+    def select(self, choice: ModelChoice | str) -> bool:
+        if isinstance(choice, str):
+            choice = ModelChoice(get_entry(choice).name)
+        for row in range(self.items.rowCount()):
+            if self.items.item(row).data(ChoiceRole) == choice:
+                self.combo.setCurrentIndex(row)
+                return True
+        return False
+
+    # -- configuration ------------------------------------------------------------------------
+    def config(self) -> ModelConfig:
+        choice = self.choice()
+        return ModelConfig(choice.name, choice.checkpoint, self.device.currentData(),
+                           self.precision.currentData(), self.tta.isChecked(), choice.label)
+
+    def set_options(self, device: str, precision: str, tta: bool) -> None:
+        for combo, value in ((self.device, device), (self.precision, precision)):
+            index = combo.findData(value)
+            if index >= 0 and combo.model().item(index).isEnabled():
+                combo.setCurrentIndex(index)
+        self.tta.setChecked(tta)
+
+    def refresh_status(self) -> None:
+        choice = self.choice()
+        entry = choice.entry
+        if choice.checkpoint:
+            where = f"file: {Path(choice.checkpoint).name}"
+        elif cached_checkpoint(entry):
+            where = "checkpoint downloaded"
+        else:
+            where = "checkpoint not downloaded yet (fetched on first use)"
+        fps = f", {entry.fps:g} fps on a V100" if entry.fps else ""
+        self.status.setText(f"{entry.dataset.title}, {len(entry.classes)} classes{fps}; {where}")
+
+    def _changed(self, *_args) -> None:
+        self.refresh_status()
+        self.configChanged.emit(self.config())
+
+    # -- batch progress --------------------------------------------------------------------------
+    def show_batch(self, running: bool) -> None:
+        self.batch_bar.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.segment_all_button.setEnabled(not running)
+        if running:
+            self.batch_bar.setValue(0)
+            self.batch_label.setVisible(True)
+
+    def set_batch_progress(self, done: int, total: int, text: str) -> None:
+        self.batch_bar.setMaximum(max(total, 1))
+        self.batch_bar.setValue(done)
+        self.batch_label.setText(text)
+
+    def set_batch_message(self, text: str) -> None:
+        self.batch_label.setVisible(bool(text))
+        self.batch_label.setText(text)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

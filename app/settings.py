@@ -1,0 +1,111 @@
+"""What the application remembers between runs, typed, on top of QSettings.
+
+Only plain values are stored (strings, numbers, bools, byte arrays), so the file stays
+readable and a value of the wrong type from an older version falls back to its default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "gcnet"
+APPLICATION = "gcnet-annotator"
+
+
+class AppSettings:
+    """Typed accessors for the window's remembered state (last folder, model, view options)."""
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store if store is not None else QSettings(ORGANIZATION, APPLICATION)
+
+    @classmethod
+    def at(cls, path: str | Path) -> "AppSettings":
+        """Settings kept in an INI file of their own (tests, portable installs)."""
+        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+
+    def _get(self, key: str, default, kind):
+        value = self.store.value(key, default)
+        if kind is bool and isinstance(value, str):  # INI files give strings back
+            return value.lower() in ("1", "true", "yes")
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            return default
+
+    def _set(self, key: str, value) -> None:
+        self.store.setValue(key, value)
+
+    # -- project ----------------------------------------------------------------------
+    @property
+    def last_folder(self) -> Path | None:
+        value = self._get("project/last_folder", "", str)
+        return Path(value) if value else None
+
+    @last_folder.setter
+    def last_folder(self, folder: Path | None) -> None:
+        self._set("project/last_folder", str(folder) if folder else "")
+
+    # -- model ------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self._get("model/name", "", str)
+
+    @model_name.setter
+    def model_name(self, value: str) -> None:
+        self._set("model/name", value)
+
+    @property
+    def device(self) -> str:
+        return self._get("model/device", "auto", str)
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self._set("model/device", value)
+
+    @property
+    def precision(self) -> str:
+        return self._get("model/precision", "fp32", str)
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        self._set("model/precision", value)
+
+    @property
+    def tta(self) -> bool:
+        return self._get("model/tta", False, bool)
+
+    @tta.setter
+    def tta(self, value: bool) -> None:
+        self._set("model/tta", bool(value))
+
+    # -- view -------------------------------------------------------------------------
+    @property
+    def opacity(self) -> float:
+        return min(1.0, max(0.0, self._get("view/opacity", 0.5, float)))
+
+    @opacity.setter
+    def opacity(self, value: float) -> None:
+        self._set("view/opacity", float(value))
+
+    @property
+    def confidence_threshold(self) -> float:
+        return min(1.0, max(0.0, self._get("view/confidence_threshold", 0.5, float)))
+
+    @confidence_threshold.setter
+    def confidence_threshold(self, value: float) -> None:
+        self._set("view/confidence_threshold", float(value))
+
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        """(geometry, dock/toolbar state) saved by :meth:`save_window_state`, if any."""
+        geometry, state = self.store.value("window/geometry"), self.store.value("window/state")
+        return (geometry if isinstance(geometry, QByteArray) else None,
+                state if isinstance(state, QByteArray) else None)
+
+    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._set("window/geometry", geometry)
+        self._set("window/state", state)
+
+    def sync(self) -> None:
+        self.store.sync()

@@ -1,0 +1,819 @@
+"""The main window: wires the canvas, the panels and the workers to one open project.
+
+The window owns the :class:`~gcnet_core.project.Project` and the document being edited;
+everything slow happens elsewhere: folder scans and thumbnails on pool threads, inference
+on a QThread that keeps the model, downloads and exports on QThreads, batch segmentation
+in a separate process, and mask/project writes on one serial background thread.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit,
+                               QMainWindow, QMessageBox, QSlider, QSpinBox, QToolBar, QWidget)
+
+from gcnet_core.classes import IGNORE_INDEX, ClassSet
+from gcnet_core.download import cached_checkpoint, file_sha256, import_checkpoint
+from gcnet_core.imageio import ImageReadError, read_image_rgb
+from gcnet_core.project import Project, ProjectError
+from gcnet_core.zoo import get_entry
+
+from .canvas import CanvasView, MaskDocument
+from .export_dialog import ExportDialog
+from .panels.class_panel import HOTKEYS, ClassPanel
+from .panels.file_list import STATE_TITLES, FileListDock
+from .panels.model_panel import ModelChoice, ModelPanel
+from .settings import AppSettings
+from .workers.batch import DEFAULT_COMMAND, BatchSegmenter, BatchSummary
+from .workers.download import DownloadDialog
+from .workers.inference import InferenceResult, InferenceService, ModelConfig
+from .workers.remap import remap_project_masks, removal_lut
+from .workers.saving import SerialWriter, load_document, snapshot
+from .workers.scan import FolderScan, start_scan
+from .workers.tasks import run_in_pool
+
+AUTOSAVE_MS = 1000
+TOOL_KEYS = (("brush", "Brush", "B"), ("eraser", "Eraser", "E"), ("polygon", "Polygon", "P"),
+             ("fill", "Flood fill", "F"), ("relabel", "Relabel predicted region", "R"),
+             ("accept", "Accept prediction (brush)", "G"), ("pan", "Pan", "V"))
+HIDE_MASK_KEY = Qt.Key.Key_H
+
+
+class Prompter:
+    """Message boxes behind one small interface, so tests can answer them."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self.parent = parent
+
+    def question(self, title: str, text: str) -> bool:
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        return QMessageBox.question(self.parent, title, text, buttons) == QMessageBox.StandardButton.Yes
+
+    def warning(self, title: str, text: str) -> None:
+        QMessageBox.warning(self.parent, title, text)
+
+    def information(self, title: str, text: str) -> None:
+        QMessageBox.information(self.parent, title, text)
+
+
+def class_lut(source: ClassSet, target: ClassSet) -> np.ndarray:
+    """Map a model's class indices to the project's by name (unknown names become ignore)."""
+    lut = np.full(256, IGNORE_INDEX, dtype=np.uint8)
+    where = {name: i for i, name in enumerate(target.names)}
+    for i, name in enumerate(source.names):
+        if name in where:
+            lut[i] = where[name]
+    return lut
+
+
+class HoldKeyFilter(QObject):
+    """Hides the mask while a key is held (an application event filter: press and release)."""
+
+    held = Signal(bool)
+
+    def __init__(self, key: Qt.Key, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == self.key \
+                and not event.isAutoRepeat() and event.modifiers() == Qt.KeyboardModifier.NoModifier \
+                and not isinstance(QApplication.focusWidget(), (QLineEdit, QSpinBox, QDoubleSpinBox)):
+            self.held.emit(kind == QEvent.Type.KeyPress)
+            return True
+        return False
+
+
+class MainWindow(QMainWindow):
+    """GCNet Annotator's window. Constructor parameters exist for tests and embedding:
+    ``settings`` (where to remember things), ``prompter`` (message boxes) and
+    ``batch_command`` (the program that runs ``gcnet`` for Segment all)."""
+
+    def __init__(self, settings: AppSettings | None = None, prompter: Prompter | None = None,
+                 batch_command: list[str] | tuple[str, ...] = DEFAULT_COMMAND) -> None:
+        super().__init__()
+        self.setWindowTitle("GCNet Annotator")
+        self.settings = settings or AppSettings()
+        self.prompter = prompter or Prompter(self)
+        self.project: Project | None = None
+        self.current: str | None = None  # relative path of the image being edited
+        self.document: MaskDocument | None = None
+        self.touched = False  # a person changed the current document since it was opened
+        self.last_inference_seconds: float | None = None
+        self._scan: FolderScan | None = None
+        self._scan_id = 0
+        self._pending_segment = False
+
+        self.canvas = CanvasView()
+        self.setCentralWidget(self.canvas)
+        self.files = FileListDock(self)
+        self.classes_panel = ClassPanel(self)
+        self.model_panel = ModelPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.files)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.model_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.classes_panel)
+
+        self.writer = SerialWriter(self)
+        self.writer.failed.connect(lambda message: self._status(f"Could not save: {message}", error=True))
+        self.inference = InferenceService(self)
+        self.inference.finished.connect(self._inference_finished)
+        self.inference.failed.connect(self._inference_failed)
+        self.inference.loading.connect(lambda name: self._status(f"Loading {name}…"))
+        self.batch = BatchSegmenter(batch_command, self)
+        self.batch.segmented.connect(self._batch_segmented)
+        self.batch.progress.connect(self._batch_progress)
+        self.batch.finished.connect(self._batch_finished)
+
+        self._autosave = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.save_current)
+        self._shares_timer = QTimer(self, singleShot=True, interval=250)
+        self._shares_timer.timeout.connect(self._update_shares)
+        self._project_save = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
+        self._project_save.timeout.connect(self._save_project_now)
+
+        self._build_status_bar()
+        self._build_actions()
+        self._build_toolbar()
+        self._build_menus()
+        self._connect_panels()
+        self._restore_settings()
+        self.hold_filter = HoldKeyFilter(HIDE_MASK_KEY, self)
+        self.hold_filter.held.connect(lambda held: self.canvas.set_mask_visible(not held))
+        QApplication.instance().installEventFilter(self.hold_filter)
+        self._update_actions()
+
+    # ================================================================== construction
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.cursor_label = QLabel()
+        self.size_label = QLabel()
+        self.zoom_label = QLabel()
+        self.time_label = QLabel()
+        for label in (self.cursor_label, self.size_label, self.zoom_label, self.time_label):
+            label.setContentsMargins(6, 0, 6, 0)
+            bar.addPermanentWidget(label)
+        self.cursor_label.setMinimumWidth(260)
+
+    def _action(self, text: str, slot, shortcut=None, checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            shortcuts = shortcut if isinstance(shortcut, (list, tuple)) else [shortcut]
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.setCheckable(checkable)
+        action.setToolTip(tip or text)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)  # shortcuts work even when the action is only in a hidden menu
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.open_action = a("&Open Folder…", self._ask_open_folder, QKeySequence.StandardKey.Open)
+        self.import_action = a("&Import Checkpoint…", self._ask_import_checkpoint)
+        self.export_action = a("&Export…", self.show_export_dialog, "Ctrl+E")
+        self.save_action = a("&Save", self.save_current, QKeySequence.StandardKey.Save)
+        self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = a("&Undo", self.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = a("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.ignore_action = a("Mark low confidence as &ignore", self.ignore_low_confidence, "I",
+                               tip="Set pixels whose confidence is below the threshold to ignore (I)")
+        self.segment_action = a("&Pre-segment Image", self.segment_current, ["Ctrl+Return", "Ctrl+Enter"])
+        self.segment_all_action = a("Segment &All New Images", self.segment_all)
+        self.cancel_batch_action = a("&Cancel Segment All", self.batch.cancel)
+        self.next_action = a("&Next Image", lambda: self.files.step(1), ["D", "PgDown"])
+        self.previous_action = a("P&revious Image", lambda: self.files.step(-1), ["A", "PgUp"])
+        self.fit_action = a("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
+        self.zoom_action = a("&Actual Size (1:1)", self.canvas.zoom_1to1, "Ctrl+1")
+        self.outline_action = a("&Outline Only", self.canvas.set_outline_only, "O", checkable=True)
+        self.confidence_action = a("Show Low &Confidence", self.canvas.set_show_confidence, "C", checkable=True)
+        self.tool_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for name, title, key in TOOL_KEYS:
+            action = a(f"{title}", lambda checked, n=name: checked and self.canvas.set_tool(n), key,
+                       checkable=True, tip=f"{title} ({key})")
+            group.addAction(action)
+            self.tool_actions[name] = action
+        self.tool_actions["brush"].setChecked(True)
+        self.class_actions = [a(f"Class {i + 1}", lambda _c=False, i=i: self.classes_panel.set_current(i), key)
+                              for i, key in enumerate(HOTKEYS)]
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Tools", self)
+        bar.setObjectName("tools")
+        self.addToolBar(bar)
+        for action in self.tool_actions.values():
+            bar.addAction(action)
+        bar.addSeparator()
+        bar.addAction(self.undo_action)
+        bar.addAction(self.redo_action)
+        bar.addSeparator()
+        self.brush_spin = QSpinBox(minimum=1, maximum=1000, value=self.canvas.brush_size(), suffix=" px")
+        self.brush_spin.setToolTip("Brush size ([ and ] change it)")
+        self.brush_spin.valueChanged.connect(self.canvas.set_brush_size)
+        self.canvas.brushSizeChanged.connect(self.brush_spin.setValue)
+        bar.addWidget(QLabel(" Brush "))
+        bar.addWidget(self.brush_spin)
+        bar.addSeparator()
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
+        self.opacity_slider.setFixedWidth(110)
+        self.opacity_slider.setToolTip("Mask opacity (hold H to hide the mask)")
+        self.opacity_slider.valueChanged.connect(lambda v: self.canvas.set_opacity(v / 100))
+        bar.addWidget(QLabel(" Opacity "))
+        bar.addWidget(self.opacity_slider)
+        bar.addAction(self.outline_action)
+        bar.addAction(self.confidence_action)
+        bar.addSeparator()
+        self.threshold_spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
+        self.threshold_spin.setToolTip("Confidence threshold for 'mark low confidence as ignore'")
+        bar.addAction(self.ignore_action)
+        bar.addWidget(self.threshold_spin)
+        self.only_over = QCheckBox("Only over current")
+        self.only_over.setToolTip("Paint only over pixels of the class selected when this was ticked")
+        self.only_over.toggled.connect(
+            lambda on: self.canvas.set_only_over(self.classes_panel.current() if on else None))
+        bar.addWidget(self.only_over)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        for action in (self.open_action, self.import_action, self.export_action, self.save_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit = menu.addMenu("&Edit")
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        edit.addSeparator()
+        edit.addAction(self.ignore_action)
+        tools = menu.addMenu("&Tools")
+        for action in self.tool_actions.values():
+            tools.addAction(action)
+        view = menu.addMenu("&View")
+        for action in (self.fit_action, self.zoom_action, self.outline_action, self.confidence_action):
+            view.addAction(action)
+        view.addSeparator()
+        for dock in (self.files, self.classes_panel, self.model_panel):
+            view.addAction(dock.toggleViewAction())
+        model = menu.addMenu("&Model")
+        for action in (self.segment_action, self.segment_all_action, self.cancel_batch_action):
+            model.addAction(action)
+        go = menu.addMenu("&Go")
+        go.addAction(self.next_action)
+        go.addAction(self.previous_action)
+
+    def _connect_panels(self) -> None:
+        self.files.imageActivated.connect(self.open_image)
+        self.classes_panel.currentClassChanged.connect(self.canvas.set_current_class)
+        self.classes_panel.visibilityChanged.connect(self.canvas.set_class_visible)
+        self.classes_panel.renameRequested.connect(self.rename_class)
+        self.classes_panel.addRequested.connect(self.add_class)
+        self.classes_panel.removeRequested.connect(self.remove_class)
+        self.model_panel.segmentRequested.connect(self.segment_current)
+        self.model_panel.segmentAllRequested.connect(self.segment_all)
+        self.model_panel.cancelBatchRequested.connect(self.batch.cancel)
+        self.model_panel.configChanged.connect(self._config_changed)
+        self.canvas.cursorMoved.connect(self._cursor_moved)
+        self.canvas.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
+        self.canvas.edited.connect(self._person_edited)
+        self.canvas.toolChanged.connect(lambda name: self.tool_actions[name].setChecked(True))
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        if s.model_name:
+            try:
+                self.model_panel.select(s.model_name)
+            except KeyError:
+                pass
+        self.model_panel.set_options(s.device, s.precision, s.tta)
+        self.model_panel.refresh_status()
+        self.opacity_slider.setValue(round(s.opacity * 100))
+        self.canvas.set_opacity(s.opacity)
+        self.threshold_spin.setValue(s.confidence_threshold)
+        geometry, state = s.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1500, 950)
+        if state is not None:
+            self.restoreState(state)
+
+    # ================================================================== folders and images
+    def _ask_open_folder(self) -> None:
+        start = str(self.project.root) if self.project else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", start)
+        if folder:
+            self.open_folder(Path(folder))
+
+    def open_folder(self, folder: Path | str) -> bool:
+        """Open (or create, on first save) the annotation project in ``folder``."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            self.prompter.warning("Open folder", f"{folder} is not a folder.")
+            return False
+        self.save_current()
+        if self.batch.running:
+            self.batch.cancel()
+            self.batch.wait()
+        try:
+            project = Project.open(folder, classes=self.model_panel.choice().entry.classes)
+        except ProjectError as error:
+            self.prompter.warning("Open folder", str(error))
+            return False
+        self._close_document()
+        self.project = project
+        self.settings.last_folder = project.root
+        self.setWindowTitle(f"{project.root.name} — GCNet Annotator")
+        self.classes_panel.set_classes(project.classes)
+        self.files.reset(project.root)
+        if self._scan is not None:
+            self._scan.cancelled = True
+        self._scan_id += 1
+        self._scan = FolderScan(project, self._scan_id)
+        self._scan.signals.found.connect(self._scan_found)
+        self._scan.signals.finished.connect(self._scan_finished)
+        self._scan.signals.failed.connect(lambda _id, message: self._status(f"Scan failed: {message}", True))
+        start_scan(self._scan)
+        self._status(f"Opened {project.root}")
+        self._update_actions()
+        return True
+
+    def _scan_found(self, scan_id: int, rels: list[str]) -> None:
+        if scan_id != self._scan_id or self.project is None:
+            return
+        self.files.model.append([(rel, self.project.state(rel)) for rel in rels])
+        if self.current is None and rels:
+            self.open_image(rels[0])
+
+    def _scan_finished(self, scan_id: int, total: int) -> None:
+        if scan_id != self._scan_id:
+            return
+        self.files.scan_finished()
+        if total == 0:
+            self._status("No images in this folder")
+
+    @property
+    def scanning(self) -> bool:
+        return self.files._scanning
+
+    def image_path(self, rel: str | None = None) -> Path | None:
+        rel = rel or self.current
+        return None if rel is None or self.project is None else self.project.root / rel
+
+    def open_image(self, rel: str) -> bool:
+        """Show image ``rel`` (relative to the project) with its saved mask."""
+        if self.project is None:
+            return False
+        self.save_current()
+        path = self.project.root / rel
+        try:
+            rgb = read_image_rgb(path)
+        except ImageReadError as error:
+            self._status(str(error), error=True)
+            self.files.set_current(rel)
+            self._close_document()
+            self.current = rel  # so next/previous continue from here
+            return False
+        doc, warning = load_document(self.project, path, rgb.shape[:2])
+        self._close_document()
+        self.current = rel
+        self.document = doc
+        self.touched = False
+        doc.add_listener(self._document_changed)
+        self.canvas.set_image(rgb)
+        self.canvas.set_document(doc)
+        self.files.set_current(rel)
+        self.size_label.setText(f"{rgb.shape[1]} × {rgb.shape[0]}")
+        self._update_shares()
+        self._update_actions()
+        state = STATE_TITLES[self.project.state(rel)]
+        self._status(warning or f"{rel} ({state})", error=warning is not None)
+        return True
+
+    def _close_document(self) -> None:
+        if self.document is not None:
+            self.document.remove_listener(self._document_changed)
+        self.document = None
+        self.current = None
+        self.canvas.set_document(None)
+        self.canvas.set_image(None)
+        self.size_label.clear()
+
+    def reload_current(self) -> None:
+        """Re-read the current image's mask from disk (after a batch or a class change)."""
+        if self.current is not None:
+            rel, self.current = self.current, None
+            if self.document is not None:
+                self.document.remove_listener(self._document_changed)
+                self.document = None
+            self.open_image(rel)
+
+    # ================================================================== editing and saving
+    def _document_changed(self, _rect) -> None:
+        if not self._autosave.isActive():
+            self._autosave.start()  # at most AUTOSAVE_MS after the first unsaved change
+        if not self._shares_timer.isActive():
+            self._shares_timer.start()
+        self._update_actions()
+
+    def _person_edited(self) -> None:
+        self.touched = True
+        self._update_actions()
+
+    def undo(self) -> None:
+        if self.document is not None and self.document.undo() is not None:
+            self.touched = True
+
+    def redo(self) -> None:
+        if self.document is not None and self.document.redo() is not None:
+            self.touched = True
+
+    def ignore_low_confidence(self) -> None:
+        doc = self.document
+        if doc is None:
+            return
+        if doc.confidence is None:
+            self._status("No prediction for this image yet: pre-segment it first")
+            return
+        threshold = self.threshold_spin.value()
+        self.settings.confidence_threshold = threshold
+        if doc.ignore_below_confidence(threshold) is not None:
+            self.touched = True
+            self._status(f"Pixels below {threshold:.2f} confidence set to ignore")
+
+    def save_current(self) -> None:
+        """Queue the current mask (if changed) and the project file for writing; returns at once."""
+        self._autosave.stop()
+        doc, project = self.document, self.project
+        if doc is None or project is None or self.current is None:
+            return
+        if not doc.dirty:
+            return
+        path = project.root / self.current
+        state = project.state(path)
+        if self.touched or doc.edited.any():
+            new_state = "corrected"  # a person's work (an edited exported image needs re-export)
+        elif state == "new":
+            new_state = "predicted"
+        else:
+            new_state = state
+        if new_state != state:
+            self._set_state(self.current, new_state)
+        self.writer.save_mask(snapshot(project, path, doc))
+        doc.mark_clean()
+        self._save_project_now()
+
+    def _set_state(self, rel: str, state: str, model: str | None = None) -> None:
+        self.project.set_state(rel, state, model)
+        self.files.model.set_state(rel, state)
+
+    def _save_project_now(self) -> None:
+        self._project_save.stop()
+        if self.project is not None:
+            self.writer.save_project(self.project)
+
+    def flush(self, timeout_ms: int = 30000) -> bool:
+        """Save now and wait until every file is on disk."""
+        self.save_current()
+        if self._project_save.isActive():
+            self._save_project_now()
+        return self.writer.flush(timeout_ms)
+
+    def _update_shares(self) -> None:
+        doc = self.document
+        self.classes_panel.set_shares(doc.class_pixel_share() if doc is not None else None)
+
+    # ================================================================== classes
+    def _apply_classes(self, classes: ClassSet, reset_visibility: bool = False) -> None:
+        if self.project is None:
+            return
+        self.project.classes = classes
+        if reset_visibility:
+            for i in range(len(self.classes_panel.classes)):
+                self.canvas.set_class_visible(i, True)
+        self.classes_panel.set_classes(classes)
+        if self.document is not None:
+            self.document.classes = classes
+            self.canvas.set_document(self.document)  # new colour table
+            self._update_shares()
+        self._save_project_now()
+
+    def rename_class(self, index: int, name: str) -> None:
+        classes = self.project.classes if self.project else None
+        if classes is None or not 0 <= index < len(classes):
+            return
+        if name in classes.names:
+            self.prompter.warning("Rename class", f"There is already a class named {name!r}.")
+            return
+        names = list(classes.names)
+        names[index] = name
+        self._apply_classes(ClassSet(tuple(names), classes.palette))
+
+    def add_class(self, name: str, colour: tuple[int, int, int]) -> None:
+        classes = self.project.classes if self.project else None
+        if classes is None:
+            return
+        if name in classes.names:
+            self.prompter.warning("Add class", f"There is already a class named {name!r}.")
+            return
+        if len(classes) >= IGNORE_INDEX:
+            self.prompter.warning("Add class", "A project holds at most 255 classes.")
+            return
+        self._apply_classes(ClassSet(classes.names + (name,), classes.palette + (tuple(colour),)))
+
+    def remove_class(self, index: int) -> None:
+        """Drop a class from the project: its pixels become ignore in every saved mask."""
+        project = self.project
+        if project is None or not 0 <= index < len(project.classes) or len(project.classes) <= 1:
+            return
+        name = project.classes.names[index]
+        if not self.prompter.question(
+                "Remove class", f"Remove class {name!r} from this project? Its pixels become ignore "
+                "in every mask and the classes after it are renumbered. This cannot be undone."):
+            return
+        self.flush()
+        classes = ClassSet(project.classes.names[:index] + project.classes.names[index + 1:],
+                           project.classes.palette[:index] + project.classes.palette[index + 1:])
+        lut = removal_lut(index)
+        self.canvas.setEnabled(False)
+        self._status(f"Removing {name!r} from every mask…")
+        snapshot_project = Project(project.root, classes)
+
+        def done(count: int) -> None:
+            self.canvas.setEnabled(True)
+            self._apply_classes(classes, reset_visibility=True)
+            self.reload_current()
+            self._status(f"Removed {name!r}; {count} mask(s) renumbered")
+
+        def failed(message: str) -> None:
+            self.canvas.setEnabled(True)
+            self.prompter.warning("Remove class", f"Could not renumber the masks: {message}")
+
+        self._remap_task = run_in_pool(lambda: remap_project_masks(snapshot_project, lut, classes), done, failed)
+
+    # ================================================================== model and inference
+    def _config_changed(self, config: ModelConfig) -> None:
+        self.settings.model_name = config.name
+        self.settings.device = config.device
+        self.settings.precision = config.precision
+        self.settings.tta = config.tta
+
+    def use_checkpoint(self, path: Path | str, base: str | None = None, label: str | None = None) -> ModelChoice:
+        """Use a local checkpoint (fine-tuned or custom) on top of a zoo entry; selects it."""
+        entry = get_entry(base) if base else self.model_panel.choice().entry
+        choice = ModelChoice(entry.name, Path(path), label or Path(path).stem)
+        self.model_panel.add_extra_choice(choice)
+        return choice
+
+    def _ask_import_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a checkpoint", str(Path.home()),
+                                              "PyTorch checkpoints (*.pth *.pt);;All files (*)")
+        if path:
+            self.import_checkpoint_file(Path(path))
+
+    def import_checkpoint_file(self, path: Path) -> None:
+        """The official file of the selected entry goes into the cache (hash-checked); any
+        other checkpoint is used as a fine-tuned/custom one on top of that entry."""
+        entry = self.model_panel.choice().entry
+        self._status(f"Checking {path.name}…")
+
+        def work():
+            if file_sha256(path).startswith(entry.sha256_prefix):
+                return import_checkpoint(entry.checkpoint_filename, path, entry.sha256_prefix)
+            return None
+
+        def done(imported) -> None:
+            if imported is not None:
+                self.model_panel.select(entry.name)
+                self.model_panel.refresh_status()
+                self._status(f"Imported the official checkpoint of {entry.name}")
+            else:
+                self.use_checkpoint(path, entry.name)
+                self._status(f"{path.name} is not the official file of {entry.name}: using it as a "
+                             "custom checkpoint on that architecture")
+
+        self._import_task = run_in_pool(work, done,
+                                        lambda message: self.prompter.warning("Import checkpoint", message))
+
+    def _with_checkpoint(self, config: ModelConfig, then) -> None:
+        """Run ``then()`` once the configuration's checkpoint is on disk (downloading it first)."""
+        entry = get_entry(config.name)
+        if config.checkpoint is not None or cached_checkpoint(entry) is not None:
+            then()
+            return
+        dialog = DownloadDialog(entry, self)
+        dialog.done.connect(lambda _path: (self.model_panel.refresh_status(), then()))
+        dialog.failed.connect(lambda message: self.prompter.warning("Download failed", message))
+        dialog.cancelled.connect(lambda: self._status("Download cancelled; it will resume next time"))
+        self._download = dialog
+        dialog.start()
+
+    def segment_current(self) -> None:
+        """Pre-segment the current image on the inference thread."""
+        path = self.image_path()
+        if path is None or self.document is None:
+            return
+        config = self.model_panel.config()
+
+        def submit() -> None:
+            self._pending_segment = True
+            self.inference.submit(path, config)
+            self.model_panel.segment_button.setEnabled(False)
+            self._status(f"Pre-segmenting {self.current} with {config.model_id}…")
+
+        self._with_checkpoint(config, submit)
+
+    def _inference_finished(self, result: InferenceResult) -> None:
+        self.model_panel.segment_button.setEnabled(True)
+        self._pending_segment = False
+        self.last_inference_seconds = result.seconds
+        load = f" (+{result.load_seconds:.1f} s loading the model)" if result.load_seconds else ""
+        self.time_label.setText(f"inference {result.seconds:.2f} s")
+        if self.project is None or result.image != self.image_path():
+            self._status(f"Prediction for {result.image.name} arrived after it was closed; not applied")
+            return
+        self._adopt_model_classes(result.classes)
+        labels = class_lut(result.classes, self.project.classes)[result.labels]
+        doc = self.document
+        state = self.project.state(self.current)
+        human = state in ("corrected", "exported") or bool(doc.edited.any())
+        if human and not self.prompter.question(
+                "Replace labels?", f"{self.current} has human corrections. Apply the new prediction to "
+                "the pixels nobody edited? (Edited pixels are kept either way.)"):
+            doc.prediction, doc.confidence = labels, result.confidence  # for the model-based tools
+            self.canvas.refresh()
+            self._status(f"Prediction kept aside (used by relabel/accept tools){load}")
+            return
+        doc.set_prediction(labels, result.confidence)
+        if state == "new":
+            self._set_state(self.current, "predicted", result.config.model_id)
+        elif state == "predicted":
+            self.project.set_state(self.current, state, result.config.model_id)
+        self.save_current()
+        self._status(f"Pre-segmented {self.current} in {result.seconds:.2f} s{load}")
+
+    def _adopt_model_classes(self, classes: ClassSet) -> None:
+        """A project with nothing labelled yet takes the classes of the model that labels it."""
+        if self.project is None or classes.names == self.project.classes.names:
+            return
+        untouched = self.files.model.counts["new"] == self.files.model.rowCount() and not self.touched
+        if untouched and (self.document is None or not self.document.edited.any()):
+            self._apply_classes(classes, reset_visibility=True)
+        else:
+            missing = sum(1 for n in classes.names if n not in self.project.classes.names)
+            if missing:
+                self._status(f"{missing} of the model's classes are not in this project: they become ignore")
+
+    def _inference_failed(self, _request_id: int, message: str) -> None:
+        self.model_panel.segment_button.setEnabled(True)
+        self._pending_segment = False
+        self.prompter.warning("Pre-segmentation failed", message)
+
+    # ================================================================== segment all
+    def segment_all(self) -> None:
+        """Segment every image still 'new' in a separate process (corrected ones are skipped)."""
+        if self.project is None or self.batch.running:
+            return
+        if self.scanning:
+            self._status("Still listing the folder; try again in a moment")
+            return
+        self.flush()
+        todo = [rel for rel in self.files.model.paths() if self.files.model.state(rel) == "new"
+                and not (rel == self.current and self.touched)]
+        if not todo:
+            self.prompter.information("Segment all", "Every image already has a mask.")
+            return
+        config = self.model_panel.config()
+
+        def start() -> None:
+            self.model_panel.show_batch(True)
+            self.model_panel.set_batch_progress(0, len(todo), f"Starting: {len(todo)} image(s)…")
+            self.batch.start(self.project.root, self.project.labels_root,
+                             [self.project.root / rel for rel in todo], config)
+            self._batch_model = config.model_id
+            self._update_actions()
+
+        self._with_checkpoint(config, start)
+
+    def _batch_segmented(self, image: str, staged: str) -> None:
+        project = self.project
+        staged_path = Path(staged)
+        try:
+            rel = project.relative(image) if project else None
+        except ValueError:
+            rel = None
+        busy = rel == self.current and (self.touched or (self.document is not None and self.document.dirty))
+        if rel is None or project.state(rel) != "new" or busy or not staged_path.exists():
+            staged_path.unlink(missing_ok=True)  # a person got there first: keep their work
+            return
+        target = project.label_path(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged_path, target)
+        self._set_state(rel, "predicted", self._batch_model)
+        if not self._project_save.isActive():
+            self._project_save.start()
+        if rel == self.current:
+            self.reload_current()
+
+    def _batch_progress(self, done: int, total: int, eta: float) -> None:
+        eta_text = "" if eta < 0 else f", about {_duration(eta)} left"
+        self.model_panel.set_batch_progress(done, total, f"{done} / {total} segmented{eta_text}")
+
+    def _batch_finished(self, summary: BatchSummary) -> None:
+        self.batch.discard_staging()
+        self.model_panel.show_batch(False)
+        self._save_project_now()
+        self._update_actions()
+        self.last_batch = summary
+        if summary.error:
+            text = f"Segment all stopped: {summary.error}"
+        elif summary.cancelled:
+            text = f"Segment all cancelled after {summary.written} image(s)"
+        else:
+            text = f"Segmented {summary.written} image(s) in {_duration(summary.seconds)}"
+        if summary.failed:
+            text += f"; {len(summary.failed)} failed"
+        self.model_panel.set_batch_message(text)
+        self._status(text, error=bool(summary.error))
+        if summary.failed or summary.error:
+            details = "\n".join(f"{Path(p).name}: {m}" for p, m in summary.failed[:20])
+            more = f"\n… and {len(summary.failed) - 20} more" if len(summary.failed) > 20 else ""
+            self.prompter.warning("Segment all", f"{text}.\n\n{details}{more}".strip())
+
+    # ================================================================== export
+    def show_export_dialog(self) -> ExportDialog | None:
+        if self.project is None:
+            return None
+        self.flush()
+        dialog = ExportDialog(self.project, self.image_path(), self)
+        dialog.exported.connect(self._exported)
+        self.export_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _exported(self, report) -> None:
+        for image in report.written:
+            rel = self.project.relative(image)
+            if self.project.state(rel) == "corrected":
+                self._set_state(rel, "exported")
+        self._save_project_now()
+
+    # ================================================================== status and state
+    def _cursor_moved(self, x: int, y: int) -> None:
+        doc = self.document
+        if doc is None or x < 0:
+            self.cursor_label.clear()
+            return
+        value = int(doc.labels[y, x])
+        name = "ignore" if value >= len(doc.classes) else doc.classes.names[value]
+        text = f"({x}, {y})  {name}"
+        if doc.confidence is not None:
+            text += f"  conf {doc.confidence[y, x]:.2f}"
+        self.cursor_label.setText(text)
+
+    def _status(self, text: str, error: bool = False) -> None:
+        self.statusBar().showMessage(("⚠ " if error else "") + text, 8000 if not error else 15000)
+
+    def _update_actions(self) -> None:
+        doc = self.document
+        self.undo_action.setEnabled(doc is not None and doc.can_undo)
+        self.redo_action.setEnabled(doc is not None and doc.can_redo)
+        has_project = self.project is not None
+        self.export_action.setEnabled(has_project)
+        self.segment_all_action.setEnabled(has_project and not self.batch.running)
+        self.cancel_batch_action.setEnabled(self.batch.running)
+        self.segment_action.setEnabled(doc is not None)
+
+    # ================================================================== closing
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.batch.running:
+            self.batch.cancel()
+            self.batch.wait(10000)
+            self.batch.discard_staging()
+        self.flush()
+        self.settings.opacity = self.opacity_slider.value() / 100
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        if self._scan is not None:
+            self._scan.cancelled = True
+        self.files.thumbnails.shutdown()
+        self.inference.shutdown()
+        QApplication.instance().removeEventFilter(self.hold_filter)
+        super().closeEvent(event)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+

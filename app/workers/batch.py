@@ -1,0 +1,238 @@
+"""Segment-all: `gcnet predict --progress jsonl` in a separate process (QProcess).
+
+A crash, an out-of-memory or a kill of the worker process never takes the window down.
+Masks are written to a staging folder (``labels/.batch-<id>/``); the window moves each one
+into place only if its image is still untouched (state ``new``), so an image a person
+corrects while the batch runs is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+from .inference import ModelConfig
+
+DEFAULT_COMMAND = (sys.executable, "-m", "gcnet_core.cli")
+# Command lines are short on Windows (32k characters): long image lists run in several processes.
+MAX_ARGS_CHARS = 30_000 if os.name == "nt" else 1_000_000
+
+
+@dataclass
+class BatchSummary:
+    total: int
+    written: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+    error: str | None = None  # the process itself failed (bad model, crash...)
+    seconds: float = 0.0
+
+
+def chunk_images(images: list[Path], budget: int = MAX_ARGS_CHARS) -> list[list[Path]]:
+    """Split the image list so each process's command line stays under ``budget`` characters."""
+    chunks: list[list[Path]] = [[]]
+    used = 0
+    for image in images:
+        cost = len(str(image)) + 3
+        if chunks[-1] and used + cost > budget:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(image)
+        used += cost
+    return [c for c in chunks if c]
+
+
+class BatchSegmenter(QObject):
+    """Runs the predict command over ``images`` of the project in ``root``; one run at a time.
+
+    Signals: ``started(total)``, ``segmented(image, staged mask)``, ``imageFailed(image,
+    error)``, ``progress(done, total, eta seconds or -1)``, ``finished(BatchSummary)``.
+    """
+
+    started = Signal(int)
+    segmented = Signal(str, str)
+    imageFailed = Signal(str, str)
+    progress = Signal(int, int, float)
+    finished = Signal(object)
+
+    def __init__(self, command: list[str] | tuple[str, ...] = DEFAULT_COMMAND, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.command = list(command)
+        self._process: QProcess | None = None
+        self._chunks: list[list[Path]] = []
+        self._summary: BatchSummary | None = None
+        self._buffer = b""
+        self._stderr = b""
+        self._done = 0
+        self._chunk_done = 0
+        self._first_image_time: float | None = None
+        self._start_time = 0.0
+        self._staging: Path | None = None
+        self._root: Path | None = None
+        self._config: ModelConfig | None = None
+        self._kill_timer = QTimer(self, singleShot=True, interval=5000)
+        self._kill_timer.timeout.connect(self._kill)
+
+    @property
+    def running(self) -> bool:
+        return self._summary is not None
+
+    @property
+    def staging(self) -> Path | None:
+        return self._staging
+
+    def start(self, root: Path, labels_dir: Path, images: list[Path], config: ModelConfig) -> None:
+        if self.running:
+            raise RuntimeError("a batch is already running")
+        self._root = Path(root)
+        self._staging = Path(labels_dir) / f".batch-{uuid.uuid4().hex[:8]}"
+        self._config = config
+        self._chunks = chunk_images([Path(p) for p in images])
+        self._summary = BatchSummary(total=len(images))
+        self._done = 0
+        self._first_image_time = None
+        self._start_time = time.monotonic()
+        self.started.emit(len(images))
+        if not self._chunks:
+            self._finish()
+            return
+        self._start_next()
+
+    def arguments(self, images: list[Path]) -> list[str]:
+        """The predict command line (after the program) for one chunk of images."""
+        config = self._config
+        args = self.command[1:] + [
+            "predict", "--progress", "jsonl", "--skip-existing", "--format", "index",
+            "--out", str(self._staging), "--relative-to", str(self._root),
+            "--model", config.name, "--device", config.device, "--precision", config.precision,
+        ]
+        if config.checkpoint:
+            args += ["--checkpoint", str(config.checkpoint)]
+        if config.tta:
+            args.append("--tta")
+        return args + [str(p) for p in images]
+
+    def staged_mask(self, image: Path) -> Path:
+        return self._staging / Path(image).relative_to(self._root).with_suffix(".png")
+
+    def cancel(self) -> None:
+        if not self.running:
+            return
+        self._summary.cancelled = True
+        self._chunks = []
+        if self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning:
+            if os.name == "nt":  # console programs ignore terminate() there
+                self._process.kill()
+            else:
+                self._process.terminate()
+                self._kill_timer.start()
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Block until the current process ends (tests, closing the window)."""
+        return self._process is None or self._process.waitForFinished(msecs)
+
+    # -- process plumbing ---------------------------------------------------------------------
+    def _start_next(self) -> None:
+        chunk = self._chunks.pop(0)
+        self._buffer = b""
+        self._stderr = b""
+        self._chunk_done = 0
+        process = QProcess(self)
+        process.setProgram(self.command[0])
+        process.setArguments(self.arguments(chunk))
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        process.setProcessEnvironment(env)
+        process.readyReadStandardOutput.connect(self._read_stdout)
+        process.readyReadStandardError.connect(self._read_stderr)
+        process.finished.connect(self._process_finished)
+        process.errorOccurred.connect(self._process_error)
+        self._process = process
+        process.start()
+
+    def _read_stdout(self) -> None:
+        self._buffer += bytes(self._process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            self._handle_line(line)
+
+    def _read_stderr(self) -> None:
+        self._stderr = (self._stderr + bytes(self._process.readAllStandardError()))[-8000:]
+
+    def _handle_line(self, line: bytes) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return  # not ours (a library printing to stdout)
+        if not isinstance(event, dict) or self._summary is None:
+            return
+        if event.get("event") == "image":
+            self._chunk_done = int(event.get("done", self._chunk_done + 1))
+            self._done += 1
+            path = str(event.get("path", ""))
+            if event.get("ok"):
+                self._summary.written += 1
+                self.segmented.emit(path, str(self.staged_mask(Path(path))))
+            else:
+                error = str(event.get("error", "unknown error"))
+                self._summary.failed.append((path, error))
+                self.imageFailed.emit(path, error)
+            self.progress.emit(self._done, self._summary.total, self.eta())
+
+    def eta(self) -> float:
+        """Seconds left, from the pace since the first image (model loading excluded); -1 unknown."""
+        now = time.monotonic()
+        if self._first_image_time is None:
+            self._first_image_time = now
+            return -1.0
+        paced = self._done - 1
+        if paced <= 0:
+            return -1.0
+        return (now - self._first_image_time) / paced * (self._summary.total - self._done)
+
+    def _process_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and self._summary is not None:
+            self._summary.error = f"could not start {self.command[0]}: {self._process.errorString()}"
+            self._chunks = []
+            self._finish()
+
+    def _process_finished(self, exit_code: int, status: QProcess.ExitStatus) -> None:
+        self._kill_timer.stop()
+        if self._summary is None:
+            return
+        self._read_stdout()
+        if self._buffer:
+            self._handle_line(self._buffer)
+            self._buffer = b""
+        self._read_stderr()
+        crashed = status == QProcess.ExitStatus.CrashExit or exit_code not in (0, 1)
+        if crashed and not self._summary.cancelled:
+            tail = self._stderr.decode("utf-8", "replace").strip().splitlines()[-6:]
+            self._summary.error = "\n".join(tail) or f"the segmentation process stopped (exit code {exit_code})"
+            self._chunks = []
+        if self._chunks:
+            self._start_next()
+        else:
+            self._finish()
+
+    def _kill(self) -> None:
+        if self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning:
+            self._process.kill()
+
+    def _finish(self) -> None:
+        summary, self._summary = self._summary, None
+        summary.seconds = time.monotonic() - self._start_time
+        self.finished.emit(summary)
+
+    def discard_staging(self) -> None:
+        """Remove the staging folder (call after the window took what it wanted)."""
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)

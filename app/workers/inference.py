@@ -1,0 +1,154 @@
+"""Interactive pre-segmentation on a worker QThread that keeps the model loaded.
+
+torch releases the GIL inside its kernels, so the window stays responsive while the
+network runs. Requests are queued; the model is (re)loaded only when the configuration
+changes (another entry, checkpoint, device or precision).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from gcnet_core.classes import ClassSet
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which network to run and how: what init_model and inference need."""
+
+    name: str  # zoo entry (1.x name)
+    checkpoint: Path | None = None  # None: the official file from the cache
+    device: str = "auto"
+    precision: str = "fp32"
+    tta: bool = False
+    label: str = ""  # what the UI and the project record call it (a fine-tuned version id)
+
+    @property
+    def model_id(self) -> str:
+        return self.label or self.name
+
+    def load_key(self) -> tuple:
+        return (self.name, str(self.checkpoint) if self.checkpoint else None, self.device, self.precision)
+
+
+@dataclass
+class InferenceRequest:
+    request_id: int
+    image: Path
+    config: ModelConfig
+
+
+@dataclass
+class InferenceResult:
+    request_id: int
+    image: Path
+    config: ModelConfig
+    labels: np.ndarray
+    confidence: np.ndarray
+    classes: ClassSet  # the classes the model predicts (index = value in labels)
+    seconds: float  # network time, model loading excluded
+    load_seconds: float  # 0 when the model was already loaded
+
+
+class InferenceWorker(QObject):
+    """Lives on the inference thread; only ever touched through queued signals."""
+
+    finished = Signal(object)  # InferenceResult
+    failed = Signal(int, str)  # request id, message
+    loading = Signal(str)  # model id
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._model = None
+        self._key: tuple | None = None
+
+    @Slot(object)
+    def run(self, request: InferenceRequest) -> None:
+        from gcnet_core.api import init_model
+        from gcnet_core.inference import inference
+
+        try:
+            load_seconds = 0.0
+            if self._key != request.config.load_key():
+                self.loading.emit(request.config.model_id)
+                self._model, self._key = None, None  # free the old one first (GPU memory)
+                start = time.perf_counter()
+                config = request.config
+                self._model = init_model(config.name, config.checkpoint, device=config.device,
+                                         precision=config.precision)
+                self._key = config.load_key()
+                load_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            result = inference(self._model, request.image, tta=request.config.tta)
+            seconds = time.perf_counter() - start
+        except Exception as error:  # any failure is the user's to read, not a crash
+            self.failed.emit(request.request_id, str(error) or type(error).__name__)
+            return
+        self.finished.emit(InferenceResult(request.request_id, request.image, request.config, result.labels,
+                                           result.confidence, self._model.classes, seconds, load_seconds))
+
+    @Slot()
+    def unload(self) -> None:
+        self._model, self._key = None, None
+
+
+class InferenceService(QObject):
+    """The UI side: owns the thread, hands out request ids, forwards results.
+
+    ``busy`` is True from :meth:`submit` until that request's result or failure arrives.
+    """
+
+    finished = Signal(object)
+    failed = Signal(int, str)
+    loading = Signal(str)
+    _run = Signal(object)
+    _unload = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread = QThread(self)
+        self._thread.setObjectName("inference")
+        self._worker = InferenceWorker()
+        self._worker.moveToThread(self._thread)
+        self._run.connect(self._worker.run)
+        self._unload.connect(self._worker.unload)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.loading.connect(self.loading)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._thread.start()
+        self._next_id = 0
+        self._pending: set[int] = set()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def submit(self, image: Path, config: ModelConfig) -> int:
+        self._next_id += 1
+        self._pending.add(self._next_id)
+        self._run.emit(InferenceRequest(self._next_id, Path(image), config))
+        return self._next_id
+
+    def unload(self) -> None:
+        """Drop the loaded model (e.g. before a batch process wants the GPU)."""
+        self._unload.emit()
+
+    def _on_finished(self, result: InferenceResult) -> None:
+        self._pending.discard(result.request_id)
+        self.finished.emit(result)
+
+    def _on_failed(self, request_id: int, message: str) -> None:
+        self._pending.discard(request_id)
+        self.failed.emit(request_id, message)
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Stop the thread after the current request (torch kernels cannot be interrupted)."""
+        if self._thread.isRunning():
+            self._thread.quit()
+            self._thread.wait(timeout_ms)

@@ -1,0 +1,53 @@
+"""Finding a project's images off the UI thread, delivered in chunks as a model grows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from gcnet_core.project import Project
+
+CHUNK = 500
+
+
+class ScanSignals(QObject):
+    found = Signal(int, list)  # (scan id, relative posix paths)
+    finished = Signal(int, int)  # (scan id, total)
+    failed = Signal(int, str)
+
+
+class FolderScan(QRunnable):
+    """Lists ``project.image_paths()`` (the project's own rules) and emits them in chunks.
+
+    A scan id lets the receiver drop results of a scan that a newer folder replaced.
+    """
+
+    def __init__(self, project: Project, scan_id: int) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # Python owns it, so its signals outlive run()
+        self.root = project.root
+        self.project = Project(project.root, project.classes)  # a private copy: no shared state
+        self.scan_id = scan_id
+        self.signals = ScanSignals()
+        self.cancelled = False
+
+    def run(self) -> None:
+        try:
+            paths = self.project.image_paths()
+        except OSError as error:
+            self.signals.failed.emit(self.scan_id, str(error))
+            return
+        rels = [p.relative_to(self.root).as_posix() for p in paths]
+        for start in range(0, len(rels), CHUNK):
+            if self.cancelled:
+                return
+            self.signals.found.emit(self.scan_id, rels[start:start + CHUNK])
+        self.signals.finished.emit(self.scan_id, len(rels))
+
+
+
+def start_scan(scan: FolderScan, pool: QThreadPool | None = None) -> FolderScan:
+    """Start a scan whose signals are already connected (results may come at once)."""
+    (pool or QThreadPool.globalInstance()).start(scan)
+    return scan

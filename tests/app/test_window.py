@@ -1,0 +1,415 @@
+"""The real main window driven end to end (pytest-qt, offscreen, CPU, tiny images and scale)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from app.main import samples_folder, startup_folder  # noqa: E402
+from app.settings import AppSettings  # noqa: E402
+from app.window import MainWindow, Prompter  # noqa: E402
+from gcnet_core.masks import read_index_mask  # noqa: E402
+from gcnet_core.project import Project  # noqa: E402
+
+from helpers import REPO, WHOLE_ADE, register_entry, small_entry  # noqa: E402
+
+SAMPLES = REPO / "resources" / "samples"
+SMALL_SCALE = (64, 48)
+
+
+class ScriptedPrompter(Prompter):
+    """Answers questions with ``answer`` and records every message instead of showing it."""
+
+    def __init__(self, answer: bool = True) -> None:
+        super().__init__(None)
+        self.answer = answer
+        self.questions: list[str] = []
+        self.warnings: list[str] = []
+        self.infos: list[str] = []
+
+    def question(self, title: str, text: str) -> bool:
+        self.questions.append(text)
+        return self.answer
+
+    def warning(self, title: str, text: str) -> None:
+        self.warnings.append(text)
+
+    def information(self, title: str, text: str) -> None:
+        self.infos.append(text)
+
+
+def make_folder(root: Path, names=("astronaut.png", "chelsea.png", "coffee.png"), size=(80, 60)) -> Path:
+    """Small copies of the sample photos (the sources are never modified by the app)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        Image.open(SAMPLES / name).convert("RGB").resize(size).save(root / name)
+    return root
+
+
+@pytest.fixture
+def small_ade(monkeypatch):
+    """The ADE20K R50 entry at a tiny test scale, for in-process inference."""
+    entry = small_entry(WHOLE_ADE, base_scale=SMALL_SCALE)
+    register_entry(monkeypatch, entry)
+    return entry
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    made = []
+
+    def make(prompter=None, batch_command=None) -> MainWindow:
+        settings = AppSettings.at(tmp_path / "settings.ini")
+        kwargs = {"batch_command": batch_command} if batch_command else {}
+        window = MainWindow(settings, prompter or ScriptedPrompter(), **kwargs)
+        qtbot.addWidget(window)
+        window.resize(1200, 800)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        if window.isVisible():
+            window.close()
+
+
+def open_and_wait(qtbot, window: MainWindow, folder: Path, count: int) -> None:
+    assert window.open_folder(folder)
+    qtbot.waitUntil(lambda: window.files.model.rowCount() == count and not window.scanning, timeout=5000)
+    qtbot.waitUntil(lambda: window.document is not None, timeout=5000)
+
+
+def at(window: MainWindow, x: float, y: float) -> QPoint:
+    p = window.canvas.viewportTransform().map(QPointF(x + 0.5, y + 0.5))
+    return QPoint(round(p.x()), round(p.y()))
+
+
+def drag(window: MainWindow, points) -> None:
+    viewport = window.canvas.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(window, *points[0]))
+    for point in points[1:]:
+        QTest.mouseMove(viewport, at(window, *point))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(window, *points[-1]))
+
+
+def key(window: MainWindow, key, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    QTest.keyClick(window.canvas, key, modifiers)
+
+
+def presegment(qtbot, window: MainWindow) -> None:
+    window.segment_current()
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=60000)
+
+
+def test_presegment_paint_undo_redo_fill_save_and_reopen(qtbot, make_window, tmp_path, small_ade, ade_checkpoint):
+    folder = make_folder(tmp_path / "photos")
+    sources = {p.name: p.read_bytes() for p in folder.iterdir()}
+    window = make_window()
+    open_and_wait(qtbot, window, folder, 3)
+    assert window.current == "astronaut.png"
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE)
+
+    presegment(qtbot, window)
+    doc = window.document
+    assert doc.prediction is not None and doc.confidence.shape == (60, 80)
+    assert window.project.classes.names == small_ade.classes.names  # took the model's classes
+    assert window.project.state("astronaut.png") == "predicted"
+    assert window.time_label.text().startswith("inference ")
+    assert window.files.model.state("astronaut.png") == "predicted"
+
+    # paint with the brush (real mouse events), class 3 chosen with its hotkey
+    key(window, Qt.Key.Key_4)
+    assert window.classes_panel.current() == 3
+    key(window, Qt.Key.Key_B)
+    window.canvas.set_brush_size(5)
+    before = doc.labels.copy()
+    drag(window, [(10, 30), (40, 30), (70, 31)])
+    assert (doc.labels[30, 10:71] == 3).all() and window.touched
+    painted = doc.labels.copy()
+
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.labels, before)
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(doc.labels, painted)
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    key(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.labels, painted)
+
+    # flood fill the region under (5, 5) with class 1
+    key(window, Qt.Key.Key_2)
+    key(window, Qt.Key.Key_F)
+    assert window.canvas.tool() == "fill"
+    region_value = doc.labels[5, 5]
+    drag(window, [(5, 5)])
+    assert doc.labels[5, 5] == 1 and (region_value == 1 or (doc.labels == 1).sum() > 0)
+
+    # autosave within a second or so: labels, edited pixels, state corrected
+    label_file = window.project.label_path("astronaut.png")
+    qtbot.waitUntil(lambda: label_file.exists() and window.project.state("astronaut.png") == "corrected",
+                    timeout=5000)
+    window.writer.flush()
+    assert np.array_equal(read_index_mask(label_file), doc.labels)
+    final = doc.labels.copy()
+
+    # next image (D), then back (A): the mask is what we left
+    key(window, Qt.Key.Key_D)
+    assert window.current == "chelsea.png"
+    key(window, Qt.Key.Key_PageUp)
+    assert window.current == "astronaut.png"
+    assert np.array_equal(window.document.labels, final)
+    window.close()
+
+    # a new window on the same folder finds everything again
+    again = make_window()
+    open_and_wait(qtbot, again, folder, 3)
+    assert again.current == "astronaut.png"
+    assert np.array_equal(again.document.labels, final)
+    assert again.document.edited[30, 40] and not again.document.edited[59, 79]
+    assert again.project.state("astronaut.png") == "corrected"
+    assert again.project.classes.names == small_ade.classes.names
+    assert again.files.model.done == 1 and "1 / 3 done" in again.files.count_label.text()
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.suffix != ".json"} == sources
+    assert not list(folder.rglob("*.tmp"))
+
+
+def test_a_corrected_image_is_not_overwritten_without_asking(qtbot, make_window, tmp_path, small_ade, ade_checkpoint):
+    folder = make_folder(tmp_path / "photos", names=("chelsea.png",))
+    prompter = ScriptedPrompter(answer=False)
+    window = make_window(prompter)
+    window.model_panel.select(WHOLE_ADE)
+    open_and_wait(qtbot, window, folder, 1)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE)
+    doc = window.document
+    doc.fill_polygon([(0, 0), (79, 0), (79, 59), (0, 59)], 2)  # a person labelled everything
+    window.touched = True
+    window.save_current()
+    assert window.project.state("chelsea.png") == "corrected"
+    presegment(qtbot, window)
+    assert len(prompter.questions) == 1 and "human corrections" in prompter.questions[0]
+    assert (doc.labels == 2).all()  # declined: nothing replaced
+    assert doc.prediction is not None  # but the tools that use the model can work
+    assert window.project.state("chelsea.png") == "corrected"
+
+
+def test_segment_all_skips_corrected_and_reports_the_corrupt_file(qtbot, make_window, tmp_path, ade_checkpoint):
+    folder = make_folder(tmp_path / "photos", names=("astronaut.png", "coffee.png", "chelsea.png"), size=(48, 36))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    tests_dir = Path(__file__).resolve().parents[1]
+    # The worker process cannot see monkeypatches: it registers the tiny scale itself.
+    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from helpers import small_entry; "
+            "from gcnet_core import zoo; e = small_entry(sys.argv.pop(1), base_scale=(64, 48)); "
+            "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e; "
+            "from gcnet_core.cli import main; sys.exit(main(sys.argv[1:]))")
+    prompter = ScriptedPrompter()
+    window = make_window(prompter, batch_command=[sys.executable, "-c", code, str(tests_dir), WHOLE_ADE])
+    window.model_panel.select(WHOLE_ADE)
+    open_and_wait(qtbot, window, folder, 4)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE)
+    # astronaut.png is corrected by hand before the batch: it must stay as it is
+    window.document.fill_polygon([(0, 0), (47, 0), (47, 35), (0, 35)], 5)
+    window.touched = True
+    window.flush()
+    corrected_bytes = window.project.label_path("astronaut.png").read_bytes()
+
+    finished = []
+    window.batch.finished.connect(finished.append)
+    window.segment_all()
+    assert window.batch.running and window.model_panel.batch_bar.isVisible()
+    qtbot.waitUntil(lambda: bool(finished), timeout=180000)
+    summary = finished[0]
+    assert summary.error is None, summary.error
+    assert summary.total == 3 and summary.written == 2  # broken.jpg, chelsea.png, coffee.png
+    assert [Path(p).name for p, _ in summary.failed] == ["broken.jpg"]
+    assert any("broken.jpg" in w for w in prompter.warnings)
+    project = window.project
+    assert project.state("chelsea.png") == project.state("coffee.png") == "predicted"
+    assert project.image_model("coffee.png") == "ade"
+    assert project.state("astronaut.png") == "corrected"
+    assert project.label_path("astronaut.png").read_bytes() == corrected_bytes
+    assert read_index_mask(project.label_path("coffee.png")).shape == (36, 48)
+    assert not list(project.labels_root.glob(".batch-*"))
+    window.flush()
+    assert Project.open(folder).state("coffee.png") == "predicted"
+    assert "2 image(s)" in window.model_panel.batch_label.text()
+
+
+def test_export_dialog_writes_files_and_marks_corrected_images_exported(qtbot, make_window, tmp_path):
+    folder = make_folder(tmp_path / "photos", names=("chelsea.png", "coffee.png"))
+    window = make_window()
+    open_and_wait(qtbot, window, folder, 2)
+    window.document.fill_polygon([(0, 0), (40, 0), (40, 30)], 1)
+    window.touched = True
+    dialog = window.show_export_dialog()
+    out = tmp_path / "export"
+    dialog.set_choice("color", "corrected", out)
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.report is not None, timeout=10000)
+    assert [p.name for p in dialog.report.written] == ["chelsea.png"]
+    colour = np.asarray(Image.open(out / "chelsea.png").convert("RGB"))
+    assert tuple(colour[2, 30]) == window.project.classes.palette[1]
+    assert window.project.state("chelsea.png") == "exported"
+    assert window.files.model.state("chelsea.png") == "exported"
+    # editing an exported image makes it corrected again (it needs a new export)
+    window.document.fill_polygon([(0, 50), (40, 50), (40, 59)], 2)
+    window.touched = True
+    window.save_current()
+    assert window.project.state("chelsea.png") == "corrected"
+    dialog.close()
+
+
+def test_offline_download_shows_the_download_error_text(qtbot, make_window, tmp_path, monkeypatch):
+    from urllib.error import URLError
+
+    import gcnet_core.download as download
+
+    def offline(*_args, **_kwargs):
+        raise URLError("no network here")
+
+    monkeypatch.setattr(download, "urlopen", offline)
+    folder = make_folder(tmp_path / "photos", names=("coffee.png",))
+    prompter = ScriptedPrompter()
+    window = make_window(prompter)
+    open_and_wait(qtbot, window, folder, 1)
+    window.model_panel.select("gcnet_r50-d8_4xb4-20k_voc12aug-512x512")
+    window.segment_current()
+    qtbot.waitUntil(lambda: bool(prompter.warnings), timeout=10000)
+    assert "Could not download checkpoint" in prompter.warnings[0]
+    assert "no network here" in prompter.warnings[0] and "--from PATH" in prompter.warnings[0]
+    assert not window.inference.busy
+
+
+def test_failed_autosave_keeps_the_previous_mask_intact(qtbot, make_window, tmp_path, monkeypatch):
+    folder = make_folder(tmp_path / "photos", names=("coffee.png",))
+    window = make_window()
+    open_and_wait(qtbot, window, folder, 1)
+    doc = window.document
+    doc.fill_polygon([(0, 0), (79, 0), (79, 59), (0, 59)], 1)
+    window.touched = True
+    window.flush()
+    label_file = window.project.label_path("coffee.png")
+    saved = label_file.read_bytes()
+
+    real_replace = os.replace
+
+    def crash_on_masks(src, dst):
+        if str(dst).endswith(".png"):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", crash_on_masks)
+    doc.fill_polygon([(0, 0), (79, 0), (79, 59)], 2)
+    window.save_current()
+    window.writer.flush()
+    qtbot.waitUntil(lambda: "Could not save" in window.statusBar().currentMessage(), timeout=3000)
+    assert label_file.read_bytes() == saved  # the old file, whole
+    assert (read_index_mask(label_file) == 1).all()
+    assert not [p for p in label_file.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_class_panel_hotkeys_visibility_rename_add_remove(qtbot, make_window, tmp_path):
+    folder = make_folder(tmp_path / "photos", names=("coffee.png", "chelsea.png"))
+    prompter = ScriptedPrompter()
+    window = make_window(prompter)
+    window.model_panel.select("gcnet_r50-d8_4xb4-20k_voc12aug-512x512")
+    open_and_wait(qtbot, window, folder, 2)
+    panel = window.classes_panel
+    assert panel.classes.names[:2] == ("background", "aeroplane") and panel.model.rowCount() == 21
+    key(window, Qt.Key.Key_0)
+    assert panel.current() == 9 and window.canvas.current_class() == 9
+    doc = window.document
+    doc.fill_polygon([(0, 0), (79, 0), (79, 29), (0, 29)], 8)  # cat
+    doc.fill_polygon([(0, 30), (79, 30), (79, 59), (0, 59)], 12)  # dog
+    window.touched = True
+    window._update_shares()
+    assert panel.model.data(panel.model.index(8, 1)) == "50.0%"
+
+    panel.set_visible(8, False)
+    assert (window.canvas.overlay_color_table()[8] >> 24) == 0  # alpha 0: hidden
+    panel.search.setText("do")
+    assert panel.proxy.rowCount() == 1  # dog
+
+    window.rename_class(8, "kitten")
+    window.add_class("unicorn", (1, 2, 3))
+    assert window.project.classes.names[8] == "kitten" and window.project.classes.names[-1] == "unicorn"
+    window.remove_class(0)  # background goes: cat 8 -> 7, dog 12 -> 11
+    qtbot.waitUntil(lambda: window.project.classes.names[0] == "aeroplane" and window.document is not None
+                    and window.canvas.isEnabled(), timeout=5000)
+    window.flush()
+    assert window.current == "chelsea.png"
+    labels = read_index_mask(window.project.label_path("chelsea.png"))
+    assert labels[0, 0] == 7 and labels[59, 0] == 11
+    reopened = Project.open(folder)
+    assert reopened.classes.names[7] == "kitten" and reopened.classes.names[-1] == "unicorn"
+    assert len(reopened.classes) == 21
+
+
+def test_file_list_filter_navigation_and_large_folder(qtbot, make_window, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (4, 3), (10, 20, 30)).save(tiny)
+    for i in range(1500):
+        sub = folder / f"part{i // 500}"
+        sub.mkdir(exist_ok=True)
+        shutil.copy(tiny, sub / f"img{i:04d}.png")
+    window = make_window()
+    window.open_folder(folder)  # returns before the folder is listed: the scan runs on a pool thread
+    qtbot.waitUntil(lambda: window.files.model.rowCount() == 1500 and not window.scanning, timeout=20000)
+    assert window.current == "part0/img0000.png"
+    key(window, Qt.Key.Key_PageDown)
+    key(window, Qt.Key.Key_D)
+    assert window.current == "part0/img0002.png"
+    window.files.filter_edit.setText("img149")
+    assert window.files.proxy.rowCount() == 10
+    key(window, Qt.Key.Key_D)
+    assert window.current == "part2/img1490.png"
+    window.files.filter_edit.clear()
+    window.files.state_combo.setCurrentIndex(window.files.state_combo.findData("corrected"))
+    assert window.files.proxy.rowCount() == 0
+    assert "0 / 1500 done" in window.files.count_label.text()
+
+
+def test_hold_h_hides_the_mask(qtbot, make_window, tmp_path):
+    folder = make_folder(tmp_path / "photos", names=("coffee.png",))
+    window = make_window()
+    open_and_wait(qtbot, window, folder, 1)
+    item = window.canvas._layers.labels_item
+    QTest.keyPress(window.canvas, Qt.Key.Key_H)
+    assert not item.isVisible()
+    QTest.keyRelease(window.canvas, Qt.Key.Key_H)
+    assert item.isVisible()
+
+
+def test_startup_folder_prefers_argument_then_last_then_samples(tmp_path):
+    last = tmp_path / "last"
+    last.mkdir()
+    assert startup_folder("/some/where", last) == Path("/some/where")
+    assert startup_folder(None, last) == last
+    samples = startup_folder(None, tmp_path / "gone", data_dir=tmp_path / "data")
+    assert samples == tmp_path / "data"
+    assert sorted(p.name for p in samples.iterdir() if p.suffix in (".png", ".jpg")) == [
+        "astronaut.png", "camera.png", "chelsea.png", "coffee.png", "rocket.jpg"]
+    assert samples_folder(tmp_path / "data") == samples  # idempotent
+
+
+def test_reopening_restores_the_last_folder_setting(qtbot, make_window, tmp_path):
+    folder = make_folder(tmp_path / "photos", names=("coffee.png",))
+    window = make_window()
+    open_and_wait(qtbot, window, folder, 1)
+    window.close()
+    settings = AppSettings.at(tmp_path / "settings.ini")
+    assert settings.last_folder == folder.resolve()
+    assert startup_folder(None, settings.last_folder) == folder.resolve()
