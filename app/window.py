@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDia
 from gcnet_core.classes import IGNORE_INDEX, ClassSet
 from gcnet_core.download import cached_checkpoint, file_sha256, import_checkpoint
 from gcnet_core.imageio import ImageReadError, read_image_rgb
+from gcnet_core.masks import read_index_mask, write_index_mask
 from gcnet_core.project import Project, ProjectError
 from gcnet_core.zoo import get_entry
 
@@ -38,9 +39,10 @@ from .workers.scan import FolderScan, start_scan
 from .workers.tasks import run_in_pool
 
 AUTOSAVE_MS = 1000
-TOOL_KEYS = (("brush", "Brush", "B"), ("eraser", "Eraser", "E"), ("polygon", "Polygon", "P"),
-             ("fill", "Flood fill", "F"), ("relabel", "Relabel predicted region", "R"),
-             ("accept", "Accept prediction (brush)", "G"), ("pan", "Pan", "V"))
+TOOL_KEYS = (("brush", "Brush", "B", "Brush"), ("eraser", "Eraser", "E", "Eraser"),
+             ("polygon", "Polygon", "P", "Polygon"), ("fill", "Flood fill", "F", "Fill"),
+             ("relabel", "Relabel predicted region", "R", "Relabel"),
+             ("accept", "Accept prediction (brush)", "G", "Accept"), ("pan", "Pan", "V", "Pan"))
 HIDE_MASK_KEY = Qt.Key.Key_H
 
 
@@ -62,12 +64,35 @@ class Prompter:
 
 
 def class_lut(source: ClassSet, target: ClassSet) -> np.ndarray:
-    """Map a model's class indices to the project's by name (unknown names become ignore)."""
+    """Map a model's class indices to the project's (unknown classes become ignore).
+
+    Classes are matched by name. When the two sets are of one family (half the names or
+    more shared), a model class whose name is gone is matched to the project class that
+    sits between the same neighbours and has a name the model does not know: a class the
+    person renamed (the neighbours may have moved after a removal).
+    """
     lut = np.full(256, IGNORE_INDEX, dtype=np.uint8)
     where = {name: i for i, name in enumerate(target.names)}
-    for i, name in enumerate(source.names):
-        if name in where:
-            lut[i] = where[name]
+    known = set(source.names)
+    matched = {i: where[name] for i, name in enumerate(source.names) if name in where}
+    for i, j in matched.items():
+        lut[i] = j
+    if len(matched) * 2 < min(len(source), len(target)):
+        return lut  # another dataset: names only
+    used = set(matched.values())
+    for i in range(len(source)):
+        if i in matched:
+            continue
+        before = matched.get(i - 1, -1 if i == 0 else None)
+        after = matched.get(i + 1)
+        if before is None:
+            continue
+        slot = before + 1
+        if slot < len(target) and slot not in used and target.names[slot] not in known \
+                and (after is None or after == slot + 1):
+            lut[i] = slot
+            used.add(slot)
+            matched[i] = slot  # a neighbour for the next one (several renamed in a row)
     return lut
 
 
@@ -183,6 +208,7 @@ class MainWindow(QMainWindow):
         self.redo_action = a("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
         self.ignore_action = a("Mark low confidence as &ignore", self.ignore_low_confidence, "I",
                                tip="Set pixels whose confidence is below the threshold to ignore (I)")
+        self.ignore_action.setIconText("Low conf → ignore")
         self.segment_action = a("&Pre-segment Image", self.segment_current, ["Ctrl+Return", "Ctrl+Enter"])
         self.segment_all_action = a("Segment &All New Images", self.segment_all)
         self.cancel_batch_action = a("&Cancel Segment All", self.batch.cancel)
@@ -191,12 +217,15 @@ class MainWindow(QMainWindow):
         self.fit_action = a("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
         self.zoom_action = a("&Actual Size (1:1)", self.canvas.zoom_1to1, "Ctrl+1")
         self.outline_action = a("&Outline Only", self.canvas.set_outline_only, "O", checkable=True)
+        self.outline_action.setIconText("Outline")
         self.confidence_action = a("Show Low &Confidence", self.canvas.set_show_confidence, "C", checkable=True)
+        self.confidence_action.setIconText("Confidence")
         self.tool_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
-        for name, title, key in TOOL_KEYS:
-            action = a(f"{title}", lambda checked, n=name: checked and self.canvas.set_tool(n), key,
+        for name, title, key, short in TOOL_KEYS:
+            action = a(title, lambda checked, n=name: checked and self.canvas.set_tool(n), key,
                        checkable=True, tip=f"{title} ({key})")
+            action.setIconText(short)
             group.addAction(action)
             self.tool_actions[name] = action
         self.tool_actions["brush"].setChecked(True)
@@ -300,8 +329,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1500, 950)
-        if state is not None:
-            self.restoreState(state)
+        if state is None or not self.restoreState(state):
+            # the model panel needs little height, the class list all it can get
+            self.resizeDocks([self.model_panel, self.classes_panel], [200, 700], Qt.Orientation.Vertical)
+            self.resizeDocks([self.files], [250], Qt.Orientation.Horizontal)
 
     # ================================================================== folders and images
     def _ask_open_folder(self) -> None:
@@ -713,7 +744,15 @@ class MainWindow(QMainWindow):
             return
         target = project.label_path(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged_path, target)
+        model_classes = self.batch.model_classes
+        if model_classes is not None:
+            self._adopt_model_classes(model_classes)
+        if model_classes is None or model_classes.names == project.classes.names:
+            os.replace(staged_path, target)
+        else:  # e.g. a class was removed from the project: values follow the names
+            labels = class_lut(model_classes, project.classes)[read_index_mask(staged_path)]
+            write_index_mask(target, labels, project.classes)
+            staged_path.unlink(missing_ok=True)
         self._set_state(rel, "predicted", self._batch_model)
         if not self._project_save.isActive():
             self._project_save.start()

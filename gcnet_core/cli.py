@@ -112,6 +112,9 @@ def cmd_predict(args) -> int:
     if args.format == "cityscapes-labelids" and model.num_classes != 19:
         print("error: --format cityscapes-labelids needs a Cityscapes model (19 classes)", file=sys.stderr)
         return 2
+    if report:  # what the mask values mean (a fine-tuned model may have its own classes)
+        report.emit(event="model", classes=list(model.classes.names),
+                    palette=[list(color) for color in model.classes.palette])
     failures: list[tuple[Path, str]] = []
     written = 0
     with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet or report is not None) as bar:
@@ -235,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--skip-existing", action="store_true", help="resume: keep masks already written")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
-                         help="jsonl: one JSON event per line on stdout (start, image, done) for programs")
+                         help="jsonl: one JSON event per line on stdout (start, model, image, done) for programs")
     predict.add_argument("--relative-to", metavar="ROOT",
                          help="mirror loose image files' paths relative to ROOT under --out (a project root)")
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders (recursive)")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from gcnet_core.classes import ClassSet
+
 from .inference import ModelConfig
 
 DEFAULT_COMMAND = (sys.executable, "-m", "gcnet_core.cli")
@@ -55,6 +57,7 @@ class BatchSegmenter(QObject):
 
     Signals: ``started(total)``, ``segmented(image, staged mask)``, ``imageFailed(image,
     error)``, ``progress(done, total, eta seconds or -1)``, ``finished(BatchSummary)``.
+    ``model_classes`` says what the staged masks' values mean once the model is loaded.
     """
 
     started = Signal(int)
@@ -78,6 +81,7 @@ class BatchSegmenter(QObject):
         self._staging: Path | None = None
         self._root: Path | None = None
         self._config: ModelConfig | None = None
+        self.model_classes: ClassSet | None = None  # from the process's "model" event
         self._kill_timer = QTimer(self, singleShot=True, interval=5000)
         self._kill_timer.timeout.connect(self._kill)
 
@@ -97,6 +101,7 @@ class BatchSegmenter(QObject):
         self._config = config
         self._chunks = chunk_images([Path(p) for p in images])
         self._summary = BatchSummary(total=len(images))
+        self.model_classes = None
         self._done = 0
         self._first_image_time = None
         self._start_time = time.monotonic()
@@ -173,6 +178,13 @@ class BatchSegmenter(QObject):
         except ValueError:
             return  # not ours (a library printing to stdout)
         if not isinstance(event, dict) or self._summary is None:
+            return
+        if event.get("event") == "model":
+            try:
+                self.model_classes = ClassSet(tuple(str(n) for n in event["classes"]),
+                                              tuple(tuple(int(c) for c in rgb) for rgb in event["palette"]))
+            except (KeyError, TypeError, ValueError):
+                self.model_classes = None
             return
         if event.get("event") == "image":
             self._chunk_done = int(event.get("done", self._chunk_done + 1))

@@ -46,6 +46,7 @@ def test_predict_progress_jsonl_events(tmp_path, monkeypatch, capsys, ade_checkp
     events = [json.loads(line) for line in captured.out.splitlines()]  # stdout is only JSON
     assert code == 1
     assert events[0] == {"event": "start", "total": 2, "skipped": 0}
+    assert events[1]["event"] == "model" and len(events[1]["classes"]) == len(events[1]["palette"]) == 150
     images = [e for e in events if e["event"] == "image"]
     assert [(Path(e["path"]).name, e["ok"], e["done"], e["total"]) for e in images] == [
         ("b.jpg", False, 1, 2), ("a.png", True, 2, 2)]
