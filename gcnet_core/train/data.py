@@ -102,11 +102,7 @@ def holdout_split(count: int, share: float, seed: int) -> tuple[list[int], list[
     At least one image is held out once there are 4 or more and ``share`` > 0; with fewer
     every image trains and there is no validation.
     """
-    n_val = int(round(count * share))
-    if share > 0 and n_val == 0 and count >= 4:
-        n_val = 1
-    if count - n_val < 1:
-        n_val = 0
+    n_val = min(max(int(round(count * share)), 1), count - 1) if share > 0 and count >= 4 else 0
     order = np.random.default_rng([int(seed), 0x0DA7A]).permutation(count)
     val = sorted(int(i) for i in order[:n_val])
     train = sorted(int(i) for i in order[n_val:])
