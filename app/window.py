@@ -348,6 +348,8 @@ class MainWindow(QMainWindow):
             self.prompter.warning("Open folder", f"{folder} is not a folder.")
             return False
         self.save_current()
+        if self._project_save.isActive():
+            self._save_project_now()  # pending states belong to the project being left
         if self.batch.running:
             self.batch.cancel()
             self.batch.wait()
@@ -390,7 +392,7 @@ class MainWindow(QMainWindow):
 
     @property
     def scanning(self) -> bool:
-        return self.files._scanning
+        return self.files.scanning
 
     def image_path(self, rel: str | None = None) -> Path | None:
         rel = rel or self.current

@@ -285,6 +285,11 @@ class FileListDock(QDockWidget):
     def current(self) -> str | None:
         return self._current
 
+    @property
+    def scanning(self) -> bool:
+        """True until the folder scan has delivered every image."""
+        return self._scanning
+
     def set_current(self, rel: str | None) -> None:
         """Select ``rel`` in the list without emitting (the window already opened it)."""
         self._current = rel
