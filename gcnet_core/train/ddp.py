@@ -40,6 +40,12 @@ class DistContext:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor
 
+    def broadcast_buffers(self, model: nn.Module) -> None:
+        """Give every process rank 0's buffers (BN running statistics), as saved in checkpoints."""
+        if self.distributed:
+            for buffer in model.buffers():
+                dist.broadcast(buffer, src=0)
+
     def barrier(self) -> None:
         if self.distributed:
             dist.barrier()

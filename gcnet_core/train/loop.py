@@ -237,6 +237,7 @@ class Trainer:
     def validate(self) -> MetricResult:
         """mIoU on the held-out images, predicted as ``gcnet predict`` does; each process
         scores its share and the confusion matrices are summed across processes."""
+        self.ctx.broadcast_buffers(self.model)  # plain-BN (CPU) processes score rank 0's statistics
         self.model.eval()
         predictor = Predictor(self.model, precision=_precision_name(self.amp))
         accumulator = IoUAccumulator(len(self.classes))
