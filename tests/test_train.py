@@ -37,8 +37,10 @@ from gcnet_core.project import Project
 from gcnet_core.train import PRESETS, TrainConfig, adapt_classifiers, train
 from gcnet_core.train.checkpoints import atomic_save
 from gcnet_core.train.cli import config_from_args
-from gcnet_core.train.data import IterationBatches, Subset, holdout_split
-from gcnet_core.train.progress import EventSink
+from gcnet_core.train.data import IterationBatches, Subset, holdout_split, normalise_batch
+from gcnet_core.train.ddp import DistContext
+from gcnet_core.train.loop import Trainer
+from gcnet_core.train.progress import BarSink, EventSink
 from gcnet_core.train.recipe import poly_lr, seg_loss, set_train_mode
 
 REPO = Path(__file__).resolve().parents[1]
@@ -240,6 +242,23 @@ def test_holdout_split_is_disjoint_and_seeded():
     assert holdout_split(3, 0.25, seed=0) == ([0, 1, 2], [])
 
 
+def test_padding_is_zero_after_normalisation_and_ignored_in_labels():
+    transform = TrainTransform((12, 12), (24, 20))
+    image, label = make_sample(3, size=12)
+    sample = transform.sample(image, label, rng=np.random.default_rng(0))  # resized to 6..24 px: padded
+    batch = {"image": torch.from_numpy(sample.image[None]), "label": torch.from_numpy(sample.label[None]),
+             "valid_hw": torch.tensor([sample.valid_hw])}
+    x, y = normalise_batch(batch, torch.device("cpu"))
+    h, w = sample.valid_hw
+    assert x.shape == (1, 3, 24, 20) and y.dtype == torch.int64 and (h < 24 or w < 20)
+    assert (x[0, :, h:] == 0).all() and (x[0, :, :, w:] == 0).all()
+    assert (y[0, h:] == 255).all() and (y[0, :, w:] == 255).all()
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1)
+    expected = (torch.from_numpy(sample.image).permute(2, 0, 1).float() - mean) / std
+    assert torch.allclose(x[0, :, :h, :w], expected[:, :h, :w])
+
+
 def test_atomic_save_leaves_no_partial_file(tmp_path):
     class Unpicklable:
         def __reduce__(self):
@@ -322,6 +341,12 @@ def test_resume_after_cancel_gives_the_same_weights(tmp_path, project, start_che
     for key in a:
         assert torch.equal(a[key], b[key]), key
 
+    # one of our checkpoints starts a new run without --model: base model and classes from its meta
+    ours = config(tmp_path / "c", project, tmp_path / "a/out/last.pth", model=None, **options)
+    trainer = Trainer(ours, Recorder(), DistContext())
+    assert trainer.entry.name == BASE and trainer.copied == list(CLASSES.names)
+    assert torch.equal(trainer.model.state_dict()["decode_head.conv_seg.weight"], a["decode_head.conv_seg.weight"])
+
 
 def runner_script(tmp_path: Path) -> Path:
     """``python -m gcnet_core.cli`` with the tiny entry registered (a fresh process has no monkeypatch)."""
@@ -392,3 +417,30 @@ def test_nan_metrics_are_json_null():
     stream = io.StringIO()
     JsonLinesSink(stream).emit("val", iter=1, mIoU=math.nan, aAcc=1.0, mAcc=float("inf"))
     assert json.loads(stream.getvalue()) == {"event": "val", "iter": 1, "mIoU": None, "aAcc": 1.0, "mAcc": None}
+
+
+def test_bar_sink_shows_every_event(capsys):
+    sink = BarSink()
+    sink.emit("start", total_iters=3, start_iter=0, model=BASE, num_train=4, num_val=1)
+    sink.emit("iter", iter=1, loss=1.0, lr=0.01)
+    sink.emit("val", iter=1, mIoU=math.nan, aAcc=50.0, mAcc=40.0)
+    sink.emit("checkpoint", path="out/last.pth", iter=1, kind="last")
+    sink.emit("warning", message="skipping sample x")
+    sink.emit("done", best_mIoU=None, best_path=None, last_path="out/last.pth")
+    err = capsys.readouterr().err
+    assert "mIoU nan" in err and "saved last checkpoint" in err and "done: last out/last.pth" in err
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("amp", ["fp16", "bf16"])
+def test_mixed_precision_on_cuda(tmp_path, project, start_checkpoint, amp):
+    events = Recorder()
+    cfg = config(tmp_path, project, start_checkpoint, iters=4, val_interval=2, device="cuda", amp=amp,
+                 workers=2, batch_size=4)
+    assert train(cfg, events).status == "done"
+    assert events.of("start")[0]["amp"] == amp and all("gpu_mem_mb" in e for e in events.of("iter"))
+    assert all(math.isfinite(e["loss"]) for e in events.of("iter"))
+    resume = torch.load(tmp_path / "out/resume.pth", weights_only=True)
+    assert (resume["scaler"] is not None) == (amp == "fp16")  # GradScaler only for fp16
+    init_model(checkpoint=tmp_path / "out/last.pth", device="cuda")

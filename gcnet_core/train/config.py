@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 DATASET_KINDS = ("cityscapes", "ade20k", "voc", "project")
@@ -63,7 +63,6 @@ class TrainConfig:
     freeze_bn: str = "off"
     preset: str | None = None
     resume: bool | None = None  # None: resume when ``out`` holds a resume state
-    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept in the meta
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASET_KINDS:

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from ..data.readers import SegDataset, load_sample_safe
-from ..data.transforms import TrainTransform, sample_rng
+from ..data.transforms import TrainTransform, clear_padding, sample_rng
+from ..inference import MEAN_RGB, STD_RGB
 
 log = logging.getLogger("gcnet_core.train")
 
@@ -96,6 +97,21 @@ def batch_loader(batches: IterationBatches, start: int, stop: int, workers: int)
         persistent_workers=False, prefetch_factor=2 if workers > 0 else None)
 
 
+def normalise_batch(batch: dict[str, torch.Tensor], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised NCHW float images and int64 labels on ``device``.
+
+    Normalisation happens on the device (uint8 travels, 4x less than float); the padded
+    border is then set to 0, which is where mmseg pads a normalised image.
+    """
+    image = batch["image"].to(device, non_blocking=True).permute(0, 3, 1, 2).float()
+    mean = torch.tensor(MEAN_RGB, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(STD_RGB, device=device).view(1, 3, 1, 1)
+    image = (image - mean) / std
+    for k, valid in enumerate(batch["valid_hw"].tolist()):
+        clear_padding(image[k], valid)
+    return image, batch["label"].to(device, non_blocking=True).long()
+
+
 def holdout_split(count: int, share: float, seed: int) -> tuple[list[int], list[int]]:
     """(train, val) indices: a seeded share of a project's images held out for validation.
 
@@ -126,4 +142,4 @@ class Subset:
         return self.base[self.indices[index]]
 
 
-__all__ = ["IterationBatches", "Subset", "batch_loader", "epoch_order", "holdout_split"]
+__all__ = ["IterationBatches", "Subset", "batch_loader", "epoch_order", "holdout_split", "normalise_batch"]

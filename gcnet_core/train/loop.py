@@ -26,16 +26,16 @@ from ..api import build_model, classes_from_meta
 from ..checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from ..classes import ClassSet
 from ..data.readers import SegDataset, load_sample_safe
-from ..data.transforms import TrainTransform, clear_padding
+from ..data.transforms import TrainTransform
 from ..distributed import device_for_this_process
-from ..inference import MEAN_RGB, STD_RGB, Predictor, resolve_device
+from ..inference import Predictor, resolve_device
 from ..metrics import IoUAccumulator, MetricResult
 from ..zoo import get_entry
 from . import ddp
 from .checkpoints import (BEST, LAST, RESUME, adapt_classifiers, atomic_save, build_meta, load_resume,
                           model_checkpoint, restore_rng, resume_state)
 from .config import TrainConfig
-from .data import IterationBatches, Subset, batch_loader, holdout_split
+from .data import IterationBatches, Subset, batch_loader, holdout_split, normalise_batch
 from .progress import EventSink, WarningEvents
 from .recipe import build_optimizer, poly_lr, set_lr, set_train_mode, total_loss
 
@@ -205,23 +205,13 @@ class Trainer:
             log.warning("resuming with seed %d, the run started with %s", self.cfg.seed, state.get("seed"))
 
     # ------------------------------------------------------------------------ one step
-    def _inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised NCHW images (padding set to 0 after normalising) and int64 labels."""
-        image = batch["image"].to(self.device, non_blocking=True).permute(0, 3, 1, 2).float()
-        mean = torch.tensor(MEAN_RGB, device=self.device).view(1, 3, 1, 1)
-        std = torch.tensor(STD_RGB, device=self.device).view(1, 3, 1, 1)
-        image = (image - mean) / std
-        for k, valid in enumerate(batch["valid_hw"].tolist()):
-            clear_padding(image[k], valid)
-        return image, batch["label"].to(self.device, non_blocking=True).long()
-
     def _step(self, iteration: int, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """One SGD step; returns [loss, loss_decode, loss_aux] (detached)."""
         torch.manual_seed(iteration_seed(self.cfg.seed, iteration, self.ctx.rank))
         set_train_mode(self.net, self.bn_frozen)
         lr = poly_lr(iteration, self.cfg.iters, self.cfg.lr, self.cfg.min_lr, self.cfg.power)
         set_lr(self.optimizer, lr)
-        image, label = self._inputs(batch)
+        image, label = normalise_batch(batch, self.device)
         autocast = (torch.autocast(self.device.type, dtype=self.amp) if self.amp is not None
                     else contextlib.nullcontext())
         with autocast:
