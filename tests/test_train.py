@@ -298,6 +298,7 @@ def test_fine_tune_learns_and_writes_official_checkpoints(tmp_path, project, sta
     vals = events.of("val")
     assert [v["iter"] for v in vals] == [10, 20]
     best = max(v["mIoU"] for v in vals)
+    print(f"held-out mIoU: start {start_miou}, after training {[v['mIoU'] for v in vals]}")
     assert result.best_mIoU == best
     assert best >= 65 and best >= start_miou + 25, (start_miou, vals)
 
@@ -371,8 +372,8 @@ def subprocess_env() -> dict[str, str]:
 
 def test_sigterm_saves_a_loadable_checkpoint_and_reports_cancelled(tmp_path, project, start_checkpoint):
     out = tmp_path / "out"
-    command = [sys.executable, str(runner_script(tmp_path)), "train", "--model", BASE, "--checkpoint", str(start_checkpoint),
-               "--project", str(project), "--out", str(out), "--iters", "50", "--batch-size", "1",
+    command = [sys.executable, str(runner_script(tmp_path)), "train", "--model", BASE,
+               "--checkpoint", str(start_checkpoint), "--project", str(project), "--out", str(out), "--iters", "50", "--batch-size", "1",
                "--crop", "16", "16", "--val-split", "none", "--workers", "0", "--device", "cpu",
                "--progress", "jsonl"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

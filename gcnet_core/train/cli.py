@@ -31,7 +31,8 @@ def add_train_command(subparsers) -> None:
     data = sub.add_argument_group("data")
     data.add_argument("--dataset", choices=DATASET_KINDS, help="layout of --data-root")
     data.add_argument("--data-root", metavar="DIR")
-    data.add_argument("--project", metavar="DIR", help="an annotation project (= --dataset project --data-root DIR)")
+    data.add_argument("--project", metavar="DIR",
+                      help="an annotation project (= --dataset project --data-root DIR)")
     data.add_argument("--split", metavar="NAME",
                       help="training split (cityscapes train, ade20k training, voc trainaug); "
                            "project: image states, comma-separated (default corrected,exported)")

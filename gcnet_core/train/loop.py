@@ -130,8 +130,10 @@ class Trainer:
         self.start_iter = 0
         self.best: dict[str, Any] = {"mIoU": None, "iter": None, "path": None}
         self.last_metrics: dict[str, Any] = {}
+        self.resumed = self.resume is not None
         if self.resume is not None:
             self._restore(self.resume)
+            self.resume = None  # the optimizer holds it now; free the copy
 
     # -------------------------------------------------------------------------- setup
     def _starting_weights(self, cfg: TrainConfig):
@@ -269,7 +271,7 @@ class Trainer:
     def _start_event(self) -> None:
         fields = self.cfg.to_dict()
         fields.update(
-            total_iters=self.cfg.iters, start_iter=self.start_iter, resumed=self.resume is not None,
+            total_iters=self.cfg.iters, start_iter=self.start_iter, resumed=self.resumed,
             num_train=len(self.train_set), num_val=len(self.val_set) if self.val_set is not None else 0,
             classes=list(self.classes.names), copied_classes=self.copied, world_size=self.ctx.world_size,
             device=str(self.device), bn_frozen=self.bn_frozen, amp=_precision_name(self.amp))
@@ -315,8 +317,6 @@ class Trainer:
                     return TrainResult("cancelled", iteration, self.best.get("mIoU"), self.best.get("path"),
                                        str(self.out / LAST))
                 tick = time.perf_counter()
-        if iteration == self.start_iter and not (self.out / LAST).is_file():
-            self._save(iteration, self.validate() if self.val_set is not None else None)
         self.sink.emit("done", iter=iteration, best_mIoU=self.best.get("mIoU"), best_iter=self.best.get("iter"),
                        best_path=self.best.get("path"), last_path=str(self.out / LAST))
         return TrainResult("done", iteration, self.best.get("mIoU"), self.best.get("path"), str(self.out / LAST))
