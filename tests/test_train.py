@@ -373,9 +373,9 @@ def subprocess_env() -> dict[str, str]:
 def test_sigterm_saves_a_loadable_checkpoint_and_reports_cancelled(tmp_path, project, start_checkpoint):
     out = tmp_path / "out"
     command = [sys.executable, str(runner_script(tmp_path)), "train", "--model", BASE,
-               "--checkpoint", str(start_checkpoint), "--project", str(project), "--out", str(out), "--iters", "50", "--batch-size", "1",
-               "--crop", "16", "16", "--val-split", "none", "--workers", "0", "--device", "cpu",
-               "--progress", "jsonl"]
+               "--checkpoint", str(start_checkpoint), "--project", str(project), "--out", str(out),
+               "--iters", "50", "--batch-size", "1", "--crop", "16", "16", "--val-split", "none",
+               "--workers", "0", "--device", "cpu", "--progress", "jsonl"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=subprocess_env())
     lines = []
