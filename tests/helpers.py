@@ -47,6 +47,8 @@ def random_checkpoint(entry, path: Path, seed: int = 0, prefix: str = "", offici
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.normal_(0, 0.1)
                 module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)  # undo zero_init_residual: every block contributes
+                module.bias.normal_(0, 0.1)
         model.decode_head.conv_seg.weight.normal_(0, 0.05)
         model.decode_head.gc_block.channel_add_conv[-1].weight.normal_(0, 0.01)
     state = {prefix + k: v for k, v in model.state_dict().items()}

@@ -86,7 +86,7 @@ def test_chunked_argmax_equals_the_full_computation(ade_model, monkeypatch):
     monkeypatch.setattr(inference_module, "_CHUNK_ELEMENTS", 400 * 600 * 7)  # 7 classes a chunk
     chunked = inference(ade_model, SHARED_IMAGES / "coffee.png")
     assert np.array_equal(chunked.labels, full.labels)
-    np.testing.assert_allclose(chunked.confidence, full.confidence, rtol=1e-5)
+    np.testing.assert_allclose(chunked.confidence, full.confidence, rtol=1e-4)
 
 
 def test_slide_averages_window_logits(slide_model):
@@ -104,8 +104,8 @@ def test_slide_averages_window_logits(slide_model):
         for y1, y2, x1, x2 in windows:
             total[:, :, y1:y2, x1:x2] += slide_model(x[:, :, y1:y2, x1:x2])
             count[:, :, y1:y2, x1:x2] += 1
-        expected = F.interpolate(total / count, size=(h0, w0), mode="bilinear", align_corners=True)[0]
-    np.testing.assert_allclose(result.logits, expected.numpy(), rtol=1e-4, atol=1e-4)
+        expected = F.interpolate(total / count, size=(h0, w0), mode="bilinear", align_corners=True)[0].numpy()
+    np.testing.assert_allclose(result.logits, expected, rtol=0, atol=2e-5 * np.abs(expected).max())
 
 
 def test_one_window_covering_the_image_equals_whole_mode(monkeypatch, cityscapes_checkpoint):

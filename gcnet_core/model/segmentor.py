@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .heads import FCNHead, GCHead
-from .resnet import ResNetV1cD8
+from .resnet import Bottleneck, ResNetV1cD8
 
 
 class GCNet(nn.Module):
@@ -53,6 +53,9 @@ class GCNet(nn.Module):
             if head is not None:
                 nn.init.normal_(head.conv_seg.weight, 0.0, 0.01)
                 nn.init.zeros_(head.conv_seg.bias)
+        for module in self.backbone.modules():  # zero_init_residual: each block starts as identity
+            if isinstance(module, Bottleneck):
+                nn.init.zeros_(module.bn3.weight)
         gc_block = self.decode_head.gc_block
         nn.init.kaiming_normal_(gc_block.conv_mask.weight, mode="fan_in", nonlinearity="relu")
         nn.init.zeros_(gc_block.conv_mask.bias)
