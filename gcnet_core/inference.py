@@ -86,6 +86,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return device
 
 
+def use_exact_fp32(device: torch.device) -> None:
+    """fp32 means fp32: turn off TF32 convolutions and matmuls (on by default for cuDNN),
+    so the CUDA path gives mmsegmentation's float32 results, not 10-bit-mantissa ones."""
+    if device.type == "cuda":
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+
 def autocast_context(device: torch.device, precision: str):
     """fp32 runs as is; fp16/bf16 run the network under autocast (CUDA; bf16 also on the CPU)."""
     if precision not in PRECISIONS:
@@ -101,7 +109,7 @@ def autocast_context(device: torch.device, precision: str):
 def normalize(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
     """Stack same-sized RGB uint8 images into a normalised NCHW float32 batch on ``device``."""
     batch = torch.from_numpy(np.stack(images)).to(device, non_blocking=True)
-    batch = batch.permute(0, 3, 1, 2).float()
+    batch = batch.permute(0, 3, 1, 2).float().contiguous()  # NCHW layout: bit-exact with mmseg on CPU
     mean = torch.tensor(MEAN_RGB, device=device).view(1, 3, 1, 1)
     std = torch.tensor(STD_RGB, device=device).view(1, 3, 1, 1)
     return (batch - mean) / std
@@ -117,6 +125,8 @@ class Predictor:
         self.precision = precision
         self.window_batch = window_batch
         autocast_context(self.device, precision)  # validates the precision early
+        if precision == "fp32":
+            use_exact_fp32(self.device)
 
     @property
     def align_corners(self) -> bool:

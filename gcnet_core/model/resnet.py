@@ -8,6 +8,7 @@ checkpoints load without any key mapping.
 from __future__ import annotations
 
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 BLOCKS_PER_STAGE = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
 STAGE_STRIDES = (1, 2, 1, 1)
@@ -69,6 +70,7 @@ class ResNetV1cD8(nn.Module):
         if depth not in BLOCKS_PER_STAGE:
             raise ValueError(f"ResNetV1c depth must be 50 or 101, not {depth}")
         self.depth = depth
+        self.with_cp = False  # mmcv's with_cp: recompute blocks in backward to save memory
         self.stem = nn.Sequential(
             nn.Conv2d(3, 32, 3, stride=2, padding=1, bias=False), batch_norm(32), nn.ReLU(inplace=True),
             nn.Conv2d(32, 32, 3, padding=1, bias=False), batch_norm(32), nn.ReLU(inplace=True),
@@ -86,6 +88,10 @@ class ResNetV1cD8(nn.Module):
         x = self.maxpool(self.stem(x))
         outputs = []
         for stage in (self.layer1, self.layer2, self.layer3, self.layer4):
-            x = stage(x)
+            for block in stage:
+                if self.with_cp and self.training and x.requires_grad:
+                    x = checkpoint(block, x, use_reentrant=False)
+                else:
+                    x = block(x)
             outputs.append(x)
         return outputs
