@@ -113,3 +113,18 @@ def test_console_script_is_installed():
     assert exe, "the gcnet console script is not installed in this environment"
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("gcnet ")
+
+
+def test_predict_under_torchrun_splits_the_inputs(photos, tmp_path, monkeypatch, ade_checkpoint):
+    """Each torchrun process takes every WORLD_SIZE-th image from RANK: no overlap, none missed."""
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(64, 32)))
+    (photos / "corrupt.jpg").unlink()
+    written = []
+    for rank in (0, 1):
+        monkeypatch.setenv("RANK", str(rank))
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        out = tmp_path / f"rank{rank}"
+        assert main(["predict", "--model", WHOLE_ADE, "--checkpoint", str(ade_checkpoint), "--device", "cpu",
+                     "--out", str(out), "--quiet", str(photos)]) == 0
+        written.append({p.relative_to(out).as_posix() for p in out.rglob("*.png")})
+    assert len(written[0]) == 3 and len(written[1]) == 2 and not written[0] & written[1]
