@@ -4,10 +4,11 @@ Public API (mirrors mmsegmentation's): :func:`init_model` and :func:`inference`.
 This package never imports Qt.
 """
 
-__version__ = "0.1.0"
-
 from .api import build_model, init_model
 from .inference import SegmentationResult, inference, inference_many
+from .version import read_version
 from .zoo import ZOO, get_entry
+
+__version__ = read_version()  # pyproject.toml's, through the installed metadata
 
 __all__ = ["ZOO", "SegmentationResult", "build_model", "get_entry", "inference", "inference_many", "init_model"]
