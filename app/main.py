@@ -1,8 +1,11 @@
-"""``gcnet-annotator [FOLDER]``: start the window on a folder, the last one, or the samples."""
+"""``gcnet-annotator [FOLDER | IMAGE]``: start the window on a folder (an image: its folder,
+showing it), the last one, or the samples; with the log file, the error dialog and, on the
+first run, the welcome."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -33,27 +36,54 @@ def startup_folder(argument: str | None, last: Path | None, data_dir: Path | Non
 
 
 def main(argv: list[str] | None = None) -> int:
+    from gcnet_core import __version__
+
     parser = argparse.ArgumentParser(prog="gcnet-annotator",
                                      description="Label images with GCNet pre-segmentation.")
-    parser.add_argument("folder", nargs="?", help="folder of images to annotate (default: the last one)")
+    parser.add_argument("--version", action="version", version=f"gcnet-annotator {__version__}")
+    parser.add_argument("folder", nargs="?",
+                        help="folder of images to annotate, or one image in it (default: the last folder)")
+    parser.add_argument("--quit-after", type=int, metavar="MS",
+                        help="close the window MS milliseconds after it is shown (smoke tests of a build)")
     args, qt_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
 
     from PySide6.QtWidgets import QApplication
 
+    from .logs import ErrorReporter, setup_logging
+    from .runtime import app_icon
     from .settings import APPLICATION, ORGANIZATION, AppSettings
+    from .welcome import maybe_show_welcome
     from .window import MainWindow
 
+    log_path = setup_logging()
+    logging.getLogger("gcnet_annotator").info("gcnet-annotator %s starting (Python %s)",
+                                              __version__, sys.version.split()[0])
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("GCNet Annotator")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APPLICATION)  # Wayland: ties the window to gcnet-annotator.desktop's icon
+    app.setWindowIcon(app_icon())
+    reporter = ErrorReporter(log_path, app).install()
     settings = AppSettings()
     window = MainWindow(settings)
     window.show()
-    folder = startup_folder(args.folder, settings.last_folder)
+    image = Path(args.folder).expanduser().resolve() if args.folder and Path(args.folder).is_file() else None
+    folder = startup_folder(str(image.parent) if image else args.folder, settings.last_folder)
     if not window.open_folder(folder) and folder != SAMPLES:
         window.open_folder(samples_folder())
-    return app.exec()
+    elif image is not None:
+        window.open_image(window.project.relative(image))
+    maybe_show_welcome(window, settings)
+    if args.quit_after is not None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(args.quit_after, window.close)
+    try:
+        return app.exec()
+    finally:
+        reporter.uninstall()
 
 
 if __name__ == "__main__":

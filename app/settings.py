@@ -97,6 +97,44 @@ class AppSettings:
     def confidence_threshold(self, value: float) -> None:
         self._set("view/confidence_threshold", float(value))
 
+    # -- preferences ------------------------------------------------------------------
+    @property
+    def cache_folder(self) -> str:
+        """Checkpoint cache chosen in Preferences ("" = the default location)."""
+        return self._get("preferences/cache_folder", "", str)
+
+    @cache_folder.setter
+    def cache_folder(self, value: str) -> None:
+        self._set("preferences/cache_folder", str(value))
+
+    @property
+    def autosave_ms(self) -> int:
+        return min(600_000, max(100, self._get("preferences/autosave_ms", 1000, int)))
+
+    @autosave_ms.setter
+    def autosave_ms(self, value: int) -> None:
+        self._set("preferences/autosave_ms", int(value))
+
+    @property
+    def welcome_shown(self) -> bool:
+        return self._get("preferences/welcome_shown", False, bool)
+
+    @welcome_shown.setter
+    def welcome_shown(self, value: bool) -> None:
+        self._set("preferences/welcome_shown", bool(value))
+
+    def shortcut(self, action_id: str) -> str | None:
+        """A person's key sequence for an action (portable text, "" = none), or None:
+        the built-in default applies."""
+        key = f"shortcuts/{action_id}"
+        return self._get(key, "", str) if self.store.contains(key) else None
+
+    def set_shortcut(self, action_id: str, sequence: str | None) -> None:
+        if sequence is None:
+            self.store.remove(f"shortcuts/{action_id}")
+        else:
+            self._set(f"shortcuts/{action_id}", sequence)
+
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         """(geometry, dock/toolbar state) saved by :meth:`save_window_state`, if any."""
         geometry, state = self.store.value("window/geometry"), self.store.value("window/state")

@@ -25,11 +25,15 @@ from gcnet_core.project import Project, ProjectError
 from gcnet_core.zoo import get_entry
 
 from .canvas import CanvasView, MaskDocument
+from .about import show_about
 from .export_dialog import ExportDialog
+from .logs import open_log_folder
 from .panels.class_panel import HOTKEYS, ClassPanel
 from .panels.file_list import STATE_TITLES, FileListDock
 from .panels.model_panel import ModelChoice, ModelPanel
+from .preferences import Preferences
 from .settings import AppSettings
+from .welcome import show_welcome
 from .workers.batch import DEFAULT_COMMAND, BatchSegmenter, BatchSummary
 from .workers.download import DownloadDialog
 from .workers.inference import InferenceResult, InferenceService, ModelConfig
@@ -172,6 +176,7 @@ class MainWindow(QMainWindow):
         self.hold_filter.held.connect(lambda held: self.canvas.set_mask_visible(not held))
         QApplication.instance().installEventFilter(self.hold_filter)
         self._update_actions()
+        self.preferences = Preferences(self)  # after every action exists: shortcuts, autosave, cache
 
     # ================================================================== construction
     def _build_status_bar(self) -> None:
@@ -229,6 +234,10 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             self.tool_actions[name] = action
         self.tool_actions["brush"].setChecked(True)
+        self.preferences_action = a("&Preferences…", self.show_preferences, "Ctrl+,")
+        self.about_action = a("&About GCNet Annotator", self.show_about)
+        self.welcome_action = a("&Welcome", self.show_welcome)
+        self.log_folder_action = a("Open &Log Folder", lambda: open_log_folder())
         self.class_actions = [a(f"Class {i + 1}", lambda _c=False, i=i: self.classes_panel.set_current(i), key)
                               for i, key in enumerate(HOTKEYS)]
 
@@ -280,6 +289,8 @@ class MainWindow(QMainWindow):
         edit.addAction(self.redo_action)
         edit.addSeparator()
         edit.addAction(self.ignore_action)
+        edit.addSeparator()
+        edit.addAction(self.preferences_action)
         tools = menu.addMenu("&Tools")
         for action in self.tool_actions.values():
             tools.addAction(action)
@@ -295,6 +306,9 @@ class MainWindow(QMainWindow):
         go = menu.addMenu("&Go")
         go.addAction(self.next_action)
         go.addAction(self.previous_action)
+        help_menu = menu.addMenu("&Help")
+        for action in (self.welcome_action, self.about_action, self.log_folder_action):
+            help_menu.addAction(action)
 
     def _connect_panels(self) -> None:
         self.files.imageActivated.connect(self.open_image)
@@ -829,6 +843,21 @@ class MainWindow(QMainWindow):
         self.segment_all_action.setEnabled(has_project and not self.batch.running)
         self.cancel_batch_action.setEnabled(self.batch.running)
         self.segment_action.setEnabled(doc is not None)
+
+    # ================================================================== preferences and help
+    def show_preferences(self):
+        return self.preferences.show_dialog()
+
+    def show_about(self):
+        return show_about(self, self.settings.store.fileName())
+
+    def show_welcome(self):
+        return show_welcome(self)
+
+    def set_autosave_interval(self, ms: int) -> None:
+        """How long after the first unsaved change masks and the project file are written."""
+        self._autosave.setInterval(ms)
+        self._project_save.setInterval(ms)
 
     # ================================================================== closing
     def closeEvent(self, event: QCloseEvent) -> None:

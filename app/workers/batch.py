@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -21,9 +20,10 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 
 from gcnet_core.classes import ClassSet
 
+from ..runtime import gcnet_command
 from .inference import ModelConfig
 
-DEFAULT_COMMAND = (sys.executable, "-m", "gcnet_core.cli")
+DEFAULT_COMMAND = gcnet_command()  # `python -m gcnet_core.cli`, or the bundled `gcnet` when frozen
 # Command lines are short on Windows (32k characters): long image lists run in several processes.
 MAX_ARGS_CHARS = 30_000 if os.name == "nt" else 1_000_000
 
