@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean
+# `make package` builds the one-folder desktop app in dist/gcnet-annotator/ (PyInstaller,
+# pinned here: packaging tools are not needed to run or test the app).
+PACKAGING := pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.9 altgraph==0.17.5
+PREFIX ?= $(HOME)/.local
+
+.PHONY: run test install clean package install-desktop
 
 install: $(STAMP)
 
@@ -20,5 +25,23 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
+package: $(STAMP)
+	$(BIN)/python -m pip install --disable-pip-version-check -q $(PACKAGING)
+	QT_QPA_PLATFORM=offscreen $(BIN)/pyinstaller --noconfirm --clean --log-level WARN \
+		--distpath dist --workpath build/pyinstaller packaging/gcnet-annotator.spec
+	dist/gcnet-annotator/gcnet --version
+	dist/gcnet-annotator/gcnet-annotator --version
+	du -sh dist/gcnet-annotator
+
+# The built folder's programs on PATH, its icon and desktop entry in the menus (Linux, per user).
+install-desktop:
+	test -x dist/gcnet-annotator/gcnet-annotator || $(MAKE) package
+	mkdir -p $(PREFIX)/bin $(PREFIX)/share/applications $(PREFIX)/share/icons
+	ln -sf $(CURDIR)/dist/gcnet-annotator/gcnet-annotator $(CURDIR)/dist/gcnet-annotator/gcnet $(PREFIX)/bin/
+	cp -r resources/icons/hicolor $(PREFIX)/share/icons/
+	cp packaging/gcnet-annotator.desktop $(PREFIX)/share/applications/
+	-update-desktop-database -q $(PREFIX)/share/applications 2>/dev/null
+	-gtk-update-icon-cache -q -t $(PREFIX)/share/icons/hicolor 2>/dev/null
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

@@ -22,7 +22,7 @@ def gcnet_command() -> tuple[str, ...]:
     """The program (and arguments) that start the ``gcnet`` command in a subprocess."""
     if frozen():
         name = "gcnet.exe" if sys.platform == "win32" else "gcnet"
-        return (str(Path(sys.executable).with_name(name)),)
+        return (str(Path(sys.executable).resolve().with_name(name)),)
     return (sys.executable, "-m", "gcnet_core.cli")
 
 
