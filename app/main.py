@@ -35,6 +35,25 @@ def startup_folder(argument: str | None, last: Path | None, data_dir: Path | Non
     return samples_folder(data_dir)
 
 
+def project_folder_of(image: Path) -> Path:
+    """The project an image belongs to: the nearest folder above it with a project file,
+    else its own folder."""
+    from gcnet_core.project import PROJECT_FILE
+
+    return next((folder for folder in image.parents if (folder / PROJECT_FILE).is_file()), image.parent)
+
+
+def open_startup(window, argument: str | None) -> None:
+    """Open the folder given, or the project of the image given at that image (file managers
+    and the desktop entry pass images), else the last folder, else the samples."""
+    image = Path(argument).expanduser().resolve() if argument and Path(argument).is_file() else None
+    folder = startup_folder(str(project_folder_of(image)) if image else argument, window.settings.last_folder)
+    if not window.open_folder(folder) and folder != SAMPLES:
+        window.open_folder(samples_folder())
+    elif image is not None:
+        window.open_image(window.project.relative(image))
+
+
 def main(argv: list[str] | None = None) -> int:
     from gcnet_core import __version__
 
@@ -69,12 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = AppSettings()
     window = MainWindow(settings)
     window.show()
-    image = Path(args.folder).expanduser().resolve() if args.folder and Path(args.folder).is_file() else None
-    folder = startup_folder(str(image.parent) if image else args.folder, settings.last_folder)
-    if not window.open_folder(folder) and folder != SAMPLES:
-        window.open_folder(samples_folder())
-    elif image is not None:
-        window.open_image(window.project.relative(image))
+    open_startup(window, args.folder)
     maybe_show_welcome(window, settings)
     if args.quit_after is not None:
         from PySide6.QtCore import QTimer

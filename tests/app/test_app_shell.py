@@ -18,7 +18,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox  # noqa: E402
 
 from app.logs import LOG_FILE, ErrorReporter, setup_logging  # noqa: E402
-from app.main import main  # noqa: E402
+from app.main import main, open_startup  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.welcome import SKIP_ENV, WelcomeDialog, maybe_show_welcome  # noqa: E402
 from app.window import MainWindow, Prompter  # noqa: E402
@@ -70,6 +70,24 @@ def test_one_version_everywhere(capsys):
         main(["--version"])  # answered before any QApplication or window is made
     assert stop.value.code == 0
     assert capsys.readouterr().out.strip() == f"gcnet-annotator {__version__}"
+
+
+def test_an_image_argument_opens_its_project_at_that_image(make_window, tmp_path):
+    from PIL import Image
+
+    from gcnet_core.project import PROJECT_FILE, Project
+
+    root = tmp_path / "project"
+    (root / "street").mkdir(parents=True)
+    for name in ("street/a.png", "street/b.png"):
+        Image.new("RGB", (40, 30), (90, 120, 200)).save(root / name)
+    window = make_window()
+    open_startup(window, str(root / "street" / "b.png"))
+    assert window.project.root == (root / "street").resolve() and window.current == "b.png"
+    Project.open(root).save()
+    assert (root / PROJECT_FILE).is_file()
+    open_startup(window, str(root / "street" / "b.png"))  # inside a project: that project
+    assert window.project.root == root.resolve() and window.current == "street/b.png"
 
 
 def test_about_names_version_torch_device_qt_and_folders(make_window):
