@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDia
 from gcnet_core.classes import IGNORE_INDEX, ClassSet
 from gcnet_core.download import cached_checkpoint, file_sha256, import_checkpoint
 from gcnet_core.imageio import ImageReadError, read_image_rgb
+from gcnet_core.inference import mean_uncertainty
 from gcnet_core.masks import read_index_mask, write_index_mask
 from gcnet_core.project import Project, ProjectError
 from gcnet_core.zoo import get_entry
@@ -27,6 +28,7 @@ from gcnet_core.zoo import get_entry
 from .canvas import CanvasView, MaskDocument
 from .about import show_about
 from .export_dialog import ExportDialog
+from .finetune import FinetuneController
 from .logs import open_log_folder
 from .panels.class_panel import HOTKEYS, ClassPanel
 from .panels.file_list import STATE_TITLES, FileListDock
@@ -158,6 +160,8 @@ class MainWindow(QMainWindow):
         self.batch.segmented.connect(self._batch_segmented)
         self.batch.progress.connect(self._batch_progress)
         self.batch.finished.connect(self._batch_finished)
+        self._batch_states: tuple[str, ...] = ("new",)  # states a running batch may replace
+        self.finetune = FinetuneController(self)  # fine-tune dock, training worker, model versions
 
         self._autosave = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
         self._autosave.timeout.connect(self.save_current)
@@ -298,11 +302,14 @@ class MainWindow(QMainWindow):
         for action in (self.fit_action, self.zoom_action, self.outline_action, self.confidence_action):
             view.addAction(action)
         view.addSeparator()
-        for dock in (self.files, self.classes_panel, self.model_panel):
+        for dock in (self.files, self.classes_panel, self.model_panel, self.finetune.panel):
             view.addAction(dock.toggleViewAction())
         model = menu.addMenu("&Model")
         for action in (self.segment_action, self.segment_all_action, self.cancel_batch_action):
             model.addAction(action)
+        model.addSeparator()
+        model.addAction(self.finetune.start_action)
+        model.addAction(self.finetune.resegment_action)
         go = menu.addMenu("&Go")
         go.addAction(self.next_action)
         go.addAction(self.previous_action)
@@ -393,7 +400,8 @@ class MainWindow(QMainWindow):
     def _scan_found(self, scan_id: int, rels: list[str]) -> None:
         if scan_id != self._scan_id or self.project is None:
             return
-        self.files.model.append([(rel, self.project.state(rel)) for rel in rels])
+        self.files.model.append([(rel, self.project.state(rel)) for rel in rels],
+                                {rel: self.project.uncertainty(rel) for rel in rels})
         if self.current is None and rels:
             self.open_image(rels[0])
 
@@ -518,6 +526,12 @@ class MainWindow(QMainWindow):
     def _set_state(self, rel: str, state: str, model: str | None = None) -> None:
         self.project.set_state(rel, state, model)
         self.files.model.set_state(rel, state)
+
+    def _record_uncertainty(self, rel: str, value: float | None) -> None:
+        """Remember how unsure the model was (the file list can put such images first)."""
+        if value is not None and self.project is not None:
+            self.project.set_uncertainty(rel, value)
+            self.files.model.set_uncertainty(rel, value)
 
     def _save_project_now(self) -> None:
         self._project_save.stop()
@@ -665,7 +679,7 @@ class MainWindow(QMainWindow):
         path = self.image_path()
         if path is None or self.document is None:
             return
-        config = self.model_panel.config()
+        config = self.finetune.inference_config(self.model_panel.config())  # CPU if training holds the GPU
 
         def submit() -> None:
             self._pending_segment = True
@@ -684,6 +698,7 @@ class MainWindow(QMainWindow):
         if self.project is None or result.image != self.image_path():
             self._status(f"Prediction for {result.image.name} arrived after it was closed; not applied")
             return
+        self._record_uncertainty(self.current, mean_uncertainty(result.confidence))
         self._adopt_model_classes(result.classes)
         labels = class_lut(result.classes, self.project.classes)[result.labels]
         doc = self.document
@@ -722,20 +737,23 @@ class MainWindow(QMainWindow):
         self.prompter.warning("Pre-segmentation failed", message)
 
     # ================================================================== segment all
-    def segment_all(self) -> None:
-        """Segment every image still 'new' in a separate process (corrected ones are skipped)."""
+    def segment_all(self, *, states: tuple[str, ...] = ("new",)) -> None:
+        """Segment every image still 'new' (or in one of ``states``; never corrected or exported
+        ones) in a separate process."""
+        states = tuple(s for s in states if s in ("new", "predicted"))
         if self.project is None or self.batch.running:
             return
         if self.scanning:
             self._status("Still listing the folder; try again in a moment")
             return
         self.flush()
-        todo = [rel for rel in self.files.model.paths() if self.files.model.state(rel) == "new"
+        todo = [rel for rel in self.files.model.paths() if self.files.model.state(rel) in states
                 and not (rel == self.current and self.touched)]
         if not todo:
-            self.prompter.information("Segment all", "Every image already has a mask.")
+            self.prompter.information("Segment all", "Every image already has a mask." if states == ("new",)
+                                      else "Every image is corrected: nothing to re-segment.")
             return
-        config = self.model_panel.config()
+        config = self.finetune.inference_config(self.model_panel.config())
 
         def start() -> None:
             self.model_panel.show_batch(True)
@@ -743,6 +761,7 @@ class MainWindow(QMainWindow):
             self.batch.start(self.project.root, self.project.labels_root,
                              [self.project.root / rel for rel in todo], config)
             self._batch_model = config.model_id
+            self._batch_states = states
             self._update_actions()
 
         self._with_checkpoint(config, start)
@@ -755,7 +774,7 @@ class MainWindow(QMainWindow):
         except ValueError:
             rel = None
         busy = rel == self.current and (self.touched or (self.document is not None and self.document.dirty))
-        if rel is None or project.state(rel) != "new" or busy or not staged_path.exists():
+        if rel is None or project.state(rel) not in self._batch_states or busy or not staged_path.exists():
             staged_path.unlink(missing_ok=True)  # a person got there first: keep their work
             return
         target = project.label_path(rel)
@@ -770,6 +789,7 @@ class MainWindow(QMainWindow):
             write_index_mask(target, labels, project.classes)
             staged_path.unlink(missing_ok=True)
         self._set_state(rel, "predicted", self._batch_model)
+        self._record_uncertainty(rel, self.batch.uncertainties.get(image))
         if not self._project_save.isActive():
             self._project_save.start()
         if rel == self.current:
@@ -861,6 +881,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================== closing
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.finetune.shutdown()  # the worker saves a checkpoint first, so Resume works next time
         if self.batch.running:
             self.batch.cancel()
             self.batch.wait(10000)

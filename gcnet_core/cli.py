@@ -131,8 +131,9 @@ def cmd_predict(args) -> int:
             if error is not None:
                 failures.append((item.source, error))
             if report:
-                report.emit(event="image", path=str(item.source), ok=error is None,
-                            **({"error": error} if error else {}), done=done, total=len(todo))
+                extra = {"error": error} if error else {"uncertainty": round(item.result.uncertainty, 6)}
+                report.emit(event="image", path=str(item.source), ok=error is None, **extra,
+                            done=done, total=len(todo))
     if report:
         report.emit(event="done", written=written, skipped=skipped,
                     failed=[{"path": str(path), "error": message} for path, message in failures])

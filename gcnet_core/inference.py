@@ -40,6 +40,16 @@ class SegmentationResult:
     confidence: np.ndarray  # (H, W) float32, top softmax probability
     logits: np.ndarray | None = None  # (C, H, W) float32; averaged probabilities with tta
 
+    @property
+    def uncertainty(self) -> float:
+        return mean_uncertainty(self.confidence)
+
+
+def mean_uncertainty(confidence: np.ndarray) -> float:
+    """Mean of 1 - confidence over the image: how much the model would learn from a label.
+    Sorting by it puts the images worth correcting first."""
+    return float(1.0 - np.mean(confidence, dtype=np.float64)) if confidence.size else 0.0
+
 
 def rescale_size(width: int, height: int, scale: tuple[int, int]) -> tuple[int, int]:
     """mmcv's keep-ratio rule: fit (long, short) = (max(scale), min(scale)); round half up."""

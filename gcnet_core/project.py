@@ -20,7 +20,9 @@ would share a label file; keep one of them.
      "model": "<zoo entry name or fine-tuned version id>" | null,
      "images": {"<relative posix path>": {"state": "new"|"predicted"|"corrected"|"exported",
                                           "model": "<model that made the prediction>" | null,
-                                          "updated": "<ISO 8601 time>"}}}
+                                          "updated": "<ISO 8601 time>",
+                                          "uncertainty": <mean of 1 - confidence of the last
+                                                          prediction, 0..1> (optional)}}}
 
 Images missing from ``images`` are in state ``new``. The file is only ever replaced
 atomically, and an unreadable one is reported (:class:`ProjectError`), never overwritten.
@@ -182,7 +184,28 @@ class Project:
         previous = self._images.get(key, {})
         if model is None and state != "new":
             model = previous.get("model")
-        self._images[key] = {"state": state, "model": model, "updated": _now()}
+        record = {"state": state, "model": model, "updated": _now()}
+        if state != "new" and previous.get("uncertainty") is not None:
+            record["uncertainty"] = previous["uncertainty"]
+        self._images[key] = record
+
+    def uncertainty(self, image: str | os.PathLike) -> float | None:
+        """Mean 1 - confidence of the image's last prediction (None: never predicted)."""
+        record = self._images.get(self.relative(image))
+        value = record.get("uncertainty") if record else None
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def set_uncertainty(self, image: str | os.PathLike, value: float | None) -> None:
+        """Record how unsure the model was about the image (in memory; call :meth:`save`);
+        an image without a record gets one in state ``new``."""
+        key = self.relative(image)
+        record = self._images.get(key)
+        if record is None:
+            record = self._images[key] = {"state": "new", "model": None, "updated": _now()}
+        if value is None:
+            record.pop("uncertainty", None)
+        else:
+            record["uncertainty"] = round(float(value), 6)
 
     def images_with_state(self, *states: str) -> list[Path]:
         """Images on disk whose state is one of ``states`` (``new`` includes unrecorded ones)."""

@@ -188,8 +188,10 @@ def test_cli_flags_make_a_config():
     args = build_parser().parse_args(
         ["train", "--model", BASE, "--project", "p", "--out", "o", "--iters", "7", "--batch-size", "3",
          "--crop", "24", "16", "--lr", "0.02", "--seed", "5", "--workers", "0", "--val-interval", "2",
-         "--device", "cpu", "--amp", "--preset", "finetune", "--resume"])
+         "--device", "cpu", "--amp", "--preset", "finetune", "--resume", "--val-at-start"])
     cfg = config_from_args(args)
+    assert cfg.val_at_start and not config_from_args(build_parser().parse_args(
+        ["train", "--model", BASE, "--project", "p", "--out", "o"])).val_at_start
     assert (cfg.iters, cfg.batch_size, cfg.crop, cfg.lr, cfg.seed, cfg.workers, cfg.val_interval) == \
         (7, 3, (24, 16), 0.02, 5, 0, 2)
     assert cfg.amp == "auto" and cfg.resume is True and cfg.dataset == "project" and cfg.preset == "finetune"

@@ -25,6 +25,8 @@ DONE_STATES = ("corrected", "exported")
 
 PathRole = Qt.ItemDataRole.UserRole + 1
 StateRole = Qt.ItemDataRole.UserRole + 2
+UncertaintyRole = Qt.ItemDataRole.UserRole + 3  # mean 1 - confidence of the last prediction, or None
+ORDERS = (("name", "Name"), ("uncertainty", "Most uncertain first"))
 
 
 class FileListModel(QAbstractListModel):
@@ -38,6 +40,7 @@ class FileListModel(QAbstractListModel):
         self._rows: list[str] = []
         self._row_of: dict[str, int] = {}
         self._states: dict[str, str] = {}
+        self._uncertainty: dict[str, float] = {}
         self.counts: Counter[str] = Counter()
         self.thumbnails = thumbnails
         self._pixmaps: dict[str, QPixmap] = {}
@@ -48,7 +51,7 @@ class FileListModel(QAbstractListModel):
     def reset(self, root: Path | None) -> None:
         self.beginResetModel()
         self.root = root
-        self._rows, self._row_of, self._states = [], {}, {}
+        self._rows, self._row_of, self._states, self._uncertainty = [], {}, {}, {}
         self.counts = Counter()
         self._pixmaps.clear()
         if self.thumbnails is not None:
@@ -56,11 +59,15 @@ class FileListModel(QAbstractListModel):
         self.endResetModel()
         self.countsChanged.emit()
 
-    def append(self, items: list[tuple[str, str]]) -> None:
-        """Add (relative path, state) rows at the end (the scan delivers them sorted)."""
+    def append(self, items: list[tuple[str, str]], uncertainties: dict[str, float | None] | None = None) -> None:
+        """Add (relative path, state) rows at the end (the scan delivers them sorted), with the
+        recorded uncertainty of each where known."""
         items = [(rel, state) for rel, state in items if rel not in self._row_of]
         if not items:
             return
+        for rel, value in (uncertainties or {}).items():
+            if value is not None:
+                self._uncertainty[rel] = float(value)
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
         for rel, state in items:
@@ -84,6 +91,19 @@ class FileListModel(QAbstractListModel):
 
     def state(self, rel: str) -> str | None:
         return self._states.get(rel)
+
+    def set_uncertainty(self, rel: str, value: float | None) -> None:
+        row = self._row_of.get(rel)
+        if value is None:
+            self._uncertainty.pop(rel, None)
+        else:
+            self._uncertainty[rel] = float(value)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [UncertaintyRole, Qt.ItemDataRole.ToolTipRole])
+
+    def uncertainty(self, rel: str) -> float | None:
+        return self._uncertainty.get(rel)
 
     def paths(self) -> list[str]:
         return list(self._rows)
@@ -109,8 +129,12 @@ class FileListModel(QAbstractListModel):
             return rel
         if role == StateRole:
             return self._states[rel]
+        if role == UncertaintyRole:
+            return self._uncertainty.get(rel)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{rel}\n{STATE_TITLES[self._states[rel]]}"
+            value = self._uncertainty.get(rel)
+            unsure = f"\nmodel uncertainty {value:.1%}" if value is not None else ""
+            return f"{rel}\n{STATE_TITLES[self._states[rel]]}{unsure}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbnail(rel)
         return None
@@ -157,6 +181,23 @@ class StateFilterProxy(QSortFilterProxyModel):
         else:
             self._state = state
             self.invalidateFilter()
+
+    def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:
+        """By uncertainty (images never predicted count as least uncertain), then by row."""
+        a, b = left.data(UncertaintyRole), right.data(UncertaintyRole)
+        a = -1.0 if a is None else a
+        b = -1.0 if b is None else b
+        if a != b:
+            return a < b
+        return left.row() > right.row()  # descending order then keeps ties in name order
+
+    def set_order(self, order: str) -> None:
+        """"name" (the folder order) or "uncertainty" (most uncertain first: label those next)."""
+        if order == "uncertainty":
+            self.setSortRole(UncertaintyRole)
+            self.sort(0, Qt.SortOrder.DescendingOrder)
+        else:
+            self.sort(-1)  # back to the source order
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:
         if self._state is not None:
@@ -211,6 +252,12 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
         painter.setPen(QColor("white"))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, title)
+        uncertainty = index.data(UncertaintyRole)
+        if uncertainty is not None:
+            hint = QRect(pill.right() + 6, pill.top(), rect.right() - pill.right() - 8, pill.height())
+            painter.setPen(option.palette.placeholderText().color())
+            painter.drawText(hint, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             f"{uncertainty:.0%} unsure")
         painter.restore()
 
 
@@ -238,6 +285,12 @@ class FileListDock(QDockWidget):
             self.state_combo.addItem(title, state)
         self.state_combo.currentIndexChanged.connect(
             lambda _i: self.proxy.set_state(self.state_combo.currentData()))
+        self.order_combo = QComboBox()
+        for order, title in ORDERS:
+            self.order_combo.addItem(title, order)
+        self.order_combo.setToolTip("Most uncertain first: the images whose correction teaches the model "
+                                    "most (mean 1 − confidence of the last prediction)")
+        self.order_combo.currentIndexChanged.connect(lambda _i: self.set_order(self.order_combo.currentData()))
 
         self.view = QListView()
         self.view.setModel(self.proxy)
@@ -256,6 +309,9 @@ class FileListDock(QDockWidget):
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.state_combo)
+        order = QHBoxLayout()
+        order.addWidget(QLabel("Order"))
+        order.addWidget(self.order_combo, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.count_label, 1)
         bottom.addWidget(self.previous_button)
@@ -264,6 +320,7 @@ class FileListDock(QDockWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addLayout(order)
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
         self.setWidget(body)
@@ -277,6 +334,16 @@ class FileListDock(QDockWidget):
         self._current = None
         self._scanning = root is not None
         self.model.reset(root)
+
+    def set_order(self, order: str) -> None:
+        """Sort the list by "name" or "uncertainty" (previous/next follow the shown order)."""
+        index = self.order_combo.findData(order)
+        if index >= 0 and index != self.order_combo.currentIndex():
+            self.order_combo.setCurrentIndex(index)  # comes back here through the signal
+            return
+        self.proxy.set_order(order)
+        if self._current is not None:
+            self.set_current(self._current)
 
     def scan_finished(self) -> None:
         self._scanning = False

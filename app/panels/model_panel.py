@@ -3,7 +3,7 @@ on which device, in which precision, with or without ms+flip; and the run button
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -26,6 +26,7 @@ class ModelChoice:
     name: str  # zoo entry the weights fit
     checkpoint: Path | None = None
     label: str = ""  # shown and recorded instead of the entry name (fine-tuned version id)
+    title: str = field(default="", compare=False)  # a version's name: renaming keeps it the same choice
 
     @property
     def entry(self) -> ZooEntry:
@@ -122,7 +123,8 @@ class ModelPanel(QDockWidget):
         if self._extra:
             self._header("Fine-tuned")
             for choice in self._extra:
-                self._add(f"{choice.label or Path(choice.checkpoint).name} (on {choice.entry.backbone}, "
+                name = choice.title or choice.label or Path(choice.checkpoint).name
+                self._add(f"{name} (on {choice.entry.backbone}, "
                           f"{choice.entry.dataset.title.split()[0]})", choice)
         if selected is not None:
             self.select(selected)
@@ -147,6 +149,9 @@ class ModelPanel(QDockWidget):
         """Hook for fine-tuned versions: listed under "Fine-tuned" after the zoo."""
         self._extra = list(choices)
         self._rebuild()
+
+    def extra_choices(self) -> list[ModelChoice]:
+        return list(self._extra)
 
     def add_extra_choice(self, choice: ModelChoice, select: bool = True) -> None:
         if choice not in self._extra:
@@ -183,7 +188,9 @@ class ModelPanel(QDockWidget):
     def refresh_status(self) -> None:
         choice = self.choice()
         entry = choice.entry
-        if choice.checkpoint:
+        if choice.checkpoint and choice.title:
+            where = f"fine-tuned version “{choice.title}”"
+        elif choice.checkpoint:
             where = f"file: {Path(choice.checkpoint).name}"
         elif cached_checkpoint(entry):
             where = "checkpoint downloaded"

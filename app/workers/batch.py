@@ -82,6 +82,7 @@ class BatchSegmenter(QObject):
         self._root: Path | None = None
         self._config: ModelConfig | None = None
         self.model_classes: ClassSet | None = None  # from the process's "model" event
+        self.uncertainties: dict[str, float] = {}  # image path -> mean 1 - confidence ("image" events)
         self._kill_timer = QTimer(self, singleShot=True, interval=5000)
         self._kill_timer.timeout.connect(self._kill)
 
@@ -102,6 +103,7 @@ class BatchSegmenter(QObject):
         self._chunks = chunk_images([Path(p) for p in images])
         self._summary = BatchSummary(total=len(images))
         self.model_classes = None
+        self.uncertainties = {}
         self._done = 0
         self._first_image_time = None
         self._start_time = time.monotonic()
@@ -192,6 +194,8 @@ class BatchSegmenter(QObject):
             path = str(event.get("path", ""))
             if event.get("ok"):
                 self._summary.written += 1
+                if isinstance(event.get("uncertainty"), (int, float)):
+                    self.uncertainties[path] = float(event["uncertainty"])
                 self.segmented.emit(path, str(self.staged_mask(Path(path))))
             else:
                 error = str(event.get("error", "unknown error"))

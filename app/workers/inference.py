@@ -53,6 +53,7 @@ class InferenceResult:
     classes: ClassSet  # the classes the model predicts (index = value in labels)
     seconds: float  # network time, model loading excluded
     load_seconds: float  # 0 when the model was already loaded
+    device: str = ""  # where the network ran ("cpu", "cuda:0"), for the status bar
 
 
 class InferenceWorker(QObject):
@@ -90,7 +91,8 @@ class InferenceWorker(QObject):
             self.failed.emit(request.request_id, str(error) or type(error).__name__)
             return
         self.finished.emit(InferenceResult(request.request_id, request.image, request.config, result.labels,
-                                           result.confidence, self._model.classes, seconds, load_seconds))
+                                           result.confidence, self._model.classes, seconds, load_seconds,
+                                           str(next(self._model.parameters()).device)))
 
     @Slot()
     def unload(self) -> None:

@@ -8,10 +8,13 @@ Files written in ``out``: ``last.pth`` and ``best.pth`` (official layout, loadab
 iteration, best score). Events (``--progress jsonl``, one JSON object per line)::
 
     {"event": "start", <resolved TrainConfig fields>, "total_iters", "start_iter", "resumed",
-     "num_train", "num_val", "classes", "copied_classes", "world_size", "device", "bn_frozen", "amp"}
+     "num_train", "num_val", "classes", "copied_classes", "world_size", "device", "bn_frozen", "amp",
+     "train_images", "val_images" (projects only: relative paths)}
     {"event": "iter", "iter", "total_iters", "loss", "loss_decode", "loss_aux", "lr", "it_per_s",
      "eta_s", "gpu_mem_mb" (CUDA only)}
-    {"event": "val", "iter", "mIoU", "aAcc", "mAcc"}                  (percent; null if undefined)
+    {"event": "val", "iter", "mIoU", "aAcc", "mAcc", "per_class": {name: {"IoU", "Acc"}}}
+                                       (percent; null if undefined; iter 0 = the starting weights,
+                                        with --val-at-start)
     {"event": "checkpoint", "path", "iter", "kind": "last" | "best"}
     {"event": "warning", "message"}                                   (e.g. a corrupt image skipped)
     {"event": "done", "iter", "best_mIoU", "best_iter", "best_path", "last_path"}

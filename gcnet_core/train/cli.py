@@ -57,6 +57,9 @@ def add_train_command(subparsers) -> None:
                      help="continue the run in --out (default: automatically when it holds resume.pth)")
     run.add_argument("--val-interval", type=int, metavar="N",
                      help="validate and save every N iterations (default iters / 10)")
+    run.add_argument("--val-at-start", action="store_true", default=None,
+                     help="also validate the starting weights before the first iteration (a 'val' event "
+                          "with iter 0), to compare the model before and after fine-tuning")
     run.add_argument("--workers", type=int, metavar="N", help="data-loading processes per GPU (default 2)")
     run.add_argument("--device", help="auto (CUDA if present), cpu, cuda, cuda:N")
     run.add_argument("--amp", nargs="?", const="auto", choices=AMP_MODES,
@@ -84,7 +87,8 @@ def config_from_args(args):
         checkpoint=args.checkpoint, split=args.split, val_split=args.val_split, val_share=args.val_share,
         iters=args.iters, batch_size=args.batch_size, crop=tuple(args.crop) if args.crop else None,
         lr=args.lr, min_lr=args.min_lr, seed=args.seed, workers=args.workers, val_interval=args.val_interval,
-        device=args.device, amp=args.amp, freeze_bn=args.freeze_bn, resume=args.resume)
+        val_at_start=args.val_at_start, device=args.device, amp=args.amp, freeze_bn=args.freeze_bn,
+        resume=args.resume)
 
 
 def cmd_train(args) -> int:

@@ -58,6 +58,7 @@ class TrainConfig:
     seed: int = 0
     workers: int = 2
     val_interval: int | None = None  # also the checkpoint interval; default iters / 10
+    val_at_start: bool = False  # score the starting weights first (iteration 0): a before/after pair
     device: str = "auto"
     amp: str = "off"
     freeze_bn: str = "off"

@@ -275,6 +275,9 @@ class Trainer:
             num_train=len(self.train_set), num_val=len(self.val_set) if self.val_set is not None else 0,
             classes=list(self.classes.names), copied_classes=self.copied, world_size=self.ctx.world_size,
             device=str(self.device), bn_frozen=self.bn_frozen, amp=_precision_name(self.amp))
+        if self.cfg.dataset == "project":  # a few dozen names: say exactly which images were used
+            fields["train_images"] = [sample.name for sample in self.train_set.samples]
+            fields["val_images"] = [sample.name for sample in self.val_set.samples] if self.val_set else []
         self.sink.emit("start", **fields)
 
     def run(self) -> TrainResult:
@@ -283,6 +286,8 @@ class Trainer:
         batches = IterationBatches(
             self.train_set, TrainTransform(self.entry.dataset.base_scale, cfg.crop),
             cfg.batch_size, cfg.seed, self.ctx.rank, self.ctx.world_size)
+        if cfg.val_at_start and self.start_iter == 0 and self.val_set is not None:
+            self._val_event(0, self.validate())  # the starting weights: "before" of before/after
         durations: deque[float] = deque(maxlen=20)
         iteration = self.start_iter
         tick = time.perf_counter()
@@ -305,8 +310,7 @@ class Trainer:
                 if at_interval:
                     result = self.validate() if self.val_set is not None else None
                     if result is not None:
-                        self.sink.emit("val", iter=iteration, mIoU=result.mIoU, aAcc=result.aAcc,
-                                       mAcc=result.mAcc)
+                        self._val_event(iteration, result)
                     self._save(iteration, result)
                 if stopping:
                     if not at_interval:
@@ -320,6 +324,10 @@ class Trainer:
         self.sink.emit("done", iter=iteration, best_mIoU=self.best.get("mIoU"), best_iter=self.best.get("iter"),
                        best_path=self.best.get("path"), last_path=str(self.out / LAST))
         return TrainResult("done", iteration, self.best.get("mIoU"), self.best.get("path"), str(self.out / LAST))
+
+    def _val_event(self, iteration: int, result: MetricResult) -> None:
+        self.sink.emit("val", iter=iteration, mIoU=result.mIoU, aAcc=result.aAcc, mAcc=result.mAcc,
+                       per_class={name: dict(v) for name, v in result.per_class.items()})
 
     def _iter_event(self, iteration: int, loss: float, loss_decode: float, loss_aux: float, rate: float) -> None:
         fields = {"iter": iteration, "total_iters": self.cfg.iters, "loss": loss, "loss_decode": loss_decode,

@@ -51,6 +51,7 @@ def test_predict_progress_jsonl_events(tmp_path, monkeypatch, capsys, ade_checkp
     assert [(Path(e["path"]).name, e["ok"], e["done"], e["total"]) for e in images] == [
         ("b.jpg", False, 1, 2), ("a.png", True, 2, 2)]
     assert "truncated" in images[0]["error"] or "cannot read" in images[0]["error"]
+    assert 0.0 <= images[1]["uncertainty"] <= 1.0 and "uncertainty" not in images[0]  # for "label next"
     assert events[-1]["event"] == "done" and events[-1]["written"] == 1
     assert [Path(f["path"]).name for f in events[-1]["failed"]] == ["b.jpg"]
     assert (out / "sub" / "a.png").exists()  # mirrored under --relative-to, not flattened

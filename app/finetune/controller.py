@@ -1,0 +1,401 @@
+"""Glue between the window, the fine-tune panel, the training worker and the version registry.
+
+The window creates one :class:`FinetuneController`; it adds the dock, its actions and a
+device label to the status bar, and plugs published versions into the model selector.
+A run goes: Start (a run folder and ``gcnet train`` in a QProcess) -> events (curves) ->
+done -> publish the best checkpoint as a version -> select it -> Re-segment on demand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QInputDialog, QLabel
+
+from gcnet_core.versions import Version, VersionError, VersionRegistry
+from gcnet_core.zoo import get_entry
+
+from ..panels.model_panel import ModelChoice
+from ..workers.inference import InferenceResult, ModelConfig
+from ..workers.tasks import run_in_pool
+from .gpu import GpuShare
+from .panel import FinetunePanel
+from .process import RunEnd, TrainProcess
+from .runs import FinetuneSettings, RunRecord, compare, latest_run
+
+RESEGMENT_STATES = ("new", "predicted")  # never corrected or exported images
+
+
+class FinetuneController(QObject):
+    """Owns the fine-tune dock and the training worker of one window.
+
+    Signals (for tests and other panels): ``runEnded(RunEnd)``, ``published(Version)``.
+    """
+
+    runEnded = Signal(object)
+    published = Signal(object)
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.registry = VersionRegistry()
+        self.gpu = GpuShare()
+        self.run: RunRecord | None = None
+        self.process = TrainProcess(window.batch.command, self)
+        self.panel = FinetunePanel(window)
+        self._entry_name: str | None = None
+        self._final: dict[str, Any] | None = None
+        self._inference_device = ""  # where the last interactive prediction ran
+        self._device_note = ""  # why it ran there while a run holds the GPU
+        self._publish_task = None
+
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
+        window.tabifyDockWidget(window.classes_panel, self.panel)
+        window.classes_panel.raise_()
+        self.device_label = QLabel()
+        self.device_label.setContentsMargins(6, 0, 6, 0)
+        window.statusBar().addPermanentWidget(self.device_label)
+
+        self.start_action = QAction("&Fine-tune on Corrected Images", window)
+        self.start_action.setToolTip("Train the selected model on the corrected images in the background")
+        self.start_action.triggered.connect(self.show_and_start)
+        self.resegment_action = QAction("&Re-segment Uncorrected Images", window)
+        self.resegment_action.setToolTip("Run the selected model (e.g. a new version) over every image "
+                                         "not corrected yet; corrected masks are never touched")
+        self.resegment_action.triggered.connect(self.resegment)
+
+        panel = self.panel
+        panel.startRequested.connect(self.start)
+        panel.cancelRequested.connect(self.cancel)
+        panel.resumeRequested.connect(self.resume)
+        panel.resegmentRequested.connect(self.resegment)
+        panel.versions.useRequested.connect(self.use_version)
+        panel.versions.renameRequested.connect(self._ask_rename)
+        panel.versions.deleteRequested.connect(self.delete_version)
+        panel.form.val_share.valueChanged.connect(lambda _v: self.refresh_data())
+        self.process.event.connect(self._event)
+        self.process.ended.connect(self._ended)
+        window.files.model.countsChanged.connect(self.refresh_data)
+        window.files.model.modelReset.connect(self._project_changed)
+        window.model_panel.configChanged.connect(lambda _config: self._base_changed())
+        window.inference.finished.connect(self._inference_finished)
+        self.refresh_versions()
+        self._base_changed()
+        self.refresh_data()
+        self._update_device_label()
+
+    # ================================================================== data and base model
+    def corrected_count(self) -> int:
+        counts = self.window.files.model.counts
+        return counts["corrected"] + counts["exported"]
+
+    def refresh_data(self) -> None:
+        from gcnet_core.train.data import holdout_split
+
+        corrected = self.corrected_count()
+        share = self.panel.form.val_share.value() / 100
+        held_out = len(holdout_split(corrected, share, 0)[1]) if corrected else 0
+        self.panel.set_data(corrected, held_out, self.window.files.model.rowCount())
+
+    def _base_changed(self) -> None:
+        choice = self.window.model_panel.choice()
+        entry = choice.entry
+        crop = "x".join(str(v) for v in entry.crop_size)
+        zoo = f"{entry.dataset.title} {entry.backbone} {crop} {entry.schedule}"
+        named = choice.title or choice.label
+        self.panel.set_base(f"{named} (on {zoo})" if named else f"{zoo} (model zoo)")
+        if choice.name != self._entry_name and not self.process.running:
+            current = self.panel.form.settings() if self._entry_name else FinetuneSettings()
+            self.panel.form.set_settings(dataclasses.replace(
+                current, batch_size=entry.dataset.batch_per_gpu, crop=tuple(entry.crop_size)))
+            self._entry_name = choice.name
+        self.refresh_versions()
+
+    def _project_changed(self) -> None:
+        """A folder was opened: show its last run (resumable, or its before/after)."""
+        if self.process.running:
+            return  # the running run keeps the panel; it belongs to the folder it started in
+        project = self.window.project
+        self.run = latest_run(project.root) if project is not None else None
+        self.panel.progress.reset(1)
+        self.panel.show_comparison(None)
+        self.panel.show_message("")
+        if self.run is not None:
+            self._replay(self.run)
+            comparison = compare(self.run.events())
+            if self.run.status == "published":
+                self.panel.show_comparison(comparison)
+                self.panel.show_message(f"Last run published {self.run.version}.")
+            elif self.run.resumable:
+                self.panel.show_message(f"The last run stopped ({self.run.status}); Resume continues it "
+                                        "from its last checkpoint.")
+        self._update_buttons()
+
+    def _replay(self, record: RunRecord) -> None:
+        self.panel.progress.reset(record.settings.iters)
+        self.panel.form.set_settings(record.settings)
+        for event in record.events():
+            self.panel.handle_event(event)
+
+    # ================================================================== run control
+    def show_and_start(self) -> None:
+        self.panel.show()
+        self.panel.raise_()
+        self.start()
+
+    def start(self) -> None:
+        """Start a new run on the open project's corrected images with the selected model."""
+        window = self.window
+        if self.process.running or window.project is None:
+            return
+        window.flush()
+        if self.corrected_count() == 0:
+            window.prompter.information("Fine-tune", "Correct at least one image first: fine-tuning "
+                                        "learns from the images marked corrected.")
+            return
+        choice = window.model_panel.choice()
+        config = window.model_panel.config()
+        settings = self.panel.form.settings()
+        root = window.project.root
+
+        def launch() -> None:
+            try:
+                record = RunRecord.create(root, choice.name, choice.checkpoint, config.model_id, settings)
+            except OSError as error:
+                self.panel.show_message(f"Could not create the run folder: {error}", error=True)
+                return
+            self.panel.progress.reset(settings.iters)
+            self.panel.show_comparison(None)
+            self._launch(record)
+
+        window._with_checkpoint(config, launch)
+
+    def resume(self) -> None:
+        """Continue the last run (the engine resumes from ``resume.pth`` in its folder)."""
+        record = self.run
+        if self.process.running or record is None or not record.resumable:
+            return
+        self._replay(record)
+        self._launch(record)
+
+    def _launch(self, record: RunRecord) -> None:
+        self.run = record
+        self._final = None
+        record.set_status("running")
+        self.process.start(record.arguments(), record.folder)
+        self.panel.show_message(f"Starting the training process (run {record.id})…")
+        self._update_buttons()
+        self.window._status("Fine-tuning started; keep correcting while it trains")
+
+    def cancel(self) -> None:
+        if not self.process.running:
+            return
+        self.process.cancel()
+        if self.process.running and self.process.stopping:
+            self.panel.show_message("Stopping after the current iteration (a checkpoint is saved)…")
+        self._update_buttons()
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Closing the window: stop the worker with a checkpoint, so Resume works next time."""
+        if self.process.running:
+            self.process.cancel()
+            if not self.process.wait(timeout_ms):
+                self.process.kill()
+                self.process.wait(5000)
+
+    def _update_buttons(self) -> None:
+        running = self.process.running
+        project = self.window.project
+        resumable = (self.run is not None and self.run.resumable and project is not None
+                     and self.run.project == str(project.root))
+        self.panel.set_running(running, can_resume=resumable, stopping=self.process.stopping)
+        self.start_action.setEnabled(not running)
+        self.panel.resegment_button.setEnabled(self.window.project is not None and not self.window.batch.running)
+
+    # ================================================================== worker events
+    def _event(self, event: dict[str, Any]) -> None:
+        self.panel.handle_event(event)
+        kind = event.get("event")
+        if kind == "start":
+            self.gpu.training_device = str(event.get("device") or "")
+            if self.gpu.training_on_gpu and self._inference_device.startswith("cuda"):
+                self.window.inference.unload()  # give training the memory; the next request decides
+                self._inference_device = ""
+            resumed = f", resumed at iteration {event.get('start_iter')}" if event.get("resumed") else ""
+            self.panel.show_message(f"Training on {event.get('num_train')} images, {event.get('num_val')} held "
+                                    f"out, on {event.get('device')}{resumed}.")
+            self._update_device_label()
+        elif kind == "val" and int(event.get("iter", -1)) == 0 and event.get("mIoU") is not None:
+            self.panel.show_message(f"Base model: {event['mIoU']:.1f} mIoU on the held-out images; training…")
+        elif kind == "warning":
+            self.panel.show_message(str(event.get("message", "")))
+        elif kind in ("done", "cancelled", "error"):
+            self._final = event
+
+    def _ended(self, outcome: RunEnd) -> None:
+        record = self.run
+        self.gpu.training_device = None
+        self._update_device_label()
+        if outcome.status == "done":
+            record.set_status("done")
+            self.panel.show_message("Training finished; publishing the new version…")
+            self._publish(record, self._final or {})
+        elif outcome.status == "cancelled":
+            record.set_status("cancelled")
+            self.panel.show_message(f"Cancelled at iteration {outcome.last_iter}; the checkpoint is kept, "
+                                    "Resume continues from it.")
+            self.window._status("Fine-tuning cancelled")
+        else:
+            record.set_status("failed", outcome.message)
+            saved = self._last_checkpoint_iter(record)
+            where = (f"Resume continues from the checkpoint of iteration {saved}." if saved
+                     else "No checkpoint was saved yet: Resume starts the run again.")
+            self.panel.show_message(f"{outcome.message}\nYour masks are untouched. {where}", error=True)
+            self.window._status("Fine-tuning stopped: " + outcome.message.splitlines()[0], error=True)
+            self.panel.show()
+            self.panel.raise_()
+        self._update_buttons()
+        self.runEnded.emit(outcome)
+
+    @staticmethod
+    def _last_checkpoint_iter(record: RunRecord) -> int | None:
+        saved = [e.get("iter") for e in record.events() if e.get("event") == "checkpoint" and e.get("kind") == "last"]
+        return saved[-1] if saved else None
+
+    # ================================================================== versions
+    def _publish(self, record: RunRecord, done: dict[str, Any]) -> None:
+        comparison = compare(record.events())
+        checkpoint = done.get("best_path") or done.get("last_path") or str(record.folder / "last.pth")
+        registry = self.registry
+
+        def work() -> Version:
+            return registry.publish(
+                checkpoint, parent=record.base_label, project=record.project,
+                images={"train": comparison.train_images, "val": comparison.val_images},
+                settings=record.settings.to_json(), before=comparison.before, after=comparison.after)
+
+        def published(version: Version) -> None:
+            record.version = version.id
+            record.set_status("published")
+            self.refresh_versions()
+            self.use_version(version.id)
+            self.panel.show_comparison(comparison)
+            before, after = version.miou("before"), version.miou("after")
+            if before is not None and after is not None:
+                verdict = "better" if after > before else "not better — keep using the base model"
+                text = (f"Published “{version.name}”: held-out mIoU {before:.1f} → {after:.1f} ({verdict}). "
+                        "Re-segment the uncorrected images with it below.")
+            else:
+                text = (f"Published “{version.name}” (no held-out images to score it: correct 4 or more "
+                        "images for a before/after).")
+            self.panel.show_message(text)
+            self.window._status(f"New model version {version.name} selected")
+            self.published.emit(version)
+
+        def failed(message: str) -> None:
+            self.panel.show_message(f"Could not publish the new version: {message}", error=True)
+
+        self._publish_task = run_in_pool(work, published, failed)
+
+    def version_choice(self, version: Version) -> ModelChoice:
+        return ModelChoice(version.base_model, version.checkpoint, version.id, title=version.name)
+
+    def _is_version_choice(self, choice: ModelChoice) -> bool:
+        return choice.checkpoint is not None and Path(choice.checkpoint).parent.parent == self.registry.root
+
+    def refresh_versions(self) -> None:
+        """List the published versions in the panel and in the model selector."""
+        versions = []
+        for version in self.registry.list():
+            try:
+                get_entry(version.base_model)
+            except KeyError:
+                continue  # made by a newer program with an entry this one does not know
+            versions.append(version)
+        model_panel = self.window.model_panel
+        others = [c for c in model_panel.extra_choices() if not self._is_version_choice(c)]
+        choices = others + [self.version_choice(v) for v in versions]
+        if choices != model_panel.extra_choices() or any(
+                a.title != b.title for a, b in zip(choices, model_panel.extra_choices())):
+            model_panel.set_extra_choices(choices)
+        active = model_panel.choice().label if self._is_version_choice(model_panel.choice()) else None
+        self.panel.versions.set_versions(versions, active)
+
+    def use_version(self, version_id: str) -> bool:
+        """Select a version in the model selector (rolling back = selecting an older one)."""
+        try:
+            version = self.registry.get(version_id)
+        except VersionError as error:
+            self.panel.show_message(str(error), error=True)
+            return False
+        ok = self.window.model_panel.select(self.version_choice(version))
+        self.refresh_versions()
+        return ok
+
+    def _ask_rename(self, version_id: str) -> None:
+        version = self.registry.get(version_id)
+        name, ok = QInputDialog.getText(self.panel, "Rename version", "Name:", text=version.name)
+        if ok and name.strip():
+            self.rename_version(version_id, name)
+
+    def rename_version(self, version_id: str, name: str) -> None:
+        try:
+            self.registry.rename(version_id, name)
+        except VersionError as error:
+            self.panel.show_message(str(error), error=True)
+            return
+        self.refresh_versions()
+        self._base_changed()
+
+    def delete_version(self, version_id: str, ask: bool = True) -> None:
+        """Delete a version; if it was selected, its starting model (or the zoo base) is selected."""
+        try:
+            version = self.registry.get(version_id)
+        except VersionError as error:
+            self.panel.show_message(str(error), error=True)
+            return
+        if ask and not self.window.prompter.question(
+                "Delete version", f"Delete the model version “{version.name}” and its checkpoint? "
+                "Masks it made stay as they are."):
+            return
+        model_panel = self.window.model_panel
+        if model_panel.choice().label == version.id:  # roll back to what it was trained from
+            fallback = next((c for c in model_panel.extra_choices() if c.label == version.parent
+                             and c.label != version.id), None)
+            model_panel.select(fallback or ModelChoice(version.base_model))
+        self.registry.delete(version.id)
+        self.refresh_versions()
+
+    # ================================================================== re-segment and devices
+    def resegment(self) -> None:
+        """Segment every image not corrected yet with the selected model (the new version)."""
+        self.window.segment_all(states=RESEGMENT_STATES)
+
+    def inference_config(self, config: ModelConfig) -> ModelConfig:
+        """The configuration interactive inference should use while a run may hold the GPU."""
+        device, note = self.gpu.inference_device(config.device)
+        self._device_note = note
+        self._update_device_label()
+        return config if device == config.device else dataclasses.replace(config, device=device)
+
+    def _inference_finished(self, result: InferenceResult) -> None:
+        self._inference_device = getattr(result, "device", "") or ""
+        self._update_device_label()
+
+    def _update_device_label(self) -> None:
+        parts = []
+        if self._inference_device:
+            parts.append(f"Inference: {self._inference_device}")
+        note = self._device_note if self.gpu.training_device else ""
+        if note:
+            parts.append(note)
+        if self.gpu.training_device:
+            parts.append(f"training on {self.gpu.training_device}")
+        self.device_label.setText(" · ".join(parts))
+
+
+__all__ = ["FinetuneController", "RESEGMENT_STATES"]

@@ -1,0 +1,359 @@
+"""The fine-tune dock: data and settings, Start/Cancel/Resume, live progress and curves,
+the before/after table and the list of published versions.
+
+Only widgets here: :class:`~app.finetune.controller.FinetuneController` decides what the
+buttons do and feeds the worker's events to :meth:`FinetunePanel.handle_event`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout,
+                               QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from gcnet_core.versions import Version
+
+from .curves import CurvePlot
+from .runs import Comparison, FinetuneSettings
+
+VersionRole = Qt.ItemDataRole.UserRole + 1
+GOOD, BAD = QColor("#2e9d4f"), QColor("#c0392b")
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _section(title: str) -> QLabel:
+    label = QLabel(title)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
+class SettingsForm(QWidget):
+    """Iterations, batch size, crop, learning rate, held-out share, validation interval, device."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.iters = QSpinBox(minimum=1, maximum=1_000_000, singleStep=50)
+        self.batch = QSpinBox(minimum=1, maximum=64)
+        self.crop_h = QSpinBox(minimum=16, maximum=4096, singleStep=32)
+        self.crop_w = QSpinBox(minimum=16, maximum=4096, singleStep=32)
+        self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4)
+        self.val_share = QSpinBox(minimum=0, maximum=90, suffix=" %")
+        self.val_interval = QSpinBox(minimum=1, maximum=1_000_000, singleStep=10)
+        self.device = QComboBox()
+        for title, value in (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda")):
+            self.device.addItem(title, value)
+        self.iters.setToolTip("Training iterations (steps of one batch)")
+        self.batch.setToolTip("Images per step; below 4, BatchNorm statistics stay as they are")
+        self.lr.setToolTip("Initial learning rate (poly schedule down to 1e-5)")
+        self.val_share.setToolTip("Share of the corrected images held out to measure the model "
+                                  "(at least one once there are 4 or more)")
+        self.val_interval.setToolTip("Validate and save a checkpoint every N iterations")
+        crop = QHBoxLayout()
+        crop.setContentsMargins(0, 0, 0, 0)
+        crop.addWidget(self.crop_h)
+        crop.addWidget(QLabel("×"))
+        crop.addWidget(self.crop_w)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Iterations", self.iters)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Crop (h × w)", crop)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Held out", self.val_share)
+        form.addRow("Validate every", self.val_interval)
+        form.addRow("Device", self.device)
+        self._workers = FinetuneSettings().workers
+
+    def settings(self) -> FinetuneSettings:
+        return FinetuneSettings(
+            iters=self.iters.value(), batch_size=self.batch.value(), crop=(self.crop_h.value(), self.crop_w.value()),
+            lr=self.lr.value(), val_share=self.val_share.value() / 100, val_interval=self.val_interval.value(),
+            device=self.device.currentData(), workers=self._workers)
+
+    def set_settings(self, settings: FinetuneSettings) -> None:
+        self.iters.setValue(settings.iters)
+        self.batch.setValue(settings.batch_size)
+        self.crop_h.setValue(settings.crop[0])
+        self.crop_w.setValue(settings.crop[1])
+        self.lr.setValue(settings.lr)
+        self.val_share.setValue(round(settings.val_share * 100))
+        self.val_interval.setValue(settings.val_interval)
+        index = self.device.findData(settings.device)
+        self.device.setCurrentIndex(max(index, 0))
+        self._workers = settings.workers
+
+
+class ProgressView(QWidget):
+    """Iteration bar, loss / lr / speed / ETA / GPU memory, and the two curves."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bar = QProgressBar()
+        self.bar.setFormat("iteration %v / %m")
+        self.labels = {key: QLabel("—") for key in ("loss", "lr", "speed", "eta", "memory")}
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        for i, (key, title) in enumerate((("loss", "Loss"), ("lr", "LR"), ("speed", "Speed"),
+                                          ("eta", "ETA"), ("memory", "GPU memory"))):
+            caption = QLabel(title)
+            caption.setStyleSheet("color: palette(mid)")
+            grid.addWidget(caption, i // 2, (i % 2) * 2)
+            grid.addWidget(self.labels[key], i // 2, (i % 2) * 2 + 1)
+        self.loss_plot = CurvePlot("Loss", "#d35400")
+        self.miou_plot = CurvePlot("Held-out mIoU (%)", "#2f80d1", y_range=(0, 100), value_format="{:.1f}")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.bar)
+        layout.addLayout(grid)
+        layout.addWidget(self.loss_plot)
+        layout.addWidget(self.miou_plot)
+
+    def reset(self, total: int) -> None:
+        self.bar.setMaximum(max(total, 1))
+        self.bar.setValue(0)
+        for label in self.labels.values():
+            label.setText("—")
+        for plot in (self.loss_plot, self.miou_plot):
+            plot.clear()
+            plot.x_max = total
+
+    def handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "start":
+            total = int(event.get("total_iters") or 1)
+            start = int(event.get("start_iter") or 0)
+            self.bar.setMaximum(total)
+            self.bar.setValue(start)
+            for plot in (self.loss_plot, self.miou_plot):
+                plot.x_max = total
+                plot.truncate(start)  # what followed the last checkpoint is done again
+            self.labels["memory"].setText("—" if not str(event.get("device", "")).startswith("cuda")
+                                          else "starting…")
+        elif kind == "iter":
+            iteration = int(event["iter"])
+            self.bar.setMaximum(int(event.get("total_iters") or self.bar.maximum()))
+            self.bar.setValue(iteration)
+            self.labels["loss"].setText(f"{event['loss']:.4f}" if event.get("loss") is not None else "—")
+            self.labels["lr"].setText(f"{event['lr']:.2e}" if event.get("lr") is not None else "—")
+            rate = event.get("it_per_s")
+            self.labels["speed"].setText(f"{rate:.2f} it/s" if rate and rate >= 0.1 else
+                                         f"{1 / rate:.1f} s/it" if rate else "—")
+            self.labels["eta"].setText(duration_text(event.get("eta_s")))
+            memory = event.get("gpu_mem_mb")
+            self.labels["memory"].setText(f"{memory:,.0f} MB" if memory is not None else "— (CPU)")
+            self.loss_plot.add_point(iteration, event.get("loss"))
+        elif kind == "val":
+            self.miou_plot.add_point(int(event["iter"]), event.get("mIoU"))
+            if int(event["iter"]) == 0 and event.get("mIoU") is not None:
+                self.miou_plot.set_reference(float(event["mIoU"]), "base model")
+
+
+class ComparisonTable(QTableWidget):
+    """Base vs fine-tuned held-out IoU: the mean first, then each class."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, 3, parent)
+        self.setHorizontalHeaderLabels(["Base", "Fine-tuned", "Δ"])
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.verticalHeader().setDefaultSectionSize(20)
+        self.setMaximumHeight(170)
+
+    def show_comparison(self, comparison: Comparison) -> None:
+        before, after = comparison.before or {}, comparison.after or {}
+        names = list((after.get("per_class") or before.get("per_class") or {}).keys())
+        rows = [("mIoU", before.get("mIoU"), after.get("mIoU"))]
+        for name in names:
+            rows.append((name, ((before.get("per_class") or {}).get(name) or {}).get("IoU"),
+                         ((after.get("per_class") or {}).get(name) or {}).get("IoU")))
+        self.setRowCount(len(rows))
+        self.setVerticalHeaderLabels([r[0] for r in rows])
+        for row, (_name, base, tuned) in enumerate(rows):
+            self.setItem(row, 0, self._cell(base))
+            self.setItem(row, 1, self._cell(tuned))
+            delta = None if base is None or tuned is None else tuned - base
+            cell = self._cell(delta, signed=True)
+            if delta is not None and abs(delta) >= 0.01:
+                cell.setForeground(GOOD if delta > 0 else BAD)
+            self.setItem(row, 2, cell)
+
+    @staticmethod
+    def _cell(value: float | None, signed: bool = False) -> QTableWidgetItem:
+        text = "—" if value is None else (f"{value:+.1f}" if signed else f"{value:.1f}")
+        item = QTableWidgetItem(text)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return item
+
+
+class VersionList(QWidget):
+    """Published versions, newest first: use one, rename it, delete it."""
+
+    useRequested = Signal(str)
+    renameRequested = Signal(str)
+    deleteRequested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget()
+        self.list.setMaximumHeight(120)
+        self.list.itemDoubleClicked.connect(lambda item: self.useRequested.emit(item.data(VersionRole)))
+        self.use_button = QPushButton("Use")
+        self.rename_button = QPushButton("Rename…")
+        self.delete_button = QPushButton("Delete…")
+        for button, signal in ((self.use_button, self.useRequested), (self.rename_button, self.renameRequested),
+                               (self.delete_button, self.deleteRequested)):
+            button.clicked.connect(lambda _c=False, s=signal: self.current() and s.emit(self.current()))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.use_button)
+        buttons.addWidget(self.rename_button)
+        buttons.addWidget(self.delete_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list)
+        layout.addLayout(buttons)
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self._update_buttons()
+
+    def set_versions(self, versions: list[Version], active: str | None = None) -> None:
+        keep = self.current()
+        self.list.clear()
+        for version in reversed(versions):
+            before, after = version.miou("before"), version.miou("after")
+            score = f"{after:.1f}" if after is not None else "?"
+            if before is not None and after is not None:
+                score += f" (base {before:.1f})"
+            mark = "● " if version.id == active else ""
+            item = QListWidgetItem(f"{mark}{version.name} — mIoU {score}")
+            item.setData(VersionRole, version.id)
+            item.setToolTip(f"{version.id}\nbase model {version.base_model}\nstarted from {version.parent}\n"
+                            f"{len(version.images.get('train', []))} training / "
+                            f"{len(version.images.get('val', []))} held-out images\ncreated {version.created}")
+            self.list.addItem(item)
+            if version.id == keep:
+                self.list.setCurrentItem(item)
+        self._update_buttons()
+
+    def current(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(VersionRole) if item is not None else None
+
+    def _update_buttons(self) -> None:
+        chosen = self.current() is not None
+        for button in (self.use_button, self.rename_button, self.delete_button):
+            button.setEnabled(chosen)
+
+
+class FinetunePanel(QDockWidget):
+    """The fine-tune dock (see module docstring). Buttons only emit signals."""
+
+    startRequested = Signal()
+    cancelRequested = Signal()
+    resumeRequested = Signal()
+    resegmentRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Fine-tune", parent)
+        self.setObjectName("finetune")
+        self.data_label = QLabel(wordWrap=True)
+        self.base_label = QLabel(wordWrap=True)
+        self.form = SettingsForm()
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Fine-tune the selected model on the corrected images, in the background")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the current iteration; the checkpoint is kept for Resume")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the last run from its last checkpoint")
+        self.start_button.clicked.connect(self.startRequested)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        self.resume_button.clicked.connect(self.resumeRequested)
+        self.progress = ProgressView()
+        self.message = QLabel(wordWrap=True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.comparison = ComparisonTable()
+        self.comparison.setVisible(False)
+        self.resegment_button = QPushButton("Re-segment uncorrected images")
+        self.resegment_button.setToolTip("Run the selected model over every image not corrected yet "
+                                         "(corrected masks are never touched)")
+        self.resegment_button.clicked.connect(self.resegmentRequested)
+        self.versions = VersionList()
+
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.cancel_button, self.resume_button):
+            buttons.addWidget(button)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.data_label)
+        layout.addWidget(self.base_label)
+        layout.addWidget(self.form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(_section("Before / after (held-out images)"))
+        layout.addWidget(self.comparison)
+        layout.addWidget(self.resegment_button)
+        line = QFrame(frameShape=QFrame.Shape.HLine)
+        line.setStyleSheet("color: palette(mid)")
+        layout.addWidget(line)
+        layout.addWidget(_section("Model versions"))
+        layout.addWidget(self.versions)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+        self.set_running(False, can_resume=False)
+
+    # -- state ---------------------------------------------------------------------------------
+    def set_data(self, corrected: int, held_out: int, total: int) -> None:
+        share = f", {held_out} held out to measure it" if held_out else \
+            (" (4 or more are needed to hold some out for a before/after score)" if corrected else "")
+        self.data_label.setText(f"<b>{corrected}</b> corrected of {total} images{share}")
+
+    def set_base(self, title: str) -> None:
+        self.base_label.setText(f"Starts from: <b>{title}</b>")
+
+    def set_running(self, running: bool, can_resume: bool, stopping: bool = False) -> None:
+        self.start_button.setEnabled(not running)
+        self.resume_button.setEnabled(not running and can_resume)
+        self.cancel_button.setEnabled(running)
+        self.cancel_button.setText("Stop now" if stopping else "Cancel")
+        self.form.setEnabled(not running)
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet(f"color: {BAD.name()}" if error else "")
+        self.message.setText(("⚠ " if error else "") + text)
+
+    def show_comparison(self, comparison: Comparison | None) -> None:
+        self.comparison.setVisible(comparison is not None and (comparison.before or comparison.after) is not None)
+        if comparison is not None:
+            self.comparison.show_comparison(comparison)
+
+    def handle_event(self, event: dict[str, Any]) -> None:
+        self.progress.handle(event)
+
+
+__all__ = ["ComparisonTable", "FinetunePanel", "ProgressView", "SettingsForm", "VersionList", "duration_text"]

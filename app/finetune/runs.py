@@ -1,0 +1,222 @@
+"""Fine-tuning runs as the app sees them: settings, the ``gcnet train`` command line, and a
+small record in the run folder so a run can be resumed later, even after a restart.
+
+No Qt here. A run folder (under ``gcnet_core.versions.runs_dir()``) holds the engine's
+``last.pth``/``best.pth``/``resume.pth``, ``run.json`` (this module's record) and
+``events.jsonl`` (every event the worker printed, for the curves and the before/after).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from gcnet_core.masks import atomic_write_text
+from gcnet_core.train.config import PRESETS, TrainConfig
+from gcnet_core.versions import runs_dir
+
+RECORD_NAME = "run.json"
+EVENTS_NAME = "events.jsonl"
+STATUSES = ("running", "cancelled", "failed", "done", "published")
+_PRESET = PRESETS["finetune"]
+_VAL_SHARE = next(f.default for f in fields(TrainConfig) if f.name == "val_share")
+
+
+@dataclass
+class FinetuneSettings:
+    """What the panel lets a person choose; defaults are the engine's ``finetune`` preset."""
+
+    iters: int = int(_PRESET["iters"])
+    batch_size: int = 2
+    crop: tuple[int, int] = (512, 512)
+    lr: float = float(_PRESET["lr"])
+    val_share: float = _VAL_SHARE
+    val_interval: int = int(_PRESET["val_interval"])
+    device: str = "auto"
+    workers: int = 2
+
+    @classmethod
+    def for_entry(cls, entry, **overrides: Any) -> "FinetuneSettings":
+        """Defaults with the zoo entry's batch per GPU and crop (what it was trained with)."""
+        values = {"batch_size": entry.dataset.batch_per_gpu, "crop": tuple(entry.crop_size)}
+        values.update(overrides)
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["crop"] = list(self.crop)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "FinetuneSettings":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "crop" in values:
+            values["crop"] = tuple(int(v) for v in values["crop"])
+        return cls(**values)
+
+
+def train_arguments(settings: FinetuneSettings, project: Path, out: Path, model: str,
+                    checkpoint: Path | None) -> list[str]:
+    """``gcnet train`` arguments (after the program) for one run; the same line resumes it."""
+    args = ["train", "--progress", "jsonl", "--preset", "finetune", "--project", str(project),
+            "--out", str(out), "--model", model]
+    if checkpoint is not None:
+        args += ["--checkpoint", str(checkpoint)]
+    return args + [
+        "--iters", str(settings.iters), "--batch-size", str(settings.batch_size),
+        "--crop", str(settings.crop[0]), str(settings.crop[1]), "--lr", repr(float(settings.lr)),
+        "--val-share", repr(float(settings.val_share)), "--val-interval", str(settings.val_interval),
+        "--val-at-start", "--device", settings.device, "--workers", str(settings.workers)]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class RunRecord:
+    """One run of one project: what it started from, with which settings, how it ended."""
+
+    id: str
+    folder: Path
+    project: str
+    base_model: str  # zoo entry
+    base_checkpoint: str | None  # None: the official file of base_model
+    base_label: str  # what the model selector calls the starting model (zoo name or version id)
+    settings: FinetuneSettings
+    created: str = field(default_factory=_now)
+    status: str = "running"
+    message: str = ""
+    version: str | None = None  # the version published from this run
+
+    @classmethod
+    def create(cls, project: Path, base_model: str, base_checkpoint: Path | None, base_label: str,
+               settings: FinetuneSettings, root: Path | None = None) -> "RunRecord":
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_id = f"{stamp}-{uuid.uuid4().hex[:6]}"
+        folder = Path(root or runs_dir()) / run_id
+        folder.mkdir(parents=True, exist_ok=False)
+        record = cls(run_id, folder, str(Path(project).resolve()), base_model,
+                     str(base_checkpoint) if base_checkpoint else None, base_label, settings)
+        record.save()
+        return record
+
+    def arguments(self) -> list[str]:
+        checkpoint = Path(self.base_checkpoint) if self.base_checkpoint else None
+        return train_arguments(self.settings, Path(self.project), self.folder, self.base_model, checkpoint)
+
+    def save(self) -> None:
+        data = asdict(self)
+        data["folder"] = None  # the record lives in the folder it would name
+        data["settings"] = self.settings.to_json()
+        atomic_write_text(self.folder / RECORD_NAME, json.dumps(data, indent=2) + "\n")
+
+    def set_status(self, status: str, message: str = "") -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown run status {status!r}")
+        self.status, self.message = status, message
+        self.save()
+
+    @classmethod
+    def load(cls, folder: Path) -> "RunRecord":
+        data = json.loads((Path(folder) / RECORD_NAME).read_text(encoding="utf-8"))
+        data["folder"] = Path(folder)
+        data["settings"] = FinetuneSettings.from_json(data.get("settings") or {})
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped before the end (cancelled, crashed, killed): the same command continues."""
+        return self.status in ("running", "cancelled", "failed")
+
+    def events(self) -> list[dict[str, Any]]:
+        return read_events(self.folder / EVENTS_NAME)
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """The events a worker printed, in order (a line cut short by a kill is skipped)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return []
+    events = []
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and "event" in event:
+            events.append(event)
+    return events
+
+
+def latest_run(project: Path, root: Path | None = None) -> RunRecord | None:
+    """The most recent run of ``project`` (None when it never trained)."""
+    folder = Path(root or runs_dir())
+    project = str(Path(project).resolve())
+    runs = []
+    if folder.is_dir():
+        for child in folder.iterdir():
+            try:
+                record = RunRecord.load(child)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if record.project == project:
+                runs.append(record)
+    return max(runs, key=lambda r: (r.created, r.id)) if runs else None
+
+
+@dataclass
+class Comparison:
+    """Held-out metrics of the starting model (iteration 0) and of the best checkpoint."""
+
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    best_iter: int | None
+    val_images: list[str]
+    train_images: list[str]
+
+    @property
+    def gain(self) -> float | None:
+        if not self.before or not self.after or self.before.get("mIoU") is None \
+                or self.after.get("mIoU") is None:
+            return None
+        return float(self.after["mIoU"]) - float(self.before["mIoU"])
+
+
+def _metrics(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: event.get(k) for k in ("mIoU", "aAcc", "mAcc", "per_class")}
+
+
+def compare(events: Iterable[dict[str, Any]]) -> Comparison:
+    """Before/after from a run's events (across resumes): the iteration-0 validation, and the
+    validation at the iteration the engine reported best in its "done" event."""
+    before = after = None
+    best_iter = None
+    vals: dict[int, dict[str, Any]] = {}
+    train_images: list[str] = []
+    val_images: list[str] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "start":
+            train_images = list(event.get("train_images") or [])
+            val_images = list(event.get("val_images") or [])
+        elif kind == "val":
+            vals[int(event["iter"])] = event
+        elif kind == "done":
+            best_iter = event.get("best_iter")
+    if 0 in vals:
+        before = _metrics(vals[0])
+    if best_iter is not None and int(best_iter) in vals:
+        after = _metrics(vals[int(best_iter)])
+    return Comparison(before, after, best_iter, val_images, train_images)
+
+
+__all__ = ["Comparison", "EVENTS_NAME", "FinetuneSettings", "RECORD_NAME", "RunRecord", "compare",
+           "latest_run", "read_events", "train_arguments"]
