@@ -284,6 +284,7 @@ class FinetuneController(QObject):
             self.refresh_versions()
             self.use_version(version.id)
             self.panel.show_comparison(comparison)
+            self.panel.reveal_results()
             before, after = version.miou("before"), version.miou("after")
             if before is not None and after is not None:
                 verdict = "better" if after > before else "not better — keep using the base model"

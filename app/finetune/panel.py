@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QDoubleSpinBox,
                                QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QListWidget,
                                QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -68,20 +68,33 @@ class SettingsForm(QWidget):
         self.val_share.setToolTip("Share of the corrected images held out to measure the model "
                                   "(at least one once there are 4 or more)")
         self.val_interval.setToolTip("Validate and save a checkpoint every N iterations")
+        self.crop_h.setToolTip("Training crop height")
+        self.crop_w.setToolTip("Training crop width")
+        for spin in (self.crop_h, self.crop_w):
+            spin.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)
         crop = QHBoxLayout()
         crop.setContentsMargins(0, 0, 0, 0)
-        crop.addWidget(self.crop_h)
+        crop.setSpacing(2)
+        crop.addWidget(self.crop_h, 1)
         crop.addWidget(QLabel("×"))
-        crop.addWidget(self.crop_w)
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Iterations", self.iters)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Crop (h × w)", crop)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Held out", self.val_share)
-        form.addRow("Validate every", self.val_interval)
-        form.addRow("Device", self.device)
+        crop.addWidget(self.crop_w, 1)
+        grid = QGridLayout(self)  # two columns of (label, field): the dock stays short
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(3)
+        rows = ((("Iterations", self.iters), ("Batch", self.batch)),
+                (("Crop", crop), ("LR", self.lr)),
+                (("Held out", self.val_share), ("Validate every", self.val_interval)),
+                (("Device", self.device),))
+        for row, pairs in enumerate(rows):
+            for column, (title, field) in enumerate(pairs):
+                grid.addWidget(QLabel(title), row, column * 2)
+                if isinstance(field, QHBoxLayout):
+                    grid.addLayout(field, row, column * 2 + 1)
+                else:
+                    grid.addWidget(field, row, column * 2 + 1)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
         self._workers = FinetuneSettings().workers
 
     def settings(self) -> FinetuneSettings:
@@ -178,7 +191,7 @@ class ComparisonTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.verticalHeader().setDefaultSectionSize(20)
-        self.setMaximumHeight(170)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
     def show_comparison(self, comparison: Comparison) -> None:
         before, after = comparison.before or {}, comparison.after or {}
@@ -197,6 +210,8 @@ class ComparisonTable(QTableWidget):
             if delta is not None and abs(delta) >= 0.01:
                 cell.setForeground(GOOD if delta > 0 else BAD)
             self.setItem(row, 2, cell)
+        shown = min(len(rows), 9)  # fit the rows (a long class list scrolls)
+        self.setFixedHeight(self.horizontalHeader().sizeHint().height() + shown * 20 + 2 * self.frameWidth() + 2)
 
     @staticmethod
     def _cell(value: float | None, signed: bool = False) -> QTableWidgetItem:
@@ -216,7 +231,6 @@ class VersionList(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.list = QListWidget()
-        self.list.setMaximumHeight(120)
         self.list.itemDoubleClicked.connect(lambda item: self.useRequested.emit(item.data(VersionRole)))
         self.use_button = QPushButton("Use")
         self.rename_button = QPushButton("Rename…")
@@ -252,6 +266,8 @@ class VersionList(QWidget):
             self.list.addItem(item)
             if version.id == keep:
                 self.list.setCurrentItem(item)
+        rows = min(max(self.list.count(), 1), 5)
+        self.list.setFixedHeight(rows * max(self.list.sizeHintForRow(0), 18) + 2 * self.list.frameWidth() + 4)
         self._update_buttons()
 
     def current(self) -> str | None:
@@ -310,7 +326,9 @@ class FinetunePanel(QDockWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
-        layout.addWidget(_section("Before / after (held-out images)"))
+        self.comparison_title = _section("Before / after (held-out images)")
+        self.comparison_title.setVisible(False)
+        layout.addWidget(self.comparison_title)
         layout.addWidget(self.comparison)
         layout.addWidget(self.resegment_button)
         line = QFrame(frameShape=QFrame.Shape.HLine)
@@ -325,6 +343,7 @@ class FinetunePanel(QDockWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         self.setWidget(scroll)
+        self.scroll = scroll
         self.set_running(False, can_resume=False)
 
     # -- state ---------------------------------------------------------------------------------
@@ -348,9 +367,15 @@ class FinetunePanel(QDockWidget):
         self.message.setText(("⚠ " if error else "") + text)
 
     def show_comparison(self, comparison: Comparison | None) -> None:
-        self.comparison.setVisible(comparison is not None and (comparison.before or comparison.after) is not None)
+        shown = comparison is not None and (comparison.before or comparison.after) is not None
+        self.comparison.setVisible(shown)
+        self.comparison_title.setVisible(shown)
         if comparison is not None:
             self.comparison.show_comparison(comparison)
+
+    def reveal_results(self) -> None:
+        """Scroll so the before/after table and the re-segment button are in view."""
+        QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(self.resegment_button, 0, 8))  # laid out
 
     def handle_event(self, event: dict[str, Any]) -> None:
         self.progress.handle(event)

@@ -154,7 +154,7 @@ class TrainProcess(QObject):
     def _crash_message(self, exit_code: int, status: QProcess.ExitStatus) -> str:
         tail = self._stderr.decode("utf-8", "replace").strip().splitlines()[-4:]
         if status == QProcess.ExitStatus.CrashExit:
-            how = "was killed or crashed"
+            how = "was killed or crashed (out of memory, for example)"
         else:
             how = f"stopped with exit code {exit_code} without finishing"
         text = f"The training process {how}"

@@ -26,7 +26,7 @@ class ModelChoice:
     name: str  # zoo entry the weights fit
     checkpoint: Path | None = None
     label: str = ""  # shown and recorded instead of the entry name (fine-tuned version id)
-    title: str = field(default="", compare=False)  # a version's name: renaming keeps it the same choice
+    title: str = field(default="", compare=False)  # a version's name (renamed, still the same choice)
 
     @property
     def entry(self) -> ZooEntry:
@@ -197,7 +197,10 @@ class ModelPanel(QDockWidget):
         else:
             where = "checkpoint not downloaded yet (fetched on first use)"
         fps = f", {entry.fps:g} fps on a V100" if entry.fps else ""
-        self.status.setText(f"{entry.dataset.title}, {len(entry.classes)} classes{fps}; {where}")
+        if choice.checkpoint:  # its own weights, maybe its own classes: only the architecture is the entry's
+            self.status.setText(f"{entry.dataset.title} {entry.backbone} architecture{fps}; {where}")
+        else:
+            self.status.setText(f"{entry.dataset.title}, {len(entry.classes)} classes{fps}; {where}")
 
     def _changed(self, *_args) -> None:
         self.refresh_status()

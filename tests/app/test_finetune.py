@@ -296,6 +296,16 @@ def test_no_corrected_images_means_nothing_to_train(qtbot, window):
     assert "Correct at least one image" in window.prompter.infos[-1]
 
 
+def test_interactive_prediction_records_uncertainty_and_the_device(qtbot, window):
+    assert window.open_image("img12.png")
+    window.segment_current()
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=60000)
+    value = window.project.uncertainty("img12.png")
+    assert value is not None and 0.0 <= value <= 1.0
+    assert window.files.model.uncertainty("img12.png") == pytest.approx(value, abs=1e-6)
+    assert window.finetune.device_label.text() == "Inference: cpu"
+
+
 # ------------------------------------------------------------------------------ small parts
 def test_gpu_share_moves_inference_to_the_cpu_when_the_gpu_is_full():
     free = {"value": 1 * 2**30}
