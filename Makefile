@@ -40,8 +40,8 @@ install-desktop:
 	ln -sf $(CURDIR)/dist/gcnet-annotator/gcnet-annotator $(CURDIR)/dist/gcnet-annotator/gcnet $(PREFIX)/bin/
 	cp -r resources/icons/hicolor $(PREFIX)/share/icons/
 	cp packaging/gcnet-annotator.desktop $(PREFIX)/share/applications/
-	-update-desktop-database -q $(PREFIX)/share/applications 2>/dev/null
-	-gtk-update-icon-cache -q -t $(PREFIX)/share/icons/hicolor 2>/dev/null
+	if command -v update-desktop-database >/dev/null; then update-desktop-database -q $(PREFIX)/share/applications; fi
+	if command -v gtk-update-icon-cache >/dev/null; then gtk-update-icon-cache -q -t $(PREFIX)/share/icons/hicolor; fi
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

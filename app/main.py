@@ -8,6 +8,7 @@ import argparse
 import logging
 import shutil
 import sys
+import time
 from pathlib import Path
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
@@ -55,6 +56,7 @@ def open_startup(window, argument: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
     from gcnet_core import __version__
 
     parser = argparse.ArgumentParser(prog="gcnet-annotator",
@@ -69,14 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from .logs import ErrorReporter, setup_logging
-    from .runtime import app_icon
+    from .runtime import app_icon, frozen
     from .settings import APPLICATION, ORGANIZATION, AppSettings
     from .welcome import maybe_show_welcome
     from .window import MainWindow
 
     log_path = setup_logging()
-    logging.getLogger("gcnet_annotator").info("gcnet-annotator %s starting (Python %s)",
-                                              __version__, sys.version.split()[0])
+    logging.getLogger("gcnet_annotator").info("gcnet-annotator %s starting (Python %s, %s)", __version__,
+                                              sys.version.split()[0], "frozen" if frozen() else sys.prefix)
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
@@ -90,9 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     open_startup(window, args.folder)
     maybe_show_welcome(window, settings)
-    if args.quit_after is not None:
-        from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QTimer
 
+    log = logging.getLogger("gcnet_annotator")
+    QTimer.singleShot(0, lambda: log.info("window shown %.2f s after start", time.perf_counter() - started))
+    if args.quit_after is not None:
         QTimer.singleShot(args.quit_after, window.close)
     try:
         return app.exec()
