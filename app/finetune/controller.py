@@ -131,8 +131,8 @@ class FinetuneController(QObject):
                 self.panel.show_comparison(comparison)
                 self.panel.show_message(f"Last run published {self.run.version}.")
             elif self.run.resumable:
-                self.panel.show_message(f"The last run stopped ({self.run.status}); Resume continues it "
-                                        "from its last checkpoint.")
+                how = {"running": "was interrupted", "cancelled": "was cancelled"}.get(self.run.status, "failed")
+                self.panel.show_message(f"The last run {how}; Resume continues it from its last checkpoint.")
         self._update_buttons()
 
     def _replay(self, record: RunRecord) -> None:

@@ -242,6 +242,13 @@ def test_a_killed_worker_is_reported_and_resume_finishes_the_run(qtbot, window):
     assert not ft.process.running and panel.resume_button.isEnabled() and panel.start_button.isEnabled()
     assert RunRecord.load(ft.run.folder).status == "failed"
     assert latest_run(project.root).id == ft.run.id
+    killed_at = len(panel.progress.loss_plot.points)
+    # reopening the folder (or restarting the app) finds the stopped run and offers Resume
+    assert window.open_folder(project.root)
+    qtbot.waitUntil(lambda: window.document is not None and not window.scanning, timeout=5000)
+    assert "The last run failed; Resume continues" in panel.message.text() and panel.resume_button.isEnabled()
+    assert len(panel.progress.loss_plot.points) == killed_at >= 1  # its curve, replayed from events.jsonl
+    project = window.project
     # still usable, nothing lost
     window.files.step(1)
     assert window.current == "img01.png"
