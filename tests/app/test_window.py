@@ -445,7 +445,8 @@ def test_import_checkpoint_official_file_goes_to_the_cache_others_become_custom(
     window.model_panel.select(WHOLE_ADE)
     window.import_checkpoint_file(ade_checkpoint)
     qtbot.waitUntil(lambda: cached_checkpoint(entry) is not None, timeout=30000)
-    assert "checkpoint downloaded" in window.model_panel.status.text()
+    # the file lands before the worker's signal updates the panel: wait for the panel too
+    qtbot.waitUntil(lambda: "checkpoint downloaded" in window.model_panel.status.text(), timeout=10000)
     assert window.model_panel.choice().checkpoint is None  # the zoo entry itself, now cached
 
     mine = tmp_path / "finetuned-v3.pth"
