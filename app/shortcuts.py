@@ -1,7 +1,8 @@
 """Editable keyboard shortcuts of the window's main actions.
 
-The window's ``*_action`` attributes and its tool actions are the editable set (actions
-added later by other panels join it by following that naming). Each action keeps the
+The window's ``*_action`` attributes, its tool actions and the ``*_action`` attributes of
+the parts it holds (the fine-tuning controller's) are the editable set: new actions join
+it by following that naming. Each action keeps the
 shortcuts it was built with as its default; a person's choice replaces the first one
 (a second default key, such as PgDown beside D, stays) and is stored in the settings
 only while it differs from the default.
@@ -17,11 +18,21 @@ PORTABLE = QKeySequence.SequenceFormat.PortableText
 
 
 def main_actions(window) -> dict[str, QAction]:
-    """Action id -> action: ``open`` for ``window.open_action``, ``tool.brush`` for tools."""
-    found = {name[:-len("_action")]: value for name, value in vars(window).items()
-             if name.endswith("_action") and isinstance(value, QAction)}
+    """Action id -> action: ``open`` for ``window.open_action``, ``tool.brush`` for tools,
+    ``finetune.start`` for ``window.finetune.start_action`` (parts that own menu actions)."""
+    found: dict[str, QAction] = {}
+
+    def collect(owner, prefix: str) -> None:
+        for name, value in vars(owner).items():
+            if name.endswith("_action") and isinstance(value, QAction) and value not in found.values():
+                found[prefix + name[:-len("_action")]] = value
+
+    collect(window, "")
     for name, action in getattr(window, "tool_actions", {}).items():
         found[f"tool.{name}"] = action
+    for name, part in list(vars(window).items()):
+        if not isinstance(part, QAction) and hasattr(part, "__dict__") and part is not window:
+            collect(part, f"{name}.")
     return found
 
 

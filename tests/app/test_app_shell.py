@@ -175,6 +175,7 @@ def test_shortcut_conflicts_block_ok_and_extra_keys_stay(make_window):
     dialog.restore_default_shortcuts()
     assert ok.isEnabled() and dialog.conflict_label.text() == ""
 
+    assert "finetune.start" in dialog.key_edits  # actions of the parts the window holds
     dialog.key_edits["next"].setKeySequence(QKeySequence("N"))
     assert dialog.apply()
     assert window.next_action.shortcuts() == [QKeySequence("N"), QKeySequence("PgDown")]
