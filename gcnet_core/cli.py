@@ -272,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .checkpoint import CheckpointError
+    from .download import CheckpointError
     from .imageio import ImageReadError
     from .zoo import UnknownModelError
 
