@@ -28,6 +28,7 @@ from gcnet_core.zoo import get_entry
 from .canvas import CanvasView, MaskDocument
 from .about import show_about
 from .export_dialog import ExportDialog
+from .formatting import duration_text
 from .finetune import FinetuneController
 from .logs import open_log_folder
 from .panels.class_panel import HOTKEYS, ClassPanel
@@ -796,7 +797,7 @@ class MainWindow(QMainWindow):
             self.reload_current()
 
     def _batch_progress(self, done: int, total: int, eta: float) -> None:
-        eta_text = "" if eta < 0 else f", about {_duration(eta)} left"
+        eta_text = "" if eta < 0 else f", about {duration_text(eta)} left"
         self.model_panel.set_batch_progress(done, total, f"{done} / {total} segmented{eta_text}")
 
     def _batch_finished(self, summary: BatchSummary) -> None:
@@ -810,7 +811,7 @@ class MainWindow(QMainWindow):
         elif summary.cancelled:
             text = f"Segment all cancelled after {summary.written} image(s)"
         else:
-            text = f"Segmented {summary.written} image(s) in {_duration(summary.seconds)}"
+            text = f"Segmented {summary.written} image(s) in {duration_text(summary.seconds)}"
         if summary.failed:
             text += f"; {len(summary.failed)} failed"
         self.model_panel.set_batch_message(text)
@@ -896,15 +897,3 @@ class MainWindow(QMainWindow):
         self.inference.shutdown()
         QApplication.instance().removeEventFilter(self.hold_filter)
         super().closeEvent(event)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-

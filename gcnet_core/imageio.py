@@ -12,6 +12,7 @@ cannot decode fall back to Pillow, converted the same way.
 from __future__ import annotations
 
 import functools
+import contextlib
 import io
 import os
 from collections.abc import Iterable
@@ -174,12 +175,11 @@ def _apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     return img if op is None else np.ascontiguousarray(op(img))
 
 
-def _read_with_pillow(path: str | os.PathLike[str], data: bytes) -> np.ndarray:
+@contextlib.contextmanager
+def pillow_errors(path: str | os.PathLike[str]):
+    """Turn Pillow's many decoding exceptions into one ImageReadError naming the file."""
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            return _pillow_to_rgb(path, im)
+        yield
     except ImageReadError:
         raise
     except UnidentifiedImageError:
@@ -188,6 +188,12 @@ def _read_with_pillow(path: str | os.PathLike[str], data: bytes) -> np.ndarray:
         raise ImageReadError(path, f"the image is too large ({exc})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageReadError(path, f"the image data is truncated or corrupt ({exc})") from None
+
+
+def _read_with_pillow(path: str | os.PathLike[str], data: bytes) -> np.ndarray:
+    with pillow_errors(path), Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return _pillow_to_rgb(path, ImageOps.exif_transpose(im))
 
 
 def _pillow_to_rgb(path: str | os.PathLike[str], im: Image.Image) -> np.ndarray:

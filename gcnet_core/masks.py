@@ -16,10 +16,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
-from .imageio import ImageReadError
+from .imageio import ImageReadError, pillow_errors
 
 __all__ = [
     "MASK_FORMATS",
@@ -194,17 +194,10 @@ def read_index_mask(path: str | os.PathLike[str]) -> np.ndarray:
         raise ImageReadError(path, f"the file could not be read ({exc.strerror or exc})") from exc
     if not data:
         raise ImageReadError(path, "the file is empty (0 bytes)")
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            mode = im.mode
-            arr = np.asarray(im)
-    except UnidentifiedImageError:
-        raise ImageReadError(path, "not an image file, or an image format that cannot be decoded") from None
-    except Image.DecompressionBombError as exc:
-        raise ImageReadError(path, f"the image is too large ({exc})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageReadError(path, f"the image data is truncated or corrupt ({exc})") from None
+    with pillow_errors(path), Image.open(io.BytesIO(data)) as im:
+        im.load()
+        mode = im.mode
+        arr = np.asarray(im)
 
     if mode in ("P", "L"):
         return np.ascontiguousarray(arr, dtype=np.uint8)

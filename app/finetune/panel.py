@@ -7,7 +7,6 @@ buttons do and feeds the worker's events to :meth:`FinetunePanel.handle_event`.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QDoubl
 
 from gcnet_core.versions import Version
 
+from ..formatting import duration_text
 from .curves import CurvePlot
 from .runs import Comparison, FinetuneSettings
 
@@ -26,17 +26,6 @@ VersionRole = Qt.ItemDataRole.UserRole + 1
 GOOD, BAD = QColor("#2e9d4f"), QColor("#c0392b")
 
 
-def duration_text(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def _section(title: str) -> QLabel:
