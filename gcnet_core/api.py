@@ -10,7 +10,7 @@ import torch
 from .checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from .classes import ClassSet
 from .download import CheckpointError, ensure_checkpoint
-from .inference import autocast_context, resolve_device
+from .inference import resolve_device, resolve_precision
 from .model import GCNet
 from .zoo import ZooEntry, get_entry
 
@@ -48,14 +48,18 @@ def _default_colour(index: int) -> tuple[int, int, int]:
 
 
 def init_model(name: str | None = None, checkpoint: str | Path | None = None, device: str = "auto",
-               precision: str = "fp32", progress: Callable[[int, int | None], None] | None = None,
-               with_auxiliary_head: bool = False) -> GCNet:
+               precision: str = "auto", progress: Callable[[int, int | None], None] | None = None,
+               with_auxiliary_head: bool = False, fast: bool | None = None) -> GCNet:
     """Build the zoo entry ``name`` and load its weights, ready for :func:`inference`.
 
     Without ``checkpoint`` the official file is taken from the cache or downloaded. With one,
     official files, bare state dicts, ``module.``-prefixed keys and our own fine-tuned
     checkpoints are accepted; a fine-tuned file names its base entry, so ``name`` may be
     omitted, and its class set (stored in ``meta``) replaces the entry's.
+
+    ``precision="auto"`` is bf16 on a GPU (fp16 where bf16 is missing) and fp32 on the CPU.
+    ``fast`` (default: on CUDA) selects :class:`~gcnet_core.fast_inference.FastPredictor`;
+    ``fast=False, precision="fp32"`` is the exact reference path on any device.
     """
     if name is None and checkpoint is None:
         raise ValueError("init_model needs a zoo model name, a checkpoint, or both")
@@ -75,10 +79,11 @@ def init_model(name: str | None = None, checkpoint: str | Path | None = None, de
     model = build_model(entry, classes, with_auxiliary_head)
     notes = load_weights(model, state, source=str(path))
     target = resolve_device(device)
-    autocast_context(target, precision)  # reject an unusable precision before any work
+    precision = resolve_precision(target, precision)  # reject an unusable precision before any work
     model.to(target).eval()
     model.checkpoint_path, model.checkpoint_meta, model.load_notes = path, meta, notes
     model.precision = precision
+    model.fast = target.type == "cuda" if fast is None else bool(fast)
     return model
 
 

@@ -10,10 +10,11 @@ also flipped, softmax probabilities averaged at the original size.
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import cv2
 import numpy as np
@@ -22,10 +23,11 @@ import torch.nn.functional as F
 
 from .imageio import read_image_rgb
 
+T = TypeVar("T")
 MEAN_RGB = (123.675, 116.28, 103.53)
 STD_RGB = (58.395, 57.12, 57.375)
 TTA_RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-PRECISIONS = ("fp32", "fp16", "bf16")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # auto: bf16/fp16 fast path on CUDA, exact fp32 on the CPU
 
 # Elements of one float32 class-chunk at original size before argmax/confidence are
 # computed chunk by chunk (a 150-class 4000x6000 logit map would need 14 GB at once).
@@ -39,6 +41,7 @@ class SegmentationResult:
     labels: np.ndarray  # (H, W) uint8 class indices
     confidence: np.ndarray  # (H, W) float32, top softmax probability
     logits: np.ndarray | None = None  # (C, H, W) float32; averaged probabilities with tta
+    note: str | None = None  # how the run deviated from the plan (e.g. a memory fallback), for the user
 
     @property
     def uncertainty(self) -> float:
@@ -96,24 +99,27 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return device
 
 
-def use_exact_fp32(device: torch.device) -> None:
-    """fp32 means fp32: turn off TF32 convolutions and matmuls (on by default for cuDNN),
-    so the CUDA path gives mmsegmentation's float32 results, not 10-bit-mantissa ones."""
-    if device.type == "cuda":
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-
-
-def autocast_context(device: torch.device, precision: str):
-    """fp32 runs as is; fp16/bf16 run the network under autocast (CUDA; bf16 also on the CPU)."""
+def resolve_precision(device: torch.device, precision: str) -> str:
+    """Validate ``precision`` for ``device``; ``auto`` becomes bf16 (fp16 on GPUs without
+    bf16) on CUDA and fp32 on the CPU."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == "fp32":
-        return contextlib.nullcontext()
+    if precision == "auto":
+        from .acceleration import best_precision
+
+        return best_precision(device)
     if device.type != "cuda" and precision == "fp16":
         raise ValueError("fp16 needs a CUDA GPU; use fp32 or bf16 on the CPU")
+    return precision
+
+
+def autocast_context(device: torch.device, precision: str, cache_enabled: bool = True):
+    """fp32 runs as is; fp16/bf16 run the network under autocast (CUDA; bf16 also on the CPU)."""
+    precision = resolve_precision(device, precision)
+    if precision == "fp32":
+        return contextlib.nullcontext()
     dtype = torch.float16 if precision == "fp16" else torch.bfloat16
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    return torch.autocast(device_type=device.type, dtype=dtype, cache_enabled=cache_enabled)
 
 
 def normalize(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
@@ -125,22 +131,54 @@ def normalize(images: list[np.ndarray], device: torch.device) -> torch.Tensor:
     return (batch - mean) / std
 
 
+def fallback_slide_geometry(entry) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(crop, stride) for sliding windows: the entry's own, or for whole-image entries
+    their training crop with mmsegmentation's usual two-thirds stride."""
+    crop = tuple(entry.crop_size)
+    stride = entry.slide_stride or tuple(max(1, (2 * c) // 3) for c in crop)
+    return crop, stride
+
+
 class Predictor:
-    """Runs a loaded model the way its zoo entry says (whole or slide, align_corners, scale)."""
+    """Runs a loaded model the way its zoo entry says (whole or slide, align_corners, scale).
+
+    This is the exact path: CPU preprocessing with OpenCV, NCHW float32 (or autocast),
+    true fp32 on CUDA (TF32 off), nothing cached. :class:`~gcnet_core.fast_inference.FastPredictor`
+    overrides :meth:`prepare` and :meth:`network` to go faster on a GPU.
+    """
 
     def __init__(self, model: torch.nn.Module, precision: str = "fp32", window_batch: int = 4) -> None:
         self.model = model
         self.entry = model.entry
         self.device = next(model.parameters()).device
-        self.precision = precision
+        self.precision = resolve_precision(self.device, precision)  # validated early
         self.window_batch = window_batch
-        autocast_context(self.device, precision)  # validates the precision early
-        if precision == "fp32":
-            use_exact_fp32(self.device)
+        self.force_slide = False  # set while a whole-image entry falls back to windows
 
     @property
     def align_corners(self) -> bool:
         return self.model.align_corners
+
+    @property
+    def description(self) -> str:
+        return f"{self.precision}, exact"
+
+    def math_settings(self):
+        """fp32 means fp32: TF32 off (cuDNN enables it by default) and no autotuning, so the
+        CUDA path gives mmsegmentation's float32 results; restored after each call."""
+        if self.device.type != "cuda":
+            return contextlib.nullcontext()
+        from .acceleration import cuda_math
+
+        return cuda_math(tf32=False, autotune=False)
+
+    def prepare(self, images: list[np.ndarray], scale: tuple[int, int], flip: bool = False) -> torch.Tensor:
+        """Keep-ratio resize with OpenCV (as mmcv), optional horizontal flip (after the resize,
+        as mmseg's test-time augmentation) and normalisation: the network input."""
+        resized = [resize_keep_ratio(img, scale) for img in images]
+        if flip:
+            resized = [np.ascontiguousarray(img[:, ::-1]) for img in resized]
+        return normalize(resized, self.device)
 
     def network(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone + head + the first resize (to the network input), in float32 out."""
@@ -150,14 +188,15 @@ class Predictor:
 
     def logits_at_input(self, x: torch.Tensor) -> torch.Tensor:
         """Logits at the network-input size: one pass (whole) or averaged windows (slide)."""
-        if self.entry.test_mode == "slide":
+        if self.entry.test_mode == "slide" or self.force_slide:
             return self.slide(x)
         return self.network(x)
 
     def slide(self, x: torch.Tensor) -> torch.Tensor:
         """Sliding windows (SPEC §4.3): logits of overlapping crops summed, divided by coverage."""
         n, _, height, width = x.shape
-        windows = slide_windows(height, width, self.entry.crop_size, self.entry.slide_stride)
+        crop, stride = fallback_slide_geometry(self.entry)
+        windows = slide_windows(height, width, crop, stride)
         total = torch.zeros((n, self.model.num_classes, height, width), device=x.device)
         count = torch.zeros((1, 1, height, width), device=x.device)
         for start in range(0, len(windows), self.window_batch):
@@ -179,9 +218,9 @@ class Predictor:
     def predict_batch(self, images: list[np.ndarray], return_logits: bool = False) -> list[SegmentationResult]:
         """Single-scale prediction for images that share one size (one network pass)."""
         height, width = images[0].shape[:2]
-        resized = [resize_keep_ratio(img, self.entry.test_scale) for img in images]
-        logits = self.logits_at_input(normalize(resized, self.device))
-        return [self._finish(logits[i:i + 1], (height, width), return_logits) for i in range(len(images))]
+        with self.math_settings():
+            logits = self.logits_at_input(self.prepare(images, self.entry.test_scale))
+            return [self._finish(logits[i:i + 1], (height, width), return_logits) for i in range(len(images))]
 
     def _finish(self, logits: torch.Tensor, size: tuple[int, int], return_logits: bool) -> SegmentationResult:
         if return_logits:
@@ -211,14 +250,13 @@ class Predictor:
         size = image.shape[:2]
         probabilities = torch.zeros((self.model.num_classes, *size), device=self.device)
         passes = 0
-        for scale in tta_scales(self.entry.test_scale):
-            resized = resize_keep_ratio(image, scale)
-            for flip in (False, True):
-                view = np.ascontiguousarray(resized[:, ::-1]) if flip else resized
-                logits = self.to_original(self.logits_at_input(normalize([view], self.device)), size)
-                probs = torch.softmax(logits[0], dim=0)
-                probabilities += probs.flip(dims=(2,)) if flip else probs
-                passes += 1
+        with self.math_settings():
+            for scale in tta_scales(self.entry.test_scale):
+                for flip in (False, True):
+                    logits = self.to_original(self.logits_at_input(self.prepare([image], scale, flip)), size)
+                    probs = torch.softmax(logits[0], dim=0)
+                    probabilities += probs.flip(dims=(2,)) if flip else probs
+                    passes += 1
         probabilities /= passes
         confidence, index = probabilities.max(dim=0)
         return SegmentationResult(
@@ -254,12 +292,31 @@ def as_rgb_array(image: np.ndarray | str | Path) -> np.ndarray:
 
 
 def predictor_for(model: torch.nn.Module) -> Predictor:
-    """The model's cached :class:`Predictor` (built on first use with the model's precision)."""
+    """The model's cached predictor, built on first use: the fast one when the model was
+    loaded with ``fast`` (the default on CUDA), else the exact one."""
     predictor = getattr(model, "_predictor", None)
     if predictor is None or predictor.device != next(model.parameters()).device:
-        predictor = Predictor(model, precision=getattr(model, "precision", "fp32"))
+        precision = getattr(model, "precision", "fp32")
+        if getattr(model, "fast", False):
+            from .fast_inference import FastPredictor
+
+            predictor = FastPredictor(model, precision=precision)
+        else:
+            predictor = Predictor(model, precision=precision)
         model._predictor = predictor
     return predictor
+
+
+def release(model: torch.nn.Module) -> None:
+    """Forget the model's predictor (and the fast path's graphs, buffers and weight copy)
+    and hand cached GPU memory back, e.g. between jobs or before training starts."""
+    from .acceleration import release_gpu_memory
+
+    predictor = model.__dict__.pop("_predictor", None)
+    if predictor is not None and hasattr(predictor, "release"):
+        predictor.release()
+    del predictor
+    release_gpu_memory()
 
 
 def inference(model: torch.nn.Module, image: np.ndarray | str | Path, tta: bool = False,
@@ -297,19 +354,33 @@ def inference_many(model: torch.nn.Module, images: Iterable[np.ndarray | str | P
         except Exception as error:  # reported per item, never raised
             return name, None, error
 
-    with ThreadPoolExecutor(max_workers=max(1, num_readers)) as pool:
-        pending: list[tuple] = []
-        for name, image, error in pool.map(load, range(len(sources))):
-            if error is not None:
-                yield from _flush(predictor, pending, tta)
-                pending = []
-                yield BatchItem(name, None, None, error)
-                continue
-            if pending and (image.shape != pending[0][1].shape or len(pending) >= batch_size or tta):
-                yield from _flush(predictor, pending, tta)
-                pending = []
-            pending.append((name, image))
-        yield from _flush(predictor, pending, tta)
+    pending: list[tuple] = []
+    for name, image, error in prefetch(load, len(sources), workers=num_readers):
+        if error is not None:
+            yield from _flush(predictor, pending, tta)
+            pending = []
+            yield BatchItem(name, None, None, error)
+            continue
+        if pending and (image.shape != pending[0][1].shape or len(pending) >= batch_size or tta):
+            yield from _flush(predictor, pending, tta)
+            pending = []
+        pending.append((name, image))
+    yield from _flush(predictor, pending, tta)
+
+
+def prefetch(function: Callable[[int], T], count: int, workers: int = 2, ahead: int | None = None) -> Iterator[T]:
+    """``function(0..count-1)`` run in threads, yielded in order, at most ``ahead`` started but
+    not yet taken: a 10,000-image folder is decoded a few images ahead, never all at once."""
+    workers = max(1, workers)
+    ahead = max(ahead or 2 * workers, 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures: deque = deque()
+        submitted = 0
+        while futures or submitted < count:
+            while submitted < count and len(futures) < ahead:
+                futures.append(pool.submit(function, submitted))
+                submitted += 1
+            yield futures.popleft().result()
 
 
 def _flush(predictor: Predictor, pending: list[tuple], tta: bool) -> Iterator[BatchItem]:

@@ -43,10 +43,13 @@ class ContextBlock(nn.Module):
 
     def spatial_pool(self, x: Tensor) -> Tensor:
         n, c, h, w = x.shape
-        attention = self.softmax(self.conv_mask(x).view(n, 1, h * w))  # [N, 1, HW]
-        # [N, C, HW] @ [N, HW, 1] -> [N, C, 1]: the attention-weighted mean feature.
-        context = torch.bmm(x.view(n, c, h * w), attention.transpose(1, 2))
-        return context.view(n, c, 1, 1)
+        attention = self.softmax(self.conv_mask(x).reshape(n, 1, h * w))  # [N, 1, HW]
+        if x.is_contiguous():
+            # [N, C, HW] @ [N, HW, 1] -> [N, C, 1]: the attention-weighted mean feature.
+            context = torch.bmm(x.view(n, c, h * w), attention.transpose(1, 2))
+        else:  # channels-last (fast path): [N, HW, C] is a free view, so no copy of x
+            context = torch.bmm(attention, x.permute(0, 2, 3, 1).reshape(n, h * w, c))
+        return context.reshape(n, c, 1, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.channel_add_conv(self.spatial_pool(x))
