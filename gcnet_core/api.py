@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import torch
-
 from .checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from .classes import ClassSet
 from .download import CheckpointError, ensure_checkpoint

@@ -38,10 +38,16 @@ def _load_model(args) -> "object":
 
     bar = _DownloadBar(f"downloading {args.model or 'checkpoint'}")
     try:
-        return init_model(args.model, args.checkpoint, device=device_for_this_process(args.device),
-                          precision=getattr(args, "precision", "fp32"), progress=bar)
+        model = init_model(args.model, args.checkpoint, device=device_for_this_process(args.device),
+                           precision=getattr(args, "precision", "auto"), progress=bar,
+                           fast=False if getattr(args, "exact", False) else None)
     finally:
         bar.close()
+    if getattr(args, "compile", False):
+        from .fast_inference import FastOptions
+
+        model.fast_options = FastOptions(compile=True)
+    return model
 
 
 def cmd_models(args) -> int:
@@ -89,9 +95,8 @@ def cmd_predict(args) -> int:
     from tqdm import tqdm
 
     from .distributed import shard_for_this_process
+    from .folder_run import segment_files
     from .imageio import find_images
-    from .inference import inference_many
-    from .masks import write_mask
 
     report = _JsonProgress() if args.progress == "jsonl" else None
     inputs = find_images(args.inputs)
@@ -117,22 +122,22 @@ def cmd_predict(args) -> int:
                     palette=[list(color) for color in model.classes.palette])
     failures: list[tuple[Path, str]] = []
     written = 0
+    outcomes = segment_files(model, todo, targets, args.format, batch_size=args.batch_size, tta=args.tta,
+                             readers=args.readers, writers=args.writers)
     with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet or report is not None) as bar:
-        for done, item in enumerate(inference_many(model, todo, batch_size=args.batch_size, tta=args.tta), 1):
+        for done, outcome in enumerate(outcomes, 1):
             bar.update(1)
-            error = None if item.error is None else str(item.error)
-            if error is None:
-                try:
-                    write_mask(targets[item.source], item.result.labels, model.classes, args.format,
-                               image_rgb=item.image)
-                    written += 1
-                except OSError as exc:
-                    error = f"could not write {targets[item.source]}: {exc}"
-            if error is not None:
-                failures.append((item.source, error))
+            if outcome.ok:
+                written += 1
+            else:
+                failures.append((outcome.source, outcome.error))
+            if outcome.note:
+                (tqdm.write if report is None else _stderr)(f"{outcome.source}: {outcome.note}")
             if report:
-                extra = {"error": error} if error else {"uncertainty": round(item.result.uncertainty, 6)}
-                report.emit(event="image", path=str(item.source), ok=error is None, **extra,
+                extra = {"uncertainty": round(outcome.uncertainty, 6)} if outcome.ok else {"error": outcome.error}
+                if outcome.note:
+                    extra["note"] = outcome.note
+                report.emit(event="image", path=str(outcome.source), ok=outcome.ok, **extra,
                             done=done, total=len(todo))
     if report:
         report.emit(event="done", written=written, skipped=skipped,
@@ -146,6 +151,10 @@ def cmd_predict(args) -> int:
             print(f"  {path}: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 class _JsonProgress:
@@ -200,8 +209,13 @@ def cmd_benchmark(args) -> int:
     from .benchmark import run_benchmark
 
     model = _load_model(args)
-    report = run_benchmark(model, images=args.images, warmup=args.warmup)
+    report = run_benchmark(model, images=args.images, warmup=args.warmup, precision=args.precision,
+                           fast_options=getattr(model, "fast_options", None), folder_images=args.folder,
+                           ablation=args.ablation, mmseg=args.mmseg)
     print(report.format())
+    if args.json:
+        report.write_json(args.json)
+        print(f"written to {args.json}")
     return 0
 
 
@@ -226,8 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--checkpoint", metavar="PATH", help="use this file instead of the official one")
         sub.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
         if precision:
-            sub.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
-                             help="autocast precision of the network (fp16/bf16 on CUDA)")
+            sub.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
+                             help="auto: fp16/bf16 fast path on CUDA, exact fp32 on the CPU")
+            sub.add_argument("--exact", action="store_true",
+                             help="the reference path (no fast-path plumbing); with --precision fp32 it gives "
+                                  "mmsegmentation's float32 results on any device")
+            sub.add_argument("--compile", action="store_true",
+                             help="torch.compile the network (fast path; slow first image, then faster)")
 
     predict = commands.add_parser("predict", help="segment images and folders into mask PNGs")
     model_options(predict)
@@ -236,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
                          choices=("index", "color", "overlay", "cityscapes-labelids"))
     predict.add_argument("--tta", action="store_true", help="multi-scale + flip (slower, a little better)")
     predict.add_argument("--batch-size", type=int, default=1, help="images of equal size per network pass")
+    predict.add_argument("--readers", type=int, metavar="N", help="image-decoding threads (default: from the CPU count)")
+    predict.add_argument("--writers", type=int, metavar="N", help="mask-writing threads (default: from the CPU count)")
     predict.add_argument("--skip-existing", action="store_true", help="resume: keep masks already written")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
@@ -257,10 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="images (paths, or paths relative to the project)")
     export.set_defaults(func=cmd_export)
 
-    benchmark = commands.add_parser("benchmark", help="images/s and peak memory, timed as mmsegmentation does")
+    benchmark = commands.add_parser("benchmark", help="fp32 eager vs the fast path vs a folder run (images/s, memory)")
     model_options(benchmark)
     benchmark.add_argument("--images", type=int, default=50, help="timed images (after the warm-up)")
     benchmark.add_argument("--warmup", type=int, default=5, help="images run before timing (mmseg: 5)")
+    benchmark.add_argument("--folder", type=int, default=40, metavar="N",
+                           help="also time a folder run over N PNG files, decode and mask writing included (0: skip)")
+    benchmark.add_argument("--ablation", action="store_true",
+                           help="also time the fast path with each switch off and in the other precisions")
+    benchmark.add_argument("--mmseg", action="store_true",
+                           help="also time mmsegmentation's own model (needs mmsegmentation installed)")
+    benchmark.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     benchmark.set_defaults(func=cmd_benchmark)
 
     from .evaluate import add_eval_command

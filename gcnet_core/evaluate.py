@@ -146,8 +146,10 @@ def add_eval_command(subparsers) -> None:
     sub.add_argument("--model", required=True, metavar="NAME", help="zoo model (1.x or 0.x config name)")
     sub.add_argument("--checkpoint", metavar="PATH", help="use this file instead of the official one")
     sub.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
-    sub.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
-                     help="autocast precision of the network (fp16/bf16 on CUDA)")
+    sub.add_argument("--precision", default="fp32", choices=("auto", "fp32", "fp16", "bf16"),
+                     help="fp32 (default) reproduces the published numbers; auto: fp16/bf16 on CUDA")
+    sub.add_argument("--fast", dest="exact", action="store_false",
+                     help="the fast GPU path (default: the exact reference path, as published)")
     sub.add_argument("--dataset", required=True, choices=tuple(DEFAULT_SPLITS),
                      help="layout of --data-root (project = an annotation project folder)")
     sub.add_argument("--data-root", required=True, metavar="DIR")

@@ -103,9 +103,11 @@ class FastPredictor(Predictor):
 
     @property
     def description(self) -> str:
-        switches = [name.replace("_", " ") for name in ("channels_last", "fold_bn", "cuda_graphs", "compile", "tf32")
-                    if getattr(self.options, name)]
-        return f"{self.precision}, fast ({', '.join(switches) or 'no switches'})"
+        names = ["channels_last", "fold_bn", "compile"]
+        if self.device.type == "cuda":
+            names += ["gpu_preprocess", "cuda_graphs"] + (["tf32"] if self.precision == "fp32" else [])
+        switches = [name.replace("_", " ") for name in names if getattr(self.options, name)]
+        return f"{self.precision} ({', '.join(switches) or 'plain'})"
 
     def math_settings(self):
         if self.device.type != "cuda":

@@ -300,7 +300,7 @@ def predictor_for(model: torch.nn.Module) -> Predictor:
         if getattr(model, "fast", False):
             from .fast_inference import FastPredictor
 
-            predictor = FastPredictor(model, precision=precision)
+            predictor = FastPredictor(model, precision=precision, options=getattr(model, "fast_options", None))
         else:
             predictor = Predictor(model, precision=precision)
         model._predictor = predictor

@@ -28,10 +28,6 @@ Install (see the README section "Reference tests against mmsegmentation")::
 
 from __future__ import annotations
 
-import copy
-import sys
-import types
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,86 +39,15 @@ ENTRY_DATASET = {"cityscapes": "CityscapesDataset", "ade20k": "ADE20KDataset",
 TTA_RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
 
 
-# ----------------------------------------------------------------------------- mmcv.ops stub
-
-class _StubOps(types.ModuleType):
-    """Stands in for ``mmcv.ops`` (and its submodules): any attribute is a function that raises."""
-
-    def __getattr__(self, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        qualname = f"{self.__name__}.{name}"
-
-        def unavailable(*args, **kwargs):
-            raise RuntimeError(f"{qualname} is not available: mmcv-lite has no compiled ops")
-
-        unavailable.__name__ = name
-        return unavailable
-
-
-_OPS_SUBMODULES = ("multi_scale_deform_attn", "point_sample", "sync_bn", "focal_loss")
-
-
-def install_mmcv_ops_stub() -> None:
-    """Register an empty ``mmcv.ops`` (plus the submodules mmcv/mmseg import) before mmseg loads."""
-    if isinstance(sys.modules.get("mmcv.ops"), _StubOps):
-        return
-    ops = _StubOps("mmcv.ops")
-    ops.__path__ = []  # a package, so ``import mmcv.ops.x`` looks in sys.modules
-    sys.modules["mmcv.ops"] = ops
-    for sub in _OPS_SUBMODULES:
-        sys.modules[f"mmcv.ops.{sub}"] = _StubOps(f"mmcv.ops.{sub}")
-    try:
-        import mmcv
-        mmcv.ops = ops
-    except ImportError:
-        pass
-
-
-def import_mmseg():
-    """Import mmseg with the stub in place; returns the ``mmseg`` module."""
-    install_mmcv_ops_stub()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import mmseg
-        import mmseg.apis  # noqa: F401  (registers models and transforms)
-        import mmseg.models  # noqa: F401
-    from mmengine.registry import init_default_scope
-    init_default_scope("mmseg")
-    return mmseg
-
-
-# ----------------------------------------------------------------------------- config / model
-
-def config_path(name: str) -> Path:
-    """The official 1.x config shipped inside the mmsegmentation wheel."""
-    mmseg = import_mmseg()
-    path = Path(mmseg.__file__).parent / ".mim" / "configs" / "gcnet" / f"{name}.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"mmsegmentation ships no config {path}")
-    return path
-
-
-def _sync_bn_to_bn(node):
-    if isinstance(node, dict):
-        if node.get("type") == "SyncBN":
-            node["type"] = "BN"
-        for value in node.values():
-            _sync_bn_to_bn(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _sync_bn_to_bn(value)
-
-
-def load_config(name: str):
-    """mmengine ``Config`` of a zoo entry (1.x name), with SyncBN replaced by BN."""
-    import_mmseg()
-    from mmengine import Config
-    cfg = Config.fromfile(str(config_path(name)))
-    model_cfg = cfg.model.to_dict() if hasattr(cfg.model, "to_dict") else copy.deepcopy(cfg.model)
-    _sync_bn_to_bn(model_cfg)
-    cfg.model = model_cfg
-    return cfg
+# The mmcv.ops stub, config loading and model building live in gcnet_core (the benchmark's
+# --mmseg mode uses them too).
+from gcnet_core.mmseg_bridge import (  # noqa: E402,F401
+    build_mmseg_model as build_model,
+    config_path,
+    import_mmseg,
+    install_mmcv_ops_stub,
+    load_config,
+)
 
 
 def dataset_meta(name: str) -> dict:
@@ -132,17 +57,6 @@ def dataset_meta(name: str) -> dict:
     key = next(k for k in ENTRY_DATASET if name.endswith(k) or f"_{k}-" in name)
     meta = getattr(datasets, ENTRY_DATASET[key]).METAINFO
     return {"classes": tuple(meta["classes"]), "palette": [list(p) for p in meta["palette"]]}
-
-
-def build_model(name: str, checkpoint: str | Path | None = None):
-    """mmseg's ``init_model`` on the official config (CPU, eval mode)."""
-    import_mmseg()
-    from mmseg.apis import init_model
-    cfg = load_config(name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = init_model(cfg, str(checkpoint) if checkpoint is not None else None, device="cpu")
-    return model.eval()
 
 
 # ----------------------------------------------------------------------------- random checkpoint

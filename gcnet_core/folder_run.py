@@ -1,0 +1,78 @@
+"""Segment many image files into mask files with the network kept busy.
+
+Three stages overlap: images are decoded a few ahead in reader threads, the network
+runs on batches of equal-sized images, and masks are encoded and written behind it in
+writer threads (OpenCV decoding and zlib encoding release the GIL). Outcomes come back
+in input order once each mask is on disk, so progress never runs ahead of the files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from .inference import BatchItem, inference_many
+from .masks import write_mask
+
+
+@dataclass
+class ImageOutcome:
+    """What happened to one input: written (with its uncertainty), or why not."""
+
+    source: Path
+    target: Path
+    error: str | None = None
+    uncertainty: float | None = None
+    note: str | None = None  # e.g. a fallback to the CPU after running out of GPU memory
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def default_workers() -> tuple[int, int]:
+    """(readers, writers): decoding a photo costs about three times writing its mask."""
+    cpus = os.cpu_count() or 2
+    return min(8, max(2, cpus // 2)), min(4, max(1, cpus // 4))
+
+
+def segment_files(model: torch.nn.Module, sources: list[Path], targets: dict[Path, Path], fmt: str = "index",
+                  batch_size: int = 1, tta: bool = False, readers: int | None = None,
+                  writers: int | None = None) -> Iterator[ImageOutcome]:
+    """Segment ``sources`` and write each mask to ``targets[source]`` in format ``fmt``.
+
+    An unreadable image or an unwritable mask gives an outcome with ``error``; the run
+    goes on. At most ``2 * writers`` finished images wait for their write.
+    """
+    default_readers, default_writers = default_workers()
+    readers, writers = readers or default_readers, writers or default_writers
+    waiting: deque[tuple[BatchItem, Future | None]] = deque()
+    with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="mask-writer") as pool:
+        for item in inference_many(model, sources, batch_size=batch_size, tta=tta, num_readers=readers):
+            write = None
+            if item.error is None:
+                write = pool.submit(write_mask, targets[item.source], item.result.labels, model.classes, fmt,
+                                    image_rgb=item.image)
+            waiting.append((item, write))
+            while waiting and (waiting[0][1] is None or waiting[0][1].done() or len(waiting) > 2 * writers):
+                yield _outcome(*waiting.popleft(), targets)
+        while waiting:
+            yield _outcome(*waiting.popleft(), targets)
+
+
+def _outcome(item: BatchItem, write: Future | None, targets: dict[Path, Path]) -> ImageOutcome:
+    source = Path(item.source)
+    target = targets.get(item.source, source)
+    if item.error is not None:
+        return ImageOutcome(source, target, error=str(item.error))
+    try:
+        write.result()
+    except OSError as error:
+        return ImageOutcome(source, target, error=f"could not write {target}: {error}")
+    return ImageOutcome(source, target, uncertainty=item.result.uncertainty, note=item.result.note)

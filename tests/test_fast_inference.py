@@ -1,0 +1,222 @@
+"""The fast path's code on the CPU: same labels as the exact path, batching, memory fallbacks,
+precision resolution, and the folder pipeline. (CUDA-only parts are in test_gpu.py.)"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from gcnet_core import init_model
+from gcnet_core.acceleration import fold_batch_norms, inference_copy, is_out_of_memory
+from gcnet_core.fast_inference import FastOptions, FastPredictor
+from gcnet_core.folder_run import segment_files
+from gcnet_core.imageio import read_image_rgb
+from gcnet_core.inference import Predictor, predictor_for, prefetch, resolve_precision
+from gcnet_core.masks import read_index_mask
+from gcnet_core.model.heads import ContextBlock
+
+from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, register_entry, small_entry
+
+PHOTOS = [SHARED_IMAGES / name for name in ("astronaut.png", "chelsea.png", "coffee.png")]
+
+
+@pytest.fixture
+def ade_model(monkeypatch, ade_checkpoint):
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
+    return init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
+
+
+@pytest.fixture
+def slide_model(monkeypatch, cityscapes_checkpoint):
+    register_entry(monkeypatch, small_entry(SLIDE_CS, base_scale=(97, 65), crop=(41, 41), stride=(25, 25)))
+    return init_model(SLIDE_CS, cityscapes_checkpoint, device="cpu")
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(a == b))
+
+
+def test_auto_precision_is_exact_fp32_on_the_cpu(ade_model):
+    assert ade_model.precision == "fp32" and ade_model.fast is False
+    assert type(predictor_for(ade_model)) is Predictor
+    assert resolve_precision(torch.device("cpu"), "auto") == "fp32"
+    with pytest.raises(ValueError, match="fp16 needs a CUDA GPU"):
+        resolve_precision(torch.device("cpu"), "fp16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision(torch.device("cpu"), "fp8")
+
+
+def test_fast_can_be_asked_for_on_the_cpu(monkeypatch, ade_checkpoint):
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
+    model = init_model(WHOLE_ADE, ade_checkpoint, device="cpu", fast=True)
+    assert isinstance(predictor_for(model), FastPredictor)
+    assert predictor_for(model).description.startswith("fp32 (channels last, fold bn")
+
+
+def test_folded_batch_norms_compute_the_same_function(ade_model):
+    x = torch.randn(1, 3, 64, 80)
+    runner = inference_copy(ade_model, "fp32", channels_last=False, fold_bn=True)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in runner.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in ade_model.modules())  # the original is untouched
+    with torch.no_grad():
+        expected, folded = ade_model(x), runner(x)
+    assert torch.allclose(folded, expected, rtol=1e-4, atol=1e-3 * expected.abs().max().item())
+    assert fold_batch_norms(torch.nn.Sequential(torch.nn.ReLU())) is not None  # nothing to fold is fine
+
+
+def test_context_block_gives_the_same_result_in_channels_last():
+    block = ContextBlock(32).eval()
+    x = torch.randn(2, 32, 9, 13)
+    with torch.no_grad():
+        plain = block(x)
+        channels_last = block(x.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(plain, channels_last, atol=1e-5)
+
+
+def test_device_resize_stays_within_one_grey_level_of_opencv(ade_model):
+    image = read_image_rgb(SHARED_IMAGES / "chelsea.png")
+    exact = Predictor(ade_model).prepare([image], (683, 512))
+    fast = FastPredictor(ade_model, "fp32").prepare([image], (683, 512))
+    assert fast.shape == exact.shape and fast.is_contiguous(memory_format=torch.channels_last)
+    # normalised values: one grey level is 1/std ~ 0.0175
+    assert (fast - exact).abs().max().item() <= 1.01 / 57.12
+    flipped = FastPredictor(ade_model, "fp32").prepare([image], (683, 512), flip=True)
+    assert torch.equal(flipped, fast.flip(3))
+
+
+@pytest.mark.parametrize("model_fixture", ["ade_model", "slide_model"])
+def test_fast_path_agrees_with_the_exact_path(request, model_fixture):
+    model = request.getfixturevalue(model_fixture)
+    exact, fast = Predictor(model, "fp32"), FastPredictor(model, "fp32")
+    for path in PHOTOS:
+        image = read_image_rgb(path)
+        assert agreement(fast.predict(image).labels, exact.predict(image).labels) >= 0.995
+    image = read_image_rgb(PHOTOS[0])
+    assert agreement(fast.predict(image, tta=True).labels, exact.predict(image, tta=True).labels) >= 0.995
+
+
+def test_bf16_fast_path_runs_on_the_cpu(ade_model):
+    image = read_image_rgb(PHOTOS[1])
+    result = FastPredictor(ade_model, "bf16").predict(image)
+    assert result.labels.shape == image.shape[:2] and result.confidence.dtype == np.float32
+    assert agreement(result.labels, Predictor(ade_model).predict(image).labels) > 0.9
+
+
+@pytest.mark.parametrize("model_fixture", ["ade_model", "slide_model"])
+def test_a_batch_gives_the_labels_of_one_by_one(request, model_fixture):
+    model = request.getfixturevalue(model_fixture)
+    images = [cv2.resize(read_image_rgb(p), (120, 90)) for p in PHOTOS]
+    for predictor in (Predictor(model), FastPredictor(model, "fp32", FastOptions(window_batch=2))):
+        batched = predictor.predict_batch(images)
+        for image, result in zip(images, batched):
+            single = predictor.predict(image)
+            # batched convolutions block their sums differently: rare near-ties may flip
+            assert agreement(result.labels, single.labels) >= 0.999
+            assert np.allclose(result.confidence, single.confidence, atol=1e-3)
+
+
+class _FailingNetwork:
+    """Raises CUDA's out-of-memory error for passes bigger than ``max_pixels`` (or always)."""
+
+    def __init__(self, predictor, max_pixels: int | None):
+        self.real, self.max_pixels, self.failures = predictor.network, max_pixels, 0
+
+    def __call__(self, x):
+        if self.max_pixels is None or x.shape[0] * x.shape[2] * x.shape[3] > self.max_pixels:
+            self.failures += 1
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 12.00 GiB")
+        return self.real(x)
+
+
+def test_out_of_memory_in_whole_mode_falls_back_to_sliding_windows(monkeypatch, ade_checkpoint):
+    entry = small_entry(WHOLE_ADE, base_scale=(96, 48), crop=(32, 32), stride=None)  # whole mode, 32x32 crops
+    register_entry(monkeypatch, entry)
+    model = init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
+    image = read_image_rgb(PHOTOS[1])  # 48x72 network input
+    fast = FastPredictor(model, "fp32")
+    windows = Predictor(model)
+    windows.force_slide = True  # what the fallback should compute: 32x32 windows, stride 21
+    expected = windows.predict(image).labels
+    fast.network = failing = _FailingNetwork(fast, max_pixels=32 * 32)
+    result = fast.predict(image)
+    assert failing.failures >= 1
+    assert "Not enough GPU memory" in result.note and "sliding windows" in result.note
+    assert result.labels.shape == image.shape[:2]
+    assert agreement(result.labels, expected) > 0.99
+    assert not fast.force_slide and fast.window_batch == FastOptions().window_batch  # restored
+
+
+def test_out_of_memory_everywhere_falls_back_to_the_cpu(ade_model):
+    images = [read_image_rgb(PHOTOS[0])] * 2
+    fast = FastPredictor(ade_model, "fp32")
+    fast.network = _FailingNetwork(fast, max_pixels=None)
+    results = fast.predict_batch(images)  # the batch is split, then each image goes to the CPU
+    expected = Predictor(ade_model).predict(images[0]).labels
+    assert len(results) == 2
+    for result in results:
+        assert "on the CPU" in result.note
+        assert np.array_equal(result.labels, expected)
+
+
+def test_other_errors_are_not_swallowed(ade_model):
+    fast = FastPredictor(ade_model, "fp32")
+
+    def broken(x):
+        raise RuntimeError("shape mismatch")
+
+    fast.network = broken
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        fast.predict(read_image_rgb(PHOTOS[0]))
+
+
+def test_out_of_memory_errors_are_recognised():
+    assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory"))
+    assert is_out_of_memory(RuntimeError("cuDNN error: CUDNN_STATUS_ALLOC_FAILED"))
+    assert not is_out_of_memory(RuntimeError("expected scalar type Float"))
+    assert not is_out_of_memory(ValueError("out of memory"))
+
+
+def test_prefetch_keeps_order_and_a_bounded_lead():
+    lock, started, taken, lead = threading.Lock(), [0], [0], []
+
+    def work(index: int) -> int:
+        with lock:
+            started[0] += 1
+            lead.append(started[0] - taken[0])
+        time.sleep(0.001)
+        return index * index
+
+    results = []
+    for value in prefetch(work, 60, workers=3, ahead=5):
+        taken[0] += 1
+        results.append(value)
+    assert results == [i * i for i in range(60)]
+    assert max(lead) <= 5 + 1
+
+
+def test_folder_run_writes_masks_in_order_and_reports_failures(ade_model, tmp_path):
+    sources = []
+    for index, path in enumerate(PHOTOS):
+        target = tmp_path / "in" / f"{index}.png"
+        target.parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(target), cv2.imread(str(path)))
+        sources.append(target)
+    broken = tmp_path / "in" / "broken.png"
+    broken.write_bytes(b"not a png")
+    sources.insert(1, broken)
+    targets = {s: tmp_path / "out" / s.name for s in sources}
+    blocked = tmp_path / "out" / "2.png"
+    blocked.mkdir(parents=True)  # a folder where the mask should go: the write fails
+    outcomes = list(segment_files(ade_model, sources, targets, readers=2, writers=2))
+    assert [o.source for o in outcomes] == sources
+    assert [o.ok for o in outcomes] == [True, False, True, False]
+    assert "cannot read image" in outcomes[1].error and "could not write" in outcomes[3].error
+    for outcome in (outcomes[0], outcomes[2]):
+        expected = predictor_for(ade_model).predict(read_image_rgb(outcome.source)).labels
+        assert np.array_equal(read_index_mask(outcome.target), expected)
+        assert 0.0 <= outcome.uncertainty <= 1.0
