@@ -16,6 +16,7 @@ from typing import Callable
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 HALF_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -34,13 +35,13 @@ def _fold_pairs(module: nn.Module) -> None:
     neighbours) by one conv with the norm folded into its weight and bias."""
     for conv_name, bn_name in (("conv1", "bn1"), ("conv2", "bn2"), ("conv3", "bn3"), ("conv", "bn")):
         conv, bn = getattr(module, conv_name, None), getattr(module, bn_name, None)
-        if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+        if isinstance(conv, nn.Conv2d) and isinstance(bn, _BatchNorm):
             setattr(module, conv_name, fuse_conv_bn_eval(conv, bn))
             setattr(module, bn_name, nn.Identity())
     if isinstance(module, nn.Sequential):
         for index in range(len(module) - 1):
             conv, bn = module[index], module[index + 1]
-            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, _BatchNorm):  # SyncBN too
                 module[index] = fuse_conv_bn_eval(conv, bn)
                 module[index + 1] = nn.Identity()
 

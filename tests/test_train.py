@@ -197,6 +197,30 @@ def test_cli_flags_make_a_config():
     assert cfg.amp == "auto" and cfg.resume is True and cfg.dataset == "project" and cfg.preset == "finetune"
 
 
+def test_speed_flags_make_a_config():
+    from gcnet_core.cli import build_parser
+
+    base = ["train", "--model", BASE, "--project", "p", "--out", "o"]
+    cfg = config_from_args(build_parser().parse_args(base + ["--channels-last", "--no-fused-optimizer"]))
+    assert cfg.channels_last is True and cfg.fused_optimizer is False
+    cfg = config_from_args(build_parser().parse_args(base))
+    assert cfg.channels_last is False and cfg.fused_optimizer is None  # None: fused on CUDA only
+    assert TrainConfig.from_options(preset="finetune", out="o", data_root="d", model=BASE).amp == "auto"
+
+
+def test_channels_last_and_fused_sgd_train_the_same_weights(tmp_path, project, start_checkpoint):
+    """The speed switches change memory layout and kernel count, not the arithmetic's result."""
+    options = dict(iters=2, batch_size=2, crop=(16, 16), val_split="none", val_interval=10, seed=3)
+    plain = train(config(tmp_path / "a", project, start_checkpoint, **options), Recorder())
+    fast = train(config(tmp_path / "b", project, start_checkpoint, channels_last=True, fused_optimizer=True,
+                        **options), Recorder())
+    assert plain.status == fast.status == "done"
+    a, _ = read_checkpoint(tmp_path / "a/out/last.pth")
+    b, _ = read_checkpoint(tmp_path / "b/out/last.pth")
+    for key in a:
+        assert torch.allclose(a[key].float(), b[key].float(), rtol=1e-3, atol=1e-5), key
+
+
 # ------------------------------------------------------------------------------ class sets
 def test_class_change_reinitialises_classifiers_and_copies_matching_rows(entry):
     torch.manual_seed(1)

@@ -103,7 +103,8 @@ def build_meta(entry, classes: ClassSet, iteration: int, metrics: Mapping[str, A
 
 def model_checkpoint(model: nn.Module, meta: Mapping[str, Any]) -> dict[str, Any]:
     """``{'meta', 'state_dict'}`` with CPU tensors under the official keys (no ``module.``)."""
-    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    # contiguous: a channels-last run still writes plain NCHW tensors, as official files hold
+    state = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
     return {"meta": dict(meta), "state_dict": state}
 
 

@@ -64,6 +64,10 @@ def add_train_command(subparsers) -> None:
     run.add_argument("--device", help="auto (CUDA if present), cpu, cuda, cuda:N")
     run.add_argument("--amp", nargs="?", const="auto", choices=AMP_MODES,
                      help="mixed precision on CUDA: bf16 where supported, else fp16 with a GradScaler")
+    run.add_argument("--channels-last", action="store_true", default=None,
+                     help="NHWC activations (try it with --amp on tensor-core GPUs)")
+    run.add_argument("--fused-optimizer", action=argparse.BooleanOptionalAction, default=None,
+                     help="one fused SGD update kernel (default: on CUDA)")
     run.add_argument("--progress", choices=PROGRESS_MODES, default="bar",
                      help="jsonl: one JSON event per line on stdout; bar: a progress bar (default)")
     sub.set_defaults(func=cmd_train)
@@ -88,7 +92,7 @@ def config_from_args(args):
         iters=args.iters, batch_size=args.batch_size, crop=tuple(args.crop) if args.crop else None,
         lr=args.lr, min_lr=args.min_lr, seed=args.seed, workers=args.workers, val_interval=args.val_interval,
         val_at_start=args.val_at_start, device=args.device, amp=args.amp, freeze_bn=args.freeze_bn,
-        resume=args.resume)
+        resume=args.resume, channels_last=args.channels_last, fused_optimizer=args.fused_optimizer)
 
 
 def cmd_train(args) -> int:

@@ -30,7 +30,8 @@ SMALL_BATCH = 4
 PRESETS: dict[str, dict[str, Any]] = {
     # A few dozen images: the pretrained features must survive, so a 10x smaller step and
     # a short schedule; BN statistics of 1-3 images per GPU would be noise, so keep them.
-    "finetune": {"lr": 1e-3, "min_lr": 1e-5, "iters": 500, "val_interval": 50, "freeze_bn": "auto"},
+    # Mixed precision where there is a GPU (nothing changes on the CPU).
+    "finetune": {"lr": 1e-3, "min_lr": 1e-5, "iters": 500, "val_interval": 50, "freeze_bn": "auto", "amp": "auto"},
 }
 
 
@@ -61,6 +62,8 @@ class TrainConfig:
     val_at_start: bool = False  # score the starting weights first (iteration 0): a before/after pair
     device: str = "auto"
     amp: str = "off"
+    channels_last: bool = False  # NHWC activations (measured: no consistent gain at 512x1024)
+    fused_optimizer: bool | None = None  # one fused SGD kernel; None = on CUDA
     freeze_bn: str = "off"
     preset: str | None = None
     resume: bool | None = None  # None: resume when ``out`` holds a resume state

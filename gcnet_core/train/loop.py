@@ -22,12 +22,14 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from ..acceleration import release_gpu_memory
 from ..api import build_model, classes_from_meta
 from ..checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from ..classes import ClassSet
 from ..data.readers import SegDataset, load_sample_safe
 from ..data.transforms import TrainTransform
 from ..distributed import device_for_this_process
+from ..fast_inference import FastOptions, FastPredictor
 from ..inference import Predictor, resolve_device
 from ..metrics import IoUAccumulator, MetricResult
 from ..zoo import get_entry
@@ -124,7 +126,8 @@ class Trainer:
         self.model, self.copied = self._build_model(state, source_classes)
         self.bn_frozen = self.cfg.bn_frozen()
         self.net = ddp.wrap(self.model, ctx)
-        self.optimizer = build_optimizer(self.model, self.cfg.lr, self.cfg.momentum, self.cfg.weight_decay)
+        self.optimizer = build_optimizer(self.model, self.cfg.lr, self.cfg.momentum, self.cfg.weight_decay,
+                                         fused=self.cfg.fused_optimizer)
         self.amp = amp_dtype(self.cfg.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp is torch.float16)
         self.start_iter = 0
@@ -194,7 +197,10 @@ class Trainer:
             state, copied = adapt_classifiers(state, source_classes, self.classes, generator)
         for note in load_weights(model, state, source="starting checkpoint"):
             log.warning(note)
-        return model.to(self.device), copied
+        model = model.to(self.device)
+        if self.cfg.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        return model, copied
 
     def _restore(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
@@ -214,6 +220,8 @@ class Trainer:
         lr = poly_lr(iteration, self.cfg.iters, self.cfg.lr, self.cfg.min_lr, self.cfg.power)
         set_lr(self.optimizer, lr)
         image, label = normalise_batch(batch, self.device)
+        if self.cfg.channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
         autocast = (torch.autocast(self.device.type, dtype=self.amp) if self.amp is not None
                     else contextlib.nullcontext())
         with autocast:
@@ -231,12 +239,18 @@ class Trainer:
         scores its share and the confusion matrices are summed across processes."""
         self.ctx.broadcast_buffers(self.model)  # plain-BN (CPU) processes score rank 0's statistics
         self.model.eval()
-        predictor = Predictor(self.model, precision=_precision_name(self.amp))
+        precision = _precision_name(self.amp)
+        if self.device.type == "cuda":  # the fast path on a fresh copy of this iteration's weights
+            predictor = FastPredictor(self.model, precision, FastOptions(cuda_graphs=False))
+        else:
+            predictor = Predictor(self.model, precision=precision)
         accumulator = IoUAccumulator(len(self.classes))
         for index in range(self.ctx.rank, len(self.val_set), self.ctx.world_size):
             item = load_sample_safe(self.val_set, index)
             if item is not None:
                 accumulator.update(predictor.predict_batch([item[0]])[0].labels, item[1])
+        del predictor
+        release_gpu_memory()  # the copy's memory goes back before training resumes
         counts = torch.from_numpy(accumulator.state).to(self.device)
         accumulator.load_state(self.ctx.all_reduce_sum(counts).cpu())
         set_train_mode(self.net, self.bn_frozen)
