@@ -22,17 +22,17 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 from gcnet_core.download import CACHE_ENV
 
+from .panels.model_panel import PRECISION_CHOICES
 from .shortcuts import ShortcutMap, action_title
 
 DEVICES = (("auto", "Auto (CUDA if present)"), ("cpu", "CPU"), ("cuda", "CUDA"))
-PRECISIONS = (("fp32", "fp32"), ("fp16", "fp16 (CUDA)"), ("bf16", "bf16"))
 
 
 @dataclass
 class PreferenceValues:
     cache_folder: str = ""  # "" = the default location
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
     autosave_ms: int = 1000
     opacity: float = 0.5
     shortcuts: dict[str, QKeySequence] = field(default_factory=dict)  # action id -> first key
@@ -138,7 +138,7 @@ class PreferencesDialog(QDialog):
         panel_device = self.preferences.window.model_panel.device
         for row in range(panel_device.count()):  # CUDA is greyed out where there is none
             self.device_combo.model().item(row).setEnabled(panel_device.model().item(row).isEnabled())
-        self.precision_combo = _combo(PRECISIONS, values.precision)
+        self.precision_combo = _combo(PRECISION_CHOICES, values.precision)
         self.autosave_spin = QDoubleSpinBox(minimum=0.1, maximum=600.0, singleStep=0.5, decimals=1, suffix=" s")
         self.autosave_spin.setValue(values.autosave_ms / 1000)
         self.autosave_spin.setToolTip("How long after a change the mask is written to disk")

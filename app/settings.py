@@ -66,7 +66,7 @@ class AppSettings:
 
     @property
     def precision(self) -> str:
-        return self._get("model/precision", "fp32", str)
+        return self._get("model/precision", "auto", str)
 
     @precision.setter
     def precision(self, value: str) -> None:

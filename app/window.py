@@ -696,6 +696,8 @@ class MainWindow(QMainWindow):
         self.last_inference_seconds = result.seconds
         load = f" (+{result.load_seconds:.1f} s loading the model)" if result.load_seconds else ""
         self.time_label.setText(f"inference {result.seconds:.2f} s")
+        if result.note:  # a memory fallback: slower, but the mask is there
+            self._status(result.note, error=True)
         if self.project is None or result.image != self.image_path():
             self._status(f"Prediction for {result.image.name} arrived after it was closed; not applied")
             return
@@ -757,6 +759,7 @@ class MainWindow(QMainWindow):
         config = self.finetune.inference_config(self.model_panel.config())
 
         def start() -> None:
+            self.inference.unload(gpu_only=True)  # the batch process gets the GPU memory
             self.model_panel.show_batch(True)
             self.model_panel.set_batch_progress(0, len(todo), f"Starting: {len(todo)} image(s)…")
             self.batch.start(self.project.root, self.project.labels_root,
@@ -814,6 +817,8 @@ class MainWindow(QMainWindow):
             text = f"Segmented {summary.written} image(s) in {duration_text(summary.seconds)}"
         if summary.failed:
             text += f"; {len(summary.failed)} failed"
+        if summary.notes:  # e.g. a huge image that went to the CPU for want of GPU memory
+            text += f"; {len(summary.notes)} needed a memory fallback ({summary.notes[0][1]})"
         self.model_panel.set_batch_message(text)
         self._status(text, error=bool(summary.error))
         if summary.failed or summary.error:

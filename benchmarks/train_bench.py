@@ -20,7 +20,7 @@ from gcnet_core.train.recipe import build_optimizer, total_loss
 PUBLISHED_GB = {50: 5.8, 101: 9.2}
 
 
-def run(depth: int, precision: str, channels_last: bool, with_cp: bool, iters: int, warmup: int,
+def run(depth: int, precision: str, channels_last: bool, with_cp: bool, fused: bool, iters: int, warmup: int,
         batch: int, crop: tuple[int, int]) -> tuple[float, float]:
     entry = get_entry(f"gcnet_r{depth}-d8_4xb2-40k_cityscapes-512x1024")
     torch.manual_seed(0)
@@ -30,7 +30,7 @@ def run(depth: int, precision: str, channels_last: bool, with_cp: bool, iters: i
     model = model.cuda().train()
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, 0.01, 0.9, 5e-4)
+    optimizer = build_optimizer(model, 0.01, 0.9, 5e-4, fused=fused)
     dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     scaler = torch.amp.GradScaler("cuda", enabled=dtype is torch.float16)
     image = torch.randn(batch, 3, *crop, device="cuda")
@@ -68,16 +68,21 @@ def main() -> None:
     args = parser.parse_args()
     torch.backends.cudnn.benchmark = True
     print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}, crop 512x1024, batch {args.batch}")
-    print(f"{'model':6} {'precision':9} {'layout':13} {'with_cp':7} {'crops/s':>8} {'peak GB':>8} {'vs fp32 speed':>13}")
-    variants = [("fp32", False, False), ("bf16", False, False), ("fp16", False, False),
-                ("bf16", True, False), ("bf16", True, True), ("fp16", True, True)]
+    print(f"{'model':6} {'precision':9} {'layout':13} {'with_cp':7} {'SGD':7} {'crops/s':>8} {'peak GB':>8} "
+          f"{'vs fp32 speed':>13}")
+    # (precision, channels_last, with_cp, fused SGD)
+    variants = [("fp32", False, False, False), ("bf16", False, False, False), ("bf16", False, False, True),
+                ("fp16", False, False, True), ("bf16", True, False, True), ("bf16", True, True, True)]
     for depth in args.depths:
         baseline = None
-        for precision, channels_last, with_cp in variants:
-            rate, peak = run(depth, precision, channels_last, with_cp, args.iters, args.warmup, args.batch, (512, 1024))
+        for precision, channels_last, with_cp, fused in variants:
+            rate, peak = run(depth, precision, channels_last, with_cp, fused, args.iters, args.warmup, args.batch,
+                             (512, 1024))
             baseline = baseline or rate
             layout = "channels_last" if channels_last else "NCHW"
-            print(f"R{depth:<5} {precision:9} {layout:13} {str(with_cp):7} {rate:8.1f} {peak:8.2f} {rate / baseline:12.2f}x")
+            sgd = "fused" if fused else "foreach"
+            print(f"R{depth:<5} {precision:9} {layout:13} {str(with_cp):7} {sgd:7} {rate:8.1f} {peak:8.2f} "
+                  f"{rate / baseline:12.2f}x")
         print(f"       published fp32 (V100, 4 GPUs x 2 crops): {PUBLISHED_GB[depth]} GB")
 
 

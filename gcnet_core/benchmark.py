@@ -274,4 +274,3 @@ def _mmseg_row(report: BenchmarkReport, model, inputs, images: int, warmup: int,
                                 lambda i: predict_labels(reference_model, data[i % len(data)]), images, warmup)
     timing.agreement = agreement(labels, reference, len(inputs))
     report.timings.append(timing)
-    del reference_model

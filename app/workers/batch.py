@@ -36,6 +36,7 @@ class BatchSummary:
     cancelled: bool = False
     error: str | None = None  # the process itself failed (bad model, crash...)
     seconds: float = 0.0
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (image, e.g. "segmented on the CPU")
 
 
 def chunk_images(images: list[Path], budget: int = MAX_ARGS_CHARS) -> list[list[Path]]:
@@ -196,6 +197,8 @@ class BatchSegmenter(QObject):
                 self._summary.written += 1
                 if isinstance(event.get("uncertainty"), (int, float)):
                     self.uncertainties[path] = float(event["uncertainty"])
+                if event.get("note"):
+                    self._summary.notes.append((path, str(event["note"])))
                 self.segmented.emit(path, str(self.staged_mask(Path(path))))
             else:
                 error = str(event.get("error", "unknown error"))

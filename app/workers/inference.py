@@ -24,7 +24,7 @@ class ModelConfig:
     name: str  # zoo entry (1.x name)
     checkpoint: Path | None = None  # None: the official file from the cache
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
     tta: bool = False
     label: str = ""  # what the UI and the project record call it (a fine-tuned version id)
 
@@ -54,6 +54,7 @@ class InferenceResult:
     seconds: float  # network time, model loading excluded
     load_seconds: float  # 0 when the model was already loaded
     device: str = ""  # where the network ran ("cpu", "cuda:0"), for the status bar
+    note: str | None = None  # how the run deviated, e.g. sliding windows after running out of GPU memory
 
 
 class InferenceWorker(QObject):
@@ -77,7 +78,7 @@ class InferenceWorker(QObject):
             load_seconds = 0.0
             if self._key != request.config.load_key():
                 self.loading.emit(request.config.model_id)
-                self._model, self._key = None, None  # free the old one first (GPU memory)
+                self._drop_model()  # free the old one first (GPU memory)
                 start = time.perf_counter()
                 config = request.config
                 self._model = init_model(config.name, config.checkpoint, device=config.device,
@@ -90,13 +91,28 @@ class InferenceWorker(QObject):
         except Exception as error:  # any failure is the user's to read, not a crash
             self.failed.emit(request.request_id, str(error) or type(error).__name__)
             return
+        path = "fast path" if getattr(self._model, "fast", False) else "exact"
+        device = f"{next(self._model.parameters()).device} ({self._model.precision}, {path})"
         self.finished.emit(InferenceResult(request.request_id, request.image, request.config, result.labels,
                                            result.confidence, self._model.classes, seconds, load_seconds,
-                                           str(next(self._model.parameters()).device)))
+                                           device, result.note))
 
-    @Slot()
-    def unload(self) -> None:
-        self._model, self._key = None, None
+    @Slot(bool)
+    def unload(self, gpu_only: bool = False) -> None:
+        if self._model is not None and (not gpu_only or next(self._model.parameters()).is_cuda):
+            self._drop_model()
+
+    def _drop_model(self) -> None:
+        """Forget the model and hand its cached GPU memory back to the driver, so a batch
+        or training process (or another program) can use it."""
+        from gcnet_core.acceleration import release_gpu_memory
+        from gcnet_core.inference import release
+
+        model, self._model, self._key = self._model, None, None
+        if model is not None:
+            release(model)  # its predictor: graphs, pinned buffers, the fast weight copy
+            del model
+            release_gpu_memory()  # now the weights too
 
 
 class InferenceService(QObject):
@@ -109,7 +125,7 @@ class InferenceService(QObject):
     failed = Signal(int, str)
     loading = Signal(str)
     _run = Signal(object)
-    _unload = Signal()
+    _unload = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -137,9 +153,10 @@ class InferenceService(QObject):
         self._run.emit(InferenceRequest(self._next_id, Path(image), config))
         return self._next_id
 
-    def unload(self) -> None:
-        """Drop the loaded model (e.g. before a batch process wants the GPU)."""
-        self._unload.emit()
+    def unload(self, gpu_only: bool = False) -> None:
+        """Drop the loaded model (e.g. before a batch process wants the GPU); with
+        ``gpu_only``, only a model that lives on a GPU."""
+        self._unload.emit(gpu_only)
 
     def _on_finished(self, result: InferenceResult) -> None:
         self._pending.discard(result.request_id)

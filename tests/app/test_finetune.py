@@ -310,7 +310,7 @@ def test_interactive_prediction_records_uncertainty_and_the_device(qtbot, window
     value = window.project.uncertainty("img12.png")
     assert value is not None and 0.0 <= value <= 1.0
     assert window.files.model.uncertainty("img12.png") == pytest.approx(value, abs=1e-6)
-    assert window.finetune.device_label.text() == "Inference: cpu"
+    assert window.finetune.device_label.text() == "Inference: cpu (fp32, exact)"
 
 
 # ------------------------------------------------------------------------------ small parts

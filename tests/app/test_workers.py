@@ -79,6 +79,8 @@ FAKE_PREDICT = textwrap.dedent("""
         event = {"event": "image", "path": path, "ok": ok, "done": i, "total": len(images)}
         if not ok:
             event["error"] = "cannot read image"
+        elif "huge" in path:
+            event["note"] = "Not enough GPU memory for this 6000x4000 image: segmented on the CPU (slower)."
         print(json.dumps(event), flush=True)
     print(json.dumps({"event": "done", "written": 0, "failed": []}), flush=True)
 """)
@@ -111,6 +113,45 @@ def test_batch_parses_events_stages_masks_and_summarises(qtbot, tmp_path):
     assert [d for d, _, _ in progress] == [1, 2, 3]
     assert progress[0][2] == -1 and progress[-1][2] == pytest.approx(0, abs=1e-6)
     assert not batch.running
+
+
+def test_batch_collects_memory_fallback_notes(qtbot, tmp_path):
+    batch = fake_batch(tmp_path, 0.01)
+    root = tmp_path / "proj"
+    with qtbot.waitSignal(batch.finished, timeout=20000) as blocker:
+        batch.start(root, root / "labels", [root / "a.png", root / "huge.png"], ModelConfig(WHOLE_ADE, device="cpu"))
+    summary = blocker.args[0]
+    assert summary.written == 2 and len(summary.notes) == 1
+    assert summary.notes[0][0] == str(root / "huge.png") and "on the CPU" in summary.notes[0][1]
+
+
+def test_inference_worker_reports_notes_and_unloads_gpu_models_only(qtbot, monkeypatch, ade_checkpoint, tmp_path):
+    import importlib
+
+    from app.workers.inference import InferenceRequest, InferenceWorker
+
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(64, 48)))
+    inference_module = importlib.import_module("gcnet_core.inference")
+    real = inference_module.inference
+
+    def noted(model, image, tta=False):
+        result = real(model, image, tta=tta)
+        result.note = "Not enough GPU memory for this 64x48 image: used sliding windows on the GPU."
+        return result
+
+    monkeypatch.setattr(inference_module, "inference", noted)
+    image = tmp_path / "x.png"
+    Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(image)
+    worker = InferenceWorker()
+    results = []
+    worker.finished.connect(results.append)
+    worker.failed.connect(lambda request_id, message: pytest.fail(message))
+    worker.run(InferenceRequest(1, image, ModelConfig(WHOLE_ADE, ade_checkpoint, device="cpu")))
+    assert results[0].note.startswith("Not enough GPU memory") and results[0].device == "cpu (fp32, exact)"
+    worker.unload(gpu_only=True)  # the model is on the CPU: it stays loaded
+    assert worker._model is not None
+    worker.unload()
+    assert worker._model is None
 
 
 def test_batch_cancel_terminates_the_process(qtbot, tmp_path):
