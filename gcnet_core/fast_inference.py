@@ -74,7 +74,7 @@ class PinnedStaging:
             host[index] = image
         on_device = buffer.to(device, non_blocking=True)
         copied = torch.cuda.Event()
-        copied.record()
+        copied.record(torch.cuda.current_stream(device))
         self.buffers[shape] = (buffer, copied)
         return on_device
 
@@ -109,10 +109,15 @@ class FastPredictor(Predictor):
         switches = [name.replace("_", " ") for name in names if getattr(self.options, name)]
         return f"{self.precision} ({', '.join(switches) or 'plain'})"
 
+    @contextlib.contextmanager
     def math_settings(self):
+        """The CUDA flags of these options, with the model's GPU as the current device (the
+        streams and events of graphs and pinned uploads belong to the current device)."""
         if self.device.type != "cuda":
-            return contextlib.nullcontext()
-        return cuda_math(tf32=self.options.tf32, autotune=self.options.autotune)
+            yield
+            return
+        with torch.cuda.device(self.device), cuda_math(tf32=self.options.tf32, autotune=self.options.autotune):
+            yield
 
     # ------------------------------------------------------------------ network
 

@@ -220,3 +220,14 @@ def test_folder_run_writes_masks_in_order_and_reports_failures(ade_model, tmp_pa
         expected = predictor_for(ade_model).predict(read_image_rgb(outcome.source)).labels
         assert np.array_equal(read_index_mask(outcome.target), expected)
         assert 0.0 <= outcome.uncertainty <= 1.0
+
+
+def test_cuda_math_flags_are_scoped_to_the_call():
+    from gcnet_core.acceleration import cuda_math
+
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark)
+    with cuda_math(tf32=not saved[0], autotune=not saved[2]):
+        assert torch.backends.cudnn.allow_tf32 is (not saved[0]) and torch.backends.cudnn.benchmark is (not saved[2])
+        assert torch.backends.cuda.matmul.allow_tf32 is (not saved[0])
+    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+            torch.backends.cudnn.benchmark) == saved
