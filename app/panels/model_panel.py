@@ -76,6 +76,9 @@ class ModelPanel(QDockWidget):
         self.tta = QCheckBox("Multi-scale + flip (slower, a little better)")
         self.status = QLabel(wordWrap=True)
         self.status.setStyleSheet("color: palette(mid)")
+        # A wrapped label does not claim its height in a dock: reserve three lines so the
+        # model description is never drawn under the combo boxes.
+        self.status.setMinimumHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
 
         self.segment_button = QPushButton("Pre-segment image")
         self.segment_button.setToolTip("Run the model on the current image (Ctrl+Return)")
