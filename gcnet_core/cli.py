@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
         if precision:
             sub.add_argument("--precision", default="auto", choices=("auto", "fp32", "fp16", "bf16"),
-                             help="auto: fp16/bf16 fast path on CUDA, exact fp32 on the CPU")
+                             help="auto: fp16 through the fast path on CUDA, exact fp32 on the CPU")
             sub.add_argument("--exact", action="store_true",
                              help="the reference path (no fast-path plumbing); with --precision fp32 it gives "
                                   "mmsegmentation's float32 results on any device")

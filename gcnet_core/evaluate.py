@@ -147,7 +147,7 @@ def add_eval_command(subparsers) -> None:
     sub.add_argument("--checkpoint", metavar="PATH", help="use this file instead of the official one")
     sub.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
     sub.add_argument("--precision", default="fp32", choices=("auto", "fp32", "fp16", "bf16"),
-                     help="fp32 (default) reproduces the published numbers; auto: fp16/bf16 on CUDA")
+                     help="fp32 (default) reproduces the published numbers; auto: fp16 on CUDA")
     sub.add_argument("--fast", dest="exact", action="store_false",
                      help="the fast GPU path (default: the exact reference path, as published)")
     sub.add_argument("--dataset", required=True, choices=tuple(DEFAULT_SPLITS),

@@ -100,6 +100,7 @@ class FastPredictor(Predictor):
         self._mean = torch.tensor(MEAN_RGB, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(STD_RGB, device=self.device).view(1, 3, 1, 1)
         self._cpu_predictor: Predictor | None = None
+        self._overflow: torch.Tensor | None = None  # fp16: did any pass give inf/NaN logits?
 
     @property
     def description(self) -> str:
@@ -130,6 +131,9 @@ class FastPredictor(Predictor):
         if self.options.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         small = self._graphs(x) if self._graphs is not None else self._forward(x)
+        if self.precision == "fp16":  # recorded on the device; read once per image (no extra sync)
+            bad = ~torch.isfinite(small).all()
+            self._overflow = bad if self._overflow is None else self._overflow | bad
         # The first resize in float32, not in bf16, so that close logits keep their order.
         return F.interpolate(small, size=x.shape[2:], mode="bilinear", align_corners=self.align_corners)
 
@@ -160,7 +164,11 @@ class FastPredictor(Predictor):
     @torch.inference_mode()
     def predict_batch(self, images: list[np.ndarray], return_logits: bool = False) -> list[SegmentationResult]:
         try:
-            return super().predict_batch(images, return_logits)
+            self._overflow = None
+            results = super().predict_batch(images, return_logits)
+            if self._overflowed():
+                results = self._in_fp32(lambda exact: exact.predict_batch(images, return_logits), images)
+            return results
         except Exception as error:  # out of memory only; anything else is a real error
             if not is_out_of_memory(error):
                 raise
@@ -173,13 +181,30 @@ class FastPredictor(Predictor):
     @torch.inference_mode()
     def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
         try:
-            return super().predict_tta(image, return_logits)
+            self._overflow = None
+            result = super().predict_tta(image, return_logits)
+            if self._overflowed():
+                result = self._in_fp32(lambda exact: [exact.predict_tta(image, return_logits)], [image])[0]
+            return result
         except Exception as error:
             if not is_out_of_memory(error):
                 raise
         self._after_out_of_memory()
         result = self.cpu_predictor().predict_tta(image, return_logits)
         return self._noted(result, image, "segmented with ms+flip on the CPU (slower)")
+
+    def _overflowed(self) -> bool:
+        overflow, self._overflow = self._overflow, None
+        return overflow is not None and bool(overflow)
+
+    def _in_fp32(self, run, images: list[np.ndarray]) -> list[SegmentationResult]:
+        """Redo images whose fp16 logits overflowed with the exact fp32 path on this device."""
+        results = run(Predictor(self.model, precision="fp32"))
+        for result, image in zip(results, images):
+            height, width = image.shape[:2]
+            result.note = f"fp16 overflowed on this {width}x{height} image: segmented again in fp32."
+            log.warning(result.note)
+        return results
 
     def _fallback(self, image: np.ndarray, return_logits: bool) -> SegmentationResult:
         """One window per pass (sliding windows for a whole-image model), then the CPU."""

@@ -27,7 +27,7 @@ T = TypeVar("T")
 MEAN_RGB = (123.675, 116.28, 103.53)
 STD_RGB = (58.395, 57.12, 57.375)
 TTA_RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # auto: bf16/fp16 fast path on CUDA, exact fp32 on the CPU
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # auto: fp16 fast path on CUDA, exact fp32 on the CPU
 
 # Elements of one float32 class-chunk at original size before argmax/confidence are
 # computed chunk by chunk (a 150-class 4000x6000 logit map would need 14 GB at once).
@@ -100,8 +100,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def resolve_precision(device: torch.device, precision: str) -> str:
-    """Validate ``precision`` for ``device``; ``auto`` becomes bf16 (fp16 on GPUs without
-    bf16) on CUDA and fp32 on the CPU."""
+    """Validate ``precision`` for ``device``; ``auto`` becomes fp16 on CUDA (see
+    :func:`~gcnet_core.acceleration.best_precision`) and fp32 on the CPU."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "auto":

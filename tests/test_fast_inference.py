@@ -231,3 +231,20 @@ def test_cuda_math_flags_are_scoped_to_the_call():
         assert torch.backends.cuda.matmul.allow_tf32 is (not saved[0])
     assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
             torch.backends.cudnn.benchmark) == saved
+
+
+def test_an_fp16_overflow_is_redone_in_fp32(ade_model):
+    image = read_image_rgb(PHOTOS[2])
+    fast = FastPredictor(ade_model, "fp32")
+    fast.precision = "fp16"  # as on a GPU; the half network is replaced by one that overflows
+
+    def overflowing(x):
+        return torch.full((x.shape[0], ade_model.num_classes, 4, 4), float("inf"))
+
+    fast._forward = overflowing
+    result = fast.predict(image)
+    assert "fp16 overflowed" in result.note
+    assert np.array_equal(result.labels, Predictor(ade_model, "fp32").predict(image).labels)
+    fast._forward = fast._eager_forward  # a healthy pass afterwards carries no note
+    fast.precision = "fp32"
+    assert fast.predict(image).note is None
