@@ -108,13 +108,11 @@ def resolve_precision(device: torch.device, precision: str) -> str:
         from .acceleration import best_precision
 
         return best_precision(device)
-    if device.type != "cuda" and precision == "fp16":
-        raise ValueError("fp16 needs a CUDA GPU; use fp32 or bf16 on the CPU")
     return precision
 
 
 def autocast_context(device: torch.device, precision: str, cache_enabled: bool = True):
-    """fp32 runs as is; fp16/bf16 run the network under autocast (CUDA; bf16 also on the CPU)."""
+    """fp32 runs as is; fp16/bf16 run the network under autocast (on the CPU too, slowly)."""
     precision = resolve_precision(device, precision)
     if precision == "fp32":
         return contextlib.nullcontext()
