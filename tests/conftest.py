@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SLIDE_CS, WHOLE_ADE, random_checkpoint
+from helpers import SLIDE_CS, WHOLE_ADE, random_checkpoint, register_entry, small_entry
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -31,3 +31,20 @@ def cityscapes_checkpoint(tmp_path_factory) -> Path:
     from gcnet_core.zoo import get_entry
 
     return random_checkpoint(get_entry(SLIDE_CS), tmp_path_factory.mktemp("ckpt") / "cs.pth", seed=1)
+
+
+# CPU models on the real networks with shrunk test scales (and slide windows).
+@pytest.fixture
+def ade_model(monkeypatch, ade_checkpoint):
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
+    from gcnet_core import init_model
+
+    return init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
+
+
+@pytest.fixture
+def slide_model(monkeypatch, cityscapes_checkpoint):
+    register_entry(monkeypatch, small_entry(SLIDE_CS, base_scale=(97, 65), crop=(41, 41), stride=(25, 25)))
+    from gcnet_core import init_model
+
+    return init_model(SLIDE_CS, cityscapes_checkpoint, device="cpu")

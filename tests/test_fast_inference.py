@@ -20,21 +20,9 @@ from gcnet_core.inference import Predictor, predictor_for, prefetch, resolve_pre
 from gcnet_core.masks import read_index_mask
 from gcnet_core.model.heads import ContextBlock
 
-from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, register_entry, small_entry
+from helpers import SHARED_IMAGES, WHOLE_ADE, register_entry, small_entry
 
 PHOTOS = [SHARED_IMAGES / name for name in ("astronaut.png", "chelsea.png", "coffee.png")]
-
-
-@pytest.fixture
-def ade_model(monkeypatch, ade_checkpoint):
-    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
-    return init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
-
-
-@pytest.fixture
-def slide_model(monkeypatch, cityscapes_checkpoint):
-    register_entry(monkeypatch, small_entry(SLIDE_CS, base_scale=(97, 65), crop=(41, 41), stride=(25, 25)))
-    return init_model(SLIDE_CS, cityscapes_checkpoint, device="cpu")
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> float:

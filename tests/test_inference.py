@@ -20,18 +20,6 @@ from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, register_entry, small_en
 inference_module = importlib.import_module("gcnet_core.inference")
 
 
-@pytest.fixture
-def ade_model(monkeypatch, ade_checkpoint):
-    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
-    return init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
-
-
-@pytest.fixture
-def slide_model(monkeypatch, cityscapes_checkpoint):
-    register_entry(monkeypatch, small_entry(SLIDE_CS, base_scale=(97, 65), crop=(41, 41), stride=(25, 25)))
-    return init_model(SLIDE_CS, cityscapes_checkpoint, device="cpu")
-
-
 def test_keep_ratio_rule_matches_the_spec_examples():
     assert rescale_size(2048, 1024, (2048, 1024)) == (2048, 1024)
     assert rescale_size(2048, 1024, (2049, 1025)) == (2049, 1025)
