@@ -32,7 +32,6 @@ from gcnet_core.data.readers import SegDataset
 from gcnet_core.data.transforms import TrainTransform
 from gcnet_core.evaluate import evaluate
 from gcnet_core.masks import write_index_mask
-from gcnet_core.model.resnet import Bottleneck
 from gcnet_core.project import Project
 from gcnet_core.train import PRESETS, TrainConfig, adapt_classifiers, train
 from gcnet_core.train.checkpoints import atomic_save
@@ -43,12 +42,14 @@ from gcnet_core.train.loop import Trainer
 from gcnet_core.train.progress import BarSink, EventSink
 from gcnet_core.train.recipe import poly_lr, seg_loss, set_train_mode
 
+from helpers import (TINY_BASE, TINY_SIZE, tiny_classes, tiny_entry, tiny_gcnet_script, tiny_sample,
+                     tiny_start_checkpoint)
+
 REPO = Path(__file__).resolve().parents[1]
-BASE = "gcnet_r50-d8_4xb2-40k_cityscapes-512x1024"
-SIZE = 32
+BASE, SIZE = TINY_BASE, TINY_SIZE
 N_IMAGES = 16
 VAL_SHARE = 0.25
-CLASSES = ClassSet(("road", "square"), ((200, 60, 60), (40, 200, 40)))
+CLASSES = tiny_classes()
 EVENT_KEYS = {
     "start": {"total_iters", "start_iter", "iters", "batch_size", "lr", "crop", "seed", "num_train", "num_val",
               "classes", "model"},
@@ -62,12 +63,6 @@ EVENT_KEYS = {
 
 
 # ------------------------------------------------------------------------------ fixtures
-def tiny_entry():
-    entry = zoo.get_entry(BASE)
-    recipe = dataclasses.replace(entry.dataset, base_scale=(SIZE, SIZE), crop_size=(SIZE, SIZE))
-    return dataclasses.replace(entry, dataset=recipe)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def entry():
     """The Cityscapes R50 entry shrunk to 32x32 images, registered under its own names."""
@@ -78,15 +73,7 @@ def entry():
         yield tiny
 
 
-def make_sample(seed: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
-    """A square covering 36% of the image (class 1) on a textured background (class 0)."""
-    rng = np.random.default_rng(seed)
-    label = np.zeros((size, size), np.uint8)
-    side = int(size * 0.6)
-    top, left = rng.integers(0, size - side + 1, 2)
-    label[top:top + side, left:left + side] = 1
-    image = np.asarray(CLASSES.palette, np.int16)[label] + rng.integers(-40, 40, (size, size, 3))
-    return np.clip(image, 0, 255).astype(np.uint8), label
+make_sample = tiny_sample
 
 
 @pytest.fixture(scope="module")
@@ -108,22 +95,7 @@ def project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def start_checkpoint(tmp_path_factory, entry) -> Path:
-    """A randomly initialised R50 (Cityscapes classes) in the official layout.
-
-    Residual branches end in a zero BN weight, as mmcv's ``ResNet(zero_init_residual=True)``
-    starts them: each block begins as the identity, which lets a from-scratch R50 learn
-    the colour classes in a couple of dozen steps (with all-ones it needs 4-5 times more).
-    """
-    torch.manual_seed(0)
-    model = build_model(entry, with_auxiliary_head=True)
-    model.init_weights()
-    for module in model.modules():
-        if isinstance(module, Bottleneck):
-            torch.nn.init.zeros_(module.bn3.weight)
-    path = tmp_path_factory.mktemp("start") / "start.pth"
-    meta = {"CLASSES": list(entry.classes.names), "PALETTE": [list(c) for c in entry.classes.palette]}
-    torch.save({"meta": meta, "state_dict": model.state_dict()}, path)
-    return path
+    return tiny_start_checkpoint(tmp_path_factory.mktemp("start") / "start.pth")
 
 
 class Recorder(EventSink):
@@ -375,21 +347,6 @@ def test_resume_after_cancel_gives_the_same_weights(tmp_path, project, start_che
     assert torch.equal(trainer.model.state_dict()["decode_head.conv_seg.weight"], a["decode_head.conv_seg.weight"])
 
 
-def runner_script(tmp_path: Path) -> Path:
-    """``python -m gcnet_core.cli`` with the tiny entry registered (a fresh process has no monkeypatch)."""
-    script = tmp_path / "gcnet_tiny.py"
-    script.write_text(
-        "import dataclasses, sys\n"
-        "from gcnet_core import zoo\n"
-        f"e = zoo.get_entry({BASE!r})\n"
-        f"d = dataclasses.replace(e.dataset, base_scale=({SIZE}, {SIZE}), crop_size=({SIZE}, {SIZE}))\n"
-        "e = dataclasses.replace(e, dataset=d)\n"
-        "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e\n"
-        "from gcnet_core.cli import main\n"
-        "sys.exit(main())\n")
-    return script
-
-
 def subprocess_env() -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.setdefault("OMP_NUM_THREADS", "2")
@@ -398,7 +355,7 @@ def subprocess_env() -> dict[str, str]:
 
 def test_sigterm_saves_a_loadable_checkpoint_and_reports_cancelled(tmp_path, project, start_checkpoint):
     out = tmp_path / "out"
-    command = [sys.executable, str(runner_script(tmp_path)), "train", "--model", BASE,
+    command = [sys.executable, str(tiny_gcnet_script(tmp_path)), "train", "--model", BASE,
                "--checkpoint", str(start_checkpoint), "--project", str(project), "--out", str(out),
                "--iters", "50", "--batch-size", "1", "--crop", "16", "16", "--val-split", "none",
                "--workers", "0", "--device", "cpu", "--progress", "jsonl"]

@@ -8,14 +8,11 @@ randomly initialised R50 whose residual branches start at zero, shrunk to a 32x3
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 pytest.importorskip("pytestqt")
@@ -26,25 +23,19 @@ from app.finetune.runs import FinetuneSettings, RunRecord, compare, latest_run, 
 from app.settings import AppSettings  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from gcnet_core import zoo  # noqa: E402
-from gcnet_core.api import build_model, init_model  # noqa: E402
-from gcnet_core.classes import ClassSet  # noqa: E402
+from gcnet_core.api import init_model  # noqa: E402
 from gcnet_core.masks import read_index_mask, write_index_mask  # noqa: E402
-from gcnet_core.model.resnet import Bottleneck  # noqa: E402
 from gcnet_core.project import Project  # noqa: E402
 from gcnet_core.versions import VersionRegistry  # noqa: E402
 
 from test_window import ScriptedPrompter  # noqa: E402
 
-BASE = "gcnet_r50-d8_4xb2-40k_cityscapes-512x1024"
-SIZE = 32
-CLASSES = ClassSet(("road", "square"), ((200, 60, 60), (40, 200, 40)))
+from helpers import (TINY_BASE, TINY_SIZE, tiny_classes, tiny_entry, tiny_gcnet_script, tiny_sample,  # noqa: E402
+                     tiny_start_checkpoint)
+
+BASE, SIZE = TINY_BASE, TINY_SIZE
+CLASSES = tiny_classes()
 N_CORRECTED, N_NEW = 12, 2
-
-
-def tiny_entry():
-    entry = zoo.get_entry(BASE)
-    recipe = dataclasses.replace(entry.dataset, base_scale=(SIZE, SIZE), crop_size=(SIZE, SIZE))
-    return dataclasses.replace(entry, dataset=recipe)
 
 
 @pytest.fixture
@@ -57,27 +48,10 @@ def entry(monkeypatch):
 
 @pytest.fixture(scope="module")
 def start_checkpoint(tmp_path_factory) -> Path:
-    """A random Cityscapes-class R50 in the official layout; each block starts as the identity."""
-    torch.manual_seed(0)
-    model = build_model(tiny_entry(), with_auxiliary_head=True)
-    model.init_weights()
-    for module in model.modules():
-        if isinstance(module, Bottleneck):
-            torch.nn.init.zeros_(module.bn3.weight)
-    path = tmp_path_factory.mktemp("start") / "start.pth"
-    meta = {"CLASSES": list(model.classes.names), "PALETTE": [list(c) for c in model.classes.palette]}
-    torch.save({"meta": meta, "state_dict": model.state_dict()}, path)
-    return path
+    return tiny_start_checkpoint(tmp_path_factory.mktemp("start") / "start.pth")
 
 
-def make_sample(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    label = np.zeros((SIZE, SIZE), np.uint8)
-    side = int(SIZE * 0.6)
-    top, left = rng.integers(0, SIZE - side + 1, 2)
-    label[top:top + side, left:left + side] = 1
-    image = np.asarray(CLASSES.palette, np.int16)[label] + rng.integers(-40, 40, (SIZE, SIZE, 3))
-    return np.clip(image, 0, 255).astype(np.uint8), label
+make_sample = tiny_sample
 
 
 def make_project(root: Path) -> Path:
@@ -94,27 +68,12 @@ def make_project(root: Path) -> Path:
     return root
 
 
-def runner(tmp_path: Path) -> list[str]:
-    """The `gcnet` command with the tiny entry registered (a new process has no monkeypatch)."""
-    script = tmp_path / "gcnet_tiny.py"
-    script.write_text(
-        "import dataclasses, sys\n"
-        "from gcnet_core import zoo\n"
-        f"e = zoo.get_entry({BASE!r})\n"
-        f"d = dataclasses.replace(e.dataset, base_scale=({SIZE}, {SIZE}), crop_size=({SIZE}, {SIZE}))\n"
-        "e = dataclasses.replace(e, dataset=d)\n"
-        "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e\n"
-        "from gcnet_core.cli import main\n"
-        "sys.exit(main())\n")
-    return [sys.executable, str(script)]
-
-
 @pytest.fixture
 def window(qtbot, tmp_path, entry, start_checkpoint):
     """The window on a fresh tiny project, the random R50 selected as the base model."""
     folder = make_project(tmp_path / "streets")
     prompter = ScriptedPrompter()
-    win = MainWindow(AppSettings.at(tmp_path / "settings.ini"), prompter, batch_command=runner(tmp_path))
+    win = MainWindow(AppSettings.at(tmp_path / "settings.ini"), prompter, batch_command=[sys.executable, str(tiny_gcnet_script(tmp_path))])
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
