@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -205,8 +205,7 @@ def run_benchmark(model, images: int = 50, warmup: int = 5, precision: str | Non
             predictor_row(f"  in {variant.description}", variant, reference)
             variant.release()
         for window_batch in (1, 9) if model.entry.test_mode == "slide" else ():
-            variant = FastPredictor(model, precision=fast.precision,
-                                    options=FastOptions(**{**asdict(options), "window_batch": window_batch}))
+            variant = FastPredictor(model, precision=fast.precision, options=replace(options, window_batch=window_batch))
             predictor_row(f"  {window_batch} window(s) per pass", variant, reference)
             variant.release()
 
@@ -214,7 +213,6 @@ def run_benchmark(model, images: int = 50, warmup: int = 5, precision: str | Non
         report.timings.append(_folder_row(model, fast, inputs, folder_images, device))
     if mmseg:
         _mmseg_row(report, model, inputs, images, warmup, device, reference)
-    del exact
     fast.release()
     release_gpu_memory()
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is KiB on Linux, bytes on macOS

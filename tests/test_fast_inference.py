@@ -253,3 +253,25 @@ def test_a_4000x6000_photo_goes_through_both_paths(monkeypatch, tmp_path):
     assert exact.labels.shape == fast.labels.shape == (4000, 6000)
     assert fast.confidence.shape == (4000, 6000) and fast.note is None
     assert agreement(fast.labels, exact.labels) >= 0.99
+
+
+def test_benchmark_command_reports_every_row(monkeypatch, ade_checkpoint, tmp_path, capsys):
+    import json
+
+    from gcnet_core.cli import main
+
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(64, 48)))
+    monkeypatch.setattr("gcnet_core.mmseg_bridge.mmseg_available", lambda: False)
+    out = tmp_path / "bench.json"
+    assert main(["benchmark", "--model", WHOLE_ADE, "--checkpoint", str(ade_checkpoint), "--device", "cpu",
+                 "--images", "2", "--warmup", "1", "--folder", "3", "--ablation", "--mmseg",
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "fp32 eager (published method)" in text and "folder: decode + fast + PNG write (3 files)" in text
+    rows = json.loads(out.read_text())["rows"]
+    modes = [row["mode"] for row in rows]
+    assert modes[0].startswith("fp32 eager") and modes[1].startswith("fast path, fp32")
+    assert any("without fold bn" in m for m in modes) and any(m.strip().startswith("in bf16") for m in modes)
+    assert all(len(row["seconds"]) in (2, 3) and row["images_per_second"] > 0 for row in rows)
+    assert rows[1]["agreement"] >= 0.99
+    assert any("mmseg: not installed" in note for note in json.loads(out.read_text())["notes"])
