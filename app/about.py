@@ -31,7 +31,7 @@ def environment_report(settings_file: str = "") -> list[tuple[str, str]]:
     import torch
 
     from gcnet_core import __version__
-    from gcnet_core.download import cache_dir
+    from gcnet_core.weights.download import cache_dir
 
     from .logs import log_dir
 

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget)
 
-from gcnet_core.export import EXPORT_FORMATS, FORMAT_TITLES, check_format
-from gcnet_core.project import Project
+from gcnet_core.formats.export import EXPORT_FORMATS, FORMAT_TITLES, check_format
+from gcnet_core.project.store import Project
 
 from .workers.export import ExportThread
 

@@ -39,7 +39,7 @@ def startup_folder(argument: str | None, last: Path | None, data_dir: Path | Non
 def project_folder_of(image: Path) -> Path:
     """The project an image belongs to: the nearest folder above it with a project file,
     else its own folder."""
-    from gcnet_core.project import PROJECT_FILE
+    from gcnet_core.project.store import PROJECT_FILE
 
     return next((folder for folder in image.parents if (folder / PROJECT_FILE).is_file()), image.parent)
 

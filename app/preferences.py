@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from gcnet_core.download import CACHE_ENV
+from gcnet_core.weights.download import CACHE_ENV
 
 from .panels.model_panel import PRECISION_CHOICES
 from .shortcuts import ShortcutMap, action_title

@@ -46,7 +46,7 @@ class WelcomeDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from gcnet_core.download import cache_dir
+        from gcnet_core.weights.download import cache_dir
 
         self.setWindowTitle("Welcome to GCNet Annotator")
         self.text = QLabel(welcome_html(str(cache_dir())), wordWrap=True)

@@ -1,6 +1,6 @@
 """The main window: wires the canvas, the panels and the workers to one open project.
 
-The window owns the :class:`~gcnet_core.project.Project` and the document being edited;
+The window owns the :class:`~gcnet_core.project.store.Project` and the document being edited;
 everything slow happens elsewhere: folder scans and thumbnails on pool threads, inference
 on a QThread that keeps the model, downloads and exports on QThreads, batch segmentation
 in a separate process, and mask/project writes on one serial background thread.
@@ -17,13 +17,13 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit,
                                QMainWindow, QMessageBox, QSlider, QSpinBox, QToolBar, QWidget)
 
-from gcnet_core.classes import IGNORE_INDEX, ClassSet
-from gcnet_core.download import cached_checkpoint, file_sha256, import_checkpoint
-from gcnet_core.imageio import ImageReadError, read_image_rgb
-from gcnet_core.inference import mean_uncertainty
-from gcnet_core.masks import read_index_mask, write_index_mask
-from gcnet_core.project import Project, ProjectError
-from gcnet_core.zoo import get_entry
+from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
+from gcnet_core.weights.download import cached_checkpoint, file_sha256, import_checkpoint
+from gcnet_core.files.images import ImageReadError, read_image_rgb
+from gcnet_core.predict.exact import mean_uncertainty
+from gcnet_core.files.masks import read_index_mask, write_index_mask
+from gcnet_core.project.store import Project, ProjectError
+from gcnet_core.weights.zoo import get_entry
 
 from .canvas import CanvasView, MaskDocument
 from .about import show_about

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.canvas import CanvasView, MaskDocument  # noqa: E402
-from gcnet_core.classes import DATASET_CLASSES  # noqa: E402
+from gcnet_core.model.classes import DATASET_CLASSES  # noqa: E402
 
 W, H = 4000, 3000
 
@@ -70,8 +70,8 @@ def open_from_disk(app, view, rgb, labels, classes) -> float:
     """What a user waits for when switching images: decoding both files, then showing them."""
     import tempfile
 
-    from gcnet_core.imageio import read_image_rgb
-    from gcnet_core.masks import read_index_mask, write_index_mask
+    from gcnet_core.files.images import read_image_rgb
+    from gcnet_core.files.masks import read_index_mask, write_index_mask
 
     with tempfile.TemporaryDirectory() as folder:
         image_path, mask_path = Path(folder) / "photo.jpg", Path(folder) / "photo.png"

@@ -2,7 +2,7 @@
 
 Same random checkpoint (official file layout), same image file, same thread count, one
 process. Each side runs its full single-image API from the file path: ours
-``gcnet_core.inference(model, path)`` (labels + confidence), mmseg's
+``gcnet_core.predict.exact(model, path)`` (labels + confidence), mmseg's
 ``mmseg.apis.inference_model(model, path)`` (test pipeline, data preprocessor, predict,
 resize to the original size). Rounds alternate ours/mmseg so that drift in the machine's
 speed hits both alike. Needs the ``.refvenv`` (see ``tests/reference/mmseg_reference.py``)::
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
         ours = gcnet_core.init_model(args.model, checkpoint=checkpoint, device="cpu")
 
         def run_ours():
-            return gcnet_core.inference(ours, image)
+            return gcnet_core.predict.exact(ours, image)
 
         def run_mmseg():
             return R.inference(ref_model, image)

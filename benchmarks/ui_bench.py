@@ -93,7 +93,7 @@ def latency(app: QApplication, runs: int, workdir: Path) -> None:
 
     from app.workers.inference import InferenceService, ModelConfig
     from gcnet_core import inference, init_model
-    from gcnet_core.zoo import get_entry
+    from gcnet_core.weights.zoo import get_entry
 
     checkpoint = random_checkpoint(get_entry(VOC), workdir / "voc.pth")
     photo = REPO / "resources" / "samples" / "astronaut.png"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
-from .classes import ClassSet
-from .download import CheckpointError, ensure_checkpoint
-from .inference import resolve_device, resolve_precision
+from .weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
+from .model.classes import ClassSet
+from .weights.download import CheckpointError, ensure_checkpoint
+from .predict.exact import resolve_device, resolve_precision
 from .model import GCNet
-from .zoo import ZooEntry, get_entry
+from .weights.zoo import ZooEntry, get_entry
 
 
 def build_model(entry: ZooEntry, classes: ClassSet | None = None, with_auxiliary_head: bool = False) -> GCNet:
@@ -56,7 +56,7 @@ def init_model(name: str | None = None, checkpoint: str | Path | None = None, de
     omitted, and its class set (stored in ``meta``) replaces the entry's.
 
     ``precision="auto"`` is bf16 on a GPU (fp16 where bf16 is missing) and fp32 on the CPU.
-    ``fast`` (default: on CUDA) selects :class:`~gcnet_core.fast_inference.FastPredictor`;
+    ``fast`` (default: on CUDA) selects :class:`~gcnet_core.predict.fast.FastPredictor`;
     ``fast=False, precision="fp32"`` is the exact reference path on any device.
     """
     if name is None and checkpoint is None:

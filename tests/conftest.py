@@ -21,14 +21,14 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def ade_checkpoint(tmp_path_factory) -> Path:
-    from gcnet_core.zoo import get_entry
+    from gcnet_core.weights.zoo import get_entry
 
     return random_checkpoint(get_entry(WHOLE_ADE), tmp_path_factory.mktemp("ckpt") / "ade.pth")
 
 
 @pytest.fixture(scope="session")
 def cityscapes_checkpoint(tmp_path_factory) -> Path:
-    from gcnet_core.zoo import get_entry
+    from gcnet_core.weights.zoo import get_entry
 
     return random_checkpoint(get_entry(SLIDE_CS), tmp_path_factory.mktemp("ckpt") / "cs.pth", seed=1)
 

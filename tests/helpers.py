@@ -18,7 +18,7 @@ WHOLE_CS = "gcnet_r50-d8_4xb2-40k_cityscapes-512x1024"
 
 def small_entry(name: str, base_scale=(64, 48), crop=None, stride=None):
     """A zoo entry whose test scale (and slide window) is shrunk for CPU tests."""
-    from gcnet_core.zoo import get_entry
+    from gcnet_core.weights.zoo import get_entry
 
     entry = get_entry(name)
     dataset = dataclasses.replace(entry.dataset, base_scale=base_scale)
@@ -29,7 +29,7 @@ def small_entry(name: str, base_scale=(64, 48), crop=None, stride=None):
 
 def register_entry(monkeypatch, entry) -> None:
     """Make ``get_entry`` (and so init_model and the CLI) resolve to ``entry``."""
-    from gcnet_core import zoo
+    from gcnet_core.weights import zoo
 
     monkeypatch.setitem(zoo._BY_NAME, entry.name, entry)
     monkeypatch.setitem(zoo._BY_NAME, entry.legacy_name, entry)
@@ -65,14 +65,14 @@ TINY_SIZE = 32
 
 
 def tiny_classes():
-    from gcnet_core.classes import ClassSet
+    from gcnet_core.model.classes import ClassSet
 
     return ClassSet(("road", "square"), ((200, 60, 60), (40, 200, 40)))
 
 
 def tiny_entry():
     """The Cityscapes R50 entry with a 32x32 test scale and crop."""
-    from gcnet_core import zoo
+    from gcnet_core.weights import zoo
 
     entry = zoo.get_entry(TINY_BASE)
     recipe = dataclasses.replace(entry.dataset, base_scale=(TINY_SIZE, TINY_SIZE), crop_size=(TINY_SIZE, TINY_SIZE))
@@ -125,6 +125,6 @@ def tiny_gcnet_script(folder: Path) -> Path:
         f"crop_size=({TINY_SIZE}, {TINY_SIZE}))\n"
         "e = dataclasses.replace(e, dataset=d)\n"
         "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e\n"
-        "from gcnet_core.cli import main\n"
+        "from gcnet_core.cli.main import main\n"
         "sys.exit(main())\n")
     return script

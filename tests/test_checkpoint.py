@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from gcnet_core import init_model
-from gcnet_core.checkpoint import CheckpointError, IncompatibleCheckpointError, UnsafeCheckpointError
-from gcnet_core.zoo import get_entry
+from gcnet_core.weights.checkpoint import CheckpointError, IncompatibleCheckpointError, UnsafeCheckpointError
+from gcnet_core.weights.zoo import get_entry
 
 from helpers import SLIDE_CS, WHOLE_ADE, random_checkpoint, register_entry
 
@@ -113,8 +113,8 @@ def test_init_model_downloads_the_official_file_into_the_cache(tmp_path, monkeyp
     """No checkpoint given: the entry's file is fetched (here from 127.0.0.1) and cached."""
     import dataclasses
 
-    from gcnet_core import zoo
-    from gcnet_core.download import cache_dir, cached_checkpoint
+    from gcnet_core.weights import zoo
+    from gcnet_core.weights.download import cache_dir, cached_checkpoint
 
     entry = get_entry(WHOLE_ADE)
     served = random_checkpoint(entry, tmp_path / "served.pth", seed=5)
@@ -140,7 +140,7 @@ def test_init_model_downloads_the_official_file_into_the_cache(tmp_path, monkeyp
 
 
 def test_offline_error_says_how_to_import(monkeypatch):
-    from gcnet_core import zoo
+    from gcnet_core.weights import zoo
 
     monkeypatch.setattr(zoo, "CHECKPOINT_ROOT", "http://127.0.0.1:9")  # discard port: nothing listens
     with pytest.raises(CheckpointError, match="--checkpoint"):

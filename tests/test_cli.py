@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gcnet_core.cli import main
-from gcnet_core.download import cache_dir
-from gcnet_core.zoo import get_entry
+from gcnet_core.cli.main import main
+from gcnet_core.weights.download import cache_dir
+from gcnet_core.weights.zoo import get_entry
 
 from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, register_entry, small_entry
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gcnet_core.classes import ClassSet
+from gcnet_core.model.classes import ClassSet
 from gcnet_core.data import (
     SegDataset,
     ade20k_samples,
@@ -20,7 +20,7 @@ from gcnet_core.data import (
     project_samples,
     voc_samples,
 )
-from gcnet_core.project import Project
+from gcnet_core.project.store import Project
 
 H, W = 32, 48
 

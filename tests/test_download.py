@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gcnet_core import download
-from gcnet_core.download import (
+from gcnet_core.weights import download
+from gcnet_core.weights.download import (
     CheckpointError,
     ChecksumError,
     DownloadError,
@@ -22,7 +22,7 @@ from gcnet_core.download import (
     import_checkpoint,
     sha256_prefix_from_filename,
 )
-from gcnet_core.zoo import ZOO
+from gcnet_core.weights.zoo import ZOO
 
 PAYLOAD = random.Random(0).randbytes(300_000)
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()

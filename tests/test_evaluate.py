@@ -13,14 +13,14 @@ import pytest
 import torch
 from PIL import Image
 
-from gcnet_core import zoo
+from gcnet_core.weights import zoo
 from gcnet_core.api import build_model
-from gcnet_core.classes import ClassSet
+from gcnet_core.model.classes import ClassSet
 from gcnet_core.data import SegDataset
-from gcnet_core.evaluate import evaluate, evaluate_report
-from gcnet_core.inference import predictor_for
-from gcnet_core.metrics import IoUAccumulator
-from gcnet_core.project import Project
+from gcnet_core.evaluation.evaluate import evaluate, evaluate_report
+from gcnet_core.predict.exact import predictor_for
+from gcnet_core.evaluation.metrics import IoUAccumulator
+from gcnet_core.project.store import Project
 
 NAME = "gcnet_r50-d8_4xb2-40k_cityscapes-512x1024"
 H, W = 12, 24  # fitted into the reduced test scale (32, 16): a real 4/3 resize and back
@@ -111,7 +111,7 @@ def test_controlled_predictions(monkeypatch, dataset):
         def predict_batch(self, images):
             return [SimpleNamespace(labels=np.zeros(im.shape[:2], np.uint8)) for im in images]
 
-    monkeypatch.setattr("gcnet_core.evaluate.predictor_for", lambda m: Constant())
+    monkeypatch.setattr("gcnet_core.evaluation.evaluate.predictor_for", lambda m: Constant())
     fake = torch.nn.Linear(1, 1)
     fake.classes = dataset.classes
     result = evaluate(fake, dataset, progress=False)
@@ -163,7 +163,7 @@ def test_project_classes_must_match(model, tmp_path):
 
 # --------------------------------------------------------------------------------- CLI
 def run_cli(monkeypatch, *args: str) -> int:
-    from gcnet_core.cli import main
+    from gcnet_core.cli.main import main
 
     entry = small_entry()
     monkeypatch.setitem(zoo._BY_NAME, entry.name, entry)

@@ -1,4 +1,4 @@
-"""gcnet_core.export and `gcnet export`: every format written, then read back and compared."""
+"""gcnet_core.formats.export and `gcnet export`: every format written, then read back and compared."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gcnet_core.classes import CITYSCAPES_TRAINID_TO_LABELID, DATASET_CLASSES, ClassSet
-from gcnet_core.cli import main
-from gcnet_core.export import EXPORT_FORMATS, check_format, export_images, mark_exported
-from gcnet_core.masks import write_index_mask
-from gcnet_core.project import Project
+from gcnet_core.model.classes import CITYSCAPES_TRAINID_TO_LABELID, DATASET_CLASSES, ClassSet
+from gcnet_core.cli.main import main
+from gcnet_core.formats.export import EXPORT_FORMATS, check_format, export_images, mark_exported
+from gcnet_core.files.masks import write_index_mask
+from gcnet_core.project.store import Project
 
 CITYSCAPES = DATASET_CLASSES["cityscapes"]
 

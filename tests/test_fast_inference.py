@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from gcnet_core import init_model
-from gcnet_core.acceleration import fold_batch_norms, inference_copy, is_out_of_memory
-from gcnet_core.fast_inference import FastOptions, FastPredictor
-from gcnet_core.folder_run import segment_files
-from gcnet_core.imageio import read_image_rgb
-from gcnet_core.inference import Predictor, predictor_for, prefetch, resolve_precision
-from gcnet_core.masks import read_index_mask
+from gcnet_core.predict.acceleration import fold_batch_norms, inference_copy, is_out_of_memory
+from gcnet_core.predict.fast import FastOptions, FastPredictor
+from gcnet_core.predict.folder import segment_files
+from gcnet_core.files.images import read_image_rgb
+from gcnet_core.predict.exact import Predictor, predictor_for, prefetch, resolve_precision
+from gcnet_core.files.masks import read_index_mask
 from gcnet_core.model.heads import ContextBlock
 
 from helpers import SHARED_IMAGES, WHOLE_ADE, register_entry, small_entry
@@ -210,7 +210,7 @@ def test_folder_run_writes_masks_in_order_and_reports_failures(ade_model, tmp_pa
 
 
 def test_cuda_math_flags_are_scoped_to_the_call():
-    from gcnet_core.acceleration import cuda_math
+    from gcnet_core.predict.acceleration import cuda_math
 
     saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark)
     with cuda_math(tf32=not saved[0], autotune=not saved[2]):
@@ -258,10 +258,10 @@ def test_a_4000x6000_photo_goes_through_both_paths(monkeypatch, tmp_path):
 def test_benchmark_command_reports_every_row(monkeypatch, ade_checkpoint, tmp_path, capsys):
     import json
 
-    from gcnet_core.cli import main
+    from gcnet_core.cli.main import main
 
     register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(64, 48)))
-    monkeypatch.setattr("gcnet_core.mmseg_bridge.mmseg_available", lambda: False)
+    monkeypatch.setattr("gcnet_core.predict.mmseg_bridge.mmseg_available", lambda: False)
     out = tmp_path / "bench.json"
     assert main(["benchmark", "--model", WHOLE_ADE, "--checkpoint", str(ade_checkpoint), "--device", "cpu",
                  "--images", "2", "--warmup", "1", "--folder", "3", "--ablation", "--mmseg",

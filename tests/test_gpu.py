@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from gcnet_core import inference, init_model
-from gcnet_core.benchmark import run_benchmark
-from gcnet_core.fast_inference import FastOptions, FastPredictor
-from gcnet_core.imageio import read_image_rgb
-from gcnet_core.inference import Predictor, predictor_for, release, resolve_device
+from gcnet_core.predict.benchmark import run_benchmark
+from gcnet_core.predict.fast import FastOptions, FastPredictor
+from gcnet_core.files.images import read_image_rgb
+from gcnet_core.predict.exact import Predictor, predictor_for, release, resolve_device
 
 from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, WHOLE_CS, random_checkpoint, register_entry, small_entry
 
@@ -22,7 +22,7 @@ PHOTOS = sorted(p for p in SHARED_IMAGES.iterdir() if p.suffix in (".png", ".jpg
 
 @pytest.fixture(scope="module")
 def cs_checkpoint(tmp_path_factory):
-    from gcnet_core.zoo import get_entry
+    from gcnet_core.weights.zoo import get_entry
 
     return random_checkpoint(get_entry(WHOLE_CS), tmp_path_factory.mktemp("ckpt") / "cs512.pth", seed=2)
 

@@ -1,4 +1,4 @@
-"""gcnet_core.imageio: images must reach the model exactly as mmsegmentation's cv2.imread gives them."""
+"""gcnet_core.files.images: images must reach the model exactly as mmsegmentation's cv2.imread gives them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gcnet_core import imageio
-from gcnet_core.imageio import IMAGE_EXTENSIONS, ImageReadError, find_images, read_image_rgb
+from gcnet_core.files import images as imageio
+from gcnet_core.files.images import IMAGE_EXTENSIONS, ImageReadError, find_images, read_image_rgb
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "images"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared sample images are not available")

@@ -12,12 +12,12 @@ import torch
 import torch.nn.functional as F
 
 from gcnet_core import inference, inference_many, init_model
-from gcnet_core.imageio import ImageReadError
-from gcnet_core.inference import rescale_size, slide_windows, tta_scales
+from gcnet_core.files.images import ImageReadError
+from gcnet_core.predict.exact import rescale_size, slide_windows, tta_scales
 
 from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, register_entry, small_entry
 
-inference_module = importlib.import_module("gcnet_core.inference")
+inference_module = importlib.import_module("gcnet_core.predict.exact")
 
 
 def test_keep_ratio_rule_matches_the_spec_examples():

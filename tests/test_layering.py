@@ -31,6 +31,6 @@ def test_importing_the_core_does_not_load_qt():
     import subprocess
     import sys
 
-    code = "import sys, gcnet_core, gcnet_core.cli, gcnet_core.inference; print(any(m.startswith('PySide6') for m in sys.modules))"
+    code = "import sys, gcnet_core, gcnet_core.cli.main, gcnet_core.predict.exact; print(any(m.startswith('PySide6') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -1,4 +1,4 @@
-"""gcnet_core.masks: index PNGs, colouring, overlays, Cityscapes labelIds and atomic writes."""
+"""gcnet_core.files.masks: index PNGs, colouring, overlays, Cityscapes labelIds and atomic writes."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gcnet_core import masks
-from gcnet_core.classes import DATASET_CLASSES, IGNORE_INDEX, ClassSet
-from gcnet_core.imageio import ImageReadError, read_image_rgb
-from gcnet_core.masks import (
+from gcnet_core.files import masks
+from gcnet_core.model.classes import DATASET_CLASSES, IGNORE_INDEX, ClassSet
+from gcnet_core.files.images import ImageReadError, read_image_rgb
+from gcnet_core.files.masks import (
     MASK_FORMATS,
     MaskReadError,
     atomic_write_bytes,

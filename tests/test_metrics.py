@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from gcnet_core.metrics import IoUAccumulator, MetricResult
+from gcnet_core.evaluation.metrics import IoUAccumulator, MetricResult
 
 # 3x3 example, 3 classes. The bottom-left pixel is ignored (label 255).
 LABEL = np.array([[0, 0, 1],

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gcnet_core.classes import DATASET_CLASSES, ClassSet
-from gcnet_core.project import PROJECT_FILE, Project, ProjectError
+from gcnet_core.model.classes import DATASET_CLASSES, ClassSet
+from gcnet_core.project.store import PROJECT_FILE, Project, ProjectError
 
 CLASSES = ClassSet(("background", "cat"), ((0, 0, 0), (64, 0, 0)))
 

@@ -24,18 +24,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from gcnet_core import zoo
+from gcnet_core.weights import zoo
 from gcnet_core.api import build_model, init_model
-from gcnet_core.checkpoint import load_weights, read_checkpoint
-from gcnet_core.classes import CITYSCAPES_CLASSES, ClassSet
+from gcnet_core.weights.checkpoint import load_weights, read_checkpoint
+from gcnet_core.model.classes import CITYSCAPES_CLASSES, ClassSet
 from gcnet_core.data.readers import SegDataset
 from gcnet_core.data.transforms import TrainTransform
-from gcnet_core.evaluate import evaluate
-from gcnet_core.masks import write_index_mask
-from gcnet_core.project import Project
+from gcnet_core.evaluation.evaluate import evaluate
+from gcnet_core.files.masks import write_index_mask
+from gcnet_core.project.store import Project
 from gcnet_core.train import PRESETS, TrainConfig, adapt_classifiers, train
 from gcnet_core.train.checkpoints import atomic_save
-from gcnet_core.train.cli import config_from_args
+from gcnet_core.cli.train import config_from_args
 from gcnet_core.train.data import IterationBatches, Subset, holdout_split, normalise_batch
 from gcnet_core.train.ddp import DistContext
 from gcnet_core.train.loop import Trainer
@@ -155,7 +155,7 @@ def test_frozen_bn_keeps_statistics_but_trains_affine(entry):
 
 
 def test_cli_flags_make_a_config():
-    from gcnet_core.cli import build_parser
+    from gcnet_core.cli.main import build_parser
 
     args = build_parser().parse_args(
         ["train", "--model", BASE, "--project", "p", "--out", "o", "--iters", "7", "--batch-size", "3",
@@ -170,7 +170,7 @@ def test_cli_flags_make_a_config():
 
 
 def test_speed_flags_make_a_config():
-    from gcnet_core.cli import build_parser
+    from gcnet_core.cli.main import build_parser
 
     base = ["train", "--model", BASE, "--project", "p", "--out", "o"]
     cfg = config_from_args(build_parser().parse_args(base + ["--channels-last", "--no-fused-optimizer"]))
@@ -386,7 +386,7 @@ def test_sigterm_saves_a_loadable_checkpoint_and_reports_cancelled(tmp_path, pro
 
 
 def test_errors_are_events_and_a_nonzero_exit(tmp_path, project, capsys):
-    from gcnet_core.cli import main
+    from gcnet_core.cli.main import main
 
     code = main(["train", "--checkpoint", str(tmp_path / "missing.pth"), "--model", BASE, "--project",
                  str(project), "--out", str(tmp_path / "out"), "--progress", "jsonl"])

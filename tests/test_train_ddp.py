@@ -19,14 +19,14 @@ import pytest
 import torch
 from PIL import Image
 
-from gcnet_core import zoo
+from gcnet_core.weights import zoo
 from gcnet_core.api import build_model, init_model
-from gcnet_core.checkpoint import read_checkpoint
-from gcnet_core.classes import ClassSet
+from gcnet_core.weights.checkpoint import read_checkpoint
+from gcnet_core.model.classes import ClassSet
 from gcnet_core.data.readers import SegDataset
-from gcnet_core.evaluate import evaluate
-from gcnet_core.masks import write_index_mask
-from gcnet_core.project import Project
+from gcnet_core.evaluation.evaluate import evaluate
+from gcnet_core.files.masks import write_index_mask
+from gcnet_core.project.store import Project
 from gcnet_core.train.data import Subset, holdout_split
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,12 +36,12 @@ CLASSES = ClassSet(("road", "square"), ((200, 60, 60), (40, 200, 40)))
 
 RUNNER = f"""\
 import dataclasses, sys
-from gcnet_core import zoo
+from gcnet_core.weights import zoo
 e = zoo.get_entry({BASE!r})
 d = dataclasses.replace(e.dataset, base_scale=({SIZE}, {SIZE}), crop_size=({SIZE}, {SIZE}))
 e = dataclasses.replace(e, dataset=d)
 zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e
-from gcnet_core.cli import main
+from gcnet_core.cli.main import main
 sys.exit(main())
 """
 

@@ -23,8 +23,8 @@ from gcnet_core.data.transforms import (
     resize_pair,
     sample_rng,
 )
-from gcnet_core.inference import rescale_size
-from gcnet_core.zoo import CITYSCAPES_512x1024
+from gcnet_core.predict.exact import rescale_size
+from gcnet_core.weights.zoo import CITYSCAPES_512x1024
 
 
 def image(h: int = 20, w: int = 30, seed: int = 0) -> np.ndarray:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gcnet_core import versions
-from gcnet_core.versions import METADATA_NAME, VersionError, VersionRegistry
+from gcnet_core.project import versions
+from gcnet_core.project.versions import METADATA_NAME, VersionError, VersionRegistry
 
 BASE = "gcnet_r50-d8_4xb2-40k_cityscapes-512x1024"
 

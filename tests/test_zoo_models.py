@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from gcnet_core import build_model
-from gcnet_core.zoo import ZOO, UnknownModelError, get_entry
+from gcnet_core.weights.zoo import ZOO, UnknownModelError, get_entry
 
 # SPEC §2.6: (state-dict entries, params for nc=19, nc=150, nc=21) per depth.
 TOTALS = {50: (366, {19: 49_630_215, 150: 49_731_085, 21: 49_631_755}),

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 import cv2
 import numpy as np
 
-from gcnet_core.classes import IGNORE_INDEX, ClassSet
+from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
 
 __all__ = ["MaskDocument", "Rect"]
 

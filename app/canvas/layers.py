@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from PySide6.QtGui import QImage
 
-from gcnet_core.classes import IGNORE_INDEX, ClassSet
+from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
 
 __all__ = [
     "confidence_color_table",

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from gcnet_core.classes import IGNORE_INDEX
+from gcnet_core.model.classes import IGNORE_INDEX
 
 if TYPE_CHECKING:
     from .view import CanvasView

@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QLabel
 
-from gcnet_core.versions import Version, VersionError, VersionRegistry
-from gcnet_core.zoo import get_entry
+from gcnet_core.project.versions import Version, VersionError, VersionRegistry
+from gcnet_core.weights.zoo import get_entry
 
 from ..panels.model_panel import ModelChoice
 from ..workers.inference import InferenceResult, ModelConfig

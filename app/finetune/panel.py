@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QDoubl
                                QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from gcnet_core.versions import Version
+from gcnet_core.project.versions import Version
 
 from ..formatting import duration_text
 from .curves import CurvePlot

@@ -1,7 +1,7 @@
 """Fine-tuning runs as the app sees them: settings, the ``gcnet train`` command line, and a
 small record in the run folder so a run can be resumed later, even after a restart.
 
-No Qt here. A run folder (under ``gcnet_core.versions.runs_dir()``) holds the engine's
+No Qt here. A run folder (under ``gcnet_core.project.versions.runs_dir()``) holds the engine's
 ``last.pth``/``best.pth``/``resume.pth``, ``run.json`` (this module's record) and
 ``events.jsonl`` (every event the worker printed, for the curves and the before/after).
 """
@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from gcnet_core.masks import atomic_write_text
+from gcnet_core.files.masks import atomic_write_text
 from gcnet_core.train.config import PRESETS, TrainConfig
-from gcnet_core.versions import runs_dir
+from gcnet_core.project.versions import runs_dir
 
 RECORD_NAME = "run.json"
 EVENTS_NAME = "events.jsonl"

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QDockWidget, QHBoxLayout, QHeaderView,
                                QInputDialog, QLineEdit, QTableView, QToolButton, QVBoxLayout, QWidget)
 
-from gcnet_core.classes import ClassSet
+from gcnet_core.model.classes import ClassSet
 
 HOTKEYS = "1234567890"
 ClassIndexRole = Qt.ItemDataRole.UserRole + 1

@@ -11,8 +11,8 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from gcnet_core.download import cached_checkpoint
-from gcnet_core.zoo import ZOO, ZooEntry, get_entry
+from gcnet_core.weights.download import cached_checkpoint
+from gcnet_core.weights.zoo import ZOO, ZooEntry, get_entry
 
 from ..workers.inference import ModelConfig
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-from gcnet_core.classes import ClassSet
+from gcnet_core.model.classes import ClassSet
 
 from ..runtime import gcnet_command
 from .inference import ModelConfig

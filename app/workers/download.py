@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QThread, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog
 
-from gcnet_core.download import CheckpointError, ensure_checkpoint
-from gcnet_core.zoo import ZooEntry
+from gcnet_core.weights.download import CheckpointError, ensure_checkpoint
+from gcnet_core.weights.zoo import ZooEntry
 
 
 class DownloadCancelled(Exception):

@@ -1,4 +1,4 @@
-"""Running an export (gcnet_core.export) on a worker thread with progress and cancel."""
+"""Running an export (gcnet_core.formats.export) on a worker thread with progress and cancel."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from gcnet_core.export import ExportCancelled, export_images
-from gcnet_core.project import Project
+from gcnet_core.formats.export import ExportCancelled, export_images
+from gcnet_core.project.store import Project
 
 
 class ExportThread(QThread):

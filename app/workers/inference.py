@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from gcnet_core.classes import ClassSet
+from gcnet_core.model.classes import ClassSet
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class InferenceWorker(QObject):
     @Slot(object)
     def run(self, request: InferenceRequest) -> None:
         from gcnet_core.api import init_model
-        from gcnet_core.inference import inference
+        from gcnet_core.predict.exact import inference
 
         try:
             load_seconds = 0.0
@@ -105,8 +105,8 @@ class InferenceWorker(QObject):
     def _drop_model(self) -> None:
         """Forget the model and hand its cached GPU memory back to the driver, so a batch
         or training process (or another program) can use it."""
-        from gcnet_core.acceleration import release_gpu_memory
-        from gcnet_core.inference import release
+        from gcnet_core.predict.acceleration import release_gpu_memory
+        from gcnet_core.predict.exact import release
 
         model, self._model, self._key = self._model, None, None
         if model is not None:

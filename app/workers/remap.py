@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gcnet_core.classes import IGNORE_INDEX, ClassSet
-from gcnet_core.masks import read_index_mask, write_index_mask
-from gcnet_core.project import EDITED_DIR, Project
+from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
+from gcnet_core.files.masks import read_index_mask, write_index_mask
+from gcnet_core.project.store import EDITED_DIR, Project
 
 
 def removal_lut(removed: int) -> np.ndarray:

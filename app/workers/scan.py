@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from gcnet_core.project import Project
+from gcnet_core.project.store import Project
 
 CHUNK = 500
 

@@ -21,10 +21,10 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..classes import DATASET_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_labelid_to_trainid_lut
-from ..imageio import ImageReadError, read_image_rgb
-from ..masks import read_index_mask
-from ..project import Project
+from ..model.classes import DATASET_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_labelid_to_trainid_lut
+from ..files.images import ImageReadError, read_image_rgb
+from ..files.masks import read_index_mask
+from ..project.store import Project
 
 log = logging.getLogger("gcnet_core.data")
 
@@ -63,7 +63,7 @@ def _reduce_zero_label(label: np.ndarray) -> np.ndarray:
 def load_label(sample: Sample | str | os.PathLike, reduce_zero_label: bool = False) -> np.ndarray:
     """Read a label map as (H, W) uint8 class ids, 255 = ignore.
 
-    Raises :class:`~gcnet_core.imageio.ImageReadError` naming the file when it is missing,
+    Raises :class:`~gcnet_core.files.images.ImageReadError` naming the file when it is missing,
     corrupt or not an index mask.
     """
     path = sample.label if isinstance(sample, Sample) else Path(sample)
@@ -157,7 +157,7 @@ def voc_samples(root: str | os.PathLike, split: str) -> list[Sample]:
 
 
 def project_samples(root: str | os.PathLike, states: Iterable[str] = ("corrected",)) -> list[Sample]:
-    """Images of a :class:`~gcnet_core.project.Project` in one of ``states`` that have a label."""
+    """Images of a :class:`~gcnet_core.project.store.Project` in one of ``states`` that have a label."""
     project = Project.open(root)
     samples = []
     for image in project.images_with_state(*states):

@@ -26,8 +26,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..classes import IGNORE_INDEX
-from ..inference import rescale_size, resize_keep_ratio
+from ..model.classes import IGNORE_INDEX
+from ..predict.exact import rescale_size, resize_keep_ratio
 
 ImageLabel = tuple[np.ndarray, np.ndarray]
 IMAGE_PADS = ("normalized", "raw")
@@ -242,7 +242,7 @@ class TrainTransform:
 
     @classmethod
     def from_recipe(cls, recipe: Any, seed: int | None = None, **options: Any) -> "TrainTransform":
-        """From a :class:`~gcnet_core.zoo.DatasetRecipe` (its base scale and crop size)."""
+        """From a :class:`~gcnet_core.weights.zoo.DatasetRecipe` (its base scale and crop size)."""
         return cls(recipe.base_scale, recipe.crop_size, seed=seed, **options)
 
     def reseed(self, seed: int | None) -> None:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..classes import ClassSet
+from ..model.classes import ClassSet
 
 LAST, BEST, RESUME = "last.pth", "best.pth", "resume.pth"
 CLASSIFIERS = ("decode_head.conv_seg", "auxiliary_head.conv_seg")

@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..distributed import rank_and_world_size
+from ..predict.distributed import rank_and_world_size
 
 
 @dataclass

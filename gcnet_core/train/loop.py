@@ -22,17 +22,17 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..acceleration import release_gpu_memory
+from ..predict.acceleration import release_gpu_memory
 from ..api import build_model, classes_from_meta
-from ..checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
-from ..classes import ClassSet
+from ..weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
+from ..model.classes import ClassSet
 from ..data.readers import SegDataset, load_sample_safe
 from ..data.transforms import TrainTransform
-from ..distributed import device_for_this_process
-from ..fast_inference import FastOptions, FastPredictor
-from ..inference import Predictor, resolve_device
-from ..metrics import IoUAccumulator, MetricResult
-from ..zoo import get_entry
+from ..predict.distributed import device_for_this_process
+from ..predict.fast import FastOptions, FastPredictor
+from ..predict.exact import Predictor, resolve_device
+from ..evaluation.metrics import IoUAccumulator, MetricResult
+from ..weights.zoo import get_entry
 from . import ddp
 from .checkpoints import (BEST, LAST, RESUME, adapt_classifiers, atomic_save, build_meta, load_resume,
                           model_checkpoint, restore_rng, resume_state)
@@ -158,7 +158,7 @@ class Trainer:
                 raise ValueError(f"{cfg.checkpoint} does not name its zoo model; pass --model too")
             entry = get_entry(str(base))
         else:
-            from ..download import ensure_checkpoint
+            from ..weights.download import ensure_checkpoint
 
             entry = get_entry(cfg.model)
             state, meta = read_checkpoint(ensure_checkpoint(entry))

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..classes import IGNORE_INDEX
+from ..model.classes import IGNORE_INDEX
 
 
 def poly_lr(iteration: int, max_iters: int, lr: float, min_lr: float, power: float = 0.9) -> float:

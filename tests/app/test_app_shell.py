@@ -23,7 +23,7 @@ from app.settings import AppSettings  # noqa: E402
 from app.welcome import SKIP_ENV, WelcomeDialog, maybe_show_welcome  # noqa: E402
 from app.window import MainWindow, Prompter  # noqa: E402
 from gcnet_core import __version__  # noqa: E402
-from gcnet_core.download import CACHE_ENV, cache_dir  # noqa: E402
+from gcnet_core.weights.download import CACHE_ENV, cache_dir  # noqa: E402
 from gcnet_core.version import pyproject_version  # noqa: E402
 
 from helpers import REPO  # noqa: E402
@@ -75,7 +75,7 @@ def test_one_version_everywhere(capsys):
 def test_an_image_argument_opens_its_project_at_that_image(make_window, tmp_path):
     from PIL import Image
 
-    from gcnet_core.project import PROJECT_FILE, Project
+    from gcnet_core.project.store import PROJECT_FILE, Project
 
     root = tmp_path / "project"
     (root / "street").mkdir(parents=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.canvas.document import MaskDocument
-from gcnet_core.classes import DATASET_CLASSES, IGNORE_INDEX
+from gcnet_core.model.classes import DATASET_CLASSES, IGNORE_INDEX
 
 CS = DATASET_CLASSES["cityscapes"]
 

@@ -24,9 +24,9 @@ from app.settings import AppSettings  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from gcnet_core import zoo  # noqa: E402
 from gcnet_core.api import init_model  # noqa: E402
-from gcnet_core.masks import read_index_mask, write_index_mask  # noqa: E402
-from gcnet_core.project import Project  # noqa: E402
-from gcnet_core.versions import VersionRegistry  # noqa: E402
+from gcnet_core.files.masks import read_index_mask, write_index_mask  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
+from gcnet_core.project.versions import VersionRegistry  # noqa: E402
 
 from test_window import ScriptedPrompter  # noqa: E402
 
@@ -308,8 +308,8 @@ def test_settings_command_line_and_run_records(tmp_path, entry):
     assert "--checkpoint" not in args and "--val-at-start" in args
     assert args[args.index("--out") + 1] == str(record_.folder)
     assert args[args.index("--iters") + 1] == "7" and float(args[args.index("--lr") + 1]) == 0.002
-    from gcnet_core.cli import build_parser
-    from gcnet_core.train.cli import config_from_args
+    from gcnet_core.cli.main import build_parser
+    from gcnet_core.cli.train import config_from_args
 
     cfg = config_from_args(build_parser().parse_args(args))
     assert cfg.val_at_start and cfg.iters == 7 and cfg.preset == "finetune" and cfg.dataset == "project"

@@ -19,9 +19,9 @@ from PySide6.QtTest import QTest  # noqa: E402
 from app.main import samples_folder, startup_folder  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.window import MainWindow, Prompter, class_lut  # noqa: E402
-from gcnet_core.classes import DATASET_CLASSES, ClassSet  # noqa: E402
-from gcnet_core.masks import read_index_mask  # noqa: E402
-from gcnet_core.project import Project  # noqa: E402
+from gcnet_core.model.classes import DATASET_CLASSES, ClassSet  # noqa: E402
+from gcnet_core.files.masks import read_index_mask  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
 
 from helpers import REPO, WHOLE_ADE, register_entry, small_entry  # noqa: E402
 
@@ -213,7 +213,7 @@ def test_segment_all_skips_corrected_and_reports_the_corrupt_file(qtbot, make_wi
     code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from helpers import small_entry; "
             "from gcnet_core import zoo; e = small_entry(sys.argv.pop(1), base_scale=(64, 48)); "
             "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e; "
-            "from gcnet_core.cli import main; sys.exit(main(sys.argv[1:]))")
+            "from gcnet_core.cli.main import main; sys.exit(main(sys.argv[1:]))")
     prompter = ScriptedPrompter()
     window = make_window(prompter, batch_command=[sys.executable, "-c", code, str(tests_dir), WHOLE_ADE])
     window.model_panel.select(WHOLE_ADE)
@@ -274,7 +274,7 @@ def test_export_dialog_writes_files_and_marks_corrected_images_exported(qtbot, m
 def test_offline_download_shows_the_download_error_text(qtbot, make_window, tmp_path, monkeypatch):
     from urllib.error import URLError
 
-    import gcnet_core.download as download
+    import gcnet_core.weights.download as download
 
     def offline(*_args, **_kwargs):
         raise URLError("no network here")
@@ -434,8 +434,8 @@ def test_import_checkpoint_official_file_goes_to_the_cache_others_become_custom(
         qtbot, make_window, tmp_path, monkeypatch, ade_checkpoint):
     import dataclasses
 
-    from gcnet_core.download import cached_checkpoint, file_sha256
-    from gcnet_core.zoo import get_entry
+    from gcnet_core.weights.download import cached_checkpoint, file_sha256
+    from gcnet_core.weights.zoo import get_entry
 
     # pretend the generated file is the official one: its hash prefix goes into the entry
     entry = dataclasses.replace(get_entry(WHOLE_ADE),

@@ -22,10 +22,10 @@ from app.workers.download import DownloadThread  # noqa: E402
 from app.workers.inference import ModelConfig  # noqa: E402
 from app.workers.remap import removal_lut  # noqa: E402
 from app.workers.saving import MaskSnapshot, SerialWriter  # noqa: E402
-from gcnet_core.classes import DATASET_CLASSES  # noqa: E402
-from gcnet_core.cli import main  # noqa: E402
-from gcnet_core.masks import read_index_mask  # noqa: E402
-from gcnet_core.zoo import get_entry  # noqa: E402
+from gcnet_core.model.classes import DATASET_CLASSES  # noqa: E402
+from gcnet_core.cli.main import main  # noqa: E402
+from gcnet_core.files.masks import read_index_mask  # noqa: E402
+from gcnet_core.weights.zoo import get_entry  # noqa: E402
 
 from helpers import REPO, WHOLE_ADE, register_entry, small_entry  # noqa: E402
 
@@ -131,7 +131,7 @@ def test_inference_worker_reports_notes_and_unloads_gpu_models_only(qtbot, monke
     from app.workers.inference import InferenceRequest, InferenceWorker
 
     register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(64, 48)))
-    inference_module = importlib.import_module("gcnet_core.inference")
+    inference_module = importlib.import_module("gcnet_core.predict.exact")
     real = inference_module.inference
 
     def noted(model, image, tta=False):
@@ -177,7 +177,7 @@ def test_download_thread_reports_offline_and_cancel(qtbot, monkeypatch):
     from urllib.error import URLError
 
     import app.workers.download as download_worker
-    import gcnet_core.download as download
+    import gcnet_core.weights.download as download
 
     monkeypatch.setattr(download, "urlopen", lambda *a, **k: (_ for _ in ()).throw(URLError("offline")))
     entry = get_entry("gcnet_r50-d8_4xb4-20k_voc12aug-512x512")
@@ -220,7 +220,7 @@ def test_serial_writer_keeps_order_and_reports_failures(qtbot, tmp_path):
 WRITER_LOOP = textwrap.dedent("""
     import sys, numpy as np
     from app.workers.saving import MaskSnapshot
-    from gcnet_core.classes import DATASET_CLASSES
+    from gcnet_core.model.classes import DATASET_CLASSES
     path = sys.argv[1]
     value = 0
     print("ready", flush=True)

@@ -41,7 +41,7 @@ TTA_RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
 
 # The mmcv.ops stub, config loading and model building live in gcnet_core (the benchmark's
 # --mmseg mode uses them too).
-from gcnet_core.mmseg_bridge import (  # noqa: E402,F401
+from gcnet_core.predict.mmseg_bridge import (  # noqa: E402,F401
     build_mmseg_model as build_model,
     config_path,
     import_mmseg,

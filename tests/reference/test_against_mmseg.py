@@ -13,7 +13,7 @@ official 1.x config shipped in the wheel) and by us (``gcnet_core.init_model``),
 
 * the network alone: our ``GCNet.forward`` vs mmseg's ``EncoderDecoder.encode_decode`` on
   the same normalised tensor;
-* the full single-image path from the image file: ``gcnet_core.inference(...,
+* the full single-image path from the image file: ``gcnet_core.predict.exact(...,
   return_logits=True)`` vs ``mmseg.apis.inference_model`` (test pipeline resize,
   normalisation, whole/slide inference, resize back to the original size);
 * ms+flip (``tta=True``, the 0.x scale rule of SPEC §4.4) vs mmseg's own ``TestTimeAug`` +
@@ -44,9 +44,9 @@ R.install_mmcv_ops_stub()
 pytest.importorskip("mmseg")
 
 import gcnet_core  # noqa: E402
-from gcnet_core.imageio import read_image_rgb  # noqa: E402
+from gcnet_core.files.images import read_image_rgb  # noqa: E402
 from gcnet_core.model import GCNet  # noqa: E402
-from gcnet_core.zoo import get_entry  # noqa: E402
+from gcnet_core.weights.zoo import get_entry  # noqa: E402
 
 IMAGES = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
 
@@ -166,7 +166,7 @@ def test_inference_matches_inference_model(name, image, checkpoint, mmseg_models
     ref = R.inference(mmseg_models(name, path), image_path)
 
     model = gcnet_core.init_model(name, checkpoint=path, device="cpu")
-    result = gcnet_core.inference(model, image_path, return_logits=True)
+    result = gcnet_core.predict.exact(model, image_path, return_logits=True)
 
     assert result.labels.shape == ref.labels.shape
     assert result.logits.shape == ref.logits.shape
@@ -197,7 +197,7 @@ FAST_BARS = {"fp32": 0.995, "fp16": 0.95}
 def test_fast_path_labels_agree_with_inference_model(name, image, precision, checkpoint, mmseg_models,
                                                      cityscapes_like_image):
     """The fast path against mmseg's own inference (labels at the original size)."""
-    from gcnet_core.fast_inference import FastPredictor
+    from gcnet_core.predict.fast import FastPredictor
 
     path = checkpoint(name)
     image_path = _image(image, cityscapes_like_image)
@@ -219,7 +219,7 @@ def test_tta_matches_seg_tta_model_with_0x_scales(checkpoint, mmseg_models):
     assert sorted({s[0] for s in ref.input_shapes}) == [256, 384, 512, 640, 768, 896]
 
     model = gcnet_core.init_model(name, checkpoint=path, device="cpu")
-    result = gcnet_core.inference(model, image, tta=True, return_logits=True)
+    result = gcnet_core.predict.exact(model, image, tta=True, return_logits=True)
 
     assert result.logits.shape == ref.probs.shape  # with tta, .logits holds the averaged probabilities
     prob_diff = float(np.abs(result.logits - ref.probs).max())

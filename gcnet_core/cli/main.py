@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
 
 class _DownloadBar:
@@ -33,8 +33,8 @@ class _DownloadBar:
 
 
 def _load_model(args) -> "object":
-    from .api import init_model
-    from .distributed import device_for_this_process
+    from ..api import init_model
+    from ..predict.distributed import device_for_this_process
 
     bar = _DownloadBar(f"downloading {args.model or 'checkpoint'}")
     try:
@@ -44,15 +44,15 @@ def _load_model(args) -> "object":
     finally:
         bar.close()
     if getattr(args, "compile", False):
-        from .fast_inference import FastOptions
+        from ..predict.fast import FastOptions
 
         model.fast_options = FastOptions(compile=True)
     return model
 
 
 def cmd_models(args) -> int:
-    from .download import cached_checkpoint
-    from .zoo import ZOO
+    from ..weights.download import cached_checkpoint
+    from ..weights.zoo import ZOO
 
     header = f"{'name':44} {'dataset':11} {'backbone':9} {'crop':8} {'sched':5} {'mIoU':>6} {'ms+flip':>7}  downloaded"
     print(header)
@@ -66,8 +66,8 @@ def cmd_models(args) -> int:
 
 
 def cmd_download(args) -> int:
-    from .download import CheckpointError, cached_checkpoint, ensure_checkpoint, import_checkpoint
-    from .zoo import get_entry
+    from ..weights.download import CheckpointError, cached_checkpoint, ensure_checkpoint, import_checkpoint
+    from ..weights.zoo import get_entry
 
     status = 0
     for name in args.names:
@@ -94,9 +94,9 @@ def cmd_download(args) -> int:
 def cmd_predict(args) -> int:
     from tqdm import tqdm
 
-    from .distributed import shard_for_this_process
-    from .folder_run import segment_files
-    from .imageio import find_images
+    from ..predict.distributed import shard_for_this_process
+    from ..predict.folder import segment_files
+    from ..files.images import find_images
 
     report = _JsonProgress() if args.progress == "jsonl" else None
     inputs = find_images(args.inputs)
@@ -175,8 +175,8 @@ def _relative_output(path: Path, roots: list[Path]) -> Path:
 
 
 def cmd_export(args) -> int:
-    from .export import corrected_images, export_images, mark_exported
-    from .project import Project, ProjectError
+    from ..formats.export import corrected_images, export_images, mark_exported
+    from ..project.store import Project, ProjectError
 
     root = Path(args.project)
     if not (root / "gcnet-project.json").is_file():
@@ -206,7 +206,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_benchmark(args) -> int:
-    from .benchmark import run_benchmark
+    from ..predict.benchmark import run_benchmark
 
     model = _load_model(args)
     report = run_benchmark(model, images=args.images, warmup=args.warmup, precision=args.precision,
@@ -220,7 +220,7 @@ def cmd_benchmark(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .export import EXPORT_FORMATS
+    from ..formats.export import EXPORT_FORMATS
 
     parser = argparse.ArgumentParser(prog="gcnet", description="GCNet semantic segmentation (mmsegmentation zoo).")
     parser.add_argument("--version", action="version", version=f"gcnet {__version__}")
@@ -291,18 +291,18 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     benchmark.set_defaults(func=cmd_benchmark)
 
-    from .evaluate import add_eval_command
+    from ..evaluation.evaluate import add_eval_command
     add_eval_command(commands)
-    from .train.cli import add_train_command
+    from .train import add_train_command
     add_train_command(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .download import CheckpointError
-    from .imageio import ImageReadError
-    from .zoo import UnknownModelError
+    from ..weights.download import CheckpointError
+    from ..files.images import ImageReadError
+    from ..weights.zoo import UnknownModelError
 
     try:
         return args.func(args)

@@ -10,7 +10,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from .classes import DATASET_CLASSES, ClassSet
+from ..model.classes import DATASET_CLASSES, ClassSet
 
 CHECKPOINT_ROOT = "https://download.openmmlab.com/mmsegmentation/v0.5/gcnet"
 

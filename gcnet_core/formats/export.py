@@ -31,10 +31,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
-from .imageio import ImageReadError, read_image_rgb
-from .masks import atomic_write_bytes, atomic_write_text, colorize, overlay, read_index_mask, write_index_mask
-from .project import Project
+from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
+from ..files.images import ImageReadError, read_image_rgb
+from ..files.masks import atomic_write_bytes, atomic_write_text, colorize, overlay, read_index_mask, write_index_mask
+from ..project.store import Project
 
 EXPORT_FORMATS = ("index", "color", "gray", "labelids", "trainids", "overlay", "voc", "coco")
 FORMAT_TITLES = {

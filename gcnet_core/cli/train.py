@@ -11,8 +11,8 @@ import argparse
 import sys
 import traceback
 
-from .config import AMP_MODES, DATASET_KINDS, FREEZE_BN_MODES, PRESETS
-from .progress import PROGRESS_MODES
+from ..train.config import AMP_MODES, DATASET_KINDS, FREEZE_BN_MODES, PRESETS
+from ..train.progress import PROGRESS_MODES
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -75,7 +75,7 @@ def add_train_command(subparsers) -> None:
 
 def config_from_args(args):
     """A :class:`TrainConfig` from parsed arguments (explicit flags beat the preset)."""
-    from .config import TrainConfig
+    from ..train.config import TrainConfig
 
     dataset, root = args.dataset, args.data_root
     if args.project:
@@ -96,9 +96,9 @@ def config_from_args(args):
 
 
 def cmd_train(args) -> int:
-    from ..distributed import rank_and_world_size
-    from .loop import train
-    from .progress import make_sink
+    from ..predict.distributed import rank_and_world_size
+    from ..train.loop import train
+    from ..train.progress import make_sink
 
     sink = make_sink(args.progress, enabled=rank_and_world_size()[0] == 0)
     try:

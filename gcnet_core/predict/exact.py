@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .imageio import read_image_rgb
+from ..files.images import read_image_rgb
 
 T = TypeVar("T")
 MEAN_RGB = (123.675, 116.28, 103.53)
@@ -101,7 +101,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def resolve_precision(device: torch.device, precision: str) -> str:
     """Validate ``precision`` for ``device``; ``auto`` becomes fp16 on CUDA (see
-    :func:`~gcnet_core.acceleration.best_precision`) and fp32 on the CPU."""
+    :func:`~gcnet_core.predict.acceleration.best_precision`) and fp32 on the CPU."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "auto":
@@ -141,7 +141,7 @@ class Predictor:
     """Runs a loaded model the way its zoo entry says (whole or slide, align_corners, scale).
 
     This is the exact path: CPU preprocessing with OpenCV, NCHW float32 (or autocast),
-    true fp32 on CUDA (TF32 off), nothing cached. :class:`~gcnet_core.fast_inference.FastPredictor`
+    true fp32 on CUDA (TF32 off), nothing cached. :class:`~gcnet_core.predict.fast.FastPredictor`
     overrides :meth:`prepare` and :meth:`network` to go faster on a GPU.
     """
 
@@ -296,7 +296,7 @@ def predictor_for(model: torch.nn.Module) -> Predictor:
     if predictor is None or predictor.device != next(model.parameters()).device:
         precision = getattr(model, "precision", "fp32")
         if getattr(model, "fast", False):
-            from .fast_inference import FastPredictor
+            from .fast import FastPredictor
 
             predictor = FastPredictor(model, precision=precision, options=getattr(model, "fast_options", None))
         else:

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .classes import IGNORE_INDEX
+from ..model.classes import IGNORE_INDEX
 
 
 def _as_numpy(array: Any) -> np.ndarray:

@@ -8,7 +8,7 @@ where absolute numbers vary between machines:
   §8.1): batch 1, the first ``warmup`` images discarded, each timed image including the
   host-to-device copy, the network, both resizes, argmax and the copy of the labels to the
   CPU. Decoding is excluded. It is the baseline of the ratio column.
-* **fast**: :class:`~gcnet_core.fast_inference.FastPredictor`, timed the same way, with the
+* **fast**: :class:`~gcnet_core.predict.fast.FastPredictor`, timed the same way, with the
   share of pixels whose label equals the fp32 eager label ("agreement").
 * **folder**: ``gcnet predict``'s pipeline on PNG files written beforehand: decoding,
   inference and writing the index PNGs, end to end.
@@ -34,8 +34,8 @@ import cv2
 import numpy as np
 import torch
 
-from .imageio import read_image_rgb
-from .inference import Predictor, rescale_size
+from ..files.images import read_image_rgb
+from .exact import Predictor, rescale_size
 
 SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
 ABLATION_SWITCHES = ("channels_last", "fold_bn", "gpu_preprocess", "autotune", "cuda_graphs")
@@ -101,7 +101,7 @@ class BenchmarkReport:
                 "rows": rows, "process_peak_rss_bytes": self.process_peak_rss_bytes, "notes": self.notes}
 
     def write_json(self, path: str | Path) -> None:
-        from .masks import atomic_write_text
+        from ..files.masks import atomic_write_text
 
         atomic_write_text(path, json.dumps(self.to_json(), indent=2) + "\n")
 
@@ -169,7 +169,7 @@ def run_benchmark(model, images: int = 50, warmup: int = 5, precision: str | Non
                   folder_images: int = 0, ablation: bool = False, mmseg: bool = False) -> BenchmarkReport:
     """Measure the rows described in the module docstring; ``folder_images=0`` skips the folder row."""
     from .acceleration import release_gpu_memory
-    from .fast_inference import FastOptions, FastPredictor
+    from .fast import FastOptions, FastPredictor
 
     device = next(model.parameters()).device
     size = test_input_size(model.entry)
@@ -222,7 +222,7 @@ def run_benchmark(model, images: int = 50, warmup: int = 5, precision: str | Non
 
 def _folder_row(model, fast, inputs: list[np.ndarray], count: int, device: torch.device) -> Timing:
     """``gcnet predict``'s pipeline over ``count`` PNG files: decode + inference + mask write."""
-    from .folder_run import segment_files
+    from .folder import segment_files
 
     with tempfile.TemporaryDirectory(prefix="gcnet-bench-") as folder:
         root = Path(folder)

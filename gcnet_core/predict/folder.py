@@ -17,8 +17,8 @@ from typing import Iterator
 
 import torch
 
-from .inference import BatchItem, inference_many
-from .masks import write_mask
+from .exact import BatchItem, inference_many
+from ..files.masks import write_mask
 
 
 @dataclass

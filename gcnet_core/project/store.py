@@ -36,8 +36,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from .classes import ClassSet
-from .masks import atomic_write_text
+from ..model.classes import ClassSet
+from ..files.masks import atomic_write_text
 
 PROJECT_FILE = "gcnet-project.json"
 LABELS_DIR = "labels"

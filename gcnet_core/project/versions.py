@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 import platformdirs
 
-from .masks import atomic_write_text
+from ..files.masks import atomic_write_text
 
 DATA_ENV = "GCNET_DATA_DIR"
 APP_NAME = "gcnet-annotator"

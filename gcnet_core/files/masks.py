@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
-from .imageio import ImageReadError, pillow_errors
+from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
+from .images import ImageReadError, pillow_errors
 
 __all__ = [
     "MASK_FORMATS",
@@ -183,7 +183,7 @@ def read_index_mask(path: str | os.PathLike[str]) -> np.ndarray:
     Palette PNGs give their palette indices (no conversion to colour); 8-bit grayscale files
     give their values (16-bit grayscale is accepted when all values are below 256). Raises
     :class:`MaskReadError` for colour images and other non-index files, and
-    :class:`~gcnet_core.imageio.ImageReadError` (its base class) when the file is missing or
+    :class:`~gcnet_core.files.images.ImageReadError` (its base class) when the file is missing or
     cannot be decoded; both messages name the file.
     """
     try:

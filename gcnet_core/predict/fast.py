@@ -1,6 +1,6 @@
 """The fast inference path, the default on CUDA: the exact path's recipe, GPU plumbing.
 
-The same scales, windows, resizes and argmax as :class:`~gcnet_core.inference.Predictor`;
+The same scales, windows, resizes and argmax as :class:`~gcnet_core.predict.exact.Predictor`;
 what changes is how the arithmetic runs:
 
 * an inference copy of the network: batch norms folded into the convolutions, weights
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .acceleration import GraphCache, cuda_math, inference_copy, is_out_of_memory, release_gpu_memory
-from .inference import MEAN_RGB, STD_RGB, Predictor, SegmentationResult, autocast_context, rescale_size
+from .exact import MEAN_RGB, STD_RGB, Predictor, SegmentationResult, autocast_context, rescale_size
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ class FastPredictor(Predictor):
     def cpu_predictor(self) -> Predictor:
         """An exact fp32 predictor on a CPU copy of the weights (built once, when needed)."""
         if self._cpu_predictor is None:
-            from .api import build_model
+            from ..api import build_model
 
             cpu_model = build_model(self.entry, self.model.classes,
                                     with_auxiliary_head=getattr(self.model, "auxiliary_head", None) is not None)

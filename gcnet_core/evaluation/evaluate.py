@@ -1,9 +1,9 @@
 """mIoU of a model on a labelled dataset (SPEC §5), and the ``gcnet eval`` command.
 
 Images stream through one at a time (decoded a few ahead in threads) and only the
-confusion matrix of :class:`~gcnet_core.metrics.IoUAccumulator` is kept, so memory does
+confusion matrix of :class:`~gcnet_core.evaluation.metrics.IoUAccumulator` is kept, so memory does
 not grow with the dataset. Predictions are made exactly as ``gcnet predict`` makes them
-(:class:`~gcnet_core.inference.Predictor`), at the original image size, against the
+(:class:`~gcnet_core.predict.exact.Predictor`), at the original image size, against the
 unresized ground truth. Unreadable samples are skipped with a warning.
 """
 
@@ -19,11 +19,11 @@ from typing import Iterator
 
 import numpy as np
 
-from .data.readers import SegDataset, load_sample_safe
-from .inference import predictor_for
+from ..data.readers import SegDataset, load_sample_safe
+from ..predict.exact import predictor_for
 from .metrics import IoUAccumulator, MetricResult
 
-log = logging.getLogger("gcnet_core.evaluate")
+log = logging.getLogger("gcnet_core.evaluation.evaluate")
 
 #: The split evaluated when none is given (project: images marked "corrected").
 DEFAULT_SPLITS = {"cityscapes": "val", "ade20k": "validation", "voc": "val", "project": None}
@@ -165,9 +165,9 @@ def add_eval_command(subparsers) -> None:
 
 
 def cmd_eval(args) -> int:
-    from .cli import _load_model
-    from .masks import atomic_write_text
-    from .project import ProjectError
+    from ..cli.main import _load_model
+    from ..files.masks import atomic_write_text
+    from ..project.store import ProjectError
 
     split = args.split if args.split is not None else DEFAULT_SPLITS[args.dataset]
     try:

@@ -1,0 +1,1 @@
+"""Scoring predictions: the streaming mIoU of SPEC §5 and ``gcnet eval``."""

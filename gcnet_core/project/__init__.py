@@ -1,0 +1,16 @@
+"""The annotation project on disk (images, ``labels/``, ``gcnet-project.json``) and its model versions."""
+
+from .store import (
+    EDITED_DIR,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    IMAGE_SUFFIXES,
+    LABELS_DIR,
+    PROJECT_FILE,
+    STATES,
+    Project,
+    ProjectError,
+)
+
+__all__ = ["EDITED_DIR", "FORMAT_NAME", "FORMAT_VERSION", "IMAGE_SUFFIXES", "LABELS_DIR", "PROJECT_FILE",
+           "STATES", "Project", "ProjectError"]
