@@ -37,7 +37,7 @@ import torch
 from ..files.images import read_image_rgb
 from .exact import Predictor, rescale_size
 
-SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 ABLATION_SWITCHES = ("channels_last", "fold_bn", "gpu_preprocess", "autotune", "cuda_graphs")
 
 
