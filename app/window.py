@@ -11,17 +11,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit,
                                QMainWindow, QMessageBox, QSlider, QSpinBox, QToolBar, QWidget)
 
-from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
+from gcnet_core.model.classes import IGNORE_INDEX, ClassSet, class_lut
 from gcnet_core.weights.download import cached_checkpoint, file_sha256, import_checkpoint
 from gcnet_core.files.images import ImageReadError, read_image_rgb
 from gcnet_core.predict.exact import mean_uncertainty
 from gcnet_core.files.masks import read_index_mask, write_index_mask
+from gcnet_core.project import states as image_states
 from gcnet_core.project.store import Project, ProjectError
 from gcnet_core.weights.zoo import get_entry
 
@@ -32,7 +32,7 @@ from .formatting import duration_text
 from .finetune import FinetuneController
 from .logs import open_log_folder
 from .panels.class_panel import HOTKEYS, ClassPanel
-from .panels.file_list import STATE_TITLES, FileListDock
+from .panels.file_list import FileListDock
 from .panels.model_panel import ModelChoice, ModelPanel
 from .preferences import Preferences
 from .settings import AppSettings
@@ -70,39 +70,6 @@ class Prompter:
         QMessageBox.information(self.parent, title, text)
 
 
-def class_lut(source: ClassSet, target: ClassSet) -> np.ndarray:
-    """Map a model's class indices to the project's (unknown classes become ignore).
-
-    Classes are matched by name. When the two sets are of one family (half the names or
-    more shared), a model class whose name is gone is matched to the project class that
-    sits between the same neighbours and has a name the model does not know: a class the
-    person renamed (the neighbours may have moved after a removal).
-    """
-    lut = np.full(256, IGNORE_INDEX, dtype=np.uint8)
-    where = {name: i for i, name in enumerate(target.names)}
-    known = set(source.names)
-    matched = {i: where[name] for i, name in enumerate(source.names) if name in where}
-    for i, j in matched.items():
-        lut[i] = j
-    if len(matched) * 2 < min(len(source), len(target)):
-        return lut  # another dataset: names only
-    used = set(matched.values())
-    for i in range(len(source)):
-        if i in matched:
-            continue
-        before = matched.get(i - 1, -1 if i == 0 else None)
-        after = matched.get(i + 1)
-        if before is None:
-            continue
-        slot = before + 1
-        if slot < len(target) and slot not in used and target.names[slot] not in known \
-                and (after is None or after == slot + 1):
-            lut[i] = slot
-            used.add(slot)
-            matched[i] = slot  # a neighbour for the next one (several renamed in a row)
-    return lut
-
-
 class HoldKeyFilter(QObject):
     """Hides the mask while a key is held (an application event filter: press and release)."""
 
@@ -135,6 +102,7 @@ class MainWindow(QMainWindow):
         self.prompter = prompter or Prompter(self)
         self.project: Project | None = None
         self.current: str | None = None  # relative path of the image being edited
+        self._opened_state = "new"  # its state when its document (and undo history) began
         self.document: MaskDocument | None = None
         self.touched = False  # a person changed the current document since it was opened
         self.last_inference_seconds: float | None = None
@@ -447,7 +415,8 @@ class MainWindow(QMainWindow):
         self.size_label.setText(f"{rgb.shape[1]} × {rgb.shape[0]}")
         self._update_shares()
         self._update_actions()
-        state = STATE_TITLES[self.project.state(rel)]
+        self._opened_state = self.project.state(rel)
+        state = image_states.TITLES[self._opened_state]
         self._status(warning or f"{rel} ({state})", error=warning is not None)
         return True
 
@@ -483,11 +452,11 @@ class MainWindow(QMainWindow):
 
     def undo(self) -> None:
         if self.document is not None and self.document.undo() is not None:
-            self.touched = True
+            self.touched = self.document.person_changed  # undoing a person's strokes un-touches
 
     def redo(self) -> None:
         if self.document is not None and self.document.redo() is not None:
-            self.touched = True
+            self.touched = self.document.person_changed
 
     def ignore_low_confidence(self) -> None:
         doc = self.document
@@ -512,12 +481,9 @@ class MainWindow(QMainWindow):
             return
         path = project.root / self.current
         state = project.state(path)
-        if self.touched or doc.edited.any():
-            new_state = "corrected"  # a person's work (an edited exported image needs re-export)
-        elif state == "new":
-            new_state = "predicted"
-        else:
-            new_state = state
+        new_state = image_states.after_change(
+            self._opened_state, at_opening=doc.at_opening, person_changed=self.touched or doc.person_changed,
+            edited_pixels=bool(doc.edited.any()), labelled=bool((doc.labels != IGNORE_INDEX).any()))
         if new_state != state:
             self._set_state(self.current, new_state)
         self.writer.save_mask(snapshot(project, path, doc))
@@ -706,7 +672,7 @@ class MainWindow(QMainWindow):
         labels = class_lut(result.classes, self.project.classes)[result.labels]
         doc = self.document
         state = self.project.state(self.current)
-        human = state in ("corrected", "exported") or bool(doc.edited.any())
+        human = image_states.has_human_work(state, bool(doc.edited.any()))
         if human and not self.prompter.question(
                 "Replace labels?", f"{self.current} has human corrections. Apply the new prediction to "
                 "the pixels nobody edited? (Edited pixels are kept either way.)"):
@@ -715,10 +681,8 @@ class MainWindow(QMainWindow):
             self._status(f"Prediction kept aside (used by relabel/accept tools){load}")
             return
         doc.set_prediction(labels, result.confidence)
-        if state == "new":
-            self._set_state(self.current, "predicted", result.config.model_id)
-        elif state == "predicted":
-            self.project.set_state(self.current, state, result.config.model_id)
+        if state in image_states.MODEL_STATES:  # the prediction's model is recorded
+            self._set_state(self.current, image_states.after_prediction(state), result.config.model_id)
         self.save_current()
         self._status(f"Pre-segmented {self.current} in {result.seconds:.2f} s{load}")
 
@@ -743,7 +707,7 @@ class MainWindow(QMainWindow):
     def segment_all(self, *, states: tuple[str, ...] = ("new",)) -> None:
         """Segment every image still 'new' (or in one of ``states``; never corrected or exported
         ones) in a separate process."""
-        states = tuple(s for s in states if s in ("new", "predicted"))
+        states = image_states.replaceable_by_batch(states)
         if self.project is None or self.batch.running:
             return
         if self.scanning:
@@ -840,8 +804,9 @@ class MainWindow(QMainWindow):
     def _exported(self, report) -> None:
         for image in report.written:
             rel = self.project.relative(image)
-            if self.project.state(rel) == "corrected":
-                self._set_state(rel, "exported")
+            state = self.project.state(rel)
+            if image_states.after_export(state) != state:
+                self._set_state(rel, image_states.after_export(state))
         self._save_project_now()
 
     # ================================================================== status and state

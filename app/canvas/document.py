@@ -78,11 +78,12 @@ class _Step:
     step keeps the stroke's own small rectangles instead (undone newest first).
     """
 
-    __slots__ = ("box", "tiles")
+    __slots__ = ("box", "tiles", "by_person")
 
-    def __init__(self, box: _Box, tiles: list[_Tile]) -> None:
+    def __init__(self, box: _Box, tiles: list[_Tile], by_person: bool = True) -> None:
         self.box = box
         self.tiles = tiles
+        self.by_person = by_person  # False for a model's output (a pre-segmentation)
 
     @property
     def nbytes(self) -> int:
@@ -96,11 +97,12 @@ class _Step:
 class _Stroke:
     """Patches (old contents) of every rectangle written since ``begin_stroke``."""
 
-    __slots__ = ("patches", "box")
+    __slots__ = ("patches", "box", "by_person")
 
-    def __init__(self) -> None:
+    def __init__(self, by_person: bool = True) -> None:
         self.patches: list[tuple[_Box, np.ndarray, np.ndarray]] = []
         self.box: _Box | None = None
+        self.by_person = by_person
 
 
 class MaskDocument:
@@ -138,6 +140,8 @@ class MaskDocument:
             self._check_shape(self.edited, "edited")
         self.prediction: np.ndarray | None = None
         self.confidence: np.ndarray | None = None
+        self.rankings = None  # gcnet_core.predict.rankings.ClassRankings: the model's top-k per cell
+        self.preview = False  # the model output is a coarse preview; the full one is on its way
         self._set_model_output(prediction, confidence)
         if undo_limit < 1:
             raise ValueError("undo_limit must be at least 1")
@@ -151,6 +155,8 @@ class MaskDocument:
         # Identity of the state the history is at, so undoing back to the saved state is clean.
         self._base_token: object = object()
         self._clean_token: object = self._base_token
+        self._opening_token: object = self._base_token  # the labels as loaded
+        self._person_dropped = False  # a person's step fell off the bottom of the history
 
     @classmethod
     def blank(cls, height: int, width: int, classes: ClassSet, **kwargs) -> MaskDocument:
@@ -179,7 +185,12 @@ class MaskDocument:
         if arr.shape != self.labels.shape:
             raise ValueError(f"{name} has shape {arr.shape}, the labels have {self.labels.shape}")
 
-    def _set_model_output(self, prediction, confidence) -> None:
+    def keep_model_output(self, prediction: np.ndarray | None, confidence: np.ndarray | None = None,
+                          rankings=None, preview: bool = False) -> None:
+        """Hold a model output for the model-aware tools without changing any label (no undo step)."""
+        self._set_model_output(prediction, confidence, rankings, preview)
+
+    def _set_model_output(self, prediction, confidence, rankings=None, preview: bool = False) -> None:
         if prediction is not None:
             prediction = np.ascontiguousarray(prediction, dtype=np.uint8)
             if not prediction.flags.writeable:  # cv2.floodFill refuses read-only arrays
@@ -188,8 +199,12 @@ class MaskDocument:
         if confidence is not None:
             confidence = np.ascontiguousarray(confidence, dtype=np.float32)
             self._check_shape(confidence, "confidence")
+        if rankings is not None and tuple(rankings.image_size) != self.labels.shape:
+            raise ValueError(f"rankings are for {rankings.image_size}, the labels have {self.labels.shape}")
         self.prediction = prediction
         self.confidence = confidence
+        self.rankings = rankings
+        self.preview = bool(preview) and prediction is not None
 
     # ------------------------------------------------------------------ listeners, dirty state
 
@@ -228,10 +243,11 @@ class MaskDocument:
     def in_stroke(self) -> bool:
         return self._stroke is not None
 
-    def begin_stroke(self) -> None:
-        """Start collecting writes into one undo step (a no-op when one is already open)."""
+    def begin_stroke(self, by_person: bool = True) -> None:
+        """Start collecting writes into one undo step (a no-op when one is already open);
+        ``by_person=False`` marks it as a model's output."""
         if self._stroke is None:
-            self._stroke = _Stroke()
+            self._stroke = _Stroke(by_person)
 
     def apply(self, rect_slice: tuple[slice, slice], new_values, mask: np.ndarray | None = None,
               edited: bool | None = True) -> Rect | None:
@@ -314,6 +330,7 @@ class MaskDocument:
             step = self._box_step(stroke)
         if step is None:
             return None
+        step.by_person = stroke.by_person
         self._push(step)
         return _box_to_rect(step.box)
 
@@ -362,6 +379,7 @@ class MaskDocument:
         while len(self._undo) > 1 and (len(self._undo) > self.undo_limit or total > self.undo_max_bytes):
             dropped = self._undo.popleft()
             total -= dropped.nbytes
+            self._person_dropped |= dropped.by_person
             self._base_token = dropped  # the oldest reachable state is now the one after it
 
     def _restore(self, step: _Step, new: bool) -> Rect:
@@ -396,6 +414,21 @@ class MaskDocument:
         return bool(self._redo)
 
     @property
+    def at_opening(self) -> bool:
+        """True when every change since the document was made has been undone."""
+        if self._stroke is not None and self._stroke.patches:
+            return False
+        return self._token() is self._opening_token
+
+    @property
+    def person_changed(self) -> bool:
+        """True when a change still applied (or dropped from the history) came from a
+        person rather than from a model's prediction."""
+        if self._stroke is not None and self._stroke.patches and self._stroke.by_person:
+            return True
+        return self._person_dropped or any(step.by_person for step in self._undo)
+
+    @property
     def undo_count(self) -> int:
         return len(self._undo)
 
@@ -413,7 +446,8 @@ class MaskDocument:
         self._undo.clear()
         self._redo.clear()
         self._base_token = object()
-        self._clean_token = self._base_token
+        self._clean_token = self._opening_token = self._base_token
+        self._person_dropped = False
 
     # ------------------------------------------------------------------ operations
 
@@ -590,19 +624,20 @@ class MaskDocument:
         return self._step([(box, IGNORE_INDEX, hit[y0:y1, x0:x1], None)])
 
     def set_prediction(self, labels: np.ndarray, confidence: np.ndarray | None = None,
-                       overwrite_edited: bool = False) -> Rect | None:
+                       overwrite_edited: bool = False, rankings=None, preview: bool = False) -> Rect | None:
         """Take a new model output: labels become the prediction except where a person edited
         (unless ``overwrite_edited``, which also clears the edited flags).
 
         Undoing it restores the labels and flags; the stored prediction/confidence stay the new
         ones (they describe the model, not the annotation). Listeners always hear about the
-        whole image, since the confidence changed everywhere.
+        whole image, since the confidence changed everywhere. ``rankings`` and ``preview``
+        travel with the output (see :meth:`keep_model_output`).
         """
-        self._set_model_output(labels, confidence)
+        self._set_model_output(labels, confidence, rankings, preview)
         pred = self.prediction
         own = self._stroke is None
         if own:
-            self.begin_stroke()
+            self.begin_stroke(by_person=False)
         full = (0, self.height, 0, self.width)
         if overwrite_edited:
             self._write(full, pred, None, False)

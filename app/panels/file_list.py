@@ -16,12 +16,13 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QLin
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QToolButton,
                                QVBoxLayout, QWidget)
 
+from gcnet_core.project.states import DONE_STATES, TITLES
+
 from ..workers.thumbnails import THUMB_SIZE, ThumbnailCache
 
-STATE_TITLES = {"new": "new", "predicted": "pre-segmented", "corrected": "corrected", "exported": "exported"}
+STATE_TITLES = TITLES  # the project's words, shown in the list
 STATE_COLOURS = {"new": QColor("#8a8f98"), "predicted": QColor("#2f80d1"),
                  "corrected": QColor("#2e9d4f"), "exported": QColor("#8e44ad")}
-DONE_STATES = ("corrected", "exported")
 
 PathRole = Qt.ItemDataRole.UserRole + 1
 StateRole = Qt.ItemDataRole.UserRole + 2

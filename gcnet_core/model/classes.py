@@ -142,3 +142,36 @@ DATASET_CLASSES = {
     "ade20k": ClassSet(ADE20K_CLASSES, ADE20K_PALETTE),
     "voc": ClassSet(VOC_CLASSES, VOC_PALETTE),
 }
+
+
+def class_lut(source: ClassSet, target: ClassSet) -> np.ndarray:
+    """Map a model's class indices to the project's (unknown classes become ignore).
+
+    Classes are matched by name. When the two sets are of one family (half the names or
+    more shared), a model class whose name is gone is matched to the project class that
+    sits between the same neighbours and has a name the model does not know: a class the
+    person renamed (the neighbours may have moved after a removal).
+    """
+    lut = np.full(256, IGNORE_INDEX, dtype=np.uint8)
+    where = {name: i for i, name in enumerate(target.names)}
+    known = set(source.names)
+    matched = {i: where[name] for i, name in enumerate(source.names) if name in where}
+    for i, j in matched.items():
+        lut[i] = j
+    if len(matched) * 2 < min(len(source), len(target)):
+        return lut  # another dataset: names only
+    used = set(matched.values())
+    for i in range(len(source)):
+        if i in matched:
+            continue
+        before = matched.get(i - 1, -1 if i == 0 else None)
+        after = matched.get(i + 1)
+        if before is None:
+            continue
+        slot = before + 1
+        if slot < len(target) and slot not in used and target.names[slot] not in known \
+                and (after is None or after == slot + 1):
+            lut[i] = slot
+            used.add(slot)
+            matched[i] = slot  # a neighbour for the next one (several renamed in a row)
+    return lut

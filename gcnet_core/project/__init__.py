@@ -11,6 +11,7 @@ from .store import (
     Project,
     ProjectError,
 )
+from . import states
 
 __all__ = ["EDITED_DIR", "FORMAT_NAME", "FORMAT_VERSION", "IMAGE_SUFFIXES", "LABELS_DIR", "PROJECT_FILE",
-           "STATES", "Project", "ProjectError"]
+           "STATES", "Project", "ProjectError", "states"]

@@ -38,13 +38,13 @@ from typing import Any, Iterable
 
 from ..model.classes import ClassSet
 from ..files.masks import atomic_write_text
+from .states import STATES
 
 PROJECT_FILE = "gcnet-project.json"
 LABELS_DIR = "labels"
 EDITED_DIR = ".edited"
 FORMAT_NAME = "gcnet-annotator-project"
 FORMAT_VERSION = 1
-STATES = ("new", "predicted", "corrected", "exported")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 

@@ -18,8 +18,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 
 from app.main import samples_folder, startup_folder  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
-from app.window import MainWindow, Prompter, class_lut  # noqa: E402
-from gcnet_core.model.classes import DATASET_CLASSES, ClassSet  # noqa: E402
+from app.window import MainWindow, Prompter  # noqa: E402
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
 
@@ -414,20 +413,6 @@ def test_reopening_restores_the_last_folder_setting(qtbot, make_window, tmp_path
     settings = AppSettings.at(tmp_path / "settings.ini")
     assert settings.last_folder == folder.resolve()
     assert startup_folder(None, settings.last_folder) == folder.resolve()
-
-
-def test_class_lut_follows_renames_removals_and_other_datasets():
-    voc = DATASET_CLASSES["voc"]
-    names = list(voc.names)
-    names[8] = "kitten"  # renamed
-    del names[0]  # background removed: everything shifts down by one
-    project = ClassSet(tuple(names) + ("unicorn",), voc.palette[1:] + ((1, 2, 3),))
-    lut = class_lut(voc, project)
-    assert lut[0] == 255 and lut[1] == 0 and lut[8] == 7 and lut[12] == 11 and lut[20] == 19
-    renamed_only = ClassSet(("bg", "plane") + voc.names[2:], voc.palette)
-    assert list(class_lut(voc, renamed_only)[:21]) == list(range(21))
-    ade = class_lut(DATASET_CLASSES["ade20k"], voc)  # another dataset: by name only
-    assert ade[12] == voc.names.index("person") and ade[0] == 255
 
 
 def test_import_checkpoint_official_file_goes_to_the_cache_others_become_custom(
