@@ -7,6 +7,10 @@
 # official-layout files (no download needed); --mmseg rows appear when mmsegmentation is
 # importable (pure-Python wheels: mmsegmentation 1.2.2, mmengine 0.10.7, mmcv-lite 2.1.0,
 # addict, yapf, termcolor, prettytable, wcwidth, ftfy).
+# CUDA graphs and pinned uploads are opt-in (never run on a GPU before): the R50 Cityscapes
+# --ablation run adds a "with cuda graphs" and a "with pinned upload" row, and `infer` runs
+# the ADE20K entry once more with both on (gcnet benchmark/predict --cuda-graphs --pinned-upload;
+# FastOptions(cuda_graphs=True, pinned_upload=True) from Python).
 set -o pipefail
 RESULTS=${RESULTS:-gpu-results}
 PYTHON=${PYTHON:-python3}
@@ -18,7 +22,7 @@ bench() {  # bench NAME [extra gcnet benchmark options...]
     local name=$1; shift
     "$PYTHON" benchmarks/random_checkpoint.py "$name" "$CHECKPOINTS/$name.pth" >/dev/null || return 1
     "$PYTHON" -m gcnet_core.cli benchmark --model "$name" --checkpoint "$CHECKPOINTS/$name.pth" \
-        --json "$RESULTS/$name.json" "$@" 2>&1 | grep -v "^Loads checkpoint" | tee "$RESULTS/$name.log"
+        --json "$RESULTS/$name${TAG:-}.json" "$@" 2>&1 | grep -v "^Loads checkpoint" | tee "$RESULTS/$name${TAG:-}.log"
 }
 
 case "${1:-all}" in
@@ -28,7 +32,9 @@ case "${1:-all}" in
     infer|all)
         bench gcnet_r50-d8_4xb2-40k_cityscapes-512x1024 --ablation --mmseg
         bench gcnet_r101-d8_4xb2-40k_cityscapes-512x1024 --mmseg
-        bench gcnet_r50-d8_4xb4-80k_ade20k-512x512 --images 200 --folder 200 --mmseg ;;&
+        bench gcnet_r50-d8_4xb4-80k_ade20k-512x512 --images 200 --folder 200 --mmseg
+        TAG=-opt-in bench gcnet_r50-d8_4xb4-80k_ade20k-512x512 --images 200 --folder 200 \
+            --cuda-graphs --pinned-upload ;;&
     train|all)
         "$PYTHON" benchmarks/train_bench.py 2>&1 | tee "$RESULTS/train-bench.log" ;;
 esac

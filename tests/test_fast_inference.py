@@ -16,7 +16,9 @@ from gcnet_core.predict.acceleration import fold_batch_norms, inference_copy, is
 from gcnet_core.predict.fast import FastOptions, FastPredictor
 from gcnet_core.predict.folder import segment_files
 from gcnet_core.files.images import read_image_rgb
-from gcnet_core.predict.exact import Predictor, predictor_for, prefetch, resolve_precision
+from gcnet_core.files.prefetch import prefetch
+from gcnet_core.predict.exact import Predictor, resolve_precision
+from gcnet_core.predict.running import predictor_for
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.model.heads import ContextBlock
 
@@ -43,6 +45,21 @@ def test_fast_can_be_asked_for_on_the_cpu(monkeypatch, ade_checkpoint):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cpu", fast=True)
     assert isinstance(predictor_for(model), FastPredictor)
     assert predictor_for(model).description.startswith("fp32 (channels last, fold bn")
+
+
+def test_cuda_graphs_and_pinned_uploads_are_opt_in(tmp_path):
+    """Never run on a GPU of ours: off by default, on only through FastOptions or the flags."""
+    from gcnet_core.cli.main import build_parser
+    from gcnet_core.predict.fast import options_from_flags
+
+    defaults = FastOptions()
+    assert not defaults.cuda_graphs and not defaults.pinned_upload and not defaults.compile
+    assert defaults.fold_bn and defaults.channels_last
+    parser = build_parser()
+    plain = parser.parse_args(["predict", "--model", WHOLE_ADE, "--out", str(tmp_path), "x.png"])
+    assert options_from_flags(plain) is None
+    both = parser.parse_args(["benchmark", "--model", WHOLE_ADE, "--cuda-graphs", "--pinned-upload"])
+    assert options_from_flags(both) == FastOptions(cuda_graphs=True, pinned_upload=True)
 
 
 def test_folded_batch_norms_compute_the_same_function(ade_model):

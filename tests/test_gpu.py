@@ -11,7 +11,8 @@ from gcnet_core import inference, init_model
 from gcnet_core.predict.benchmark import run_benchmark
 from gcnet_core.predict.fast import FastOptions, FastPredictor
 from gcnet_core.files.images import read_image_rgb
-from gcnet_core.predict.exact import Predictor, predictor_for, release, resolve_device
+from gcnet_core.predict.exact import Predictor, resolve_device
+from gcnet_core.predict.running import predictor_for, release
 
 from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, WHOLE_CS, random_checkpoint, register_entry, small_entry
 
@@ -63,11 +64,22 @@ def test_fast_path_agrees_with_exact_fp32(ade_checkpoint, precision):
 def test_cuda_graph_replay_matches_eager(ade_checkpoint):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cuda", precision="fp16")
     images = [np.ascontiguousarray(read_image_rgb(p)[:300, :400]) for p in PHOTOS[:3]]  # same size, new content
-    graphs, eager = FastPredictor(model, "fp16"), FastPredictor(model, "fp16", FastOptions(cuda_graphs=False))
+    graphs, eager = FastPredictor(model, "fp16", FastOptions(cuda_graphs=True)), FastPredictor(model, "fp16")
+    assert eager._graphs is None  # opt-in
     results = [graphs.predict(images[i % 3]).labels for i in range(6)]  # the 2nd call captures, then replays
     assert graphs._graphs.graphs, "no graph was captured"
     for i, labels in enumerate(results):
         assert agreement(labels, eager.predict(images[i % 3]).labels) > 0.9999, f"call {i}"
+
+
+def test_pinned_uploads_give_the_labels_of_plain_uploads(ade_checkpoint):
+    model = init_model(WHOLE_ADE, ade_checkpoint, device="cuda", precision="fp16")
+    pinned, plain = FastPredictor(model, "fp16", FastOptions(pinned_upload=True)), FastPredictor(model, "fp16")
+    assert plain._staging is None and pinned._staging is not None  # opt-in
+    for path in PHOTOS[:3]:
+        image = read_image_rgb(path)
+        assert torch.equal(pinned.prepare([image], (683, 512)), plain.prepare([image], (683, 512)))
+        assert np.array_equal(pinned.predict(image).labels, plain.predict(image).labels)
 
 
 def test_batches_give_the_labels_of_one_by_one_on_the_gpu(ade_checkpoint):

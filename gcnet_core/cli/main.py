@@ -43,10 +43,11 @@ def _load_model(args) -> "object":
                            fast=False if getattr(args, "exact", False) else None)
     finally:
         bar.close()
-    if getattr(args, "compile", False):
-        from ..predict.fast import FastOptions
+    from ..predict.fast import options_from_flags
 
-        model.fast_options = FastOptions(compile=True)
+    options = options_from_flags(args)  # --compile, --cuda-graphs, --pinned-upload
+    if options is not None:
+        model.fast_options = options
     return model
 
 
@@ -247,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
                                   "mmsegmentation's float32 results on any device")
             sub.add_argument("--compile", action="store_true",
                              help="torch.compile the network (fast path; slow first image, then faster)")
+            sub.add_argument("--cuda-graphs", action="store_true",
+                             help="opt-in, CUDA fast path: replay CUDA graphs for input sizes that repeat")
+            sub.add_argument("--pinned-upload", action="store_true",
+                             help="opt-in, CUDA fast path: upload images through reused page-locked buffers")
 
     predict = commands.add_parser("predict", help="segment images and folders into mask PNGs")
     model_options(predict)

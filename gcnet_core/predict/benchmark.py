@@ -38,7 +38,8 @@ from ..files.images import read_image_rgb
 from .exact import Predictor, rescale_size
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
-ABLATION_SWITCHES = ("channels_last", "fold_bn", "gpu_preprocess", "autotune", "cuda_graphs")
+ABLATION_SWITCHES = ("channels_last", "fold_bn", "gpu_preprocess", "autotune", "cuda_graphs", "pinned_upload")
+CUDA_ONLY_SWITCHES = ("autotune", "cuda_graphs", "pinned_upload")
 
 
 @dataclass
@@ -192,12 +193,12 @@ def run_benchmark(model, images: int = 50, warmup: int = 5, precision: str | Non
     predictor_row(f"fast path, {fast.description}", fast, reference)
 
     if ablation:
-        switches = [s for s in ABLATION_SWITCHES if getattr(options, s)]
-        if device.type != "cuda":
-            switches = [s for s in switches if s not in ("autotune", "cuda_graphs")]
-        for switch in switches:
-            variant = FastPredictor(model, precision=fast.precision, options=options.without(switch))
-            predictor_row(f"  without {switch.replace('_', ' ')}", variant, reference)
+        switches = [s for s in ABLATION_SWITCHES if device.type == "cuda" or s not in CUDA_ONLY_SWITCHES]
+        for switch in switches:  # on ones turned off, opt-in ones (CUDA graphs, pinned uploads) turned on
+            on = getattr(options, switch)
+            variant = FastPredictor(model, precision=fast.precision,
+                                    options=options.without(switch) if on else options.with_(switch))
+            predictor_row(f"  {'without' if on else 'with'} {switch.replace('_', ' ')}", variant, reference)
             variant.release()
         others = ("fp32", "fp16", "bf16") if device.type == "cuda" else ("fp32", "bf16")
         for other in (p for p in others if p != fast.precision):

@@ -6,10 +6,12 @@ what changes is how the arithmetic runs:
 * an inference copy of the network: batch norms folded into the convolutions, weights
   in bf16/fp16 under autocast (softmax and LayerNorm stay float32), channels-last layout;
 * cuDNN autotuning, and TF32 when asked for with fp32;
-* images uploaded as uint8 through reused pinned buffers, resized (bilinear, rounded
-  back to the uint8 grid as OpenCV does) and normalised on the GPU;
-* CUDA graphs for input shapes that repeat (folders, the fixed slide windows), and
-  optionally ``torch.compile``;
+* images resized (bilinear, rounded back to the uint8 grid as OpenCV does) and
+  normalised on the GPU;
+* opt-in (``FastOptions``, ``--cuda-graphs`` / ``--pinned-upload``): CUDA graphs for input
+  shapes that repeat (folders, the fixed slide windows) and uploads through reused pinned
+  buffers. Both are CUDA-only and have never run on a GPU of ours, so the default CUDA
+  path holds only plain torch operations; ``torch.compile`` is opt-in too;
 * out of GPU memory: fewer images or windows per pass, then sliding windows, then the
   CPU, each noted on the result (``SegmentationResult.note``) instead of a crash.
 
@@ -36,20 +38,37 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FastOptions:
-    """Switches of the fast path (all on by default except compile and TF32); the benchmark
-    turns them off one at a time to show what each is worth."""
+    """Switches of the fast path; the benchmark turns them off (or the opt-in ones on) one
+    at a time to show what each is worth.
+
+    On by default: plain torch operations that the CPU tests cover. Off by default: the
+    CUDA-only machinery not yet run on a GPU (``cuda_graphs``, ``pinned_upload``), plus
+    ``compile`` and ``tf32``."""
 
     channels_last: bool = True
     fold_bn: bool = True
     gpu_preprocess: bool = True
     autotune: bool = True
-    cuda_graphs: bool = True
+    cuda_graphs: bool = False  # opt-in: CUDA graphs replayed for repeated input shapes
+    pinned_upload: bool = False  # opt-in: uint8 uploads through reused page-locked buffers
     compile: bool = False
     tf32: bool = False  # only matters for fp32: TF32 tensor-core convolutions
     window_batch: int = 3  # sliding windows per pass: 3 keeps R50 Cityscapes under 1.5 GB
 
     def without(self, name: str) -> "FastOptions":
         return replace(self, **{name: False})
+
+    def with_(self, name: str) -> "FastOptions":
+        return replace(self, **{name: True})
+
+
+OPT_IN_SWITCHES = ("compile", "cuda_graphs", "pinned_upload")  # the --compile/--cuda-graphs/--pinned-upload flags
+
+
+def options_from_flags(args) -> FastOptions | None:
+    """FastOptions with the opt-in switches a command line turned on (None: the defaults)."""
+    switches = {name: True for name in OPT_IN_SWITCHES if getattr(args, name, False)}
+    return FastOptions(**switches) if switches else None
 
 
 class PinnedStaging:
@@ -84,7 +103,8 @@ class PinnedStaging:
 
 class FastPredictor(Predictor):
     """:class:`Predictor` with the fast plumbing above; works on the CPU too (where the
-    tests run it), minus the CUDA-only parts (pinned memory, autotuning, graphs)."""
+    tests run it), minus the CUDA-only parts (autotuning, and the opt-in pinned uploads
+    and graphs)."""
 
     def __init__(self, model: torch.nn.Module, precision: str = "auto", options: FastOptions | None = None) -> None:
         options = options or FastOptions()
@@ -96,7 +116,7 @@ class FastPredictor(Predictor):
         if options.compile:
             self._forward = torch.compile(self._eager_forward, dynamic=False)
         self._graphs = GraphCache(self._forward) if on_cuda and options.cuda_graphs else None
-        self._staging = PinnedStaging() if on_cuda else None
+        self._staging = PinnedStaging() if on_cuda and options.pinned_upload else None
         self._mean = torch.tensor(MEAN_RGB, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(STD_RGB, device=self.device).view(1, 3, 1, 1)
         self._cpu_predictor: Predictor | None = None
@@ -106,7 +126,8 @@ class FastPredictor(Predictor):
     def description(self) -> str:
         names = ["channels_last", "fold_bn", "compile"]
         if self.device.type == "cuda":
-            names += ["gpu_preprocess", "cuda_graphs"] + (["tf32"] if self.precision == "fp32" else [])
+            names += ["gpu_preprocess", "cuda_graphs", "pinned_upload"]
+            names += ["tf32"] if self.precision == "fp32" else []
         switches = [name.replace("_", " ") for name in names if getattr(self.options, name)]
         return f"{self.precision} ({', '.join(switches) or 'plain'})"
 
@@ -232,7 +253,7 @@ class FastPredictor(Predictor):
     def cpu_predictor(self) -> Predictor:
         """An exact fp32 predictor on a CPU copy of the weights (built once, when needed)."""
         if self._cpu_predictor is None:
-            from ..api import build_model
+            from ..model.build import build_model
 
             cpu_model = build_model(self.entry, self.model.classes,
                                     with_auxiliary_head=getattr(self.model, "auxiliary_head", None) is not None)
