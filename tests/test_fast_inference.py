@@ -62,6 +62,27 @@ def test_cuda_graphs_and_pinned_uploads_are_opt_in(tmp_path):
     assert options_from_flags(both) == FastOptions(cuda_graphs=True, pinned_upload=True)
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_both_paths_follow_the_models_weights(monkeypatch, ade_checkpoint, fast):
+    """After load_state_dict or an in-place update (as training does) in the same process,
+    inference() answers with the new weights on the exact and on the fast path."""
+    from gcnet_core import inference
+
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
+    model = init_model(WHOLE_ADE, ade_checkpoint, device="cpu", fast=fast)
+    image = cv2.resize(read_image_rgb(PHOTOS[0]), (64, 48))
+    before = inference(model, image).labels
+    assert len(np.unique(before)) > 1
+    state = model.state_dict()
+    state["decode_head.conv_seg.bias"][7] += 1000.0
+    model.load_state_dict(state)
+    assert np.all(inference(model, image).labels == 7)
+    with torch.no_grad():  # an optimiser step changes the tensors in place
+        model.decode_head.conv_seg.bias[7] -= 1000.0
+        model.decode_head.conv_seg.bias[11] += 1000.0
+    assert np.all(inference(model, image).labels == 11)
+
+
 def test_folded_batch_norms_compute_the_same_function(ade_model):
     x = torch.randn(1, 3, 64, 80)
     runner = inference_copy(ade_model, "fp32", channels_last=False, fold_bn=True)

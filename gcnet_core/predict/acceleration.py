@@ -86,6 +86,29 @@ def inference_copy(model: nn.Module, precision: str, channels_last: bool, fold_b
     return runner
 
 
+def weights_fingerprint(model: nn.Module) -> tuple:
+    """Identity and version counter of every parameter and buffer: it changes when the
+    weights change in place (``load_state_dict``, an optimiser step, batch-norm statistics)
+    or are replaced, so a copy made from them can tell that it is stale. Cheap (no data read)."""
+    return tuple((t.data_ptr(), t._version) for t in (*model.parameters(), *model.buffers()))
+
+
+class WeightsWatch:
+    """Remembers a model's :func:`weights_fingerprint`; :meth:`changed` says whether it moved
+    since the last look (and then remembers the new one)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.seen = weights_fingerprint(model)
+
+    def changed(self) -> bool:
+        now = weights_fingerprint(self.model)
+        if now == self.seen:
+            return False
+        self.seen = now
+        return True
+
+
 @contextlib.contextmanager
 def cuda_math(tf32: bool, autotune: bool):
     """TF32 and cuDNN autotuning for one call, restored afterwards, so that an exact fp32

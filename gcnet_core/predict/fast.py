@@ -30,7 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .acceleration import GraphCache, cuda_math, inference_copy, is_out_of_memory, release_gpu_memory
+from .acceleration import (GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory,
+                           release_gpu_memory)
 from .exact import MEAN_RGB, STD_RGB, Predictor, SegmentationResult, autocast_context, rescale_size
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class FastPredictor(Predictor):
         self.options = options
         on_cuda = self.device.type == "cuda"
         self.runner = inference_copy(model, self.precision, options.channels_last, options.fold_bn)
+        self._weights = WeightsWatch(model)
         self._forward = self._eager_forward
         if options.compile:
             self._forward = torch.compile(self._eager_forward, dynamic=False)
@@ -140,6 +142,18 @@ class FastPredictor(Predictor):
             return
         with torch.cuda.device(self.device), cuda_math(tf32=self.options.tf32, autotune=self.options.autotune):
             yield
+
+    def follow_weights(self) -> None:
+        """Rebuild the inference copy (and drop graphs and the CPU copy) when the model's
+        weights changed since it was made: after ``load_state_dict`` or training in this
+        process, the fast path answers with the new weights, as the exact path does."""
+        if not self._weights.changed():
+            return
+        log.info("the model's weights changed: rebuilding the fast path's inference copy")
+        if self._graphs is not None:
+            self._graphs.clear()
+        self._cpu_predictor = None
+        self.runner = inference_copy(self.model, self.precision, self.options.channels_last, self.options.fold_bn)
 
     # ------------------------------------------------------------------ network
 
@@ -184,6 +198,7 @@ class FastPredictor(Predictor):
 
     @torch.inference_mode()
     def predict_batch(self, images: list[np.ndarray], return_logits: bool = False) -> list[SegmentationResult]:
+        self.follow_weights()
         try:
             self._overflow = None
             results = super().predict_batch(images, return_logits)
@@ -201,6 +216,7 @@ class FastPredictor(Predictor):
 
     @torch.inference_mode()
     def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
+        self.follow_weights()
         try:
             self._overflow = None
             result = super().predict_tta(image, return_logits)
