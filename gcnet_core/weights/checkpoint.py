@@ -2,13 +2,13 @@
 
 Accepted files: mmsegmentation's official layout (``{'meta', 'state_dict'}``), bare state
 dicts, keys prefixed ``module.`` (a DDP-wrapped model saved as is), and the checkpoints our
-own training writes (official layout with extra ``meta`` entries). A file whose unpickling
-would need arbitrary Python objects is refused: nothing in it is executed.
+own training writes (official layout with extra ``meta`` entries), and those of mmengine /
+mmcv training runs (read by :mod:`.unpickle`: unknown objects stay inert and are dropped). A
+file whose unpickling would call any function is refused: nothing in it is executed.
 """
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .download import CheckpointError
+from .unpickle import RefusedCall, load_restricted
 
 AUX_PREFIX = "auxiliary_head."
 
@@ -31,25 +32,32 @@ class IncompatibleCheckpointError(CheckpointError):
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read a checkpoint file into ``(state_dict, meta)`` without executing any code in it."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a directory, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        if "weights only load failed" in str(error).lower():
-            blocked = _blocked_global(str(error))
-            raise UnsafeCheckpointError(
-                f"refused to load {path}: it needs arbitrary Python objects{blocked} to unpickle, "
-                "which could run code. It was not executed. Use a checkpoint that holds only "
-                "tensors and plain data (mmsegmentation's published files and ours do)."
-            ) from None
-        raise CheckpointError(f"{path} is not a PyTorch checkpoint ({error})") from None
-    except Exception as error:  # torch raises many kinds for corrupt data (EOF, Index, Runtime...)
-        raise CheckpointError(
-            f"{path} is not a readable PyTorch checkpoint: the file is truncated, corrupt or of "
-            f"another kind ({_first_line(error)})"
-        ) from None
+    except Exception:  # a training run's extra objects, or no checkpoint at all: see below
+        obj = _read_restricted(path)
     return split_checkpoint(obj, source=str(path))
+
+
+def _read_restricted(path: Path) -> Any:
+    """The restricted unpickler (:mod:`.unpickle`): other classes inert, any call refused."""
+    try:
+        return load_restricted(path)
+    except RefusedCall as refused:
+        raise UnsafeCheckpointError(
+            f"refused to load {path}: it needs arbitrary Python objects (it would call "
+            f"{refused.name}) to unpickle, which could run code. It was not executed. Use a "
+            "checkpoint that holds only tensors and plain data (mmsegmentation's published files, mmengine/mmcv training checkpoints and ours do)."
+        ) from None
+    except Exception as error:  # torch and pickle raise many kinds for corrupt data
+        raise CheckpointError(
+            f"{path} is not a PyTorch checkpoint: the file is truncated, corrupt or of another "
+            f"kind ({_first_line(error)})"
+        ) from None
 
 
 def split_checkpoint(obj: Any, source: str = "checkpoint") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -117,14 +125,6 @@ def _describe_mismatch(source, missing, unexpected, mismatched, state) -> str:
     if classes is not None or depth is not None:
         lines.append(f"  (the file looks like a GCNet R-{depth or '?'} with {classes or '?'} classes)")
     return "\n".join(lines)
-
-
-def _blocked_global(message: str) -> str:
-    for line in message.splitlines():
-        if "GLOBAL" in line:
-            name = line.split("GLOBAL", 1)[1].split()[0]
-            return f" (such as {name})"
-    return ""
 
 
 def _first_line(error: BaseException) -> str:
