@@ -15,6 +15,8 @@ import functools
 import contextlib
 import io
 import os
+import struct
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,10 +24,18 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageReadError", "find_images", "read_image_rgb"]
+__all__ = ["DEFAULT_MAX_MEGAPIXELS", "IMAGE_EXTENSIONS", "ImageReadError", "find_images", "max_pixels",
+           "read_image_rgb"]
 
 #: File extensions (lower case, with the dot) that :func:`find_images` picks up in folders.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+
+#: Largest image read by default, in millions of pixels. Segmenting keeps a few bytes per
+#: pixel per class chunk at the original size (about 3-4 GB at 100 MP); larger files are
+#: refused by their header, before any decoding. ``GCNET_MAX_MEGAPIXELS`` (``gcnet predict
+#: --max-megapixels``) changes it; 0 means no limit.
+DEFAULT_MAX_MEGAPIXELS = 100.0
+MAX_MEGAPIXELS_ENV = "GCNET_MAX_MEGAPIXELS"
 
 _EXIF_ORIENTATION = 0x0112
 
@@ -39,19 +49,31 @@ class ImageReadError(Exception):
         super().__init__(f"cannot read image {os.fspath(path)!r}: {reason}")
 
 
-def read_image_rgb(path: str | os.PathLike[str]) -> np.ndarray:
+def max_pixels() -> int | None:
+    """The pixel limit in force (:data:`DEFAULT_MAX_MEGAPIXELS` or the environment's); None: none."""
+    text = os.environ.get(MAX_MEGAPIXELS_ENV, "").strip()
+    try:
+        megapixels = float(text) if text else DEFAULT_MAX_MEGAPIXELS
+    except ValueError:
+        megapixels = DEFAULT_MAX_MEGAPIXELS
+    return None if megapixels <= 0 else int(megapixels * 1_000_000)
+
+
+def read_image_rgb(path: str | os.PathLike[str], limit: int | None = -1) -> np.ndarray:
     """Read an image file as an (H, W, 3) uint8 RGB array, the way mmsegmentation does.
 
     Grayscale is replicated to three channels, alpha is dropped (not composited), 16-bit
     samples become ``value >> 8``, palette images are expanded and EXIF orientation is
     applied. Raises :class:`ImageReadError` naming the file when it is missing, empty, not an
-    image, truncated/corrupt or of an unsupported kind.
+    image, truncated/corrupt (a PNG chunk whose CRC does not match is never decoded), of an
+    unsupported kind, or larger than ``limit`` pixels (default :func:`max_pixels`; None: any).
     """
     data = _read_bytes(path)
     if not data:
         raise ImageReadError(path, "the file is empty (0 bytes)")
     if _jpeg_is_truncated(data):
         raise ImageReadError(path, "the JPEG data is truncated (no end-of-image marker)")
+    _check_size(path, data, max_pixels() if limit == -1 else limit)
 
     buf = np.frombuffer(data, dtype=np.uint8)
     try:
@@ -62,6 +84,10 @@ def read_image_rgb(path: str | os.PathLike[str]) -> np.ndarray:
         if not _cv2_applies_exif_orientation():
             bgr = _apply_exif_orientation(bgr, _exif_orientation(data))
         return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    if data.startswith(_PNG_SIGNATURE):  # libpng refused it: say why rather than decode it loosely
+        damage = _png_damage(data)
+        if damage:
+            raise ImageReadError(path, f"the PNG data is corrupt ({damage})")
     return _read_with_pillow(path, data)
 
 
@@ -97,6 +123,75 @@ def find_images(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 
 # --------------------------------------------------------------------------- internals
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_size(path: str | os.PathLike[str], data: bytes, limit: int | None) -> None:
+    """Refuse an image whose header announces more than ``limit`` pixels, before decoding it."""
+    size = _header_size(path, data)
+    if limit is None or size is None:
+        return
+    width, height = size
+    if width * height > limit:
+        raise ImageReadError(
+            path, f"the image is too large: {width}x{height} ({width * height / 1e6:.4g} megapixels) is over "
+                  f"the limit of {limit / 1e6:g} megapixels (gcnet predict --max-megapixels, or the "
+                  f"{MAX_MEGAPIXELS_ENV} environment variable, sets it)")
+
+
+def _header_size(path: str | os.PathLike[str], data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the file's header alone; None when it cannot be told cheaply."""
+    if data.startswith(_PNG_SIGNATURE) and data[12:16] == b"IHDR" and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    if data.startswith(b"\xff\xd8"):
+        return _jpeg_size(data)
+    try:
+        with Image.open(io.BytesIO(data)) as im:  # lazy: reads the header only
+            return im.size
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(path, f"the image is too large ({exc})") from None
+    except Exception:  # noqa: BLE001 - not readable here; the decoders will say why
+        return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a JPEG's first start-of-frame marker."""
+    i, n = 2, len(data)
+    while i + 9 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:
+            i += 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return None
+
+
+def _png_damage(data: bytes) -> str | None:
+    """The first PNG chunk whose CRC does not match (or that is cut short), described; None if intact."""
+    i, n = len(_PNG_SIGNATURE), len(data)
+    while i + 8 <= n:
+        length = int.from_bytes(data[i:i + 4], "big")
+        kind = data[i + 4:i + 8]
+        name = kind.decode("latin-1")
+        end = i + 8 + length
+        if end + 4 > n:
+            return f"chunk {name} at byte {i} is cut short: the file is truncated"
+        stored = int.from_bytes(data[end:end + 4], "big")
+        if zlib.crc32(data[i + 4:end]) != stored:
+            return f"CRC error in chunk {name} at byte {i}: its data was changed or damaged"
+        if kind == b"IEND":
+            return None
+        i = end + 4
+    return "no IEND chunk: the file is truncated"
 
 
 def _read_bytes(path: str | os.PathLike[str]) -> bytes:

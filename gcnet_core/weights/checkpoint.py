@@ -110,8 +110,27 @@ def load_weights(model: nn.Module, state_dict: Mapping[str, torch.Tensor], sourc
     ]
     if missing or unexpected or mismatched:
         raise IncompatibleCheckpointError(_describe_mismatch(source, missing, unexpected, mismatched, state))
+    refuse_non_finite(state, source)
     model.load_state_dict(state, strict=False)
     return notes
+
+
+class NonFiniteWeightsError(CheckpointError):
+    """Some weights are NaN or infinite: the file is damaged, or the training that wrote it diverged."""
+
+
+def refuse_non_finite(state: Mapping[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Raise :class:`NonFiniteWeightsError` naming every floating tensor that holds NaN or Inf
+    (such a model would predict one class everywhere without a word)."""
+    bad = []
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
+            count = int((~torch.isfinite(tensor)).sum())
+            bad.append(f"{key} ({count} of {tensor.numel()} values)")
+    if bad:
+        shown = ", ".join(bad[:5]) + (f", ... ({len(bad)} tensors in all)" if len(bad) > 5 else "")
+        raise NonFiniteWeightsError(f"refused {source}: non-finite weights (NaN or Inf) in {shown}; the file is "
+                                    "damaged or its training diverged")
 
 
 def _describe_mismatch(source, missing, unexpected, mismatched, state) -> str:
