@@ -1,9 +1,10 @@
 """Segment-all: `gcnet predict --progress jsonl` in a separate process (QProcess).
 
 A crash, an out-of-memory or a kill of the worker process never takes the window down.
-Masks are written to a staging folder (``labels/.batch-<id>/``); the window moves each one
-into place only if its image is still untouched (state ``new``), so an image a person
-corrects while the batch runs is never overwritten.
+Masks (and their prediction sidecars, for the model-aware tools) are written to a staging
+folder (``labels/.batch-<id>/``); the window moves each one into place only if its image is
+still untouched (state ``new``), so an image a person corrects while the batch runs is never
+overwritten.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .inference import ModelConfig
 DEFAULT_COMMAND = gcnet_command()  # `python -m gcnet_core.cli`, or the bundled `gcnet` when frozen
 # Command lines are short on Windows (32k characters): long image lists run in several processes.
 MAX_ARGS_CHARS = 30_000 if os.name == "nt" else 1_000_000
+STAGED_PREDICTIONS = ".predictions"  # inside the staging folder: a hidden name no image can have
 
 
 @dataclass
@@ -121,6 +123,7 @@ class BatchSegmenter(QObject):
             "predict", "--progress", "jsonl", "--skip-existing", "--format", "index",
             "--out", str(self._staging), "--relative-to", str(self._root),
             "--model", config.name, "--device", config.device, "--precision", config.precision,
+            "--predictions", str(self._staging / STAGED_PREDICTIONS), "--model-id", config.model_id,
         ]
         if config.checkpoint:
             args += ["--checkpoint", str(config.checkpoint)]
@@ -130,6 +133,10 @@ class BatchSegmenter(QObject):
 
     def staged_mask(self, image: Path) -> Path:
         return self._staging / Path(image).relative_to(self._root).with_suffix(".png")
+
+    def staged_prediction(self, image: Path) -> Path:
+        """The prediction sidecar (confidence, class rankings) the process wrote beside the mask."""
+        return self._staging / STAGED_PREDICTIONS / Path(image).relative_to(self._root).with_suffix(".npz")
 
     def cancel(self) -> None:
         if not self.running:

@@ -8,6 +8,8 @@ folders (names starting with ``.``) and the ``labels`` folder. Beside them we wr
       labels/<rel>.png                label map of image <rel>: 8-bit indexed PNG with the
                                       class palette embedded; value = class id, 255 = ignore
       labels/.edited/<rel>.png        mask of pixels a person edited (1-bit, or 8-bit 0/255)
+      labels/.predictions/<rel>.npz   the last prediction: model labels, confidence, class
+                                      rankings, model id (gcnet_core/project/predictions.py)
 
 ``<rel>`` is the image path relative to the root with its suffix replaced by ``.png``
 (``street/a.jpg`` -> ``labels/street/a.png``). Two images differing only by suffix
@@ -43,6 +45,7 @@ from .states import STATES
 PROJECT_FILE = "gcnet-project.json"
 LABELS_DIR = "labels"
 EDITED_DIR = ".edited"
+PREDICTIONS_DIR = ".predictions"  # model outputs kept for the model-aware tools (project/predictions.py)
 FORMAT_NAME = "gcnet-annotator-project"
 FORMAT_VERSION = 1
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -162,6 +165,14 @@ class Project:
 
     def edited_path(self, image: str | os.PathLike) -> Path:
         return self.labels_root / EDITED_DIR / Path(self.relative(image)).with_suffix(".png")
+
+    @property
+    def predictions_root(self) -> Path:
+        """Where prediction sidecars live: beside the project's other files (one place to move)."""
+        return self.labels_root / PREDICTIONS_DIR
+
+    def prediction_path(self, image: str | os.PathLike) -> Path:
+        return self.predictions_root / Path(self.relative(image)).with_suffix(".npz")
 
     def state(self, image: str | os.PathLike) -> str:
         record = self._images.get(self.relative(image))
