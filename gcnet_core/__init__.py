@@ -14,7 +14,8 @@ _aliases.install()
 _importlib.import_module("gcnet_core.inference")
 
 from .api import build_model, init_model  # noqa: E402
-from .predict.exact import SegmentationResult, inference, inference_many  # noqa: E402
+from .predict.exact import SegmentationResult  # noqa: E402
+from .predict.running import inference, inference_many  # noqa: E402
 from .version import read_version  # noqa: E402
 from .weights.zoo import ZOO, get_entry  # noqa: E402
 

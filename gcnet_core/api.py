@@ -10,15 +10,8 @@ from .model.classes import ClassSet
 from .weights.download import CheckpointError, ensure_checkpoint
 from .predict.exact import resolve_device, resolve_precision
 from .model import GCNet
-from .weights.zoo import ZooEntry, get_entry
-
-
-def build_model(entry: ZooEntry, classes: ClassSet | None = None, with_auxiliary_head: bool = False) -> GCNet:
-    """An untrained GCNet shaped as ``entry`` (depth, align_corners), for ``classes``."""
-    classes = classes or entry.classes
-    model = GCNet(len(classes), entry.depth, entry.align_corners, with_auxiliary_head)
-    model.entry, model.classes = entry, classes
-    return model
+from .model.build import build_model
+from .weights.zoo import get_entry
 
 
 def classes_from_meta(meta: Mapping[str, Any], num_classes: int | None) -> ClassSet | None:
@@ -55,7 +48,8 @@ def init_model(name: str | None = None, checkpoint: str | Path | None = None, de
     checkpoints are accepted; a fine-tuned file names its base entry, so ``name`` may be
     omitted, and its class set (stored in ``meta``) replaces the entry's.
 
-    ``precision="auto"`` is bf16 on a GPU (fp16 where bf16 is missing) and fp32 on the CPU.
+    ``precision="auto"`` is fp16 on a GPU (closer to fp32 than bf16, with overflowing passes redone
+    in fp32) and fp32 on the CPU.
     ``fast`` (default: on CUDA) selects :class:`~gcnet_core.predict.fast.FastPredictor`;
     ``fast=False, precision="fp32"`` is the exact reference path on any device.
     """

@@ -18,7 +18,7 @@ from gcnet_core.api import build_model
 from gcnet_core.model.classes import ClassSet
 from gcnet_core.data import SegDataset
 from gcnet_core.evaluation.evaluate import evaluate, evaluate_report
-from gcnet_core.predict.exact import predictor_for
+from gcnet_core.predict.running import predictor_for
 from gcnet_core.evaluation.metrics import IoUAccumulator
 from gcnet_core.project.store import Project
 

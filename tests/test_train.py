@@ -395,7 +395,7 @@ def test_errors_are_events_and_a_nonzero_exit(tmp_path, project, capsys):
 
 
 def test_nan_metrics_are_json_null():
-    from gcnet_core.train.progress import JsonLinesSink
+    from gcnet_core.cli.events import JsonLinesSink
     import io
 
     stream = io.StringIO()

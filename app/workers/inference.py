@@ -72,7 +72,7 @@ class InferenceWorker(QObject):
     @Slot(object)
     def run(self, request: InferenceRequest) -> None:
         from gcnet_core.api import init_model
-        from gcnet_core.predict.exact import inference
+        from gcnet_core.predict.running import inference
 
         try:
             load_seconds = 0.0
@@ -106,7 +106,7 @@ class InferenceWorker(QObject):
         """Forget the model and hand its cached GPU memory back to the driver, so a batch
         or training process (or another program) can use it."""
         from gcnet_core.predict.acceleration import release_gpu_memory
-        from gcnet_core.predict.exact import release
+        from gcnet_core.predict.running import release
 
         model, self._model, self._key = self._model, None, None
         if model is not None:

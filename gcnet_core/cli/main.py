@@ -3,52 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from .. import __version__
-
-
-class _DownloadBar:
-    """A tqdm byte bar, opened only when a download really starts (callback ``(done, total)``)."""
-
-    def __init__(self, description: str) -> None:
-        self.description = description
-        self.bar = None
-
-    def __call__(self, done: int, total: int | None) -> None:
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(desc=self.description, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
-        if total and self.bar.total != total:
-            self.bar.total = total
-        self.bar.n = done
-        self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _load_model(args) -> "object":
-    from ..api import init_model
-    from ..predict.distributed import device_for_this_process
-
-    bar = _DownloadBar(f"downloading {args.model or 'checkpoint'}")
-    try:
-        model = init_model(args.model, args.checkpoint, device=device_for_this_process(args.device),
-                           precision=getattr(args, "precision", "auto"), progress=bar,
-                           fast=False if getattr(args, "exact", False) else None)
-    finally:
-        bar.close()
-    from ..predict.fast import options_from_flags
-
-    options = options_from_flags(args)  # --compile, --cuda-graphs, --pinned-upload
-    if options is not None:
-        model.fast_options = options
-    return model
+from .common import DownloadBar, load_model
+from .events import JsonLinesSink
 
 
 def cmd_models(args) -> int:
@@ -79,7 +39,7 @@ def cmd_download(args) -> int:
             elif cached_checkpoint(entry):
                 path = cached_checkpoint(entry)
             else:
-                bar = _DownloadBar(entry.name)
+                bar = DownloadBar(entry.name)
                 try:
                     path = ensure_checkpoint(entry, progress=bar)
                 finally:
@@ -99,7 +59,7 @@ def cmd_predict(args) -> int:
     from ..predict.folder import segment_files
     from ..files.images import find_images
 
-    report = _JsonProgress() if args.progress == "jsonl" else None
+    report = JsonLinesSink() if args.progress == "jsonl" else None
     inputs = find_images(args.inputs)
     if not inputs:
         print("error: no images found in the given inputs", file=sys.stderr)
@@ -109,25 +69,22 @@ def cmd_predict(args) -> int:
     if args.relative_to:
         roots.append(Path(args.relative_to))
     targets = {path: out_dir / _relative_output(path, roots) for path in inputs}
-    sidecars = ({path: Path(args.predictions) / _relative_output(path, roots).with_suffix(".npz") for path in inputs}
-                if args.predictions else None)
     todo = [p for p in inputs if not (args.skip_existing and targets[p].exists())]
     todo = shard_for_this_process(todo)
     skipped = len(inputs) - len(todo)
     if report:
-        report.emit(event="start", total=len(todo), skipped=skipped)
-    model = _load_model(args)
+        report.emit("start", total=len(todo), skipped=skipped)
+    model = load_model(args)
     if args.format == "cityscapes-labelids" and model.num_classes != 19:
         print("error: --format cityscapes-labelids needs a Cityscapes model (19 classes)", file=sys.stderr)
         return 2
     if report:  # what the mask values mean (a fine-tuned model may have its own classes)
-        report.emit(event="model", classes=list(model.classes.names),
+        report.emit("model", classes=list(model.classes.names),
                     palette=[list(color) for color in model.classes.palette])
     failures: list[tuple[Path, str]] = []
     written = 0
     outcomes = segment_files(model, todo, targets, args.format, batch_size=args.batch_size, tta=args.tta,
-                             readers=args.readers, writers=args.writers, predictions=sidecars,
-                             model_id=args.model_id or args.model)
+                             readers=args.readers, writers=args.writers)
     with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet or report is not None) as bar:
         for done, outcome in enumerate(outcomes, 1):
             bar.update(1)
@@ -141,10 +98,10 @@ def cmd_predict(args) -> int:
                 extra = {"uncertainty": round(outcome.uncertainty, 6)} if outcome.ok else {"error": outcome.error}
                 if outcome.note:
                     extra["note"] = outcome.note
-                report.emit(event="image", path=str(outcome.source), ok=outcome.ok, **extra,
+                report.emit("image", path=str(outcome.source), ok=outcome.ok, **extra,
                             done=done, total=len(todo))
     if report:
-        report.emit(event="done", written=written, skipped=skipped,
+        report.emit("done", written=written, skipped=skipped,
                     failed=[{"path": str(path), "error": message} for path, message in failures])
     summary = sys.stderr if report else sys.stdout  # stdout carries only JSON lines then
     print(f"{written} masks written to {out_dir}" + (f", {skipped} already there" if skipped else ""),
@@ -159,13 +116,6 @@ def cmd_predict(args) -> int:
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
-
-
-class _JsonProgress:
-    """``--progress jsonl``: one JSON object per line on stdout, flushed, for the GUI to parse."""
-
-    def emit(self, **event) -> None:
-        print(json.dumps(event), flush=True)
 
 
 def _relative_output(path: Path, roots: list[Path]) -> Path:
@@ -212,7 +162,7 @@ def cmd_export(args) -> int:
 def cmd_benchmark(args) -> int:
     from ..predict.benchmark import run_benchmark
 
-    model = _load_model(args)
+    model = load_model(args)
     report = run_benchmark(model, images=args.images, warmup=args.warmup, precision=args.precision,
                            fast_options=getattr(model, "fast_options", None), folder_images=args.folder,
                            ablation=args.ablation, mmseg=args.mmseg)
@@ -266,11 +216,6 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--readers", type=int, metavar="N", help="image-decoding threads (default: from the CPU count)")
     predict.add_argument("--writers", type=int, metavar="N", help="mask-writing threads (default: from the CPU count)")
     predict.add_argument("--skip-existing", action="store_true", help="resume: keep masks already written")
-    predict.add_argument("--predictions", metavar="DIR",
-                         help="also keep each prediction (confidence, top-5 class rankings) as DIR/<name>.npz, "
-                              "as the annotator does for its model-aware tools")
-    predict.add_argument("--model-id", metavar="ID", help="the model name the prediction files record "
-                                                           "(default: --model)")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
                          help="jsonl: one JSON event per line on stdout (start, model, image, done) for programs")
@@ -304,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     benchmark.set_defaults(func=cmd_benchmark)
 
-    from ..evaluation.evaluate import add_eval_command
+    from .eval import add_eval_command
     add_eval_command(commands)
     from .train import add_train_command
     add_train_command(commands)

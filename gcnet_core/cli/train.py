@@ -12,7 +12,10 @@ import sys
 import traceback
 
 from ..train.config import AMP_MODES, DATASET_KINDS, FREEZE_BN_MODES, PRESETS
-from ..train.progress import PROGRESS_MODES
+from ..train.progress import BarSink, EventSink
+from .events import JsonLinesSink
+
+PROGRESS_MODES = ("jsonl", "bar", "none")
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -98,7 +101,6 @@ def config_from_args(args):
 def cmd_train(args) -> int:
     from ..predict.distributed import rank_and_world_size
     from ..train.loop import train
-    from ..train.progress import make_sink
 
     sink = make_sink(args.progress, enabled=rank_and_world_size()[0] == 0)
     try:
@@ -117,4 +119,15 @@ def cmd_train(args) -> int:
     return EXIT_OK if result.status in ("done", "cancelled") else EXIT_ERROR
 
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "add_train_command", "cmd_train", "config_from_args"]
+
+
+def make_sink(mode: str, enabled: bool = True) -> EventSink:
+    """The sink for ``--progress MODE``; a silent one when ``enabled`` is False (rank > 0)."""
+    if mode not in PROGRESS_MODES:
+        raise ValueError(f"progress must be one of {PROGRESS_MODES}, not {mode!r}")
+    if not enabled or mode == "none":
+        return EventSink()
+    return JsonLinesSink() if mode == "jsonl" else BarSink()
+
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "add_train_command", "cmd_train", "config_from_args",
+           "make_sink"]

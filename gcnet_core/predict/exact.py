@@ -10,11 +10,8 @@ also flipped, softmax probabilities averaged at the original size.
 from __future__ import annotations
 
 import contextlib
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
 
 import cv2
 import numpy as np
@@ -22,9 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..files.images import read_image_rgb
-from .rankings import ClassRankings, rankings_from_logits
 
-T = TypeVar("T")
 MEAN_RGB = (123.675, 116.28, 103.53)
 STD_RGB = (58.395, 57.12, 57.375)
 TTA_RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
@@ -43,7 +38,6 @@ class SegmentationResult:
     confidence: np.ndarray  # (H, W) float32, top softmax probability
     logits: np.ndarray | None = None  # (C, H, W) float32; averaged probabilities with tta
     note: str | None = None  # how the run deviated from the plan (e.g. a memory fallback), for the user
-    rankings: ClassRankings | None = None  # top-k classes per cell of a coarse grid (model-aware tools)
 
     @property
     def uncertainty(self) -> float:
@@ -223,11 +217,10 @@ class Predictor:
             return [self._finish(logits[i:i + 1], (height, width), return_logits) for i in range(len(images))]
 
     def _finish(self, logits: torch.Tensor, size: tuple[int, int], return_logits: bool) -> SegmentationResult:
-        rankings = rankings_from_logits(logits, size)  # from the input-size logits: cheap
         if return_logits:
             full = self.to_original(logits, size)[0]
             labels, confidence = _labels_and_confidence(full)
-            return SegmentationResult(labels, confidence, full.cpu().numpy(), rankings=rankings)
+            return SegmentationResult(labels, confidence, full.cpu().numpy())
         # Class chunks keep memory bounded on huge images; resizing is per channel, so exact.
         num_classes = logits.shape[1]
         chunk = max(1, _CHUNK_ELEMENTS // (size[0] * size[1]))
@@ -243,8 +236,7 @@ class Predictor:
             norm = norm * torch.exp(best - new_best) + part_norm * torch.exp(part_max - new_best)
             index = torch.where(part_max > best, part_index + start, index)
             best = new_best
-        return SegmentationResult(_to_labels(index), (1.0 / norm).cpu().numpy().astype(np.float32),
-                                  rankings=rankings)
+        return SegmentationResult(_to_labels(index), (1.0 / norm).cpu().numpy().astype(np.float32))
 
     @torch.inference_mode()
     def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
@@ -265,7 +257,6 @@ class Predictor:
             _to_labels(index),
             confidence.cpu().numpy().astype(np.float32),
             probabilities.cpu().numpy() if return_logits else None,
-            rankings=rankings_from_logits(probabilities, size, probabilities=True),
         )
 
     def predict(self, image: np.ndarray, tta: bool = False, return_logits: bool = False) -> SegmentationResult:
@@ -294,104 +285,18 @@ def as_rgb_array(image: np.ndarray | str | Path) -> np.ndarray:
     return image
 
 
-def predictor_for(model: torch.nn.Module) -> Predictor:
-    """The model's cached predictor, built on first use: the fast one when the model was
-    loaded with ``fast`` (the default on CUDA), else the exact one."""
-    predictor = getattr(model, "_predictor", None)
-    if predictor is None or predictor.device != next(model.parameters()).device:
-        precision = getattr(model, "precision", "fp32")
-        if getattr(model, "fast", False):
-            from .fast import FastPredictor
-
-            predictor = FastPredictor(model, precision=precision, options=getattr(model, "fast_options", None))
-        else:
-            predictor = Predictor(model, precision=precision)
-        model._predictor = predictor
-    return predictor
+# The entry points that choose a predictor live in :mod:`.running` (they know the fast path,
+# which builds on this module); the old names keep working from here.
+_MOVED_TO_RUNNING = ("BatchItem", "SegmentationError", "inference", "inference_many", "predictor_for", "release")
 
 
-def release(model: torch.nn.Module) -> None:
-    """Forget the model's predictor (and the fast path's graphs, buffers and weight copy)
-    and hand cached GPU memory back, e.g. between jobs or before training starts."""
-    from .acceleration import release_gpu_memory
+def __getattr__(name: str):
+    if name in _MOVED_TO_RUNNING:
+        from . import running
 
-    predictor = model.__dict__.pop("_predictor", None)
-    if predictor is not None and hasattr(predictor, "release"):
-        predictor.release()
-    del predictor
-    release_gpu_memory()
+        return getattr(running, name)
+    if name == "prefetch":
+        from ..files.prefetch import prefetch
 
-
-def inference(model: torch.nn.Module, image: np.ndarray | str | Path, tta: bool = False,
-              return_logits: bool = False) -> SegmentationResult:
-    """Segment one image (RGB uint8 array or path) with a model from :func:`init_model`."""
-    return predictor_for(model).predict(as_rgb_array(image), tta=tta, return_logits=return_logits)
-
-
-@dataclass
-class BatchItem:
-    """One input of :func:`inference_many`: its result, or the error that stopped it."""
-
-    source: Path | int
-    image: np.ndarray | None
-    result: SegmentationResult | None
-    error: Exception | None = None
-
-
-def inference_many(model: torch.nn.Module, images: Iterable[np.ndarray | str | Path], batch_size: int = 1,
-                   tta: bool = False, num_readers: int = 2) -> Iterator[BatchItem]:
-    """Segment many images in order; files are decoded ahead in threads while the model runs.
-
-    Consecutive images of the same size share one network pass (up to ``batch_size``).
-    An unreadable input yields a :class:`BatchItem` with ``error`` set instead of raising,
-    so one bad file never stops a folder run.
-    """
-    predictor = predictor_for(model)
-    sources = list(images)
-
-    def load(index: int):
-        source = sources[index]
-        name = Path(source) if isinstance(source, (str, Path)) else index
-        try:
-            return name, as_rgb_array(source), None
-        except Exception as error:  # reported per item, never raised
-            return name, None, error
-
-    pending: list[tuple] = []
-    for name, image, error in prefetch(load, len(sources), workers=num_readers):
-        if error is not None:
-            yield from _flush(predictor, pending, tta)
-            pending = []
-            yield BatchItem(name, None, None, error)
-            continue
-        if pending and (image.shape != pending[0][1].shape or len(pending) >= batch_size or tta):
-            yield from _flush(predictor, pending, tta)
-            pending = []
-        pending.append((name, image))
-    yield from _flush(predictor, pending, tta)
-
-
-def prefetch(function: Callable[[int], T], count: int, workers: int = 2, ahead: int | None = None) -> Iterator[T]:
-    """``function(0..count-1)`` run in threads, yielded in order, at most ``ahead`` started but
-    not yet taken: a 10,000-image folder is decoded a few images ahead, never all at once."""
-    workers = max(1, workers)
-    ahead = max(ahead or 2 * workers, 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures: deque = deque()
-        submitted = 0
-        while futures or submitted < count:
-            while submitted < count and len(futures) < ahead:
-                futures.append(pool.submit(function, submitted))
-                submitted += 1
-            yield futures.popleft().result()
-
-
-def _flush(predictor: Predictor, pending: list[tuple], tta: bool) -> Iterator[BatchItem]:
-    if not pending:
-        return
-    if tta:
-        results = [predictor.predict_tta(image) for _, image in pending]
-    else:
-        results = predictor.predict_batch([image for _, image in pending])
-    for (name, image), result in zip(pending, results):
-        yield BatchItem(name, image, result)
+        return prefetch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,31 +1,16 @@
-"""Training events: JSON lines for programs (the GUI), a tqdm bar for people, or nothing.
+"""Training events: the engine emits them to a sink; a tqdm bar shows them to people.
 
-Every event is a dict with an ``"event"`` key (start, iter, val, checkpoint, warning,
-done, cancelled, error; see :mod:`gcnet_core.train`). In ``jsonl`` mode each one is
-printed as one JSON object per line on stdout and flushed at once, so a reader sees it
-immediately; nothing else is printed on stdout. NaN (an undefined metric) becomes null.
+Every event is a name (start, iter, val, checkpoint, warning, done, cancelled, error; see
+:mod:`gcnet_core.train`) with keyword fields. The JSON-lines sink that programs read is the
+one every ``gcnet`` command shares (:class:`gcnet_core.cli.events.JsonLinesSink`); which
+sink a run gets is chosen by ``gcnet train --progress`` (:func:`gcnet_core.cli.train.make_sink`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import sys
-from typing import Any, TextIO
-
-PROGRESS_MODES = ("jsonl", "bar", "none")
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
+from typing import Any
 
 class EventSink:
     """Receives events; the base class drops them (used on ranks other than 0)."""
@@ -35,16 +20,6 @@ class EventSink:
 
     def close(self) -> None:
         pass
-
-
-class JsonLinesSink(EventSink):
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
-
-    def emit(self, event: str, **fields: Any) -> None:
-        line = json.dumps(_json_safe({"event": event, **fields}), allow_nan=False, default=str)
-        self.stream.write(line + "\n")
-        self.stream.flush()
 
 
 class BarSink(EventSink):
@@ -95,15 +70,6 @@ class BarSink(EventSink):
             self.bar = None
 
 
-def make_sink(mode: str, enabled: bool = True) -> EventSink:
-    """The sink for ``--progress MODE``; a silent one when ``enabled`` is False (rank > 0)."""
-    if mode not in PROGRESS_MODES:
-        raise ValueError(f"progress must be one of {PROGRESS_MODES}, not {mode!r}")
-    if not enabled or mode == "none":
-        return EventSink()
-    return JsonLinesSink() if mode == "jsonl" else BarSink()
-
-
 class WarningEvents(logging.Handler):
     """Turns warnings logged by gcnet_core (e.g. a skipped corrupt image) into events."""
 
@@ -118,4 +84,4 @@ class WarningEvents(logging.Handler):
             self.handleError(record)
 
 
-__all__ = ["BarSink", "EventSink", "JsonLinesSink", "PROGRESS_MODES", "WarningEvents", "make_sink"]
+__all__ = ["BarSink", "EventSink", "WarningEvents"]

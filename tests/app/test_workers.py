@@ -131,7 +131,7 @@ def test_inference_worker_reports_notes_and_unloads_gpu_models_only(qtbot, monke
     from app.workers.inference import InferenceRequest, InferenceWorker
 
     register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(64, 48)))
-    inference_module = importlib.import_module("gcnet_core.predict.exact")
+    inference_module = importlib.import_module("gcnet_core.predict.running")
     real = inference_module.inference
 
     def noted(model, image, tta=False):

@@ -1,0 +1,73 @@
+"""``gcnet eval``: mIoU of a model on a labelled dataset or project (:mod:`gcnet_core.evaluation`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..evaluation.evaluate import DEFAULT_SPLITS, evaluate_report
+from .common import load_model
+
+
+def add_eval_command(subparsers) -> None:
+    """Register ``gcnet eval`` on the ``gcnet`` sub-command parser."""
+    sub = subparsers.add_parser("eval", help="mIoU of a model on a labelled dataset or project")
+    sub.add_argument("--model", required=True, metavar="NAME", help="zoo model (1.x or 0.x config name)")
+    sub.add_argument("--checkpoint", metavar="PATH", help="use this file instead of the official one")
+    sub.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
+    sub.add_argument("--precision", default="fp32", choices=("auto", "fp32", "fp16", "bf16"),
+                     help="fp32 (default) reproduces the published numbers; auto: fp16 on CUDA")
+    sub.add_argument("--fast", dest="exact", action="store_false",
+                     help="the fast GPU path (default: the exact reference path, as published)")
+    sub.add_argument("--dataset", required=True, choices=tuple(DEFAULT_SPLITS),
+                     help="layout of --data-root (project = an annotation project folder)")
+    sub.add_argument("--data-root", required=True, metavar="DIR")
+    sub.add_argument("--split", metavar="NAME",
+                     help="cityscapes/voc: val; ade20k: validation; project: image state(s), "
+                          "comma-separated (default: corrected)")
+    sub.add_argument("--tta", action="store_true", help="multi-scale + flip (the published ms+flip rule)")
+    sub.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N images")
+    sub.add_argument("--batch-size", type=int, default=1, help="images of equal size per network pass")
+    sub.add_argument("--json", metavar="OUT", help="also write the metrics to this JSON file")
+    sub.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args) -> int:
+    from ..data.readers import SegDataset
+    from ..files.masks import atomic_write_text
+    from ..project.store import ProjectError
+
+    split = args.split if args.split is not None else DEFAULT_SPLITS[args.dataset]
+    try:
+        dataset = SegDataset(args.dataset, args.data_root, split)
+    except (OSError, ProjectError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if len(dataset) == 0:
+        print(f"error: no labelled images in {args.data_root} (split {split or 'corrected'})", file=sys.stderr)
+        return 1
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    model = load_model(args)
+    report = evaluate_report(model, dataset, tta=args.tta, limit=args.limit,
+                             progress=not args.quiet, batch_size=args.batch_size)
+    if report.images == 0:
+        print(f"error: none of the {report.skipped} images could be read", file=sys.stderr)
+        return 1
+    print(report.metrics.format_table())
+    note = f", {report.skipped} unreadable skipped" if report.skipped else ""
+    print(f"{report.images} images evaluated{note}")
+    if args.json:
+        text = json.dumps(report.metrics.to_json(), indent=2, ensure_ascii=False) + "\n"
+        try:
+            atomic_write_text(args.json, text)
+        except OSError as error:
+            print(f"error: could not write {args.json}: {error}", file=sys.stderr)
+            return 1
+        print(f"metrics written to {args.json}")
+    return 0
+
+
+__all__ = ["add_eval_command", "cmd_eval"]

@@ -1,0 +1,22 @@
+"""An untrained GCNet shaped as a zoo entry: the one place a network is put together."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .classes import ClassSet
+from .segmentor import GCNet
+
+if TYPE_CHECKING:  # the entry is plain data from gcnet_core.weights.zoo; no import at run time
+    from ..weights.zoo import ZooEntry
+
+
+def build_model(entry: "ZooEntry", classes: ClassSet | None = None, with_auxiliary_head: bool = False) -> GCNet:
+    """An untrained GCNet shaped as ``entry`` (depth, align_corners), for ``classes``."""
+    classes = classes or entry.classes
+    model = GCNet(len(classes), entry.depth, entry.align_corners, with_auxiliary_head)
+    model.entry, model.classes = entry, classes
+    return model
+
+
+__all__ = ["build_model"]
