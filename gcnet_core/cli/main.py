@@ -69,6 +69,8 @@ def cmd_predict(args) -> int:
     if args.relative_to:
         roots.append(Path(args.relative_to))
     targets = {path: out_dir / _relative_output(path, roots) for path in inputs}
+    sidecars = ({path: Path(args.predictions) / _relative_output(path, roots).with_suffix(".npz") for path in inputs}
+                if args.predictions else None)
     todo = [p for p in inputs if not (args.skip_existing and targets[p].exists())]
     todo = shard_for_this_process(todo)
     skipped = len(inputs) - len(todo)
@@ -84,7 +86,8 @@ def cmd_predict(args) -> int:
     failures: list[tuple[Path, str]] = []
     written = 0
     outcomes = segment_files(model, todo, targets, args.format, batch_size=args.batch_size, tta=args.tta,
-                             readers=args.readers, writers=args.writers)
+                             readers=args.readers, writers=args.writers, predictions=sidecars,
+                             model_id=args.model_id or args.model)
     with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet or report is not None) as bar:
         for done, outcome in enumerate(outcomes, 1):
             bar.update(1)
@@ -216,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--readers", type=int, metavar="N", help="image-decoding threads (default: from the CPU count)")
     predict.add_argument("--writers", type=int, metavar="N", help="mask-writing threads (default: from the CPU count)")
     predict.add_argument("--skip-existing", action="store_true", help="resume: keep masks already written")
+    predict.add_argument("--predictions", metavar="DIR",
+                         help="also keep each prediction (confidence, top-5 class rankings) as DIR/<name>.npz, "
+                              "as the annotator does for its model-aware tools")
+    predict.add_argument("--model-id", metavar="ID", help="the model name the prediction files record "
+                                                           "(default: --model)")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
                          help="jsonl: one JSON event per line on stdout (start, model, image, done) for programs")

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..files.images import read_image_rgb
+from .rankings import ClassRankings, rankings_from_logits
 
 MEAN_RGB = (123.675, 116.28, 103.53)
 STD_RGB = (58.395, 57.12, 57.375)
@@ -38,6 +39,7 @@ class SegmentationResult:
     confidence: np.ndarray  # (H, W) float32, top softmax probability
     logits: np.ndarray | None = None  # (C, H, W) float32; averaged probabilities with tta
     note: str | None = None  # how the run deviated from the plan (e.g. a memory fallback), for the user
+    rankings: ClassRankings | None = None  # top-k classes per cell of a coarse grid (model-aware tools)
 
     @property
     def uncertainty(self) -> float:
@@ -217,10 +219,11 @@ class Predictor:
             return [self._finish(logits[i:i + 1], (height, width), return_logits) for i in range(len(images))]
 
     def _finish(self, logits: torch.Tensor, size: tuple[int, int], return_logits: bool) -> SegmentationResult:
+        rankings = rankings_from_logits(logits, size)  # from the input-size logits: cheap
         if return_logits:
             full = self.to_original(logits, size)[0]
             labels, confidence = _labels_and_confidence(full)
-            return SegmentationResult(labels, confidence, full.cpu().numpy())
+            return SegmentationResult(labels, confidence, full.cpu().numpy(), rankings=rankings)
         # Class chunks keep memory bounded on huge images; resizing is per channel, so exact.
         num_classes = logits.shape[1]
         chunk = max(1, _CHUNK_ELEMENTS // (size[0] * size[1]))
@@ -236,7 +239,8 @@ class Predictor:
             norm = norm * torch.exp(best - new_best) + part_norm * torch.exp(part_max - new_best)
             index = torch.where(part_max > best, part_index + start, index)
             best = new_best
-        return SegmentationResult(_to_labels(index), (1.0 / norm).cpu().numpy().astype(np.float32))
+        return SegmentationResult(_to_labels(index), (1.0 / norm).cpu().numpy().astype(np.float32),
+                                  rankings=rankings)
 
     @torch.inference_mode()
     def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
@@ -257,6 +261,7 @@ class Predictor:
             _to_labels(index),
             confidence.cpu().numpy().astype(np.float32),
             probabilities.cpu().numpy() if return_logits else None,
+            rankings=rankings_from_logits(probabilities, size, probabilities=True),
         )
 
     def predict(self, image: np.ndarray, tta: bool = False, return_logits: bool = False) -> SegmentationResult:

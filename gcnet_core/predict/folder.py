@@ -44,11 +44,14 @@ def default_workers() -> tuple[int, int]:
 
 def segment_files(model: torch.nn.Module, sources: list[Path], targets: dict[Path, Path], fmt: str = "index",
                   batch_size: int = 1, tta: bool = False, readers: int | None = None,
-                  writers: int | None = None) -> Iterator[ImageOutcome]:
+                  writers: int | None = None, predictions: dict[Path, Path] | None = None,
+                  model_id: str | None = None) -> Iterator[ImageOutcome]:
     """Segment ``sources`` and write each mask to ``targets[source]`` in format ``fmt``.
 
-    An unreadable image or an unwritable mask gives an outcome with ``error``; the run
-    goes on. At most ``2 * writers`` finished images wait for their write.
+    With ``predictions``, each image's prediction sidecar (confidence, class rankings,
+    ``model_id``; :mod:`gcnet_core.project.predictions`) is written to ``predictions[source]``
+    before its outcome is reported. An unreadable image or an unwritable mask gives an
+    outcome with ``error``; the run goes on. At most ``2 * writers`` finished images wait.
     """
     default_readers, default_writers = default_workers()
     readers, writers = readers or default_readers, writers or default_writers
@@ -57,13 +60,25 @@ def segment_files(model: torch.nn.Module, sources: list[Path], targets: dict[Pat
         for item in inference_many(model, sources, batch_size=batch_size, tta=tta, num_readers=readers):
             write = None
             if item.error is None:
-                write = pool.submit(write_mask, targets[item.source], item.result.labels, model.classes, fmt,
-                                    image_rgb=item.image)
+                write = pool.submit(_write_outputs, item, targets[item.source], model.classes, fmt,
+                                    (predictions or {}).get(item.source), model_id)
             waiting.append((item, write))
             while waiting and (waiting[0][1] is None or waiting[0][1].done() or len(waiting) > 2 * writers):
                 yield _outcome(*waiting.popleft(), targets)
         while waiting:
             yield _outcome(*waiting.popleft(), targets)
+
+
+def _write_outputs(item: BatchItem, target: Path, classes, fmt: str, sidecar: Path | None,
+                   model_id: str | None) -> None:
+    """The mask, and the prediction sidecar first when asked (so a written mask has one)."""
+    if sidecar is not None:
+        from ..project.predictions import StoredPrediction, save_prediction
+
+        result = item.result
+        save_prediction(sidecar, StoredPrediction(result.labels, result.confidence, result.rankings,
+                                                  tuple(classes.names), model_id))
+    write_mask(target, item.result.labels, classes, fmt, image_rgb=item.image)
 
 
 def _outcome(item: BatchItem, write: Future | None, targets: dict[Path, Path]) -> ImageOutcome:
