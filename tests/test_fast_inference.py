@@ -103,15 +103,31 @@ def test_context_block_gives_the_same_result_in_channels_last():
     assert torch.allclose(plain, channels_last, atol=1e-5)
 
 
-def test_device_resize_stays_within_one_grey_level_of_opencv(ade_model):
-    image = read_image_rgb(SHARED_IMAGES / "chelsea.png")
-    exact = Predictor(ade_model).prepare([image], (683, 512))
-    fast = FastPredictor(ade_model, "fp32").prepare([image], (683, 512))
-    assert fast.shape == exact.shape and fast.is_contiguous(memory_format=torch.channels_last)
-    # normalised values: one grey level is 1/std ~ 0.0175
-    assert (fast - exact).abs().max().item() <= 1.01 / 57.12
-    flipped = FastPredictor(ade_model, "fp32").prepare([image], (683, 512), flip=True)
-    assert torch.equal(flipped, fast.flip(3))
+SIZES = [(48, 64), (300, 451), (451, 300), (512, 683), (683, 512), (37, 211), (211, 37), (1, 9), (7, 1),
+         (1000, 250), (250, 1000), (97, 97), (513, 511), (1024, 2048), (2048, 1024)]
+SCALES = [(683, 512), (96, 48), (2048, 1024)]
+
+
+def test_every_path_feeds_the_network_the_exact_paths_input(ade_model):
+    """Bit-identical network input on a sweep of sizes and aspect ratios (down- and
+    up-scaling, no resize at all), flipped or not, one image or a batch of two."""
+    rng = np.random.default_rng(0)
+    exact = Predictor(ade_model)
+    others = [FastPredictor(ade_model, "fp32"), FastPredictor(ade_model, "bf16", FastOptions(channels_last=False))]
+    checked = 0
+    for height, width in SIZES:
+        images = [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(2)]
+        for scale in SCALES:
+            for flip in (False, True):
+                for batch in (images[:1], images):
+                    expected = exact.prepare(batch, scale, flip)
+                    for other in others:
+                        got = other.prepare(batch, scale, flip)
+                        assert got.dtype == torch.float32 and got.shape == expected.shape
+                        assert torch.equal(got, expected), (height, width, scale, flip, len(batch))
+                        checked += 1
+    assert checked == len(SIZES) * len(SCALES) * 2 * 2 * len(others)
+    assert others[0].prepare(images, SCALES[0]).is_contiguous(memory_format=torch.channels_last)
 
 
 @pytest.mark.parametrize("model_fixture", ["ade_model", "slide_model"])

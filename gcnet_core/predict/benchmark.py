@@ -38,7 +38,7 @@ from ..files.images import read_image_rgb
 from .exact import Predictor, rescale_size
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
-ABLATION_SWITCHES = ("channels_last", "fold_bn", "gpu_preprocess", "autotune", "cuda_graphs", "pinned_upload")
+ABLATION_SWITCHES = ("channels_last", "fold_bn", "autotune", "cuda_graphs", "pinned_upload")
 CUDA_ONLY_SWITCHES = ("autotune", "cuda_graphs", "pinned_upload")
 
 

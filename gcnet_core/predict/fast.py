@@ -6,8 +6,8 @@ what changes is how the arithmetic runs:
 * an inference copy of the network: batch norms folded into the convolutions, weights
   in bf16/fp16 under autocast (softmax and LayerNorm stay float32), channels-last layout;
 * cuDNN autotuning, and TF32 when asked for with fp32;
-* images resized (bilinear, rounded back to the uint8 grid as OpenCV does) and
-  normalised on the GPU;
+* the exact path's network input, bit for bit (OpenCV resize on the host, uint8 upload,
+  the same normalisation on the device), so any label difference is the arithmetic's;
 * opt-in (``FastOptions``, ``--cuda-graphs`` / ``--pinned-upload``): CUDA graphs for input
   shapes that repeat (folders, the fixed slide windows) and uploads through reused pinned
   buffers. Both are CUDA-only and have never run on a GPU of ours, so the default CUDA
@@ -32,7 +32,8 @@ import torch.nn.functional as F
 
 from .acceleration import (GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory,
                            release_gpu_memory)
-from .exact import MEAN_RGB, STD_RGB, Predictor, SegmentationResult, autocast_context, rescale_size
+from .exact import (Predictor, SegmentationResult, autocast_context, normalize_uploaded,
+                    resize_for_network)
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ class FastOptions:
 
     channels_last: bool = True
     fold_bn: bool = True
-    gpu_preprocess: bool = True
     autotune: bool = True
     cuda_graphs: bool = False  # opt-in: CUDA graphs replayed for repeated input shapes
     pinned_upload: bool = False  # opt-in: uint8 uploads through reused page-locked buffers
@@ -119,8 +119,6 @@ class FastPredictor(Predictor):
             self._forward = torch.compile(self._eager_forward, dynamic=False)
         self._graphs = GraphCache(self._forward) if on_cuda and options.cuda_graphs else None
         self._staging = PinnedStaging() if on_cuda and options.pinned_upload else None
-        self._mean = torch.tensor(MEAN_RGB, device=self.device).view(1, 3, 1, 1)
-        self._std = torch.tensor(STD_RGB, device=self.device).view(1, 3, 1, 1)
         self._cpu_predictor: Predictor | None = None
         self._overflow: torch.Tensor | None = None  # fp16: did any pass give inf/NaN logits?
 
@@ -128,7 +126,7 @@ class FastPredictor(Predictor):
     def description(self) -> str:
         names = ["channels_last", "fold_bn", "compile"]
         if self.device.type == "cuda":
-            names += ["gpu_preprocess", "cuda_graphs", "pinned_upload"]
+            names += ["cuda_graphs", "pinned_upload"]
             names += ["tf32"] if self.precision == "fp32" else []
         switches = [name.replace("_", " ") for name in names if getattr(self.options, name)]
         return f"{self.precision} ({', '.join(switches) or 'plain'})"
@@ -175,24 +173,16 @@ class FastPredictor(Predictor):
     # ------------------------------------------------------------------ input
 
     def prepare(self, images: list[np.ndarray], scale: tuple[int, int], flip: bool = False) -> torch.Tensor:
-        """uint8 upload, then resize, flip and normalisation on the device."""
-        if not self.options.gpu_preprocess:
-            return super().prepare(images, scale, flip)
+        """The exact path's input, bit for bit: OpenCV resize and flip on the host, uint8
+        upload (through pinned buffers when asked for), the shared normalisation on the
+        device; only the memory layout differs (channels-last)."""
+        resized = resize_for_network(images, scale, flip)
         if self._staging is not None:
-            batch = self._staging.upload(images, self.device)
+            batch = self._staging.upload(resized, self.device)
         else:
-            batch = torch.from_numpy(np.stack(images)).to(self.device)
-        x = batch.permute(0, 3, 1, 2).float()  # NHWC memory seen as NCHW: channels-last already
-        height, width = images[0].shape[:2]
-        new_w, new_h = rescale_size(width, height, scale)
-        if (new_h, new_w) != (height, width):
-            x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False)
-            x = x.add_(0.5).floor_().clamp_(0, 255)  # OpenCV resizes uint8 data to uint8
-        if flip:
-            x = x.flip(3)
-        x = (x - self._mean) / self._std
-        layout = torch.channels_last if self.options.channels_last else torch.contiguous_format
-        return x.contiguous(memory_format=layout)
+            batch = torch.from_numpy(np.stack(resized)).to(self.device, non_blocking=True)
+        x = normalize_uploaded(batch)
+        return x.contiguous(memory_format=torch.channels_last) if self.options.channels_last else x
 
     # ------------------------------------------------------------------ memory fallbacks
 
