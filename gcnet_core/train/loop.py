@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from ..predict.acceleration import release_gpu_memory
-from ..api import build_model, classes_from_meta
+from ..model.build import build_model
+from ..weights.class_meta import classes_from_meta
 from ..weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from ..model.classes import ClassSet
 from ..data.readers import SegDataset, load_sample_safe
