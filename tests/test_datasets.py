@@ -39,7 +39,7 @@ def write_label(path: Path, values: np.ndarray, palette: bool = True) -> None:
         im = im.convert("P")
         im.putpalette([v for i in range(256) for v in ((i * 7) % 256, (i * 13) % 256, i)])
         im.putdata(values.astype(np.uint8).ravel().tolist())  # keep indices unchanged
-    im.save(path)
+    im.save(path, format="PNG")  # project masks are PNGs named *.mask
 
 
 def label_of(*values: int) -> np.ndarray:
@@ -181,7 +181,7 @@ def test_project_reader_with_states(tmp_path):
     assert [s.name for s in project_samples(tmp_path)] == ["a.jpg"]
     both = project_samples(tmp_path, ("corrected", "exported"))
     assert [s.name for s in both] == ["a.jpg", "nested/b.png"]
-    assert both[1].label == tmp_path.resolve() / "labels/nested/b.png"
+    assert both[1].label == tmp_path.resolve() / ".gcnet/labels/nested/b.mask"
 
     ds = SegDataset("project", tmp_path, "corrected,exported")
     assert len(ds) == 2 and ds.classes == classes

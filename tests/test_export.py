@@ -131,7 +131,7 @@ def test_cli_export_all_corrected(project, tmp_path, capsys):
     # explicit images, relative to the project; an already-exported image stays exported
     assert main(["export", "--project", str(project.root), "--format", "gray", "--out", str(out / "g"),
                  "a.jpg", "b.png", "--quiet"]) == 0
-    assert sorted(p.name for p in (out / "g").iterdir()) == ["a.png", "b.png"]
+    assert sorted(p.name for p in (out / "g").iterdir()) == ["a.png", "b.png", "classes.txt"]
     assert Project.open(project.root).state("b.png") == "predicted"
 
 

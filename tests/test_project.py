@@ -77,9 +77,9 @@ def test_save_is_atomic_leaves_no_temp_files(tmp_path):
 def test_label_paths_for_nested_folders(tmp_path):
     project = Project.create(tmp_path, CLASSES)
     image = tmp_path / "2024" / "day one" / "IMG_01.JPG"
-    assert project.label_path(image) == tmp_path / "labels" / "2024" / "day one" / "IMG_01.png"
+    assert project.label_path(image) == tmp_path / ".gcnet" / "labels" / "2024" / "day one" / "IMG_01.mask"
     assert project.edited_path("2024/day one/IMG_01.JPG") == (
-        tmp_path / "labels" / ".edited" / "2024" / "day one" / "IMG_01.png")
+        tmp_path / ".gcnet" / "labels" / ".edited" / "2024" / "day one" / "IMG_01.mask")
     assert project.relative(image) == "2024/day one/IMG_01.JPG"
 
 

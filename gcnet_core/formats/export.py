@@ -1,20 +1,27 @@
 """Export a project's label maps into the formats other tools read (no Qt).
 
 Formats (``--format``), each written under the output folder ``out``; ``<rel>`` is the image
-path relative to the project root without its suffix:
+path relative to the project root without its suffix, ``<base>`` its name without
+``_leftImg8bit``:
 
-* ``index``      ``<rel>.png``: 8-bit indexed PNG, value = class index, class palette embedded
+* ``index``      ``<rel>.png``: 8-bit indexed PNG, value = class index, class palette embedded;
+                 plus ``classes.txt`` (one class name per line)
 * ``color``      ``<rel>.png``: RGB PNG in the class colours (ignore = white)
-* ``gray``       ``<rel>.png``: 8-bit grayscale PNG of class indices (255 = ignore)
-* ``labelids``   ``<rel>_gtFine_labelIds.png``: official Cityscapes labelIds (ignore -> 0)
-* ``trainids``   ``<rel>_gtFine_labelTrainIds.png``: Cityscapes trainIds (255 = ignore)
+* ``gray``       ``<rel>.png``: 8-bit grayscale PNG of class indices (255 = ignore); ``classes.txt``
+* ``labelids``   ``<dir>/<base>_gtFine_labelIds.png``: official Cityscapes labelIds (ignore -> 0)
+* ``trainids``   ``<dir>/<base>_gtFine_labelTrainIds.png``: Cityscapes trainIds (255 = ignore)
+* ``cityscapes`` ``gtFine/<split>/<city>/<base>_gtFine_{labelIds,labelTrainIds,color,instanceIds}.png``
+                 (+ ``leftImg8bit/<split>/<city>/<base>_leftImg8bit.png`` with ``with_images``)
+* ``ade20k``     ``images/<split>/<id>.jpg`` + ``annotations/<split>/<id>.png`` (class + 1, 0 = other)
 * ``overlay``    ``<rel>.jpg``: the class colours blended over the photo (JPEG)
 * ``voc``        ``SegmentationClass/<id>.png`` + ``JPEGImages/<id>.jpg`` +
                  ``ImageSets/Segmentation/<split>.txt``; ``<id>`` is ``<rel>`` with ``/`` -> ``__``
 * ``coco``       ``annotations.json``: COCO instances-style JSON, one RLE annotation per class
-                 present in an image; category id = class index + 1 (COCO ids start at 1)
+                 present in an image; category id = class index + 1, with ``supercategory``
+* ``labelme``    ``<rel>.json``: labelme files, ``imagePath`` relative, mask (or polygon) shapes
 
-The Cityscapes formats need the 19 Cityscapes classes, checked before anything is written.
+The foreign layouts' writers live beside their readers (``formats/voc.py`` ...). The Cityscapes
+formats need the 19 Cityscapes classes, checked before anything is written.
 :func:`export_images` only writes files; :func:`mark_exported` then moves *corrected* images to
 the ``exported`` state (predicted-only images stay as they are), so a GUI can run the first
 in a worker thread and the second on its own copy of the project.
@@ -22,8 +29,6 @@ in a worker thread and the second on its own copy of the project.
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,21 +38,27 @@ import numpy as np
 
 from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
 from ..files.images import ImageReadError, read_image_rgb
-from ..files.masks import atomic_write_bytes, atomic_write_text, colorize, overlay, read_index_mask, write_index_mask
+from ..files.masks import colorize, overlay, read_index_mask, write_index_mask
 from ..project.store import Project
+from . import ade20k, cityscapes, coco, labelme, voc
+from .files import photo, write_class_list, write_encoded, write_png
 
-EXPORT_FORMATS = ("index", "color", "gray", "labelids", "trainids", "overlay", "voc", "coco")
+EXPORT_FORMATS = ("index", "color", "gray", "labelids", "trainids", "cityscapes", "ade20k", "overlay", "voc",
+                  "coco", "labelme")
 FORMAT_TITLES = {
     "index": "Indexed PNG with palette",
     "color": "Colour PNG",
     "gray": "Grayscale class-index PNG",
     "labelids": "Cityscapes labelIds",
     "trainids": "Cityscapes trainIds",
+    "cityscapes": "Cityscapes layout (gtFine, all four kinds)",
+    "ade20k": "ADE20K layout (images/, annotations/, class + 1)",
     "overlay": "Overlay JPEG",
     "voc": "Pascal VOC layout",
     "coco": "COCO JSON (RLE masks)",
+    "labelme": "labelme JSON (one file per image)",
 }
-_CITYSCAPES_FORMATS = ("labelids", "trainids")
+_CITYSCAPES_FORMATS = ("labelids", "trainids", "cityscapes")
 
 Progress = Callable[[int, int, Path], None]  # (done, total, image just handled)
 
@@ -81,36 +92,31 @@ def corrected_images(project: Project) -> list[Path]:
 
 
 def export_images(project: Project, images: Sequence[str | Path], fmt: str, out: str | Path,
-                  progress: Progress | None = None, split: str = "train") -> ExportReport:
+                  progress: Progress | None = None, split: str = "train", with_images: bool = False,
+                  labelme_shapes: str = "mask") -> ExportReport:
     """Write the label maps of ``images`` (paths or project-relative names) in ``fmt`` under ``out``.
 
     Images without a label file, or whose photo cannot be read where the format needs it,
-    are reported in ``failed`` and skipped. Every file is written atomically.
+    are reported in ``failed`` and skipped. Every file is written atomically. ``split`` names
+    the split of the dataset layouts, ``with_images`` copies the images into the Cityscapes
+    layout, ``labelme_shapes`` is ``mask`` (exact) or ``polygon``.
     """
     check_format(fmt, project.classes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [_absolute(project, image) for image in images]
     report = ExportReport(out, fmt)
-    writer = _COCO(project.classes) if fmt == "coco" else None
+    writer = _writer(fmt, out, project.classes, split=split, with_images=with_images, shapes=labelme_shapes)
     for done, image in enumerate(paths, start=1):
         try:
             labels = read_index_mask(project.label_path(image))
-            rel = Path(project.relative(image))
-            if writer is not None:
-                writer.add(rel, labels)
-            else:
-                _write_one(project, image, rel, labels, fmt, out)
+            writer.add(image, Path(project.relative(image)), labels)
             report.written.append(image)
         except (ImageReadError, OSError, ValueError) as error:
             report.failed.append((image, str(error)))
         if progress:
             progress(done, len(paths), image)
-    if writer is not None:
-        atomic_write_text(out / "annotations.json", json.dumps(writer.to_json()) + "\n")
-    if fmt == "voc":
-        ids = "".join(_voc_id(Path(project.relative(p))) + "\n" for p in report.written)
-        atomic_write_text(out / "ImageSets" / "Segmentation" / f"{split}.txt", ids)
+    writer.close()
     return report
 
 
@@ -134,94 +140,41 @@ def _absolute(project: Project, image: str | Path) -> Path:
     return path if path.is_absolute() else project.root / path
 
 
-def _write_one(project: Project, image: Path, rel: Path, labels: np.ndarray, fmt: str, out: Path) -> None:
-    classes = project.classes
-    if fmt == "index":
-        write_index_mask(out / rel.with_suffix(".png"), labels, classes)
-    elif fmt == "color":
-        _write_png(out / rel.with_suffix(".png"), cv2.cvtColor(colorize(labels, classes), cv2.COLOR_RGB2BGR))
-    elif fmt == "gray":
-        _write_png(out / rel.with_suffix(".png"), labels)
-    elif fmt == "labelids":
-        _write_png(out / rel.parent / f"{rel.stem}_gtFine_labelIds.png", cityscapes_trainid_to_labelid_lut()[labels])
-    elif fmt == "trainids":
-        train_ids = np.where(labels < len(classes), labels, IGNORE_INDEX).astype(np.uint8)
-        _write_png(out / rel.parent / f"{rel.stem}_gtFine_labelTrainIds.png", train_ids)
-    elif fmt == "overlay":
-        blended = overlay(_photo(image, labels), labels, classes)
-        _write_encoded(out / rel.with_suffix(".jpg"), ".jpg", cv2.cvtColor(blended, cv2.COLOR_RGB2BGR))
-    elif fmt == "voc":
-        voc_id = _voc_id(rel)
-        write_index_mask(out / "SegmentationClass" / f"{voc_id}.png", labels, classes)
-        target = out / "JPEGImages" / f"{voc_id}.jpg"
-        if image.suffix.lower() in (".jpg", ".jpeg"):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.tmp")
-            shutil.copyfile(image, tmp)  # byte-exact copy, then an atomic rename
-            tmp.replace(target)
-        else:
-            _write_encoded(target, ".jpg", cv2.cvtColor(_photo(image, labels), cv2.COLOR_RGB2BGR))
+_LAYOUTS = {"cityscapes": cityscapes.Writer, "ade20k": ade20k.Writer, "voc": voc.Writer, "coco": coco.Writer,
+            "labelme": labelme.Writer}
 
 
-def _photo(image: Path, labels: np.ndarray) -> np.ndarray:
-    rgb = read_image_rgb(image)
-    if rgb.shape[:2] != labels.shape:
-        raise ValueError(f"the mask is {labels.shape[1]}x{labels.shape[0]} but the image is "
-                         f"{rgb.shape[1]}x{rgb.shape[0]}")
-    return rgb
+def _writer(fmt: str, out: Path, classes: ClassSet, **options: object):
+    return _LAYOUTS[fmt](out, classes, **options) if fmt in _LAYOUTS else _FlatWriter(fmt, out, classes)
 
 
-def _voc_id(rel: Path) -> str:
-    return rel.with_suffix("").as_posix().replace("/", "__")
+class _FlatWriter:
+    """The formats that mirror the project's folders: one file per image, same relative path."""
 
+    def __init__(self, fmt: str, out: Path, classes: ClassSet) -> None:
+        self.fmt, self.out, self.classes = fmt, out, classes
 
-def _write_png(path: Path, array: np.ndarray) -> None:
-    _write_encoded(path, ".png", np.ascontiguousarray(array))
+    def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
+        fmt, out, classes = self.fmt, self.out, self.classes
+        if fmt == "index":
+            write_index_mask(out / rel.with_suffix(".png"), labels, classes)
+        elif fmt == "color":
+            write_png(out / rel.with_suffix(".png"), cv2.cvtColor(colorize(labels, classes), cv2.COLOR_RGB2BGR))
+        elif fmt == "gray":
+            write_png(out / rel.with_suffix(".png"), labels)
+        elif fmt == "labelids":
+            write_png(out / rel.parent / f"{cityscapes.base_name(rel)}_gtFine_labelIds.png",
+                      cityscapes_trainid_to_labelid_lut()[labels])
+        elif fmt == "trainids":
+            train_ids = np.where(labels < len(classes), labels, IGNORE_INDEX).astype(np.uint8)
+            write_png(out / rel.parent / f"{cityscapes.base_name(rel)}_gtFine_labelTrainIds.png", train_ids)
+        elif fmt == "overlay":
+            blended = overlay(photo(image, labels), labels, classes)
+            write_encoded(out / rel.with_suffix(".jpg"), ".jpg", cv2.cvtColor(blended, cv2.COLOR_RGB2BGR))
 
-
-def _write_encoded(path: Path, ext: str, array: np.ndarray) -> None:
-    params = [cv2.IMWRITE_JPEG_QUALITY, 92] if ext == ".jpg" else []
-    ok, data = cv2.imencode(ext, array, params)
-    if not ok:
-        raise ValueError(f"OpenCV could not encode {path.name}")
-    atomic_write_bytes(path, data.tobytes())
-
-
-class _COCO:
-    """Collects COCO images and per-class RLE annotations (pycocotools' encoding)."""
-
-    def __init__(self, classes: ClassSet) -> None:
-        self.classes = classes
-        self.images: list[dict] = []
-        self.annotations: list[dict] = []
-
-    def add(self, rel: Path, labels: np.ndarray) -> None:
-        from pycocotools import mask as coco_mask  # imported late: only this format needs it
-
-        image_id = len(self.images) + 1
-        height, width = labels.shape
-        self.images.append({"id": image_id, "file_name": rel.as_posix(), "width": width, "height": height})
-        for index in np.unique(labels):
-            if index == IGNORE_INDEX or index >= len(self.classes):
-                continue
-            binary = np.asfortranarray((labels == index).astype(np.uint8))
-            rle = coco_mask.encode(binary)
-            rle["counts"] = rle["counts"].decode("ascii")
-            self.annotations.append({
-                "id": len(self.annotations) + 1,
-                "image_id": image_id,
-                "category_id": int(index) + 1,
-                "segmentation": rle,
-                "area": int(coco_mask.area(rle)),
-                "bbox": [float(v) for v in coco_mask.toBbox(rle)],
-                "iscrowd": 0,
-            })
-
-    def to_json(self) -> dict:
-        categories = [{"id": i + 1, "name": name, "color": list(color)}
-                      for i, (name, color) in enumerate(zip(self.classes.names, self.classes.palette))]
-        return {"info": {"description": "exported by gcnet-annotator"}, "images": self.images,
-                "annotations": self.annotations, "categories": categories}
+    def close(self) -> None:
+        if self.fmt in ("index", "gray"):
+            write_class_list(self.out, self.classes)
 
 
 __all__ = ["EXPORT_FORMATS", "FORMAT_TITLES", "ExportCancelled", "ExportReport", "check_format",

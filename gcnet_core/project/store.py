@@ -1,19 +1,26 @@
 """The annotation project on disk, shared by the annotator GUI and training.
 
 A project is a folder of images. Images are found recursively, skipping hidden
-folders (names starting with ``.``) and the ``labels`` folder. Beside them we write::
+folders (names starting with ``.``) and a root ``labels`` folder (the older layout's).
+Beside them we write::
 
     <root>/
-      gcnet-project.json              the project file (below)
-      labels/<rel>.png                label map of image <rel>: 8-bit indexed PNG with the
-                                      class palette embedded; value = class id, 255 = ignore
-      labels/.edited/<rel>.png        mask of pixels a person edited (1-bit, or 8-bit 0/255)
-      labels/.predictions/<rel>.npz   the last prediction: model labels, confidence, class
-                                      rankings, model id (gcnet_core/project/predictions.py)
+      gcnet-project.json                    the project file (below)
+      .gcnet/labels/<rel>.mask              label map of image <rel>: an 8-bit indexed PNG with
+                                            the class palette embedded; value = class id,
+                                            255 = ignore
+      .gcnet/labels/.edited/<rel>.mask      pixels a person edited (PNG, 1-bit or 8-bit 0/255)
+      .gcnet/labels/.predictions/<rel>.npz  the last prediction: model labels, confidence, class
+                                            rankings, model id (gcnet_core/project/predictions.py)
+      .gcnet/backups/                       files replaced by an import, before replacement
 
-``<rel>`` is the image path relative to the root with its suffix replaced by ``.png``
-(``street/a.jpg`` -> ``labels/street/a.png``). Two images differing only by suffix
-would share a label file; keep one of them.
+``<rel>`` is the image path relative to the root with its suffix replaced
+(``street/a.jpg`` -> ``.gcnet/labels/street/a.mask``). Two images differing only by suffix
+would share a label file; keep one of them. The files are PNGs, but neither the folder nor
+the names look like dataset images to a recursive scanner run on the image folder:
+mmengine's ``list_dir_or_file`` (mmsegmentation's dataset scan) walks hidden folders, so
+the names end in ``.mask``, which no image suffix matches. Projects of the older layout
+(``labels/<rel>.png``) are moved to this one when opened (:func:`migrate_layout`).
 
 ``gcnet-project.json``::
 
@@ -33,6 +40,7 @@ atomically, and an unreadable one is reported (:class:`ProjectError`), never ove
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,7 +51,12 @@ from ..files.masks import atomic_write_text
 from .states import STATES
 
 PROJECT_FILE = "gcnet-project.json"
-LABELS_DIR = "labels"
+DATA_DIR = ".gcnet"  # everything we write besides the project file
+LABELS_DIR = ".gcnet/labels"
+LABEL_SUFFIX = ".mask"  # PNG data under a name no image scanner matches
+BACKUPS_DIR = ".gcnet/backups"
+OLD_LABELS_DIR = "labels"  # layout 1: labels/<rel>.png inside the image tree
+_LAYOUT_MARK = ".gcnet/layout-2"
 EDITED_DIR = ".edited"
 PREDICTIONS_DIR = ".predictions"  # model outputs kept for the model-aware tools (project/predictions.py)
 FORMAT_NAME = "gcnet-annotator-project"
@@ -91,6 +104,10 @@ class Project:
     def labels_root(self) -> Path:
         return self.root / LABELS_DIR
 
+    @property
+    def backups_root(self) -> Path:
+        return self.root / BACKUPS_DIR
+
     @classmethod
     def open(cls, root: str | os.PathLike, classes: ClassSet | None = None) -> "Project":
         """Load the project in ``root``; without a project file, a new unsaved one.
@@ -100,6 +117,11 @@ class Project:
         project = cls(root, classes or ClassSet((), ()))
         if not project.path.exists():
             return project
+        try:
+            migrate_layout(project.root)
+        except OSError as exc:
+            raise ProjectError(f"cannot move the labels of {project.root} to the {DATA_DIR} folder "
+                               f"(layout migration): {exc}") from exc
         try:
             data = json.loads(project.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
@@ -154,17 +176,17 @@ class Project:
         found: list[str] = []
         for folder, subdirs, files in os.walk(self.root):
             here = Path(folder)
-            subdirs[:] = sorted(d for d in subdirs if not d.startswith(".")
-                                and not (here == self.root and d == LABELS_DIR))
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith(".")  # .gcnet included
+                                and not (here == self.root and d == OLD_LABELS_DIR))
             found.extend((here / f).relative_to(self.root).as_posix() for f in files
                          if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES)
         return [self.root / rel for rel in sorted(found)]
 
     def label_path(self, image: str | os.PathLike) -> Path:
-        return self.labels_root / Path(self.relative(image)).with_suffix(".png")
+        return self.labels_root / Path(self.relative(image)).with_suffix(LABEL_SUFFIX)
 
     def edited_path(self, image: str | os.PathLike) -> Path:
-        return self.labels_root / EDITED_DIR / Path(self.relative(image)).with_suffix(".png")
+        return self.labels_root / EDITED_DIR / Path(self.relative(image)).with_suffix(LABEL_SUFFIX)
 
     @property
     def predictions_root(self) -> Path:
@@ -228,3 +250,40 @@ class Project:
     def records(self) -> Iterable[tuple[str, dict[str, Any]]]:
         """(relative path, record) pairs as stored in the JSON."""
         return self._images.items()
+
+
+def migrate_layout(root: str | os.PathLike) -> None:
+    """Move a project of the older layout (``labels/<rel>.png``) to ``.gcnet/labels/<rel>.mask``.
+
+    Called by :meth:`Project.open` for a folder with a project file. The folder is moved with
+    one rename, then each mask is renamed in place; a crash halfway is finished on the next
+    open (the pass is repeated until its mark file is written). Nothing is deleted: a file
+    whose new name is taken stays under its old name and is reported in the log.
+    """
+    root = Path(root)
+    if (root / _LAYOUT_MARK).exists():
+        return
+    old, new = root / OLD_LABELS_DIR, root / LABELS_DIR
+    if not old.is_dir() and not new.is_dir():
+        return
+    if old.is_dir() and not new.exists():
+        new.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(old, new)
+        except OSError:
+            if not new.is_dir():  # not another process migrating at the same time
+                raise
+    for folder, subdirs, files in os.walk(new):
+        here = Path(folder)
+        subdirs[:] = [d for d in subdirs if here != new or d == EDITED_DIR or not d.startswith(".")]
+        for name in files:
+            path = here / name
+            if path.suffix.lower() != ".png" or name.startswith("."):
+                continue
+            target = path.with_suffix(LABEL_SUFFIX)
+            if target.exists():
+                logging.getLogger("gcnet_core.project").warning(
+                    "kept %s: %s already exists (layout migration)", path, target.name)
+                continue
+            os.replace(path, target)
+    atomic_write_text(root / _LAYOUT_MARK, "labels: .gcnet/labels/<image>.mask\n")

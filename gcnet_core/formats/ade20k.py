@@ -1,0 +1,61 @@
+"""ADE20K SceneParsing: ``images/<split>/<id>.jpg``, ``annotations/<split>/<id>.png``.
+
+Annotation value = class + 1, 0 = "other" (ignored): mmsegmentation's ``reduce_zero_label``
+turns it back. ``<split>`` is ``training`` or ``validation``. Our export adds ``classes.txt``
+so other class sets come back with their names; without it the 150 ADE20K classes are used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..model.classes import ADE20K_CLASSES, ADE20K_PALETTE, IGNORE_INDEX, ClassSet
+from .files import CLASS_LIST, copy_image, flat_id, read_class_list, write_class_list, write_png
+from .importing import Found, generated_palette, read_values
+
+SPLITS = {"train": "training", "val": "validation", "training": "training", "validation": "validation"}
+
+
+def find(source: Path, split: str | None = None) -> tuple[list[Found], ClassSet]:
+    source = Path(source)
+    root = source / "annotations" if (source / "annotations").is_dir() else source
+    list_file = next((f for f in (source / CLASS_LIST, root.parent / CLASS_LIST) if f.is_file()), None)
+    names = read_class_list(list_file) if list_file else ADE20K_CLASSES
+    classes = ClassSet(names, ADE20K_PALETTE if names == ADE20K_CLASSES else generated_palette(names))
+    if split:
+        root = root / SPLITS.get(split, split)
+    if not root.is_dir():
+        raise FileNotFoundError(f"ADE20K annotation folder not found: {root}")
+    palette = dict(zip(classes.names, classes.palette))
+    found = [Found(path, _keys(path.stem), _loader(path, names), palette) for path in sorted(root.rglob("*.png"))]
+    return found, classes
+
+
+def _keys(stem: str) -> tuple[str, ...]:
+    return (stem.replace("__", "/"), stem) if "__" in stem else (stem,)
+
+
+def _loader(path: Path, names):
+    def load():
+        values = read_values(path).astype(np.int16) - 1
+        values[values < 0] = IGNORE_INDEX  # 0 = "other"
+        return values.astype(np.uint8), names
+    return load
+
+
+class Writer:
+    def __init__(self, out: Path, classes: ClassSet, split: str = "train", **_: object) -> None:
+        if len(classes) > IGNORE_INDEX - 1:
+            raise ValueError(f"ADE20K's class + 1 encoding holds at most {IGNORE_INDEX - 1} classes")
+        self.out, self.classes, self.split = out, classes, SPLITS.get(split, split)
+
+    def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
+        name = flat_id(rel)
+        encoded = np.where(labels < len(self.classes), labels.astype(np.int16) + 1, 0).astype(np.uint8)
+        write_png(self.out / "annotations" / self.split / f"{name}.png", encoded)
+        copy_image(image, self.out / "images" / self.split / f"{name}.jpg", labels)
+
+    def close(self) -> None:
+        write_class_list(self.out, self.classes)

@@ -1,0 +1,92 @@
+"""Cityscapes: ``gtFine/<split>/<city>/<base>_gtFine_<kind>.png`` beside ``leftImg8bit``.
+
+``<base>`` is the image name without ``_leftImg8bit`` (``frankfurt_000000_000294``), as
+cityscapesscripts and mmsegmentation's CityscapesDataset name them. We write labelIds,
+labelTrainIds, color and instanceIds: a project holds no instances, so every region of a
+class with instances is written as a group region (instance id = label id, as Cityscapes
+does for crowds); cityscapesscripts then reads the files and leaves such regions out of iIoU.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..model.classes import (CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, IGNORE_INDEX, ClassSet,
+                             cityscapes_labelid_to_trainid_lut, cityscapes_trainid_to_labelid_lut)
+from .files import copy_image, write_png
+from .importing import Found, read_values
+
+IMAGE_SUFFIX = "_leftImg8bit"
+KINDS = ("labelIds", "labelTrainIds", "color", "instanceIds")
+CLASSES = ClassSet(CITYSCAPES_CLASSES, CITYSCAPES_PALETTE)
+
+
+def base_name(rel: Path) -> str:
+    """``frankfurt_000000_000294_leftImg8bit.png`` -> ``frankfurt_000000_000294``."""
+    stem = rel.stem
+    return stem[: -len(IMAGE_SUFFIX)] if stem.endswith(IMAGE_SUFFIX) else stem
+
+
+def city_of(rel: Path) -> str:
+    """The image's folder (its city in a Cityscapes tree), else the name's first part."""
+    return rel.parent.name or base_name(rel).split("_")[0]
+
+
+def find(source: Path, split: str | None = None) -> tuple[list[Found], ClassSet]:
+    """``*_gtFine_labelTrainIds.png`` files, or ``*_gtFine_labelIds.png`` (mapped) where alone."""
+    source = Path(source)
+    root = source / "gtFine" if (source / "gtFine").is_dir() else source
+    if split:
+        root = root / split
+    if not root.is_dir():
+        raise FileNotFoundError(f"Cityscapes label folder not found: {root}")
+    chosen: dict[Path, tuple[Path, bool]] = {}
+    for kind, is_label_ids in (("labelIds", True), ("labelTrainIds", False)):  # trainIds win
+        for path in sorted(root.rglob(f"*_gtFine_{kind}.png")):
+            chosen[path.parent / path.name[: -len(f"_gtFine_{kind}.png")]] = (path, is_label_ids)
+    found = []
+    for stem, (path, is_label_ids) in sorted(chosen.items()):
+        base, city = stem.name, stem.parent.name
+        keys = (f"{city}/{base}{IMAGE_SUFFIX}", f"{base}{IMAGE_SUFFIX}", base)
+        found.append(Found(path, keys, _loader(path, is_label_ids), dict(zip(CLASSES.names, CLASSES.palette))))
+    return found, CLASSES
+
+
+def _loader(path: Path, is_label_ids: bool):
+    def load():
+        values = read_values(path)
+        return (cityscapes_labelid_to_trainid_lut()[values] if is_label_ids else values), CITYSCAPES_CLASSES
+    return load
+
+
+class Writer:
+    """The four gtFine files of each image, and optionally the image under leftImg8bit."""
+
+    def __init__(self, out: Path, classes: ClassSet, split: str = "train", with_images: bool = False,
+                 **_: object) -> None:
+        self.out, self.split, self.with_images = out, split, with_images
+        self.seen: dict[tuple[str, str], Path] = {}
+
+    def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
+        city, base = city_of(rel), base_name(rel)
+        if (city, base) in self.seen:
+            raise ValueError(f"its Cityscapes name {city}/{base} is taken by {self.seen[city, base]}")
+        self.seen[city, base] = rel
+        folder = self.out / "gtFine" / self.split / city
+        train_ids = np.where(labels < len(CITYSCAPES_CLASSES), labels, IGNORE_INDEX).astype(np.uint8)
+        label_ids = cityscapes_trainid_to_labelid_lut()[train_ids]
+        colour = np.zeros((*labels.shape, 3), dtype=np.uint8)  # unlabeled: black, as Cityscapes
+        known = train_ids != IGNORE_INDEX
+        colour[known] = np.asarray(CITYSCAPES_PALETTE, dtype=np.uint8)[train_ids[known]]
+        write_png(folder / f"{base}_gtFine_labelIds.png", label_ids)
+        write_png(folder / f"{base}_gtFine_labelTrainIds.png", train_ids)
+        write_png(folder / f"{base}_gtFine_color.png", cv2.cvtColor(colour, cv2.COLOR_RGB2BGR))
+        write_png(folder / f"{base}_gtFine_instanceIds.png", label_ids.astype(np.uint16))
+        if self.with_images:
+            copy_image(image, self.out / "leftImg8bit" / self.split / city / f"{base}{IMAGE_SUFFIX}.png", labels)
+
+    def close(self) -> None:
+        pass

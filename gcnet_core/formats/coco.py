@@ -1,0 +1,134 @@
+"""COCO instances JSON: RLE and polygon segmentations, with ``supercategory``.
+
+Import paints each image's annotations on an ignore (255) canvas of the JSON's size in this
+order: crowd regions first, then the others from the largest area to the smallest, so where
+annotations overlap the smaller object wins (it is usually the one in front). Export writes
+one RLE annotation per class present in an image; category id = class index + 1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..files.masks import atomic_write_text
+from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet
+from .importing import Found, generated_palette
+
+# Cityscapes' own categories; other class sets use the class name as its supercategory.
+_CITYSCAPES_GROUPS = ("flat", "flat", "construction", "construction", "construction", "object", "object",
+                      "object", "nature", "nature", "sky", "human", "human", "vehicle", "vehicle", "vehicle",
+                      "vehicle", "vehicle", "vehicle")
+
+
+def supercategory(classes: ClassSet, index: int) -> str:
+    if tuple(classes.names) == CITYSCAPES_CLASSES:
+        return _CITYSCAPES_GROUPS[index]
+    return classes.names[index]
+
+
+def find(source: Path, split: str | None = None) -> tuple[list[Found], ClassSet]:
+    """Every image of a COCO JSON file with at least one annotation."""
+    source = Path(source)
+    if source.is_dir():
+        files = sorted(source.glob("*.json"))
+        if len(files) != 1:
+            raise FileNotFoundError(f"expected one COCO JSON file in {source}, found {len(files)}; name the file")
+        source = files[0]
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+        categories = sorted(data["categories"], key=lambda c: int(c["id"]))
+        images = {int(im["id"]): im for im in data["images"]}
+        annotations = data["annotations"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{source} is not a COCO annotation file ({error})") from None
+    names = tuple(str(c["name"]) for c in categories)
+    colours = tuple(tuple(c["color"]) if len(c.get("color") or ()) == 3 else None for c in categories)
+    generated = generated_palette(names)
+    palette = tuple(c or g for c, g in zip(colours, generated))
+    classes = ClassSet(names, palette)  # type: ignore[arg-type]
+    by_image: dict[int, list[dict]] = {}
+    for ann in annotations:
+        by_image.setdefault(int(ann.get("image_id", -1)), []).append(ann)
+    value_of = {int(c["id"]): i for i, c in enumerate(categories)}
+    found = []
+    for image_id, anns in sorted(by_image.items()):
+        image = images.get(image_id)
+        if image is None:
+            continue
+        file_name = Path(str(image.get("file_name", "")))
+        keys = (file_name.with_suffix("").as_posix(), file_name.stem)
+        label = Path(f"{source}#{file_name.as_posix()}")
+        found.append(Found(label, keys, _loader(image, anns, names, value_of, source), dict(zip(names, palette))))
+    return found, classes
+
+
+def _loader(image: dict, anns: list[dict], names, value_of: dict[int, int], source: Path):
+    def load():
+        from pycocotools import mask as coco_mask
+
+        height, width = int(image["height"]), int(image["width"])
+        canvas = np.full((height, width), IGNORE_INDEX, dtype=np.uint8)
+        extra: list[str] = []
+        values = dict(value_of)
+        ordered = sorted(anns, key=lambda a: (-int(bool(a.get("iscrowd"))), -float(a.get("area") or 0)))
+        for ann in ordered:
+            cat = int(ann["category_id"])
+            if cat not in values:  # an id missing from "categories": an unknown class
+                extra.append(f"category {cat}")
+                values[cat] = len(names) + len(extra) - 1
+            seg = ann["segmentation"]
+            try:
+                if isinstance(seg, list):
+                    rle = coco_mask.merge(coco_mask.frPyObjects(seg, height, width))
+                elif isinstance(seg.get("counts"), list):
+                    rle = coco_mask.frPyObjects(seg, height, width)
+                else:
+                    rle = dict(seg, counts=seg["counts"].encode("ascii") if isinstance(seg["counts"], str)
+                               else seg["counts"])
+                mask = coco_mask.decode(rle).astype(bool)
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                raise ValueError(f"{source}: annotation {ann.get('id')} has an unreadable segmentation "
+                                 f"({error})") from None
+            if mask.shape != canvas.shape:
+                raise ValueError(f"{source}: annotation {ann.get('id')} is {mask.shape[1]}x{mask.shape[0]}, "
+                                 f"its image {width}x{height}")
+            canvas[mask] = values[cat]
+        return canvas, tuple(names) + tuple(extra)
+    return load
+
+
+class Writer:
+    """``annotations.json``: one RLE annotation per class present in an image."""
+
+    def __init__(self, out: Path, classes: ClassSet, **_: object) -> None:
+        self.out, self.classes = out, classes
+        self.images: list[dict] = []
+        self.annotations: list[dict] = []
+
+    def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
+        from pycocotools import mask as coco_mask  # imported late: only this format needs it
+
+        image_id = len(self.images) + 1
+        height, width = labels.shape
+        self.images.append({"id": image_id, "file_name": rel.as_posix(), "width": width, "height": height})
+        for index in np.unique(labels):
+            if index == IGNORE_INDEX or index >= len(self.classes):
+                continue
+            rle = coco_mask.encode(np.asfortranarray((labels == index).astype(np.uint8)))
+            rle["counts"] = rle["counts"].decode("ascii")
+            self.annotations.append({
+                "id": len(self.annotations) + 1, "image_id": image_id, "category_id": int(index) + 1,
+                "segmentation": rle, "area": int(coco_mask.area(rle)),
+                "bbox": [float(v) for v in coco_mask.toBbox(rle)], "iscrowd": 0,
+            })
+
+    def close(self) -> None:
+        categories = [{"id": i + 1, "name": name, "supercategory": supercategory(self.classes, i),
+                       "color": list(color)}
+                      for i, (name, color) in enumerate(zip(self.classes.names, self.classes.palette))]
+        data = {"info": {"description": "exported by gcnet-annotator"}, "images": self.images,
+                "annotations": self.annotations, "categories": categories}
+        atomic_write_text(self.out / "annotations.json", json.dumps(data) + "\n")

@@ -1,0 +1,70 @@
+"""File writing shared by the export formats: encoded PNG/JPEG, image copies, the class list."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..files.images import read_image_rgb
+from ..files.masks import atomic_write_bytes, atomic_write_text
+from ..model.classes import ClassSet
+
+CLASS_LIST = "classes.txt"  # one class name per line, index = line number (written by our exports)
+
+
+def write_png(path: Path, array: np.ndarray) -> None:
+    """8/16-bit gray or BGR PNG, atomically."""
+    write_encoded(path, ".png", np.ascontiguousarray(array))
+
+
+def write_encoded(path: Path, ext: str, array: np.ndarray) -> None:
+    params = [cv2.IMWRITE_JPEG_QUALITY, 92] if ext == ".jpg" else []
+    ok, data = cv2.imencode(ext, array, params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode {path.name}")
+    atomic_write_bytes(path, data.tobytes())
+
+
+def photo(image: Path, labels: np.ndarray) -> np.ndarray:
+    """The image as RGB, checked to have the label map's size."""
+    rgb = read_image_rgb(image)
+    if rgb.shape[:2] != labels.shape:
+        raise ValueError(f"the mask is {labels.shape[1]}x{labels.shape[0]} but the image is "
+                         f"{rgb.shape[1]}x{rgb.shape[0]}")
+    return rgb
+
+
+def copy_image(image: Path, target: Path, labels: np.ndarray) -> None:
+    """``target`` in its suffix's format: a byte-exact copy when the source already is one."""
+    same = {".jpg": (".jpg", ".jpeg"), ".png": (".png",)}[target.suffix.lower()]
+    if image.suffix.lower() in same:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(image, tmp)  # then an atomic rename
+        tmp.replace(target)
+    else:
+        write_encoded(target, target.suffix.lower(), cv2.cvtColor(photo(image, labels), cv2.COLOR_RGB2BGR))
+
+
+def flat_id(rel: Path) -> str:
+    """A file name for a nested image in a flat layout: ``a/b.jpg`` -> ``a__b``."""
+    return rel.with_suffix("").as_posix().replace("/", "__")
+
+
+def write_class_list(out: Path, classes: ClassSet) -> None:
+    atomic_write_text(out / CLASS_LIST, "".join(f"{name}\n" for name in classes.names))
+
+
+def read_class_list(path: Path) -> tuple[str, ...]:
+    """Class names, one a line (line endings stripped, empty lines kept out)."""
+    try:
+        names = tuple(line.rstrip("\r\n") for line in path.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read the class list {path}: {error}") from None
+    names = tuple(n for n in names if n.strip())
+    if not names:
+        raise ValueError(f"the class list {path} names no class")
+    return names

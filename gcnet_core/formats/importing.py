@@ -1,0 +1,294 @@
+"""Bring labels made elsewhere into a project: match, map classes, check sizes, write.
+
+Each format module (``voc``, ``cityscapes``, ``ade20k``, ``coco``, ``labelme``,
+``png_folder``) only *finds* its label files: :class:`Found` says which project image a file
+belongs to (``keys``) and how to decode it (``load`` gives values and the class names they
+stand for). Everything else is common and lives here, so every format follows the same rules:
+
+* a file matches an image by relative path (without suffix), else by a unique file stem; a
+  file that matches no image, or several, is reported and left alone;
+* class names are matched to the project's by name (case and surrounding spaces ignored);
+  names the project lacks are *unknown*: added as new classes when asked, otherwise the
+  files holding them are reported and not imported (nothing is silently dropped);
+  a project without classes yet takes the format's whole class list, in its order;
+* a label whose size differs from its image's is reported, never resized;
+* an image a person already corrected keeps its labels unless ``replace`` is asked; a label
+  file that is replaced is first copied to the project's backup folder.
+
+Imported labels are a person's work: the image is marked ``corrected`` and every labelled
+pixel is marked edited, so pre-segmentation and batch runs never overwrite them and
+fine-tuning trains on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ..files.images import ImageReadError
+from ..files.masks import atomic_write_bytes, write_index_mask
+from ..model.classes import IGNORE_INDEX, ClassSet
+from ..project.store import Project
+
+Progress = Callable[[int, int, Path], None]  # (done, total, label file just handled)
+Loader = Callable[[], "tuple[np.ndarray, tuple[str, ...]]"]
+
+
+class ImportCancelled(Exception):
+    """Raised from a progress callback to stop an import between two files."""
+
+
+@dataclass
+class Found:
+    """One label file of a foreign layout.
+
+    ``keys``: where its image may be, most specific first; a key with a ``/`` is a path
+    relative to the project root without suffix, one without is a file stem. ``load`` returns
+    (H, W) uint8 values, 255 = ignore, and the class names value ``i`` stands for (a value
+    beyond them is an unknown class named ``value <i>``). ``palette`` gives colours for new
+    classes, by name.
+    """
+
+    file: Path
+    keys: tuple[str, ...]
+    load: Loader
+    palette: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+
+
+@dataclass
+class ImportReport:
+    """What an import did and everything it could not do, each with the file and the reason."""
+
+    imported: list[tuple[Path, Path]] = field(default_factory=list)  # (label file, image)
+    unmatched: list[tuple[Path, str]] = field(default_factory=list)  # no image, or several
+    unknown_classes: dict[str, list[Path]] = field(default_factory=dict)  # name -> files
+    size_mismatches: list[tuple[Path, Path, str]] = field(default_factory=list)  # label, image, sizes
+    kept: list[tuple[Path, Path]] = field(default_factory=list)  # corrected before: not replaced
+    failed: list[tuple[Path, str]] = field(default_factory=list)  # unreadable files
+    added_classes: list[str] = field(default_factory=list)
+    backup: Path | None = None
+
+    def lines(self) -> list[str]:
+        """The report as readable lines (the CLI prints them, the dialog shows them)."""
+        out = [f"imported {len(self.imported)} label file(s)"]
+        if self.added_classes:
+            out.append(f"new classes added: {', '.join(self.added_classes)}")
+        for name, files in sorted(self.unknown_classes.items()):
+            out.append(f"unknown class {name!r} in {len(files)} file(s), not imported "
+                       f"(first: {files[0]}); add it as a new class to import them")
+        for path, reason in self.unmatched:
+            out.append(f"no image: {path}: {reason}")
+        for label, image, sizes in self.size_mismatches:
+            out.append(f"size mismatch: {label}: {sizes} (image {image}); not resized, not imported")
+        for label, image in self.kept:
+            out.append(f"kept: {image} was already corrected; {label} not imported (ask to replace)")
+        for path, reason in self.failed:
+            out.append(f"unreadable: {path}: {reason}")
+        if self.backup is not None:
+            out.append(f"replaced label files were copied to {self.backup}")
+        return out
+
+
+# ------------------------------------------------------------------------------ matching
+class ImageIndex:
+    """The project's images by relative path without suffix and by stem (case-insensitive)."""
+
+    def __init__(self, project: Project) -> None:
+        self.by_rel: dict[str, list[Path]] = {}
+        self.by_stem: dict[str, list[Path]] = {}
+        for image in project.image_paths():
+            rel = Path(project.relative(image)).with_suffix("").as_posix().lower()
+            self.by_rel.setdefault(rel, []).append(image)
+            self.by_stem.setdefault(image.stem.lower(), []).append(image)
+
+    def match(self, keys: Sequence[str]) -> tuple[Path | None, str]:
+        """(image, "") or (None, why not)."""
+        for key in keys:
+            key = key.strip("/").lower()
+            if "/" in key:
+                hits = self.by_rel.get(key) or [p for rel, ps in self.by_rel.items()
+                                                if rel.endswith("/" + key) for p in ps]
+            else:
+                hits = self.by_stem.get(key, [])
+            if len(hits) == 1:
+                return hits[0], ""
+            if len(hits) > 1:
+                return None, f"matches {len(hits)} images ({', '.join(p.name for p in hits[:3])}); rename one"
+        return None, f"matches no image in the project (looked for {' or '.join(repr(k) for k in keys)})"
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(height, width) from the image header, without decoding the pixels."""
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+    except (OSError, ValueError) as error:
+        raise ImageReadError(path, f"cannot read its size ({error})") from None
+    return height, width
+
+
+# ------------------------------------------------------------------------------ classes
+def new_class_colour(name: str, taken: set[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """A colour derived from the name (stable across runs), nudged until unused."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    for i in range(0, len(digest) - 2):
+        colour = (digest[i], digest[i + 1], digest[i + 2])
+        if colour not in taken and colour != (255, 255, 255):
+            return colour
+    return digest[0], digest[1], digest[2]
+
+
+def generated_palette(names) -> tuple[tuple[int, int, int], ...]:
+    """Distinct colours for a class list that comes without any."""
+    colours: list[tuple[int, int, int]] = []
+    taken: set[tuple[int, int, int]] = set()
+    for name in names:
+        colour = new_class_colour(name, taken)
+        taken.add(colour)
+        colours.append(colour)
+    return tuple(colours)
+
+
+def _norm(name: str) -> str:
+    name = name.strip().lower()
+    return "background" if name in ("_background_", "__background__") else name
+
+
+class ClassMapper:
+    """Maps foreign class names to the project's indices, growing the class set on request."""
+
+    def __init__(self, classes: ClassSet, add_unknown: bool) -> None:
+        self.names = list(classes.names)
+        self.palette = list(classes.palette)
+        self.add_unknown = add_unknown
+        self.added: list[str] = []
+        self._index = {_norm(n): i for i, n in enumerate(self.names)}
+
+    def lut(self, names: Sequence[str], values: np.ndarray, palette: dict[str, tuple[int, int, int]]
+            ) -> tuple[np.ndarray | None, list[str]]:
+        """A 256-entry table for the values present, or (None, unknown names) when not allowed."""
+        lut = np.full(256, IGNORE_INDEX, dtype=np.uint8)
+        unknown = []
+        for value in values.tolist():
+            if value == IGNORE_INDEX:
+                continue
+            name = names[value] if value < len(names) else f"value {value}"
+            index = self._index.get(_norm(name))
+            if index is None:
+                if not self.add_unknown:
+                    unknown.append(name)
+                    continue
+                index = self._add(name, palette.get(name))
+            lut[value] = index
+        return (None, unknown) if unknown else (lut, [])
+
+    def _add(self, name: str, colour: tuple[int, int, int] | None) -> int:
+        if len(self.names) >= IGNORE_INDEX:
+            raise ValueError(f"cannot add class {name!r}: a project holds at most {IGNORE_INDEX} classes")
+        if colour is None:
+            colour = new_class_colour(name, set(self.palette))
+        self.names.append(name)
+        self.palette.append(tuple(int(c) for c in colour))  # type: ignore[arg-type]
+        self.added.append(name)
+        self._index[_norm(name)] = len(self.names) - 1
+        return len(self.names) - 1
+
+    def class_set(self) -> ClassSet:
+        return ClassSet(tuple(self.names), tuple(self.palette))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------ import
+def import_found(project: Project, found: Sequence[Found], add_unknown: bool = False,
+                 replace: bool = False, base_classes: ClassSet | None = None,
+                 progress: Progress | None = None) -> ImportReport:
+    """Write the labels of ``found`` into ``project`` (masks, edited masks, states, classes).
+
+    The project file is not saved: the caller saves (the window on its own copy). A project
+    without classes starts from ``base_classes`` (the format's own list) when given.
+    """
+    report = ImportReport()
+    start = project.classes if len(project.classes) else (base_classes or project.classes)
+    mapper = ClassMapper(start, add_unknown)
+    index = ImageIndex(project)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    for done, item in enumerate(found, start=1):
+        _import_one(project, item, index, mapper, replace, report, stamp)
+        if progress:
+            progress(done, len(found), item.file)
+    if report.imported:
+        project.classes = mapper.class_set()
+    report.added_classes = list(mapper.added) if report.imported else []
+    return report
+
+
+def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassMapper, replace: bool,
+                report: ImportReport, stamp: str) -> None:
+    image, why = index.match(item.keys)
+    if image is None:
+        report.unmatched.append((item.file, why))
+        return
+    if project.state(image) in ("corrected", "exported") and not replace:
+        report.kept.append((item.file, image))
+        return
+    try:
+        values, names = item.load()
+        height, width = image_size(image)
+    except (ImageReadError, OSError, ValueError) as error:
+        report.failed.append((item.file, str(error)))
+        return
+    if values.shape != (height, width):
+        report.size_mismatches.append((item.file, image, f"label {values.shape[1]}x{values.shape[0]}, "
+                                                          f"image {width}x{height}"))
+        return
+    lut, unknown = mapper.lut(names, np.unique(values), item.palette)
+    if lut is None:
+        for name in unknown:
+            report.unknown_classes.setdefault(name, []).append(item.file)
+        return
+    labels = lut[values]
+    target = project.label_path(image)
+    if target.exists():
+        report.backup = _back_up(project, target, stamp)
+    write_index_mask(target, labels, mapper.class_set())
+    edited = np.where(labels != IGNORE_INDEX, 255, 0).astype(np.uint8)
+    ok, data = cv2.imencode(".png", edited)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode the edited mask of {image}")
+    atomic_write_bytes(project.edited_path(image), data.tobytes())
+    project.set_state(image, "corrected")
+    report.imported.append((item.file, image))
+
+
+def _back_up(project: Project, label: Path, stamp: str) -> Path:
+    """Copy a label file about to be replaced into ``<backups>/import-<time>/`` (same layout)."""
+    folder = project.backups_root / f"import-{stamp}"
+    target = folder / label.relative_to(project.labels_root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(label, target)
+    return folder
+
+
+# ------------------------------------------------------------------------------ helpers
+def read_values(path: Path) -> np.ndarray:
+    """An 8-bit label file's raw values (palette indices, never colours); errors name the file."""
+    from ..files.masks import read_index_mask
+
+    return read_index_mask(path)
+
+
+def require_dir(path: Path, what: str) -> Path:
+    if not path.is_dir():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    return path
+
+
+__all__ = ["Found", "ImageIndex", "ImportCancelled", "ImportReport", "import_found", "image_size",
+           "generated_palette", "new_class_colour", "read_values", "require_dir"]

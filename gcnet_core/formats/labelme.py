@@ -1,0 +1,194 @@
+"""labelme JSON: one file per image, shapes painted in list order (a later shape wins).
+
+Shapes are drawn as labelme's ``utils.shape_to_mask`` draws them (Pillow's polygon, rectangle
+and ellipse fill; lines 10 px wide, points of radius 5) and mask shapes are placed at the
+integer corners of their box, so an import gives the labels labelme's own conversion gives.
+``__ignore__`` shapes mark ignore (255); ``_background_`` is the class ``background``.
+Export writes, per class present in an image, one ``mask`` shape (exact) or, with
+``shapes="polygon"``, one polygon per outer contour (holes are filled: approximate).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..files.masks import atomic_write_text
+from ..model.classes import IGNORE_INDEX, ClassSet
+from .importing import Found, generated_palette
+
+LABELME_VERSION = "5.5.0"
+IGNORE_LABEL = "__ignore__"
+
+
+def find(source: Path, split: str | None = None, root: Path | None = None) -> tuple[list[Found], ClassSet]:
+    """Every ``*.json`` under ``source``; ``root`` (the project) turns imagePath into a key."""
+    source = Path(source)
+    files = [source] if source.is_file() else sorted(source.rglob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"no labelme JSON files under {source}")
+    found, names = [], []
+    for path in files:
+        data = _read(path)
+        image_path = data.get("imagePath") if isinstance(data, dict) else None
+        keys = [path.stem]
+        if isinstance(image_path, str) and image_path:
+            image = (path.parent / image_path.replace("\\", "/")).resolve()
+            keys.insert(0, image.stem)
+            if root is not None:
+                try:
+                    keys.insert(0, "/" + image.relative_to(Path(root).resolve()).with_suffix("").as_posix())
+                except ValueError:
+                    pass
+        for shape in (data.get("shapes") or []) if isinstance(data, dict) else []:
+            label = shape.get("label") if isinstance(shape, dict) else None
+            if isinstance(label, str) and label != IGNORE_LABEL and label not in names:
+                names.append(label)
+        found.append(Found(path, tuple(dict.fromkeys(keys)), _loader(path)))
+    classes = ClassSet(tuple(names), generated_palette(names))
+    for item in found:
+        item.palette = dict(zip(classes.names, classes.palette))
+    return found, classes
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _loader(path: Path):
+    def load():
+        data = _read(path)
+        if not isinstance(data, dict) or not isinstance(data.get("shapes"), list):
+            raise ValueError(f"{path} is not a labelme file (no 'shapes' list)")
+        height, width = _size(path, data)
+        canvas = np.full((height, width), IGNORE_INDEX, dtype=np.uint8)
+        names: list[str] = []
+        for number, shape in enumerate(data["shapes"], start=1):
+            try:
+                mask = shape_mask((height, width), shape)
+                label = shape["label"]
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"{path}: shape {number} cannot be drawn ({error})") from None
+            if label == IGNORE_LABEL:
+                canvas[mask] = IGNORE_INDEX
+                continue
+            if label not in names:
+                names.append(label)
+            canvas[mask] = names.index(label)
+        return canvas, tuple(names)
+    return load
+
+
+def _size(path: Path, data: dict) -> tuple[int, int]:
+    if isinstance(data.get("imageHeight"), int) and isinstance(data.get("imageWidth"), int):
+        return data["imageHeight"], data["imageWidth"]
+    try:
+        if data.get("imageData"):
+            source = io.BytesIO(base64.b64decode(data["imageData"]))
+        else:
+            source = path.parent / str(data["imagePath"]).replace("\\", "/")
+        with Image.open(source) as im:
+            return im.size[1], im.size[0]
+    except (OSError, KeyError, ValueError) as error:
+        raise ValueError(f"{path} gives no image size and its image cannot be read ({error})") from None
+
+
+def shape_mask(size: tuple[int, int], shape: dict) -> np.ndarray:
+    """The boolean mask of one labelme shape on an image of ``size`` (H, W)."""
+    kind = shape.get("shape_type") or "polygon"
+    points = [tuple(float(v) for v in p) for p in shape["points"]]
+    if kind == "mask":
+        bitmap = np.asarray(Image.open(io.BytesIO(base64.b64decode(shape["mask"])))).astype(bool)
+        (x1, y1), _ = np.asarray(points[:2]).astype(int)
+        out = np.zeros(size, dtype=bool)
+        region = out[y1:y1 + bitmap.shape[0], x1:x1 + bitmap.shape[1]]
+        region[...] = bitmap[: region.shape[0], : region.shape[1]]
+        return out
+    canvas = Image.new("L", (size[1], size[0]), 0)
+    draw = ImageDraw.Draw(canvas)
+    if kind == "circle":
+        (cx, cy), (px, py) = points[:2]
+        d = math.hypot(cx - px, cy - py)
+        draw.ellipse(((cx - d, cy - d), (cx + d, cy + d)), outline=1, fill=1)
+    elif kind == "rectangle":
+        (x0, y0), (x1, y1) = points[:2]
+        draw.rectangle(((min(x0, x1), min(y0, y1)), (max(x0, x1), max(y0, y1))), outline=1, fill=1)
+    elif kind in ("line", "linestrip"):
+        draw.line(xy=points, fill=1, width=10)
+    elif kind == "point":
+        cx, cy = points[0]
+        draw.ellipse(((cx - 5, cy - 5), (cx + 5, cy + 5)), outline=1, fill=1)
+    elif kind in ("polygon", "oriented_rectangle"):
+        if len(points) < 3:
+            raise ValueError(f"a polygon needs at least 3 points, got {len(points)}")
+        draw.polygon(xy=points, outline=1, fill=1)
+    else:
+        raise ValueError(f"unknown shape_type {kind!r}")
+    return np.asarray(canvas, dtype=bool)
+
+
+def _mask_b64(mask: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(mask).save(buffer, format="PNG")  # a bool array saves as a 1-bit PNG
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _shape(label: str, points, kind: str, mask: str | None = None) -> dict:
+    return {"label": label, "points": points, "group_id": None, "description": "", "shape_type": kind,
+            "flags": {}, "mask": mask}
+
+
+def shapes_of(labels: np.ndarray, classes: ClassSet, style: str = "mask") -> list[dict]:
+    shapes = []
+    for index in np.unique(labels).tolist():
+        if index == IGNORE_INDEX or index >= len(classes):
+            continue
+        binary = labels == index
+        name = classes.names[index]
+        if style == "mask":
+            ys, xs = np.nonzero(binary)
+            y1, y2, x1, x2 = int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
+            shapes.append(_shape(name, [[float(x1), float(y1)], [float(x2), float(y2)]], "mask",
+                                 _mask_b64(binary[y1:y2 + 1, x1:x2 + 1])))
+            continue
+        contours, _ = cv2.findContours(binary.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        for contour in contours:
+            points = contour.reshape(-1, 2).astype(float).tolist()
+            if len(points) >= 3:
+                shapes.append(_shape(name, points, "polygon"))
+            else:  # a one- or two-pixel region: its box
+                xs, ys = [p[0] for p in points], [p[1] for p in points]
+                shapes.append(_shape(name, [[min(xs), min(ys)], [max(xs), max(ys)]], "rectangle"))
+    return shapes
+
+
+class Writer:
+    """``<rel>.json`` per image, ``imagePath`` relative to it, no embedded image data."""
+
+    def __init__(self, out: Path, classes: ClassSet, shapes: str = "mask", **_: object) -> None:
+        if shapes not in ("mask", "polygon"):
+            raise ValueError(f"labelme shapes are 'mask' or 'polygon', not {shapes!r}")
+        self.out, self.classes, self.style = out, classes, shapes
+
+    def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
+        target = self.out / rel.with_suffix(".json")
+        data = {
+            "version": LABELME_VERSION, "flags": {}, "shapes": shapes_of(labels, self.classes, self.style),
+            "imagePath": Path(os.path.relpath(image, target.parent)).as_posix(), "imageData": None,
+            "imageHeight": int(labels.shape[0]), "imageWidth": int(labels.shape[1]),
+        }
+        atomic_write_text(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,155 @@
+"""Every foreign format: export -> import -> export -> import gives identical arrays and class names,
+and our own dataset readers (``gcnet eval/train --dataset``) read the dataset layouts back."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gcnet_core.data.readers import SegDataset
+from gcnet_core.files.masks import read_index_mask, write_index_mask
+from gcnet_core.formats.export import export_images
+from gcnet_core.formats.label_import import guess_format, import_labels
+from gcnet_core.model.classes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, ClassSet
+from gcnet_core.project.store import Project
+
+IMAGES = ("frankfurt/frankfurt_000000_000001_leftImg8bit.png", "lindau/lindau_000000_000002_leftImg8bit.png")
+CUSTOM = ClassSet(("road", "cat", "sky", "tree"), ((128, 64, 128), (200, 0, 0), (70, 130, 180), (0, 140, 0)))
+CITYSCAPES = ClassSet(CITYSCAPES_CLASSES, CITYSCAPES_PALETTE)
+# (export format, import format, classes, extra export options)
+CASES = {
+    "voc": ("voc", "voc", CUSTOM, {}),
+    "cityscapes": ("cityscapes", "cityscapes", CITYSCAPES, {"with_images": True}),
+    "trainids": ("trainids", "cityscapes", CITYSCAPES, {}),
+    "labelids": ("labelids", "cityscapes", CITYSCAPES, {}),
+    "ade20k": ("ade20k", "ade20k", CUSTOM, {}),
+    "coco": ("coco", "coco", CUSTOM, {}),
+    "labelme": ("labelme", "labelme", CUSTOM, {}),
+    "index": ("index", "png", CUSTOM, {}),
+    "gray": ("gray", "png", CUSTOM, {}),
+}
+
+
+def _labels(seed: int, classes: ClassSet) -> np.ndarray:
+    """Blocks of every class (so each appears), some ignore pixels, a few single pixels."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.repeat(rng.integers(0, len(classes), (6, 8)), 4, axis=0), 4, axis=1).astype(np.uint8)
+    labels[:4, :4] = 255
+    labels[rng.integers(0, 24, 5), rng.integers(0, 32, 5)] = rng.integers(0, len(classes), 5)
+    labels.flat[: len(classes)] = np.arange(len(classes))
+    return labels
+
+
+def _project(root, classes: ClassSet, with_labels: bool) -> Project:
+    for i, rel in enumerate(IMAGES):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        rgb = np.random.default_rng(10 + i).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+        Image.fromarray(rgb).save(root / rel)
+    project = Project.create(root, classes)
+    if with_labels:
+        for i, rel in enumerate(IMAGES):
+            write_index_mask(project.label_path(rel), _labels(i, classes), classes)
+            project.set_state(rel, "corrected")
+        project.save()
+    return project
+
+
+def _source(out, fmt):
+    return out / "annotations.json" if fmt == "coco" else out
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_round_trip(tmp_path, case):
+    export_fmt, import_fmt, classes, options = CASES[case]
+    a = _project(tmp_path / "a", classes, with_labels=True)
+    export_images(a, IMAGES, export_fmt, tmp_path / "out1", **options)
+    assert guess_format(_source(tmp_path / "out1", export_fmt)) == import_fmt
+
+    b = _project(tmp_path / "b", classes, with_labels=False)
+    report = import_labels(b, import_fmt, _source(tmp_path / "out1", export_fmt))
+    assert len(report.imported) == 2, report.lines()
+    assert not (report.unmatched or report.unknown_classes or report.size_mismatches or report.failed)
+    assert b.classes == classes and report.added_classes == []
+    for i, rel in enumerate(IMAGES):
+        np.testing.assert_array_equal(read_index_mask(b.label_path(rel)), _labels(i, classes))
+        assert b.state(rel) == "corrected"
+        edited = read_index_mask(b.edited_path(rel)) > 0
+        np.testing.assert_array_equal(edited, _labels(i, classes) != 255)
+
+    export_images(b, IMAGES, export_fmt, tmp_path / "out2", **options)
+    c = _project(tmp_path / "c", ClassSet((), ()), with_labels=False)  # no classes yet: the file's
+    report = import_labels(c, import_fmt, _source(tmp_path / "out2", export_fmt))
+    assert len(report.imported) == 2, report.lines()
+    if import_fmt == "labelme":  # labelme files name only the classes present, in first-seen order
+        assert set(c.classes.names) == set(classes.names)
+        names = np.array(c.classes.names + ("",) * (256 - len(c.classes)), dtype=object)
+        names[255] = "ignore"
+        expected = np.array(classes.names + ("",) * (256 - len(classes)), dtype=object)
+        expected[255] = "ignore"
+        for i, rel in enumerate(IMAGES):
+            np.testing.assert_array_equal(names[read_index_mask(c.label_path(rel))], expected[_labels(i, classes)])
+    else:
+        assert c.classes.names == classes.names
+        for i, rel in enumerate(IMAGES):
+            np.testing.assert_array_equal(read_index_mask(c.label_path(rel)), _labels(i, classes))
+
+
+@pytest.mark.parametrize("kind,export_fmt,split", [("cityscapes", "cityscapes", "val"), ("ade20k", "ade20k", "val"),
+                                                    ("voc", "voc", "train")])
+def test_our_dataset_readers_read_the_exports(tmp_path, kind, export_fmt, split):
+    classes = CITYSCAPES if kind == "cityscapes" else CUSTOM
+    project = _project(tmp_path / "p", classes, with_labels=True)
+    export_images(project, IMAGES, export_fmt, tmp_path / "out", split=split, with_images=True)
+    dataset = SegDataset(kind, tmp_path / "out", split, classes=classes)
+    assert len(dataset) == 2
+    by_name = {name: label for _, label, name in (dataset[i] for i in range(2))}
+    for i, rel in enumerate(IMAGES):
+        stem = rel.split("/")[-1].removesuffix("_leftImg8bit.png")
+        key = stem if kind == "cityscapes" else rel.removesuffix(".png").replace("/", "__")
+        np.testing.assert_array_equal(by_name[key], _labels(i, classes))
+
+
+def test_cityscapes_export_uses_the_official_names(tmp_path):
+    project = _project(tmp_path / "p", CITYSCAPES, with_labels=True)
+    export_images(project, IMAGES, "cityscapes", tmp_path / "out", split="val", with_images=True)
+    folder = tmp_path / "out" / "gtFine" / "val" / "frankfurt"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"frankfurt_000000_000001_gtFine_{kind}.png" for kind in ("color", "instanceIds", "labelIds", "labelTrainIds")]
+    image = tmp_path / "out" / "leftImg8bit" / "val" / "frankfurt" / "frankfurt_000000_000001_leftImg8bit.png"
+    assert image.read_bytes() == (project.root / IMAGES[0]).read_bytes()  # a byte-exact copy
+    instance = Image.open(folder / "frankfurt_000000_000001_gtFine_instanceIds.png")
+    label_ids = np.asarray(Image.open(folder / "frankfurt_000000_000001_gtFine_labelIds.png"))
+    np.testing.assert_array_equal(np.asarray(instance).astype(np.int64), label_ids)
+    assert instance.mode.startswith("I")  # 16-bit, as the official files
+    colour = np.asarray(Image.open(folder / "frankfurt_000000_000001_gtFine_color.png").convert("RGB"))
+    labels = _labels(0, CITYSCAPES)
+    assert tuple(colour[labels == 0][0]) == CITYSCAPES_PALETTE[0] and tuple(colour[labels == 255][0]) == (0, 0, 0)
+    assert label_ids[labels == 255].max() == 0 and label_ids[labels == 13].min() == 26  # car
+
+
+def test_ade20k_export_stores_class_plus_one(tmp_path):
+    project = _project(tmp_path / "p", CUSTOM, with_labels=True)
+    export_images(project, IMAGES[:1], "ade20k", tmp_path / "out", split="val")
+    stored = np.asarray(Image.open(tmp_path / "out/annotations/validation/frankfurt__frankfurt_000000_000001_leftImg8bit.png"))
+    labels = _labels(0, CUSTOM)
+    np.testing.assert_array_equal(stored, np.where(labels == 255, 0, labels.astype(int) + 1))
+    assert (tmp_path / "out/images/validation/frankfurt__frankfurt_000000_000001_leftImg8bit.jpg").is_file()
+
+
+def test_coco_categories_have_a_supercategory(tmp_path):
+    import json
+
+    project = _project(tmp_path / "p", CITYSCAPES, with_labels=True)
+    export_images(project, IMAGES, "coco", tmp_path / "out")
+    categories = json.loads((tmp_path / "out/annotations.json").read_text())["categories"]
+    assert categories[0] == {"id": 1, "name": "road", "supercategory": "flat", "color": [128, 64, 128]}
+    assert categories[13]["supercategory"] == "vehicle"
+
+
+def test_exports_leave_no_project_files_in_the_way(tmp_path):
+    """The copy of a project tree keeps its masks where no image scanner matches them."""
+    project = _project(tmp_path / "p", CITYSCAPES, with_labels=True)
+    scanned = [p for p in project.root.rglob("*") if p.is_file() and p.name.endswith("_leftImg8bit.png")]
+    assert sorted(p.relative_to(project.root).as_posix() for p in scanned) == sorted(IMAGES)
