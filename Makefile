@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PACKAGING := pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.9 altgraph==0.17.5
 PREFIX ?= $(HOME)/.local
 
-.PHONY: run test install clean package install-desktop
+.PHONY: run test quick install clean package install-desktop
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+# The inner loop while editing: everything but real training runs and slow tests (make test runs all).
+quick: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not training and not slow and not reference"
 
 package: $(STAMP)
 	$(BIN)/python -m pip install --disable-pip-version-check -q $(PACKAGING)

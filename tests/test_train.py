@@ -180,6 +180,7 @@ def test_speed_flags_make_a_config():
     assert TrainConfig.from_options(preset="finetune", out="o", data_root="d", model=BASE).amp == "auto"
 
 
+@pytest.mark.training
 def test_channels_last_and_fused_sgd_train_the_same_weights(tmp_path, project, start_checkpoint):
     """The speed switches change memory layout and kernel count, not the arithmetic's result."""
     options = dict(iters=2, batch_size=2, crop=(16, 16), val_split="none", val_interval=10, seed=3)
@@ -275,6 +276,7 @@ def held_out(project: Path) -> Subset:
     return Subset(dataset, holdout_split(len(dataset), VAL_SHARE, seed=0)[1])
 
 
+@pytest.mark.training
 @pytest.mark.slow
 def test_fine_tune_learns_and_writes_official_checkpoints(tmp_path, project, start_checkpoint, entry):
     """20 CPU iterations lift held-out mIoU far above the (class-adapted) starting model."""
@@ -317,6 +319,7 @@ def test_fine_tune_learns_and_writes_official_checkpoints(tmp_path, project, sta
     assert evaluate(model, held_out(project), progress=False).mIoU == pytest.approx(best)
 
 
+@pytest.mark.training
 def test_resume_after_cancel_gives_the_same_weights(tmp_path, project, start_checkpoint):
     """Stopped after iteration 1 and resumed, a run ends with exactly the uninterrupted weights."""
     options = dict(iters=2, batch_size=2, crop=(16, 16), val_split="none", val_interval=10, seed=7)
@@ -353,6 +356,7 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
+@pytest.mark.training
 def test_sigterm_saves_a_loadable_checkpoint_and_reports_cancelled(tmp_path, project, start_checkpoint):
     out = tmp_path / "out"
     command = [sys.executable, str(tiny_gcnet_script(tmp_path)), "train", "--model", BASE,

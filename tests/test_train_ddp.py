@@ -68,6 +68,7 @@ def make_project(root: Path, count: int = 8) -> Path:
     return root
 
 
+@pytest.mark.training
 def test_two_gloo_processes_train_validate_and_checkpoint(tmp_path, monkeypatch):
     entry = tiny_entry()
     monkeypatch.setitem(zoo._BY_NAME, entry.name, entry)

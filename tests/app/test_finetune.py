@@ -98,6 +98,7 @@ def record(signal) -> list:
 
 
 # ------------------------------------------------------------------------------ end to end
+@pytest.mark.training
 @pytest.mark.slow
 def test_fine_tune_publish_select_resegment(qtbot, window, tmp_path):
     ft, panel = window.finetune, window.finetune.panel
@@ -182,6 +183,7 @@ def test_fine_tune_publish_select_resegment(qtbot, window, tmp_path):
     assert VersionRegistry().list() == [] and panel.versions.list.count() == 0
 
 
+@pytest.mark.training
 def test_a_killed_worker_is_reported_and_resume_finishes_the_run(qtbot, window):
     ft, panel = window.finetune, window.finetune.panel
     project = window.project
@@ -228,6 +230,7 @@ def test_a_killed_worker_is_reported_and_resume_finishes_the_run(qtbot, window):
     assert label_bytes(project) == corrected
 
 
+@pytest.mark.training
 def test_cancel_keeps_a_checkpoint_and_a_closed_window_stops_the_worker(qtbot, window):
     ft, panel = window.finetune, window.finetune.panel
     panel.form.set_settings(FinetuneSettings(iters=50, batch_size=1, crop=(16, 16), lr=0.01, val_share=0.0,
