@@ -131,37 +131,6 @@ def _relative_output(path: Path, roots: list[Path]) -> Path:
     return Path(path.name).with_suffix(".png")
 
 
-def cmd_export(args) -> int:
-    from ..formats.export import corrected_images, export_images, mark_exported
-    from ..project.store import Project, ProjectError
-
-    root = Path(args.project)
-    if not (root / "gcnet-project.json").is_file():
-        print(f"error: {root} is not an annotation project (no gcnet-project.json)", file=sys.stderr)
-        return 2
-    try:
-        project = Project.open(root)
-    except ProjectError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    images = corrected_images(project) if args.all_corrected else [Path(p) for p in args.images]
-    if not images:
-        print("nothing to export: no corrected images", file=sys.stderr)
-        return 0
-
-    def progress(done: int, total: int, image: Path) -> None:
-        if not args.quiet:
-            print(f"[{done}/{total}] {project.relative(image)}", file=sys.stderr)
-
-    report = export_images(project, images, args.format, args.out, progress=progress, split=args.split)
-    marked = mark_exported(project, report.written)
-    print(f"{len(report.written)} image(s) exported as {args.format} to {report.out}"
-          + (f"; {marked} marked exported" if marked else ""))
-    for path, message in report.failed:
-        print(f"  failed: {path}: {message}", file=sys.stderr)
-    return 1 if report.failed else 0
-
-
 def cmd_benchmark(args) -> int:
     from ..predict.benchmark import run_benchmark
 
@@ -177,7 +146,6 @@ def cmd_benchmark(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..formats.export import EXPORT_FORMATS
 
     parser = argparse.ArgumentParser(prog="gcnet", description="GCNet semantic segmentation (mmsegmentation zoo).")
     parser.add_argument("--version", action="version", version=f"gcnet {__version__}")
@@ -232,17 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders (recursive)")
     predict.set_defaults(func=cmd_predict)
 
-    export = commands.add_parser("export", help="export a project's masks (PNG, Cityscapes, VOC, COCO...)")
-    export.add_argument("--project", required=True, metavar="DIR", help="the annotation project folder")
-    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
-    export.add_argument("--out", required=True, metavar="DIR")
-    export.add_argument("--split", default="train", help="VOC split file name (ImageSets/Segmentation/SPLIT.txt)")
-    export.add_argument("--quiet", action="store_true", help="no per-image output")
-    which = export.add_mutually_exclusive_group(required=True)
-    which.add_argument("--all-corrected", action="store_true", help="every corrected (or already exported) image")
-    which.add_argument("images", nargs="*", default=[], metavar="IMAGE",
-                       help="images (paths, or paths relative to the project)")
-    export.set_defaults(func=cmd_export)
+    from .formats import add_format_commands
+    add_format_commands(commands)
 
     benchmark = commands.add_parser("benchmark", help="fp32 eager vs the fast path vs a folder run (images/s, memory)")
     model_options(benchmark)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..project.store import Project
+from ..project.store import PROJECT_FILE, Project
 from . import ade20k, cityscapes, coco, labelme, png_folder, voc
 from .importing import Found, ImportReport, Progress, import_found
 
@@ -37,10 +37,10 @@ def guess_format(source: str | Path) -> str | None:
         return "cityscapes"
     if (source / "annotations").is_dir():
         return "ade20k"
-    jsons = sorted(source.glob("*.json"))
+    jsons = sorted(p for p in source.glob("*.json") if p.name != PROJECT_FILE)
     if len(jsons) == 1 and _has(jsons[0], '"annotations"'):
         return "coco"
-    if next(source.rglob("*.json"), None):
+    if any(p.name != PROJECT_FILE for p in source.rglob("*.json")):
         return "labelme"
     if next(source.rglob("*.png"), None):
         return "png"

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from ..files.masks import atomic_write_text
 from ..model.classes import IGNORE_INDEX, ClassSet
+from ..project.store import PROJECT_FILE
 from .importing import Found, generated_palette
 
 LABELME_VERSION = "5.5.0"
@@ -32,7 +33,9 @@ IGNORE_LABEL = "__ignore__"
 def find(source: Path, split: str | None = None, root: Path | None = None) -> tuple[list[Found], ClassSet]:
     """Every ``*.json`` under ``source``; ``root`` (the project) turns imagePath into a key."""
     source = Path(source)
-    files = [source] if source.is_file() else sorted(source.rglob("*.json"))
+    files = [source] if source.is_file() else sorted(
+        p for p in source.rglob("*.json")  # not our project file, nothing in hidden folders
+        if p.name != PROJECT_FILE and not any(part.startswith(".") for part in p.relative_to(source).parts))
     if not files:
         raise FileNotFoundError(f"no labelme JSON files under {source}")
     found, names = [], []

@@ -1,0 +1,129 @@
+"""``gcnet import`` and ``gcnet export``: labels in and out of a project (:mod:`gcnet_core.formats`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_format_commands(subparsers) -> None:
+    """Register ``gcnet import`` and ``gcnet export`` on the ``gcnet`` sub-command parser."""
+    from ..formats.export import EXPORT_FORMATS
+    from ..formats.label_import import IMPORT_FORMATS
+
+    sub = subparsers.add_parser("import", help="import existing labels into a project (VOC, Cityscapes, ADE20K, "
+                                               "COCO, labelme, PNG folder)")
+    sub.add_argument("--project", required=True, metavar="DIR",
+                     help="the annotation project folder (the image folder; created when it has no project yet)")
+    sub.add_argument("--format", choices=IMPORT_FORMATS, help="the source's layout (default: guessed from it)")
+    sub.add_argument("--split", metavar="NAME",
+                     help="only this split (VOC: ImageSets/Segmentation/NAME.txt; Cityscapes: gtFine/NAME; "
+                          "ADE20K: annotations/NAME)")
+    sub.add_argument("--classes", metavar="FILE", help="png: the class list, one name per line "
+                                                       "(default: SOURCE/classes.txt)")
+    sub.add_argument("--add-classes", action="store_true",
+                     help="add unknown class names as new classes (default: report them and skip their files)")
+    sub.add_argument("--replace", action="store_true",
+                     help="also replace labels of images already corrected (the old files are backed up)")
+    sub.add_argument("--quiet", action="store_true", help="no per-file output")
+    sub.add_argument("source", metavar="SOURCE", help="the dataset folder, label folder or COCO JSON file")
+    sub.set_defaults(func=cmd_import)
+
+    export = subparsers.add_parser("export", help="export a project's masks (PNG, Cityscapes, ADE20K, VOC, COCO, "
+                                                  "labelme...)")
+    export.add_argument("--project", required=True, metavar="DIR", help="the annotation project folder")
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    export.add_argument("--out", required=True, metavar="DIR")
+    export.add_argument("--split", default="train",
+                        help="split of the dataset layouts (VOC split file, Cityscapes gtFine/SPLIT, "
+                             "ADE20K train -> training, val -> validation)")
+    export.add_argument("--with-images", action="store_true",
+                        help="cityscapes: also copy the images as leftImg8bit/SPLIT/CITY/*_leftImg8bit.png")
+    export.add_argument("--labelme-shapes", choices=("mask", "polygon"), default="mask",
+                        help="labelme: one mask shape per class (exact, default) or polygons from the "
+                             "mask's outer contours (holes filled)")
+    export.add_argument("--quiet", action="store_true", help="no per-image output")
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all-corrected", action="store_true", help="every corrected (or already exported) image")
+    which.add_argument("images", nargs="*", default=[], metavar="IMAGE",
+                       help="images (paths, or paths relative to the project)")
+    export.set_defaults(func=cmd_export)
+
+
+def _open_project(root: Path, create: bool):
+    from ..model.classes import ClassSet
+    from ..project.store import PROJECT_FILE, Project, ProjectError
+
+    if not (root / PROJECT_FILE).is_file():
+        if not create:
+            print(f"error: {root} is not an annotation project (no {PROJECT_FILE})", file=sys.stderr)
+            return None
+        if not root.is_dir():
+            print(f"error: project folder {root} does not exist", file=sys.stderr)
+            return None
+        return Project.create(root, ClassSet((), ()))
+    try:
+        return Project.open(root)
+    except ProjectError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def cmd_import(args) -> int:
+    from ..formats.importing import ImportReport
+    from ..formats.label_import import guess_format, import_labels
+
+    fmt = args.format or guess_format(args.source)
+    if fmt is None:
+        print(f"error: cannot tell the layout of {args.source}; give --format", file=sys.stderr)
+        return 2
+    project = _open_project(Path(args.project), create=True)
+    if project is None:
+        return 2
+
+    def progress(done: int, total: int, path: Path) -> None:
+        if not args.quiet:
+            print(f"[{done}/{total}] {path}", file=sys.stderr)
+
+    try:
+        report: ImportReport = import_labels(project, fmt, args.source, split=args.split, class_list=args.classes,
+                                             add_unknown=args.add_classes, replace=args.replace, progress=progress)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    project.save()
+    lines = report.lines()
+    print(f"{lines[0]} ({fmt}) into {project.root}")
+    for line in lines[1:]:
+        print(f"  {line}", file=sys.stderr)
+    problems = report.unmatched or report.unknown_classes or report.size_mismatches or report.failed
+    return 1 if problems else 0
+
+
+def cmd_export(args) -> int:
+    from ..formats.export import corrected_images, export_images, mark_exported
+
+    project = _open_project(Path(args.project), create=False)
+    if project is None:
+        return 2
+    images = corrected_images(project) if args.all_corrected else [Path(p) for p in args.images]
+    if not images:
+        print("nothing to export: no corrected images", file=sys.stderr)
+        return 0
+
+    def progress(done: int, total: int, image: Path) -> None:
+        if not args.quiet:
+            print(f"[{done}/{total}] {project.relative(image)}", file=sys.stderr)
+
+    try:
+        report = export_images(project, images, args.format, args.out, progress=progress, split=args.split,
+                               with_images=args.with_images, labelme_shapes=args.labelme_shapes)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    marked = mark_exported(project, report.written)
+    print(f"{len(report.written)} image(s) exported as {args.format} to {report.out}"
+          + (f"; {marked} marked exported" if marked else ""))
+    for path, message in report.failed:
+        print(f"  failed: {path}: {message}", file=sys.stderr)
+    return 1 if report.failed else 0

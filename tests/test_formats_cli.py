@@ -1,0 +1,58 @@
+"""``gcnet import`` / ``gcnet export`` as a person types them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from gcnet_core.cli.main import main
+from gcnet_core.files.masks import read_index_mask
+from gcnet_core.project.store import Project
+
+
+def _folder(root):
+    root.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        Image.fromarray(np.zeros((10, 12, 3), np.uint8)).save(root / name)
+    shapes = {"a": [{"label": "cat", "points": [[0, 0], [5, 9]], "shape_type": "rectangle"}],
+              "b": [{"label": "dog", "points": [[6, 0], [11, 9]], "shape_type": "rectangle"}]}
+    for stem, items in shapes.items():
+        (root / f"{stem}.json").write_text(json.dumps({"version": "5.5.0", "flags": {}, "shapes": items,
+                                                       "imagePath": f"{stem}.jpg", "imageData": None,
+                                                       "imageHeight": 10, "imageWidth": 12}))
+
+
+def test_import_a_labelme_folder_then_export_it_as_ade20k(tmp_path, capsys):
+    _folder(tmp_path / "photos")
+    (tmp_path / "photos" / "gcnet-project.json").write_text(json.dumps(
+        {"format": "gcnet-annotator-project", "version": 1, "classes": [{"name": "cat", "color": [1, 2, 3]}],
+         "model": None, "images": {}}))
+    # "dog" is not a class of the project: reported, its file left alone, exit status 1
+    assert main(["import", "--project", str(tmp_path / "photos"), "--quiet", str(tmp_path / "photos")]) == 1
+    captured = capsys.readouterr()
+    assert "imported 1 label file(s) (labelme)" in captured.out
+    assert "unknown class 'dog' in 1 file(s)" in captured.err and "b.json" in captured.err
+    assert main(["import", "--project", str(tmp_path / "photos"), "--add-classes", "--quiet",
+                 str(tmp_path / "photos")]) == 0
+    project = Project.open(tmp_path / "photos")
+    assert project.classes.names == ("cat", "dog")
+    assert project.state("a.jpg") == project.state("b.jpg") == "corrected"
+    labels = read_index_mask(project.label_path("b.jpg"))
+    assert (labels[:, 6:] == 1).all() and (labels[:, :6] == 255).all()
+
+    out = tmp_path / "ade"
+    assert main(["export", "--project", str(project.root), "--format", "ade20k", "--split", "val",
+                 "--all-corrected", "--out", str(out), "--quiet"]) == 0
+    stored = np.asarray(Image.open(out / "annotations" / "validation" / "b.png"))
+    assert (stored[:, 6:] == 2).all() and (stored[:, :6] == 0).all()
+    assert (out / "classes.txt").read_text() == "cat\ndog\n"
+
+
+def test_import_names_a_source_it_cannot_read(tmp_path, capsys):
+    (tmp_path / "p").mkdir()
+    assert main(["import", "--project", str(tmp_path / "p"), "--format", "voc", str(tmp_path / "nothing")]) == 2
+    assert "no SegmentationClass or SegmentationClassAug folder in" in capsys.readouterr().err
+    assert main(["import", "--project", str(tmp_path / "p"), str(tmp_path / "p")]) == 2
+    assert "give --format" in capsys.readouterr().err
