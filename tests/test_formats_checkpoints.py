@@ -37,6 +37,10 @@ def _fake_mmengine() -> types.ModuleType:
             self._log_history = np.asarray(values, dtype=np.float64)
             self._count_history = np.ones(len(values))
             self.max_length = 1000000
+            self.statistics_methods = {"min": self.min}  # bound methods: pickled as getattr(obj, 'min')
+
+        def min(self):
+            return self._log_history.min()
 
         def __setstate__(self, state):
             BUILT.append("setstate")
@@ -198,3 +202,16 @@ def test_files_that_are_no_checkpoint_say_so(tmp_path, kind):
     assert not isinstance(error.value, UnsafeCheckpointError) and "arbitrary" not in message
     assert str(path) in message
     assert ("is a directory" in message) if kind == "directory" else ("is not a PyTorch checkpoint" in message)
+
+
+def test_getattr_on_anything_real_is_refused(tmp_path):
+    """Bound methods of unknown objects stay inert; getattr on a real object could reach code."""
+
+    class Reach:
+        def __reduce__(self):
+            return (getattr, (torch.zeros(1), "numpy"))
+
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "meta": {"x": Reach()}}, tmp_path / "reach.pth")
+    with pytest.raises(UnsafeCheckpointError, match=r"it would call getattr"):
+        read_checkpoint(tmp_path / "reach.pth")
+

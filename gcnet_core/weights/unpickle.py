@@ -11,7 +11,8 @@ data-building functions:
   ``_rebuild_wrapper_subclass``);
 * numpy's array, dtype and scalar reconstruction, which only builds data.
 
-Any other global becomes a *placeholder class* that is neither imported nor looked up.
+``getattr`` only works on placeholders (pickled bound methods). Any other global becomes a
+*placeholder class* that is neither imported nor looked up.
 Pickle creates plain instances with ``NEWOBJ`` (``cls.__new__``) and fills them with
 ``BUILD``: a placeholder accepts both and keeps the data inert. A ``REDUCE`` calls the global
 (that is what ``__reduce__`` payloads such as ``os.system`` do): calling a placeholder raises
@@ -21,6 +22,8 @@ only tensors and plain values leave this module.
 
 from __future__ import annotations
 
+import _compat_pickle
+import importlib
 import io
 import pickle
 from pathlib import Path
@@ -78,6 +81,15 @@ def _placeholder(module: str, name: str) -> type:
                             {"qualified_name": f"{module}.{name}", "__module__": "gcnet_core.weights.unpickle"})
 
 
+def _inert_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` as pickles use it for bound methods (mmengine's HistoryBuffer keeps some):
+    allowed on placeholders only, where it gives another placeholder; refused on anything real."""
+    owner = obj if isinstance(obj, type) and issubclass(obj, Placeholder) else type(obj)
+    if isinstance(owner, type) and issubclass(owner, Placeholder) and isinstance(name, str):
+        return _placeholder(owner.qualified_name, name)
+    raise RefusedCall("getattr")
+
+
 def _reconstructor(cls: Any, base: Any, state: Any = None) -> Any:
     """``copyreg._reconstructor`` (protocols 0 and 1) for placeholder classes only."""
     if isinstance(cls, type) and issubclass(cls, Placeholder) and base is object:
@@ -86,8 +98,10 @@ def _reconstructor(cls: Any, base: Any, state: Any = None) -> Any:
 
 
 def _numpy_globals() -> dict[str, Any]:
-    core = getattr(np, "_core", None) or np.core
-    multiarray = core.multiarray
+    try:  # numpy 2 (numpy 1.26 has a numpy._core without multiarray)
+        multiarray = importlib.import_module("numpy._core.multiarray")
+    except ImportError:
+        multiarray = importlib.import_module("numpy.core.multiarray")
     found = {"numpy.ndarray": np.ndarray, "numpy.dtype": np.dtype}
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):  # numpy 1.x and 2.x names
         found[f"{module}.scalar"] = multiarray.scalar
@@ -107,6 +121,7 @@ def _allowed_globals() -> dict[str, Any]:
         allowed.pop(calls_a_given_class, None)
     allowed.update(_numpy_globals())
     allowed["copyreg._reconstructor"] = _reconstructor
+    allowed["builtins.getattr"] = _inert_getattr
     allowed["builtins.frozenset"] = frozenset
     allowed["builtins.slice"] = slice
     allowed["builtins.range"] = range
@@ -123,6 +138,9 @@ class Unpickler(pickle.Unpickler):
         global _ALLOWED
         if _ALLOWED is None:
             _ALLOWED = _allowed_globals()
+        if (module, name) in _compat_pickle.NAME_MAPPING:  # protocol 2 names of Python 2 (no import)
+            module, name = _compat_pickle.NAME_MAPPING[module, name]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         found = _ALLOWED.get(f"{module}.{name}")
         return found if found is not None else _placeholder(module, name)
 
