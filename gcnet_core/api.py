@@ -8,6 +8,7 @@ from typing import Callable
 from .weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from .weights.download import CheckpointError, ensure_checkpoint
 from .predict.exact import resolve_device, resolve_precision
+from .predict.onnx_engine import default_cpu_engine
 from .model import GCNet
 from .model.build import build_model
 from .weights.class_meta import classes_from_meta
@@ -26,8 +27,10 @@ def init_model(name: str | None = None, checkpoint: str | Path | None = None, de
 
     ``precision="auto"`` is fp16 on a GPU (closer to fp32 than bf16, with overflowing passes redone
     in fp32) and fp32 on the CPU.
-    ``fast`` (default: on CUDA) selects :class:`~gcnet_core.predict.fast.FastPredictor`;
-    ``fast=False, precision="fp32"`` is the exact reference path on any device.
+    ``fast`` (default: on CUDA) selects :class:`~gcnet_core.predict.fast.FastPredictor`; on the
+    CPU, ``fast=None`` with fp32 runs the network through onnxruntime
+    (:class:`~gcnet_core.predict.onnx_engine.EnginePredictor`, ``$GCNET_CPU_ENGINE=torch`` turns
+    it off); ``fast=False, precision="fp32"`` is the exact reference path on any device.
     """
     if name is None and checkpoint is None:
         raise ValueError("init_model needs a zoo model name, a checkpoint, or both")
@@ -52,6 +55,9 @@ def init_model(name: str | None = None, checkpoint: str | Path | None = None, de
     model.checkpoint_path, model.checkpoint_meta, model.load_notes = path, meta, notes
     model.precision = precision
     model.fast = target.type == "cuda" if fast is None else bool(fast)
+    # The CPU default runs the network through onnxruntime (predict/onnx_engine.py, exported
+    # once per weights); fast=False keeps the exact torch path, bit-identical to mmsegmentation.
+    model.engine = default_cpu_engine() if target.type == "cpu" and fast is None and precision == "fp32" else None
     return model
 
 

@@ -17,6 +17,9 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never touch the user's real checkpoint cache or data folder (model versions, runs)."""
     monkeypatch.setenv("GCNET_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("GCNET_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    # The exact torch path on the CPU unless a test asks for the onnxruntime engine (an export
+    # per test would dominate the suite's time); tests/test_onnx_engine.py turns it on.
+    monkeypatch.setenv("GCNET_CPU_ENGINE", "torch")
 
 
 @pytest.fixture(scope="session")

@@ -18,14 +18,20 @@ from .exact import Predictor, SegmentationResult, as_rgb_array
 from .fast import FastPredictor
 
 
-def predictor_for(model: torch.nn.Module) -> Predictor:
+def predictor_for(model: torch.nn.Module, progress=None) -> Predictor:
     """The model's cached predictor, built on first use: the fast one when the model was
-    loaded with ``fast`` (the default on CUDA), else the exact one."""
+    loaded with ``fast`` (the default on CUDA), the onnxruntime engine when it was loaded
+    with ``engine`` (the default on the CPU; ``progress(stage, done, total)`` reports its
+    one-off export), else the exact one."""
     predictor = getattr(model, "_predictor", None)
     if predictor is None or predictor.device != next(model.parameters()).device:
         precision = getattr(model, "precision", "fp32")
         if getattr(model, "fast", False):
             predictor = FastPredictor(model, precision=precision, options=getattr(model, "fast_options", None))
+        elif getattr(model, "engine", None) == "onnxruntime" and precision == "fp32":
+            from .onnx_engine import engine_or_exact
+
+            predictor = engine_or_exact(model, progress)
         else:
             predictor = Predictor(model, precision=precision)
         model._predictor = predictor

@@ -1,0 +1,120 @@
+"""The onnxruntime CPU engine: labels as the exact path's, the export cache (hit, new weights,
+a fine-tuned file), the fallback to the exact torch path with a note, and its selection."""
+
+from __future__ import annotations
+
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from gcnet_core import init_model
+from gcnet_core.files.images import read_image_rgb
+from gcnet_core.predict import onnx_engine
+from gcnet_core.predict.exact import Predictor
+from gcnet_core.predict.onnx_engine import EnginePredictor, ExactFallback, engine_path, engines_dir
+from gcnet_core.predict.running import inference, predictor_for
+
+from helpers import SHARED_IMAGES, WHOLE_ADE, register_entry, small_entry
+
+pytest.importorskip("onnxruntime")
+PHOTOS = [SHARED_IMAGES / name for name in ("astronaut.png", "chelsea.png", "coffee.png")]
+
+
+@pytest.fixture(autouse=True)
+def _engine_on(monkeypatch):
+    monkeypatch.delenv("GCNET_CPU_ENGINE", raising=False)  # conftest turns it off for the other tests
+
+
+def stages_of(model) -> tuple[EnginePredictor, list[str]]:
+    stages: list[str] = []
+    return EnginePredictor(model, progress=lambda stage, done, total: stages.append(stage)), stages
+
+
+@pytest.mark.parametrize("model_fixture", ["ade_model", "slide_model"])
+def test_engine_labels_agree_with_the_exact_path(request, model_fixture):
+    model = request.getfixturevalue(model_fixture)
+    engine, exact = EnginePredictor(model), Predictor(model)
+    assert type(engine).prepare is Predictor.prepare  # the exact path's input, by construction
+    for path in PHOTOS:
+        image = read_image_rgb(path)
+        ours, theirs = engine.predict(image), exact.predict(image)
+        assert np.mean(ours.labels == theirs.labels) >= 0.999
+        assert np.abs(ours.confidence - theirs.confidence).max() < 1e-3
+    image = cv2.resize(read_image_rgb(PHOTOS[1]), (90, 60))
+    assert np.mean(engine.predict(image, tta=True).labels == exact.predict(image, tta=True).labels) >= 0.999
+    batch = [cv2.resize(read_image_rgb(p), (80, 60)) for p in PHOTOS]
+    for image, result in zip(batch, engine.predict_batch(batch)):  # dynamic batch size
+        assert np.mean(result.labels == exact.predict(image).labels) >= 0.999
+
+
+def test_export_once_then_cache_hits(ade_model):
+    first, stages = stages_of(ade_model)
+    assert stages == ["export", "load", "ready"] and first.export_seconds > 0
+    path = engine_path(ade_model)
+    assert path.is_file() and path.parent == engines_dir()
+    assert torch.__version__.split("+")[0] in path.name and onnx_engine.onnxruntime_version() in path.name
+    again, stages = stages_of(ade_model)
+    assert stages == ["load", "ready"] and again.export_seconds == 0
+    assert sorted(engines_dir().iterdir()) == [path]  # nothing else left behind (no .part files)
+
+
+def test_new_weights_make_a_new_engine(ade_model, tmp_path):
+    """Weights changed in this process (training, load_state_dict) re-export before the next
+    image; a fine-tuned checkpoint file has its own engine, keyed by its content."""
+    image = cv2.resize(read_image_rgb(PHOTOS[0]), (64, 48))
+    engine = EnginePredictor(ade_model)
+    before = engine_path(ade_model)
+    assert len(np.unique(engine.predict(image).labels)) > 1
+    with torch.no_grad():
+        ade_model.decode_head.conv_seg.bias[9] += 1000.0
+    assert np.all(engine.predict(image).labels == 9)
+    after = engine_path(ade_model)
+    assert after != before and after.is_file() and engine.export_seconds > 0
+
+    tuned = tmp_path / "tuned.pth"
+    torch.save({"meta": {}, "state_dict": ade_model.state_dict()}, tuned)
+    reloaded = init_model(WHOLE_ADE, tuned, device="cpu")
+    assert engine_path(reloaded) == after
+    cached, stages = stages_of(reloaded)
+    assert stages == ["load", "ready"] and np.all(cached.predict(image).labels == 9)
+
+
+def test_without_onnxruntime_the_exact_path_runs_with_a_note(monkeypatch, ade_model):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
+    assert onnx_engine.onnxruntime_version() is None
+    ade_model.engine = "onnxruntime"
+    predictor = predictor_for(ade_model)
+    assert isinstance(predictor, ExactFallback)
+    image = read_image_rgb(PHOTOS[2])
+    first, second = inference(ade_model, image), inference(ade_model, image)
+    assert "onnxruntime is not installed" in first.note and "exact torch path" in first.note
+    assert second.note is None  # said once
+    assert np.array_equal(first.labels, Predictor(ade_model).predict(image).labels)
+
+
+def test_a_failed_export_falls_back_with_the_reason(monkeypatch, ade_model):
+    def broken(model, path):
+        raise RuntimeError("unsupported operator aten::weird")
+
+    monkeypatch.setattr(onnx_engine, "export_network", broken)
+    predictor = onnx_engine.engine_or_exact(ade_model)
+    assert isinstance(predictor, ExactFallback)
+    image = read_image_rgb(PHOTOS[0])
+    result = predictor.predict(image)
+    assert "aten::weird" in result.note and "exporting or loading" in result.note
+    assert np.array_equal(result.labels, Predictor(ade_model).predict(image).labels)
+    assert not list(engines_dir().glob("*.onnx"))
+
+
+def test_the_engine_is_the_cpu_default(monkeypatch, ade_checkpoint):
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
+    default = init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
+    assert default.engine == "onnxruntime" and isinstance(predictor_for(default), EnginePredictor)
+    exact = init_model(WHOLE_ADE, ade_checkpoint, device="cpu", fast=False)
+    assert exact.engine is None and type(predictor_for(exact)) is Predictor
+    assert init_model(WHOLE_ADE, ade_checkpoint, device="cpu", precision="bf16").engine is None
+    monkeypatch.setenv("GCNET_CPU_ENGINE", "torch")
+    assert type(predictor_for(init_model(WHOLE_ADE, ade_checkpoint, device="cpu"))) is Predictor
