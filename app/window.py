@@ -125,6 +125,7 @@ class MainWindow(QMainWindow):
         self.inference.finished.connect(self._inference_finished)
         self.inference.failed.connect(self._inference_failed)
         self.inference.loading.connect(lambda name: self._status(f"Loading {name}…"))
+        self.inference.preparing.connect(self._status)  # the CPU engine's one-off export
         self.batch = BatchSegmenter(batch_command, self)
         self.batch.segmented.connect(self._batch_segmented)
         self.batch.progress.connect(self._batch_progress)

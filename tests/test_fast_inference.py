@@ -322,10 +322,20 @@ def test_benchmark_command_reports_every_row(monkeypatch, ade_checkpoint, tmp_pa
                  "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "fp32 eager (published method)" in text and "folder: decode + fast + PNG write (3 files)" in text
-    rows = json.loads(out.read_text())["rows"]
+    assert "GFLOP/s" in text and "of peak" in text and "first s" in text
+    report = json.loads(out.read_text())
+    rows = report["rows"]
     modes = [row["mode"] for row in rows]
     assert modes[0].startswith("fp32 eager") and modes[1].startswith("fast path, fp32")
+    assert modes[2].startswith("engine, fp32 onnxruntime")
     assert any("without fold bn" in m for m in modes) and any(m.strip().startswith("in bf16") for m in modes)
     assert all(len(row["seconds"]) in (2, 3) and row["images_per_second"] > 0 for row in rows)
-    assert rows[1]["agreement"] >= 0.99
-    assert any("mmseg: not installed" in note for note in json.loads(out.read_text())["notes"])
+    assert rows[1]["agreement"] >= 0.999 and rows[2]["agreement"] >= 0.999
+    for row in rows[:3]:  # set up one after the other, then timed in turns
+        assert row["first_image_seconds"] > 0 and row["peak_memory_bytes"] is not None
+        assert row["achieved_gflops"] > 0
+    # the network's counted work: a 64x48 input of the R50-D8 GCNet is several GFLOP
+    assert 1e9 < report["flops_per_image"] < 1e11
+    assert report["peak_gflops"] is None or report["peak_gflops"] > 1
+    assert any("mmseg: not installed" in note for note in report["notes"])
+    assert any(note.startswith("engine: one-off export") for note in report["notes"])

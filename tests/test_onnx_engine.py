@@ -118,3 +118,27 @@ def test_the_engine_is_the_cpu_default(monkeypatch, ade_checkpoint):
     assert init_model(WHOLE_ADE, ade_checkpoint, device="cpu", precision="bf16").engine is None
     monkeypatch.setenv("GCNET_CPU_ENGINE", "torch")
     assert type(predictor_for(init_model(WHOLE_ADE, ade_checkpoint, device="cpu"))) is Predictor
+
+
+def test_the_app_reports_the_one_off_export(qapp, monkeypatch, ade_checkpoint, tmp_path):
+    """The annotator's inference worker names the export step before the first image, once."""
+    from app.workers.inference import InferenceRequest, InferenceWorker, ModelConfig
+
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
+    image = tmp_path / "photo.png"
+    cv2.imwrite(str(image), cv2.resize(cv2.imread(str(PHOTOS[1])), (90, 60)))
+    worker = InferenceWorker()
+    messages, results = [], []
+    worker.preparing.connect(messages.append)
+    worker.finished.connect(results.append)
+    worker.failed.connect(lambda request_id, message: results.append(message))
+    config = ModelConfig(WHOLE_ADE, ade_checkpoint, device="cpu")
+    worker.run(InferenceRequest(1, image, config))
+    assert messages == [f"{WHOLE_ADE}: one-off export of the CPU engine (step 1 of 2)…",
+                        f"{WHOLE_ADE}: loading the CPU engine (step 2 of 2)…"]
+    worker.run(InferenceRequest(2, image, config))  # the model and its engine stay loaded
+    assert len(messages) == 2 and len(results) == 2
+    assert all("onnxruntime" in result.device for result in results), results
+    assert results[0].load_seconds > 0 and results[1].load_seconds == 0
+    exact = Predictor(worker._model).predict(read_image_rgb(image)).labels
+    assert np.mean(results[1].labels == exact) >= 0.999

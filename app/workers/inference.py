@@ -63,6 +63,7 @@ class InferenceWorker(QObject):
     finished = Signal(object)  # InferenceResult
     failed = Signal(int, str)  # request id, message
     loading = Signal(str)  # model id
+    preparing = Signal(str)  # one-off step before the first image (the CPU engine's export), for the status bar
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,6 +85,7 @@ class InferenceWorker(QObject):
                 self._model = init_model(config.name, config.checkpoint, device=config.device,
                                          precision=config.precision)
                 self._key = config.load_key()
+                self._prepare(config.model_id)
                 load_seconds = time.perf_counter() - start
             start = time.perf_counter()
             result = inference(self._model, request.image, tta=request.config.tta)
@@ -91,11 +93,26 @@ class InferenceWorker(QObject):
         except Exception as error:  # any failure is the user's to read, not a crash
             self.failed.emit(request.request_id, str(error) or type(error).__name__)
             return
-        path = "fast path" if getattr(self._model, "fast", False) else "exact"
-        device = f"{next(self._model.parameters()).device} ({self._model.precision}, {path})"
+        from gcnet_core.predict.running import predictor_for
+
+        device = f"{next(self._model.parameters()).device} ({predictor_for(self._model).description})"
         self.finished.emit(InferenceResult(request.request_id, request.image, request.config, result.labels,
                                            result.confidence, self._model.classes, seconds, load_seconds,
                                            device, result.note))
+
+    def _prepare(self, model_id: str) -> None:
+        """Build the model's predictor now, so a one-off step (exporting the CPU engine, tens
+        of seconds, once per checkpoint) is reported as such instead of looking like a hang."""
+        from gcnet_core.predict.running import predictor_for
+
+        steps = {"export": "one-off export of the CPU engine (step 1 of 2)",
+                 "load": "loading the CPU engine (step 2 of 2)"}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage in steps:
+                self.preparing.emit(f"{model_id}: {steps[stage]}…")
+
+        predictor_for(self._model, progress=progress)
 
     @Slot(bool)
     def unload(self, gpu_only: bool = False) -> None:
@@ -124,6 +141,7 @@ class InferenceService(QObject):
     finished = Signal(object)
     failed = Signal(int, str)
     loading = Signal(str)
+    preparing = Signal(str)  # e.g. the CPU engine's one-off export, for the status bar
     _run = Signal(object)
     _unload = Signal(bool)
 
@@ -138,6 +156,7 @@ class InferenceService(QObject):
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.loading.connect(self.loading)
+        self._worker.preparing.connect(self.preparing)
         self._thread.finished.connect(self._worker.deleteLater)
         self._thread.start()
         self._next_id = 0

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from .acceleration import (GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory,
                            release_gpu_memory)
 from .exact import (Predictor, SegmentationResult, autocast_context, normalize_uploaded,
-                    resize_for_network)
+                    resize_for_network, resolve_precision)
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +124,18 @@ class FastPredictor(Predictor):
 
     @property
     def description(self) -> str:
+        return self.describe(self.device, self.precision, self.options)
+
+    @staticmethod
+    def describe(device: torch.device, precision: str, options: FastOptions) -> str:
+        """``fp16 (channels last, fold bn)``: the precision and the switches that apply on ``device``."""
+        precision = resolve_precision(device, precision)
         names = ["channels_last", "fold_bn", "compile"]
-        if self.device.type == "cuda":
+        if device.type == "cuda":
             names += ["cuda_graphs", "pinned_upload"]
-            names += ["tf32"] if self.precision == "fp32" else []
-        switches = [name.replace("_", " ") for name in names if getattr(self.options, name)]
-        return f"{self.precision} ({', '.join(switches) or 'plain'})"
+            names += ["tf32"] if precision == "fp32" else []
+        switches = [name.replace("_", " ") for name in names if getattr(options, name)]
+        return f"{precision} ({', '.join(switches) or 'plain'})"
 
     @contextlib.contextmanager
     def math_settings(self):
