@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget)
 
@@ -15,6 +15,7 @@ from gcnet_core.project.store import Project
 from .workers.export import ExportThread
 
 SCOPES = ("corrected", "labelled", "current")
+SPLIT_FORMATS = ("voc", "cityscapes", "ade20k")  # dataset layouts with a split folder or file
 
 
 def images_in_states(project: Project, *states: str) -> list[Path]:
@@ -66,6 +67,10 @@ class ExportDialog(QDialog):
         out_row.addWidget(self.out, 1)
         out_row.addWidget(browse)
         self.split = QLineEdit("train")
+        self.with_images = QCheckBox("Copy the images too (leftImg8bit/<split>/<city>/)")
+        self.labelme_shapes = QComboBox()
+        self.labelme_shapes.addItem("Mask shapes (exact)", "mask")
+        self.labelme_shapes.addItem("Polygons from the outlines (holes filled)", "polygon")
         self.progress = QProgressBar()
         self.progress.setValue(0)
         self.message = QLabel(wordWrap=True)
@@ -74,7 +79,9 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format)
         form.addRow("Images", scope_box)
         form.addRow("Folder", out_row)
-        form.addRow("VOC split", self.split)
+        form.addRow("Split", self.split)
+        form.addRow("Cityscapes", self.with_images)
+        form.addRow("labelme shapes", self.labelme_shapes)
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
@@ -85,8 +92,8 @@ class ExportDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
-        self.format.currentIndexChanged.connect(lambda _i: self.split.setEnabled(self.format.currentData() == "voc"))
-        self.split.setEnabled(False)
+        self.format.currentIndexChanged.connect(self._format_changed)
+        self._format_changed()
 
     # -- choices ---------------------------------------------------------------------------------
     def set_choice(self, fmt: str, scope: str = "corrected", out: Path | None = None) -> None:
@@ -95,6 +102,12 @@ class ExportDialog(QDialog):
         self.scope_group.button(SCOPES.index(scope)).setChecked(True)
         if out is not None:
             self.out.setText(str(out))
+
+    def _format_changed(self, _index: int = 0) -> None:
+        fmt = self.format.currentData()
+        self.split.setEnabled(fmt in SPLIT_FORMATS)
+        self.with_images.setEnabled(fmt == "cityscapes")
+        self.labelme_shapes.setEnabled(fmt == "labelme")
 
     def selected_images(self) -> list[Path]:
         return self._images[SCOPES[self.scope_group.checkedId()]]
@@ -116,7 +129,9 @@ class ExportDialog(QDialog):
         self.progress.setValue(0)
         self.message.setText("Exporting…")
         self.thread = ExportThread(self.project, images, self.format.currentData(), Path(self.out.text()),
-                                   self.split.text().strip() or "train", self)
+                                   self.split.text().strip() or "train", self,
+                                   with_images=self.with_images.isChecked(),
+                                   labelme_shapes=self.labelme_shapes.currentData())
         self.thread.progress.connect(lambda done, total, _path: self.progress.setValue(done))
         self.thread.succeeded.connect(self._succeeded)
         self.thread.failed.connect(lambda message: self._ended(f"Export failed: {message}"))

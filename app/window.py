@@ -28,6 +28,7 @@ from gcnet_core.weights.zoo import get_entry
 from .canvas import CanvasView, MaskDocument
 from .about import show_about
 from .export_dialog import ExportDialog
+from .import_dialog import ImportDialog
 from .formatting import duration_text
 from .finetune import FinetuneController
 from .logs import open_log_folder
@@ -180,6 +181,8 @@ class MainWindow(QMainWindow):
         a = self._action
         self.open_action = a("&Open Folder…", self._ask_open_folder, QKeySequence.StandardKey.Open)
         self.import_action = a("&Import Checkpoint…", self._ask_import_checkpoint)
+        self.import_labels_action = a("Import &Labels…", self.show_import_dialog,
+                                      tip="Bring in labels made elsewhere (VOC, Cityscapes, ADE20K, COCO, labelme, PNG)")
         self.export_action = a("&Export…", self.show_export_dialog, "Ctrl+E")
         self.save_action = a("&Save", self.save_current, QKeySequence.StandardKey.Save)
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -254,7 +257,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        for action in (self.open_action, self.import_action, self.export_action, self.save_action):
+        for action in (self.open_action, self.import_action, self.import_labels_action, self.export_action,
+                       self.save_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -791,6 +795,32 @@ class MainWindow(QMainWindow):
             more = f"\n… and {len(summary.failed) - 20} more" if len(summary.failed) > 20 else ""
             self.prompter.warning("Segment all", f"{text}.\n\n{details}{more}".strip())
 
+    # ================================================================== import labels
+    def show_import_dialog(self) -> ImportDialog | None:
+        if self.project is None:
+            return None
+        self.flush()  # the current image's edits are on disk before anything replaces them
+        dialog = ImportDialog(self.project, self.writer.pool, self)  # ordered with every other write
+        dialog.imported.connect(self._labels_imported)
+        self.import_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def _labels_imported(self, report, snapshot: Project) -> None:
+        """The masks are on disk: take the classes and states (a person's work: corrected)."""
+        project = self.project
+        if project is None or project.root != snapshot.root or not report.imported:
+            return
+        if snapshot.classes != project.classes:
+            self._apply_classes(snapshot.classes)
+        rels = {project.relative(image) for _label, image in report.imported}
+        for rel in sorted(rels):
+            self._set_state(rel, snapshot.state(rel))
+        if self.current in rels:
+            self.reload_current()
+        self._save_project_now()
+        self._status(f"Imported labels of {len(rels)} image(s)")
+
     # ================================================================== export
     def show_export_dialog(self) -> ExportDialog | None:
         if self.project is None:
@@ -832,6 +862,7 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(doc is not None and doc.can_redo)
         has_project = self.project is not None
         self.export_action.setEnabled(has_project)
+        self.import_labels_action.setEnabled(has_project)
         self.segment_all_action.setEnabled(has_project and not self.batch.running)
         self.cancel_batch_action.setEnabled(self.batch.running)
         self.segment_action.setEnabled(doc is not None)

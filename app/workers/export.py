@@ -19,11 +19,12 @@ class ExportThread(QThread):
     cancelled = Signal()
 
     def __init__(self, project: Project, images: list[Path], fmt: str, out: Path, split: str = "train",
-                 parent=None) -> None:
+                 parent=None, **options) -> None:
         super().__init__(parent)
         # A snapshot: the UI may change its project's states while the files are written.
         self.project = Project(project.root, project.classes, project.model, dict(project.records()))
         self.images, self.fmt, self.out, self.split = list(images), fmt, Path(out), split
+        self.options = options  # with_images, labelme_shapes (see export_images)
         self._cancel = False
 
     def cancel(self) -> None:
@@ -36,7 +37,8 @@ class ExportThread(QThread):
 
     def run(self) -> None:
         try:
-            report = export_images(self.project, self.images, self.fmt, self.out, self._progress, self.split)
+            report = export_images(self.project, self.images, self.fmt, self.out, self._progress, self.split,
+                                   **self.options)
         except ExportCancelled:
             self.cancelled.emit()
         except Exception as error:

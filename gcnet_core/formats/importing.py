@@ -43,7 +43,7 @@ Loader = Callable[[], "tuple[np.ndarray, tuple[str, ...]]"]
 
 
 class ImportCancelled(Exception):
-    """Raised from a progress callback to stop an import between two files."""
+    """Raised from a progress callback to stop an import between two files (the report says so)."""
 
 
 @dataclass
@@ -75,10 +75,11 @@ class ImportReport:
     failed: list[tuple[Path, str]] = field(default_factory=list)  # unreadable files
     added_classes: list[str] = field(default_factory=list)
     backup: Path | None = None
+    cancelled: bool = False  # stopped between two files; what was imported is listed
 
     def lines(self) -> list[str]:
         """The report as readable lines (the CLI prints them, the dialog shows them)."""
-        out = [f"imported {len(self.imported)} label file(s)"]
+        out = [f"imported {len(self.imported)} label file(s)" + (" (cancelled)" if self.cancelled else "")]
         if self.added_classes:
             out.append(f"new classes added: {', '.join(self.added_classes)}")
         for name, files in sorted(self.unknown_classes.items()):
@@ -220,9 +221,16 @@ def import_found(project: Project, found: Sequence[Found], add_unknown: bool = F
     index = ImageIndex(project)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     for done, item in enumerate(found, start=1):
-        _import_one(project, item, index, mapper, replace, report, stamp)
-        if progress:
-            progress(done, len(found), item.file)
+        try:
+            _import_one(project, item, index, mapper, replace, report, stamp)
+        except (OSError, ValueError) as error:  # a write that failed, the class limit: this file only
+            report.failed.append((item.file, str(error)))
+        try:
+            if progress:
+                progress(done, len(found), item.file)
+        except ImportCancelled:
+            report.cancelled = True
+            break
     if report.imported:
         project.classes = mapper.class_set()
     report.added_classes = list(mapper.added) if report.imported else []

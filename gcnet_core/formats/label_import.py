@@ -6,6 +6,7 @@ the project and saves the states and classes itself.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from ..project.store import PROJECT_FILE, Project
@@ -24,27 +25,49 @@ IMPORT_TITLES = {
 
 
 def guess_format(source: str | Path) -> str | None:
-    """The format a file or folder looks like, or None."""
+    """The format a file or folder looks like, or None. Shallow (a few stat calls and one lazy
+    listing of ``source`` itself), so a dialog can call it as a path is typed."""
     source = Path(source)
     if source.is_file():
         return "coco" if source.suffix.lower() == ".json" and _has(source, '"annotations"') else (
             "labelme" if source.suffix.lower() == ".json" else None)
-    if not source.is_dir():
+    if not source.is_dir() or source.parent == source:  # never the file system's root
         return None
     if any((source / d).is_dir() for d in (*voc.LABEL_DIRS, "VOC2012")):
         return "voc"
-    if (source / "gtFine").is_dir() or source.name == "gtFine" or next(source.rglob("*_gtFine_label*Ids.png"), None):
+    if (source / "gtFine").is_dir() or "gtFine" in (source.name, source.parent.name, source.parent.parent.name):
         return "cityscapes"
-    if (source / "annotations").is_dir():
+    if (source / "annotations").is_dir() or source.parent.name == "annotations" or source.name == "annotations":
         return "ade20k"
-    jsons = sorted(p for p in source.glob("*.json") if p.name != PROJECT_FILE)
-    if len(jsons) == 1 and _has(jsons[0], '"annotations"'):
-        return "coco"
-    if any(p.name != PROJECT_FILE for p in source.rglob("*.json")):
-        return "labelme"
-    if next(source.rglob("*.png"), None):
+    first = _first_files(source)
+    if any("_gtFine_" in path.name for path in first.values()):
+        return "cityscapes"
+    if ".json" in first:
+        return "coco" if _has(first[".json"], '"annotations"') and not _has(first[".json"], '"shapes"') else "labelme"
+    if ".png" in first or (source / "classes.txt").is_file():
         return "png"
     return None
+
+
+def _first_files(source: Path, depth: int = 1, folders: int = 20) -> dict[str, Path]:
+    """The first .json and .png file in ``source``, or in its first few sub-folders (the first
+    1000 entries of each folder are looked at, so a huge image folder costs little)."""
+    first: dict[str, Path] = {}
+    subdirs = []
+    for entry in itertools.islice(source.iterdir(), 1000):
+        suffix = entry.suffix.lower()
+        if suffix in (".json", ".png") and entry.name != PROJECT_FILE and entry.is_file():
+            first.setdefault(suffix, entry)
+        elif depth and not entry.name.startswith(".") and len(subdirs) < folders and entry.is_dir():
+            subdirs.append(entry)
+        if len(first) == 2:
+            return first
+    for folder in subdirs:
+        for suffix, path in _first_files(folder, depth - 1).items():
+            first.setdefault(suffix, path)
+        if len(first) == 2:
+            break
+    return first
 
 
 def _has(path: Path, text: str) -> bool:
