@@ -318,12 +318,13 @@ def test_benchmark_command_reports_every_row(monkeypatch, ade_checkpoint, tmp_pa
     monkeypatch.setattr("gcnet_core.predict.mmseg_bridge.mmseg_available", lambda: False)
     out = tmp_path / "bench.json"
     assert main(["benchmark", "--model", WHOLE_ADE, "--checkpoint", str(ade_checkpoint), "--device", "cpu",
-                 "--images", "2", "--warmup", "1", "--folder", "3", "--ablation", "--mmseg",
+                 "--images", "2", "--warmup", "1", "--folder", "3", "--ablation", "--mmseg", "--size", "45x30",
                  "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "fp32 eager (published method)" in text and "folder: decode + fast + PNG write (3 files)" in text
     assert "GFLOP/s" in text and "of peak" in text and "first s" in text
     report = json.loads(out.read_text())
+    assert report["input_size"] == [30, 45]  # resized by every path to the 64x48 test scale
     rows = report["rows"]
     modes = [row["mode"] for row in rows]
     assert modes[0].startswith("fp32 eager") and modes[1].startswith("fast path, fp32")
@@ -334,7 +335,7 @@ def test_benchmark_command_reports_every_row(monkeypatch, ade_checkpoint, tmp_pa
     for row in rows[:3]:  # set up one after the other, then timed in turns
         assert row["first_image_seconds"] > 0 and row["peak_memory_bytes"] is not None
         assert row["achieved_gflops"] > 0
-    # the network's counted work: a 64x48 input of the R50-D8 GCNet is several GFLOP
+    # the network's counted work: a 64x43 input of the R50-D8 GCNet is a few GFLOP
     assert 1e9 < report["flops_per_image"] < 1e11
     assert report["peak_gflops"] is None or report["peak_gflops"] > 1
     assert any("mmseg: not installed" in note for note in report["notes"])

@@ -131,13 +131,24 @@ def _relative_output(path: Path, roots: list[Path]) -> Path:
     return Path(path.name).with_suffix(".png")
 
 
+def _size(text: str) -> tuple[int, int]:
+    """``WxH`` to (height, width)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 451x300, not {text!r}") from None
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: width and height must be at least 1")
+    return height, width
+
+
 def cmd_benchmark(args) -> int:
     from ..predict.benchmark import run_benchmark
 
     model = load_model(args)
     report = run_benchmark(model, images=args.images, warmup=args.warmup, precision=args.precision,
                            fast_options=getattr(model, "fast_options", None), folder_images=args.folder,
-                           ablation=args.ablation, mmseg=args.mmseg)
+                           ablation=args.ablation, mmseg=args.mmseg, size=args.size)
     print(report.format())
     if args.json:
         report.write_json(args.json)
@@ -206,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark = commands.add_parser("benchmark", help="fp32 eager vs the fast path vs a folder run (images/s, memory)")
     model_options(benchmark)
     benchmark.add_argument("--images", type=int, default=50, help="timed images (after the warm-up)")
+    benchmark.add_argument("--size", type=_size, metavar="WxH",
+                           help="the photos at this size (default: the entry's typical test size; e.g. 451x300 "
+                                "makes every path resize them)")
     benchmark.add_argument("--warmup", type=int, default=5, help="images run before timing (mmseg: 5)")
     benchmark.add_argument("--folder", type=int, default=40, metavar="N",
                            help="also time a folder run over N PNG files, decode and mask writing included (0: skip)")

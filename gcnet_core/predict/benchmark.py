@@ -230,17 +230,19 @@ def _predictor_runner(make_predictor: Callable[[], Predictor], inputs: list[np.n
 
 
 def run_benchmark(model, images: int = 50, warmup: int = 5, precision: str | None = None, fast_options=None,
-                  folder_images: int = 0, ablation: bool = False, mmseg: bool = False) -> BenchmarkReport:
+                  folder_images: int = 0, ablation: bool = False, mmseg: bool = False,
+                  size: tuple[int, int] | None = None) -> BenchmarkReport:
     """Measure the rows described in the module docstring; ``folder_images=0`` skips the folder row.
 
     The main rows (exact, fast, the CPU engine, mmseg's model) are timed in turns on the same
     images; mmseg's row appears whenever mmsegmentation is importable (``mmseg`` adds a note
-    when it is not)."""
+    when it is not). ``size`` (h, w) replaces the entry's typical test size, e.g. to have
+    every path resize the photos."""
     from .acceleration import release_gpu_memory
     from .fast import FastOptions, FastPredictor
 
     device = next(model.parameters()).device
-    size = test_input_size(model.entry)
+    size = tuple(size) if size else test_input_size(model.entry)
     inputs = sample_images(size)
     report = BenchmarkReport(model.entry.name, device_name(device), size)
     new_w, new_h = rescale_size(size[1], size[0], model.entry.test_scale)
