@@ -193,7 +193,7 @@ class SegDataset:
                 raise ValueError(f"a {kind} dataset needs a split name")
             reader = {"cityscapes": cityscapes_samples, "ade20k": ade20k_samples, "voc": voc_samples}[kind]
             self.samples = reader(root, split)
-            self.classes = classes or DATASET_CLASSES[kind]
+            self.classes = classes or _exported_classes(self.root) or DATASET_CLASSES[kind]
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -213,6 +213,19 @@ class SegDataset:
             raise SampleReadError(sample.label, f"label size {label.shape[::-1]} "
                                                 f"differs from image size {image.shape[1::-1]}")
         return image, label, sample.name
+
+
+def _exported_classes(root: Path) -> ClassSet | None:
+    """The class list our exports write (``classes.txt``) when the layout's own set is not it."""
+    from ..formats.files import CLASS_LIST, read_class_list
+    from ..formats.importing import generated_palette
+
+    folder = root / "VOC2012" if not (root / CLASS_LIST).is_file() and (root / "VOC2012").is_dir() else root
+    if not (folder / CLASS_LIST).is_file():
+        return None
+    names = read_class_list(folder / CLASS_LIST)
+    known = next((c for c in DATASET_CLASSES.values() if c.names == names), None)
+    return known or ClassSet(names, generated_palette(names))
 
 
 def _states(split: str | Sequence[str] | None) -> tuple[str, ...]:
