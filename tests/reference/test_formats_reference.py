@@ -11,7 +11,10 @@
 * labelme's own ``LabelFile`` loads the labelme export, and its ``shapes_to_label`` gives our
   labels (mask shapes exactly; polygon shapes on rectilinear regions exactly too).
 
-Each test is skipped when its tool is not installed.
+Each test is skipped when its tool is not installed. The tools, added to the ``.refvenv`` of
+README's reference section (they leave its torch, numpy and mmsegmentation as they are)::
+
+    .refvenv/bin/pip install pycocotools==2.0.11 cityscapesscripts==2.3.0 labelme==6.3.1
 """
 
 from __future__ import annotations
