@@ -197,3 +197,15 @@ def test_cli_eval_missing_data_root(monkeypatch, tmp_path, capsys):
     code = run_cli(monkeypatch, "--dataset", "cityscapes", "--data-root", str(tmp_path / "nowhere"))
     assert code == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_cli_eval_lists_each_unusable_image_and_exits_1(monkeypatch, model, checkpoint, dataset, capsys):
+    """Issue 12: a per-image failure never stops the run; each is listed with its reason."""
+    dataset.samples[1].image.write_bytes(b"not a png at all")
+    code = run_cli(monkeypatch, "--checkpoint", str(checkpoint), "--dataset", "cityscapes",
+                   "--data-root", str(dataset.root))
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "2 images evaluated, 1 left out" in captured.out and "mIoU:" in captured.out
+    assert "1 image(s) could not be evaluated" in captured.err
+    assert f"{dataset.samples[1].image}: not an image" in captured.err

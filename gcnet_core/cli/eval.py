@@ -55,9 +55,10 @@ def cmd_eval(args) -> int:
                              progress=not args.quiet, batch_size=args.batch_size)
     if report.images == 0:
         print(f"error: none of the {report.skipped} images could be read", file=sys.stderr)
+        _print_failures(report.failures)
         return 1
     print(report.metrics.format_table())
-    note = f", {report.skipped} unreadable skipped" if report.skipped else ""
+    note = f", {report.skipped} left out (listed below)" if report.skipped else ""
     print(f"{report.images} images evaluated{note}")
     if args.json:
         text = json.dumps(report.metrics.to_json(), indent=2, ensure_ascii=False) + "\n"
@@ -67,7 +68,16 @@ def cmd_eval(args) -> int:
             print(f"error: could not write {args.json}: {error}", file=sys.stderr)
             return 1
         print(f"metrics written to {args.json}")
+    if report.failures:  # the metrics stand for the others; the run still says it was incomplete
+        _print_failures(report.failures)
+        return 1
     return 0
+
+
+def _print_failures(failures: list[tuple[str, str]]) -> None:
+    print(f"{len(failures)} image(s) could not be evaluated:", file=sys.stderr)
+    for path, reason in failures:
+        print(f"  {path}: {reason}", file=sys.stderr)
 
 
 __all__ = ["add_eval_command", "cmd_eval"]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from .. import __version__
 from .common import DownloadBar, load_model
+from .outputs import check_writable, output_names
 from .events import JsonLinesSink
 
 
@@ -68,8 +72,13 @@ def cmd_predict(args) -> int:
     roots = [Path(p) for p in args.inputs if Path(p).is_dir()]
     if args.relative_to:
         roots.append(Path(args.relative_to))
-    targets = {path: out_dir / _relative_output(path, roots) for path in inputs}
-    sidecars = ({path: Path(args.predictions) / _relative_output(path, roots).with_suffix(".npz") for path in inputs}
+    names, renamed = output_names(inputs, roots)  # same-stem inputs keep their full names
+    for group in renamed:
+        _stderr(f"note: {', '.join(str(p) for p in group)} share a name: their masks are "
+                + ", ".join(names[p].name for p in group))
+    check_writable(out_dir)  # a read-only or full disk is said now, not after the last image
+    targets = {path: out_dir / names[path] for path in inputs}
+    sidecars = ({path: Path(args.predictions) / names[path].with_suffix(".npz") for path in inputs}
                 if args.predictions else None)
     todo = [p for p in inputs if not (args.skip_existing and targets[p].exists())]
     todo = shard_for_this_process(todo)
@@ -101,7 +110,7 @@ def cmd_predict(args) -> int:
                 extra = {"uncertainty": round(outcome.uncertainty, 6)} if outcome.ok else {"error": outcome.error}
                 if outcome.note:
                     extra["note"] = outcome.note
-                report.emit("image", path=str(outcome.source), ok=outcome.ok, **extra,
+                report.emit("image", path=str(outcome.source), ok=outcome.ok, mask=str(outcome.target), **extra,
                             done=done, total=len(todo))
     if report:
         report.emit("done", written=written, skipped=skipped,
@@ -119,16 +128,6 @@ def cmd_predict(args) -> int:
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
-
-
-def _relative_output(path: Path, roots: list[Path]) -> Path:
-    """Mirror the input folder structure; loose files go to the top of the output folder."""
-    for root in roots:
-        try:
-            return path.relative_to(root).with_suffix(".png")
-        except ValueError:
-            continue
-    return Path(path.name).with_suffix(".png")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -157,9 +156,12 @@ def cmd_benchmark(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..files.images import DEFAULT_MAX_MEGAPIXELS
 
     parser = argparse.ArgumentParser(prog="gcnet", description="GCNet semantic segmentation (mmsegmentation zoo).")
     parser.add_argument("--version", action="version", version=f"gcnet {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="print the full traceback of every failure (each image's too)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     models = commands.add_parser("models", help="list the 16 zoo models")
@@ -203,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "as the annotator does for its model-aware tools")
     predict.add_argument("--model-id", metavar="ID", help="the model name the prediction files record "
                                                            "(default: --model)")
+    predict.add_argument("--max-megapixels", type=float, metavar="MP",
+                         help="refuse images larger than this many million pixels, from their header "
+                              f"(default {DEFAULT_MAX_MEGAPIXELS:g}; 0: no limit)")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--progress", choices=("bar", "jsonl"), default="bar",
                          help="jsonl: one JSON event per line on stdout (start, model, image, done) for programs")
@@ -240,17 +245,45 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ..weights.download import CheckpointError
-    from ..files.images import ImageReadError
+    from ..files.images import MAX_MEGAPIXELS_ENV, ImageReadError
     from ..weights.zoo import UnknownModelError
 
+    if args.debug:  # every failure logged with exc_info (each image's too) is printed in full
+        _debug_logging()
+    limit = getattr(args, "max_megapixels", None)
+    previous_limit = os.environ.get(MAX_MEGAPIXELS_ENV)
+    if limit is not None:  # read by every image read, reader threads included
+        os.environ[MAX_MEGAPIXELS_ENV] = f"{limit:g}"
     try:
         return args.func(args)
     except (CheckpointError, UnknownModelError, ImageReadError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {error}" + ("" if args.debug else "  (gcnet --debug ... shows the traceback)"),
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if limit is not None:  # main() may run again in this process (tests, embedding)
+            if previous_limit is None:
+                os.environ.pop(MAX_MEGAPIXELS_ENV, None)
+            else:
+                os.environ[MAX_MEGAPIXELS_ENV] = previous_limit
+
+
+def _debug_logging() -> None:
+    """gcnet_core's log records, debug ones and their tracebacks included, on stderr."""
+    logger = logging.getLogger("gcnet_core")
+    logger.setLevel(logging.DEBUG)
+    for handler in list(logger.handlers):
+        if getattr(handler, "gcnet_debug", False):
+            logger.removeHandler(handler)  # a previous main() in this process: its stream may be gone
+    handler = logging.StreamHandler(sys.stderr)
+    handler.gcnet_debug = True
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,12 @@ unresized ground truth. Unreadable samples are skipped with a warning.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
 
-from ..data.readers import SegDataset, load_sample_safe
+from ..data.readers import SampleReadError, SegDataset
 from ..files.prefetch import prefetch
 from ..predict.running import predictor_for
 from .metrics import IoUAccumulator, MetricResult
@@ -35,6 +35,7 @@ class EvaluationReport:
     metrics: MetricResult
     images: int
     skipped: int
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (file, why) of each skipped image
 
 
 # ------------------------------------------------------------------------------ classes
@@ -68,9 +69,19 @@ def check_classes(model, dataset: SegDataset) -> None:
 
 
 # ------------------------------------------------------------------------------ streaming
-def _stream(dataset: SegDataset, count: int, workers: int = 2) -> Iterator[_Item | None]:
-    """Samples ``0..count-1`` in order, decoded a few ahead in threads; None if unusable."""
-    return prefetch(lambda index: load_sample_safe(dataset, index), count, workers=workers)
+def _stream(dataset: SegDataset, count: int, workers: int = 2) -> Iterator[tuple[_Item | None, tuple | None]]:
+    """(sample, None) or (None, (file, why)) for samples ``0..count-1`` in order, decoded a few
+    ahead in threads."""
+    return prefetch(lambda index: _load(dataset, index), count, workers=workers)
+
+
+def _load(dataset: SegDataset, index: int) -> tuple[_Item | None, tuple[str, str] | None]:
+    try:
+        return dataset[index], None
+    except SampleReadError as exc:
+        logging.getLogger("gcnet_core.data").warning("skipping sample %s: cannot use %s: %s",
+                                                     dataset.samples[index].name, exc.path, exc.reason)
+        return None, (str(exc.path), exc.reason)
 
 
 def _predict(predictor, images: list[np.ndarray], tta: bool) -> list[np.ndarray]:
@@ -93,20 +104,38 @@ def evaluate_report(model, dataset: SegDataset, tta: bool = False, limit: int | 
     predictor = predictor_for(model)
     was_training = model.training
     model.eval()  # BatchNorm must use its running statistics
-    images = skipped = 0
+    images = 0
     batch: list[_Item] = []
 
+    failures: list[tuple[str, str]] = []
+
     def flush() -> None:
-        for (_, label, _), pred in zip(batch, _predict(predictor, [item[0] for item in batch], tta)):
-            accumulator.update(pred, label)
+        nonlocal images
+        try:
+            predictions = _predict(predictor, [item[0] for item in batch], tta)
+        except Exception:  # noqa: BLE001 - one image at a time, so only the failing one is left out
+            predictions = []
+            for image, _label, name in batch:
+                try:
+                    predictions.extend(_predict(predictor, [image], tta))
+                except Exception as error:  # noqa: BLE001 - named in the report, traceback in the log
+                    log.debug("segmenting %s failed", name, exc_info=True)
+                    failures.append((name, f"cannot segment it ({image.shape[1]}x{image.shape[0]}): "
+                                           f"{type(error).__name__}: {error}"))
+                    predictions.append(None)
+        for (_, label, _), pred in zip(batch, predictions):
+            if pred is not None:
+                accumulator.update(pred, label)
+            else:
+                images -= 1
         batch.clear()
 
     try:
         with tqdm(total=count, desc="evaluating", unit="img", disable=not progress) as bar:
-            for item in _stream(dataset, count):
+            for item, failure in _stream(dataset, count):
                 bar.update(1)
                 if item is None:
-                    skipped += 1
+                    failures.append(failure)
                     continue
                 if batch and (item[0].shape != batch[0][0].shape or len(batch) >= max(1, batch_size)):
                     flush()
@@ -115,7 +144,7 @@ def evaluate_report(model, dataset: SegDataset, tta: bool = False, limit: int | 
             flush()
     finally:
         model.train(was_training)
-    return EvaluationReport(accumulator.compute(dataset.classes.names), images, skipped)
+    return EvaluationReport(accumulator.compute(dataset.classes.names), images, len(failures), failures)
 
 
 def evaluate(model, dataset: SegDataset, tta: bool = False, limit: int | None = None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 IGNORE_INDEX = 255
+MAX_CLASSES = IGNORE_INDEX  # values 0..254 are classes in an 8-bit mask
 
 CITYSCAPES_CLASSES = (
     'road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light',
@@ -125,6 +126,16 @@ class ClassSet:
     def __post_init__(self) -> None:
         if len(self.names) != len(self.palette):
             raise ValueError(f"{len(self.names)} class names but {len(self.palette)} palette colours")
+        if len(self.names) > MAX_CLASSES:
+            raise ValueError(f"{len(self.names)} classes, but a mask holds at most {MAX_CLASSES} "
+                             f"(values 0-{MAX_CLASSES - 1}; {IGNORE_INDEX} = ignore)")
+        for index, (name, color) in enumerate(zip(self.names, self.palette)):
+            if not isinstance(name, str):
+                raise ValueError(f"class {index} has a name of type {type(name).__name__}, not text")
+            if len(color) != 3 or any(isinstance(c, bool) or not isinstance(c, (int, np.integer))
+                                      or not 0 <= c <= 255 for c in color):
+                raise ValueError(f"class {index} ({name!r}) has colour {list(color)}: a colour is three "
+                                 "whole numbers from 0 to 255")
 
     def __len__(self) -> int:
         return len(self.names)

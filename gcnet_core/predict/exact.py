@@ -13,6 +13,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+
 import cv2
 import numpy as np
 import torch
@@ -55,7 +56,8 @@ def mean_uncertainty(confidence: np.ndarray) -> float:
 def rescale_size(width: int, height: int, scale: tuple[int, int]) -> tuple[int, int]:
     """mmcv's keep-ratio rule: fit (long, short) = (max(scale), min(scale)); round half up."""
     factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
-    return int(width * factor + 0.5), int(height * factor + 0.5)
+    # A side that would round to 0 (a 1x5000 strip) keeps one pixel: cv2 cannot resize to 0.
+    return max(1, int(width * factor + 0.5)), max(1, int(height * factor + 0.5))
 
 
 def resize_keep_ratio(image: np.ndarray, scale: tuple[int, int]) -> np.ndarray:

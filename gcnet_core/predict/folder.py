@@ -8,6 +8,7 @@ in input order once each mask is on disk, so progress never runs ahead of the fi
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,6 +20,8 @@ import torch
 
 from .running import BatchItem, inference_many
 from ..files.masks import write_mask
+
+log = logging.getLogger("gcnet_core.predict.folder")
 
 
 @dataclass
@@ -85,9 +88,11 @@ def _outcome(item: BatchItem, write: Future | None, targets: dict[Path, Path]) -
     source = Path(item.source)
     target = targets.get(item.source, source)
     if item.error is not None:
+        log.debug("%s failed", source, exc_info=item.error)  # gcnet --debug shows the traceback
         return ImageOutcome(source, target, error=str(item.error))
     try:
         write.result()
-    except OSError as error:
+    except Exception as error:  # noqa: BLE001 - a full disk, a permission, an encoder error: per image
+        log.debug("writing %s failed", target, exc_info=error)
         return ImageOutcome(source, target, error=f"could not write {target}: {error}")
     return ImageOutcome(source, target, uncertainty=item.result.uncertainty, note=item.result.note)

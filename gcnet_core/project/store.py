@@ -42,6 +42,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -123,6 +125,9 @@ class Project:
             raise ProjectError(f"cannot move the labels of {project.root} to the {DATA_DIR} folder "
                                f"(layout migration): {exc}") from exc
         try:
+            from .renumber import recover
+
+            recover(project)  # a class removal cut short: finished or rolled back first
             data = json.loads(project.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
                 raise ValueError(f"not a {FORMAT_NAME} file")
@@ -135,8 +140,12 @@ class Project:
                     not isinstance(rec, dict) or rec.get("state") not in STATES for rec in images.values()):
                 raise ValueError("malformed 'images' table")
             project._images = images
+        except RecursionError:  # e.g. thousands of nested JSON arrays
+            raise ProjectError(f"cannot read project file {project.path}: it is nested too deeply to be "
+                               "a project file (damaged or not ours)") from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ProjectError(f"cannot read project file {project.path}: {exc}") from exc
+        remove_leftover_temporaries(project)
         return project
 
     @classmethod
@@ -183,10 +192,41 @@ class Project:
         return [self.root / rel for rel in sorted(found)]
 
     def label_path(self, image: str | os.PathLike) -> Path:
-        return self.labels_root / Path(self.relative(image)).with_suffix(LABEL_SUFFIX)
+        return self.labels_root / self._file_name(image, LABEL_SUFFIX)
 
     def edited_path(self, image: str | os.PathLike) -> Path:
-        return self.labels_root / EDITED_DIR / Path(self.relative(image)).with_suffix(LABEL_SUFFIX)
+        return self.labels_root / EDITED_DIR / self._file_name(image, LABEL_SUFFIX)
+
+    def _file_name(self, image: str | os.PathLike, suffix: str) -> Path:
+        """``<rel>`` with ``suffix`` for its suffix; an image whose stem another image in its
+        folder shares (``a.png`` beside ``a.jpg``) keeps its whole name (``a.png<suffix>``),
+        so no two images share a label file."""
+        rel = Path(self.relative(image))
+        cache = self.__dict__.setdefault("_shared_stems", {})  # one look per image and session
+        shared = cache.get(rel)
+        if shared is None:
+            here = self.root / rel
+            shared = cache[rel] = here.suffix.lower() in IMAGE_SUFFIXES and any(
+                here.with_suffix(other).is_file() for other in _SIBLING_SUFFIXES if other != here.suffix)
+        return rel.with_name(rel.name + suffix) if shared else rel.with_suffix(suffix)
+
+    def back_up(self, path: str | os.PathLike, reason: str) -> Path:
+        """Move one of the project's files into ``<backups>/<reason>-<time>/`` (same layout),
+        before anything is written in its place; returns the backup's path."""
+        path = Path(path)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        try:
+            inside = path.relative_to(self.labels_root)
+        except ValueError:
+            inside = Path(path.name)
+        target = self.backups_root / f"{reason}-{stamp}" / inside
+        n = 1
+        while target.exists():  # twice in one second: never replace an earlier backup
+            n += 1
+            target = self.backups_root / f"{reason}-{stamp}-{n}" / inside
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        return target
 
     @property
     def predictions_root(self) -> Path:
@@ -194,7 +234,7 @@ class Project:
         return self.labels_root / PREDICTIONS_DIR
 
     def prediction_path(self, image: str | os.PathLike) -> Path:
-        return self.predictions_root / Path(self.relative(image)).with_suffix(".npz")
+        return self.predictions_root / self._file_name(image, ".npz")
 
     def state(self, image: str | os.PathLike) -> str:
         record = self._images.get(self.relative(image))
@@ -252,6 +292,43 @@ class Project:
         return self._images.items()
 
 
+#: Temporary files of :func:`~gcnet_core.files.masks.atomic_write_bytes` (``.<name>.<random>.tmp``).
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+_SIBLING_SUFFIXES = tuple(sorted(IMAGE_SUFFIXES | {s.upper() for s in IMAGE_SUFFIXES}))
+
+
+def remove_leftover_temporaries(project: Project, min_age_s: float = 30.0) -> list[Path]:
+    """Delete the temporary files a killed save left beside the project file and under the
+    project's data folder (never in the image tree). Files younger than ``min_age_s`` may be
+    a save in progress and are left alone. Returns what was removed."""
+    removed = []
+    now = time.time()
+    folders = [(project.root, False), (project.root / DATA_DIR, True), (project.labels_root, True)]
+    seen: set[Path] = set()
+    for folder, recursive in folders:
+        if not folder.is_dir() or folder in seen:
+            continue
+        seen.add(folder)
+        walk = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
+        for here, _dirs, files in walk:
+            for name in files:
+                path = Path(here, name)
+                if not _TEMPORARY.match(name) or path in removed:
+                    continue
+                try:
+                    if now - path.stat().st_mtime >= min_age_s:
+                        path.unlink()
+                        removed.append(path)
+                except OSError:
+                    continue
+        if recursive:
+            seen.update(p for p, _r in folders if p.is_relative_to(folder))
+    if removed:
+        logging.getLogger("gcnet_core.project").info("removed %d temporary file(s) left by an interrupted save",
+                                                     len(removed))
+    return removed
+
+
 def migrate_layout(root: str | os.PathLike) -> None:
     """Move a project of the older layout (``labels/<rel>.png``) to ``.gcnet/labels/<rel>.mask``.
 
@@ -287,3 +364,4 @@ def migrate_layout(root: str | os.PathLike) -> None:
                 continue
             os.replace(path, target)
     atomic_write_text(root / _LAYOUT_MARK, "labels: .gcnet/labels/<image>.mask\n")
+
