@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from gcnet_core.cli.main import main
+from gcnet_core.data.readers import project_samples
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.project.store import Project
 
@@ -41,6 +42,7 @@ def test_import_a_labelme_folder_then_export_it_as_ade20k(tmp_path, capsys):
     assert project.state("a.jpg") == project.state("b.jpg") == "corrected"
     labels = read_index_mask(project.label_path("b.jpg"))
     assert (labels[:, 6:] == 1).all() and (labels[:, :6] == 255).all()
+    assert [s.name for s in project_samples(project.root)] == ["a.jpg", "b.jpg"]  # what fine-tuning trains on
 
     out = tmp_path / "ade"
     assert main(["export", "--project", str(project.root), "--format", "ade20k", "--split", "val",

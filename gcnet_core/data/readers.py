@@ -22,6 +22,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from ..model.classes import DATASET_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_labelid_to_trainid_lut
+from ..files.class_list import CLASS_LIST, class_set_of
 from ..files.images import ImageReadError, read_image_rgb
 from ..files.masks import read_index_mask
 from ..project.store import Project
@@ -217,15 +218,8 @@ class SegDataset:
 
 def _exported_classes(root: Path) -> ClassSet | None:
     """The class list our exports write (``classes.txt``) when the layout's own set is not it."""
-    from ..formats.files import CLASS_LIST, read_class_list
-    from ..formats.importing import generated_palette
-
     folder = root / "VOC2012" if not (root / CLASS_LIST).is_file() and (root / "VOC2012").is_dir() else root
-    if not (folder / CLASS_LIST).is_file():
-        return None
-    names = read_class_list(folder / CLASS_LIST)
-    known = next((c for c in DATASET_CLASSES.values() if c.names == names), None)
-    return known or ClassSet(names, generated_palette(names))
+    return class_set_of(folder / CLASS_LIST, DATASET_CLASSES.values()) if (folder / CLASS_LIST).is_file() else None
 
 
 def _states(split: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from ..model.classes import ADE20K_CLASSES, ADE20K_PALETTE, IGNORE_INDEX, ClassSet
-from .files import CLASS_LIST, copy_image, flat_id, read_class_list, write_class_list, write_png
-from .importing import Found, generated_palette, read_values
+from ..files.class_list import CLASS_LIST, class_set_of, write_class_list
+from .files import copy_image, flat_id, write_png
+from .importing import Found, read_values
 
 SPLITS = {"train": "training", "val": "validation", "training": "training", "validation": "validation"}
 
@@ -22,8 +23,9 @@ def find(source: Path, split: str | None = None) -> tuple[list[Found], ClassSet]
     source = Path(source)
     root = source / "annotations" if (source / "annotations").is_dir() else source
     list_file = next((f for f in (source / CLASS_LIST, root.parent / CLASS_LIST) if f.is_file()), None)
-    names = read_class_list(list_file) if list_file else ADE20K_CLASSES
-    classes = ClassSet(names, ADE20K_PALETTE if names == ADE20K_CLASSES else generated_palette(names))
+    ade = ClassSet(ADE20K_CLASSES, ADE20K_PALETTE)
+    classes = class_set_of(list_file, [ade]) if list_file else ade
+    names = classes.names
     if split:
         root = root / SPLITS.get(split, split)
     if not root.is_dir():

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..files.masks import atomic_write_text
 from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet
-from .importing import Found, generated_palette
+from ..files.class_list import generated_palette
+from .importing import Found
 
 # Cityscapes' own categories; other class sets use the class name as its supercategory.
 _CITYSCAPES_GROUPS = ("flat", "flat", "construction", "construction", "construction", "object", "object",

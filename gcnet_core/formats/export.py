@@ -37,11 +37,12 @@ import cv2
 import numpy as np
 
 from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
-from ..files.images import ImageReadError, read_image_rgb
+from ..files.images import ImageReadError
 from ..files.masks import colorize, overlay, read_index_mask, write_index_mask
 from ..project.store import Project
 from . import ade20k, cityscapes, coco, labelme, voc
-from .files import photo, write_class_list, write_encoded, write_png
+from ..files.class_list import write_class_list
+from .files import photo, write_encoded, write_png
 
 EXPORT_FORMATS = ("index", "color", "gray", "labelids", "trainids", "cityscapes", "ade20k", "overlay", "voc",
                   "coco", "labelme")

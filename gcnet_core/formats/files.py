@@ -1,4 +1,4 @@
-"""File writing shared by the export formats: encoded PNG/JPEG, image copies, the class list."""
+"""File writing shared by the export formats: encoded PNG/JPEG, image copies, flat names."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import cv2
 import numpy as np
 
 from ..files.images import read_image_rgb
-from ..files.masks import atomic_write_bytes, atomic_write_text
-from ..model.classes import ClassSet
+from ..files.masks import atomic_write_bytes
 
-CLASS_LIST = "classes.txt"  # one class name per line, index = line number (written by our exports)
 
 
 def write_png(path: Path, array: np.ndarray) -> None:
@@ -52,19 +50,3 @@ def copy_image(image: Path, target: Path, labels: np.ndarray) -> None:
 def flat_id(rel: Path) -> str:
     """A file name for a nested image in a flat layout: ``a/b.jpg`` -> ``a__b``."""
     return rel.with_suffix("").as_posix().replace("/", "__")
-
-
-def write_class_list(out: Path, classes: ClassSet) -> None:
-    atomic_write_text(out / CLASS_LIST, "".join(f"{name}\n" for name in classes.names))
-
-
-def read_class_list(path: Path) -> tuple[str, ...]:
-    """Class names, one a line (line endings stripped, empty lines kept out)."""
-    try:
-        names = tuple(line.rstrip("\r\n") for line in path.read_text(encoding="utf-8").splitlines())
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"cannot read the class list {path}: {error}") from None
-    names = tuple(n for n in names if n.strip())
-    if not names:
-        raise ValueError(f"the class list {path} names no class")
-    return names

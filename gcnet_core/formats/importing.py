@@ -22,7 +22,6 @@ fine-tuning trains on them.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..files.class_list import new_class_colour
 from ..files.images import ImageReadError
 from ..files.masks import atomic_write_bytes, write_index_mask
 from ..model.classes import IGNORE_INDEX, ClassSet
@@ -137,27 +137,6 @@ def image_size(path: Path) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------------------ classes
-def new_class_colour(name: str, taken: set[tuple[int, int, int]]) -> tuple[int, int, int]:
-    """A colour derived from the name (stable across runs), nudged until unused."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
-    for i in range(0, len(digest) - 2):
-        colour = (digest[i], digest[i + 1], digest[i + 2])
-        if colour not in taken and colour != (255, 255, 255):
-            return colour
-    return digest[0], digest[1], digest[2]
-
-
-def generated_palette(names) -> tuple[tuple[int, int, int], ...]:
-    """Distinct colours for a class list that comes without any."""
-    colours: list[tuple[int, int, int]] = []
-    taken: set[tuple[int, int, int]] = set()
-    for name in names:
-        colour = new_class_colour(name, taken)
-        taken.add(colour)
-        colours.append(colour)
-    return tuple(colours)
-
-
 def _norm(name: str) -> str:
     name = name.strip().lower()
     return "background" if name in ("_background_", "__background__") else name
@@ -292,11 +271,5 @@ def read_values(path: Path) -> np.ndarray:
     return read_index_mask(path)
 
 
-def require_dir(path: Path, what: str) -> Path:
-    if not path.is_dir():
-        raise FileNotFoundError(f"{what} not found: {path}")
-    return path
-
-
 __all__ = ["Found", "ImageIndex", "ImportCancelled", "ImportReport", "import_found", "image_size",
-           "generated_palette", "new_class_colour", "read_values", "require_dir"]
+           "read_values"]

@@ -24,7 +24,8 @@ from PIL import Image, ImageDraw
 from ..files.masks import atomic_write_text
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.store import PROJECT_FILE
-from .importing import Found, generated_palette
+from ..files.class_list import generated_palette
+from .importing import Found
 
 LABELME_VERSION = "5.5.0"
 IGNORE_LABEL = "__ignore__"

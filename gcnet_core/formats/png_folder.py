@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model.classes import ClassSet
-from .files import CLASS_LIST, read_class_list
-from .importing import Found, generated_palette, read_values
+from ..files.class_list import CLASS_LIST, class_set_of
+from .importing import Found, read_values
 
 
 def find(source: Path, split: str | None = None, class_list: Path | None = None) -> tuple[list[Found], ClassSet]:
@@ -21,8 +21,8 @@ def find(source: Path, split: str | None = None, class_list: Path | None = None)
     class_list = Path(class_list) if class_list else source / CLASS_LIST
     if not class_list.is_file():
         raise FileNotFoundError(f"no class list: {class_list} (one class name per line; pass --classes FILE)")
-    names = read_class_list(class_list)
-    classes = ClassSet(names, generated_palette(names))
+    classes = class_set_of(class_list)
+    names = classes.names
     palette = dict(zip(classes.names, classes.palette))
     found = []
     for path in sorted(source.rglob("*.png")):

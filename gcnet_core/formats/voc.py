@@ -13,8 +13,9 @@ import numpy as np
 
 from ..files.masks import atomic_write_text, write_index_mask
 from ..model.classes import VOC_CLASSES, VOC_PALETTE, ClassSet
-from .files import CLASS_LIST, copy_image, flat_id, read_class_list, write_class_list
-from .importing import Found, generated_palette, read_values
+from ..files.class_list import CLASS_LIST, class_set_of, write_class_list
+from .files import copy_image, flat_id
+from .importing import Found, read_values
 
 LABEL_DIRS = ("SegmentationClass", "SegmentationClassAug")
 
@@ -31,8 +32,9 @@ def find(source: Path, split: str | None = None) -> tuple[list[Found], ClassSet]
     dirs = [root / d for d in LABEL_DIRS if (root / d).is_dir()]
     if not dirs:
         raise FileNotFoundError(f"no SegmentationClass or SegmentationClassAug folder in {root}")
-    names = read_class_list(root / CLASS_LIST) if (root / CLASS_LIST).is_file() else VOC_CLASSES
-    classes = ClassSet(names, VOC_PALETTE if names == VOC_CLASSES else generated_palette(names))
+    voc = ClassSet(VOC_CLASSES, VOC_PALETTE)
+    classes = class_set_of(root / CLASS_LIST, [voc]) if (root / CLASS_LIST).is_file() else voc
+    names = classes.names
     wanted = None
     if split:
         split_file = root / "ImageSets" / "Segmentation" / f"{split}.txt"
