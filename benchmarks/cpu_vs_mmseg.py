@@ -2,7 +2,7 @@
 
 Same random checkpoint (official file layout), same image file, same thread count, one
 process. Each side runs its full single-image API from the file path: ours
-``gcnet_core.predict.exact(model, path)`` (labels + confidence), mmseg's
+``gcnet_core.inference(model, path)`` (labels + confidence), mmseg's
 ``mmseg.apis.inference_model(model, path)`` (test pipeline, data preprocessor, predict,
 resize to the original size). Rounds alternate ours/mmseg so that drift in the machine's
 speed hits both alike. Needs the ``.refvenv`` (see ``tests/reference/mmseg_reference.py``)::
@@ -57,10 +57,10 @@ def main(argv=None) -> int:
         checkpoint = Path(tmp) / "random.pth"
         R.make_random_checkpoint(args.model, checkpoint, seed=args.seed)
         ref_model = R.build_model(args.model, checkpoint)
-        ours = gcnet_core.init_model(args.model, checkpoint=checkpoint, device="cpu")
+        ours = gcnet_core.init_model(args.model, checkpoint=checkpoint, device="cpu", fast=False)  # exact
 
         def run_ours():
-            return gcnet_core.predict.exact(ours, image)
+            return gcnet_core.inference(ours, image)
 
         def run_mmseg():
             return R.inference(ref_model, image)

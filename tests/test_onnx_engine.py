@@ -82,6 +82,20 @@ def test_new_weights_make_a_new_engine(ade_model, tmp_path):
     assert stages == ["load", "ready"] and np.all(cached.predict(image).labels == 9)
 
 
+def test_new_weights_whose_export_fails_run_through_torch(monkeypatch, ade_model):
+    image = cv2.resize(read_image_rgb(PHOTOS[0]), (64, 48))
+    engine = EnginePredictor(ade_model)
+
+    def broken(model, path):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(onnx_engine, "export_network", broken)
+    with torch.no_grad():
+        ade_model.decode_head.conv_seg.bias[4] += 1000.0
+    assert np.all(engine.predict(image).labels == 4)  # never the old weights' answer
+    assert engine.session is None
+
+
 def test_without_onnxruntime_the_exact_path_runs_with_a_note(monkeypatch, ade_model):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
     assert onnx_engine.onnxruntime_version() is None

@@ -159,6 +159,10 @@ class FastPredictor(Predictor):
         self._cpu_predictor = None
         self.runner = inference_copy(self.model, self.precision, self.options.channels_last, self.options.fold_bn)
 
+    def logits_at_input(self, x: torch.Tensor) -> torch.Tensor:
+        self.follow_weights()  # every way in (batches, ms+flip, the preview) passes here
+        return super().logits_at_input(x)
+
     # ------------------------------------------------------------------ network
 
     def _eager_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -194,7 +198,6 @@ class FastPredictor(Predictor):
 
     @torch.inference_mode()
     def predict_batch(self, images: list[np.ndarray], return_logits: bool = False) -> list[SegmentationResult]:
-        self.follow_weights()
         try:
             self._overflow = None
             results = super().predict_batch(images, return_logits)
@@ -212,7 +215,6 @@ class FastPredictor(Predictor):
 
     @torch.inference_mode()
     def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
-        self.follow_weights()
         try:
             self._overflow = None
             result = super().predict_tta(image, return_logits)

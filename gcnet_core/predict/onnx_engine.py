@@ -180,22 +180,25 @@ class EnginePredictor(Predictor):
         return session
 
     def follow_weights(self) -> None:
-        if self._weights.changed():
-            log.info("the model's weights changed: a new onnxruntime engine is made")
+        if not self._weights.changed():
+            return
+        log.info("the model's weights changed: a new onnxruntime engine is made")
+        try:
             self.session = self._open()
+        except EngineError as error:  # the new weights still run, through torch
+            log.warning("%s; the exact torch path runs instead (slower)", error)
+            self.session = None
 
     def network(self, x: torch.Tensor) -> torch.Tensor:
+        if self.session is None:
+            return super().network(x)
         (small,) = self.session.run(None, {"image": np.ascontiguousarray(x.numpy(), dtype=np.float32)})
         return F.interpolate(torch.from_numpy(small), size=x.shape[2:], mode="bilinear",
                              align_corners=self.align_corners)
 
-    def predict_batch(self, images: list[np.ndarray], return_logits: bool = False) -> list[SegmentationResult]:
-        self.follow_weights()
-        return super().predict_batch(images, return_logits)
-
-    def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
-        self.follow_weights()
-        return super().predict_tta(image, return_logits)
+    def logits_at_input(self, x: torch.Tensor) -> torch.Tensor:
+        self.follow_weights()  # every way in (batches, ms+flip, the preview) passes here
+        return super().logits_at_input(x)
 
 
 class ExactFallback(Predictor):

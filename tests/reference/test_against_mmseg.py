@@ -13,7 +13,7 @@ official 1.x config shipped in the wheel) and by us (``gcnet_core.init_model``),
 
 * the network alone: our ``GCNet.forward`` vs mmseg's ``EncoderDecoder.encode_decode`` on
   the same normalised tensor;
-* the full single-image path from the image file: ``gcnet_core.predict.exact(...,
+* the full single-image path from the image file: ``gcnet_core.inference(...,
   return_logits=True)`` vs ``mmseg.apis.inference_model`` (test pipeline resize,
   normalisation, whole/slide inference, resize back to the original size);
 * ms+flip (``tta=True``, the 0.x scale rule of SPEC §4.4) vs mmseg's own ``TestTimeAug`` +
@@ -165,8 +165,8 @@ def test_inference_matches_inference_model(name, image, checkpoint, mmseg_models
     image_path = _image(image, cityscapes_like_image)
     ref = R.inference(mmseg_models(name, path), image_path)
 
-    model = gcnet_core.init_model(name, checkpoint=path, device="cpu")
-    result = gcnet_core.predict.exact(model, image_path, return_logits=True)
+    model = gcnet_core.init_model(name, checkpoint=path, device="cpu", fast=False)  # the exact path
+    result = gcnet_core.inference(model, image_path, return_logits=True)
 
     assert result.labels.shape == ref.labels.shape
     assert result.logits.shape == ref.logits.shape
@@ -237,8 +237,8 @@ def test_tta_matches_seg_tta_model_with_0x_scales(checkpoint, mmseg_models):
     # 0.x rule on a 300x451 image: short side 256, 384, 512, 640, 768, 896, each also flipped
     assert sorted({s[0] for s in ref.input_shapes}) == [256, 384, 512, 640, 768, 896]
 
-    model = gcnet_core.init_model(name, checkpoint=path, device="cpu")
-    result = gcnet_core.predict.exact(model, image, tta=True, return_logits=True)
+    model = gcnet_core.init_model(name, checkpoint=path, device="cpu", fast=False)  # the exact path
+    result = gcnet_core.inference(model, image, tta=True, return_logits=True)
 
     assert result.logits.shape == ref.probs.shape  # with tta, .logits holds the averaged probabilities
     prob_diff = float(np.abs(result.logits - ref.probs).max())
