@@ -3,6 +3,7 @@ precision resolution, and the folder pipeline. (CUDA-only parts are in test_gpu.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 
@@ -91,7 +92,11 @@ def test_folded_batch_norms_compute_the_same_function(ade_model):
     with torch.no_grad():
         expected, folded = ade_model(x), runner(x)
     assert torch.allclose(folded, expected, rtol=1e-4, atol=1e-3 * expected.abs().max().item())
-    assert fold_batch_norms(torch.nn.Sequential(torch.nn.ReLU())) is not None  # nothing to fold is fine
+    plain = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()  # nothing to fold is fine:
+    kept = fold_batch_norms(copy.deepcopy(plain))  # the same layers, the same function
+    assert [type(m) for m in kept.modules()] == [type(m) for m in plain.modules()]
+    with torch.no_grad():
+        assert torch.equal(kept(x), plain(x))
 
 
 def test_context_block_gives_the_same_result_in_channels_last():

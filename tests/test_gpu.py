@@ -35,7 +35,7 @@ def agreement(a, b) -> float:
 def test_auto_picks_the_gpu_and_the_fast_path(ade_checkpoint):
     assert resolve_device("auto").type == "cuda"
     model = init_model(WHOLE_ADE, ade_checkpoint)
-    assert model.fast and model.precision in ("bf16", "fp16")
+    assert model.fast and model.precision == "fp16"  # auto on CUDA: fp16, closer to fp32 than bf16
     assert isinstance(predictor_for(model), FastPredictor)
 
 

@@ -245,10 +245,6 @@ class TrainTransform:
         """From a :class:`~gcnet_core.weights.zoo.DatasetRecipe` (its base scale and crop size)."""
         return cls(recipe.base_scale, recipe.crop_size, seed=seed, **options)
 
-    def reseed(self, seed: int | None) -> None:
-        """New internal stream, e.g. per DataLoader worker so workers do not repeat each other."""
-        self.rng = np.random.default_rng(seed)
-
     def sample(self, img: np.ndarray, lbl: np.ndarray, rng: np.random.Generator | None = None) -> TrainSample:
         """Augment one pair; the result is exactly ``crop_hw``, with its unpadded size."""
         if img.shape[:2] != lbl.shape[:2]:

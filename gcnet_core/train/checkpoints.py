@@ -6,7 +6,10 @@ only plain Python values and tensors, so ``torch.load(weights_only=True)`` and
 :func:`gcnet_core.init_model` (which reads ``meta['base_model']``) load them. What resuming
 needs besides the weights (optimizer, scaler, RNG, iteration, best score) goes into
 ``resume.pth`` beside them. Every file is written to a temporary name, fsync'ed, then
-renamed; ``last.pth`` and ``resume.pth`` are renamed back to back so they always match.
+renamed, so each is always whole (old or new). The pair is not one atomic step: the
+renames run back to back once both files are on disk, and a kill between them (a window
+of microseconds) leaves a new ``last.pth`` beside the previous ``resume.pth``; both record
+their iteration, and resuming refuses a pair that differs, saying which files to delete.
 """
 
 from __future__ import annotations
