@@ -25,17 +25,26 @@ __all__ = [
 _HEAT_RGB = (255, 40, 200)  # magenta: distinct from most palette colours and from photos
 
 
+_UNKNOWN_RGB = (255, 0, 128)  # values outside the class table: kept from the file, and shown
+
+
 def _argb(r: int, g: int, b: int, a: int) -> int:
+    """One colour-table entry; channels are clamped, so a bad colour can never overflow Qt's uint."""
+    r, g, b, a = (min(max(int(c), 0), 255) for c in (r, g, b, a))
     return (a << 24) | (r << 16) | (g << 8) | b
 
 
 def label_color_table(classes: ClassSet, opacity: float, hidden: frozenset[int] | set[int] = frozenset()) -> list[int]:
-    """256 ARGB entries: class colours at ``opacity`` alpha; ignore, unused and hidden ones clear."""
+    """256 ARGB entries: class colours at ``opacity`` alpha; values past the classes (unknown,
+    kept from a file) in one loud colour; ignore and hidden ones clear."""
     alpha = int(round(min(max(opacity, 0.0), 1.0) * 255))
-    table = [0] * 256
-    for idx, (r, g, b) in enumerate(classes.palette[:IGNORE_INDEX]):
-        if idx not in hidden:
-            table[idx] = _argb(r, g, b, alpha)
+    table = [_argb(*_UNKNOWN_RGB, alpha)] * 256
+    table[IGNORE_INDEX] = 0
+    for idx in range(IGNORE_INDEX):
+        if idx < len(classes.palette) and idx not in hidden:
+            table[idx] = _argb(*classes.palette[idx], alpha)
+        elif idx < len(classes.palette):
+            table[idx] = 0
     return table
 
 

@@ -1,12 +1,16 @@
-"""Renumbering every saved mask of a project after a class was removed (runs off the UI thread)."""
+"""Renumbering every saved mask of a project after a class was removed.
+
+The work is :func:`gcnet_core.project.renumber.renumber_masks` (all or nothing across a
+crash); the window runs it on its serial writer, so it is ordered with every other write.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
-from gcnet_core.files.masks import read_index_mask, write_index_mask
-from gcnet_core.project.store import EDITED_DIR, Project
+from gcnet_core.project.renumber import renumber_masks
+from gcnet_core.project.store import Project
 
 
 def removal_lut(removed: int) -> np.ndarray:
@@ -18,14 +22,6 @@ def removal_lut(removed: int) -> np.ndarray:
 
 
 def remap_project_masks(project: Project, lut: np.ndarray, classes: ClassSet) -> int:
-    """Apply ``lut`` to every label file under ``labels/`` (not edited masks nor staging
-    folders) and embed the new palette; each file is replaced atomically. Returns the count."""
-    count = 0
-    for path in sorted(project.labels_root.rglob("*.png")):
-        rel_parts = path.relative_to(project.labels_root).parts
-        if rel_parts[0] == EDITED_DIR or rel_parts[0].startswith("."):
-            continue
-        labels = read_index_mask(path)
-        write_index_mask(path, lut[labels], classes)
-        count += 1
-    return count
+    """Apply ``lut`` to every label file of the project and make ``classes`` its class table,
+    as one transaction (see :mod:`gcnet_core.project.renumber`). Returns the count."""
+    return renumber_masks(project, lut, classes)

@@ -8,9 +8,9 @@ and the UI never waits for PNG encoding while a person paints.
 from __future__ import annotations
 
 import io
-import traceback
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,8 @@ from gcnet_core.files.masks import atomic_write_bytes, read_index_mask, write_in
 from gcnet_core.project.store import Project
 
 from ..canvas import MaskDocument
+
+log = logging.getLogger("gcnet_annotator.saving")
 
 
 @dataclass
@@ -48,35 +50,83 @@ def encode_edited(edited: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass
+class LoadedMasks:
+    """An image's document and what the person should be told about its files."""
+
+    document: MaskDocument
+    warning: str | None = None  # a file could not be used (it was moved to the backups)
+    unknown: dict[int, int] | None = None  # values outside the class table -> pixel count
+    moved: list[Path] = field(default_factory=list)  # unusable files moved to the backups
+
+
 def load_document(project: Project, image: Path, shape: tuple[int, int]) -> tuple[MaskDocument, str | None]:
     """The image's saved labels and edited pixels as a document (blank when none yet).
 
-    Returns the document and a warning when a saved file was unusable (it is then left on
-    disk untouched until the next save replaces it).
+    Nothing a person drew is lost: values outside the class table are kept (and named in the
+    warning), and a file that cannot be used (another size, a colour image, damaged) is moved
+    to the project's backups folder before the blank document that replaces it can be saved.
+    Returns the document and a warning for the person, or None.
     """
+    loaded = load_masks(project, image, shape)
+    return loaded.document, loaded.warning
+
+
+def load_masks(project: Project, image: Path, shape: tuple[int, int]) -> LoadedMasks:
+    """:func:`load_document` with the unknown values counted separately."""
     classes = project.classes
     label_path, edited_path = project.label_path(image), project.edited_path(image)
-    warning = None
+    notes: list[str] = []
+    moved: list[Path] = []
     labels = edited = None
     if label_path.exists():
-        try:
-            labels = read_index_mask(label_path)
-            if labels.shape != shape:
-                warning = f"{label_path.name} is {labels.shape[1]}x{labels.shape[0]}, not the image's size; ignored"
-                labels = None
-        except ImageReadError as error:
-            warning = f"the saved mask could not be read ({error.reason}); starting from an empty one"
-    if labels is not None and edited_path.exists():
-        try:
-            edited = read_index_mask(edited_path) > 0
-            if edited.shape != shape:
-                edited = None
-        except ImageReadError:
+        labels, problem = _read_mask(label_path, shape)
+        if problem:
+            notes.append(_move_aside(project, label_path, problem, moved))
+    if edited_path.exists():
+        edited, problem = _read_mask(edited_path, shape)
+        if problem is None and labels is None and label_path.exists() is False and notes:
+            problem = "its labels could not be used"  # they went to the backups: it follows them
+        if problem:
+            notes.append(_move_aside(project, edited_path, problem, moved))
             edited = None
+    unknown = None
+    if labels is not None:
+        values, counts = np.unique(labels, return_counts=True)
+        unknown = {int(v): int(c) for v, c in zip(values, counts) if len(classes) <= v < IGNORE_INDEX} or None
+        if unknown:
+            shown = ", ".join(f"{v} ({c} px)" for v, c in list(unknown.items())[:6])
+            notes.append(f"{label_path.name} has values outside the {len(classes)} classes: {shown}. They are kept "
+                         "and shown as 'unknown class N': add classes or paint over them")
+    warning = " ".join(notes) or None
     if labels is None:
-        return MaskDocument.blank(shape[0], shape[1], classes), warning
-    labels = np.where(labels < len(classes), labels, IGNORE_INDEX).astype(np.uint8)
-    return MaskDocument(labels, classes, edited=edited), warning
+        return LoadedMasks(MaskDocument.blank(shape[0], shape[1], classes), warning, None, moved)
+    return LoadedMasks(MaskDocument(labels, classes, edited=None if edited is None else edited > 0), warning,
+                       unknown, moved)
+
+
+def _read_mask(path: Path, shape: tuple[int, int]) -> tuple[np.ndarray | None, str | None]:
+    """(the mask, None) or (None, why it cannot be used)."""
+    try:
+        mask = read_index_mask(path)
+    except ImageReadError as error:
+        return None, error.reason
+    if mask.shape != shape:
+        return None, f"it is {mask.shape[1]}x{mask.shape[0]}, not the image's {shape[1]}x{shape[0]}"
+    return mask, None
+
+
+def _move_aside(project: Project, path: Path, problem: str, moved: list[Path]) -> str:
+    """Move an unusable mask into the backups before anything can be written in its place."""
+    try:
+        backup = project.back_up(path, "unusable")
+    except OSError as error:
+        raise OSError(f"{path.name} cannot be used ({problem}) and could not be moved to the backups "
+                      f"folder ({error.strerror or error}); it was left untouched and the image not opened") from error
+    log.warning("moved unusable mask %s to %s: %s", path, backup, problem)
+    moved.append(backup)
+    return (f"{path.name} could not be used ({problem}); it was moved to "
+            f"{backup.relative_to(project.root).as_posix()} and the image starts from an empty mask.")
 
 
 def snapshot(project: Project, image: Path, doc: MaskDocument) -> MaskSnapshot:
@@ -95,7 +145,7 @@ class _Job(QRunnable):
         try:
             self.fn()
         except Exception as error:  # a full disk or a permission problem: tell, do not crash
-            traceback.print_exc()
+            log.exception("a write failed")  # the traceback goes to the log file
             self.signals.failed.emit(str(error) or type(error).__name__)
         else:
             self.signals.written.emit()

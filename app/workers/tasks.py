@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import traceback
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +33,7 @@ class FunctionTask(QRunnable):
             result = self.fn()
         except Exception as error:  # reported to the UI, never raised into Qt
             message = str(error) or type(error).__name__
-            traceback.print_exc()
+            logging.getLogger("gcnet_annotator.tasks").exception("a background job failed")  # to the log file
             self.signals.failed.emit(message)
             return
         self.signals.done.emit(result)
