@@ -215,6 +215,7 @@ def test_cpu_engine_labels_agree_with_inference_model(name, image, checkpoint, m
                                                       tmp_path, monkeypatch):
     """The onnxruntime CPU engine (the CPU default) against mmseg's own inference."""
     pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")  # torch.onnx.export needs it
     from gcnet_core.predict.onnx_engine import EnginePredictor
 
     monkeypatch.setenv("GCNET_CACHE_DIR", str(tmp_path))
