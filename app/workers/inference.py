@@ -95,7 +95,9 @@ class InferenceWorker(QObject):
             return
         from gcnet_core.predict.running import predictor_for
 
-        device = f"{next(self._model.parameters()).device} ({predictor_for(self._model).description})"
+        how = (f"{self._model.precision}, fast path" if getattr(self._model, "fast", False)
+               else predictor_for(self._model).description)  # "fp32, exact" or "fp32, onnxruntime 1.31.1"
+        device = f"{next(self._model.parameters()).device} ({how})"
         self.finished.emit(InferenceResult(request.request_id, request.image, request.config, result.labels,
                                            result.confidence, self._model.classes, seconds, load_seconds,
                                            device, result.note))
