@@ -156,3 +156,20 @@ def test_the_app_reports_the_one_off_export(qapp, monkeypatch, ade_checkpoint, t
     assert results[0].load_seconds > 0 and results[1].load_seconds == 0
     exact = Predictor(worker._model).predict(read_image_rgb(image)).labels
     assert np.mean(results[1].labels == exact) >= 0.999
+
+
+def test_gcnet_predict_runs_the_engine_and_says_when_it_exports(monkeypatch, ade_checkpoint, tmp_path, capsys):
+    from gcnet_core.cli.main import main
+    from gcnet_core.files.masks import read_index_mask
+
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
+    image = tmp_path / "photo.png"
+    cv2.imwrite(str(image), cv2.resize(cv2.imread(str(PHOTOS[2])), (90, 60)))
+    command = ["predict", "--model", WHOLE_ADE, "--checkpoint", str(ade_checkpoint), "--device", "cpu",
+               "--out", str(tmp_path / "out"), "--quiet", str(image)]
+    assert main(command) == 0
+    assert "for onnxruntime (once per checkpoint)" in capsys.readouterr().err
+    exact = Predictor(init_model(WHOLE_ADE, ade_checkpoint, device="cpu", fast=False)).predict(read_image_rgb(image))
+    assert np.mean(read_index_mask(tmp_path / "out" / "photo.png") == exact.labels) >= 0.999
+    assert main(command) == 0
+    assert "onnxruntime" not in capsys.readouterr().err  # the export is in the cache

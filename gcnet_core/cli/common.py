@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 class DownloadBar:
     """A tqdm byte bar, opened only when a download really starts (callback ``(done, total)``)."""
@@ -41,6 +43,15 @@ def load_model(args) -> "object":
     options = options_from_flags(args)  # --compile, --cuda-graphs, --pinned-upload
     if options is not None:
         model.fast_options = options
+    if getattr(model, "engine", None):  # the CPU engine: say so when its one-off export runs
+        from ..predict.running import predictor_for
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage == "export":
+                print(f"exporting {model.entry.name} for onnxruntime (once per checkpoint)…", file=sys.stderr,
+                      flush=True)
+
+        predictor_for(model, progress=progress)
     return model
 
 
