@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit,
@@ -27,6 +29,7 @@ from gcnet_core.weights.zoo import get_entry
 
 from .canvas import CanvasView, MaskDocument
 from .about import show_about
+from .replace_class_dialog import ReplaceClassDialog
 from .export_dialog import ExportDialog
 from .import_dialog import ImportDialog
 from .formatting import duration_text
@@ -188,6 +191,8 @@ class MainWindow(QMainWindow):
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = a("&Undo", self.undo, QKeySequence.StandardKey.Undo)
         self.redo_action = a("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.replace_class_action = a("&Replace Class…", self.ask_replace_class, "Ctrl+Shift+R",
+                                      tip="Every pixel of one class becomes another (one undo step)")
         self.ignore_action = a("Mark low confidence as &ignore", self.ignore_low_confidence, "I",
                                tip="Set pixels whose confidence is below the threshold to ignore (I)")
         self.ignore_action.setIconText("Low conf → ignore")
@@ -267,6 +272,7 @@ class MainWindow(QMainWindow):
         edit.addAction(self.redo_action)
         edit.addSeparator()
         edit.addAction(self.ignore_action)
+        edit.addAction(self.replace_class_action)
         edit.addSeparator()
         edit.addAction(self.preferences_action)
         tools = menu.addMenu("&Tools")
@@ -475,6 +481,24 @@ class MainWindow(QMainWindow):
         if doc.ignore_below_confidence(threshold) is not None:
             self.touched = True
             self._status(f"Pixels below {threshold:.2f} confidence set to ignore")
+
+    def ask_replace_class(self):
+        """Edit ▸ Replace Class…: the dialog opens without blocking; OK replaces, undoably."""
+        doc, project = self.document, self.project
+        if doc is None or project is None:
+            return None
+        counts = np.bincount(doc.labels.ravel(), minlength=256)
+        present = {i for i in range(len(project.classes)) if counts[i]}
+        dialog = ReplaceClassDialog(project.classes, present, self.canvas.current_class(), self)
+        dialog.accepted.connect(lambda: self.replace_class(*dialog.choice()))
+        dialog.open()
+        return dialog
+
+    def replace_class(self, old: int, new: int) -> None:
+        if self.document is not None and self.document.replace_class(old, new) is not None:
+            self.touched = True
+            names = self.project.classes.names
+            self._status(f"Every {names[old]} pixel is now {names[new]} (Ctrl+Z undoes it)")
 
     def save_current(self) -> None:
         """Queue the current mask (if changed) and the project file for writing; returns at once."""

@@ -1,23 +1,21 @@
 """The training worker: ``gcnet train --progress jsonl`` in a separate process (QProcess).
 
 Training runs outside the window's process so that a crash, an out-of-memory or a kill
-of the worker can never take the window (or a person's unsaved work) down. Every JSON
-line the worker prints becomes an ``event`` signal and is appended to the run's
-``events.jsonl``; when the process ends, ``ended`` says how, in words a person can act on.
+of the worker can never take the window (or a person's unsaved work) down. The process is
+read by :class:`~app.workers.jsonl_process.JsonLinesProcess` (shared with batch runs); every
+event becomes an ``event`` signal and is appended to the run's ``events.jsonl``; when the
+process ends, ``ended`` says how, in words a person can act on.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from PySide6.QtCore import QObject, Signal
 
+from ..workers.jsonl_process import JsonLinesProcess
 from .runs import EVENTS_NAME
-
-STDERR_TAIL = 8000
 
 
 @dataclass
@@ -40,9 +38,10 @@ class TrainProcess(QObject):
     def __init__(self, command: list[str] | tuple[str, ...], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.command = list(command)
-        self.process: QProcess | None = None
-        self._buffer = b""
-        self._stderr = b""
+        self.worker = JsonLinesProcess(self)
+        self.worker.event.connect(self._handle)
+        self.worker.finished.connect(self._finished)
+        self.worker.failedToStart.connect(lambda message: self._end(RunEnd("failed", message)))
         self._log: Path | None = None
         self._final: dict | None = None  # the done / cancelled / error event, when one came
         self._last_iter: int | None = None
@@ -50,7 +49,7 @@ class TrainProcess(QObject):
 
     @property
     def running(self) -> bool:
-        return self.process is not None
+        return self.worker.running
 
     @property
     def stopping(self) -> bool:
@@ -60,61 +59,30 @@ class TrainProcess(QObject):
     def start(self, arguments: list[str], run_folder: Path) -> None:
         if self.running:
             raise RuntimeError("a training process is already running")
-        self._buffer, self._stderr, self._final, self._last_iter = b"", b"", None, None
-        self._stopping = False
+        self._final, self._last_iter, self._stopping = None, None, False
         self._log = Path(run_folder) / EVENTS_NAME
-        process = QProcess(self)
-        process.setProgram(self.command[0])
-        process.setArguments(self.command[1:] + list(arguments))
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONUNBUFFERED", "1")
-        process.setProcessEnvironment(env)
-        process.readyReadStandardOutput.connect(self._read_stdout)
-        process.readyReadStandardError.connect(self._read_stderr)
-        process.finished.connect(self._finished)
-        process.errorOccurred.connect(self._error)
-        self.process = process
-        process.start()
+        self.worker.start(self.command[0], self.command[1:] + list(arguments))
 
     def cancel(self) -> None:
         """Ask the worker to stop (SIGTERM): it saves a checkpoint and reports "cancelled".
         Asked twice, it is killed at once (the last saved checkpoint stays)."""
-        if self.process is None:
+        if not self.running:
             return
-        if self._stopping or os.name == "nt":  # console programs ignore terminate() on Windows
-            self.process.kill()
+        if self._stopping:
+            self.worker.kill()
         else:
             self._stopping = True
-            self.process.terminate()
+            self.worker.terminate()
 
     def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
+        self.worker.kill()
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until the worker ends (closing the window, tests)."""
-        return self.process is None or self.process.waitForFinished(msecs)
+        return self.worker.wait(msecs)
 
-    # -- plumbing -----------------------------------------------------------------------------
-    def _read_stdout(self) -> None:
-        if self.process is None:
-            return
-        self._buffer += bytes(self.process.readAllStandardOutput())
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for line in lines:
-            self._handle(line)
-
-    def _read_stderr(self) -> None:
-        if self.process is not None:
-            self._stderr = (self._stderr + bytes(self.process.readAllStandardError()))[-STDERR_TAIL:]
-
-    def _handle(self, line: bytes) -> None:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            return  # not an event (stdout carries only JSON lines; be lenient anyway)
-        if not isinstance(event, dict) or "event" not in event:
-            return
+    # -- events and the end -------------------------------------------------------------------
+    def _handle(self, event: dict, line: bytes) -> None:
         self._append_log(line)
         kind = event["event"]
         if kind in ("done", "cancelled", "error"):
@@ -126,47 +94,31 @@ class TrainProcess(QObject):
     def _append_log(self, line: bytes) -> None:
         try:
             with open(self._log, "ab") as log:
-                log.write(line.rstrip(b"\r") + b"\n")
+                log.write(line + b"\n")
         except OSError:
             pass  # the log is a convenience; the run goes on without it
 
-    def _error(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart and self.process is not None:
-            message = f"could not start {self.command[0]}: {self.process.errorString()}"
-            self._end(RunEnd("failed", message))
-
-    def _finished(self, exit_code: int, status: QProcess.ExitStatus) -> None:
-        self._read_stdout()
-        if self._buffer.strip():
-            self._handle(self._buffer)
-        self._buffer = b""
-        self._read_stderr()
+    def _finished(self, exit_code: int, crashed: bool) -> None:
         final = self._final or {}
         kind = final.get("event")
-        if status == QProcess.ExitStatus.NormalExit and exit_code == 0 and kind in ("done", "cancelled"):
+        if not crashed and exit_code == 0 and kind in ("done", "cancelled"):
             self._end(RunEnd(kind, exit_code=exit_code, last_iter=final.get("iter")))
         elif kind == "error":
             self._end(RunEnd("failed", str(final.get("message") or "the training failed"), exit_code,
                              self._last_iter))
         else:
-            self._end(RunEnd("crashed", self._crash_message(exit_code, status), exit_code, self._last_iter))
+            self._end(RunEnd("crashed", self._crash_message(exit_code, crashed), exit_code, self._last_iter))
 
-    def _crash_message(self, exit_code: int, status: QProcess.ExitStatus) -> str:
-        tail = self._stderr.decode("utf-8", "replace").strip().splitlines()[-4:]
-        if status == QProcess.ExitStatus.CrashExit:
-            how = "was killed or crashed (out of memory, for example)"
-        else:
-            how = f"stopped with exit code {exit_code} without finishing"
+    def _crash_message(self, exit_code: int, crashed: bool) -> str:
+        tail = self.worker.stderr_tail(4)
+        how = ("was killed or crashed (out of memory, for example)" if crashed
+               else f"stopped with exit code {exit_code} without finishing")
         text = f"The training process {how}"
         if any("out of memory" in line.lower() for line in tail):
             text += " (out of memory)"
         return text + (":\n" + "\n".join(tail) if tail else ".")
 
     def _end(self, outcome: RunEnd) -> None:
-        if self.process is None:
-            return
-        process, self.process = self.process, None
-        process.deleteLater()
         self._stopping = False
         self.ended.emit(outcome)
 

@@ -9,7 +9,6 @@ overwritten.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -17,12 +16,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from gcnet_core.model.classes import ClassSet
 
 from ..runtime import gcnet_command
 from .inference import ModelConfig
+from .jsonl_process import JsonLinesProcess
 
 DEFAULT_COMMAND = gcnet_command()  # `python -m gcnet_core.cli`, or the bundled `gcnet` when frozen
 # Command lines are short on Windows (32k characters): long image lists run in several processes.
@@ -58,25 +58,24 @@ def chunk_images(images: list[Path], budget: int = MAX_ARGS_CHARS) -> list[list[
 class BatchSegmenter(QObject):
     """Runs the predict command over ``images`` of the project in ``root``; one run at a time.
 
-    Signals: ``started(total)``, ``segmented(image, staged mask)``, ``imageFailed(image,
-    error)``, ``progress(done, total, eta seconds or -1)``, ``finished(BatchSummary)``.
+    Signals: ``segmented(image, staged mask)``, ``progress(done, total, eta seconds or -1)``,
+    ``finished(BatchSummary)`` (failed images are listed in the summary).
     ``model_classes`` says what the staged masks' values mean once the model is loaded.
     """
 
-    started = Signal(int)
     segmented = Signal(str, str)
-    imageFailed = Signal(str, str)
     progress = Signal(int, int, float)
     finished = Signal(object)
 
     def __init__(self, command: list[str] | tuple[str, ...] = DEFAULT_COMMAND, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.command = list(command)
-        self._process: QProcess | None = None
+        self.worker = JsonLinesProcess(self)
+        self.worker.event.connect(self._handle_event)
+        self.worker.finished.connect(self._process_finished)
+        self.worker.failedToStart.connect(self._process_failed_to_start)
         self._chunks: list[list[Path]] = []
         self._summary: BatchSummary | None = None
-        self._buffer = b""
-        self._stderr = b""
         self._done = 0
         self._chunk_done = 0
         self._first_image_time: float | None = None
@@ -87,8 +86,6 @@ class BatchSegmenter(QObject):
         self.model_classes: ClassSet | None = None  # from the process's "model" event
         self.uncertainties: dict[str, float] = {}  # image path -> mean 1 - confidence ("image" events)
         self._told_masks: dict[str, str] = {}  # image -> the mask path its "image" event named
-        self._kill_timer = QTimer(self, singleShot=True, interval=5000)
-        self._kill_timer.timeout.connect(self._kill)
 
     @property
     def running(self) -> bool:
@@ -112,7 +109,6 @@ class BatchSegmenter(QObject):
         self._done = 0
         self._first_image_time = None
         self._start_time = time.monotonic()
-        self.started.emit(len(images))
         if not self._chunks:
             self._finish()
             return
@@ -148,51 +144,20 @@ class BatchSegmenter(QObject):
             return
         self._summary.cancelled = True
         self._chunks = []
-        if self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning:
-            if os.name == "nt":  # console programs ignore terminate() there
-                self._process.kill()
-            else:
-                self._process.terminate()
-                self._kill_timer.start()
+        self.worker.terminate(kill_after_ms=5000)
 
     def wait(self, msecs: int = 30000) -> bool:
         """Block until the current process ends (tests, closing the window)."""
-        return self._process is None or self._process.waitForFinished(msecs)
+        return self.worker.wait(msecs)
 
     # -- process plumbing ---------------------------------------------------------------------
     def _start_next(self) -> None:
         chunk = self._chunks.pop(0)
-        self._buffer = b""
-        self._stderr = b""
         self._chunk_done = 0
-        process = QProcess(self)
-        process.setProgram(self.command[0])
-        process.setArguments(self.arguments(chunk))
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONUNBUFFERED", "1")
-        process.setProcessEnvironment(env)
-        process.readyReadStandardOutput.connect(self._read_stdout)
-        process.readyReadStandardError.connect(self._read_stderr)
-        process.finished.connect(self._process_finished)
-        process.errorOccurred.connect(self._process_error)
-        self._process = process
-        process.start()
+        self.worker.start(self.command[0], self.arguments(chunk))
 
-    def _read_stdout(self) -> None:
-        self._buffer += bytes(self._process.readAllStandardOutput())
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for line in lines:
-            self._handle_line(line)
-
-    def _read_stderr(self) -> None:
-        self._stderr = (self._stderr + bytes(self._process.readAllStandardError()))[-8000:]
-
-    def _handle_line(self, line: bytes) -> None:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            return  # not ours (a library printing to stdout)
-        if not isinstance(event, dict) or self._summary is None:
+    def _handle_event(self, event: dict, _line: bytes) -> None:
+        if self._summary is None:
             return
         if event.get("event") == "model":
             try:
@@ -217,7 +182,6 @@ class BatchSegmenter(QObject):
             else:
                 error = str(event.get("error", "unknown error"))
                 self._summary.failed.append((path, error))
-                self.imageFailed.emit(path, error)
             self.progress.emit(self._done, self._summary.total, self.eta())
 
     def eta(self) -> float:
@@ -231,34 +195,24 @@ class BatchSegmenter(QObject):
             return -1.0
         return (now - self._first_image_time) / paced * (self._summary.total - self._done)
 
-    def _process_error(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart and self._summary is not None:
-            self._summary.error = f"could not start {self.command[0]}: {self._process.errorString()}"
+    def _process_failed_to_start(self, message: str) -> None:
+        if self._summary is not None:
+            self._summary.error = message
             self._chunks = []
             self._finish()
 
-    def _process_finished(self, exit_code: int, status: QProcess.ExitStatus) -> None:
-        self._kill_timer.stop()
+    def _process_finished(self, exit_code: int, crashed: bool) -> None:
         if self._summary is None:
             return
-        self._read_stdout()
-        if self._buffer:
-            self._handle_line(self._buffer)
-            self._buffer = b""
-        self._read_stderr()
-        crashed = status == QProcess.ExitStatus.CrashExit or exit_code not in (0, 1)
+        crashed = crashed or exit_code not in (0, 1)  # 1: some images failed, each reported
         if crashed and not self._summary.cancelled:
-            tail = self._stderr.decode("utf-8", "replace").strip().splitlines()[-6:]
+            tail = self.worker.stderr_tail(6)
             self._summary.error = "\n".join(tail) or f"the segmentation process stopped (exit code {exit_code})"
             self._chunks = []
         if self._chunks:
             self._start_next()
         else:
             self._finish()
-
-    def _kill(self) -> None:
-        if self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning:
-            self._process.kill()
 
     def _finish(self) -> None:
         summary, self._summary = self._summary, None

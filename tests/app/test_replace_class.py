@@ -1,0 +1,79 @@
+"""Edit ▸ Replace Class… in the real window: the shortcut opens the dialog, OK relabels every
+pixel of the class in one undoable step, and only classes present in the mask are offered."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
+
+from app.replace_class_dialog import ReplaceClassDialog  # noqa: E402
+from app.settings import AppSettings  # noqa: E402
+from app.window import MainWindow, Prompter  # noqa: E402
+
+from helpers import REPO  # noqa: E402
+
+
+def at(window, x, y) -> QPoint:
+    p = window.canvas.viewportTransform().map(QPointF(x + 0.5, y + 0.5))
+    return QPoint(round(p.x()), round(p.y()))
+
+
+def test_replace_class_dialog_relabels_one_class_undoably(qtbot, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.open(REPO / "resources" / "samples" / "chelsea.png").convert("RGB").resize((40, 30)).save(folder / "c.png")
+    window = MainWindow(AppSettings.at(tmp_path / "settings.ini"), Prompter(None))
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    window.model_panel.select("gcnet_r50-d8_4xb4-20k_voc12aug-512x512")
+    assert window.open_folder(folder)
+    qtbot.waitUntil(lambda: window.document is not None, timeout=5000)
+    doc = window.document
+    # the left half painted as class 2 with the polygon tool (key 3 = class 2, P, clicks, Enter)
+    QTest.keyClick(window.canvas, Qt.Key.Key_3)
+    QTest.keyClick(window.canvas, Qt.Key.Key_P)
+    for x, y in [(0, 0), (19, 0), (19, 29), (0, 29)]:
+        QTest.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         at(window, x, y))
+    QTest.keyClick(window.canvas, Qt.Key.Key_Return)
+    painted = doc.labels.copy()
+    assert (painted[:, :20] == 2).all() and not (painted[:, 20:] == 2).any()
+
+    QTest.keyClick(window.canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: window.findChild(ReplaceClassDialog) is not None and
+                    window.findChild(ReplaceClassDialog).isVisible(), timeout=3000)
+    dialog = window.findChild(ReplaceClassDialog)
+    offered = [dialog.source.itemData(i) for i in range(dialog.source.count())]
+    assert offered == sorted({int(v) for v in np.unique(painted) if v < 21})  # only classes in the mask
+    assert dialog.source.currentData() == 2  # the active class is proposed
+    dialog.target.setCurrentIndex(dialog.target.findData(7))
+    QTest.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
+
+    expected = painted.copy()
+    expected[painted == 2] = 7
+    assert np.array_equal(doc.labels, expected)
+    assert window.touched
+    QTest.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.labels, painted)  # one step undoes the whole replacement
+    window.close()
+
+
+def test_the_dialog_refuses_replacing_a_class_by_itself(qtbot):
+    from gcnet_core.model.classes import DATASET_CLASSES
+
+    dialog = ReplaceClassDialog(DATASET_CLASSES["voc"], {0, 5}, current=5)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert dialog.choice() == (5, 5) and not ok.isEnabled()
+    dialog.target.setCurrentIndex(dialog.target.findData(0))
+    assert dialog.choice() == (5, 0) and ok.isEnabled()
