@@ -64,8 +64,10 @@ def test_atomic_write_creates_parents_and_replaces(tmp_path):
 def test_atomic_write_uses_normal_permissions(tmp_path):
     p = tmp_path / "perm.bin"
     atomic_write_bytes(p, b"x")
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")  # what open() gives
     mode = stat.S_IMODE(p.stat().st_mode)
-    assert mode == 0o666 & ~masks._UMASK  # not mkstemp's 0o600
+    assert mode == stat.S_IMODE(plain.stat().st_mode) and mode != 0o600  # not mkstemp's 0o600
 
 
 def test_failed_replace_keeps_previous_file_and_cleans_up(tmp_path, monkeypatch, labels):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -19,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
+from .atomic import atomic_write_bytes, atomic_write_text  # noqa: F401  (written through masks for years)
 from .images import ImageReadError, pillow_errors
 
 __all__ = [
@@ -39,68 +39,6 @@ MASK_FORMATS = ("index", "color", "overlay", "cityscapes-labelids")
 
 class MaskReadError(ImageReadError):
     """A file could be read but is not an index mask (e.g. a colour image)."""
-
-
-# --------------------------------------------------------------------------- atomic writes
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# Read once at import: os.umask can only be queried by setting it, which is not thread-safe.
-_UMASK = _current_umask()
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: readers see the old file or the new one, never a mix.
-
-    The bytes go to a temporary file in the same folder, which is flushed, fsync'ed and then
-    renamed over ``path`` with :func:`os.replace`. Missing parent folders are created. On any
-    error the temporary file is removed and the error re-raised; an existing ``path`` is then
-    left untouched. The new file gets ordinary permissions (``0o666`` minus the umask).
-    """
-    path = Path(path)
-    parent = path.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, 0o666 & ~_UMASK)
-        os.replace(tmp_name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(parent)
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
-    """:func:`atomic_write_bytes` for text (written as-is, no newline translation)."""
-    atomic_write_bytes(path, text.encode(encoding))
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable where the OS allows (POSIX); best effort."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------- label arrays

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -29,7 +28,7 @@ from typing import Any, Mapping
 
 import platformdirs
 
-from ..files.masks import atomic_write_text
+from ..files.atomic import atomic_link_or_copy, atomic_write_text
 
 DATA_ENV = "GCNET_DATA_DIR"
 APP_NAME = "gcnet-annotator"
@@ -119,23 +118,6 @@ def _checkpoint_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link (instant, and independent of later changes to ``source``'s name), else copy;
-    through a temporary name so ``target`` is never half written."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    os.unlink(tmp)
-    try:
-        try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:24] or "model"
 
@@ -198,7 +180,7 @@ class VersionRegistry:
             images={k: list(v) for k, v in (images or {}).items()}, settings=dict(settings or {}),
             metrics={"before": _json_metrics(before), "after": _json_metrics(after)})
         try:
-            _link_or_copy(source, version.checkpoint)
+            atomic_link_or_copy(source, version.checkpoint)
             self._write(version)  # last: the version exists once this file does
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)

@@ -15,8 +15,6 @@ their iteration, and resuming refuses a pair that differs, saying which files to
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -25,6 +23,7 @@ import torch
 from torch import nn
 
 from .. import __version__
+from ..files.atomic import FILE_MODE, link_or_copy, temporary_beside
 from ..model.classes import ClassSet
 
 LAST, BEST, RESUME = "last.pth", "best.pth", "resume.pth"
@@ -33,15 +32,6 @@ RESUME_FORMAT = 1
 
 
 # ------------------------------------------------------------------------------ writing
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()  # read once at import: querying the umask briefly changes it
-
-
 def atomic_save(items: Sequence[tuple[Any, Path]]) -> None:
     """``torch.save`` each object to a temporary file beside its target, then rename them all.
 
@@ -55,16 +45,18 @@ def atomic_save(items: Sequence[tuple[Any, Path]]) -> None:
         for obj, path in items:
             path = Path(path)
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            fd, tmp = temporary_beside(path)
             temps.append((tmp, path))
             if id(obj) in written:
-                _link_or_copy(written[id(obj)], tmp, fd)
+                os.close(fd)
+                os.unlink(tmp)
+                link_or_copy(written[id(obj)], tmp)
                 continue
             with os.fdopen(fd, "wb") as fh:
                 torch.save(obj, fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.chmod(tmp, _FILE_MODE)
+            os.chmod(tmp, FILE_MODE)
             written[id(obj)] = tmp
         for tmp, path in temps:
             os.replace(tmp, path)
@@ -72,16 +64,6 @@ def atomic_save(items: Sequence[tuple[Any, Path]]) -> None:
         for tmp, _ in temps:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-
-
-def _link_or_copy(source: str, tmp: str, fd: int) -> None:
-    """Make the temporary file ``tmp`` a hard link to ``source``, or a copy where links fail."""
-    os.close(fd)
-    os.unlink(tmp)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
 
 
 def build_meta(entry, classes: ClassSet, iteration: int, metrics: Mapping[str, Any] | None,
