@@ -3,6 +3,7 @@ a fine-tuned file), the fallback to the exact torch path with a note, and its se
 
 from __future__ import annotations
 
+import os
 import sys
 
 import cv2
@@ -173,3 +174,19 @@ def test_gcnet_predict_runs_the_engine_and_says_when_it_exports(monkeypatch, ade
     assert np.mean(read_index_mask(tmp_path / "out" / "photo.png") == exact.labels) >= 0.999
     assert main(command) == 0
     assert "onnxruntime" not in capsys.readouterr().err  # the export is in the cache
+
+
+def test_the_cache_keeps_the_most_recently_used_engines(ade_model):
+    folder = engines_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    old = []
+    for index in range(onnx_engine.KEEP_ENGINES + 2):  # engines of other checkpoints, oldest first
+        path = folder / f"other-{index}.onnx"
+        path.write_bytes(b"x")
+        os.utime(path, (1000 + index, 1000 + index))
+        old.append(path)
+    EnginePredictor(ade_model)
+    kept = sorted(p.name for p in folder.glob("*.onnx"))
+    assert len(kept) == onnx_engine.KEEP_ENGINES and engine_path(ade_model).name in kept
+    newest_others = {p.name for p in old[-(onnx_engine.KEEP_ENGINES - 1):]}
+    assert set(kept) - {engine_path(ade_model).name} == newest_others

@@ -133,11 +133,20 @@ def open_session(path: Path, threads: int | None = None):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _prune(keep: Path) -> None:
-    """Remove all but the ``KEEP_ENGINES`` most recently used engine files."""
-    files = sorted(engines_dir().glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+def _mark_used_and_prune(keep: Path) -> None:
+    """Mark ``keep`` as just used and remove all but the ``KEEP_ENGINES`` most recently used
+    engine files. Best effort: a file another process holds open (Windows) or a read-only
+    cache is left as it is."""
+    try:
+        os.utime(keep)
+        files = sorted(engines_dir().glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
     for old in [p for p in files if p != keep][KEEP_ENGINES - 1:]:
-        old.unlink(missing_ok=True)
+        try:
+            old.unlink(missing_ok=True)
+        except OSError as error:
+            log.info("could not remove an old engine %s: %s", old, error)
 
 
 class EnginePredictor(Predictor):
@@ -171,11 +180,10 @@ class EnginePredictor(Predictor):
                 self.export_seconds = time.perf_counter() - start
             report("load", 1, 2)
             session = open_session(path)
-            os.utime(path)  # most recently used
-            _prune(path)
         except Exception as error:  # noqa: BLE001 - turned into a note by engine_or_exact
             raise EngineError(f"exporting or loading the onnxruntime engine failed: "
                               f"{type(error).__name__}: {error}") from error
+        _mark_used_and_prune(path)
         report("ready", 2, 2)
         return session
 
@@ -231,5 +239,5 @@ def engine_or_exact(model: nn.Module, progress: Progress | None = None) -> Predi
         return ExactFallback(model, note)
 
 
-__all__ = ["ENGINE_ENV", "EngineError", "default_cpu_engine", "EnginePredictor", "ExactFallback", "engine_or_exact", "engine_path", "onnxruntime_version",
-           "weights_digest"]
+__all__ = ["ENGINE_ENV", "EngineError", "EnginePredictor", "ExactFallback", "default_cpu_engine", "engine_or_exact",
+           "engine_path", "onnxruntime_version", "weights_digest"]
