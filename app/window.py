@@ -9,6 +9,7 @@ in a separate process, and mask/project writes on one serial background thread.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ from .workers.batch import DEFAULT_COMMAND, BatchSegmenter, BatchSummary
 from .workers.download import DownloadDialog
 from .workers.inference import InferenceResult, InferenceService, ModelConfig
 from .workers.remap import remap_project_masks, removal_lut
-from .workers.saving import SerialWriter, load_document, snapshot
+from .workers.saving import SerialWriter, load_masks, snapshot
 from .workers.scan import FolderScan, start_scan
 from .workers.tasks import run_in_pool
 
@@ -414,7 +415,16 @@ class MainWindow(QMainWindow):
             self._close_document()
             self.current = rel  # so next/previous continue from here
             return False
-        doc, warning = load_document(self.project, path, rgb.shape[:2])
+        try:
+            loaded = load_masks(self.project, path, rgb.shape[:2])
+        except OSError as error:  # an unusable mask that could not be moved aside: left as it is
+            self.prompter.warning("Open image", str(error))
+            self._close_document()
+            self.current = rel
+            return False
+        doc, warning = loaded.document, loaded.warning
+        if loaded.moved:  # a file a person may have made was moved aside: say it, not only in the bar
+            self.prompter.information("Mask moved to the backups", warning)
         self._close_document()
         self.current = rel
         self.document = doc
@@ -593,25 +603,37 @@ class MainWindow(QMainWindow):
                 "Remove class", f"Remove class {name!r} from this project? Its pixels become ignore "
                 "in every mask and the classes after it are renumbered. This cannot be undone."):
             return
+        if self.batch.running:  # its masks arrive in the old numbering: one renumbering at a time
+            self.prompter.warning("Remove class", "Segment all is running: wait for it to finish (or cancel "
+                                  "it), then remove the class.")
+            return
         self.flush()
         classes = ClassSet(project.classes.names[:index] + project.classes.names[index + 1:],
                            project.classes.palette[:index] + project.classes.palette[index + 1:])
         lut = removal_lut(index)
+        reopen = self.current
+        self._close_document()  # nothing is edited, nor a prediction applied, in the old numbering
         self.canvas.setEnabled(False)
         self._status(f"Removing {name!r} from every mask…")
         snapshot_project = Project(project.root, classes)
 
-        def done(count: int) -> None:
+        def finished() -> None:
             self.canvas.setEnabled(True)
+            if reopen is not None and self.project is project:
+                self.open_image(reopen)
+
+        def done(count: int) -> None:
             self._apply_classes(classes, reset_visibility=True)
-            self.reload_current()
+            finished()
             self._status(f"Removed {name!r}; {count} mask(s) renumbered")
 
         def failed(message: str) -> None:
-            self.canvas.setEnabled(True)
-            self.prompter.warning("Remove class", f"Could not renumber the masks: {message}")
+            finished()
+            self.prompter.warning("Remove class", f"Could not renumber the masks (none was changed): {message}")
 
-        self._remap_task = run_in_pool(lambda: remap_project_masks(snapshot_project, lut, classes), done, failed)
+        # On the serial writer: ordered after every save queued before, before every one after.
+        self._remap_task = run_in_pool(lambda: remap_project_masks(snapshot_project, lut, classes), done, failed,
+                                       pool=self.writer.pool)
 
     # ================================================================== model and inference
     def _config_changed(self, config: ModelConfig) -> None:
@@ -764,40 +786,61 @@ class MainWindow(QMainWindow):
         self._with_checkpoint(config, start)
 
     def _batch_segmented(self, image: str, staged: str) -> None:
+        """A batch mask is ready: it goes into place on the serial writer (decoding, renumbering
+        and writing never on the UI thread), then the image's state follows on the UI thread."""
         project = self.project
         staged_path = Path(staged)
         try:
             rel = project.relative(image) if project else None
         except ValueError:
             rel = None
-        busy = rel == self.current and (self.touched or (self.document is not None and self.document.dirty))
-        if rel is None or project.state(rel) not in self._batch_states or busy or not staged_path.exists():
-            staged_path.unlink(missing_ok=True)  # a person got there first: keep their work
+        if rel is None or not self._batch_may_replace(rel):
+            self.writer.submit(lambda: staged_path.unlink(missing_ok=True))  # a person got there first
             return
-        target = project.label_path(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
         model_classes = self.batch.model_classes
         if model_classes is not None:
             self._adopt_model_classes(model_classes)
-        if model_classes is None or model_classes.names == project.classes.names:
-            os.replace(staged_path, target)
-        else:  # e.g. a class was removed from the project: values follow the names
-            labels = class_lut(model_classes, project.classes)[read_index_mask(staged_path)]
-            write_index_mask(target, labels, project.classes)
-            staged_path.unlink(missing_ok=True)
-        self._set_state(rel, "predicted", self._batch_model)
-        self._record_uncertainty(rel, self.batch.uncertainties.get(image))
-        if not self._project_save.isActive():
-            self._project_save.start()
-        if rel == self.current:
-            self.reload_current()
+        lut = None if model_classes is None or model_classes.names == project.classes.names \
+            else class_lut(model_classes, project.classes)  # e.g. a class was removed: values follow names
+        target, classes = project.label_path(rel), project.classes
+
+        def place() -> bool:
+            if not staged_path.exists():
+                return False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if lut is None:
+                os.replace(staged_path, target)
+            else:
+                write_index_mask(target, lut[read_index_mask(staged_path)], classes)
+                staged_path.unlink(missing_ok=True)
+            return True
+
+        def placed(ok: bool) -> None:
+            if not ok or self.project is not project:
+                return
+            if self._batch_may_replace(rel):  # nobody started on it while the file moved
+                self._set_state(rel, "predicted", self._batch_model)
+            self._record_uncertainty(rel, self.batch.uncertainties.get(image))
+            if not self._project_save.isActive():
+                self._project_save.start()
+            if rel == self.current and not self.touched and not (self.document and self.document.dirty):
+                self.reload_current()
+
+        run_in_pool(place, placed, lambda message: self._status(f"Could not store the mask of {rel}: {message}",
+                                                                 error=True), pool=self.writer.pool)
+
+    def _batch_may_replace(self, rel: str) -> bool:
+        busy = rel == self.current and (self.touched or (self.document is not None and self.document.dirty))
+        return self.project.state(rel) in self._batch_states and not busy
 
     def _batch_progress(self, done: int, total: int, eta: float) -> None:
         eta_text = "" if eta < 0 else f", about {duration_text(eta)} left"
         self.model_panel.set_batch_progress(done, total, f"{done} / {total} segmented{eta_text}")
 
     def _batch_finished(self, summary: BatchSummary) -> None:
-        self.batch.discard_staging()
+        staging = self.batch.staging  # removed after the writer placed every mask it was given
+        if staging is not None:
+            self.writer.submit(lambda: shutil.rmtree(staging, ignore_errors=True))
         self.model_panel.show_batch(False)
         self._save_project_now()
         self._update_actions()
@@ -871,7 +914,8 @@ class MainWindow(QMainWindow):
             self.cursor_label.clear()
             return
         value = int(doc.labels[y, x])
-        name = "ignore" if value >= len(doc.classes) else doc.classes.names[value]
+        name = doc.classes.names[value] if value < len(doc.classes) else \
+            "ignore" if value == IGNORE_INDEX else f"unknown class {value}"  # kept from the file, not converted
         text = f"({x}, {y})  {name}"
         if doc.confidence is not None:
             text += f"  conf {doc.confidence[y, x]:.2f}"
@@ -912,6 +956,7 @@ class MainWindow(QMainWindow):
         if self.batch.running:
             self.batch.cancel()
             self.batch.wait(10000)
+            self.writer.flush()  # the masks it already sent are placed before the staging goes
             self.batch.discard_staging()
         self.flush()
         self.settings.opacity = self.opacity_slider.value() / 100

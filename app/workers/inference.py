@@ -7,6 +7,7 @@ changes (another entry, checkpoint, device or precision).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from gcnet_core.model.classes import ClassSet
+
+log = logging.getLogger("gcnet_annotator.inference")
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class InferenceWorker(QObject):
             result = inference(self._model, request.image, tta=request.config.tta)
             seconds = time.perf_counter() - start
         except Exception as error:  # any failure is the user's to read, not a crash
+            log.exception("pre-segmenting %s failed", request.image)  # the traceback, for the log file
             self.failed.emit(request.request_id, str(error) or type(error).__name__)
             return
         from gcnet_core.predict.running import predictor_for
