@@ -190,3 +190,20 @@ def test_the_cache_keeps_the_most_recently_used_engines(ade_model):
     assert len(kept) == onnx_engine.KEEP_ENGINES and engine_path(ade_model).name in kept
     newest_others = {p.name for p in old[-(onnx_engine.KEEP_ENGINES - 1):]}
     assert set(kept) - {engine_path(ade_model).name} == newest_others
+
+
+def test_a_damaged_cached_engine_is_exported_again(ade_model):
+    EnginePredictor(ade_model)
+    path = engine_path(ade_model)
+    path.write_bytes(path.read_bytes()[:1000])  # truncated
+    engine, stages = stages_of(ade_model)
+    assert stages == ["load", "export", "load", "ready"] and engine.export_seconds > 0
+    image = cv2.resize(read_image_rgb(PHOTOS[0]), (64, 48))
+    assert np.mean(engine.predict(image).labels == Predictor(ade_model).predict(image).labels) >= 0.999
+
+
+def test_exporting_keeps_a_model_in_training_mode(ade_model):
+    ade_model.train()
+    EnginePredictor(ade_model)
+    assert all(module.training for module in ade_model.modules())
+    ade_model.eval()

@@ -107,7 +107,9 @@ def export_network(model: nn.Module, path: Path) -> None:
     """Export backbone + decode head (dynamic batch, height and width) to ``path``, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(f".{path.name}.{os.getpid()}.part")
-    network = _Network(model).eval()
+    network = _Network(model)
+    modes = {module: module.training for module in network.modules()}
+    network.eval()  # batch norms with their running statistics, no dropout
     example = torch.zeros(1, 3, 64, 64, device=next(model.parameters()).device)
     try:
         with torch.no_grad(), warnings.catch_warnings():
@@ -119,6 +121,8 @@ def export_network(model: nn.Module, path: Path) -> None:
         os.replace(part, path)
     finally:
         part.unlink(missing_ok=True)
+        for module, training in modes.items():  # a model being trained stays in training mode
+            module.train(training)
 
 
 def open_session(path: Path, threads: int | None = None):
@@ -172,14 +176,21 @@ class EnginePredictor(Predictor):
         path = engine_path(self.model)
         report = self.progress or (lambda stage, done, total: None)
         try:
+            if path.is_file():
+                try:
+                    report("load", 1, 2)
+                    session = open_session(path)
+                except Exception as error:  # noqa: BLE001 - a damaged cache file: made again below
+                    log.warning("the cached engine %s cannot be loaded (%s): exporting it again", path, error)
+                    path.unlink(missing_ok=True)
             if not path.is_file():
                 report("export", 0, 2)
                 log.info("exporting %s for onnxruntime (once per checkpoint) to %s", self.entry.name, path)
                 start = time.perf_counter()
                 export_network(self.model, path)
                 self.export_seconds = time.perf_counter() - start
-            report("load", 1, 2)
-            session = open_session(path)
+                report("load", 1, 2)
+                session = open_session(path)
         except Exception as error:  # noqa: BLE001 - turned into a note by engine_or_exact
             raise EngineError(f"exporting or loading the onnxruntime engine failed: "
                               f"{type(error).__name__}: {error}") from error
