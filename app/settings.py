@@ -12,6 +12,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 ORGANIZATION = "gcnet"
 APPLICATION = "gcnet-annotator"
+WORK_AHEAD_DEFAULT = True  # tests of other features turn it off (tests/app/conftest.py)
 
 
 class AppSettings:
@@ -122,6 +123,25 @@ class AppSettings:
     @welcome_shown.setter
     def welcome_shown(self, value: bool) -> None:
         self._set("preferences/welcome_shown", bool(value))
+
+    # -- work ahead (the model segments images before they are asked for) -----------------
+    @property
+    def segment_on_open(self) -> bool:
+        """Pre-segment an image without a fresh prediction when it opens."""
+        return self._get("workahead/on_open", WORK_AHEAD_DEFAULT, bool)
+
+    @segment_on_open.setter
+    def segment_on_open(self, value: bool) -> None:
+        self._set("workahead/on_open", bool(value))
+
+    @property
+    def work_ahead(self) -> bool:
+        """Pre-segment the next images of the list in the background."""
+        return self._get("workahead/enabled", WORK_AHEAD_DEFAULT, bool)
+
+    @work_ahead.setter
+    def work_ahead(self, value: bool) -> None:
+        self._set("workahead/enabled", bool(value))
 
     def shortcut(self, action_id: str) -> str | None:
         """A person's key sequence for an action (portable text, "" = none), or None:

@@ -46,6 +46,8 @@ from .workers.batch import DEFAULT_COMMAND, BatchSegmenter, BatchSummary
 from .workers.download import DownloadDialog
 from .workers.inference import InferenceResult, InferenceService, ModelConfig
 from .workers.remap import remap_project_masks, removal_lut
+from .workahead import WorkAheadController
+from .workers import prediction_files
 from .workers.saving import SerialWriter, load_masks, snapshot
 from .workers.scan import FolderScan, start_scan
 from .workers.tasks import run_in_pool
@@ -54,7 +56,10 @@ AUTOSAVE_MS = 1000
 TOOL_KEYS = (("brush", "Brush", "B", "Brush"), ("eraser", "Eraser", "E", "Eraser"),
              ("polygon", "Polygon", "P", "Polygon"), ("fill", "Flood fill", "F", "Fill"),
              ("relabel", "Relabel predicted region", "R", "Relabel"),
-             ("accept", "Accept prediction (brush)", "G", "Accept"), ("pan", "Pan", "V", "Pan"))
+             ("accept", "Accept prediction (brush)", "G", "Accept"), ("pan", "Pan", "V", "Pan"),
+             ("pick", "Pick a likely class for a region (then 1-5)", "K", "Pick"),
+             ("snap", "Snap a stroke to the edges", "S", "Snap"),
+             ("superpixel", "Superpixel brush", "X", "Superpixel"))
 HIDE_MASK_KEY = Qt.Key.Key_H
 
 
@@ -137,6 +142,7 @@ class MainWindow(QMainWindow):
         self.batch.finished.connect(self._batch_finished)
         self._batch_states: tuple[str, ...] = ("new",)  # states a running batch may replace
         self.finetune = FinetuneController(self)  # fine-tune dock, training worker, model versions
+        self.workahead = WorkAheadController(self)  # the model segments images before they are opened
 
         self._autosave = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
         self._autosave.timeout.connect(self.save_current)
@@ -197,6 +203,8 @@ class MainWindow(QMainWindow):
         self.ignore_action = a("Mark low confidence as &ignore", self.ignore_low_confidence, "I",
                                tip="Set pixels whose confidence is below the threshold to ignore (I)")
         self.ignore_action.setIconText("Low conf → ignore")
+        self.next_class_action = a("&Next Most Likely Class", self.next_likely_class, "N",
+                                   tip="Give the region under the cursor the model's next most likely class (N)")
         self.segment_action = a("&Pre-segment Image", self.segment_current, ["Ctrl+Return", "Ctrl+Enter"])
         self.segment_all_action = a("Segment &All New Images", self.segment_all)
         self.cancel_batch_action = a("&Cancel Segment All", self.batch.cancel)
@@ -273,6 +281,7 @@ class MainWindow(QMainWindow):
         edit.addAction(self.redo_action)
         edit.addSeparator()
         edit.addAction(self.ignore_action)
+        edit.addAction(self.next_class_action)
         edit.addAction(self.replace_class_action)
         edit.addSeparator()
         edit.addAction(self.preferences_action)
@@ -288,6 +297,8 @@ class MainWindow(QMainWindow):
         model = menu.addMenu("&Model")
         for action in (self.segment_action, self.segment_all_action, self.cancel_batch_action):
             model.addAction(action)
+        model.addAction(self.workahead.on_open_action)
+        model.addAction(self.workahead.ahead_action)
         model.addSeparator()
         model.addAction(self.finetune.start_action)
         model.addAction(self.finetune.resegment_action)
@@ -309,9 +320,12 @@ class MainWindow(QMainWindow):
         self.model_panel.segmentAllRequested.connect(self.segment_all)
         self.model_panel.cancelBatchRequested.connect(self.batch.cancel)
         self.model_panel.configChanged.connect(self._config_changed)
+        self.model_panel.configChanged.connect(lambda _config: self.workahead.replan())
+        self.finetune.runEnded.connect(lambda _end: self.workahead.replan())
         self.canvas.cursorMoved.connect(self._cursor_moved)
         self.canvas.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
         self.canvas.edited.connect(self._person_edited)
+        self.canvas.message.connect(self._status)
         self.canvas.toolChanged.connect(lambda name: self.tool_actions[name].setChecked(True))
 
     def _restore_settings(self) -> None:
@@ -385,6 +399,8 @@ class MainWindow(QMainWindow):
                                 {rel: self.project.uncertainty(rel) for rel in rels})
         if self.current is None and rels:
             self.open_image(rels[0])
+        else:
+            self.workahead.replan()
 
     def _scan_finished(self, scan_id: int, total: int) -> None:
         if scan_id != self._scan_id:
@@ -415,16 +431,21 @@ class MainWindow(QMainWindow):
             self._close_document()
             self.current = rel  # so next/previous continue from here
             return False
-        try:
-            loaded = load_masks(self.project, path, rgb.shape[:2])
-        except OSError as error:  # an unusable mask that could not be moved aside: left as it is
-            self.prompter.warning("Open image", str(error))
-            self._close_document()
-            self.current = rel
-            return False
-        doc, warning = loaded.document, loaded.warning
-        if loaded.moved:  # a file a person may have made was moved aside: say it, not only in the bar
-            self.prompter.information("Mask moved to the backups", warning)
+        doc, warning = self.workahead.fresh_document(rel, rgb.shape[:2]), None  # a result still being written
+        if doc is None:
+            try:
+                loaded = load_masks(self.project, path, rgb.shape[:2])
+            except OSError as error:  # an unusable mask that could not be moved aside: left as it is
+                self.prompter.warning("Open image", str(error))
+                self._close_document()
+                self.current = rel
+                return False
+            doc, warning = loaded.document, loaded.warning
+            if loaded.moved:  # a file a person may have made was moved aside: say it, not only in the bar
+                self.prompter.information("Mask moved to the backups", warning)
+            stored, problem = prediction_files.load_for_project(self.project, path, rgb.shape[:2])
+            prediction_files.attach(doc, stored)  # Accept prediction, confidence, model-aware tools
+            warning = warning or problem
         self._close_document()
         self.current = rel
         self.document = doc
@@ -439,6 +460,7 @@ class MainWindow(QMainWindow):
         self._opened_state = self.project.state(rel)
         state = image_states.TITLES[self._opened_state]
         self._status(warning or f"{rel} ({state})", error=warning is not None)
+        self.workahead.replan()
         return True
 
     def _close_document(self) -> None:
@@ -478,6 +500,14 @@ class MainWindow(QMainWindow):
     def redo(self) -> None:
         if self.document is not None and self.document.redo() is not None:
             self.touched = self.document.person_changed
+
+    def next_likely_class(self) -> None:
+        cls = self.canvas.next_likely_class()
+        if cls is None:
+            self._status("No other likely class here (pre-segment the image for its class rankings)")
+        else:
+            self.touched = True
+            self._status(f"Region set to {self.project.classes.names[cls]} (N again: the next one)")
 
     def ignore_low_confidence(self) -> None:
         doc = self.document
@@ -708,6 +738,8 @@ class MainWindow(QMainWindow):
         self._with_checkpoint(config, submit)
 
     def _inference_finished(self, result: InferenceResult) -> None:
+        if self.workahead.scheduler.owns(result.request_id):
+            return  # work-ahead's own (app/workahead.py applies it)
         self.model_panel.segment_button.setEnabled(True)
         self._pending_segment = False
         self.last_inference_seconds = result.seconds
@@ -720,22 +752,30 @@ class MainWindow(QMainWindow):
             return
         self._record_uncertainty(self.current, mean_uncertainty(result.confidence))
         self._adopt_model_classes(result.classes)
-        labels = class_lut(result.classes, self.project.classes)[result.labels]
+        lut = class_lut(result.classes, self.project.classes)
+        labels, rankings = lut[result.labels], result.rankings.remapped(lut) if result.rankings else None
+        self._keep_prediction(self.current, result)
         doc = self.document
         state = self.project.state(self.current)
         human = image_states.has_human_work(state, bool(doc.edited.any()))
         if human and not self.prompter.question(
                 "Replace labels?", f"{self.current} has human corrections. Apply the new prediction to "
                 "the pixels nobody edited? (Edited pixels are kept either way.)"):
-            doc.prediction, doc.confidence = labels, result.confidence  # for the model-based tools
+            doc.keep_model_output(labels, result.confidence, rankings)  # for the model-based tools
             self.canvas.refresh()
             self._status(f"Prediction kept aside (used by relabel/accept tools){load}")
             return
-        doc.set_prediction(labels, result.confidence)
+        doc.set_prediction(labels, result.confidence, rankings=rankings)
         if state in image_states.MODEL_STATES:  # the prediction's model is recorded
             self._set_state(self.current, image_states.after_prediction(state), result.config.model_id)
         self.save_current()
         self._status(f"Pre-segmented {self.current} in {result.seconds:.2f} s{load}")
+
+    def _keep_prediction(self, rel: str, result: InferenceResult) -> None:
+        """The prediction's sidecar (confidence, class rankings, model id), written off the UI thread."""
+        stored = prediction_files.stored_from_result(result.labels, result.confidence, result.rankings,
+                                                     result.classes, result.config.model_id)
+        self.writer.submit(prediction_files.save_job(self.project.prediction_path(rel), stored))
 
     def _adopt_model_classes(self, classes: ClassSet) -> None:
         """A project with nothing labelled yet takes the classes of the model that labels it."""
@@ -750,6 +790,8 @@ class MainWindow(QMainWindow):
                 self._status(f"{missing} of the model's classes are not in this project: they become ignore")
 
     def _inference_failed(self, _request_id: int, message: str) -> None:
+        if self.workahead.scheduler.owns(_request_id):
+            return
         self.model_panel.segment_button.setEnabled(True)
         self._pending_segment = False
         self.prompter.warning("Pre-segmentation failed", message)
@@ -781,6 +823,7 @@ class MainWindow(QMainWindow):
                              [self.project.root / rel for rel in todo], config)
             self._batch_model = config.model_id
             self._batch_states = states
+            self.workahead.replan()  # paused while the batch runs
             self._update_actions()
 
         self._with_checkpoint(config, start)
@@ -794,15 +837,17 @@ class MainWindow(QMainWindow):
             rel = project.relative(image) if project else None
         except ValueError:
             rel = None
+        staged_prediction = self.batch.staged_prediction(Path(image))
         if rel is None or not self._batch_may_replace(rel):
-            self.writer.submit(lambda: staged_path.unlink(missing_ok=True))  # a person got there first
+            self.writer.submit(lambda: (staged_path.unlink(missing_ok=True),  # a person got there first
+                                        staged_prediction.unlink(missing_ok=True)))
             return
         model_classes = self.batch.model_classes
         if model_classes is not None:
             self._adopt_model_classes(model_classes)
         lut = None if model_classes is None or model_classes.names == project.classes.names \
             else class_lut(model_classes, project.classes)  # e.g. a class was removed: values follow names
-        target, classes = project.label_path(rel), project.classes
+        target, prediction, classes = project.label_path(rel), project.prediction_path(rel), project.classes
 
         def place() -> bool:
             if not staged_path.exists():
@@ -813,6 +858,7 @@ class MainWindow(QMainWindow):
             else:
                 write_index_mask(target, lut[read_index_mask(staged_path)], classes)
                 staged_path.unlink(missing_ok=True)
+            prediction_files.adopt_staged(staged_prediction, prediction)  # confidence, rankings
             return True
 
         def placed(ok: bool) -> None:
@@ -838,6 +884,7 @@ class MainWindow(QMainWindow):
         self.model_panel.set_batch_progress(done, total, f"{done} / {total} segmented{eta_text}")
 
     def _batch_finished(self, summary: BatchSummary) -> None:
+        QTimer.singleShot(0, self.workahead.replan)  # after the batch is marked finished
         staging = self.batch.staging  # removed after the writer placed every mask it was given
         if staging is not None:
             self.writer.submit(lambda: shutil.rmtree(staging, ignore_errors=True))

@@ -569,6 +569,36 @@ class MaskDocument:
         box, mask = region
         return self._step([(box, int(value), mask, True)])
 
+    def region_at(self, x: int, y: int, connectivity: int = 4) -> tuple[tuple[int, int], np.ndarray] | None:
+        """The connected region of the labels at (x, y): ((x0, y0) origin, mask of its box)."""
+        region = self._region(self.labels, x, y, connectivity)
+        if region is None:
+            return None
+        (y0, _y1, x0, _x1), mask = region
+        return (x0, y0), mask
+
+    def region_classes(self, x: int, y: int, limit: int = 5) -> list[tuple[int, float]]:
+        """The classes the model found most likely over the region at (x, y), best first, as
+        (class, mean probability); empty without rankings. Ignore is never offered."""
+        region = self.region_at(x, y)
+        if region is None or self.rankings is None:
+            return []
+        origin, mask = region
+        ranked = self.rankings.region_ranking(mask, origin)
+        return [(c, p) for c, p in ranked if c < len(self.classes)][:limit]
+
+    def paint_mask(self, mask: np.ndarray, origin: tuple[int, int], value: int) -> Rect | None:
+        """Give ``value`` to the True pixels of ``mask`` placed at ``origin`` = (x, y): one
+        step, the pixels count as a person's (the model-aware tools end here)."""
+        mask = np.asarray(mask, dtype=bool)
+        ox, oy = int(origin[0]), int(origin[1])
+        h, w = self.labels.shape
+        x0, y0 = max(0, ox), max(0, oy)
+        x1, y1 = min(w, ox + mask.shape[1]), min(h, oy + mask.shape[0])
+        if x1 <= x0 or y1 <= y0:
+            return None
+        return self._step([((y0, y1, x0, x1), int(value), mask[y0 - oy:y1 - oy, x0 - ox:x1 - ox], True)])
+
     def replace_class(self, old: int, new: int) -> Rect | None:
         """Every pixel labelled ``old`` becomes ``new``."""
         hit = self.labels == int(old)

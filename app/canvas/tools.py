@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TOOLS", "ClickTool", "PolygonTool", "StrokeTool"]
 
-TOOLS = ("brush", "eraser", "polygon", "fill", "relabel", "accept", "pan")
+TOOLS = ("brush", "eraser", "polygon", "fill", "relabel", "accept", "pan", "pick", "snap", "superpixel")
 """Tool names accepted by ``CanvasView.set_tool``."""
 
 

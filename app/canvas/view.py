@@ -12,7 +12,7 @@ import math
 import weakref
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
@@ -20,6 +20,7 @@ from .document import MaskDocument, Rect
 from .items import BrushCursorItem, ImageItem
 from .layers import wrap_rgb
 from .overlay import MaskLayers
+from .model_tools import ClassPicker, NextLikelyClass, PickTool, SnapTool, SuperpixelTool
 from .tools import TOOLS, ClickTool, PolygonTool, StrokeTool
 
 __all__ = ["CanvasView"]
@@ -27,6 +28,7 @@ __all__ = ["CanvasView"]
 MIN_SCALE = 1.0 / 64
 MAX_SCALE = 64.0
 MAX_BRUSH = 1000
+STROKE_TOOLS = ("brush", "eraser", "accept", "snap", "superpixel")  # tools that show the brush circle
 
 
 class CanvasView(QGraphicsView):
@@ -34,7 +36,8 @@ class CanvasView(QGraphicsView):
 
     Signals: ``cursorMoved(x, y)`` image pixel under the mouse (-1, -1 outside);
     ``edited()`` after each finished edit (stroke, fill, polygon); ``zoomChanged(scale)``
-    (1.0 = one screen pixel per image pixel); ``brushSizeChanged(px)``; ``toolChanged(name)``.
+    (1.0 = one screen pixel per image pixel); ``brushSizeChanged(px)``; ``toolChanged(name)``;
+    ``message(text)``: a hint for the status bar (a model-aware tool without rankings...).
     """
 
     cursorMoved = Signal(int, int)
@@ -42,6 +45,7 @@ class CanvasView(QGraphicsView):
     zoomChanged = Signal(float)
     brushSizeChanged = Signal(int)
     toolChanged = Signal(str)
+    message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +81,8 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._last_pixel = (-1, -1)
         self._polygon = PolygonTool(self)
+        self.picker = ClassPicker(self)  # the pick tool's list of likely classes (keys 1-5)
+        self._next_likely = NextLikelyClass(self)
         self._tool = self._make_tool("brush")
         self._update_cursor_shape()
 
@@ -127,6 +133,16 @@ class CanvasView(QGraphicsView):
 
     def document(self) -> MaskDocument | None:
         return self._doc
+
+    def image_array(self) -> np.ndarray | None:
+        """The shown photo (H, W, 3) RGB uint8, for tools that look at the image's edges."""
+        return self._pixels
+
+    def next_likely_class(self) -> int | None:
+        """The region under the cursor takes the next class of its ranking (key N); None
+        when there is no ranking or no other class. Pressing again cycles."""
+        x, y = self._last_pixel
+        return self._next_likely.step(x, y)
 
     def refresh(self, rect: Rect | None = None) -> None:
         """Repaint ``rect`` (x, y, w, h) of the mask, or all of it. Changes made through the
@@ -203,6 +219,12 @@ class CanvasView(QGraphicsView):
             return ClickTool(self, name)
         if name == "polygon":
             return self._polygon
+        if name == "pick":
+            return PickTool(self)
+        if name == "snap":
+            return SnapTool(self)
+        if name == "superpixel":
+            return SuperpixelTool(self)
         return None  # pan
 
     def _cancel_tool(self) -> None:
@@ -237,7 +259,7 @@ class CanvasView(QGraphicsView):
         return self._brush
 
     def _update_cursor_shape(self) -> None:
-        stroke = self._tool_name in ("brush", "eraser", "accept")
+        stroke = self._tool_name in STROKE_TOOLS
         self._cursor_item.set_radius(self._brush / 2.0)
         if not stroke:
             self._cursor_item.setVisible(False)
@@ -381,8 +403,24 @@ class CanvasView(QGraphicsView):
         self._report_pixel(-1, -1)
         super().leaveEvent(event)
 
+    def event(self, event) -> bool:
+        """While the class picker is open, its keys 1-5 and Esc win over the window's shortcuts."""
+        if event.type() == QEvent.Type.ShortcutOverride and self.picker.isVisible() \
+                and _picker_key(event) is not None:
+            event.accept()
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
+        if self.picker.isVisible() and _picker_key(event) is not None:
+            number = _picker_key(event)
+            if number == 0:
+                self.picker.close_picker()
+            else:
+                self.picker.pick(number)
+            event.accept()
+            return
         if key == Qt.Key.Key_BracketLeft or event.text() == "[":
             self.set_brush_size(min(self._brush - 1, round(self._brush / 1.2)))
         elif key == Qt.Key.Key_BracketRight or event.text() == "]":
@@ -410,7 +448,7 @@ class CanvasView(QGraphicsView):
         super().keyReleaseEvent(event)
 
     def _move_brush_cursor(self, x: int, y: int) -> None:
-        show = self._tool_name in ("brush", "eraser", "accept") and self.image_size() != (0, 0)
+        show = self._tool_name in STROKE_TOOLS and self.image_size() != (0, 0)
         self._cursor_item.setVisible(show)
         if show:
             self._cursor_item.setPos(x + 0.5, y + 0.5)
@@ -422,6 +460,16 @@ class CanvasView(QGraphicsView):
         if (x, y) != self._last_pixel:
             self._last_pixel = (x, y)
             self.cursorMoved.emit(x, y)
+
+
+def _picker_key(event: QKeyEvent) -> int | None:
+    """1-5 for the picker's digit keys, 0 for Esc, None for any other key."""
+    if event.key() == Qt.Key.Key_Escape:
+        return 0
+    if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+        return None
+    text = event.text()
+    return int(text) if text in ("1", "2", "3", "4", "5") else None
 
 
 def _weak_listener(view: CanvasView):

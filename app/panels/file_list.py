@@ -27,6 +27,8 @@ STATE_COLOURS = {"new": QColor("#8a8f98"), "predicted": QColor("#2f80d1"),
 PathRole = Qt.ItemDataRole.UserRole + 1
 StateRole = Qt.ItemDataRole.UserRole + 2
 UncertaintyRole = Qt.ItemDataRole.UserRole + 3  # mean 1 - confidence of the last prediction, or None
+WorkRole = Qt.ItemDataRole.UserRole + 5  # work-ahead: "fresh" (prediction of the selected model), "queued", None
+WORK_MARKS = {"fresh": "⚡ ready", "queued": "… queued"}
 ORDERS = (("name", "Name"), ("uncertainty", "Most uncertain first"))
 
 
@@ -42,6 +44,7 @@ class FileListModel(QAbstractListModel):
         self._row_of: dict[str, int] = {}
         self._states: dict[str, str] = {}
         self._uncertainty: dict[str, float] = {}
+        self._work: dict[str, str] = {}  # work-ahead marks (WorkRole)
         self.counts: Counter[str] = Counter()
         self.thumbnails = thumbnails
         self._pixmaps: dict[str, QPixmap] = {}
@@ -53,6 +56,7 @@ class FileListModel(QAbstractListModel):
         self.beginResetModel()
         self.root = root
         self._rows, self._row_of, self._states, self._uncertainty = [], {}, {}, {}
+        self._work = {}
         self.counts = Counter()
         self._pixmaps.clear()
         if self.thumbnails is not None:
@@ -132,6 +136,8 @@ class FileListModel(QAbstractListModel):
             return self._states[rel]
         if role == UncertaintyRole:
             return self._uncertainty.get(rel)
+        if role == WorkRole:
+            return self._work.get(rel)
         if role == Qt.ItemDataRole.ToolTipRole:
             value = self._uncertainty.get(rel)
             unsure = f"\nmodel uncertainty {value:.1%}" if value is not None else ""
@@ -139,6 +145,18 @@ class FileListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbnail(rel)
         return None
+
+    def set_work_marks(self, marks: dict[str, str]) -> None:
+        """Which images have a fresh prediction of the selected model and which are queued."""
+        changed = {rel for rel in set(marks) | set(self._work) if marks.get(rel) != self._work.get(rel)}
+        self._work = {rel: mark for rel, mark in marks.items() if rel in self._row_of}
+        for rel in changed:
+            if rel in self._row_of:
+                index = self.index(self._row_of[rel])
+                self.dataChanged.emit(index, index, [WorkRole])
+
+    def work_mark(self, rel: str) -> str | None:
+        return self._work.get(rel)
 
     def _thumbnail(self, rel: str) -> QPixmap | None:
         pixmap = self._pixmaps.get(rel)
@@ -254,6 +272,13 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.setPen(QColor("white"))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, title)
         uncertainty = index.data(UncertaintyRole)
+        work = index.data(WorkRole)
+        if work:  # work-ahead: the mask is ready, or on its way
+            mark = WORK_MARKS[work]
+            mark_rect = QRect(rect.right() - painter.fontMetrics().horizontalAdvance(mark) - 6, pill.top(),
+                              painter.fontMetrics().horizontalAdvance(mark) + 4, pill.height())
+            painter.setPen(STATE_COLOURS["predicted"] if work == "fresh" else option.palette.placeholderText().color())
+            painter.drawText(mark_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, mark)
         if uncertainty is not None:
             hint = QRect(pill.right() + 6, pill.top(), rect.right() - pill.right() - 8, pill.height())
             painter.setPen(option.palette.placeholderText().color())

@@ -44,6 +44,7 @@ class InferenceRequest:
     request_id: int
     image: Path
     config: ModelConfig
+    preview: bool = False  # a coarse pass at a fraction of the test scale (gcnet_core.predict.preview)
 
 
 @dataclass
@@ -58,6 +59,8 @@ class InferenceResult:
     load_seconds: float  # 0 when the model was already loaded
     device: str = ""  # where the network ran ("cpu", "cuda:0"), for the status bar
     note: str | None = None  # how the run deviated, e.g. sliding windows after running out of GPU memory
+    rankings: object = None  # gcnet_core.predict.rankings.ClassRankings (model-aware tools)
+    preview: bool = False  # from a coarse pass; the full result follows
 
 
 class InferenceWorker(QObject):
@@ -91,7 +94,12 @@ class InferenceWorker(QObject):
                 self._prepare(config.model_id)
                 load_seconds = time.perf_counter() - start
             start = time.perf_counter()
-            result = inference(self._model, request.image, tta=request.config.tta)
+            if request.preview:
+                from gcnet_core.predict.preview import preview_inference
+
+                result = preview_inference(self._model, request.image)
+            else:
+                result = inference(self._model, request.image, tta=request.config.tta)
             seconds = time.perf_counter() - start
         except Exception as error:  # any failure is the user's to read, not a crash
             log.exception("pre-segmenting %s failed", request.image)  # the traceback, for the log file
@@ -104,7 +112,7 @@ class InferenceWorker(QObject):
         device = f"{next(self._model.parameters()).device} ({how})"
         self.finished.emit(InferenceResult(request.request_id, request.image, request.config, result.labels,
                                            result.confidence, self._model.classes, seconds, load_seconds,
-                                           device, result.note))
+                                           device, result.note, result.rankings, request.preview))
 
     def _prepare(self, model_id: str) -> None:
         """Build the model's predictor now, so a one-off step (exporting the CPU engine, tens
@@ -172,10 +180,10 @@ class InferenceService(QObject):
     def busy(self) -> bool:
         return bool(self._pending)
 
-    def submit(self, image: Path, config: ModelConfig) -> int:
+    def submit(self, image: Path, config: ModelConfig, preview: bool = False) -> int:
         self._next_id += 1
         self._pending.add(self._next_id)
-        self._run.emit(InferenceRequest(self._next_id, Path(image), config))
+        self._run.emit(InferenceRequest(self._next_id, Path(image), config, preview))
         return self._next_id
 
     def unload(self, gpu_only: bool = False) -> None:

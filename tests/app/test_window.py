@@ -325,7 +325,7 @@ def test_failed_autosave_keeps_the_previous_mask_intact(qtbot, make_window, tmp_
     real_replace = os.replace
 
     def crash_on_masks(src, dst):
-        if str(dst).endswith(".png"):
+        if str(dst).endswith((".png", ".mask")):  # project masks are PNGs named *.mask
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 

@@ -1,0 +1,401 @@
+"""Editing tools that use what the model knows: its class rankings and the image's edges.
+
+- pick tool (K): click a region, its 3-5 most likely classes (mean probability over the
+  region) appear beside the cursor; a key 1-5 or a click gives the region that class;
+- next most likely class (N): the region under the cursor takes the next class of its
+  ranking; pressing again cycles through the ranking;
+- snap tool (S): a stroke inside an object grows to the object's edges (OpenCV GrabCut,
+  seeded by the stroke and the model's labels of the current class);
+- superpixel brush (X): paints whole superpixels (a compact watershed from a grid of seeds
+  over the image gradient, computed tile by tile only where the brush goes).
+
+Each edit is one undo step through :class:`MaskDocument` (``paint_mask``); the numpy
+parts (:func:`snap_to_edges`, :func:`superpixels`) need no Qt and are tested alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtWidgets import QFrame, QGraphicsPathItem, QLabel, QVBoxLayout
+
+if TYPE_CHECKING:
+    from .view import CanvasView
+
+SNAP_MAX_SIDE = 480  # GrabCut runs on the stroke's neighbourhood shrunk to this size at most
+SUPERPIXEL_SIZE = 24  # seed spacing in pixels
+TILE = 256  # superpixels are computed per tile of this size, when the brush first reaches it
+PICK_LIMIT = 5
+
+
+# ---------------------------------------------------------------------------- numpy parts
+
+def snap_to_edges(rgb: np.ndarray, seed: np.ndarray, probable: np.ndarray | None = None,
+                  iterations: int = 3) -> np.ndarray:
+    """The object around ``seed`` (bool mask, same size as ``rgb``): GrabCut with the seed as
+    sure foreground, ``probable`` (e.g. the model's pixels of that class) as probable
+    foreground, everything else probable background and the border sure background."""
+    height, width = seed.shape
+    gc = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
+    if probable is not None:
+        gc[probable] = cv2.GC_PR_FGD
+    gc[[0, -1], :] = cv2.GC_BGD
+    gc[:, [0, -1]] = cv2.GC_BGD
+    gc[seed] = cv2.GC_FGD
+    if not (gc == cv2.GC_FGD).any() or (gc == cv2.GC_BGD).sum() + (gc == cv2.GC_PR_BGD).sum() == 0:
+        return seed.copy()
+    background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(np.ascontiguousarray(rgb[..., ::-1]), gc, None, background, foreground, iterations,
+                    cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # e.g. a region of one flat colour: nothing to learn from, keep the stroke
+        return seed.copy()
+    found = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
+    # only the part connected to the stroke: GrabCut may pick up look-alike patches elsewhere
+    count, parts = cv2.connectedComponents(found.astype(np.uint8), connectivity=4)
+    keep = np.unique(parts[seed & found])
+    keep = keep[keep > 0]
+    return np.isin(parts, keep) | seed if count > 1 else found | seed
+
+
+def superpixels(rgb: np.ndarray, size: int = SUPERPIXEL_SIZE) -> np.ndarray:
+    """(H, W) int32 superpixel ids of an RGB tile: watershed of the colour gradient from a
+    regular grid of seeds (a compact-watershed superpixel scheme; every pixel gets an id)."""
+    height, width = rgb.shape[:2]
+    markers = np.zeros((height, width), np.int32)
+    ys = np.arange(size // 2, height, size) if height > size else np.array([height // 2])
+    xs = np.arange(size // 2, width, size) if width > size else np.array([width // 2])
+    grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")
+    markers[grid_y.ravel(), grid_x.ravel()] = np.arange(1, grid_y.size + 1, dtype=np.int32)
+    cv2.watershed(np.ascontiguousarray(rgb[..., ::-1]), markers)
+    boundary = markers <= 0  # watershed lines: take the id of a neighbour
+    if boundary.any():
+        grown = cv2.dilate(np.where(boundary, 0, markers).astype(np.float32), np.ones((3, 3), np.uint8))
+        markers[boundary] = grown[boundary].astype(np.int32)
+        markers[markers <= 0] = 1
+    return markers
+
+
+class SuperpixelMap:
+    """Superpixels of one image, computed tile by tile as the brush reaches them."""
+
+    def __init__(self, rgb: np.ndarray, size: int = SUPERPIXEL_SIZE, tile: int = TILE) -> None:
+        self.rgb, self.size, self.tile = rgb, size, tile
+        self._tiles: dict[tuple[int, int], np.ndarray] = {}
+
+    def _tile(self, row: int, col: int) -> np.ndarray:
+        key = (row, col)
+        if key not in self._tiles:
+            t = self.tile
+            self._tiles[key] = superpixels(self.rgb[row * t:(row + 1) * t, col * t:(col + 1) * t], self.size)
+        return self._tiles[key]
+
+    def covering(self, box: tuple[int, int, int, int], mask: np.ndarray) -> tuple[tuple[int, int, int, int],
+                                                                                   np.ndarray]:
+        """Grow the True pixels of ``mask`` (in ``box`` = (y0, y1, x0, x1)) to whole superpixels
+        of the tiles they touch: (box of the result, its mask)."""
+        y0, y1, x0, x1 = box
+        t = self.tile
+        rows, cols = range(y0 // t, (y1 - 1) // t + 1), range(x0 // t, (x1 - 1) // t + 1)
+        by0, by1 = rows.start * t, min(self.rgb.shape[0], rows.stop * t)
+        bx0, bx1 = cols.start * t, min(self.rgb.shape[1], cols.stop * t)
+        out = np.zeros((by1 - by0, bx1 - bx0), bool)
+        for row in rows:
+            for col in cols:
+                ids = self._tile(row, col)
+                ty0, tx0 = row * t, col * t
+                sy0, sy1 = max(y0, ty0), min(y1, ty0 + ids.shape[0])
+                sx0, sx1 = max(x0, tx0), min(x1, tx0 + ids.shape[1])
+                if sy1 <= sy0 or sx1 <= sx0:
+                    continue
+                hit = mask[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0]
+                touched = np.unique(ids[sy0 - ty0:sy1 - ty0, sx0 - tx0:sx1 - tx0][hit])
+                if touched.size:
+                    out[ty0 - by0:ty0 - by0 + ids.shape[0], tx0 - bx0:tx0 - bx0 + ids.shape[1]] |= np.isin(ids, touched)
+        return (by0, by1, bx0, bx1), out
+
+
+# ---------------------------------------------------------------------------- the class picker
+
+class ClassPicker(QFrame):
+    """The region's likely classes beside the cursor: "1 road 62 %" ...; keys 1-5 or a click."""
+
+    def __init__(self, view: "CanvasView") -> None:
+        super().__init__(view.viewport())
+        self.view = view
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(6, 4, 6, 4)
+        self._layout.setSpacing(2)
+        self.rows: list[QLabel] = []
+        self.choices: list[int] = []
+        self._region: tuple[tuple[int, int], np.ndarray] | None = None
+        self.hide()
+
+    def show_for(self, region: tuple[tuple[int, int], np.ndarray], ranked: list[tuple[int, float]],
+                 at: QPointF) -> None:
+        for row in self.rows:
+            row.deleteLater()
+        self.rows, self.choices, self._region = [], [c for c, _ in ranked], region
+        names = self.view.document().classes.names
+        for i, (cls, probability) in enumerate(ranked, 1):
+            colour = QColor(*self.view.document().classes.palette[cls]).name()
+            row = QLabel(f"<b>{i}</b>&nbsp;<span style='color:{colour}'>■</span>&nbsp;{names[cls]}"
+                         f"&nbsp;&nbsp;{probability:.0%}", self)
+            row.setTextFormat(Qt.TextFormat.RichText)
+            row.mousePressEvent = lambda _event, n=i: self.pick(n)  # a click on a row picks it
+            self._layout.addWidget(row)
+            self.rows.append(row)
+        self.adjustSize()
+        self.move(int(at.x()) + 12, int(at.y()) + 12)
+        self.show()
+        self.raise_()
+
+    def pick(self, number: int) -> int | None:
+        """Give the region class ``number`` (1-based) of the list; returns the class."""
+        if not self.isVisible() or not 1 <= number <= len(self.choices) or self._region is None:
+            return None
+        cls = self.choices[number - 1]
+        origin, mask = self._region
+        self.close_picker()
+        doc = self.view.document()
+        if doc is not None and doc.paint_mask(mask, origin, cls) is not None:
+            self.view.edited.emit()
+        return cls
+
+    def close_picker(self) -> None:
+        self._region = None
+        self.hide()
+
+
+# ---------------------------------------------------------------------------- tools
+
+class PickTool:
+    """Click a region: the picker lists its most likely classes."""
+
+    def __init__(self, view: "CanvasView") -> None:
+        self.view = view
+        self.active = False
+
+    def press(self, x: int, y: int) -> None:
+        doc = self.view.document()
+        if doc is None:
+            return
+        if doc.rankings is None:
+            self.view.message.emit("No class rankings for this image yet: pre-segment it first")
+            return
+        region = doc.region_at(x, y)
+        ranked = doc.region_classes(x, y, PICK_LIMIT)
+        if region is None or not ranked:
+            return
+        at = self.view.mapFromScene(QPointF(x + 0.5, y + 0.5))
+        self.view.picker.show_for(region, ranked, QPointF(at))
+
+    def move(self, x: int, y: int) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+    def cancel(self) -> None:
+        self.view.picker.close_picker()
+
+
+class NextLikelyClass:
+    """Key N: the region under the cursor cycles through its ranking, one class per press."""
+
+    def __init__(self, view: "CanvasView") -> None:
+        self.view = view
+        self._cycle: tuple[tuple[int, int], np.ndarray, list[int], int] | None = None
+
+    def step(self, x: int, y: int) -> int | None:
+        doc = self.view.document()
+        if doc is None or doc.rankings is None or not (0 <= x < doc.width and 0 <= y < doc.height):
+            return None
+        cycle = self._cycle
+        if cycle is not None and self._still_applies(doc, cycle, x, y):
+            origin, mask, ranking, index = cycle
+        else:
+            region = doc.region_at(x, y)
+            ranking = [c for c, _ in doc.region_classes(x, y, PICK_LIMIT)]
+            if region is None or not ranking:
+                return None
+            origin, mask = region
+            current = int(doc.labels[y, x])
+            index = ranking.index(current) if current in ranking else -1
+        if len(ranking) < 2 and doc.labels[y, x] in ranking:
+            return None  # the model knows no other class here
+        index = (index + 1) % len(ranking)
+        cls = ranking[index]
+        if doc.paint_mask(mask, origin, cls) is not None:
+            self.view.edited.emit()
+        self._cycle = (origin, mask, ranking, index)
+        return cls
+
+    @staticmethod
+    def _still_applies(doc, cycle, x: int, y: int) -> bool:
+        """The same region, still labelled as the last press left it (so presses cycle)."""
+        (ox, oy), mask, ranking, index = cycle
+        if not (0 <= y - oy < mask.shape[0] and 0 <= x - ox < mask.shape[1]) or not mask[y - oy, x - ox]:
+            return False
+        window = doc.labels[oy:oy + mask.shape[0], ox:ox + mask.shape[1]]
+        return window.shape == mask.shape and bool((window[mask] == ranking[index]).all())
+
+
+class _PathStroke:
+    """A drag drawn as a path in the scene (nothing is painted until release)."""
+
+    def __init__(self, view: "CanvasView") -> None:
+        self.view = view
+        self.points: list[tuple[int, int]] = []
+        self._item = QGraphicsPathItem()
+        self._item.setZValue(52)
+        view.scene().addItem(self._item)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.points)
+
+    def _redraw(self) -> None:
+        path = QPainterPath()
+        if self.points:
+            path.moveTo(QPointF(self.points[0][0] + 0.5, self.points[0][1] + 0.5))
+            for x, y in self.points[1:]:
+                path.lineTo(QPointF(x + 0.5, y + 0.5))
+        pen = QPen(self.view.class_color(self.view.current_class()), max(1.0, self.view.brush_size()))
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        self._item.setPen(pen)
+        self._item.setOpacity(0.6)
+        self._item.setPath(path)
+
+    def press(self, x: int, y: int) -> None:
+        if self.view.document() is not None:
+            self.points = [(x, y)]
+            self._redraw()
+
+    def move(self, x: int, y: int) -> None:
+        if self.points and (x, y) != self.points[-1]:
+            self.points.append((x, y))
+            self._redraw()
+
+    def _stroke_mask(self, shape: tuple[int, int]) -> np.ndarray:
+        mask = np.zeros(shape, np.uint8)
+        pts = np.array(self.points, np.int32).reshape(-1, 1, 2)
+        cv2.polylines(mask, [pts], False, 1, thickness=max(1, self.view.brush_size()))
+        if len(self.points) == 1:
+            cv2.circle(mask, self.points[0], max(1, self.view.brush_size() // 2), 1, -1)
+        return mask.view(bool)
+
+    def cancel(self) -> None:
+        self.points = []
+        self._redraw()
+
+
+class SnapTool(_PathStroke):
+    """Drag inside an object; on release the stroke grows to the object's edges."""
+
+    def release(self) -> None:
+        doc, view = self.view.document(), self.view
+        rgb = view.image_array()
+        if not self.points or doc is None or rgb is None:
+            self.cancel()
+            return
+        stroke = self._stroke_mask(doc.shape)
+        self.cancel()
+        ys, xs = np.nonzero(stroke)
+        span = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
+        margin = max(16, int(span * 0.6))
+        y0, y1 = max(0, ys.min() - margin), min(doc.height, ys.max() + margin + 1)
+        x0, x1 = max(0, xs.min() - margin), min(doc.width, xs.max() + margin + 1)
+        cls = view.current_class()
+        probable = doc.prediction[y0:y1, x0:x1] == cls if doc.prediction is not None else None
+        found = _snap_scaled(rgb[y0:y1, x0:x1], stroke[y0:y1, x0:x1], probable)
+        if view.only_over() is not None:
+            found &= doc.labels[y0:y1, x0:x1] == view.only_over()
+        if doc.paint_mask(found, (x0, y0), cls) is not None:
+            view.edited.emit()
+
+
+def _snap_scaled(rgb: np.ndarray, seed: np.ndarray, probable: np.ndarray | None) -> np.ndarray:
+    """:func:`snap_to_edges` on a neighbourhood shrunk to :data:`SNAP_MAX_SIDE` (GrabCut's
+    time grows with the pixel count), the result scaled back."""
+    height, width = seed.shape
+    factor = min(1.0, SNAP_MAX_SIDE / max(height, width))
+    if factor >= 1.0:
+        return snap_to_edges(rgb, seed, probable)
+    size = (max(2, round(width * factor)), max(2, round(height * factor)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    small_seed = cv2.resize(seed.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    small_probable = None if probable is None else cv2.resize(probable.astype(np.uint8), size,
+                                                               interpolation=cv2.INTER_NEAREST).astype(bool)
+    found = snap_to_edges(small, small_seed, small_probable)
+    return cv2.resize(found.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool) | seed
+
+
+class SuperpixelTool:
+    """A brush that paints every superpixel it touches (one undo step per drag)."""
+
+    def __init__(self, view: "CanvasView") -> None:
+        self.view = view
+        self._last: tuple[int, int] | None = None
+        self._map: SuperpixelMap | None = None
+        self._map_of: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self._last is not None
+
+    def _superpixels(self) -> SuperpixelMap | None:
+        rgb = self.view.image_array()
+        if rgb is None:
+            return None
+        if self._map is None or self._map_of != id(rgb):
+            self._map, self._map_of = SuperpixelMap(rgb), id(rgb)
+        return self._map
+
+    def _paint(self, p0, p1) -> None:
+        doc, view = self.view.document(), self.view
+        spx = self._superpixels()
+        if doc is None or spx is None:
+            return
+        if not doc.in_stroke:
+            doc.begin_stroke()
+        value = view.current_class()
+        for box, mask in doc._disc_masks(p0, p1, view.brush_size() / 2.0):
+            (y0, y1, x0, x1), grown = spx.covering(box, mask)
+            if view.only_over() is not None:
+                grown &= doc.labels[y0:y1, x0:x1] == view.only_over()
+            doc.paint_mask(grown, (x0, y0), value)
+
+    def press(self, x: int, y: int) -> None:
+        if self.view.document() is None:
+            return
+        self._last = (x, y)
+        self._paint((x, y), None)
+
+    def move(self, x: int, y: int) -> None:
+        if self._last is None or (x, y) == self._last:
+            return
+        self._paint(self._last, (x, y))
+        self._last = (x, y)
+
+    def release(self) -> None:
+        if self._last is None:
+            return
+        self._last = None
+        doc = self.view.document()
+        if doc is not None and doc.end_stroke() is not None:
+            self.view.edited.emit()
+
+    def cancel(self) -> None:
+        self.release()
+
+
+__all__ = ["ClassPicker", "NextLikelyClass", "PickTool", "SnapTool", "SuperpixelMap", "SuperpixelTool",
+           "snap_to_edges", "superpixels"]

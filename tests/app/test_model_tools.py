@@ -1,0 +1,164 @@
+"""The model-aware tools on documents with known rankings, and from the keyboard in the window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from app.canvas.document import MaskDocument  # noqa: E402
+from app.canvas.model_tools import SuperpixelMap, snap_to_edges, superpixels  # noqa: E402
+from gcnet_core.files.masks import write_index_mask  # noqa: E402
+from gcnet_core.model.classes import ClassSet  # noqa: E402
+from gcnet_core.predict.rankings import ClassRankings  # noqa: E402
+from gcnet_core.project.predictions import StoredPrediction, save_prediction  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
+from test_window import at, drag, key, make_window, open_and_wait  # noqa: E402,F401
+
+CLASSES = ClassSet(("sky", "tree", "grass", "road", "car"),
+                   ((70, 130, 180), (0, 128, 0), (120, 200, 60), (128, 64, 128), (0, 0, 142)))
+H, W = 60, 80
+
+
+def scene() -> tuple[np.ndarray, np.ndarray]:
+    """A textured photo with a bright disc (the object) and the model's labels (it called the
+    disc 'tree' (1), the rest 'sky' (0))."""
+    rng = np.random.default_rng(3)
+    rgb = (rng.integers(30, 90, (H, W, 3))).astype(np.uint8)
+    yy, xx = np.mgrid[:H, :W]
+    disc = (yy - 30) ** 2 + (xx - 40) ** 2 <= 15 ** 2
+    rgb[disc] = (rng.integers(200, 240, (int(disc.sum()), 3))).astype(np.uint8)
+    return rgb, disc
+
+
+def rankings_for(disc: np.ndarray) -> ClassRankings:
+    """Known rankings on a 15x20 grid: on the disc tree 0.5, car 0.3, road 0.2; elsewhere sky 0.9."""
+    grid = (H // 4, W // 4)
+    small = disc[2::4, 2::4]
+    classes = np.zeros((3, *grid), np.uint8)
+    probs = np.zeros((3, *grid), np.uint8)
+    classes[:, small] = np.array([1, 4, 3], np.uint8)[:, None]
+    probs[:, small] = np.array([128, 77, 51], np.uint8)[:, None]
+    classes[:, ~small] = np.array([0, 2, 1], np.uint8)[:, None]
+    probs[:, ~small] = np.array([230, 20, 5], np.uint8)[:, None]
+    return ClassRankings(classes, probs, (H, W))
+
+
+def document() -> MaskDocument:
+    _, disc = scene()
+    labels = np.where(disc, 1, 0).astype(np.uint8)
+    doc = MaskDocument(labels, CLASSES)
+    doc.keep_model_output(labels, np.where(disc, 0.5, 0.9).astype(np.float32), rankings_for(disc))
+    return doc
+
+
+def test_region_classes_rank_by_mean_probability_and_paint_mask_is_one_undo_step():
+    doc = document()
+    ranked = doc.region_classes(40, 30)
+    assert [c for c, _ in ranked][:3] == [1, 4, 3]  # then sky and grass from the edge cells
+    assert ranked[0][1] == pytest.approx(128 / 255, abs=0.05)  # edge cells of the coarse grid mix
+    assert [c for c, _ in doc.region_classes(2, 2)][:1] == [0]
+    before = doc.labels.copy()
+    origin, mask = doc.region_at(40, 30)
+    assert doc.paint_mask(mask, origin, 4) is not None
+    assert (doc.labels[scene()[1]] == 4).all() and doc.edited[30, 40] and not doc.edited[2, 2]
+    doc.undo()
+    assert np.array_equal(doc.labels, before)
+
+
+def test_snap_grows_a_stroke_to_the_object_edges():
+    rgb, disc = scene()
+    seed = np.zeros_like(disc)
+    seed[28:33, 34:47] = True  # a short stroke in the middle of the disc
+    found = snap_to_edges(rgb, seed)
+    iou = (found & disc).sum() / (found | disc).sum()
+    assert iou > 0.9, iou
+
+
+def test_superpixels_cover_the_image_and_respect_a_sharp_edge():
+    rgb = np.zeros((64, 96, 3), np.uint8)
+    rgb[:, :50] = (200, 40, 40)
+    rgb[:, 50:] = (40, 40, 200)
+    rgb = np.clip(rgb.astype(int) + np.random.default_rng(0).integers(-10, 10, rgb.shape), 0, 255).astype(np.uint8)
+    ids = superpixels(rgb, size=16)
+    assert ids.min() >= 1 and len(np.unique(ids)) >= 12
+    # pixels of a superpixel on the other side of the edge than most of it: at most the line itself
+    wrong = sum(min((ids[:, :50] == i).sum(), (ids[:, 50:] == i).sum()) for i in np.unique(ids))
+    assert wrong <= 64, wrong
+    mapped = SuperpixelMap(rgb, size=16, tile=32)  # tiles: a disc near a tile corner grows in both
+    mask = np.zeros((4, 4), bool)
+    mask[1:3, 1:3] = True
+    (y0, y1, x0, x1), grown = mapped.covering((30, 34, 30, 34), mask)
+    assert (y0, x0) == (0, 0) and grown.sum() > mask.sum() and grown[31 - y0, 31 - x0]
+
+
+@pytest.fixture
+def labelled_folder(tmp_path):
+    """A one-image project whose stored prediction carries the known rankings."""
+    rgb, disc = scene()
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(rgb).save(folder / "disc.png")
+    project = Project.create(folder, CLASSES)
+    labels = np.where(disc, 1, 0).astype(np.uint8)
+    write_index_mask(project.label_path("disc.png"), labels, CLASSES)
+    save_prediction(project.prediction_path("disc.png"),
+                    StoredPrediction(labels, np.where(disc, 0.5, 0.9).astype(np.float32), rankings_for(disc),
+                                     CLASSES.names, "v1"))
+    project.set_state("disc.png", "predicted", "v1")
+    project.save()
+    return folder, disc
+
+
+def test_model_tools_from_the_keyboard_in_the_window(qtbot, make_window, labelled_folder):
+    folder, disc = labelled_folder
+    window = make_window()
+    open_and_wait(qtbot, window, folder, 1)
+    doc, canvas = window.document, window.canvas
+    assert doc.rankings is not None
+    start = doc.labels.copy()
+
+    key(window, Qt.Key.Key_K)  # pick: click the disc, its classes appear; 2 gives the second
+    assert canvas.tool() == "pick"
+    drag(window, [(40, 30)])
+    assert canvas.picker.isVisible() and canvas.picker.choices[:3] == [1, 4, 3]
+    key(window, Qt.Key.Key_2)
+    assert not canvas.picker.isVisible() and (doc.labels[disc] == 4).all()
+    assert window.classes_panel.current() != 1  # the digit went to the picker, not the class hotkeys
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.labels, start)
+
+    # N cycles the region under the cursor through its ranking: tree -> car -> road -> ... -> tree
+    ranking = [c for c, _ in doc.region_classes(40, 30)]
+    QTest.mouseMove(canvas.viewport(), at(window, 40, 30))
+    seen = []
+    for _ in ranking:
+        key(window, Qt.Key.Key_N)
+        seen.append(int(doc.labels[30, 40]))
+    assert seen[:2] == [4, 3] and seen == ranking[1:] + ranking[:1] and (doc.labels[disc] == 1).all()
+    for _ in ranking:
+        key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.labels, start)
+
+    # S: a short stroke of class road inside the disc snaps to its edge
+    window.classes_panel.set_current(3)
+    key(window, Qt.Key.Key_S)
+    canvas.set_brush_size(3)
+    drag(window, [(36, 30), (44, 30)])
+    road = doc.labels == 3
+    assert (road & disc).sum() / (road | disc).sum() > 0.85
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.labels, start)
+
+    # X: the superpixel brush paints more than its disc, and stops at the object's edge
+    key(window, Qt.Key.Key_X)
+    canvas.set_brush_size(3)
+    drag(window, [(5, 5), (12, 5)])
+    painted = doc.labels == 3
+    assert painted.sum() > 3 * 9 and not (painted & disc).any()
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.labels, start)

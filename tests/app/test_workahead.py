@@ -1,0 +1,152 @@
+"""Predictions kept with the project (issue 13.3) and work-ahead (issue 14), in the real window."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt  # noqa: E402
+
+from gcnet_core.files.masks import read_index_mask, write_index_mask  # noqa: E402
+from gcnet_core.project.predictions import load_prediction  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
+from test_window import (ScriptedPrompter, drag, key, make_folder, make_window, open_and_wait,  # noqa: E402,F401
+                         small_ade)
+
+from helpers import WHOLE_ADE  # noqa: E402
+
+TESTS = Path(__file__).resolve().parents[1]
+# The batch process cannot see monkeypatches: it registers the tiny test scale itself.
+BATCH_CODE = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from helpers import small_entry; "
+              "from gcnet_core.weights import zoo; e = small_entry(sys.argv.pop(1), base_scale=(64, 48)); "
+              "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e; "
+              "from gcnet_core.cli.main import main; sys.exit(main(sys.argv[1:]))")
+
+
+def test_accept_and_confidence_work_after_segment_all_and_after_reopening(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint):
+    folder = make_folder(tmp_path / "photos", names=("astronaut.png", "coffee.png"), size=(48, 36))
+    window = make_window(batch_command=[sys.executable, "-c", BATCH_CODE, str(TESTS), WHOLE_ADE])
+    window.model_panel.select(WHOLE_ADE)
+    open_and_wait(qtbot, window, folder, 2)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="ade")
+    finished = []
+    window.batch.finished.connect(finished.append)
+    window.segment_all()  # the real `gcnet predict` process
+    qtbot.waitUntil(lambda: bool(finished), timeout=180000)
+    assert finished[0].error is None and finished[0].written == 2
+    project = window.project
+    for rel in ("astronaut.png", "coffee.png"):
+        stored = load_prediction(project.prediction_path(rel), (36, 48))
+        assert stored.model == "ade" and np.array_equal(stored.labels, read_index_mask(project.label_path(rel)))
+    qtbot.waitUntil(lambda: window.document is not None and window.document.prediction is not None, timeout=5000)
+    doc = window.document
+    assert doc.confidence is not None and doc.rankings is not None
+    predicted = doc.prediction.copy()
+
+    key(window, Qt.Key.Key_C)  # Show low confidence: the heat map is drawn from the stored confidence
+    assert window.confidence_action.isChecked() and not window.canvas.confidence_image().isNull()
+    key(window, Qt.Key.Key_C)
+    other = next(c for c in range(len(project.classes)) if c not in np.unique(predicted))
+    window.classes_panel.set_current(other)
+    key(window, Qt.Key.Key_B)
+    window.canvas.set_brush_size(7)
+    drag(window, [(5, 18), (40, 18)])
+    assert (doc.labels[18, 8:38] == other).all()
+    key(window, Qt.Key.Key_G)  # Accept prediction over the same stroke gives the model's labels back
+    drag(window, [(5, 18), (40, 18)])
+    assert np.array_equal(doc.labels[18, 8:38], predicted[18, 8:38])
+    assert window.flush()
+    window.close()
+
+    again = make_window()  # a new session on the same folder
+    open_and_wait(qtbot, again, folder, 2)
+    assert np.array_equal(again.document.prediction, predicted) and again.document.rankings is not None
+    key(again, Qt.Key.Key_D)
+    assert again.current == "coffee.png" and again.document.confidence is not None
+    key(again, Qt.Key.Key_C)
+    assert not again.canvas.confidence_image().isNull()
+
+
+def _settled(window) -> bool:
+    scheduler = window.workahead.scheduler
+    return not scheduler.queued() and not window.inference.busy
+
+
+def test_work_ahead_segments_the_next_images_and_never_a_corrected_one(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint):
+    folder = make_folder(tmp_path / "photos", names=("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"),
+                         size=(48, 36))
+    project = Project.create(folder, small_ade.classes)  # chelsea.png was corrected by a person
+    corrected = np.full((36, 48), 3, np.uint8)
+    write_index_mask(project.label_path("chelsea.png"), corrected, small_ade.classes)
+    project.set_state("chelsea.png", "corrected")
+    project.save()
+    corrected_bytes = project.label_path("chelsea.png").read_bytes()
+
+    window = make_window()
+    window.model_panel.select(WHOLE_ADE)
+    window.workahead.on_open_action.setChecked(True)
+    window.workahead.ahead_action.setChecked(True)
+    open_and_wait(qtbot, window, folder, 4)
+    assert not window.workahead.scheduler.queued()  # the zoo file is not downloaded: nothing starts
+    applied = []
+    window.workahead.scheduler.predicted.connect(lambda result, rel: applied.append((rel, result.preview)))
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")  # a usable model: work starts by itself
+    assert window.files.model.work_mark("coffee.png") == "queued"
+    qtbot.waitUntil(lambda: _settled(window), timeout=120000)
+    # current image first (coarse preview, then full), then the next two that need it (chelsea is skipped)
+    assert applied == [("astronaut.png", True), ("astronaut.png", False), ("coffee.png", False),
+                       ("rocket.jpg", False)]
+    project = window.project
+    assert [project.image_model(n) for n in ("astronaut.png", "coffee.png", "rocket.jpg")] == ["v1"] * 3
+    assert project.state("chelsea.png") == "corrected" and not project.prediction_path("chelsea.png").exists()
+    assert window.files.model.work_mark("coffee.png") == "fresh"
+    assert window.files.model.work_mark("chelsea.png") is None
+    assert window.document.prediction is not None and not window.document.preview
+
+    # Step on: each mask is there at once, nobody pressed Pre-segment
+    key(window, Qt.Key.Key_D)
+    assert window.current == "chelsea.png"
+    window.writer.flush()
+    assert project.label_path("chelsea.png").read_bytes() == corrected_bytes
+    start = time.perf_counter()
+    key(window, Qt.Key.Key_D)
+    shown = time.perf_counter() - start
+    assert window.current == "coffee.png"
+    doc = window.document
+    assert doc.prediction is not None and np.array_equal(doc.labels, doc.prediction) and doc.rankings is not None
+    assert shown < 2.0, shown  # the benchmark measures the real figure (goal: 200 ms)
+    window.writer.flush()
+    assert np.array_equal(read_index_mask(project.label_path("coffee.png")), doc.labels)
+
+    # Another model version: pending work is dropped, what follows is made with the new one
+    applied.clear()
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v2")
+    qtbot.waitUntil(lambda: _settled(window), timeout=120000)
+    assert applied and all(rel in ("coffee.png", "rocket.jpg") for rel, _ in applied)
+    assert project.image_model("coffee.png") == project.image_model("rocket.jpg") == "v2"
+    assert project.image_model("astronaut.png") == "v1"  # behind the current image: left alone
+    assert project.label_path("chelsea.png").read_bytes() == corrected_bytes
+
+
+def test_a_persons_request_goes_before_queued_work(qtbot, make_window, tmp_path, small_ade, ade_checkpoint):
+    folder = make_folder(tmp_path / "photos", names=("astronaut.png", "chelsea.png", "coffee.png"), size=(48, 36))
+    window = make_window()
+    window.model_panel.select(WHOLE_ADE)
+    window.workahead.ahead_action.setChecked(True)  # ahead only; the current image waits for the person
+    open_and_wait(qtbot, window, folder, 3)
+    order = []
+    window.inference.finished.connect(lambda result: order.append(
+        ("work" if window.workahead.scheduler.owns(result.request_id) else "person", result.image.name)))
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
+    assert window.workahead.scheduler.running is not None  # chelsea.png is being segmented
+    window.segment_current()  # the person asks for the current image now
+    qtbot.waitUntil(lambda: _settled(window), timeout=120000)
+    assert order == [("work", "chelsea.png"), ("person", "astronaut.png"), ("work", "coffee.png")]
+    assert window.project.image_model("astronaut.png") == "v1"
