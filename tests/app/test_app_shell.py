@@ -176,9 +176,9 @@ def test_shortcut_conflicts_block_ok_and_extra_keys_stay(make_window):
     assert ok.isEnabled() and dialog.conflict_label.text() == ""
 
     assert "finetune.start" in dialog.key_edits  # actions of the parts the window holds
-    dialog.key_edits["next"].setKeySequence(QKeySequence("N"))
+    dialog.key_edits["next"].setKeySequence(QKeySequence("J"))  # a free key (N: next likely class)
     assert dialog.apply()
-    assert window.next_action.shortcuts() == [QKeySequence("N"), QKeySequence("PgDown")]
+    assert window.next_action.shortcuts() == [QKeySequence("J"), QKeySequence("PgDown")]
     dialog.key_edits["next"].clear()
     assert dialog.apply()
     assert window.next_action.shortcuts() == [QKeySequence("PgDown")]

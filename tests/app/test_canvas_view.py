@@ -52,7 +52,8 @@ def drag(view: CanvasView, points, button=Qt.MouseButton.LeftButton) -> None:
 
 
 def test_tools_are_listed():
-    assert set(TOOLS) == {"brush", "eraser", "polygon", "fill", "relabel", "accept", "pan"}
+    assert set(TOOLS) == {"brush", "eraser", "polygon", "fill", "relabel", "accept", "pan", "pick", "snap",
+                          "superpixel"}
 
 
 def test_fit_to_window_shows_the_whole_image(canvas):
