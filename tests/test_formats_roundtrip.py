@@ -127,6 +127,9 @@ def test_cityscapes_export_uses_the_official_names(tmp_path):
     labels = _labels(0, CITYSCAPES)
     assert tuple(colour[labels == 0][0]) == CITYSCAPES_PALETTE[0] and tuple(colour[labels == 255][0]) == (0, 0, 0)
     assert label_ids[labels == 255].max() == 0 and label_ids[labels == 13].min() == 26  # car
+    export_images(project, IMAGES[:1], "trainids", tmp_path / "flat")  # beside the image's folder, official name
+    assert [p.name for p in (tmp_path / "flat" / "frankfurt").iterdir()] == [
+        "frankfurt_000000_000001_gtFine_labelTrainIds.png"]
 
 
 def test_ade20k_export_stores_class_plus_one(tmp_path):
