@@ -8,6 +8,7 @@ in a separate process, and mask/project writes on one serial background thread.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -52,6 +53,7 @@ from .workers.saving import SerialWriter, load_masks, snapshot
 from .workers.scan import FolderScan, start_scan
 from .workers.tasks import run_in_pool
 
+log = logging.getLogger("gcnet_annotator.window")
 AUTOSAVE_MS = 1000
 TOOL_KEYS = (("brush", "Brush", "B", "Brush"), ("eraser", "Eraser", "E", "Eraser"),
              ("polygon", "Polygon", "P", "Polygon"), ("fill", "Flood fill", "F", "Fill"),
@@ -902,6 +904,10 @@ class MainWindow(QMainWindow):
             text += f"; {len(summary.failed)} failed"
         if summary.notes:  # e.g. a huge image that went to the CPU for want of GPU memory
             text += f"; {len(summary.notes)} needed a memory fallback ({summary.notes[0][1]})"
+        for path, message in summary.failed:  # the log keeps what the dialog shows only 20 of
+            log.warning("Segment all: %s: %s", path, message)
+        if summary.error:
+            log.error("Segment all stopped: %s", summary.error)
         self.model_panel.set_batch_message(text)
         self._status(text, error=bool(summary.error))
         if summary.failed or summary.error:

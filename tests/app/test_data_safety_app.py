@@ -249,3 +249,18 @@ def test_mixed_folder_in_the_window_no_crash_no_lost_mask(qtbot, window, tmp_pat
             shape = read_index_mask(project.label_path(rel)).shape
             assert shape == Image.open(image).size[::-1], rel
     assert not list(project.labels_root.glob(".batch-*"))
+
+
+def test_segment_all_failures_reach_the_log(qtbot, window, tmp_path, caplog):
+    from app.workers.batch import BatchSummary
+
+    project = project_with_one_image(tmp_path / "p")
+    win = window()
+    open_project(qtbot, win, project.root)
+    with caplog.at_level(logging.WARNING, logger="gcnet_annotator.window"):
+        win._batch_finished(BatchSummary(total=2, written=1, failed=[("/x/b.png", "the PNG data is corrupt")],
+                                         error="the segmentation process stopped (exit code 2)"))
+    messages = [r.getMessage() for r in caplog.records if r.name == "gcnet_annotator.window"]
+    assert "Segment all: /x/b.png: the PNG data is corrupt" in messages
+    assert any("exit code 2" in m for m in messages)
+    assert any("b.png" in w for w in win.prompter.warnings)
