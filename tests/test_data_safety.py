@@ -313,3 +313,18 @@ def test_a_class_removal_is_all_or_nothing_across_a_crash(tmp_path, monkeypatch)
     for name in ("a.png", "b.png"):
         np.testing.assert_array_equal(read_index_mask(reopened.label_path(name)), lut[values])
     assert not (project.root / ".gcnet" / renumber.MARKER).exists()
+
+
+def test_a_label_file_two_same_stem_images_shared_before_stays_visible(tmp_path):
+    project = _project(tmp_path)
+    Image.fromarray(np.zeros((6, 8, 3), np.uint8)).save(project.root / "a.jpg")
+    from gcnet_core.project.store import LABEL_SUFFIX
+
+    legacy = project.labels_root / f"a{LABEL_SUFFIX}"  # the one name both had before
+    write_index_mask(legacy, np.ones((6, 8), np.uint8), CLASSES)
+    reopened = Project.open(project.root)
+    assert reopened.label_path("a.jpg") == legacy  # the first by name keeps it
+    assert reopened.label_path("a.png") == project.labels_root / f"a.png{LABEL_SUFFIX}"
+    write_index_mask(project.labels_root / f"a.jpg{LABEL_SUFFIX}", np.zeros((6, 8), np.uint8), CLASSES)
+    assert Project.open(project.root).label_path("a.jpg") == project.labels_root / f"a.jpg{LABEL_SUFFIX}"
+    assert legacy.exists()  # never deleted

@@ -192,23 +192,42 @@ class Project:
         return [self.root / rel for rel in sorted(found)]
 
     def label_path(self, image: str | os.PathLike) -> Path:
-        return self.labels_root / self._file_name(image, LABEL_SUFFIX)
+        return self._file_path(self.labels_root, image, LABEL_SUFFIX)
 
     def edited_path(self, image: str | os.PathLike) -> Path:
-        return self.labels_root / EDITED_DIR / self._file_name(image, LABEL_SUFFIX)
+        return self._file_path(self.labels_root / EDITED_DIR, image, LABEL_SUFFIX)
 
-    def _file_name(self, image: str | os.PathLike, suffix: str) -> Path:
-        """``<rel>`` with ``suffix`` for its suffix; an image whose stem another image in its
-        folder shares (``a.png`` beside ``a.jpg``) keeps its whole name (``a.png<suffix>``),
-        so no two images share a label file."""
+    def _file_path(self, folder: Path, image: str | os.PathLike, suffix: str) -> Path:
+        """``folder/<rel>`` with ``suffix`` for its suffix. An image whose stem another image in
+        its folder shares (``a.png`` beside ``a.jpg``) keeps its whole name (``a.png<suffix>``),
+        so no two images share a file; the file such a pair shared before (``a<suffix>``) stays
+        with the first of them by name until that image gets its own."""
         rel = Path(self.relative(image))
-        cache = self.__dict__.setdefault("_shared_stems", {})  # one look per image and session
-        shared = cache.get(rel)
-        if shared is None:
-            here = self.root / rel
-            shared = cache[rel] = here.suffix.lower() in IMAGE_SUFFIXES and any(
-                here.with_suffix(other).is_file() for other in _SIBLING_SUFFIXES if other != here.suffix)
-        return rel.with_name(rel.name + suffix) if shared else rel.with_suffix(suffix)
+        shared = self._same_stem(rel)
+        short = folder / rel.with_suffix(suffix)
+        if not shared:
+            return short
+        own = folder / rel.with_name(rel.name + suffix)
+        if rel.name == shared[0] and not own.exists() and short.exists():
+            return short  # written before same-stem images had names of their own
+        return own
+
+    def _same_stem(self, rel: Path) -> list[str] | None:
+        """The sorted names of the images in ``rel``'s folder that share its stem (itself
+        included), or None when it has the stem alone; one listing per folder and session."""
+        folders = self.__dict__.setdefault("_stems_by_folder", {})
+        stems = folders.get(rel.parent)
+        if stems is None:
+            stems = {}
+            try:
+                names = os.listdir(self.root / rel.parent)
+            except OSError:
+                names = []
+            for name in names:
+                if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                    stems.setdefault(Path(name).stem, []).append(name)
+            stems = folders[rel.parent] = {stem: sorted(group) for stem, group in stems.items() if len(group) > 1}
+        return stems.get(rel.stem) if rel.name in stems.get(rel.stem, ()) else None
 
     def back_up(self, path: str | os.PathLike, reason: str) -> Path:
         """Move one of the project's files into ``<backups>/<reason>-<time>/`` (same layout),
@@ -234,7 +253,7 @@ class Project:
         return self.labels_root / PREDICTIONS_DIR
 
     def prediction_path(self, image: str | os.PathLike) -> Path:
-        return self.predictions_root / self._file_name(image, ".npz")
+        return self._file_path(self.predictions_root, image, ".npz")
 
     def state(self, image: str | os.PathLike) -> str:
         record = self._images.get(self.relative(image))
@@ -294,7 +313,6 @@ class Project:
 
 #: Temporary files of :func:`~gcnet_core.files.masks.atomic_write_bytes` (``.<name>.<random>.tmp``).
 _TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
-_SIBLING_SUFFIXES = tuple(sorted(IMAGE_SUFFIXES | {s.upper() for s in IMAGE_SUFFIXES}))
 
 
 def remove_leftover_temporaries(project: Project, min_age_s: float = 30.0) -> list[Path]:
