@@ -16,7 +16,7 @@ Beside them we write::
 
 ``<rel>`` is the image path relative to the root with its suffix replaced
 (``street/a.jpg`` -> ``.gcnet/labels/street/a.mask``). Two images differing only by suffix
-would share a label file; keep one of them. The files are PNGs, but neither the folder nor
+keep their whole names (``a.jpg`` -> ``a.jpg.mask``, beside ``a.png.mask``). The files are PNGs, but neither the folder nor
 the names look like dataset images to a recursive scanner run on the image folder:
 mmengine's ``list_dir_or_file`` (mmsegmentation's dataset scan) walks hidden folders, so
 the names end in ``.mask``, which no image suffix matches. Projects of the older layout
