@@ -92,7 +92,7 @@ def tiny_sample(seed: int, size: int = TINY_SIZE):
     return np.clip(image, 0, 255).astype(np.uint8), label
 
 
-def tiny_start_checkpoint(path: Path) -> Path:
+def tiny_start_checkpoint(path: Path, entry=None) -> Path:
     """A randomly initialised R50 (Cityscapes classes) in the official layout.
 
     Residual branches end in a zero BN weight, as mmcv's ``ResNet(zero_init_residual=True)``
@@ -102,7 +102,7 @@ def tiny_start_checkpoint(path: Path) -> Path:
     from gcnet_core.api import build_model
     from gcnet_core.model.resnet import Bottleneck
 
-    entry = tiny_entry()
+    entry = entry or tiny_entry()  # another entry: e.g. benchmarks/annotation_effort.py's size
     torch.manual_seed(0)
     model = build_model(entry, with_auxiliary_head=True)
     model.init_weights()

@@ -23,6 +23,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QFrame, QGraphicsPathItem, QLabel, QVBoxLayout
 
+from .tools import StrokeTool
+
 if TYPE_CHECKING:
     from .view import CanvasView
 
@@ -338,25 +340,19 @@ def _snap_scaled(rgb: np.ndarray, seed: np.ndarray, probable: np.ndarray | None)
     return cv2.resize(found.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool) | seed
 
 
-class SuperpixelTool:
+class SuperpixelTool(StrokeTool):
     """A brush that paints every superpixel it touches (one undo step per drag)."""
 
     def __init__(self, view: "CanvasView") -> None:
-        self.view = view
-        self._last: tuple[int, int] | None = None
+        super().__init__(view, "superpixel")
         self._map: SuperpixelMap | None = None
-        self._map_of: int | None = None
-
-    @property
-    def active(self) -> bool:
-        return self._last is not None
 
     def _superpixels(self) -> SuperpixelMap | None:
         rgb = self.view.image_array()
         if rgb is None:
             return None
-        if self._map is None or self._map_of != id(rgb):
-            self._map, self._map_of = SuperpixelMap(rgb), id(rgb)
+        if self._map is None or self._map.rgb is not rgb:  # another photo: its own superpixels
+            self._map = SuperpixelMap(rgb)
         return self._map
 
     def _paint(self, p0, p1) -> None:
@@ -372,29 +368,6 @@ class SuperpixelTool:
             if view.only_over() is not None:
                 grown &= doc.labels[y0:y1, x0:x1] == view.only_over()
             doc.paint_mask(grown, (x0, y0), value)
-
-    def press(self, x: int, y: int) -> None:
-        if self.view.document() is None:
-            return
-        self._last = (x, y)
-        self._paint((x, y), None)
-
-    def move(self, x: int, y: int) -> None:
-        if self._last is None or (x, y) == self._last:
-            return
-        self._paint(self._last, (x, y))
-        self._last = (x, y)
-
-    def release(self) -> None:
-        if self._last is None:
-            return
-        self._last = None
-        doc = self.view.document()
-        if doc is not None and doc.end_stroke() is not None:
-            self.view.edited.emit()
-
-    def cancel(self) -> None:
-        self.release()
 
 
 __all__ = ["ClassPicker", "NextLikelyClass", "PickTool", "SnapTool", "SuperpixelMap", "SuperpixelTool",
