@@ -68,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="close the window MS milliseconds after it is shown (smoke tests of a build)")
     args, qt_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
 
+    from .system_check import xcb_problem
+
+    problem = xcb_problem()
+    if problem is not None:  # Qt would abort without naming the package
+        print(problem, file=sys.stderr)
+        return 1
+
     from PySide6.QtWidgets import QApplication
 
     from .logs import ErrorReporter, setup_logging
@@ -86,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APPLICATION)  # Wayland: ties the window to gcnet-annotator.desktop's icon
     app.setWindowIcon(app_icon())
+    from .theme import SystemTheme
+
+    theme = SystemTheme(app)  # a dark palette while the system asks for one  # noqa: F841
     reporter = ErrorReporter(log_path, app).install()
     settings = AppSettings()
     window = MainWindow(settings)

@@ -48,6 +48,17 @@ class AppSettings:
     def last_folder(self, folder: Path | None) -> None:
         self._set("project/last_folder", str(folder) if folder else "")
 
+    @property
+    def recent_folders(self) -> list[Path]:
+        """Folders opened lately, newest first (File ▸ Recent Folders)."""
+        value = self.store.value("project/recent", [])
+        items = [value] if isinstance(value, str) else (value if isinstance(value, list) else [])
+        return [Path(v) for v in items if isinstance(v, str) and v]
+
+    def add_recent_folder(self, folder: Path, keep: int = 10) -> None:
+        items = [str(folder)] + [str(p) for p in self.recent_folders if p != Path(folder)]
+        self._set("project/recent", items[:keep])
+
     # -- model ------------------------------------------------------------------------
     @property
     def model_name(self) -> str:
@@ -56,6 +67,24 @@ class AppSettings:
     @model_name.setter
     def model_name(self, value: str) -> None:
         self._set("model/name", value)
+
+    @property
+    def model_checkpoint(self) -> str:
+        """The checkpoint file of the selected model when it is not a zoo entry ("" = the entry)."""
+        return self._get("model/checkpoint", "", str)
+
+    @model_checkpoint.setter
+    def model_checkpoint(self, value: str) -> None:
+        self._set("model/checkpoint", str(value))
+
+    @property
+    def model_label(self) -> str:
+        """The selected fine-tuned version's or imported file's id ("" = a zoo entry)."""
+        return self._get("model/label", "", str)
+
+    @model_label.setter
+    def model_label(self, value: str) -> None:
+        self._set("model/label", str(value))
 
     @property
     def device(self) -> str:

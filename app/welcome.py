@@ -23,8 +23,9 @@ def welcome_html(cache: str) -> str:
 <h2>Welcome to GCNet Annotator</h2>
 <p>Label images for semantic segmentation in three steps:</p>
 <ol>
-<li><b>Pick a model</b> in the Model panel: Cityscapes (street scenes, 19 classes), ADE20K
-(150 everyday classes) or Pascal VOC (21 object classes). <i>Pre-segment image</i>
+<li><b>Pick a model</b> in the Model panel: ADE20K (150 everyday classes, the default for a new
+folder), Cityscapes (street scenes, 19 classes; chosen for folders that look like street scenes)
+or Pascal VOC (21 object classes). Each folder remembers its model. <i>Pre-segment image</i>
 (Ctrl+Return) labels the current image, <i>Segment all new</i> the whole folder in the background.</li>
 <li><b>Correct</b> the masks: brush (B), polygon (P), flood fill (F), relabel a predicted region (R);
 the keys 1&ndash;0 pick a class, D / A go to the next / previous image. Everything is saved as you work,
@@ -34,9 +35,10 @@ version (in the app, or <tt>gcnet train --project FOLDER</tt> on a GPU server).<
 </ol>
 <p><b>Models</b> are downloaded once, on first use, into<br><tt>{html.escape(cache)}</tt><br>
 (Edit &#9656; Preferences changes the folder).</p>
-<p><b>Offline?</b> Download the checkpoint file on another computer, then choose the model and use
-File &#9656; Import Checkpoint&hellip;, or run <tt>gcnet download NAME --from PATH</tt>.
-The file's hash is checked either way.</p>
+<p><b>Offline?</b> Download the checkpoint file on another computer, then press <i>Import&hellip;</i>
+in the Model panel (or File &#9656; Import Checkpoint&hellip;, or run <tt>gcnet download NAME --from PATH</tt>).
+An official file is hash-checked; any other GCNet checkpoint (a fine-tuned one) is matched to the
+model it fits. Either way the file is kept in the model cache and listed at every start.</p>
 <p>Help &#9656; Welcome shows this again.</p>
 """
 

@@ -14,14 +14,13 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit,
                                QMainWindow, QMessageBox, QSlider, QSpinBox, QToolBar, QWidget)
 
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet, class_lut
-from gcnet_core.weights.download import cached_checkpoint, file_sha256, import_checkpoint
+from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.files.images import ImageReadError, read_image_rgb
 from gcnet_core.predict.exact import mean_uncertainty
 from gcnet_core.files.masks import read_index_mask, write_index_mask
@@ -30,6 +29,7 @@ from gcnet_core.project.store import Project, ProjectError
 from gcnet_core.weights.zoo import get_entry
 
 from .canvas import CanvasView, MaskDocument
+from .canvas.history import DocumentHistory
 from .about import show_about
 from .replace_class_dialog import ReplaceClassDialog
 from .export_dialog import ExportDialog
@@ -37,10 +37,12 @@ from .import_dialog import ImportDialog
 from .formatting import duration_text
 from .finetune import FinetuneController
 from .logs import open_log_folder
+from .model_memory import ModelMemory
 from .panels.class_panel import HOTKEYS, ClassPanel
 from .panels.file_list import FileListDock
 from .panels.model_panel import ModelChoice, ModelPanel
 from .preferences import Preferences
+from .recent import RecentFolders, dropped_target
 from .settings import AppSettings
 from .welcome import show_welcome
 from .workers.batch import DEFAULT_COMMAND, BatchSegmenter, BatchSummary
@@ -80,6 +82,14 @@ class Prompter:
 
     def information(self, title: str, text: str) -> None:
         QMessageBox.information(self.parent, title, text)
+
+    def choice(self, title: str, text: str, buttons: list[str]) -> str | None:
+        """A warning with one button per answer; returns the text of the one pressed."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self.parent)
+        made = [box.addButton(b, QMessageBox.ButtonRole.AcceptRole if i == 0 else QMessageBox.ButtonRole.RejectRole)
+                for i, b in enumerate(buttons)]
+        box.exec()
+        return next((b for b, button in zip(buttons, made) if box.clickedButton() is button), None)
 
 
 class HoldKeyFilter(QObject):
@@ -121,6 +131,7 @@ class MainWindow(QMainWindow):
         self._scan: FolderScan | None = None
         self._scan_id = 0
         self._pending_segment = False
+        self.histories = DocumentHistory()  # each image's undo history while the app runs
 
         self.canvas = CanvasView()
         self.setCentralWidget(self.canvas)
@@ -144,7 +155,14 @@ class MainWindow(QMainWindow):
         self.batch.finished.connect(self._batch_finished)
         self._batch_states: tuple[str, ...] = ("new",)  # states a running batch may replace
         self.finetune = FinetuneController(self)  # fine-tune dock, training worker, model versions
+        self.models = ModelMemory(self)  # the selection remembered, per project, imported files kept
         self.workahead = WorkAheadController(self)  # the model segments images before they are opened
+        self._segment_request: int | None = None  # the pre-segment the window waits for
+        self._cancelled_requests: set[int] = set()
+        self._segment_clock = QElapsedTimer()
+        self._segment_timer = QTimer(self, interval=250)
+        self._segment_timer.timeout.connect(self._segment_tick)
+        self.setAcceptDrops(True)  # folders and images dropped from a file manager
 
         self._autosave = QTimer(self, singleShot=True, interval=AUTOSAVE_MS)
         self._autosave.timeout.connect(self.save_current)
@@ -192,7 +210,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         a = self._action
         self.open_action = a("&Open Folder…", self._ask_open_folder, QKeySequence.StandardKey.Open)
-        self.import_action = a("&Import Checkpoint…", self._ask_import_checkpoint)
+        self.import_action = a("&Import Checkpoint…", lambda: self.models.ask_import())
         self.import_labels_action = a("Import &Labels…", self.show_import_dialog,
                                       tip="Bring in labels made elsewhere (VOC, Cityscapes, ADE20K, COCO, labelme, PNG)")
         self.export_action = a("&Export…", self.show_export_dialog, "Ctrl+E")
@@ -212,6 +230,10 @@ class MainWindow(QMainWindow):
         self.cancel_batch_action = a("&Cancel Segment All", self.batch.cancel)
         self.next_action = a("&Next Image", lambda: self.files.step(1), ["D", "PgDown"])
         self.previous_action = a("P&revious Image", lambda: self.files.step(-1), ["A", "PgUp"])
+        self.cancel_segment_action = a("Cancel Pre-segment", self.cancel_segment, "Esc")
+        self.cancel_segment_action.setEnabled(False)  # only while waiting: Esc is the polygon's too
+        self.smaller_brush_action = a("S&maller Brush", lambda: self.canvas.step_brush_size(-1), "[")
+        self.larger_brush_action = a("&Larger Brush", lambda: self.canvas.step_brush_size(1), "]")
         self.fit_action = a("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
         self.zoom_action = a("&Actual Size (1:1)", self.canvas.zoom_1to1, "Ctrl+1")
         self.outline_action = a("&Outline Only", self.canvas.set_outline_only, "O", checkable=True)
@@ -273,8 +295,9 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        for action in (self.open_action, self.import_action, self.import_labels_action, self.export_action,
-                       self.save_action):
+        file_menu.addAction(self.open_action)
+        self.recent = RecentFolders(self.settings, self.open_folder, file_menu.addMenu("Recent &Folders"))
+        for action in (self.import_action, self.import_labels_action, self.export_action, self.save_action):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -290,6 +313,9 @@ class MainWindow(QMainWindow):
         tools = menu.addMenu("&Tools")
         for action in self.tool_actions.values():
             tools.addAction(action)
+        tools.addSeparator()
+        tools.addAction(self.smaller_brush_action)
+        tools.addAction(self.larger_brush_action)
         view = menu.addMenu("&View")
         for action in (self.fit_action, self.zoom_action, self.outline_action, self.confidence_action):
             view.addAction(action)
@@ -313,6 +339,13 @@ class MainWindow(QMainWindow):
 
     def _connect_panels(self) -> None:
         self.files.imageActivated.connect(self.open_image)
+        self.files.segmentRequested.connect(lambda rel: self.open_image(rel) and self.segment_current())
+        self.files.markRequested.connect(self.mark_state)
+        self.files.revealRequested.connect(self.reveal_image)
+        self.classes_panel.colourRequested.connect(self.recolour_class)
+        self.classes_panel.searchDone.connect(self.canvas.setFocus)
+        self.model_panel.cancelSegmentRequested.connect(self.cancel_segment)
+        self.model_panel.importRequested.connect(lambda: self.models.ask_import())
         self.classes_panel.currentClassChanged.connect(self.canvas.set_current_class)
         self.classes_panel.visibilityChanged.connect(self.canvas.set_class_visible)
         self.classes_panel.renameRequested.connect(self.rename_class)
@@ -324,6 +357,7 @@ class MainWindow(QMainWindow):
         self.model_panel.configChanged.connect(self._config_changed)
         self.model_panel.configChanged.connect(lambda _config: self.workahead.replan())
         self.finetune.runEnded.connect(lambda _end: self.workahead.replan())
+        self.model_panel.configChanged.connect(self.models.config_changed)
         self.canvas.cursorMoved.connect(self._cursor_moved)
         self.canvas.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
         self.canvas.edited.connect(self._person_edited)
@@ -332,11 +366,7 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         s = self.settings
-        if s.model_name:
-            try:
-                self.model_panel.select(s.model_name)
-            except KeyError:
-                pass
+        self.models.restore()
         self.model_panel.set_options(s.device, s.precision, s.tta)
         self.model_panel.refresh_status()
         self.opacity_slider.setValue(round(s.opacity * 100))
@@ -376,9 +406,12 @@ class MainWindow(QMainWindow):
         except ProjectError as error:
             self.prompter.warning("Open folder", str(error))
             return False
-        self._close_document()
+        self._close_document(park=False)
+        self.histories.clear()
         self.project = project
         self.settings.last_folder = project.root
+        self.recent.add(project.root)
+        self._model_chosen = False  # on the first listed images (the default model looks at names)
         self.setWindowTitle(f"{project.root.name} — GCNet Annotator")
         self.classes_panel.set_classes(project.classes)
         self.files.reset(project.root)
@@ -388,6 +421,7 @@ class MainWindow(QMainWindow):
         self._scan = FolderScan(project, self._scan_id)
         self._scan.signals.found.connect(self._scan_found)
         self._scan.signals.finished.connect(self._scan_finished)
+        self._scan.signals.problems.connect(self._scan_problems)
         self._scan.signals.failed.connect(lambda _id, message: self._status(f"Scan failed: {message}", True))
         start_scan(self._scan)
         self._status(f"Opened {project.root}")
@@ -399,10 +433,29 @@ class MainWindow(QMainWindow):
             return
         self.files.model.append([(rel, self.project.state(rel)) for rel in rels],
                                 {rel: self.project.uncertainty(rel) for rel in rels})
+        if not self._model_chosen:
+            self._model_chosen = True
+            self.models.project_listed(self.project.root, rels)
         if self.current is None and rels:
             self.open_image(rels[0])
         else:
             self.workahead.replan()
+
+    def _scan_problems(self, scan_id: int, problems: dict) -> None:
+        if scan_id == self._scan_id:
+            for rel, reason in problems.items():
+                self.files.model.set_problem(rel, reason)
+
+    def adopt_new_project_classes(self, classes: ClassSet) -> None:
+        """A folder that is not a project yet takes the classes of the model chosen for it."""
+        project = self.project
+        if project is None or project.path.exists() or classes.names == project.classes.names:
+            return
+        project.classes = classes
+        self.classes_panel.set_classes(classes)
+        if self.document is not None and not self.document.dirty and not self.document.can_undo:
+            self.document.classes = classes
+            self.canvas.set_document(self.document)
 
     def _scan_finished(self, scan_id: int, total: int) -> None:
         if scan_id != self._scan_id:
@@ -429,12 +482,19 @@ class MainWindow(QMainWindow):
             rgb = read_image_rgb(path)
         except ImageReadError as error:
             self._status(str(error), error=True)
-            self.files.set_current(rel)
+            self.files.model.set_problem(rel, error.reason)
             self._close_document()
+            self.files.set_current(rel)
             self.current = rel  # so next/previous continue from here
+            self._update_actions()
             return False
-        doc, warning = self.workahead.fresh_document(rel, rgb.shape[:2]), None  # a result still being written
-        if doc is None:
+        parked = self.histories.take(rel, rgb.shape[:2], self._image_record(rel))
+        fresh = self.workahead.fresh_document(rel, rgb.shape[:2]) if parked is None else None
+        if parked is not None:  # its undo history, as it was left
+            doc, warning, opened = parked.document, None, parked.opened_state
+        elif fresh is not None:  # a work-ahead result that may still be on its way to the disk
+            doc, warning, opened = fresh, None, self.project.state(rel)
+        else:
             try:
                 loaded = load_masks(self.project, path, rgb.shape[:2])
             except OSError as error:  # an unusable mask that could not be moved aside: left as it is
@@ -448,10 +508,11 @@ class MainWindow(QMainWindow):
             stored, problem = prediction_files.load_for_project(self.project, path, rgb.shape[:2])
             prediction_files.attach(doc, stored)  # Accept prediction, confidence, model-aware tools
             warning = warning or problem
+            opened = self.project.state(rel)
         self._close_document()
         self.current = rel
         self.document = doc
-        self.touched = False
+        self.touched = doc.person_changed
         doc.add_listener(self._document_changed)
         self.canvas.set_image(rgb)
         self.canvas.set_document(doc)
@@ -459,15 +520,22 @@ class MainWindow(QMainWindow):
         self.size_label.setText(f"{rgb.shape[1]} × {rgb.shape[0]}")
         self._update_shares()
         self._update_actions()
-        self._opened_state = self.project.state(rel)
-        state = image_states.TITLES[self._opened_state]
+        self._opened_state = opened
+        state = image_states.TITLES[self.project.state(rel)]
         self._status(warning or f"{rel} ({state})", error=warning is not None)
         self.workahead.replan()
         return True
 
-    def _close_document(self) -> None:
+    def _image_record(self, rel: str) -> tuple:
+        """What the project says of an image: a parked document is stale once it changes."""
+        return (self.project.state(rel), self.project.image_model(rel)) if self.project else ()
+
+    def _close_document(self, park: bool = True) -> None:
         if self.document is not None:
             self.document.remove_listener(self._document_changed)
+            if park and self.current is not None and self.project is not None:
+                self.histories.park(self.current, self.document, self._opened_state,
+                                    self._image_record(self.current))
         self.document = None
         self.current = None
         self.canvas.set_document(None)
@@ -481,6 +549,7 @@ class MainWindow(QMainWindow):
             if self.document is not None:
                 self.document.remove_listener(self._document_changed)
                 self.document = None
+            self.histories.take(rel, (0, 0), ())  # the mask on disk changed: its history is void
             self.open_image(rel)
 
     # ================================================================== editing and saving
@@ -561,6 +630,30 @@ class MainWindow(QMainWindow):
         doc.mark_clean()
         self._save_project_now()
 
+    def schedule_project_save(self) -> None:
+        if not self._project_save.isActive():
+            self._project_save.start()
+
+    def mark_state(self, rel: str, state: str) -> None:
+        """The image menu's Mark as corrected / not done (an unfinished image with a mask is
+        pre-segmented, one without is new)."""
+        if self.project is None:
+            return
+        if rel == self.current:
+            self.save_current()
+        if state != "corrected":
+            state = image_states.not_done(self.project.label_path(rel).is_file())
+        self._set_state(rel, state)
+        if rel == self.current:
+            self._opened_state = state  # undoing back to here keeps the person's choice
+        self._save_project_now()
+        self._status(f"{rel} marked {image_states.TITLES[state]}")
+
+    def reveal_image(self, rel: str) -> None:
+        """Show the image's folder in the file manager."""
+        if self.project is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str((self.project.root / rel).parent)))
+
     def _set_state(self, rel: str, state: str, model: str | None = None) -> None:
         self.project.set_state(rel, state, model)
         self.files.model.set_state(rel, state)
@@ -592,6 +685,7 @@ class MainWindow(QMainWindow):
         if self.project is None:
             return
         self.project.classes = classes
+        self.histories.clear()  # parked documents hold the old class set
         if reset_visibility:
             for i in range(len(self.classes_panel.classes)):
                 self.canvas.set_class_visible(i, True)
@@ -601,6 +695,14 @@ class MainWindow(QMainWindow):
             self.canvas.set_document(self.document)  # new colour table
             self._update_shares()
         self._save_project_now()
+
+    def recolour_class(self, index: int, colour: tuple[int, int, int]) -> None:
+        classes = self.project.classes if self.project else None
+        if classes is None or not 0 <= index < len(classes):
+            return
+        palette = list(classes.palette)
+        palette[index] = tuple(int(c) for c in colour)
+        self._apply_classes(ClassSet(classes.names, tuple(palette)))
 
     def rename_class(self, index: int, name: str) -> None:
         classes = self.project.classes if self.project else None
@@ -669,7 +771,6 @@ class MainWindow(QMainWindow):
 
     # ================================================================== model and inference
     def _config_changed(self, config: ModelConfig) -> None:
-        self.settings.model_name = config.name
         self.settings.device = config.device
         self.settings.precision = config.precision
         self.settings.tta = config.tta
@@ -681,35 +782,9 @@ class MainWindow(QMainWindow):
         self.model_panel.add_extra_choice(choice)
         return choice
 
-    def _ask_import_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a checkpoint", str(Path.home()),
-                                              "PyTorch checkpoints (*.pth *.pt);;All files (*)")
-        if path:
-            self.import_checkpoint_file(Path(path))
-
     def import_checkpoint_file(self, path: Path) -> None:
-        """The official file of the selected entry goes into the cache (hash-checked); any
-        other checkpoint is used as a fine-tuned/custom one on top of that entry."""
-        entry = self.model_panel.choice().entry
-        self._status(f"Checking {path.name}…")
-
-        def work():
-            if file_sha256(path).startswith(entry.sha256_prefix):
-                return import_checkpoint(entry.checkpoint_filename, path, entry.sha256_prefix)
-            return None
-
-        def done(imported) -> None:
-            if imported is not None:
-                self.model_panel.select(entry.name)
-                self.model_panel.refresh_status()
-                self._status(f"Imported the official checkpoint of {entry.name}")
-            else:
-                self.use_checkpoint(path, entry.name)
-                self._status(f"{path.name} is not the official file of {entry.name}: using it as a "
-                             "custom checkpoint on that architecture")
-
-        self._import_task = run_in_pool(work, done,
-                                        lambda message: self.prompter.warning("Import checkpoint", message))
+        """File ▸ Import Checkpoint without the file dialog (see :class:`ModelMemory`)."""
+        self.models.import_file(Path(path))
 
     def _with_checkpoint(self, config: ModelConfig, then) -> None:
         """Run ``then()`` once the configuration's checkpoint is on disk (downloading it first)."""
@@ -719,31 +794,61 @@ class MainWindow(QMainWindow):
             return
         dialog = DownloadDialog(entry, self)
         dialog.done.connect(lambda _path: (self.model_panel.refresh_status(), then()))
-        dialog.failed.connect(lambda message: self.prompter.warning("Download failed", message))
+        dialog.failed.connect(self.models.download_failed)
         dialog.cancelled.connect(lambda: self._status("Download cancelled; it will resume next time"))
         self._download = dialog
         dialog.start()
 
     def segment_current(self) -> None:
-        """Pre-segment the current image on the inference thread."""
+        """Pre-segment the current image on the inference thread (busy bar, elapsed time, Cancel)."""
         path = self.image_path()
-        if path is None or self.document is None:
+        if path is None:
             return
+        if self.document is None:
+            problem = self.files.model.problem(self.current) or "it could not be opened"
+            self.prompter.warning("Pre-segment image", f"{self.current} cannot be pre-segmented: {problem}")
+            return
+        if self._segment_request is not None:
+            return  # one at a time: the busy bar says it is running
         config = self.finetune.inference_config(self.model_panel.config())  # CPU if training holds the GPU
 
         def submit() -> None:
             self._pending_segment = True
-            self.inference.submit(path, config)
-            self.model_panel.segment_button.setEnabled(False)
+            self._segment_request = self.inference.submit(path, config)
+            self._segment_clock.start()
+            self._segment_timer.start()
+            self.cancel_segment_action.setEnabled(True)
+            self.model_panel.show_segmenting(True, "0 s")
             self._status(f"Pre-segmenting {self.current} with {config.model_id}…")
 
         self._with_checkpoint(config, submit)
 
+    def _segment_tick(self) -> None:
+        self.model_panel.show_segmenting(True, f"{self._segment_clock.elapsed() / 1000:.0f} s")
+
+    def _segment_done(self) -> None:
+        self._segment_request = None
+        self._pending_segment = False
+        self._segment_timer.stop()
+        self.cancel_segment_action.setEnabled(False)
+        self.model_panel.show_segmenting(False)
+
+    def cancel_segment(self) -> None:
+        """Stop waiting for the current pre-segment: the image stays as it is. The network
+        cannot be interrupted inside a kernel, so its result is dropped when it comes."""
+        if self._segment_request is None:
+            return
+        self._cancelled_requests.add(self._segment_request)
+        self._segment_done()
+        self._status("Pre-segment cancelled; the image is unchanged")
+
     def _inference_finished(self, result: InferenceResult) -> None:
         if self.workahead.scheduler.owns(result.request_id):
             return  # work-ahead's own (app/workahead.py applies it)
-        self.model_panel.segment_button.setEnabled(True)
-        self._pending_segment = False
+        if result.request_id in self._cancelled_requests:
+            self._cancelled_requests.discard(result.request_id)
+            return
+        self._segment_done()
         self.last_inference_seconds = result.seconds
         load = f" (+{result.load_seconds:.1f} s loading the model)" if result.load_seconds else ""
         self.time_label.setText(f"inference {result.seconds:.2f} s")
@@ -791,11 +896,13 @@ class MainWindow(QMainWindow):
             if missing:
                 self._status(f"{missing} of the model's classes are not in this project: they become ignore")
 
-    def _inference_failed(self, _request_id: int, message: str) -> None:
-        if self.workahead.scheduler.owns(_request_id):
+    def _inference_failed(self, request_id: int, message: str) -> None:
+        if self.workahead.scheduler.owns(request_id):
             return
-        self.model_panel.segment_button.setEnabled(True)
-        self._pending_segment = False
+        if request_id in self._cancelled_requests:
+            self._cancelled_requests.discard(request_id)
+            return
+        self._segment_done()
         self.prompter.warning("Pre-segmentation failed", message)
 
     # ================================================================== segment all
@@ -809,7 +916,7 @@ class MainWindow(QMainWindow):
             self._status("Still listing the folder; try again in a moment")
             return
         self.flush()
-        todo = [rel for rel in self.files.model.paths() if self.files.model.state(rel) in states
+        todo = [rel for rel in self.files.model.readable_paths() if self.files.model.state(rel) in states
                 and not (rel == self.current and self.touched)]
         if not todo:
             self.prompter.information("Segment all", "Every image already has a mask." if states == ("new",)
@@ -835,11 +942,11 @@ class MainWindow(QMainWindow):
         and writing never on the UI thread), then the image's state follows on the UI thread."""
         project = self.project
         staged_path = Path(staged)
+        staged_prediction = self.batch.staged_prediction(Path(image))
         try:
             rel = project.relative(image) if project else None
         except ValueError:
             rel = None
-        staged_prediction = self.batch.staged_prediction(Path(image))
         if rel is None or not self._batch_may_replace(rel):
             self.writer.submit(lambda: (staged_path.unlink(missing_ok=True),  # a person got there first
                                         staged_prediction.unlink(missing_ok=True)))
@@ -860,7 +967,7 @@ class MainWindow(QMainWindow):
             else:
                 write_index_mask(target, lut[read_index_mask(staged_path)], classes)
                 staged_path.unlink(missing_ok=True)
-            prediction_files.adopt_staged(staged_prediction, prediction)  # confidence, rankings
+            prediction_files.adopt_staged(staged_prediction, prediction)
             return True
 
         def placed(ok: bool) -> None:
@@ -936,6 +1043,7 @@ class MainWindow(QMainWindow):
         rels = {project.relative(image) for _label, image in report.imported}
         for rel in sorted(rels):
             self._set_state(rel, snapshot.state(rel))
+        self.histories.clear()  # parked documents hold the masks from before
         if self.current in rels:
             self.reload_current()
         self._save_project_now()
@@ -977,6 +1085,8 @@ class MainWindow(QMainWindow):
     def _status(self, text: str, error: bool = False) -> None:
         self.statusBar().showMessage(("⚠ " if error else "") + text, 8000 if not error else 15000)
 
+    show_status = _status  # for the window's helpers (model memory, recent folders)
+
     def _update_actions(self) -> None:
         doc = self.document
         self.undo_action.setEnabled(doc is not None and doc.can_undo)
@@ -986,7 +1096,7 @@ class MainWindow(QMainWindow):
         self.import_labels_action.setEnabled(has_project)
         self.segment_all_action.setEnabled(has_project and not self.batch.running)
         self.cancel_batch_action.setEnabled(self.batch.running)
-        self.segment_action.setEnabled(doc is not None)
+        self.segment_action.setEnabled(self.current is not None)  # an unreadable image says why
 
     # ================================================================== preferences and help
     def show_preferences(self):
@@ -1002,6 +1112,24 @@ class MainWindow(QMainWindow):
         """How long after the first unsaved change masks and the project file are written."""
         self._autosave.setInterval(ms)
         self._project_save.setInterval(ms)
+
+    # ================================================================== drag and drop
+    def dragEnterEvent(self, event) -> None:
+        if dropped_target([u.toLocalFile() for u in event.mimeData().urls()]) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        """A folder opens; an image opens its project (this one if it is inside) at that image."""
+        target = dropped_target([u.toLocalFile() for u in event.mimeData().urls()])
+        if target is None:
+            return
+        folder, image = target
+        event.acceptProposedAction()
+        inside = self.project is not None and image is not None and image.is_relative_to(self.project.root)
+        if not inside and not self.open_folder(folder):
+            return
+        if image is not None:
+            self.open_image(self.project.relative(image))
 
     # ================================================================== closing
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -255,6 +255,13 @@ class CanvasView(QGraphicsView):
         self._cursor_item.set_radius(px / 2.0)
         self.brushSizeChanged.emit(px)
 
+    def step_brush_size(self, direction: int) -> None:
+        """One step smaller (-1) or larger (+1): 20 % of the size, at least a pixel."""
+        if direction < 0:
+            self.set_brush_size(min(self._brush - 1, round(self._brush / 1.2)))
+        else:
+            self.set_brush_size(max(self._brush + 1, round(self._brush * 1.2)))
+
     def brush_size(self) -> int:
         return self._brush
 
@@ -422,9 +429,9 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         if key == Qt.Key.Key_BracketLeft or event.text() == "[":
-            self.set_brush_size(min(self._brush - 1, round(self._brush / 1.2)))
+            self.step_brush_size(-1)
         elif key == Qt.Key.Key_BracketRight or event.text() == "]":
-            self.set_brush_size(max(self._brush + 1, round(self._brush * 1.2)))
+            self.step_brush_size(1)
         elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
             self._update_cursor_shape()

@@ -67,13 +67,14 @@ class SettingsForm(QWidget):
         crop.addWidget(self.crop_h, 1)
         crop.addWidget(QLabel("×"))
         crop.addWidget(self.crop_w, 1)
-        grid = QGridLayout(self)  # two columns of (label, field): the dock stays short
+        # one (label, field) per row: two side by side were cut off in the docked width of the
+        # default window; the dock scrolls vertically instead
+        grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(3)
-        rows = ((("Iterations", self.iters), ("Batch", self.batch)),
-                (("Crop", crop), ("LR", self.lr)),
-                (("Held out", self.val_share), ("Validate every", self.val_interval)),
+        rows = ((("Iterations", self.iters),), (("Batch", self.batch),), (("Crop", crop),), (("LR", self.lr),),
+                (("Held out", self.val_share),), (("Validate every", self.val_interval),),
                 (("Device", self.device),))
         for row, pairs in enumerate(rows):
             for column, (title, field) in enumerate(pairs):
@@ -83,7 +84,6 @@ class SettingsForm(QWidget):
                 else:
                     grid.addWidget(field, row, column * 2 + 1)
         grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
         self._workers = FinetuneSettings().workers
 
     def settings(self) -> FinetuneSettings:
@@ -333,6 +333,8 @@ class FinetunePanel(QDockWidget):
         scroll.setWidget(body)
         self.setWidget(scroll)
         self.scroll = scroll
+        # never narrower than its content: a horizontally clipped button cannot be reached
+        scroll.setMinimumWidth(body.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         self.set_running(False, can_resume=False)
 
     # -- state ---------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ additions and removals to the project (they touch files).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QEvent, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QDockWidget, QHBoxLayout, QHeaderView,
-                               QInputDialog, QLineEdit, QTableView, QToolButton, QVBoxLayout, QWidget)
+                               QInputDialog, QLineEdit, QMenu, QTableView, QToolButton, QVBoxLayout, QWidget)
 
 from gcnet_core.model.classes import ClassSet
 
@@ -114,13 +114,21 @@ class ClassTableModel(QAbstractTableModel):
 
 
 class ClassPanel(QDockWidget):
-    """Pick the current class (click or 1-9/0), search, toggle visibility, edit the class set."""
+    """Pick the current class (click or 1-9/0), search, toggle visibility, edit the class set.
+
+    The search box filters while typing; Enter picks the first match and Esc gives up, both
+    handing the keyboard back (``searchDone``); a digit typed into the empty box is the
+    class hotkey, as everywhere else. A right-click offers rename, colour, hide and "show
+    only this class" (its pixels alone on the canvas).
+    """
 
     currentClassChanged = Signal(int)
     visibilityChanged = Signal(int, bool)
     renameRequested = Signal(int, str)
     addRequested = Signal(str, tuple)
     removeRequested = Signal(int)
+    colourRequested = Signal(int, tuple)
+    searchDone = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__("Classes", parent)
@@ -135,6 +143,7 @@ class ClassPanel(QDockWidget):
 
         self.search = QLineEdit(placeholderText="Search classes…", clearButtonEnabled=True)
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.search.installEventFilter(self)
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -150,6 +159,9 @@ class ClassPanel(QDockWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.context_menu: QMenu | None = None  # the last one shown (tests pick its actions)
 
         add = QToolButton(text="+", toolTip="Add a class to this project")
         remove = QToolButton(text="−", toolTip="Remove the selected class (its pixels become ignore)")
@@ -191,13 +203,16 @@ class ClassPanel(QDockWidget):
             return
         self._current = index
         proxy_index = self.proxy.mapFromSource(self.model.index(index, 0))
-        if proxy_index.isValid():
-            self.table.blockSignals(True)
-            self.table.selectionModel().blockSignals(True)
-            self.table.selectRow(proxy_index.row())
-            self.table.selectionModel().blockSignals(False)
-            self.table.blockSignals(False)
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        if proxy_index.isValid():  # the current index moves too: one highlighted row, never two
+            selection.setCurrentIndex(proxy_index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                      | QItemSelectionModel.SelectionFlag.Rows)
             self.table.scrollTo(proxy_index)
+        else:
+            selection.clear()
+        selection.blockSignals(False)
+        self.table.viewport().update()
         if emit:
             self.currentClassChanged.emit(index)
 
@@ -209,7 +224,66 @@ class ClassPanel(QDockWidget):
                            Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked,
                            Qt.ItemDataRole.CheckStateRole)
 
+    def show_only(self, index: int) -> None:
+        """Hide every class but ``index`` (its pixels alone stay coloured on the canvas)."""
+        for i in range(len(self.model.classes)):
+            if self.is_visible(i) != (i == index):
+                self.set_visible(i, i == index)
+
+    def show_all(self) -> None:
+        for i in range(len(self.model.classes)):
+            if not self.is_visible(i):
+                self.set_visible(i, True)
+
+    # -- search box -----------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.search and event.type() == QEvent.Type.KeyPress:
+            key, text = event.key(), event.text()
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                if self.proxy.rowCount():
+                    self.set_current(self.proxy.mapToSource(self.proxy.index(0, 0)).row())
+                self._leave_search()
+                return True
+            if key == Qt.Key.Key_Escape:
+                self._leave_search()
+                return True
+            if not self.search.text() and text and text in HOTKEYS and not event.modifiers() & ~(
+                    Qt.KeyboardModifier.KeypadModifier):
+                self.set_current(HOTKEYS.index(text))
+                self._leave_search()
+                return True
+        return super().eventFilter(watched, event)
+
+    def _leave_search(self) -> None:
+        self.search.clear()
+        self.searchDone.emit()
+
     # -- dialogs -------------------------------------------------------------------------
+    def _context_menu(self, pos) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        row = self.proxy.mapToSource(index).row()
+        self.set_current(row)
+        name = self.model.classes.names[row]
+        menu = QMenu(self)
+        menu.addAction(f"Rename “{name}”…", self._ask_rename)
+        menu.addAction("Change colour…", lambda: self._ask_colour(row))
+        visible = self.is_visible(row)
+        menu.addAction("Hide" if visible else "Show", lambda: self.set_visible(row, not visible))
+        menu.addAction("Show only this class", lambda: self.show_only(row))
+        menu.addAction("Show all classes", self.show_all)
+        menu.addSeparator()
+        menu.addAction(f"Remove “{name}”…", self._ask_remove)
+        self.context_menu = menu
+        menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def _ask_colour(self, row: int) -> None:
+        colour = QColorDialog.getColor(QColor(*self.model.classes.palette[row]), self,
+                                       f"Colour of {self.model.classes.names[row]}")
+        if colour.isValid():
+            self.colourRequested.emit(row, (colour.red(), colour.green(), colour.blue()))
+
     def _row_changed(self, current, _previous) -> None:
         if current.isValid():
             index = self.proxy.mapToSource(current).row()

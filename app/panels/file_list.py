@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import (QAbstractListModel, QModelIndex, QRect, QSize, QSortFilterProxyModel, Qt,
                             Signal)
 from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListView,
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListView, QMenu,
                                QStyle, QStyledItemDelegate, QStyleOptionViewItem, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -24,9 +24,11 @@ STATE_TITLES = TITLES  # the project's words, shown in the list
 STATE_COLOURS = {"new": QColor("#8a8f98"), "predicted": QColor("#2f80d1"),
                  "corrected": QColor("#2e9d4f"), "exported": QColor("#8e44ad")}
 
+BROKEN_COLOUR = QColor("#c0392b")
 PathRole = Qt.ItemDataRole.UserRole + 1
 StateRole = Qt.ItemDataRole.UserRole + 2
 UncertaintyRole = Qt.ItemDataRole.UserRole + 3  # mean 1 - confidence of the last prediction, or None
+ProblemRole = Qt.ItemDataRole.UserRole + 4  # why the file cannot be read, or None
 WorkRole = Qt.ItemDataRole.UserRole + 5  # work-ahead: "fresh" (prediction of the selected model), "queued", None
 WORK_MARKS = {"fresh": "⚡ ready", "queued": "… queued"}
 ORDERS = (("name", "Name"), ("uncertainty", "Most uncertain first"))
@@ -44,6 +46,7 @@ class FileListModel(QAbstractListModel):
         self._row_of: dict[str, int] = {}
         self._states: dict[str, str] = {}
         self._uncertainty: dict[str, float] = {}
+        self._problems: dict[str, str] = {}  # unreadable files: left out of counts and batches
         self._work: dict[str, str] = {}  # work-ahead marks (WorkRole)
         self.counts: Counter[str] = Counter()
         self.thumbnails = thumbnails
@@ -55,7 +58,7 @@ class FileListModel(QAbstractListModel):
     def reset(self, root: Path | None) -> None:
         self.beginResetModel()
         self.root = root
-        self._rows, self._row_of, self._states, self._uncertainty = [], {}, {}, {}
+        self._rows, self._row_of, self._states, self._uncertainty, self._problems = [], {}, {}, {}, {}
         self._work = {}
         self.counts = Counter()
         self._pixmaps.clear()
@@ -87,8 +90,9 @@ class FileListModel(QAbstractListModel):
         row = self._row_of.get(rel)
         if row is None or self._states[rel] == state:
             return
-        self.counts[self._states[rel]] -= 1
-        self.counts[state] += 1
+        if rel not in self._problems:
+            self.counts[self._states[rel]] -= 1
+            self.counts[state] += 1
         self._states[rel] = state
         index = self.index(row)
         self.dataChanged.emit(index, index, [StateRole, Qt.ItemDataRole.ToolTipRole])
@@ -96,6 +100,34 @@ class FileListModel(QAbstractListModel):
 
     def state(self, rel: str) -> str | None:
         return self._states.get(rel)
+
+    def set_problem(self, rel: str, reason: str | None) -> None:
+        """Mark ``rel`` unreadable (``reason`` says why) or readable again (None)."""
+        row = self._row_of.get(rel)
+        if row is None or self._problems.get(rel) == reason:
+            return
+        was_broken = rel in self._problems
+        if reason is None:
+            del self._problems[rel]
+            self.counts[self._states[rel]] += 1
+        else:
+            self._problems[rel] = reason
+            if not was_broken:
+                self.counts[self._states[rel]] -= 1
+        index = self.index(row)
+        self.dataChanged.emit(index, index, [ProblemRole, Qt.ItemDataRole.ToolTipRole])
+        self.countsChanged.emit()
+
+    def problem(self, rel: str) -> str | None:
+        return self._problems.get(rel)
+
+    @property
+    def broken_count(self) -> int:
+        return len(self._problems)
+
+    def readable_paths(self) -> list[str]:
+        """Every listed image except the unreadable ones (what counts and batches use)."""
+        return [rel for rel in self._rows if rel not in self._problems]
 
     def set_uncertainty(self, rel: str, value: float | None) -> None:
         row = self._row_of.get(rel)
@@ -136,9 +168,13 @@ class FileListModel(QAbstractListModel):
             return self._states[rel]
         if role == UncertaintyRole:
             return self._uncertainty.get(rel)
+        if role == ProblemRole:
+            return self._problems.get(rel)
         if role == WorkRole:
             return self._work.get(rel)
         if role == Qt.ItemDataRole.ToolTipRole:
+            if rel in self._problems:
+                return f"{rel}\ncannot be read: {self._problems[rel]}"
             value = self._uncertainty.get(rel)
             unsure = f"\nmodel uncertainty {value:.1%}" if value is not None else ""
             return f"{rel}\n{STATE_TITLES[self._states[rel]]}{unsure}"
@@ -180,6 +216,9 @@ class FileListModel(QAbstractListModel):
             return
         row = self._row_of.get(rel)
         if row is not None:
+            image = self.thumbnails.get(key, self.root / rel)
+            if image is not None and image.isNull() and rel not in self._problems:
+                self.set_problem(rel, "the file cannot be decoded as an image")
             index = self.index(row)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
@@ -243,7 +282,8 @@ class FileItemDelegate(QStyledItemDelegate):
             text_colour = option.palette.text().color()
         rect = option.rect
         state = index.data(StateRole) or "new"
-        colour = STATE_COLOURS[state]
+        problem = index.data(ProblemRole)
+        colour = BROKEN_COLOUR if problem else STATE_COLOURS[state]
         painter.fillRect(QRect(rect.left(), rect.top() + 2, 4, rect.height() - 4), colour)
         thumb_rect = QRect(rect.left() + 8, rect.top() + 4, THUMB_SIZE.width(), THUMB_SIZE.height())
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
@@ -262,7 +302,7 @@ class FileItemDelegate(QStyledItemDelegate):
         pill_font = QFont(option.font)
         pill_font.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.85))
         painter.setFont(pill_font)
-        title = STATE_TITLES[state]
+        title = "unreadable" if problem else STATE_TITLES[state]
         width = painter.fontMetrics().horizontalAdvance(title) + 12
         pill = QRect(text_left, rect.top() + rect.height() // 2 + 1, width, painter.fontMetrics().height() + 2)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -273,13 +313,18 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, title)
         uncertainty = index.data(UncertaintyRole)
         work = index.data(WorkRole)
-        if work:  # work-ahead: the mask is ready, or on its way
+        if work and not problem:  # work-ahead: the mask is ready, or on its way
             mark = WORK_MARKS[work]
             mark_rect = QRect(rect.right() - painter.fontMetrics().horizontalAdvance(mark) - 6, pill.top(),
                               painter.fontMetrics().horizontalAdvance(mark) + 4, pill.height())
             painter.setPen(STATE_COLOURS["predicted"] if work == "fresh" else option.palette.placeholderText().color())
             painter.drawText(mark_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, mark)
-        if uncertainty is not None:
+        if problem:
+            hint = QRect(pill.right() + 6, pill.top(), rect.right() - pill.right() - 8, pill.height())
+            painter.setPen(BROKEN_COLOUR)
+            painter.drawText(hint, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             painter.fontMetrics().elidedText(problem, Qt.TextElideMode.ElideRight, hint.width()))
+        elif uncertainty is not None:
             hint = QRect(pill.right() + 6, pill.top(), rect.right() - pill.right() - 8, pill.height())
             painter.setPen(option.palette.placeholderText().color())
             painter.drawText(hint, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -294,6 +339,9 @@ class FileListDock(QDockWidget):
     """
 
     imageActivated = Signal(str)
+    segmentRequested = Signal(str)  # context menu: pre-segment this image
+    markRequested = Signal(str, str)  # context menu: (image, state)
+    revealRequested = Signal(str)  # context menu: show the file in the file manager
 
     def __init__(self, parent=None) -> None:
         super().__init__("Images", parent)
@@ -325,6 +373,9 @@ class FileListDock(QDockWidget):
         self.view.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys belong to the canvas shortcuts
         self.view.clicked.connect(self._clicked)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.context_menu: QMenu | None = None  # the last one shown (tests pick its actions)
 
         self.count_label = QLabel()
         self.previous_button = QToolButton(text="◀", toolTip="Previous image (A, Page Up)")
@@ -412,12 +463,39 @@ class FileListDock(QDockWidget):
     def _clicked(self, index) -> None:
         self._activate(index)
 
+    def _context_menu(self, pos) -> None:
+        """Right-click: the image under the mouse becomes the one shown, then its actions."""
+        index = self.view.indexAt(pos)
+        rel = index.data(PathRole) if index.isValid() else None
+        if not rel:
+            return
+        self._activate(index)
+        menu = QMenu(self)
+        problem = self.model.problem(rel)
+        state = self.model.state(rel) or "new"
+        segment = menu.addAction("Pre-segment this image", lambda: self.segmentRequested.emit(rel))
+        segment.setEnabled(problem is None)
+        if state in DONE_STATES:
+            menu.addAction("Mark as not done", lambda: self.markRequested.emit(rel, "predicted"))
+        else:
+            done = menu.addAction("Mark as corrected (done)", lambda: self.markRequested.emit(rel, "corrected"))
+            done.setEnabled(problem is None)
+        menu.addSeparator()
+        menu.addAction("Reveal in folder", lambda: self.revealRequested.emit(rel))
+        if problem:
+            menu.addSeparator()
+            menu.addAction(f"Unreadable: {problem}").setEnabled(False)
+        self.context_menu = menu
+        menu.popup(self.view.viewport().mapToGlobal(pos))
+
     def _activate(self, proxy_index) -> None:
         rel = proxy_index.data(PathRole)
         if rel and rel != self._current:
             self.imageActivated.emit(rel)
 
     def _update_count(self) -> None:
-        total = self.model.rowCount()
+        broken = self.model.broken_count
+        total = self.model.rowCount() - broken
         scanning = " (scanning…)" if self._scanning else ""
-        self.count_label.setText(f"{self.model.done} / {total} done{scanning}")
+        unreadable = f", {broken} unreadable" if broken else ""
+        self.count_label.setText(f"{self.model.done} / {total} done{unreadable}{scanning}")

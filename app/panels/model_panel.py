@@ -11,6 +11,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFormLayout, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
+from gcnet_core.project.defaults import GENERAL_MODEL
 from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import ZOO, ZooEntry, get_entry
 
@@ -50,6 +51,8 @@ class ModelPanel(QDockWidget):
     segmentRequested = Signal()
     segmentAllRequested = Signal()
     cancelBatchRequested = Signal()
+    cancelSegmentRequested = Signal()
+    importRequested = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__("Model", parent)
@@ -90,6 +93,17 @@ class ModelPanel(QDockWidget):
         self.batch_label = QLabel(visible=False, wordWrap=True)
         self.cancel_button = QPushButton("Cancel", visible=False)
         self.cancel_button.clicked.connect(self.cancelBatchRequested)
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip("Use a checkpoint file (the official one downloaded elsewhere, or a "
+                                      "fine-tuned one); it is kept in the cache")
+        self.import_button.clicked.connect(self.importRequested)
+        # the single-image pre-segment: a busy bar with the elapsed time, and Cancel
+        self.segment_bar = QProgressBar(visible=False, minimum=0, maximum=0)
+        self.segment_bar.setTextVisible(False)
+        self.segment_label = QLabel(visible=False)
+        self.segment_cancel = QPushButton("Cancel", visible=False)
+        self.segment_cancel.setToolTip("Stop waiting for this prediction (Esc); the image stays as it is")
+        self.segment_cancel.clicked.connect(self.cancelSegmentRequested)
 
         form = QFormLayout()
         form.addRow("Device", self.device)
@@ -97,17 +111,25 @@ class ModelPanel(QDockWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.segment_button)
         buttons.addWidget(self.segment_all_button)
+        segmenting = QHBoxLayout()
+        segmenting.addWidget(self.segment_bar, 1)
+        segmenting.addWidget(self.segment_label)
+        segmenting.addWidget(self.segment_cancel)
+        choose = QHBoxLayout()
+        choose.addWidget(self.combo, 1)
+        choose.addWidget(self.import_button)
         batch = QHBoxLayout()
         batch.addWidget(self.batch_bar, 1)
         batch.addWidget(self.cancel_button)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.combo)
+        layout.addLayout(choose)
         layout.addWidget(self.status)
         layout.addLayout(form)
         layout.addWidget(self.tta)
         layout.addLayout(buttons)
+        layout.addLayout(segmenting)
         layout.addLayout(batch)
         layout.addWidget(self.batch_label)
         layout.addStretch(1)
@@ -134,10 +156,8 @@ class ModelPanel(QDockWidget):
                 name = choice.title or choice.label or Path(choice.checkpoint).name
                 self._add(f"{name} (on {choice.entry.backbone}, "
                           f"{choice.entry.dataset.title.split()[0]})", choice)
-        if selected is not None:
-            self.select(selected)
-        else:
-            self.combo.setCurrentIndex(1)
+        if selected is None or not self.select(selected):
+            self.select(GENERAL_MODEL)  # everyday photos: ADE20K R50, the quickest on a CPU
 
     def _header(self, title: str) -> None:
         item = QStandardItem(title)
@@ -170,6 +190,18 @@ class ModelPanel(QDockWidget):
     def choice(self) -> ModelChoice:
         data = self.combo.currentData(ChoiceRole)
         return data if isinstance(data, ModelChoice) else ModelChoice(ZOO[0].name)
+
+    def find(self, model_id: str, checkpoint: str = "") -> ModelChoice | None:
+        """The listed choice recorded as ``model_id`` (a version or imported file's label, or a
+        zoo entry's name), or holding ``checkpoint``."""
+        for row in range(self.items.rowCount()):
+            choice = self.items.item(row).data(ChoiceRole)
+            if not isinstance(choice, ModelChoice):
+                continue
+            if (checkpoint and choice.checkpoint and str(choice.checkpoint) == checkpoint) or (
+                    model_id and (choice.label or (choice.name if choice.checkpoint is None else None)) == model_id):
+                return choice
+        return None
 
     def select(self, choice: ModelChoice | str) -> bool:
         if isinstance(choice, str):
@@ -213,6 +245,14 @@ class ModelPanel(QDockWidget):
     def _changed(self, *_args) -> None:
         self.refresh_status()
         self.configChanged.emit(self.config())
+
+    # -- single image ----------------------------------------------------------------------------
+    def show_segmenting(self, running: bool, text: str = "") -> None:
+        """The busy bar, elapsed time and Cancel of a pre-segment of the current image."""
+        for widget in (self.segment_bar, self.segment_label, self.segment_cancel):
+            widget.setVisible(running)
+        self.segment_label.setText(text)
+        self.segment_button.setEnabled(not running)
 
     # -- batch progress --------------------------------------------------------------------------
     def show_batch(self, running: bool) -> None:

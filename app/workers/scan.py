@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from gcnet_core.files.probe import image_problem
 from gcnet_core.project.store import Project
 
 CHUNK = 500
@@ -14,11 +15,13 @@ CHUNK = 500
 class ScanSignals(QObject):
     found = Signal(int, list)  # (scan id, relative posix paths)
     finished = Signal(int, int)  # (scan id, total)
+    problems = Signal(int, dict)  # (scan id, {relative path: why it cannot be read}), after found
     failed = Signal(int, str)
 
 
 class FolderScan(QRunnable):
-    """Lists ``project.image_paths()`` (the project's own rules) and emits them in chunks.
+    """Lists ``project.image_paths()`` (the project's own rules) and emits them in chunks,
+    then checks each file's header and structure and emits the unreadable ones.
 
     A scan id lets the receiver drop results of a scan that a newer folder replaced.
     """
@@ -44,6 +47,16 @@ class FolderScan(QRunnable):
                 return
             self.signals.found.emit(self.scan_id, rels[start:start + CHUNK])
         self.signals.finished.emit(self.scan_id, len(rels))
+        broken: dict[str, str] = {}
+        for i, rel in enumerate(rels):
+            if self.cancelled:
+                return
+            reason = image_problem(self.root / rel)
+            if reason is not None:
+                broken[rel] = reason
+            if broken and (len(broken) >= CHUNK or i == len(rels) - 1):
+                self.signals.problems.emit(self.scan_id, broken)
+                broken = {}
 
 
 

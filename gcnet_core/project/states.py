@@ -66,3 +66,8 @@ def after_change(opened: str, *, at_opening: bool, person_changed: bool, edited_
     if not labelled:
         return "new"
     return after_prediction(opened)
+
+
+def not_done(has_mask: bool) -> str:
+    """What an image a person marks "not done" becomes: pre-segmented with a mask, else new."""
+    return "predicted" if has_mask else "new"

@@ -23,7 +23,7 @@ from app.window import MainWindow, Prompter  # noqa: E402
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
 
-from helpers import REPO, WHOLE_ADE, register_entry, small_entry  # noqa: E402
+from helpers import REPO, WHOLE_ADE, random_checkpoint, register_entry, small_entry  # noqa: E402
 
 SAMPLES = REPO / "resources" / "samples"
 SMALL_SCALE = (64, 48)
@@ -38,6 +38,8 @@ class ScriptedPrompter(Prompter):
         self.questions: list[str] = []
         self.warnings: list[str] = []
         self.infos: list[str] = []
+        self.offered: list[list[str]] = []
+        self.pick: str | None = None
 
     def question(self, title: str, text: str) -> bool:
         self.questions.append(text)
@@ -48,6 +50,12 @@ class ScriptedPrompter(Prompter):
 
     def information(self, title: str, text: str) -> None:
         self.infos.append(text)
+
+    def choice(self, title: str, text: str, buttons: list[str]) -> str | None:
+        """A warning with buttons: recorded like one; answers with ``self.pick`` if offered."""
+        self.warnings.append(text)
+        self.offered.append(list(buttons))
+        return self.pick if self.pick in buttons else None
 
 
 def make_folder(root: Path, names=("astronaut.png", "chelsea.png", "coffee.png"), size=(80, 60)) -> Path:
@@ -309,6 +317,7 @@ def test_offline_download_shows_the_download_error_text(qtbot, make_window, tmp_
     qtbot.waitUntil(lambda: bool(prompter.warnings), timeout=10000)
     assert "Could not download checkpoint" in prompter.warnings[0]
     assert "no network here" in prompter.warnings[0] and "--from PATH" in prompter.warnings[0]
+    assert prompter.offered[0][0] == "Import checkpoint file…"  # the way out, right there
     assert not window.inference.busy
 
 
@@ -453,9 +462,19 @@ def test_import_checkpoint_official_file_goes_to_the_cache_others_become_custom(
     qtbot.waitUntil(lambda: "checkpoint downloaded" in window.model_panel.status.text(), timeout=10000)
     assert window.model_panel.choice().checkpoint is None  # the zoo entry itself, now cached
 
-    mine = tmp_path / "finetuned-v3.pth"
-    mine.write_bytes(b"any other file")
+    # any other GCNet checkpoint is kept in the cache (imported/) and runs on the entry it fits
+    mine = random_checkpoint(entry, tmp_path / "finetuned-v3.pth", seed=3)
     window.import_checkpoint_file(mine)
-    qtbot.waitUntil(lambda: window.model_panel.choice().checkpoint == mine, timeout=10000)
+    qtbot.waitUntil(lambda: window.model_panel.choice().label == "finetuned-v3", timeout=30000)
     config = window.model_panel.config()
     assert config.name == entry.name and config.model_id == "finetuned-v3"
+    assert config.checkpoint.parent.name == "imported" and config.checkpoint.read_bytes() == mine.read_bytes()
+
+    # a file that is no checkpoint is refused with the reason, and never listed
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"any other file")
+    prompter = window.prompter
+    window.import_checkpoint_file(junk)
+    qtbot.waitUntil(lambda: bool(prompter.warnings), timeout=10000)
+    assert "junk.pth cannot be used" in prompter.warnings[0] and "not a PyTorch checkpoint" in prompter.warnings[0]
+    assert not any(c.label == "junk" for c in window.model_panel.extra_choices())
