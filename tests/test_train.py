@@ -229,9 +229,10 @@ def test_batches_are_a_function_of_seed_and_iteration(project, caplog):
     assert not torch.equal(whole[0]["image"], whole[1]["image"])
     # the corrupt file was skipped with a warning naming it, never raised
     with caplog.at_level("WARNING"):
-        for iteration in range(4):
-            IterationBatches(dataset, transform, batch_size=4, seed=3)[iteration]
+        fresh = IterationBatches(dataset, transform, batch_size=4, seed=3)
+        listed = [line for iteration in range(4) for line in fresh[iteration]["unreadable"]]
     assert any("skipping sample" in r.getMessage() for r in caplog.records)
+    assert len(listed) == 1 and listed[0].split(": ")[0].endswith(".png")  # named once, with its reason
 
 
 def test_holdout_split_is_disjoint_and_seeded():
@@ -295,6 +296,7 @@ def test_fine_tune_learns_and_writes_official_checkpoints(tmp_path, project, sta
     assert start["num_train"] == 12 and start["num_val"] == 4 and start["copied_classes"] == ["road"]
     assert [e["iter"] for e in events.of("iter")] == list(range(1, 21))
     assert any("skipping sample" in e["message"] for e in events.of("warning"))  # the corrupt image, skipped
+    assert len(events.of("done")[0]["unreadable"]) == 1  # and listed at the end (issue 12)
     vals = events.of("val")
     assert [v["iter"] for v in vals] == [10, 20]
     best = max(v["mIoU"] for v in vals)

@@ -230,13 +230,17 @@ def _states(split: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(split)
 
 
-def load_sample_safe(dataset: SegDataset, index: int) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """``dataset[index]``, or None with a warning naming the corrupt file."""
+def load_sample_safe(dataset: SegDataset, index: int,
+                     failures: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """``dataset[index]``, or None with a warning naming the corrupt file (also appended to
+    ``failures`` as ``"<file>: <reason>"``, for a list at the end of the run)."""
     try:
         return dataset[index]
     except SampleReadError as exc:
         log.warning("skipping sample %s: cannot use %s: %s",
                     dataset.samples[index].name, exc.path, exc.reason)
+        if failures is not None:
+            failures.append(f"{exc.path}: {exc.reason}")
         return None
 
 

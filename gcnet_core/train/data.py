@@ -34,7 +34,8 @@ class IterationBatches(torch.utils.data.Dataset):
     Each item is a dict of uint8 ``image`` (B, H, W, 3), uint8 ``label`` (B, H, W) and
     int64 ``valid_hw`` (B, 2): the unpadded part of each crop, to be set to 0 after
     normalisation (mmseg pads normalised images with 0). Unreadable samples are skipped
-    with a warning and replaced by the next readable one of the same epoch's order.
+    with a warning and replaced by the next readable one of the same epoch's order; the
+    item's ``unreadable`` lists them (``"<file>: <reason>"``) so the run can list them at its end.
     """
 
     def __init__(self, dataset: SegDataset, transform: TrainTransform, batch_size: int, seed: int,
@@ -58,7 +59,7 @@ class IterationBatches(torch.utils.data.Dataset):
         start = self.rank * self.batch_size
         return range(start, start + self.batch_size)
 
-    def _load(self, iteration: int, slot: int):
+    def _load(self, iteration: int, slot: int, failures: list[str]):
         n = len(self.dataset)
         epoch, position = divmod(iteration * self.global_batch + slot, n)
         order = epoch_order(self.seed, epoch, n)
@@ -66,7 +67,7 @@ class IterationBatches(torch.utils.data.Dataset):
             index = int(order[(position + step) % n])
             if index in self._unreadable:
                 continue
-            item = load_sample_safe(self.dataset, index)  # warns once per unreadable file
+            item = load_sample_safe(self.dataset, index, failures)  # warns once per unreadable file
             if item is not None:
                 return item
             self._unreadable.add(index)
@@ -76,9 +77,9 @@ class IterationBatches(torch.utils.data.Dataset):
         return 2**62
 
     def __getitem__(self, iteration: int) -> dict[str, torch.Tensor]:
-        images, labels, valid = [], [], []
+        images, labels, valid, failures = [], [], [], []
         for slot in self.slots(iteration):
-            image, label, _ = self._load(iteration, slot)
+            image, label, _ = self._load(iteration, slot, failures)
             sample = self.transform.sample(image, label, rng=sample_rng(self.seed, iteration, slot))
             images.append(sample.image)
             labels.append(sample.label)
@@ -87,6 +88,7 @@ class IterationBatches(torch.utils.data.Dataset):
             "image": torch.from_numpy(np.stack(images)),
             "label": torch.from_numpy(np.stack(labels)),
             "valid_hw": torch.tensor(valid, dtype=torch.int64),
+            "unreadable": failures,  # files first found unreadable here (this worker process)
         }
 
 

@@ -304,10 +304,12 @@ class Trainer:
         if cfg.val_at_start and self.start_iter == 0 and self.val_set is not None:
             self._val_event(0, self.validate())  # the starting weights: "before" of before/after
         durations: deque[float] = deque(maxlen=20)
+        unreadable: set[str] = set()  # training images skipped (this process's share), listed at the end
         iteration = self.start_iter
         tick = time.perf_counter()
         with StopSignals() as signals:
             for batch in batch_loader(batches, self.start_iter, cfg.iters, cfg.workers):
+                unreadable.update(batch.pop("unreadable", ()))
                 losses = self._step(iteration, batch)
                 iteration += 1
                 stop_flag = float(signals.signal_name is not None or self.stop())
@@ -337,7 +339,8 @@ class Trainer:
                                        str(self.out / LAST))
                 tick = time.perf_counter()
         self.sink.emit("done", iter=iteration, best_mIoU=self.best.get("mIoU"), best_iter=self.best.get("iter"),
-                       best_path=self.best.get("path"), last_path=str(self.out / LAST))
+                       best_path=self.best.get("path"), last_path=str(self.out / LAST),
+                       unreadable=sorted(unreadable))
         return TrainResult("done", iteration, self.best.get("mIoU"), self.best.get("path"), str(self.out / LAST))
 
     def _val_event(self, iteration: int, result: MetricResult) -> None:

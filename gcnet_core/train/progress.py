@@ -57,6 +57,11 @@ class BarSink(EventSink):
                 best = fields.get("best_mIoU")
                 self._write(f"done: last {fields['last_path']}" +
                             (f", best {fields['best_path']} (mIoU {best:.2f})" if best is not None else ""))
+                skipped = fields.get("unreadable") or []
+                if skipped:
+                    self._write(f"{len(skipped)} training image(s) could not be read and were skipped:")
+                    for line in skipped:
+                        self._write(f"  {line}")
             else:
                 self._write(f"cancelled at iteration {fields['iter']}; resume with the same command "
                             f"({fields.get('path')})")
