@@ -1,7 +1,8 @@
 """Canvas timings on a 4000x3000 photo: open + first paint, one brush step, undo of a stroke.
 
 Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/canvas_bench.py [--image PATH]``.
-Targets: open + show < 300 ms, brush step < 10 ms, undo < 50 ms. A brush step is the
+Targets: open + show < 300 ms, brush step < 10 ms, undo < 50 ms. ``--background`` keeps an
+ADE20K R50 (random weights) segmenting in a thread meanwhile, as work-ahead does. A brush step is the
 document write, the overlay update and the repaint of the changed area (pending paint
 events processed); "full frame" is a synchronous repaint of the whole viewport (pan/zoom).
 """
@@ -91,6 +92,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--image", help="photo to resize to 4000x3000 (default: synthetic)")
     parser.add_argument("--size", default="1600x1000", help="viewport size WxH")
+    parser.add_argument("--background", action="store_true", help="a model segments in a thread meanwhile")
     args = parser.parse_args()
     vw, vh = (int(v) for v in args.size.split("x"))
 
@@ -99,6 +101,7 @@ def main() -> int:
     rgb = photo(args.image)
     labels = labels_like_segmentation()
 
+    stop_background = background_inference() if args.background else None
     view = CanvasView()
     view.resize(vw, vh)
     view.show()
@@ -169,7 +172,70 @@ def main() -> int:
     flush(app)
     print(f"flood fill of one region (+ repaint):         {ms(time.perf_counter() - t)}")
     print(f"undo history: {doc.undo_count} steps, {doc.history_nbytes / 1e6:.1f} MB")
+    model_tool_steps(app, view, doc, rgb)
+    if stop_background is not None:
+        print(f"background passes finished meanwhile: {stop_background()}")
     return 0
+
+
+def model_tool_steps(app, view, doc, rgb) -> None:
+    """The model-aware tools on the 4000x3000 document (rankings on their 320-pixel grid)."""
+    from app.canvas.model_tools import SuperpixelTool, _snap_scaled
+    from gcnet_core.predict.rankings import ClassRankings, grid_size
+
+    rows, cols = grid_size(H, W)
+    rng = np.random.default_rng(1)
+    doc.keep_model_output(doc.labels.copy(), None, ClassRankings(rng.integers(0, 19, (5, rows, cols)),
+                                                                 rng.integers(0, 256, (5, rows, cols)), (H, W)))
+    t = time.perf_counter()
+    ranked = doc.region_classes(2000, 1500)
+    print(f"pick: ranking of one region ({len(ranked)} classes):       {ms(time.perf_counter() - t)}")
+    tool = SuperpixelTool(view)
+    view.set_brush_size(20)
+    times = []
+    tool.press(1000, 1800)
+    for i in range(1, 40):
+        t = time.perf_counter()
+        tool.move(1000 + 6 * i, 1800 + 2 * i)
+        flush(app)
+        times.append(time.perf_counter() - t)
+    tool.release()
+    print(f"superpixel brush step r=10: median {ms(statistics.median(times))}, max {ms(max(times))} "
+          "(the first step in a 256-px tile computes its superpixels)")
+    seed = np.zeros((400, 400), bool)
+    seed[180:220, 150:250] = True
+    t = time.perf_counter()
+    _snap_scaled(rgb[1300:1700, 1800:2200], seed, None)
+    print(f"snap of a stroke in a 400x400 neighbourhood:  {ms(time.perf_counter() - t)}")
+
+
+def background_inference():
+    """Segment a 770x512 photo again and again in a thread (torch releases the GIL); returns a
+    function that stops it and gives the number of passes."""
+    import threading
+
+    from gcnet_core.api import build_model
+    from gcnet_core.predict.exact import inference
+    from gcnet_core.weights.zoo import get_entry
+
+    model = build_model(get_entry("gcnet_r50-d8_4xb4-80k_ade20k-512x512")).eval()
+    image = np.random.default_rng(0).integers(0, 255, (512, 770, 3), dtype=np.uint8)
+    done, stop = [0], threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            inference(model, image)
+            done[0] += 1
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+
+    def finish() -> int:
+        stop.set()
+        thread.join()
+        return done[0]
+
+    return finish
 
 
 if __name__ == "__main__":
