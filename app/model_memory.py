@@ -33,7 +33,7 @@ IMPORT_BUTTON = "Import checkpoint file…"
 
 
 def imported_choices() -> list[ModelChoice]:
-    return [ModelChoice(item.base, item.checkpoint, item.label, title=item.label) for item in list_imported()]
+    return [ModelChoice(item.base, item.checkpoint, item.label) for item in list_imported()]
 
 
 class ModelMemory(QObject):
@@ -176,7 +176,7 @@ class ModelMemory(QObject):
                 panel.refresh_status()
                 window.show_status(f"Imported the official checkpoint of {entry.name}")
                 return
-            choice = ModelChoice(kept.base, kept.checkpoint, kept.label, title=kept.label)
+            choice = ModelChoice(kept.base, kept.checkpoint, kept.label)
             panel.add_extra_choice(choice)
             moved = "" if entry == preferred else (
                 f"; it is a {entry.dataset.title.split()[0]} ResNet-{entry.depth} model, not "

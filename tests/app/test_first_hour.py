@@ -294,8 +294,11 @@ def test_offline_download_failure_offers_the_import_right_there(qtbot, make_wind
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.model_panel.choice().label == "from-a-usb-stick", timeout=60000)
     assert "Could not download" in prompter.warnings[0]
-    # and the Model panel has its own Import… button
-    assert window.model_panel.import_button.isVisible()
+    # and the Model panel has its own import button (the same file again: the same cached copy)
+    window.model_panel.select(WHOLE_ADE)
+    QTest.mouseClick(window.model_panel.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.model_panel.choice().label == "from-a-usb-stick", timeout=60000)
+    assert [c.label for c in window.model_panel.extra_choices()].count("from-a-usb-stick") == 1
 
 
 # ---------------------------------------------------------------------------------- 12: default model
