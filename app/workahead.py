@@ -42,6 +42,7 @@ class WorkAheadController(QObject):
         self.scheduler.predicted.connect(self._predicted)
         self.scheduler.failed.connect(self._failed)
         self.scheduler.changed.connect(self.update_marks)
+        self.scheduler.held = self._held  # checked before each job: a run started meanwhile pauses it
         settings = window.settings
         self.on_open_action = QAction("Pre-segment Images When &Opened", self, checkable=True)
         self.on_open_action.setChecked(settings.segment_on_open)
@@ -79,8 +80,7 @@ class WorkAheadController(QObject):
         scheduler.on_open = self.on_open_action.isChecked()
         scheduler.preview = not on_gpu  # a GPU gives the full result about as fast
         scheduler.ahead = (DEFAULT_AHEAD_GPU if on_gpu else DEFAULT_AHEAD_CPU) if self.ahead_action.isChecked() else 0
-        scheduler.set_paused("training" if window.finetune.process.running
-                             else "batch" if window.batch.running else None)
+        scheduler.set_paused(self._held())
         if window.project is None:
             scheduler.plan([], None, lambda rel: False, window.image_path)
         else:
@@ -88,6 +88,11 @@ class WorkAheadController(QObject):
             order = listed.readable_paths() if hasattr(listed, "readable_paths") else listed.paths()
             scheduler.plan(order, window.current, self.needs, window.image_path)
         self.update_marks()
+
+    def _held(self) -> str | None:
+        """Why background work waits: a training run or a batch has the machine."""
+        window = self.window
+        return "training" if window.finetune.process.running else "batch" if window.batch.running else None
 
     def needs(self, rel: str) -> bool:
         """Whether ``rel`` wants a prediction of the selected model now."""

@@ -55,6 +55,7 @@ class WorkAhead(QObject):
         self._failed: set[str] = set()  # failed once with this model: not retried by itself
         self._issued: set[int] = set()  # every request id this scheduler submitted
         self._needs: Callable[[str], bool] = lambda rel: False
+        self.held: Callable[[], str | None] = lambda: None  # e.g. "training": asked before each job
         self._path_of: Callable[[str], Path] = Path
         service.finished.connect(self._finished)
         service.failed.connect(self._failed_request)
@@ -139,7 +140,8 @@ class WorkAhead(QObject):
 
     def _pump(self) -> None:
         """Start the next job when the worker is free and nothing of a person's waits."""
-        if self._in_flight is not None or self._paused or self._config is None or self.service.busy:
+        if self._in_flight is not None or self._paused or self._config is None or self.service.busy \
+                or self.held():
             return
         while self._plan:
             job = self._plan.pop(0)

@@ -19,6 +19,8 @@ from test_window import (ScriptedPrompter, drag, key, make_folder, make_window, 
                          small_ade)
 
 from helpers import WHOLE_ADE  # noqa: E402
+# test_finetune's ``window`` fixture: the window on its tiny training project (12 corrected, 2 new)
+from test_finetune import entry, start_checkpoint, window  # noqa: E402,F401
 
 TESTS = Path(__file__).resolve().parents[1]
 # The batch process cannot see monkeypatches: it registers the tiny test scale itself.
@@ -38,7 +40,9 @@ def test_accept_and_confidence_work_after_segment_all_and_after_reopening(
     finished = []
     window.batch.finished.connect(finished.append)
     window.segment_all()  # the real `gcnet predict` process
+    assert window.workahead.scheduler.paused == "batch"  # no background work while the batch runs
     qtbot.waitUntil(lambda: bool(finished), timeout=180000)
+    qtbot.waitUntil(lambda: window.workahead.scheduler.paused is None, timeout=5000)
     assert finished[0].error is None and finished[0].written == 2
     project = window.project
     for rel in ("astronaut.png", "coffee.png"):
@@ -150,3 +154,25 @@ def test_a_persons_request_goes_before_queued_work(qtbot, make_window, tmp_path,
     qtbot.waitUntil(lambda: _settled(window), timeout=120000)
     assert order == [("work", "chelsea.png"), ("person", "astronaut.png"), ("work", "coffee.png")]
     assert window.project.image_model("astronaut.png") == "v1"
+
+
+def test_work_ahead_waits_while_a_training_run_holds_the_machine(qtbot, window):  # noqa: F811
+    from app.finetune.runs import FinetuneSettings
+
+    ft = window.finetune
+    ft.panel.form.set_settings(FinetuneSettings(iters=50, batch_size=1, crop=(16, 16), lr=0.01, val_share=0.0,
+                                                val_interval=50, device="cpu", workers=0))
+    events, ended = [], []
+    ft.process.event.connect(events.append)
+    ft.runEnded.connect(ended.append)
+    ft.panel.start_button.click()
+    qtbot.waitUntil(lambda: any(e["event"] == "iter" for e in events), timeout=120000)
+    window.workahead.ahead_action.setChecked(True)  # turned on while it trains: nothing starts
+    assert window.workahead.scheduler.paused == "training" and window.workahead.scheduler.queued()
+    qtbot.wait(300)
+    assert window.workahead.scheduler.running is None and not window.inference.busy
+    ft.panel.cancel_button.click()
+    qtbot.waitUntil(lambda: bool(ended), timeout=60000)
+    qtbot.waitUntil(lambda: not window.workahead.scheduler.queued() and not window.inference.busy,
+                    timeout=120000)  # the run ended: the two new images were segmented
+    assert all(window.project.state(rel) == "predicted" for rel in ("img12.png", "img13.png"))
