@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self._scan_id = 0
         self._pending_segment = False
         self.histories = DocumentHistory()  # each image's undo history while the app runs
+        self._model_chosen = True  # set False by open_folder until its first images are listed
 
         self.canvas = CanvasView()
         self.setCentralWidget(self.canvas)

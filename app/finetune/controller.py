@@ -99,7 +99,8 @@ class FinetuneController(QObject):
         corrected = self.corrected_count()
         share = self.panel.form.val_share.value() / 100
         held_out = len(holdout_split(corrected, share, 0)[1]) if corrected else 0
-        self.panel.set_data(corrected, held_out, self.window.files.model.rowCount())
+        files = self.window.files.model
+        self.panel.set_data(corrected, held_out, files.rowCount() - files.broken_count)  # unreadable: not images
 
     def _base_changed(self) -> None:
         choice = self.window.model_panel.choice()

@@ -216,9 +216,6 @@ class FileListModel(QAbstractListModel):
             return
         row = self._row_of.get(rel)
         if row is not None:
-            image = self.thumbnails.get(key, self.root / rel)
-            if image is not None and image.isNull() and rel not in self._problems:
-                self.set_problem(rel, "the file cannot be decoded as an image")
             index = self.index(row)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
