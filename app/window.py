@@ -344,6 +344,7 @@ class MainWindow(QMainWindow):
         self.files.markRequested.connect(self.mark_state)
         self.files.revealRequested.connect(self.reveal_image)
         self.classes_panel.colourRequested.connect(self.recolour_class)
+        self.classes_panel.onlyOverRequested.connect(self.paint_only_over)
         self.classes_panel.searchDone.connect(self.canvas.setFocus)
         self.model_panel.cancelSegmentRequested.connect(self.cancel_segment)
         self.model_panel.importRequested.connect(lambda: self.models.ask_import())
@@ -696,6 +697,14 @@ class MainWindow(QMainWindow):
             self.canvas.set_document(self.document)  # new colour table
             self._update_shares()
         self._save_project_now()
+
+    def paint_only_over(self, index: int) -> None:
+        """The class menu's "paint only over this class": the toolbar's restriction, on that class."""
+        self.classes_panel.set_current(index)
+        self.canvas.set_only_over(index)
+        self.only_over.blockSignals(True)
+        self.only_over.setChecked(True)
+        self.only_over.blockSignals(False)
 
     def recolour_class(self, index: int, colour: tuple[int, int, int]) -> None:
         classes = self.project.classes if self.project else None

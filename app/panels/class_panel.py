@@ -118,8 +118,9 @@ class ClassPanel(QDockWidget):
 
     The search box filters while typing; Enter picks the first match and Esc gives up, both
     handing the keyboard back (``searchDone``); a digit typed into the empty box is the
-    class hotkey, as everywhere else. A right-click offers rename, colour, hide and "show
-    only this class" (its pixels alone on the canvas).
+    class hotkey, as everywhere else. A right-click offers rename, colour, hide, "show
+    only this class" (its pixels alone on the canvas) and "paint only over this class" (the
+    tools change its pixels only).
     """
 
     currentClassChanged = Signal(int)
@@ -128,6 +129,7 @@ class ClassPanel(QDockWidget):
     addRequested = Signal(str, tuple)
     removeRequested = Signal(int)
     colourRequested = Signal(int, tuple)
+    onlyOverRequested = Signal(int)  # restrict the tools to this class's pixels
     searchDone = Signal()
 
     def __init__(self, parent=None) -> None:
@@ -273,6 +275,7 @@ class ClassPanel(QDockWidget):
         menu.addAction("Hide" if visible else "Show", lambda: self.set_visible(row, not visible))
         menu.addAction("Show only this class", lambda: self.show_only(row))
         menu.addAction("Show all classes", self.show_all)
+        menu.addAction("Paint only over this class", lambda: self.onlyOverRequested.emit(row))
         menu.addSeparator()
         menu.addAction(f"Remove “{name}”…", self._ask_remove)
         self.context_menu = menu

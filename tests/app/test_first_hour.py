@@ -28,8 +28,8 @@ from gcnet_core.project.store import Project  # noqa: E402
 from gcnet_core.weights.zoo import get_entry  # noqa: E402
 
 from helpers import REPO, SLIDE_CS, WHOLE_ADE  # noqa: E402
-from test_window import (ScriptedPrompter, at, drag, key, make_folder, make_window,  # noqa: E402,F401
-                         open_and_wait, small_ade)
+from test_window import (ScriptedPrompter, at, drag, draw_polygon, key, make_folder,  # noqa: E402,F401
+                         make_window, open_and_wait, small_ade)
 
 VOC = "gcnet_r50-d8_4xb4-20k_voc12aug-512x512"
 
@@ -171,6 +171,18 @@ def test_class_menu_shows_only_one_class_and_changes_a_colour(qtbot, make_window
     right_click(panel.table.viewport(), rect.center())
     click_menu(qtbot, panel.context_menu, "Show all classes")
     assert all((window.canvas.overlay_color_table()[i] >> 24) > 0 for i in range(21))
+
+    # "paint only over this class": a brush stroke across cat (8) and ignore changes only the cat
+    doc = window.document
+    draw_polygon(window, [(0, 0), (39, 0), (39, 59), (0, 59)], 8)  # the left half is cat
+    right_click(panel.table.viewport(), rect.center())
+    click_menu(qtbot, panel.context_menu, "Paint only over this class")
+    assert window.only_over.isChecked() and window.canvas.only_over() == 8
+    key(window, Qt.Key.Key_3)  # paint bicycle (2)
+    key(window, Qt.Key.Key_B)
+    window.canvas.set_brush_size(6)
+    drag(window, [(5, 30), (75, 30)])
+    assert doc.labels[30, 20] == 2 and doc.labels[30, 60] == 255
 
 
 # ---------------------------------------------------------------------------------- 6: fine-tune dock
