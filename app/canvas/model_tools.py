@@ -4,8 +4,9 @@
   region) appear beside the cursor; a key 1-5 or a click gives the region that class;
 - next most likely class (N): the region under the cursor takes the next class of its
   ranking; pressing again cycles through the ranking;
-- snap tool (S): a stroke inside an object grows to the object's edges (OpenCV GrabCut,
-  seeded by the stroke and the model's labels of the current class);
+- snap tool (S): a stroke inside an object, or a rough polygon clicked around it (Enter or
+  a double click closes it), grows or shrinks to the object's edges (OpenCV GrabCut, seeded
+  by the stroke or the polygon and the model's labels of the current class);
 - superpixel brush (X): paints whole superpixels (a compact watershed from a grid of seeds
   over the image gradient, computed tile by tile only where the brush goes).
 
@@ -299,14 +300,105 @@ class _PathStroke:
         self._redraw()
 
 
+def snap_polygon(rgb: np.ndarray, vertices, probable: np.ndarray | None = None
+                 ) -> tuple[tuple[int, int], np.ndarray] | None:
+    """A rough polygon around an object snapped to its edges: the polygon's centre is sure
+    foreground, the rest of it (and ``probable``, the model's pixels of the class, a
+    full-image mask) probable foreground, a band around it probable background.
+    Returns ((x0, y0), mask of the band's box)."""
+    pts = np.asarray(vertices, np.int32).reshape(-1, 2)
+    if len(pts) < 3:
+        return None
+    height, width = rgb.shape[:2]
+    x0, y0 = pts.min(0)
+    x1, y1 = pts.max(0) + 1
+    band = max(3, int(0.15 * min(x1 - x0, y1 - y0)))
+    x0, y0 = max(0, x0 - band), max(0, y0 - band)
+    x1, y1 = min(width, x1 + band), min(height, y1 + band)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None
+    inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(inside, [(pts - (x0, y0)).reshape(-1, 1, 2)], 1)
+    distance = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    core = distance >= max(1.0, 0.6 * float(distance.max()))  # a rough polygon's corners may be outside
+    likely = inside.astype(bool)
+    if probable is not None:
+        likely |= probable[y0:y1, x0:x1]
+    return (int(x0), int(y0)), _snap_scaled(rgb[y0:y1, x0:x1], core, likely)
+
+
 class SnapTool(_PathStroke):
-    """Drag inside an object; on release the stroke grows to the object's edges."""
+    """Drag inside an object: on release the stroke grows to the object's edges. Or click a
+    rough polygon around it (Enter or a double click closes it): it snaps to the edges."""
+
+    def __init__(self, view: "CanvasView") -> None:
+        super().__init__(view)
+        self.vertices: list[tuple[int, int]] = []
+
+    @property
+    def active(self) -> bool:
+        return bool(self.points or self.vertices)
+
+    def _redraw(self) -> None:
+        super()._redraw()  # the stroke being dragged, if any
+        if self.vertices:  # the polygon being clicked, closed back to its first vertex
+            path = self._item.path()
+            path.moveTo(QPointF(self.vertices[0][0] + 0.5, self.vertices[0][1] + 0.5))
+            for x, y in self.vertices[1:] + self.vertices[:1]:
+                path.lineTo(QPointF(x + 0.5, y + 0.5))
+            pen = QPen(self.view.class_color(self.view.current_class()), 2.0)
+            pen.setCosmetic(True)
+            self._item.setPen(pen)
+            self._item.setPath(path)
+
+    def close(self) -> None:
+        """Snap the clicked polygon (3 vertices at least) and paint it."""
+        vertices, self.vertices = self.vertices, []
+        self.cancel()
+        doc, view, rgb = self.view.document(), self.view, self.view.image_array()
+        if doc is None or rgb is None:
+            return
+        cls = view.current_class()
+        probable = doc.prediction == cls if doc.prediction is not None else None
+        snapped = snap_polygon(rgb, vertices, probable)
+        if snapped is not None:
+            self._paint(snapped[0], snapped[1], cls)
+
+    def undo_vertex(self) -> None:
+        if self.vertices:
+            self.vertices.pop()
+            self._redraw()
+
+    def cancel(self) -> None:
+        self.points = []
+        if not self.vertices:
+            super().cancel()
+        else:
+            self._redraw()
+
+    def drop(self) -> None:
+        """Esc: forget the polygon being clicked."""
+        self.vertices = []
+        self.cancel()
+
+    def _paint(self, origin, found: np.ndarray, cls: int) -> None:
+        doc, view = self.view.document(), self.view
+        x0, y0 = origin
+        if view.only_over() is not None:
+            found = found & (doc.labels[y0:y0 + found.shape[0], x0:x0 + found.shape[1]] == view.only_over())
+        if doc.paint_mask(found, origin, cls) is not None:
+            view.edited.emit()
 
     def release(self) -> None:
         doc, view = self.view.document(), self.view
         rgb = view.image_array()
         if not self.points or doc is None or rgb is None:
             self.cancel()
+            return
+        if len(self.points) == 1 or self.vertices:  # a click: one vertex of a polygon
+            self.vertices.append(self.points[0] if len(self.points) == 1 else self.points[-1])
+            self.points = []
+            self._redraw()
             return
         stroke = self._stroke_mask(doc.shape)
         self.cancel()
@@ -317,11 +409,7 @@ class SnapTool(_PathStroke):
         x0, x1 = max(0, xs.min() - margin), min(doc.width, xs.max() + margin + 1)
         cls = view.current_class()
         probable = doc.prediction[y0:y1, x0:x1] == cls if doc.prediction is not None else None
-        found = _snap_scaled(rgb[y0:y1, x0:x1], stroke[y0:y1, x0:x1], probable)
-        if view.only_over() is not None:
-            found &= doc.labels[y0:y1, x0:x1] == view.only_over()
-        if doc.paint_mask(found, (x0, y0), cls) is not None:
-            view.edited.emit()
+        self._paint((int(x0), int(y0)), _snap_scaled(rgb[y0:y1, x0:x1], stroke[y0:y1, x0:x1], probable), cls)
 
 
 def _snap_scaled(rgb: np.ndarray, seed: np.ndarray, probable: np.ndarray | None) -> np.ndarray:

@@ -401,6 +401,8 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self._tool is self._polygon and event.button() == Qt.MouseButton.LeftButton:
             self._polygon.close()
+        elif isinstance(self._tool, SnapTool) and event.button() == Qt.MouseButton.LeftButton:
+            self._tool.close()  # the first click of the double click added the last vertex
         else:
             self.mousePressEvent(event)
         event.accept()
@@ -437,6 +439,11 @@ class CanvasView(QGraphicsView):
             self._update_cursor_shape()
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._tool is self._polygon:
             self._polygon.close()
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and isinstance(self._tool, SnapTool) \
+                and self._tool.vertices:
+            self._tool.close()
+        elif key == Qt.Key.Key_Escape and isinstance(self._tool, SnapTool) and self._tool.vertices:
+            self._tool.drop()
         elif key == Qt.Key.Key_Escape and self._tool is self._polygon:
             self._polygon.cancel()
         elif key == Qt.Key.Key_Backspace and self._tool is self._polygon and self._polygon.active:

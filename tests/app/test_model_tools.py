@@ -153,6 +153,15 @@ def test_model_tools_from_the_keyboard_in_the_window(qtbot, make_window, labelle
     assert (road & disc).sum() / (road | disc).sum() > 0.85
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(doc.labels, start)
+    # ... or four clicks of a rough square around the disc, then Enter
+    for corner in ((23, 13), (57, 13), (57, 47), (23, 47)):
+        drag(window, [corner])
+    assert canvas.picker.isHidden() and np.array_equal(doc.labels, start)  # nothing painted before closing
+    key(window, Qt.Key.Key_Return)
+    road = doc.labels == 3
+    assert (road & disc).sum() / (road | disc).sum() > 0.85
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.labels, start)
 
     # X: the superpixel brush paints more than its disc, and stops at the object's edge
     key(window, Qt.Key.Key_X)
