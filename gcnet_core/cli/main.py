@@ -95,8 +95,8 @@ def cmd_predict(args) -> int:
     failures: list[tuple[Path, str]] = []
     written = 0
     outcomes = segment_files(model, todo, targets, args.format, batch_size=args.batch_size, tta=args.tta,
-                             readers=args.readers, writers=args.writers, predictions=sidecars,
-                             model_id=args.model_id or args.model)
+                             readers=args.readers, writers=args.writers,
+                             also_write=_sidecar_writer(sidecars, model, args.model_id or args.model))
     with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet or report is not None) as bar:
         for done, outcome in enumerate(outcomes, 1):
             bar.update(1)
@@ -124,6 +124,23 @@ def cmd_predict(args) -> int:
             print(f"  {path}: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _sidecar_writer(sidecars: dict[Path, Path] | None, model, model_id: str | None):
+    """``--predictions``: each image's prediction (confidence, class rankings, model id) to its
+    sidecar (:mod:`gcnet_core.project.predictions`), for the annotator's model-aware tools."""
+    if sidecars is None:
+        return None
+    from ..project.predictions import StoredPrediction, save_prediction
+
+    names = tuple(model.classes.names)
+
+    def write(item) -> None:
+        result = item.result
+        save_prediction(sidecars[item.source],
+                        StoredPrediction(result.labels, result.confidence, result.rankings, names, model_id))
+
+    return write
 
 
 def _stderr(message: str) -> None:

@@ -14,7 +14,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
@@ -47,14 +47,15 @@ def default_workers() -> tuple[int, int]:
 
 def segment_files(model: torch.nn.Module, sources: list[Path], targets: dict[Path, Path], fmt: str = "index",
                   batch_size: int = 1, tta: bool = False, readers: int | None = None,
-                  writers: int | None = None, predictions: dict[Path, Path] | None = None,
-                  model_id: str | None = None) -> Iterator[ImageOutcome]:
+                  writers: int | None = None,
+                  also_write: Callable[[BatchItem], None] | None = None) -> Iterator[ImageOutcome]:
     """Segment ``sources`` and write each mask to ``targets[source]`` in format ``fmt``.
 
-    With ``predictions``, each image's prediction sidecar (confidence, class rankings,
-    ``model_id``; :mod:`gcnet_core.project.predictions`) is written to ``predictions[source]``
-    before its outcome is reported. An unreadable image or an unwritable mask gives an
-    outcome with ``error``; the run goes on. At most ``2 * writers`` finished images wait.
+    ``also_write(item)``, when given, runs in the writer thread before each mask is written
+    (``gcnet predict --predictions`` writes the project's prediction sidecars with it), so a
+    written mask has its extra files and a failure of either is that image's error. An
+    unreadable image or an unwritable mask gives an outcome with ``error``; the run goes on.
+    At most ``2 * writers`` finished images wait.
     """
     default_readers, default_writers = default_workers()
     readers, writers = readers or default_readers, writers or default_writers
@@ -63,8 +64,7 @@ def segment_files(model: torch.nn.Module, sources: list[Path], targets: dict[Pat
         for item in inference_many(model, sources, batch_size=batch_size, tta=tta, num_readers=readers):
             write = None
             if item.error is None:
-                write = pool.submit(_write_outputs, item, targets[item.source], model.classes, fmt,
-                                    (predictions or {}).get(item.source), model_id)
+                write = pool.submit(_write_outputs, item, targets[item.source], model.classes, fmt, also_write)
             waiting.append((item, write))
             while waiting and (waiting[0][1] is None or waiting[0][1].done() or len(waiting) > 2 * writers):
                 yield _outcome(*waiting.popleft(), targets)
@@ -72,15 +72,11 @@ def segment_files(model: torch.nn.Module, sources: list[Path], targets: dict[Pat
             yield _outcome(*waiting.popleft(), targets)
 
 
-def _write_outputs(item: BatchItem, target: Path, classes, fmt: str, sidecar: Path | None,
-                   model_id: str | None) -> None:
-    """The mask, and the prediction sidecar first when asked (so a written mask has one)."""
-    if sidecar is not None:
-        from ..project.predictions import StoredPrediction, save_prediction
-
-        result = item.result
-        save_prediction(sidecar, StoredPrediction(result.labels, result.confidence, result.rankings,
-                                                  tuple(classes.names), model_id))
+def _write_outputs(item: BatchItem, target: Path, classes, fmt: str,
+                   also_write: Callable[[BatchItem], None] | None) -> None:
+    """The extra files first when asked (so a written mask has them), then the mask."""
+    if also_write is not None:
+        also_write(item)
     write_mask(target, item.result.labels, classes, fmt, image_rgb=item.image)
 
 
