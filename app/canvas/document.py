@@ -441,14 +441,6 @@ class MaskDocument:
         """Memory held by the undo and redo stacks (the diffs only)."""
         return sum(s.nbytes for s in self._undo) + sum(s.nbytes for s in self._redo)
 
-    def clear_history(self) -> None:
-        self.end_stroke()
-        self._undo.clear()
-        self._redo.clear()
-        self._base_token = object()
-        self._clean_token = self._opening_token = self._base_token
-        self._person_dropped = False
-
     # ------------------------------------------------------------------ operations
 
     def _step(self, writes: Iterable[tuple[_Box, object, np.ndarray | None, bool | None]]) -> Rect | None:
