@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from app.canvas.document import MaskDocument  # noqa: E402
-from app.canvas.model_tools import snap_to_edges  # noqa: E402
+from app.canvas.model_tools import snap_polygon, snap_to_edges  # noqa: E402
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet  # noqa: E402
 
 TARGET = 0.98
@@ -207,6 +207,15 @@ class Annotator:
                 return doc.paint_mask(found, (x0, y0), g)
 
             out.append(("snap", self._costs("snap", g, stroke=1), snap))
+            rough = self._polygon(component, epsilon=max(2.0, 0.12 * float(np.sqrt(component.sum()))))
+            if rough is not None:  # a few clicks around the region, Enter: snapped to the edges
+
+                def snap_rough():
+                    probable = doc.prediction == g if doc.prediction is not None else None
+                    snapped = snap_polygon(self.rgb, rough, probable)
+                    return None if snapped is None else doc.paint_mask(snapped[1], snapped[0], g)
+
+                out.append(("snap-polygon", self._costs("snap", g, vertex=len(rough), key=1), snap_rough))
         contour = self._polygon(component)
         if contour is not None:
             out.append(("polygon", self._costs("polygon", g, vertex=len(contour), key=1),
@@ -214,11 +223,11 @@ class Annotator:
         return out
 
     @staticmethod
-    def _polygon(component: np.ndarray):
+    def _polygon(component: np.ndarray, epsilon: float = 1.0):
         contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         if not contours:
             return None
-        points = cv2.approxPolyDP(max(contours, key=cv2.contourArea), 1.0, True).reshape(-1, 2)
+        points = cv2.approxPolyDP(max(contours, key=cv2.contourArea), epsilon, True).reshape(-1, 2)
         return [tuple(map(int, p)) for p in points] if len(points) >= 3 else None
 
     def _fix(self, g: int, component: np.ndarray) -> None:
@@ -244,8 +253,8 @@ class Annotator:
         self.effort.actions.update(cost)
         self.effort.painted += painted
         self.effort.corrections[name] += 1
-        self.tool = name
-        if name in ("fill", "polygon", "snap", "brush"):
+        self.tool = name.split("-")[0]  # snap-polygon is the snap tool
+        if self.tool in ("fill", "polygon", "snap", "brush"):
             self.cls = g
 
 
