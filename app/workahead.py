@@ -84,9 +84,7 @@ class WorkAheadController(QObject):
         if window.project is None:
             scheduler.plan([], None, lambda rel: False, window.image_path)
         else:
-            listed = window.files.model
-            order = listed.readable_paths() if hasattr(listed, "readable_paths") else listed.paths()
-            scheduler.plan(order, window.current, self.needs, window.image_path)
+            scheduler.plan(window.files.model.readable_paths(), window.current, self.needs, window.image_path)
         self.update_marks()
 
     def _held(self) -> str | None:
@@ -98,8 +96,7 @@ class WorkAheadController(QObject):
         """Whether ``rel`` wants a prediction of the selected model now."""
         window, config = self.window, self.scheduler.config
         project = window.project
-        unreadable = getattr(window.files.model, "problem", lambda _rel: None)(rel)  # broken files are marked
-        if project is None or config is None or unreadable:
+        if project is None or config is None or window.files.model.problem(rel):  # broken files are marked
             return False
         if rel == window.current and (window.touched or (window.document is not None
                                                          and (window.document.edited.any()
