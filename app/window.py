@@ -16,26 +16,25 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit,
-                               QMainWindow, QMessageBox, QSlider, QSpinBox, QToolBar, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDialog, QLabel, QLineEdit, QMainWindow,
+                               QMessageBox, QSlider, QSpinBox, QToolBar, QWidget)
 
-from gcnet_core.model.classes import IGNORE_INDEX, ClassSet, class_lut
-from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.files.images import ImageReadError, read_image_rgb
-from gcnet_core.predict.exact import mean_uncertainty
 from gcnet_core.files.masks import read_index_mask, write_index_mask
+from gcnet_core.model.classes import IGNORE_INDEX, ClassSet, class_lut
+from gcnet_core.predict.exact import mean_uncertainty
 from gcnet_core.project import states as image_states
 from gcnet_core.project.store import Project, ProjectError
+from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import get_entry
 
+from .about import show_about
 from .canvas import CanvasView, MaskDocument
 from .canvas.history import DocumentHistory
-from .about import show_about
-from .replace_class_dialog import ReplaceClassDialog
 from .export_dialog import ExportDialog
-from .import_dialog import ImportDialog
-from .formatting import duration_text
 from .finetune import FinetuneController
+from .formatting import duration_text
+from .import_dialog import ImportDialog
 from .logs import open_log_folder
 from .model_memory import ModelMemory
 from .panels.class_panel import HOTKEYS, ClassPanel
@@ -43,14 +42,15 @@ from .panels.file_list import FileListDock
 from .panels.model_panel import ModelChoice, ModelPanel
 from .preferences import Preferences
 from .recent import RecentFolders, dropped_target
+from .replace_class_dialog import ReplaceClassDialog
 from .settings import AppSettings
 from .welcome import show_welcome
+from .workahead import WorkAheadController
+from .workers import prediction_files
 from .workers.batch import DEFAULT_COMMAND, BatchSegmenter, BatchSummary
 from .workers.download import DownloadDialog
 from .workers.inference import InferenceResult, InferenceService, ModelConfig
 from .workers.remap import remap_project_masks, removal_lut
-from .workahead import WorkAheadController
-from .workers import prediction_files
 from .workers.saving import SerialWriter, load_masks, snapshot
 from .workers.scan import FolderScan, start_scan
 from .workers.tasks import run_in_pool

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from .weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
-from .weights.download import CheckpointError, ensure_checkpoint
-from .predict.exact import resolve_device, resolve_precision
-from .predict.onnx_engine import default_cpu_engine
 from .model import GCNet
 from .model.build import build_model
+from .predict.exact import resolve_device, resolve_precision
+from .predict.onnx_engine import default_cpu_engine
+from .weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from .weights.class_meta import classes_from_meta
+from .weights.download import CheckpointError, ensure_checkpoint
 from .weights.zoo import get_entry
 
 

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 from .document import MaskDocument, Rect
 from .items import BrushCursorItem, ImageItem
 from .layers import wrap_rgb
-from .overlay import MaskLayers
 from .model_tools import ClassPicker, NextLikelyClass, PickTool, SnapTool, SuperpixelTool
+from .overlay import MaskLayers
 from .tools import TOOLS, ClickTool, PolygonTool, StrokeTool
 
 __all__ = ["CanvasView"]

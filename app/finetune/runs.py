@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from gcnet_core.files.masks import atomic_write_text
-from gcnet_core.train.config import PRESETS, TrainConfig
 from gcnet_core.project.versions import runs_dir
+from gcnet_core.train.config import PRESETS, TrainConfig
 
 RECORD_NAME = "run.json"
 EVENTS_NAME = "events.jsonl"

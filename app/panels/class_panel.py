@@ -7,10 +7,11 @@ additions and removals to the project (they touch files).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QEvent, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import (QAbstractTableModel, QEvent, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt,
+                            Signal)
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QDockWidget, QHBoxLayout, QHeaderView,
-                               QInputDialog, QLineEdit, QMenu, QTableView, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QColorDialog, QDockWidget, QHBoxLayout, QHeaderView, QInputDialog,
+                               QLineEdit, QMenu, QTableView, QToolButton, QVBoxLayout, QWidget)
 
 from gcnet_core.model.classes import ClassSet
 

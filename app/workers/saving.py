@@ -17,9 +17,9 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
 from gcnet_core.files.images import ImageReadError
 from gcnet_core.files.masks import atomic_write_bytes, read_index_mask, write_index_mask
+from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
 from gcnet_core.project.store import Project
 
 from ..canvas import MaskDocument

@@ -8,7 +8,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-
 _ACTIVE: set["FunctionTask"] = set()
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from .. import __version__
 from .common import DownloadBar, load_model
-from .outputs import check_writable, output_names
 from .events import JsonLinesSink
+from .outputs import check_writable, output_names
 
 
 def cmd_models(args) -> int:
@@ -59,9 +59,9 @@ def cmd_download(args) -> int:
 def cmd_predict(args) -> int:
     from tqdm import tqdm
 
+    from ..files.images import find_images
     from ..predict.distributed import shard_for_this_process
     from ..predict.folder import segment_files
-    from ..files.images import find_images
 
     report = JsonLinesSink() if args.progress == "jsonl" else None
     inputs = find_images(args.inputs)
@@ -261,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from ..weights.download import CheckpointError
     from ..files.images import MAX_MEGAPIXELS_ENV, ImageReadError
+    from ..weights.download import CheckpointError
     from ..weights.zoo import UnknownModelError
 
     if args.debug:  # every failure logged with exc_info (each image's too) is printed in full

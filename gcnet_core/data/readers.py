@@ -21,10 +21,10 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..model.classes import DATASET_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_labelid_to_trainid_lut
 from ..files.class_list import CLASS_LIST, class_set_of
 from ..files.images import ImageReadError, read_image_rgb
 from ..files.masks import read_index_mask
+from ..model.classes import DATASET_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_labelid_to_trainid_lut
 from ..project.store import Project
 
 log = logging.getLogger("gcnet_core.data")

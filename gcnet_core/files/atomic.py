@@ -10,8 +10,6 @@ import tempfile
 from pathlib import Path
 
 
-
-
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -11,8 +11,8 @@ cannot decode fall back to Pillow, converted the same way.
 
 from __future__ import annotations
 
-import functools
 import contextlib
+import functools
 import io
 import os
 import struct

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.classes import ADE20K_CLASSES, ADE20K_PALETTE, IGNORE_INDEX, ClassSet
 from ..files.class_list import CLASS_LIST, class_set_of, write_class_list
+from ..model.classes import ADE20K_CLASSES, ADE20K_PALETTE, IGNORE_INDEX, ClassSet
 from .files import copy_image, flat_id, write_png
 from .importing import Found, read_values
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files.class_list import generated_palette
 from ..files.masks import atomic_write_text
 from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet
-from ..files.class_list import generated_palette
 from .importing import Found
 
 # Cityscapes' own categories; other class sets use the class name as its supercategory.

@@ -36,12 +36,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
+from ..files.class_list import write_class_list
 from ..files.images import ImageReadError
 from ..files.masks import colorize, overlay, read_index_mask, write_index_mask
+from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
 from ..project.store import Project
 from . import ade20k, cityscapes, coco, labelme, voc
-from ..files.class_list import write_class_list
 from .files import photo, write_encoded, write_png
 
 EXPORT_FORMATS = ("index", "color", "gray", "labelids", "trainids", "cityscapes", "ade20k", "overlay", "voc",

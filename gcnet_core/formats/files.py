@@ -12,7 +12,6 @@ from ..files.images import read_image_rgb
 from ..files.masks import atomic_write_bytes
 
 
-
 def write_png(path: Path, array: np.ndarray) -> None:
     """8/16-bit gray or BGR PNG, atomically."""
     write_encoded(path, ".png", np.ascontiguousarray(array))

@@ -21,10 +21,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..files.class_list import generated_palette
 from ..files.masks import atomic_write_text
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.store import PROJECT_FILE
-from ..files.class_list import generated_palette
 from .importing import Found
 
 LABELME_VERSION = "5.5.0"

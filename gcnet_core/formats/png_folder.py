@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..model.classes import ClassSet
 from ..files.class_list import CLASS_LIST, class_set_of
+from ..model.classes import ClassSet
 from .importing import Found, read_values
 
 

@@ -13,7 +13,6 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-
 import cv2
 import numpy as np
 import torch

@@ -30,10 +30,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .acceleration import (GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory,
-                           release_gpu_memory)
-from .exact import (Predictor, SegmentationResult, autocast_context, normalize_uploaded,
-                    resize_for_network, resolve_precision)
+from .acceleration import GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory, release_gpu_memory
+from .exact import (Predictor, SegmentationResult, autocast_context, normalize_uploaded, resize_for_network,
+                    resolve_precision)
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import Callable, Iterator
 
 import torch
 
-from .running import BatchItem, inference_many
 from ..files.masks import write_mask
+from .running import BatchItem, inference_many
 
 log = logging.getLogger("gcnet_core.predict.folder")
 

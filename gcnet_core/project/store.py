@@ -48,8 +48,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..model.classes import ClassSet
 from ..files.masks import atomic_write_text
+from ..model.classes import ClassSet
 from .states import STATES
 
 PROJECT_FILE = "gcnet-project.json"

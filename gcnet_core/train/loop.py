@@ -22,21 +22,21 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..predict.acceleration import release_gpu_memory
-from ..model.build import build_model
-from ..weights.class_meta import classes_from_meta
-from ..weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
-from ..model.classes import ClassSet
 from ..data.readers import SegDataset, load_sample_safe
 from ..data.transforms import TrainTransform
-from ..predict.distributed import device_for_this_process
-from ..predict.fast import FastOptions, FastPredictor
-from ..predict.exact import Predictor, resolve_device
 from ..evaluation.metrics import IoUAccumulator, MetricResult
+from ..model.build import build_model
+from ..model.classes import ClassSet
+from ..predict.acceleration import release_gpu_memory
+from ..predict.distributed import device_for_this_process
+from ..predict.exact import Predictor, resolve_device
+from ..predict.fast import FastOptions, FastPredictor
+from ..weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
+from ..weights.class_meta import classes_from_meta
 from ..weights.zoo import get_entry
 from . import ddp
-from .checkpoints import (BEST, LAST, RESUME, adapt_classifiers, atomic_save, build_meta, load_resume,
-                          model_checkpoint, restore_rng, resume_state)
+from .checkpoints import (BEST, LAST, RESUME, adapt_classifiers, atomic_save, build_meta, load_resume, model_checkpoint,
+                          restore_rng, resume_state)
 from .config import TrainConfig
 from .data import IterationBatches, Subset, batch_loader, holdout_split, normalise_batch
 from .progress import EventSink, WarningEvents

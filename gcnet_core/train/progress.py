@@ -12,6 +12,7 @@ import logging
 import sys
 from typing import Any
 
+
 class EventSink:
     """Receives events; the base class drops them (used on ranks other than 0)."""
 
