@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from gcnet_core.files.probe import image_problem
