@@ -24,6 +24,7 @@ from gcnet_core.files.masks import read_index_mask, write_index_mask
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet, class_lut
 from gcnet_core.predict.exact import mean_uncertainty
 from gcnet_core.project import states as image_states
+from gcnet_core.project.renumber import renumber_masks, without_class
 from gcnet_core.project.store import Project, ProjectError
 from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import get_entry
@@ -50,7 +51,6 @@ from .workers import prediction_files
 from .workers.batch import DEFAULT_COMMAND, BatchSegmenter, BatchSummary
 from .workers.download import DownloadDialog
 from .workers.inference import InferenceResult, InferenceService, ModelConfig
-from .workers.remap import remap_project_masks, removal_lut
 from .workers.saving import SerialWriter, load_masks, snapshot
 from .workers.scan import FolderScan, start_scan
 from .workers.tasks import run_in_pool
@@ -752,9 +752,7 @@ class MainWindow(QMainWindow):
                                   "it), then remove the class.")
             return
         self.flush()
-        classes = ClassSet(project.classes.names[:index] + project.classes.names[index + 1:],
-                           project.classes.palette[:index] + project.classes.palette[index + 1:])
-        lut = removal_lut(index)
+        classes, lut = without_class(project.classes, index)
         reopen = self.current
         self._close_document()  # nothing is edited, nor a prediction applied, in the old numbering
         self.canvas.setEnabled(False)
@@ -776,7 +774,7 @@ class MainWindow(QMainWindow):
             self.prompter.warning("Remove class", f"Could not renumber the masks (none was changed): {message}")
 
         # On the serial writer: ordered after every save queued before, before every one after.
-        self._remap_task = run_in_pool(lambda: remap_project_masks(snapshot_project, lut, classes), done, failed,
+        self._remap_task = run_in_pool(lambda: renumber_masks(snapshot_project, lut, classes), done, failed,
                                        pool=self.writer.pool)
 
     # ================================================================== model and inference

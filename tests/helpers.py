@@ -128,3 +128,17 @@ def tiny_gcnet_script(folder: Path) -> Path:
         "from gcnet_core.cli.main import main\n"
         "sys.exit(main())\n")
     return script
+
+
+def small_scale_gcnet_command(name: str, base_scale: tuple[int, int]) -> list[str]:
+    """A ``gcnet`` command line (for the window's batch runs) with zoo entry ``name`` at a tiny
+    test scale: the worker process cannot see monkeypatches, so it registers the entry itself."""
+    import sys
+
+    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from helpers import small_entry; "
+            "from gcnet_core.weights import zoo; e = small_entry(sys.argv.pop(1), "
+            f"base_scale={tuple(base_scale)!r}); "
+            "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e; "
+            "from gcnet_core.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    return [sys.executable, "-c", code, str(Path(__file__).resolve().parent), name]
+

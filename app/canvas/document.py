@@ -582,6 +582,15 @@ class MaskDocument:
     def paint_mask(self, mask: np.ndarray, origin: tuple[int, int], value: int) -> Rect | None:
         """Give ``value`` to the True pixels of ``mask`` placed at ``origin`` = (x, y): one
         step, the pixels count as a person's (the model-aware tools end here)."""
+        placed = self._placed(mask, origin)
+        if placed is None:
+            return None
+        box, local = placed
+        return self._step([(box, int(value), local, True)])
+
+    def _placed(self, mask: np.ndarray, origin: tuple[int, int]) -> tuple[_Box, np.ndarray] | None:
+        """A boolean ``mask`` whose top-left sits at ``origin`` = (x, y), clipped to the image:
+        (its box, the part of the mask inside it), or None when nothing of it is inside."""
         mask = np.asarray(mask, dtype=bool)
         ox, oy = int(origin[0]), int(origin[1])
         h, w = self.labels.shape
@@ -589,7 +598,7 @@ class MaskDocument:
         x1, y1 = min(w, ox + mask.shape[1]), min(h, oy + mask.shape[0])
         if x1 <= x0 or y1 <= y0:
             return None
-        return self._step([((y0, y1, x0, x1), int(value), mask[y0 - oy:y1 - oy, x0 - ox:x1 - ox], True)])
+        return (y0, y1, x0, x1), mask[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
 
     def replace_class(self, old: int, new: int) -> Rect | None:
         """Every pixel labelled ``old`` becomes ``new``."""
@@ -605,14 +614,10 @@ class MaskDocument:
         = (x, y)); those pixels count as checked by a person."""
         if self.prediction is None:
             return None
-        mask = np.asarray(mask, dtype=bool)
-        ox, oy = int(origin[0]), int(origin[1])
-        h, w = self.labels.shape
-        x0, y0 = max(0, ox), max(0, oy)
-        x1, y1 = min(w, ox + mask.shape[1]), min(h, oy + mask.shape[0])
-        if x1 <= x0 or y1 <= y0:
+        placed = self._placed(mask, origin)
+        if placed is None:
             return None
-        local = mask[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        (y0, y1, x0, x1), local = placed
         return self._step([((y0, y1, x0, x1), self.prediction[y0:y1, x0:x1], local, True)])
 
     def accept_prediction_stroke(self, p0: Sequence[float], p1: Sequence[float] | None, radius: float) -> Rect | None:

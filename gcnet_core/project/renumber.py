@@ -19,12 +19,27 @@ from pathlib import Path
 import numpy as np
 
 from ..files.masks import atomic_write_text, read_index_mask, write_index_mask
-from ..model.classes import ClassSet
+from ..model.classes import IGNORE_INDEX, ClassSet
 
 log = logging.getLogger("gcnet_core.project")
 
 MARKER = "renumber.json"
 STAGING_PREFIX = "renumber-"
+
+
+def removal_lut(removed: int) -> np.ndarray:
+    """Class ``removed`` becomes ignore, the classes after it move down by one."""
+    lut = np.arange(256, dtype=np.uint8)
+    lut[removed] = IGNORE_INDEX
+    lut[removed + 1:IGNORE_INDEX] = np.arange(removed, IGNORE_INDEX - 1, dtype=np.uint8)
+    return lut
+
+
+def without_class(classes: ClassSet, index: int) -> tuple[ClassSet, np.ndarray]:
+    """The class table without class ``index`` and the value map its masks need."""
+    kept = ClassSet(classes.names[:index] + classes.names[index + 1:],
+                    classes.palette[:index] + classes.palette[index + 1:])
+    return kept, removal_lut(index)
 
 
 def label_files(project) -> list[Path]:

@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..files.masks import atomic_write_text
+from ..files.atomic import atomic_link_or_copy, atomic_write_text
 from .checkpoint import checkpoint_depth, checkpoint_num_classes, read_checkpoint
 from .download import CheckpointError, cache_dir, file_sha256
 from .zoo import ZOO, ZooEntry, get_entry
@@ -78,8 +77,8 @@ def _label_for(path: Path, sha: str, folder: Path) -> str:
 
 
 def keep_checkpoint(path: str | os.PathLike, entry: ZooEntry) -> ImportedCheckpoint:
-    """Copy ``path`` into the cache as a checkpoint running on ``entry`` (atomic: a
-    temporary name, then rename; the note is written last)."""
+    """Keep ``path`` in the cache as a checkpoint running on ``entry`` (a hard link or a copy,
+    through a temporary name; the note is written last)."""
     path = Path(path).expanduser()
     folder = imported_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,9 +86,7 @@ def keep_checkpoint(path: str | os.PathLike, entry: ZooEntry) -> ImportedCheckpo
     label = _label_for(path, sha, folder)
     target = folder / f"{label}.pth"
     if not target.exists():
-        part = target.with_name(target.name + ".part")
-        shutil.copyfile(path, part)
-        os.replace(part, target)
+        atomic_link_or_copy(path, target)  # never half there, even if the copy is cut
     note = {"format": NOTE_FORMAT, "label": label, "base_model": entry.name, "source": path.name, "sha256": sha}
     atomic_write_text(folder / f"{label}.json", json.dumps(note, indent=2) + "\n")
     return ImportedCheckpoint(label, target, entry.name, path.name)

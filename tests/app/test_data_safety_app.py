@@ -23,7 +23,7 @@ from gcnet_core.model.classes import ClassSet  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
 
 from broken_files import mixed_folder  # noqa: E402
-from helpers import WHOLE_ADE  # noqa: E402
+from helpers import WHOLE_ADE, small_scale_gcnet_command  # noqa: E402
 from test_window import ScriptedPrompter, at, drag, make_window  # noqa: E402,F401 (make_window: a fixture)
 
 CLASSES = ClassSet(("road", "car"), ((128, 64, 128), (0, 0, 142)))
@@ -202,12 +202,7 @@ def test_mixed_folder_in_the_window_no_crash_no_lost_mask(qtbot, window, tmp_pat
     """Every bad file of issue 12 beside the photos: browse them all, then Segment all."""
     root = tmp_path / "mixed"
     good, bad = mixed_folder(root)
-    tests_dir = Path(__file__).resolve().parents[1]
-    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from helpers import small_entry; "
-            "from gcnet_core.weights import zoo; e = small_entry(sys.argv.pop(1), base_scale=(64, 32)); "
-            "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e; "
-            "from gcnet_core.cli.main import main; sys.exit(main(sys.argv[1:]))")
-    win = window(batch_command=[sys.executable, "-c", code, str(tests_dir), WHOLE_ADE])
+    win = window(batch_command=small_scale_gcnet_command(WHOLE_ADE, (64, 32)))
     win.model_panel.select(WHOLE_ADE)
     total = len(good) + len(bad)
     open_project(qtbot, win, root, total)

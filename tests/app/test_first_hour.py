@@ -4,12 +4,9 @@ predict``. Tiny images and the shrunk test models keep it quick on a CPU."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 pytest.importorskip("pytestqt")
 
@@ -18,7 +15,6 @@ from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDropEvent, QPalet
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog  # noqa: E402
 
-from app.settings import AppSettings  # noqa: E402
 from app.system_check import xcb_problem  # noqa: E402
 from app.theme import SystemTheme, is_dark  # noqa: E402
 from app.window import MainWindow  # noqa: E402
@@ -27,7 +23,7 @@ from gcnet_core.project.defaults import GENERAL_MODEL, STREET_MODEL  # noqa: E40
 from gcnet_core.project.store import Project  # noqa: E402
 from gcnet_core.weights.zoo import get_entry  # noqa: E402
 
-from helpers import REPO, SLIDE_CS, WHOLE_ADE  # noqa: E402
+from helpers import REPO, SLIDE_CS, WHOLE_ADE, small_scale_gcnet_command  # noqa: E402
 from test_window import (ScriptedPrompter, at, drag, draw_polygon, key, make_folder,  # noqa: E402,F401
                          make_window, open_and_wait, small_ade)
 
@@ -229,13 +225,8 @@ def test_unreadable_files_are_marked_with_their_reason_and_left_out_of_counts(qt
 def test_batch_run_through_gcnet_predict_leaves_unreadable_files_out(qtbot, make_window, tmp_path, ade_checkpoint):
     folder = make_folder(tmp_path / "photos", names=("coffee.png",), size=(48, 36))
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
-    tests_dir = Path(__file__).resolve().parents[1]
-    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from helpers import small_entry; "
-            "from gcnet_core.weights import zoo; e = small_entry(sys.argv.pop(1), base_scale=(64, 48)); "
-            "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e; "
-            "from gcnet_core.cli.main import main; sys.exit(main(sys.argv[1:]))")
     prompter = ScriptedPrompter()
-    window = make_window(prompter, batch_command=[sys.executable, "-c", code, str(tests_dir), WHOLE_ADE])
+    window = make_window(prompter, batch_command=small_scale_gcnet_command(WHOLE_ADE, (64, 48)))
     assert window.open_folder(folder)
     qtbot.waitUntil(lambda: window.files.model.broken_count == 1 and not window.scanning, timeout=5000)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE)

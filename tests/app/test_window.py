@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import cv2
@@ -23,7 +22,7 @@ from app.window import MainWindow, Prompter  # noqa: E402
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
 
-from helpers import REPO, WHOLE_ADE, random_checkpoint, register_entry, small_entry  # noqa: E402
+from helpers import REPO, WHOLE_ADE, random_checkpoint, register_entry, small_entry, small_scale_gcnet_command  # noqa: E402
 
 SAMPLES = REPO / "resources" / "samples"
 SMALL_SCALE = (64, 48)
@@ -243,14 +242,8 @@ def test_segment_all_skips_corrected_and_reports_the_corrupt_file(qtbot, make_wi
     Image.open(folder / "coffee.png").save(folder / "broken.jpg", quality=95)
     data = (folder / "broken.jpg").read_bytes()
     (folder / "broken.jpg").write_bytes(data[:len(data) // 2])
-    tests_dir = Path(__file__).resolve().parents[1]
-    # The worker process cannot see monkeypatches: it registers the tiny scale itself.
-    code = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from helpers import small_entry; "
-            "from gcnet_core import zoo; e = small_entry(sys.argv.pop(1), base_scale=(64, 48)); "
-            "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e; "
-            "from gcnet_core.cli.main import main; sys.exit(main(sys.argv[1:]))")
     prompter = ScriptedPrompter()
-    window = make_window(prompter, batch_command=[sys.executable, "-c", code, str(tests_dir), WHOLE_ADE])
+    window = make_window(prompter, batch_command=small_scale_gcnet_command(WHOLE_ADE, (64, 48)))
     window.model_panel.select(WHOLE_ADE)
     open_and_wait(qtbot, window, folder, 4)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE)
@@ -331,6 +324,7 @@ def test_failed_autosave_keeps_the_previous_mask_intact(qtbot, make_window, tmp_
     open_and_wait(qtbot, window, folder, 1)
     doc = window.document
     draw_polygon(window, [(0, 0), (79, 0), (79, 59), (0, 59)], 1)
+    assert (doc.labels == 1).all()
     window.flush()
     label_file = window.project.label_path("coffee.png")
     saved = label_file.read_bytes()
@@ -365,6 +359,7 @@ def test_class_panel_hotkeys_visibility_rename_add_remove(qtbot, make_window, tm
     doc = window.document
     draw_polygon(window, [(0, 0), (79, 0), (79, 29), (0, 29)], 8)  # cat
     draw_polygon(window, [(0, 30), (79, 30), (79, 59), (0, 59)], 12)  # dog
+    assert (doc.labels[:30] == 8).all() and (doc.labels[30:] == 12).all()
     window._update_shares()
     assert panel.model.data(panel.model.index(8, 1)) == "50.0%"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -18,22 +17,17 @@ from gcnet_core.project.store import Project  # noqa: E402
 from test_window import (ScriptedPrompter, drag, key, make_folder, make_window, open_and_wait,  # noqa: E402,F401
                          small_ade)
 
-from helpers import WHOLE_ADE  # noqa: E402
+from helpers import WHOLE_ADE, small_scale_gcnet_command  # noqa: E402
 # test_finetune's ``window`` fixture: the window on its tiny training project (12 corrected, 2 new)
 from test_finetune import entry, start_checkpoint, window  # noqa: E402,F401
 
 TESTS = Path(__file__).resolve().parents[1]
-# The batch process cannot see monkeypatches: it registers the tiny test scale itself.
-BATCH_CODE = ("import sys; sys.path.insert(0, sys.argv.pop(1)); from helpers import small_entry; "
-              "from gcnet_core.weights import zoo; e = small_entry(sys.argv.pop(1), base_scale=(64, 48)); "
-              "zoo._BY_NAME[e.name] = zoo._BY_NAME[e.legacy_name] = e; "
-              "from gcnet_core.cli.main import main; sys.exit(main(sys.argv[1:]))")
 
 
 def test_accept_and_confidence_work_after_segment_all_and_after_reopening(
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint):
     folder = make_folder(tmp_path / "photos", names=("astronaut.png", "coffee.png"), size=(48, 36))
-    window = make_window(batch_command=[sys.executable, "-c", BATCH_CODE, str(TESTS), WHOLE_ADE])
+    window = make_window(batch_command=small_scale_gcnet_command(WHOLE_ADE, (64, 48)))
     window.model_panel.select(WHOLE_ADE)
     open_and_wait(qtbot, window, folder, 2)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="ade")

@@ -17,17 +17,17 @@ from PIL import Image
 
 pytest.importorskip("pytestqt")
 
+from helpers import REPO, WHOLE_ADE, register_entry, small_entry  # noqa: E402
+
 from app.workers.batch import BatchSegmenter, chunk_images  # noqa: E402
 from app.workers.download import DownloadThread  # noqa: E402
 from app.workers.inference import ModelConfig  # noqa: E402
-from app.workers.remap import removal_lut  # noqa: E402
 from app.workers.saving import MaskSnapshot, SerialWriter  # noqa: E402
-from gcnet_core.model.classes import DATASET_CLASSES  # noqa: E402
 from gcnet_core.cli.main import main  # noqa: E402
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
+from gcnet_core.model.classes import DATASET_CLASSES  # noqa: E402
+from gcnet_core.project.renumber import removal_lut  # noqa: E402
 from gcnet_core.weights.zoo import get_entry  # noqa: E402
-
-from helpers import REPO, WHOLE_ADE, register_entry, small_entry  # noqa: E402
 
 VOC = DATASET_CLASSES["voc"]
 
