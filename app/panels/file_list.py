@@ -308,22 +308,22 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, title)
         uncertainty = index.data(UncertaintyRole)
         work = index.data(WorkRole)
+        hint_right = rect.right() - 2  # the hint beside the pill ends where the work mark starts
         if work and not problem:  # work-ahead: the mask is ready, or on its way
             mark = WORK_MARKS[work]
-            mark_rect = QRect(rect.right() - painter.fontMetrics().horizontalAdvance(mark) - 6, pill.top(),
-                              painter.fontMetrics().horizontalAdvance(mark) + 4, pill.height())
+            mark_width = painter.fontMetrics().horizontalAdvance(mark) + 4
+            mark_rect = QRect(rect.right() - mark_width - 2, pill.top(), mark_width, pill.height())
             painter.setPen(STATE_COLOURS["predicted"] if work == "fresh" else option.palette.placeholderText().color())
             painter.drawText(mark_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, mark)
-        if problem:
-            hint = QRect(pill.right() + 6, pill.top(), rect.right() - pill.right() - 8, pill.height())
-            painter.setPen(BROKEN_COLOUR)
+            hint_right = mark_rect.left() - 4
+        if problem or uncertainty is not None:
+            hint = QRect(pill.right() + 6, pill.top(), max(0, hint_right - pill.right() - 6), pill.height())
+            painter.setPen(BROKEN_COLOUR if problem else option.palette.placeholderText().color())
+            text = problem if problem else f"{uncertainty:.0%} unsure"
+            if not problem and painter.fontMetrics().horizontalAdvance(text) > hint.width():
+                text = f"{uncertainty:.0%}"  # a narrow list keeps the number, not the word
             painter.drawText(hint, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             painter.fontMetrics().elidedText(problem, Qt.TextElideMode.ElideRight, hint.width()))
-        elif uncertainty is not None:
-            hint = QRect(pill.right() + 6, pill.top(), rect.right() - pill.right() - 8, pill.height())
-            painter.setPen(option.palette.placeholderText().color())
-            painter.drawText(hint, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             f"{uncertainty:.0%} unsure")
+                             painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, hint.width()))
         painter.restore()
 
 
