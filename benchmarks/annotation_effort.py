@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from app.canvas.document import MaskDocument  # noqa: E402
-from app.canvas.model_tools import snap_polygon, snap_to_edges  # noqa: E402
+from app.canvas.model_tools import snap_polygon, snap_stroke  # noqa: E402
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet  # noqa: E402
 
 TARGET = 0.98
@@ -134,6 +134,7 @@ class Annotator:
         self.effort = Effort()
         self.tool: str | None = None
         self.cls: int | None = None
+        self.radius: float | None = None  # the brush size last used
 
     def accuracy(self) -> float:
         return float(((self.doc.labels == self.gt) & self.valid).sum() / max(1, self.valid.sum()))
@@ -180,6 +181,18 @@ class Annotator:
         out = []
         if "fill" in self.tools:
             out.append(("fill", self._costs("fill", g, click=1), lambda: doc.flood_fill(x, y, g)))
+        if "brush" in self.tools:  # one stroke along the region, the brush as wide as the region
+            path, radius = self._centre_line(component)
+            cost = self._costs("brush", g, stroke=1)
+            cost["key"] += int(radius != self.radius)  # the brush size ([ / ])
+
+            def brush():
+                doc.begin_stroke()
+                for p0, p1 in zip(path, path[1:] or path):
+                    doc.paint_disc(p0, p1, radius, g)
+                return doc.end_stroke()
+
+            out.append((f"brush:{radius}", cost, brush))
         if "pick" in self.tools and doc.rankings is not None:
             ranked = [c for c, _ in doc.region_classes(x, y)]
             if g in ranked:
@@ -194,33 +207,68 @@ class Annotator:
                 region = doc.region_at(x, y)
                 out.append(("next", Counter(key=max(1, steps)), lambda: doc.paint_mask(region[1], region[0], g)))
         if "snap" in self.tools:
-            distance = cv2.distanceTransform(np.pad(component, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
-            seed = distance >= max(1.0, 0.6 * distance.max())
-            ys, xs = np.nonzero(component)
-            m = 12
-            y0, y1 = max(0, ys.min() - m), min(component.shape[0], ys.max() + m + 1)
-            x0, x1 = max(0, xs.min() - m), min(component.shape[1], xs.max() + m + 1)
-
-            def snap():
-                probable = doc.prediction[y0:y1, x0:x1] == g if doc.prediction is not None else None
-                found = snap_to_edges(self.rgb[y0:y1, x0:x1], seed[y0:y1, x0:x1], probable)
-                return doc.paint_mask(found, (x0, y0), g)
-
-            out.append(("snap", self._costs("snap", g, stroke=1), snap))
-            rough = self._polygon(component, epsilon=max(2.0, 0.12 * float(np.sqrt(component.sum()))))
-            if rough is not None:  # a few clicks around the region, Enter: snapped to the edges
-
-                def snap_rough():
-                    probable = doc.prediction == g if doc.prediction is not None else None
-                    snapped = snap_polygon(self.rgb, rough, probable)
-                    return None if snapped is None else doc.paint_mask(snapped[1], snapped[0], g)
-
-                out.append(("snap-polygon", self._costs("snap", g, vertex=len(rough), key=1), snap_rough))
+            out += self._snaps(g, component)
         contour = self._polygon(component)
         if contour is not None:
             out.append(("polygon", self._costs("polygon", g, vertex=len(contour), key=1),
                         lambda: doc.fill_polygon(contour, g)))
         return out
+
+    def _snaps(self, g: int, component: np.ndarray):
+        """Snap tool corrections: a stroke along the middle of the region (class ``g``), a rough
+        polygon around it, and a stroke inside the neighbouring object the region wrongly
+        belongs to (re-outlined, it gives the region up)."""
+        doc, out = self.doc, []
+
+        def ridge(mask: np.ndarray) -> np.ndarray:
+            distance = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+            return distance >= max(1.0, 0.6 * distance.max())
+
+        def stroke_edit(stroke: np.ndarray, cls: int):
+            def apply():
+                snapped = snap_stroke(self.rgb, doc.labels, stroke, cls, doc.prediction, doc.rankings, len(doc.classes))
+                return None if snapped is None else doc.paint_mask(snapped[2], snapped[0], snapped[1])
+            return apply
+
+        out.append(("snap", self._costs("snap", g, stroke=1), stroke_edit(ridge(component), g)))
+        rough = self._polygon(component, epsilon=max(2.0, 0.12 * float(np.sqrt(component.sum()))))
+        if rough is not None:  # a few clicks around the region, Enter: snapped to the edges
+
+            def snap_rough():
+                probable = doc.prediction == g if doc.prediction is not None else None
+                snapped = snap_polygon(self.rgb, rough, probable, doc.labels, g, doc.rankings, len(doc.classes))
+                return None if snapped is None else doc.paint_mask(snapped[2], snapped[0], snapped[1])
+
+            out.append(("snap-polygon", self._costs("snap", g, vertex=len(rough), key=1), snap_rough))
+        wrong_as = np.bincount(doc.labels[component], minlength=256)
+        h = int(np.argmax(wrong_as))
+        if h != g and h != IGNORE_INDEX:  # the object labelled h is too big here: re-outline it
+            right_h = ((doc.labels == h) & (self.gt == h)).astype(np.uint8)
+            count, parts = cv2.connectedComponents(right_h, connectivity=4)
+            touching = np.unique(parts[cv2.dilate(component.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0])
+            touching = touching[touching > 0]
+            if touching.size:
+                piece = parts == touching[np.argmax(np.bincount(parts.ravel())[touching])]
+                out.append(("snap-outline", self._costs("snap", h, stroke=1), stroke_edit(ridge(piece), h)))
+        return out
+
+    @staticmethod
+    def _centre_line(component: np.ndarray) -> tuple[list[tuple[float, float]], float]:
+        """Where a person drags the brush over a region: its ridge (the pixels farthest from its
+        edge), chained from one end, every ``radius`` pixels; the radius is the region's half width."""
+        distance = cv2.distanceTransform(np.pad(component, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        radius = float(max(1, round(distance.max())))
+        ys, xs = np.nonzero(distance >= 0.6 * distance.max())
+        points = np.stack([xs, ys], 1).astype(np.float64)
+        order = [int(np.argmin(points[:, 0] + points[:, 1]))]
+        left = np.ones(len(points), bool)
+        left[order[0]] = False
+        while left.any():  # the nearest ridge pixel not yet visited
+            gaps = np.hypot(*(points[left] - points[order[-1]]).T)
+            order.append(int(np.flatnonzero(left)[np.argmin(gaps)]))
+            left[order[-1]] = False
+        path = [tuple(points[i]) for i in order[::max(1, int(radius))]] + [tuple(points[order[-1]])]
+        return path, radius
 
     @staticmethod
     def _polygon(component: np.ndarray, epsilon: float = 1.0):
@@ -233,6 +281,7 @@ class Annotator:
     def _fix(self, g: int, component: np.ndarray) -> None:
         area = int(component.sum())
         before_right = int(((self.doc.labels == self.gt) & self.valid).sum())
+        labels_of_region = self.doc.labels[component]  # a copy: what the region is labelled now
         best = None
         for name, cost, apply in self._candidates(g, component):
             labels_before = self.doc.labels.copy()
@@ -241,24 +290,29 @@ class Annotator:
             gain = int(((self.doc.labels == self.gt) & self.valid).sum()) - before_right
             painted = int((self.doc.labels != labels_before).sum())
             self.doc.undo()
-            if gain >= 0.5 * area and (best is None or sum(cost.values()) < sum(best[1].values())
-                                        or (sum(cost.values()) == sum(best[1].values()) and gain > best[3])):
+            # the cheapest action per pixel made right, among those that fix half the region at least
+            if gain >= 0.5 * area and (best is None or sum(cost.values()) / gain < sum(best[1].values()) / best[3]):
                 best = (name, cost, apply, gain, painted)
-        if best is None:  # a sliver no tool fixes well: a brush stroke along it
+        if best is None:  # a sliver no tool fixes well: a careful brush stroke exactly along it
             self.doc.paint_mask(component, (0, 0), g)
-            best = ("brush", self._costs("brush", g, stroke=1), None, area, area)
+            best = ("brush-exact", self._costs("brush", g, stroke=1, key=1), None, area, area)
         else:
             best[2]()
         name, cost, _, _, painted = best
+        if name.startswith("brush:"):
+            name, self.radius = "brush", float(name.split(":")[1])
         self.effort.actions.update(cost)
         self.effort.painted += painted
         self.effort.corrections[name] += 1
-        self.tool = name.split("-")[0]  # snap-polygon is the snap tool
-        if self.tool in ("fill", "polygon", "snap", "brush"):
+        self.tool = name.split("-")[0]  # snap-polygon and snap-outline are the snap tool, brush-exact the brush
+        if name == "snap-outline":
+            self.cls = int(np.argmax(np.bincount(labels_of_region, minlength=256)))
+        elif self.tool in ("fill", "polygon", "snap", "brush"):
             self.cls = g
 
 
-WAYS = {"polygons": ("polygon",), "manual": ("fill", "polygon"), "model": ("pick", "next", "snap", "fill", "polygon")}
+WAYS = {"polygons": ("polygon",), "manual": ("brush", "fill", "polygon"),
+        "model": ("pick", "next", "snap", "brush", "fill", "polygon")}
 
 
 def predict(model, rgb):
@@ -427,7 +481,7 @@ def window_latency(work: Path, count: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=8, help="synthetic images annotated")
+    parser.add_argument("--images", type=int, default=16, help="synthetic images annotated")
     parser.add_argument("--train-images", type=int, default=12, help="synthetic images the model is tuned on")
     parser.add_argument("--iters", type=int, default=60, help="fine-tuning iterations (CPU)")
     parser.add_argument("--folder", type=Path, help="a labelled folder of images ...")

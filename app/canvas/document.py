@@ -579,14 +579,20 @@ class MaskDocument:
         ranked = self.rankings.region_ranking(mask, origin)
         return [(c, p) for c, p in ranked if c < len(self.classes)][:limit]
 
-    def paint_mask(self, mask: np.ndarray, origin: tuple[int, int], value: int) -> Rect | None:
+    def paint_mask(self, mask: np.ndarray, origin: tuple[int, int], value: int | np.ndarray) -> Rect | None:
         """Give ``value`` to the True pixels of ``mask`` placed at ``origin`` = (x, y): one
-        step, the pixels count as a person's (the model-aware tools end here)."""
+        step, the pixels count as a person's (the model-aware tools end here). ``value`` is
+        one class, or an array of the mask's shape giving each pixel its own class."""
         placed = self._placed(mask, origin)
         if placed is None:
             return None
         box, local = placed
-        return self._step([(box, int(value), local, True)])
+        if np.ndim(value) == 0:
+            return self._step([(box, int(value), local, True)])
+        y0, y1, x0, x1 = box
+        ox, oy = int(origin[0]), int(origin[1])
+        values = np.asarray(value, dtype=np.uint8)[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        return self._step([(box, values, local, True)])
 
     def _placed(self, mask: np.ndarray, origin: tuple[int, int]) -> tuple[_Box, np.ndarray] | None:
         """A boolean ``mask`` whose top-left sits at ``origin`` = (x, y), clipped to the image:

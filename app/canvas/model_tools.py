@@ -5,13 +5,16 @@
 - next most likely class (N): the region under the cursor takes the next class of its
   ranking; pressing again cycles through the ranking;
 - snap tool (S): a stroke inside an object, or a rough polygon clicked around it (Enter or
-  a double click closes it), grows or shrinks to the object's edges (OpenCV GrabCut, seeded
-  by the stroke or the polygon and the model's labels of the current class);
+  a double click closes it), re-outlines the object along the image's edges (OpenCV GrabCut,
+  seeded by the stroke or the polygon and the model's labels of the current class): it
+  grows to the edges, and what the object held beyond them takes the model's next most
+  likely class there (the neighbouring label where the model ranked none);
 - superpixel brush (X): paints whole superpixels (a compact watershed from a grid of seeds
   over the image gradient, computed tile by tile only where the brush goes).
 
 Each edit is one undo step through :class:`MaskDocument` (``paint_mask``); the numpy
-parts (:func:`snap_to_edges`, :func:`superpixels`) need no Qt and are tested alone.
+parts (:func:`snap_to_edges`, :func:`snap_stroke`, :func:`reoutline`, :func:`superpixels`)
+need no Qt, are tested alone and are what ``benchmarks/annotation_effort.py`` applies.
 """
 
 from __future__ import annotations
@@ -63,6 +66,110 @@ def snap_to_edges(rgb: np.ndarray, seed: np.ndarray, probable: np.ndarray | None
     keep = np.unique(parts[seed & found])
     keep = keep[keep > 0]
     return np.isin(parts, keep) | seed if count > 1 else found | seed
+
+
+def released_classes(labels: np.ndarray, released: np.ndarray, cls: int, origin: tuple[int, int] = (0, 0),
+                     rankings=None, class_count: int = 256) -> np.ndarray:
+    """What the pixels an object of ``cls`` gives up (``released``, in the crop ``labels``
+    whose top-left is ``origin`` in the image) become: the model's most likely other class
+    there, else the label of the nearest pixel outside the object."""
+    outside = labels != cls
+    if outside.any():  # each pixel's nearest outside pixel; their ids count the outside pixels from 1
+        _, nearest = cv2.distanceTransformWithLabels((~outside).astype(np.uint8), cv2.DIST_L2, 3,
+                                                     labelType=cv2.DIST_LABEL_PIXEL)
+        neighbour = labels.ravel()[np.flatnonzero(outside)][nearest - 1]
+    else:
+        neighbour = np.full(labels.shape, cls, np.uint8)
+    if rankings is None:
+        return neighbour
+    ox, oy = origin
+    box = (oy, oy + labels.shape[0], ox, ox + labels.shape[1])
+    model = rankings.best_other(cls, box, class_count)
+    return np.where(model != 255, model, neighbour).astype(np.uint8)
+
+
+def cut_edges(crop: tuple[int, int, int, int], image_shape: tuple[int, int]) -> np.ndarray:
+    """The pixels of a crop (y0, y1, x0, x1) on its sides that cut through the image (not
+    the image's own border): an object reaching them goes on beyond the crop."""
+    y0, y1, x0, x1 = crop
+    edges = np.zeros((y1 - y0, x1 - x0), bool)
+    edges[0, :] |= y0 > 0
+    edges[-1, :] |= y1 < image_shape[0]
+    edges[:, 0] |= x0 > 0
+    edges[:, -1] |= x1 < image_shape[1]
+    return edges
+
+
+def reoutline(labels: np.ndarray, found: np.ndarray, seed: np.ndarray, cls: int, origin: tuple[int, int] = (0, 0),
+              rankings=None, class_count: int = 256, cut: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The edit that makes the object at ``seed`` exactly ``found`` (both masks of the crop
+    ``labels``): (values, mask) for :meth:`MaskDocument.paint_mask`. The object is the
+    pieces of ``cls`` the seed touches or ``found`` mostly covers; their pixels outside
+    ``found`` are released (see :func:`released_classes`). A piece that reaches ``cut``
+    (:func:`cut_edges`) goes on outside the crop, where GrabCut did not look: it only grows.
+    Other objects of the class are left alone."""
+    found, seed = np.asarray(found, dtype=bool), np.asarray(seed, dtype=bool)
+    current = (labels == cls).astype(np.uint8)
+    count, parts = cv2.connectedComponents(current, connectivity=4)
+    sizes = np.bincount(parts.ravel(), minlength=count)
+    covered = np.bincount(parts[found], minlength=count)
+    pieces = (covered * 2 >= sizes) | np.isin(np.arange(count), parts[seed])
+    pieces[0] = False  # not the class
+    if cut is not None:
+        pieces[np.unique(parts[cut])] = False
+    released = pieces[parts] & ~found
+    values = np.full(labels.shape, cls, np.uint8)
+    if released.any():
+        values[released] = released_classes(labels, released, cls, origin, rankings, class_count)[released]
+    return values, found | released
+
+
+def _object_box(labels: np.ndarray, stroke: np.ndarray, cls: int, near: tuple[int, int, int, int],
+                margin: int = 8) -> tuple[int, int, int, int] | None:
+    """The box (y0, y1, x0, x1), with a margin, of the pieces of ``cls`` the stroke touches,
+    when they are at most three times the stroke's neighbourhood ``near``; else None (a big
+    region, e.g. the road of a street scene, is only grown, never re-outlined from a short stroke)."""
+    height, width = labels.shape
+    limit = min(2 * SNAP_MAX_SIDE, 3 * max(near[1] - near[0], near[3] - near[2]))
+    y0, y1 = max(0, near[0] - limit), min(height, near[1] + limit)
+    x0, x1 = max(0, near[2] - limit), min(width, near[3] + limit)
+    window = labels[y0:y1, x0:x1] == cls
+    touched = window & stroke[y0:y1, x0:x1]
+    if not touched.any():
+        return None
+    count, parts, stats, _ = cv2.connectedComponentsWithStats(window.view(np.uint8), connectivity=4)
+    ids = np.unique(parts[touched])
+    left, top = stats[ids, cv2.CC_STAT_LEFT], stats[ids, cv2.CC_STAT_TOP]
+    right, bottom = left + stats[ids, cv2.CC_STAT_WIDTH], top + stats[ids, cv2.CC_STAT_HEIGHT]
+    box = (y0 + int(top.min()), y0 + int(bottom.max()), x0 + int(left.min()), x0 + int(right.max()))
+    if box[0] == y0 > 0 or box[1] == y1 < height or box[2] == x0 > 0 or box[3] == x1 < width \
+            or max(box[1] - box[0], box[3] - box[2]) > limit:
+        return None
+    return (max(0, box[0] - margin), min(height, box[1] + margin), max(0, box[2] - margin), min(width, box[3] + margin))
+
+
+def snap_stroke(rgb: np.ndarray, labels: np.ndarray, stroke: np.ndarray, cls: int, prediction: np.ndarray | None = None,
+                rankings=None, class_count: int = 256) -> tuple[tuple[int, int], np.ndarray, np.ndarray] | None:
+    """The snap tool's edit for a ``stroke`` (full-image bool mask) inside an object of
+    ``cls``: ((x0, y0), values, mask) over the stroke's neighbourhood, or None for no stroke."""
+    ys, xs = np.nonzero(stroke)
+    if ys.size == 0:
+        return None
+    height, width = labels.shape
+    span = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
+    margin = max(16, int(span * 0.6))
+    y0, y1 = max(0, ys.min() - margin), min(height, ys.max() + margin + 1)
+    x0, x1 = max(0, xs.min() - margin), min(width, xs.max() + margin + 1)
+    box = _object_box(labels, stroke, cls, (int(y0), int(y1), int(x0), int(x1)))
+    if box is not None:  # the whole object the stroke is in, so it can also shrink
+        y0, y1, x0, x1 = min(y0, box[0]), max(y1, box[1]), min(x0, box[2]), max(x1, box[3])
+    probable = prediction[y0:y1, x0:x1] == cls if prediction is not None else None
+    seed = stroke[y0:y1, x0:x1]
+    found = _snap_scaled(rgb[y0:y1, x0:x1], seed, probable)
+    origin = (int(x0), int(y0))
+    values, mask = reoutline(labels[y0:y1, x0:x1], found, seed, cls, origin, rankings, class_count,
+                             cut_edges((y0, y1, x0, x1), labels.shape))
+    return origin, values, mask
 
 
 def superpixels(rgb: np.ndarray, size: int = SUPERPIXEL_SIZE) -> np.ndarray:
@@ -300,12 +407,13 @@ class _PathStroke:
         self._redraw()
 
 
-def snap_polygon(rgb: np.ndarray, vertices, probable: np.ndarray | None = None
-                 ) -> tuple[tuple[int, int], np.ndarray] | None:
+def snap_polygon(rgb: np.ndarray, vertices, probable: np.ndarray | None = None, labels: np.ndarray | None = None,
+                 cls: int | None = None, rankings=None, class_count: int = 256):
     """A rough polygon around an object snapped to its edges: the polygon's centre is sure
     foreground, the rest of it (and ``probable``, the model's pixels of the class, a
     full-image mask) probable foreground, a band around it probable background.
-    Returns ((x0, y0), mask of the band's box)."""
+    Returns ((x0, y0), mask of the band's box); with ``labels`` and ``cls`` the object is
+    re-outlined: ((x0, y0), values, mask) (see :func:`reoutline`)."""
     pts = np.asarray(vertices, np.int32).reshape(-1, 2)
     if len(pts) < 3:
         return None
@@ -324,12 +432,17 @@ def snap_polygon(rgb: np.ndarray, vertices, probable: np.ndarray | None = None
     likely = inside.astype(bool)
     if probable is not None:
         likely |= probable[y0:y1, x0:x1]
-    return (int(x0), int(y0)), _snap_scaled(rgb[y0:y1, x0:x1], core, likely)
+    origin = (int(x0), int(y0))
+    found = _snap_scaled(rgb[y0:y1, x0:x1], core, likely)
+    if labels is None or cls is None:
+        return origin, found
+    return (origin, *reoutline(labels[y0:y1, x0:x1], found, core, cls, origin, rankings, class_count,
+                               cut_edges((y0, y1, x0, x1), labels.shape)))
 
 
 class SnapTool(_PathStroke):
-    """Drag inside an object: on release the stroke grows to the object's edges. Or click a
-    rough polygon around it (Enter or a double click closes it): it snaps to the edges."""
+    """Drag inside an object: on release the object is re-outlined along the edges around
+    the stroke. Or click a rough polygon around it (Enter or a double click closes it)."""
 
     def __init__(self, view: "CanvasView") -> None:
         super().__init__(view)
@@ -360,9 +473,9 @@ class SnapTool(_PathStroke):
             return
         cls = view.current_class()
         probable = doc.prediction == cls if doc.prediction is not None else None
-        snapped = snap_polygon(rgb, vertices, probable)
+        snapped = snap_polygon(rgb, vertices, probable, doc.labels, cls, doc.rankings, len(doc.classes))
         if snapped is not None:
-            self._paint(snapped[0], snapped[1], cls)
+            self._paint(*snapped)
 
     def undo_vertex(self) -> None:
         if self.vertices:
@@ -381,12 +494,12 @@ class SnapTool(_PathStroke):
         self.vertices = []
         self.cancel()
 
-    def _paint(self, origin, found: np.ndarray, cls: int) -> None:
+    def _paint(self, origin, values: np.ndarray, mask: np.ndarray) -> None:
         doc, view = self.view.document(), self.view
         x0, y0 = origin
         if view.only_over() is not None:
-            found = found & (doc.labels[y0:y0 + found.shape[0], x0:x0 + found.shape[1]] == view.only_over())
-        if doc.paint_mask(found, origin, cls) is not None:
+            mask = mask & (doc.labels[y0:y0 + mask.shape[0], x0:x0 + mask.shape[1]] == view.only_over())
+        if doc.paint_mask(mask, origin, values) is not None:
             view.edited.emit()
 
     def release(self) -> None:
@@ -402,14 +515,10 @@ class SnapTool(_PathStroke):
             return
         stroke = self._stroke_mask(doc.shape)
         self.cancel()
-        ys, xs = np.nonzero(stroke)
-        span = max(ys.max() - ys.min(), xs.max() - xs.min(), 1)
-        margin = max(16, int(span * 0.6))
-        y0, y1 = max(0, ys.min() - margin), min(doc.height, ys.max() + margin + 1)
-        x0, x1 = max(0, xs.min() - margin), min(doc.width, xs.max() + margin + 1)
-        cls = view.current_class()
-        probable = doc.prediction[y0:y1, x0:x1] == cls if doc.prediction is not None else None
-        self._paint((int(x0), int(y0)), _snap_scaled(rgb[y0:y1, x0:x1], stroke[y0:y1, x0:x1], probable), cls)
+        snapped = snap_stroke(rgb, doc.labels, stroke, view.current_class(), doc.prediction, doc.rankings,
+                              len(doc.classes))
+        if snapped is not None:
+            self._paint(*snapped)
 
 
 def _snap_scaled(rgb: np.ndarray, seed: np.ndarray, probable: np.ndarray | None) -> np.ndarray:
@@ -459,4 +568,4 @@ class SuperpixelTool(StrokeTool):
 
 
 __all__ = ["ClassPicker", "NextLikelyClass", "PickTool", "SnapTool", "SuperpixelMap", "SuperpixelTool",
-           "snap_to_edges", "superpixels"]
+           "released_classes", "reoutline", "snap_polygon", "snap_stroke", "snap_to_edges", "superpixels"]

@@ -80,6 +80,18 @@ class ClassRankings:
         order = [int(c) for c in np.argsort(-means, kind="stable") if means[c] > 0]
         return [(c, float(means[c])) for c in order[:limit]]
 
+    def best_other(self, excluded: int, box: tuple[int, int, int, int], class_count: int = 256) -> np.ndarray:
+        """The most likely class other than ``excluded`` at each pixel of ``box`` = (y0, y1,
+        x0, x1), among the first ``class_count`` classes: what a pixel becomes when a person
+        says "not this class" there. 255 where the model ranked no other class."""
+        usable = (self.classes != excluded) & (self.classes < class_count) & (self.probabilities > 0)
+        first = np.argmax(usable, axis=0)[None]
+        best = np.take_along_axis(self.classes, first, axis=0)[0]
+        best = np.where(usable.any(axis=0), best, 255).astype(np.uint8)
+        y0, y1, x0, x1 = box
+        rows, cols = self.cell_of(np.arange(y0, y1)[:, None], np.arange(x0, x1)[None, :])
+        return best[rows, cols]
+
     def remapped(self, lut: np.ndarray) -> "ClassRankings":
         """The same rankings with class ids mapped through ``lut`` (256 entries); entries
         mapped to 255 (a class the target set lacks) get probability 0."""

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from app.canvas.document import MaskDocument  # noqa: E402
-from app.canvas.model_tools import SuperpixelMap, snap_to_edges, superpixels  # noqa: E402
+from app.canvas.model_tools import SuperpixelMap, snap_stroke, snap_to_edges, superpixels  # noqa: E402
 from gcnet_core.files.masks import write_index_mask  # noqa: E402
 from gcnet_core.model.classes import ClassSet  # noqa: E402
 from gcnet_core.predict.rankings import ClassRankings  # noqa: E402
@@ -79,6 +79,84 @@ def test_snap_grows_a_stroke_to_the_object_edges():
     assert iou > 0.9, iou
 
 
+def spilled(disc: np.ndarray, by: int = 4) -> np.ndarray:
+    """The disc grown by ``by`` pixels: a model that drew the object too big."""
+    import cv2
+
+    return cv2.dilate(disc.astype(np.uint8), np.ones((2 * by + 1, 2 * by + 1), np.uint8)).astype(bool)
+
+
+def middle_stroke() -> np.ndarray:
+    stroke = np.zeros((H, W), bool)
+    stroke[29:32, 34:47] = True
+    return stroke
+
+
+def apply(doc: MaskDocument, snapped) -> None:
+    origin, values, mask = snapped
+    assert doc.paint_mask(mask, origin, values) is not None
+
+
+@pytest.mark.parametrize("second", [0, 2])
+def test_snap_shrinks_an_object_that_spills_over_its_edges_and_the_rim_takes_the_models_next_class(second):
+    rgb, disc = scene()
+    fat = spilled(disc)
+    labels = np.where(fat, 1, 0).astype(np.uint8)
+    labels[2:6, 2:8] = 1  # another, separate tree in the corner: not the stroke's object
+    rim = fat & ~disc
+    classes = np.zeros((2, H, W), np.uint8)
+    probs = np.zeros((2, H, W), np.uint8)
+    classes[0], classes[1] = np.where(fat, 1, 0), np.where(fat, second, 1)
+    probs[0], probs[1] = 200, 50
+    rankings = ClassRankings(classes, probs, (H, W))
+    doc = MaskDocument(labels, CLASSES)
+    doc.keep_model_output(labels, None, rankings)
+    before = doc.labels.copy()
+    apply(doc, snap_stroke(rgb, doc.labels, middle_stroke(), 1, doc.prediction, doc.rankings, len(CLASSES)))
+    tree = doc.labels == 1
+    tree[2:6, 2:8] = False
+    assert (tree & disc).sum() / (tree | disc).sum() > 0.9
+    released = rim & (doc.labels != 1)
+    assert released.sum() > 0.9 * rim.sum()
+    assert (doc.labels[released] == second).all()  # sky, or grass where the model ranked grass second
+    assert (doc.labels[2:6, 2:8] == 1).all()  # the other tree is left alone
+    doc.undo()  # one step
+    assert np.array_equal(doc.labels, before)
+
+
+def test_snap_gives_released_pixels_the_neighbouring_label_without_rankings():
+    rgb, disc = scene()
+    labels = np.where(spilled(disc), 1, 0).astype(np.uint8)
+    labels[:, :8] = 2  # grass on the left, away from the disc
+    doc = MaskDocument(labels, CLASSES)
+    apply(doc, snap_stroke(rgb, doc.labels, middle_stroke(), 1))
+    rim = spilled(disc) & ~disc
+    assert (doc.labels[rim & (doc.labels != 1)] == 0).all() and (rim & (doc.labels == 0)).sum() > 0.9 * rim.sum()
+
+
+def test_snap_never_cuts_an_object_that_goes_on_beyond_its_neighbourhood():
+    """A short stroke in a big region: the region only grows, nothing of it is given away."""
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 255, (300, 400, 3)).astype(np.uint8)  # no edges to follow
+    labels = np.zeros((300, 400), np.uint8)
+    labels[:, :300] = 3
+    stroke = np.zeros((300, 400), bool)
+    stroke[150, 140:160] = True
+    origin, values, mask = snap_stroke(rgb, labels, stroke, 3, labels)
+    x0, y0 = origin
+    window = labels[y0:y0 + mask.shape[0], x0:x0 + mask.shape[1]]
+    assert (values[mask & (window == 3)] == 3).all()
+
+
+def test_best_other_is_the_models_next_class_per_pixel():
+    classes = np.array([[[1, 2]], [[0, 1]], [[4, 3]]], np.uint8)  # k=3, a 1x2 grid
+    probs = np.array([[[200, 150]], [[40, 60]], [[0, 30]]], np.uint8)
+    rankings = ClassRankings(classes, probs, (2, 4))
+    assert rankings.best_other(1, (0, 2, 0, 4)).tolist() == [[0, 0, 2, 2]] * 2
+    assert rankings.best_other(2, (0, 1, 2, 4), class_count=2).tolist() == [[1, 1]]
+    assert rankings.best_other(0, (0, 1, 0, 1)).tolist() == [[1]]  # class 4 has probability 0 there
+
+
 def test_superpixels_cover_the_image_and_respect_a_sharp_edge():
     rgb = np.zeros((64, 96, 3), np.uint8)
     rgb[:, :50] = (200, 40, 40)
@@ -99,12 +177,17 @@ def test_superpixels_cover_the_image_and_respect_a_sharp_edge():
 @pytest.fixture
 def labelled_folder(tmp_path):
     """A one-image project whose stored prediction carries the known rankings."""
+    return one_image_project(tmp_path, scene()[1])
+
+
+def one_image_project(tmp_path, tree: np.ndarray):
+    """The disc photo, with the model's labels: ``tree`` is tree, the rest sky."""
     rgb, disc = scene()
     folder = tmp_path / "photos"
     folder.mkdir()
     Image.fromarray(rgb).save(folder / "disc.png")
     project = Project.create(folder, CLASSES)
-    labels = np.where(disc, 1, 0).astype(np.uint8)
+    labels = np.where(tree, 1, 0).astype(np.uint8)
     write_index_mask(project.label_path("disc.png"), labels, CLASSES)
     save_prediction(project.prediction_path("disc.png"),
                     StoredPrediction(labels, np.where(disc, 0.5, 0.9).astype(np.float32), rankings_for(disc),
@@ -169,5 +252,26 @@ def test_model_tools_from_the_keyboard_in_the_window(qtbot, make_window, labelle
     drag(window, [(5, 5), (12, 5)])
     painted = doc.labels == 3
     assert painted.sum() > 3 * 9 and not (painted & disc).any()
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(doc.labels, start)
+
+
+def test_snap_stroke_in_the_window_shrinks_an_object_the_model_drew_too_big(qtbot, make_window, tmp_path):
+    _, disc = scene()
+    folder, _ = one_image_project(tmp_path, spilled(disc))
+    window = make_window()
+    open_and_wait(qtbot, window, folder, 1)
+    doc = window.document
+    start = doc.labels.copy()
+    window.classes_panel.set_current(1)
+    key(window, Qt.Key.Key_S)
+    window.canvas.set_brush_size(3)
+    drag(window, [(36, 30), (44, 30)])  # a short stroke of tree inside the disc
+    tree = doc.labels == 1
+    assert (tree & disc).sum() / (tree | disc).sum() > 0.9
+    released = spilled(disc) & ~tree
+    model_next = doc.rankings.best_other(1, (0, H, 0, W))  # sky around the disc, car in the disc's cells
+    assert released.sum() > 0.9 * (spilled(disc) & ~disc).sum()
+    assert np.array_equal(doc.labels[released], model_next[released]) and (doc.labels[released] == 0).mean() > 0.5
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(doc.labels, start)
