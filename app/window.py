@@ -150,6 +150,9 @@ class MainWindow(QMainWindow):
         self.inference.failed.connect(self._inference_failed)
         self.inference.loading.connect(lambda name: self._status(f"Loading {name}…"))
         self.inference.preparing.connect(self._status)  # the CPU engine's one-off export
+        self.inference.warmed.connect(lambda name, seconds, error: self._status(
+            f"Could not load {name}: {error}" if error else f"{name} loaded in {seconds:.1f} s, ready",
+            error=bool(error)))
         self.batch = BatchSegmenter(batch_command, self)
         self.batch.segmented.connect(self._batch_segmented)
         self.batch.progress.connect(self._batch_progress)
@@ -183,6 +186,7 @@ class MainWindow(QMainWindow):
         QApplication.instance().installEventFilter(self.hold_filter)
         self._update_actions()
         self.preferences = Preferences(self)  # after every action exists: shortcuts, autosave, cache
+        QTimer.singleShot(0, self.workahead.replan)  # loads the remembered model while the person picks a folder
 
     # ================================================================== construction
     def _build_status_bar(self) -> None:

@@ -53,6 +53,7 @@ class WorkAheadController(QObject):
         self.on_open_action.toggled.connect(self._toggled)
         self.ahead_action.toggled.connect(self._toggled)
         self._fresh: OrderedDict[str, tuple[str, np.ndarray, np.ndarray, object]] = OrderedDict()
+        self._warmed: ModelConfig | None = None  # the model last loaded ahead of use
 
     def _toggled(self) -> None:
         self.window.settings.segment_on_open = self.on_open_action.isChecked()
@@ -81,11 +82,23 @@ class WorkAheadController(QObject):
         scheduler.preview = not on_gpu  # a GPU gives the full result about as fast
         scheduler.ahead = (DEFAULT_AHEAD_GPU if on_gpu else DEFAULT_AHEAD_CPU) if self.ahead_action.isChecked() else 0
         scheduler.set_paused(self._held())
+        self._warm(config)
         if window.project is None:
             scheduler.plan([], None, lambda rel: False, window.image_path)
         else:
             scheduler.plan(window.files.model.readable_paths(), window.current, self.needs, window.image_path)
         self.update_marks()
+
+    def _warm(self, config: ModelConfig | None) -> None:
+        """Load the selected model as soon as it is chosen (at start-up, too), so the first
+        image a person opens waits only for the network, not for the load."""
+        if self._held():
+            self._warmed = None  # the batch or training run may unload it: load again afterwards
+            return
+        wanted = self.on_open_action.isChecked() or self.ahead_action.isChecked()
+        if config is not None and wanted and config != self._warmed:
+            self._warmed = config
+            self.window.inference.warm(config)
 
     def _held(self) -> str | None:
         """Why background work waits: a training run or a batch has the machine."""

@@ -180,7 +180,7 @@ def main() -> int:
 
 def model_tool_steps(app, view, doc, rgb) -> None:
     """The model-aware tools on the 4000x3000 document (rankings on their 320-pixel grid)."""
-    from app.canvas.model_tools import SuperpixelTool, _snap_scaled
+    from app.canvas.model_tools import SuperpixelTool, snap_stroke
     from gcnet_core.predict.rankings import ClassRankings, grid_size
 
     rows, cols = grid_size(H, W)
@@ -202,11 +202,15 @@ def model_tool_steps(app, view, doc, rgb) -> None:
     tool.release()
     print(f"superpixel brush step r=10: median {ms(statistics.median(times))}, max {ms(max(times))} "
           "(the first step in a 256-px tile computes its superpixels)")
-    seed = np.zeros((400, 400), bool)
-    seed[180:220, 150:250] = True
-    t = time.perf_counter()
-    _snap_scaled(rgb[1300:1700, 1800:2200], seed, None)
-    print(f"snap of a stroke in a 400x400 neighbourhood:  {ms(time.perf_counter() - t)}")
+    labels = doc.labels.copy()
+    yy, xx = np.ogrid[:H, :W]
+    labels[(yy - 1500) ** 2 + (xx - 2000) ** 2 <= 260 ** 2] = 7  # an object of 520 px the model drew
+    stroke = np.zeros((H, W), bool)
+    stroke[1480:1520, 1900:2100] = True  # a short stroke inside it
+    for what, cls in (("grows and re-outlines the object it is in", 7), ("grows a new class over it", 8)):
+        t = time.perf_counter()
+        snap_stroke(rgb, labels, stroke, cls, labels, doc.rankings, 19)
+        print(f"snap of a 200-px stroke that {what}: {ms(time.perf_counter() - t)}")
 
 
 def background_inference():

@@ -71,27 +71,47 @@ class InferenceWorker(QObject):
     loading = Signal(str)  # model id
     preparing = Signal(str)  # one-off step before the first image (the CPU engine's export), for the status bar
 
-    def __init__(self) -> None:
+    warmed = Signal(str, float, str)  # model id, seconds, error ("" when it loaded)
+
+    def __init__(self, latest_warm=lambda: None) -> None:
         super().__init__()
         self._model = None
         self._key: tuple | None = None
+        self._latest_warm = latest_warm  # the service's newest warm-up request: older ones are skipped
+
+    @Slot(object)
+    def warm(self, config: ModelConfig) -> None:
+        """Load ``config``'s model (and build its CPU engine) before any image asks for it,
+        so the first pre-segmentation only runs the network."""
+        if config != self._latest_warm() or self._key == config.load_key():
+            return
+        start = time.perf_counter()
+        try:
+            self._load(config)
+        except Exception as error:  # the first image's own request reports it in full
+            log.exception("loading %s ahead of use failed", config.model_id)
+            self.warmed.emit(config.model_id, time.perf_counter() - start, str(error) or type(error).__name__)
+            return
+        self.warmed.emit(config.model_id, time.perf_counter() - start, "")
+
+    def _load(self, config: ModelConfig) -> None:
+        from gcnet_core.api import init_model
+
+        self.loading.emit(config.model_id)
+        self._drop_model()  # free the old one first (GPU memory)
+        self._model = init_model(config.name, config.checkpoint, device=config.device, precision=config.precision)
+        self._key = config.load_key()
+        self._prepare(config.model_id)
 
     @Slot(object)
     def run(self, request: InferenceRequest) -> None:
-        from gcnet_core.api import init_model
         from gcnet_core.predict.running import inference
 
         try:
             load_seconds = 0.0
             if self._key != request.config.load_key():
-                self.loading.emit(request.config.model_id)
-                self._drop_model()  # free the old one first (GPU memory)
                 start = time.perf_counter()
-                config = request.config
-                self._model = init_model(config.name, config.checkpoint, device=config.device,
-                                         precision=config.precision)
-                self._key = config.load_key()
-                self._prepare(config.model_id)
+                self._load(request.config)
                 load_seconds = time.perf_counter() - start
             start = time.perf_counter()
             if request.preview:
@@ -156,16 +176,21 @@ class InferenceService(QObject):
     failed = Signal(int, str)
     loading = Signal(str)
     preparing = Signal(str)  # e.g. the CPU engine's one-off export, for the status bar
+    warmed = Signal(str, float, str)  # model id, seconds, error ("" when it loaded)
     _run = Signal(object)
+    _warm = Signal(object)
     _unload = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thread = QThread(self)
         self._thread.setObjectName("inference")
-        self._worker = InferenceWorker()
+        self._warm_target: ModelConfig | None = None
+        self._worker = InferenceWorker(lambda: self._warm_target)
         self._worker.moveToThread(self._thread)
         self._run.connect(self._worker.run)
+        self._warm.connect(self._worker.warm)
+        self._worker.warmed.connect(self.warmed)
         self._unload.connect(self._worker.unload)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
@@ -185,6 +210,12 @@ class InferenceService(QObject):
         self._pending.add(self._next_id)
         self._run.emit(InferenceRequest(self._next_id, Path(image), config, preview))
         return self._next_id
+
+    def warm(self, config: ModelConfig) -> None:
+        """Load ``config``'s model on the inference thread now (skipped when another warm-up
+        is asked for before it starts, or the model is loaded already)."""
+        self._warm_target = config
+        self._warm.emit(config)
 
     def unload(self, gpu_only: bool = False) -> None:
         """Drop the loaded model (e.g. before a batch process wants the GPU); with

@@ -170,3 +170,31 @@ def test_work_ahead_waits_while_a_training_run_holds_the_machine(qtbot, window):
     qtbot.waitUntil(lambda: not window.workahead.scheduler.queued() and not window.inference.busy,
                     timeout=120000)  # the run ended: the two new images were segmented
     assert all(window.project.state(rel) == "predicted" for rel in ("img12.png", "img13.png"))
+
+
+def test_the_selected_model_loads_before_a_folder_is_open_so_the_first_image_only_waits_for_the_network(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint):
+    folder = make_folder(tmp_path / "photos", names=("astronaut.png", "coffee.png"), size=(48, 36))
+    window = make_window()
+    window.workahead.on_open_action.setChecked(True)
+    with qtbot.waitSignal(window.inference.warmed, timeout=60000) as warmed:
+        window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")  # no folder open yet
+    assert warmed.args[0] == "v1" and warmed.args[2] == ""
+    assert "v1 loaded" in window.statusBar().currentMessage()
+    results = []
+    window.inference.finished.connect(results.append)
+    open_and_wait(qtbot, window, folder, 2)
+    qtbot.waitUntil(lambda: window.document.prediction is not None and not window.document.preview, timeout=60000)
+    assert results and all(r.load_seconds == 0.0 for r in results)  # preview and full pass: the network only
+    assert [r.preview for r in results[:2]] == [True, False]
+
+
+def test_a_model_that_cannot_load_is_reported_when_it_is_selected(qtbot, make_window, tmp_path):
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"not a checkpoint")
+    window = make_window()
+    window.workahead.on_open_action.setChecked(True)
+    with qtbot.waitSignal(window.inference.warmed, timeout=60000) as warmed:
+        window.use_checkpoint(broken, WHOLE_ADE, label="broken")
+    assert warmed.args[0] == "broken" and "not a PyTorch checkpoint" in warmed.args[2]
+    assert "Could not load broken" in window.statusBar().currentMessage()
