@@ -284,7 +284,7 @@ class Annotator:
         area = int(component.sum())
         before_right = int(((self.doc.labels == self.gt) & self.valid).sum())
         labels_of_region = self.doc.labels[component]  # a copy: what the region is labelled now
-        best = None
+        tried = []
         for name, cost, apply in self._candidates(g, component):
             labels_before = self.doc.labels.copy()
             if apply() is None:
@@ -292,12 +292,20 @@ class Annotator:
             gain = int(((self.doc.labels == self.gt) & self.valid).sum()) - before_right
             painted = int((self.doc.labels != labels_before).sum())
             self.doc.undo()
-            # the cheapest action per pixel made right, among those that fix half the region at least
-            if gain >= 0.5 * area and (best is None or sum(cost.values()) / gain < sum(best[1].values()) / best[3]):
-                best = (name, cost, apply, gain, painted)
-        if best is None:  # a sliver no tool fixes well: a careful brush stroke exactly along it
+            tried.append((name, cost, apply, gain, painted))
+        # the cheapest action per pixel made right among those that fix half the region at least;
+        # else among those that fix some of it (the rest is fixed next, as a person would)
+        best = None
+        for enough in (0.5 * area, 1):
+            useful = [t for t in tried if t[3] >= enough]
+            if useful:
+                best = min(useful, key=lambda t: sum(t[1].values()) / t[3])
+                break
+        if best is None:  # nothing helps: careful brush strokes exactly along it, one per 20 px of outline
+            contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+            strokes = max(1, int(np.ceil(sum(len(c) for c in contours) / 2 / 20)))
             self.doc.paint_mask(component, (0, 0), g)
-            best = ("brush-exact", self._costs("brush", g, stroke=1, key=1), None, area, area)
+            best = ("brush-exact", self._costs("brush", g, stroke=strokes, key=1), None, area, area)
         else:
             best[2]()
         name, cost, _, _, painted = best
@@ -495,7 +503,7 @@ def window_latency(work: Path, count: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=16, help="synthetic images annotated")
+    parser.add_argument("--images", type=int, default=16, help="synthetic images annotated (0: none)")
     parser.add_argument("--train-images", type=int, default=12, help="synthetic images the model is tuned on")
     parser.add_argument("--iters", type=int, default=60, help="fine-tuning iterations (CPU)")
     parser.add_argument("--folder", type=Path, help="a labelled folder of images ...")
@@ -512,7 +520,7 @@ def main() -> None:
 
         os.environ.setdefault("GCNET_CACHE_DIR", str(work / "cache"))
         os.environ.setdefault("GCNET_DATA_DIR", str(work / "data"))
-        if not args.skip_effort:
+        if not args.skip_effort and args.images > 0:
             train_pairs = [synthetic_pair(1000 + i) for i in range(args.train_images)]
             pairs = [synthetic_pair(i) for i in range(args.images)]
             model = finetuned_model(work / "synthetic", train_pairs, CLASSES, args.iters, SIZE)
