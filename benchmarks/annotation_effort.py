@@ -8,12 +8,14 @@ Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/annotation_effort.py [--folde
    passed in (masks = class index PNGs of the same stem). The model is GCNet R50 fine-tuned
    for a few CPU iterations on the other half of the synthetic set (partly right, as a
    model is on a new project). The annotator repeatedly takes the largest wrong region and
-   fixes it with the cheapest correction its tool set offers, until >= 98 % of the pixels
-   are right, counting clicks, keys, strokes and polygon vertices, and painted pixels:
-   ``polygons`` (from an empty mask), ``manual`` (pre-segmentation + fill / polygon) and
-   ``model`` (pre-segmentation + the model-aware tools: pick a likely class, next likely
-   class, snap to edges, plus fill / polygon). Every correction runs through the real
-   :class:`~app.canvas.document.MaskDocument` and :mod:`app.canvas.model_tools`.
+   fixes it with the correction of its tool set that costs least per pixel made right
+   (one that fixes half the region at least, else the best partial one), until >= 98 % of
+   the pixels are right, counting clicks, keys, strokes and polygon vertices, and painted
+   pixels: ``polygons`` (from an empty mask), ``manual`` (pre-segmentation + brush / fill /
+   polygon) and ``model`` (pre-segmentation + the model-aware tools: pick a likely class,
+   next likely class, snap a stroke or rough polygon to the edges, re-snap the neighbouring
+   object that spilled over the region, plus brush / fill / polygon). Every correction runs through the
+   real :class:`~app.canvas.document.MaskDocument` and :mod:`app.canvas.model_tools`.
 2. ``--window``: the real window (offscreen), ADE20K R50 (random weights: the same work
    as the real file) on photos at 770x512: the time from "next image" to a visible mask,
    work-ahead on and off, for a person who spends as long as the model needs per image;
