@@ -117,6 +117,18 @@ def finetuned_model(work: Path, train_pairs, classes: ClassSet, iters: int, size
 
 # ---------------------------------------------------------------------------- the simulated annotator
 
+def _distance_inside(mask: np.ndarray) -> np.ndarray:
+    """Each pixel's distance to the mask's edge (0 outside)."""
+    return cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+
+
+def ridge(mask: np.ndarray) -> np.ndarray:
+    """The middle of a region, where a person draws a stroke inside it: its pixels at least
+    0.6 of the largest distance from the edge."""
+    distance = _distance_inside(mask)
+    return distance >= 0.6 * distance.max()
+
+
 @dataclasses.dataclass
 class Effort:
     actions: Counter = dataclasses.field(default_factory=Counter)  # click, key, stroke, vertex
@@ -167,7 +179,7 @@ class Annotator:
 
     def _inside(self, component: np.ndarray) -> tuple[int, int]:
         """The component's most interior pixel (where a person would click)."""
-        distance = cv2.distanceTransform(np.pad(component, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
+        distance = _distance_inside(component)
         y, x = np.unravel_index(int(np.argmax(distance)), distance.shape)
         return int(x), int(y)
 
@@ -224,10 +236,6 @@ class Annotator:
         belongs to (re-outlined, it gives the region up)."""
         doc, out = self.doc, []
 
-        def ridge(mask: np.ndarray) -> np.ndarray:
-            distance = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
-            return distance >= max(1.0, 0.6 * distance.max())
-
         def stroke_edit(stroke: np.ndarray, cls: int):
             def apply():
                 snapped = snap_stroke(self.rgb, doc.labels, stroke, cls, doc.prediction, doc.rankings, len(doc.classes))
@@ -239,8 +247,7 @@ class Annotator:
         if rough is not None:  # a few clicks around the region, Enter: snapped to the edges
 
             def snap_rough():
-                probable = doc.prediction == g if doc.prediction is not None else None
-                snapped = snap_polygon(self.rgb, rough, probable, doc.labels, g, doc.rankings, len(doc.classes))
+                snapped = snap_polygon(self.rgb, doc.labels, rough, g, doc.prediction, doc.rankings, len(doc.classes))
                 return None if snapped is None else doc.paint_mask(snapped[2], snapped[0], snapped[1])
 
             out.append(("snap-polygon", self._costs("snap", g, vertex=len(rough), key=1), snap_rough))
@@ -253,16 +260,15 @@ class Annotator:
             touching = touching[touching > 0]
             if touching.size:
                 piece = parts == touching[np.argmax(np.bincount(parts.ravel())[touching])]
-                out.append(("snap-outline", self._costs("snap", h, stroke=1), stroke_edit(ridge(piece), h)))
+                out.append((f"snap-outline:{h}", self._costs("snap", h, stroke=1), stroke_edit(ridge(piece), h)))
         return out
 
     @staticmethod
     def _centre_line(component: np.ndarray) -> tuple[list[tuple[float, float]], float]:
         """Where a person drags the brush over a region: its ridge (the pixels farthest from its
         edge), chained from one end, every ``radius`` pixels; the radius is the region's half width."""
-        distance = cv2.distanceTransform(np.pad(component, 1).astype(np.uint8), cv2.DIST_L2, 3)[1:-1, 1:-1]
-        radius = float(max(1, round(distance.max())))
-        ys, xs = np.nonzero(distance >= 0.6 * distance.max())
+        radius = float(max(1, round(_distance_inside(component).max())))
+        ys, xs = np.nonzero(ridge(component))
         points = np.stack([xs, ys], 1).astype(np.float64)
         order = [int(np.argmin(points[:, 0] + points[:, 1]))]
         left = np.ones(len(points), bool)
@@ -285,7 +291,6 @@ class Annotator:
     def _fix(self, g: int, component: np.ndarray) -> None:
         area = int(component.sum())
         before_right = int(((self.doc.labels == self.gt) & self.valid).sum())
-        labels_of_region = self.doc.labels[component]  # a copy: what the region is labelled now
         tried = []
         for name, cost, apply in self._candidates(g, component):
             labels_before = self.doc.labels.copy()
@@ -311,16 +316,17 @@ class Annotator:
         else:
             best[2]()
         name, cost, _, _, painted = best
-        if name.startswith("brush:"):
+        cls = g
+        if name.startswith("brush:"):  # the brush radius used
             name, self.radius = "brush", float(name.split(":")[1])
+        elif name.startswith("snap-outline:"):  # the class of the object re-outlined
+            name, cls = "snap-outline", int(name.split(":")[1])
         self.effort.actions.update(cost)
         self.effort.painted += painted
         self.effort.corrections[name] += 1
         self.tool = name.split("-")[0]  # snap-polygon and snap-outline are the snap tool, brush-exact the brush
-        if name == "snap-outline":
-            self.cls = int(np.argmax(np.bincount(labels_of_region, minlength=256)))
-        elif self.tool in ("fill", "polygon", "snap", "brush"):
-            self.cls = g
+        if self.tool in ("fill", "polygon", "snap", "brush"):
+            self.cls = cls
 
 
 WAYS = {"polygons": ("polygon",), "manual": ("brush", "fill", "polygon"),

@@ -68,11 +68,11 @@ def snap_to_edges(rgb: np.ndarray, seed: np.ndarray, probable: np.ndarray | None
     return np.isin(parts, keep) | seed if count > 1 else found | seed
 
 
-def released_classes(labels: np.ndarray, released: np.ndarray, cls: int, origin: tuple[int, int] = (0, 0),
-                     rankings=None, class_count: int = 256) -> np.ndarray:
-    """What the pixels an object of ``cls`` gives up (``released``, in the crop ``labels``
-    whose top-left is ``origin`` in the image) become: the model's most likely other class
-    there, else the label of the nearest pixel outside the object."""
+def released_classes(labels: np.ndarray, cls: int, origin: tuple[int, int] = (0, 0), rankings=None,
+                     class_count: int = 256) -> np.ndarray:
+    """What each pixel of the crop ``labels`` (top-left at ``origin`` in the image) becomes
+    when an object of ``cls`` gives it up: the model's most likely other class there, else
+    the label of the nearest pixel outside the object."""
     outside = labels != cls
     if outside.any():  # each pixel's nearest outside pixel; their ids count the outside pixels from 1
         _, nearest = cv2.distanceTransformWithLabels((~outside).astype(np.uint8), cv2.DIST_L2, 3,
@@ -120,7 +120,7 @@ def reoutline(labels: np.ndarray, found: np.ndarray, seed: np.ndarray, cls: int,
     released = pieces[parts] & ~found
     values = np.full(labels.shape, cls, np.uint8)
     if released.any():
-        values[released] = released_classes(labels, released, cls, origin, rankings, class_count)[released]
+        values[released] = released_classes(labels, cls, origin, rankings, class_count)[released]
     return values, found | released
 
 
@@ -137,7 +137,7 @@ def _object_box(labels: np.ndarray, stroke: np.ndarray, cls: int, near: tuple[in
     touched = window & stroke[y0:y1, x0:x1]
     if not touched.any():
         return None
-    count, parts, stats, _ = cv2.connectedComponentsWithStats(window.view(np.uint8), connectivity=4)
+    _, parts, stats, _ = cv2.connectedComponentsWithStats(window.view(np.uint8), connectivity=4)
     ids = np.unique(parts[touched])
     left, top = stats[ids, cv2.CC_STAT_LEFT], stats[ids, cv2.CC_STAT_TOP]
     right, bottom = left + stats[ids, cv2.CC_STAT_WIDTH], top + stats[ids, cv2.CC_STAT_HEIGHT]
@@ -407,13 +407,12 @@ class _PathStroke:
         self._redraw()
 
 
-def snap_polygon(rgb: np.ndarray, vertices, probable: np.ndarray | None = None, labels: np.ndarray | None = None,
-                 cls: int | None = None, rankings=None, class_count: int = 256):
-    """A rough polygon around an object snapped to its edges: the polygon's centre is sure
-    foreground, the rest of it (and ``probable``, the model's pixels of the class, a
-    full-image mask) probable foreground, a band around it probable background.
-    Returns ((x0, y0), mask of the band's box); with ``labels`` and ``cls`` the object is
-    re-outlined: ((x0, y0), values, mask) (see :func:`reoutline`)."""
+def snap_polygon(rgb: np.ndarray, labels: np.ndarray, vertices, cls: int, prediction: np.ndarray | None = None,
+                 rankings=None, class_count: int = 256) -> tuple[tuple[int, int], np.ndarray, np.ndarray] | None:
+    """The snap tool's edit for a rough polygon around an object of ``cls``: the polygon's
+    centre is sure foreground, the rest of it (and the model's pixels of the class) probable
+    foreground, a band around it probable background; the object is re-outlined (see
+    :func:`reoutline`). ((x0, y0), values, mask) over the band's box, or None."""
     pts = np.asarray(vertices, np.int32).reshape(-1, 2)
     if len(pts) < 3:
         return None
@@ -430,12 +429,10 @@ def snap_polygon(rgb: np.ndarray, vertices, probable: np.ndarray | None = None, 
     distance = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
     core = distance >= max(1.0, 0.6 * float(distance.max()))  # a rough polygon's corners may be outside
     likely = inside.astype(bool)
-    if probable is not None:
-        likely |= probable[y0:y1, x0:x1]
+    if prediction is not None:
+        likely |= prediction[y0:y1, x0:x1] == cls
     origin = (int(x0), int(y0))
     found = _snap_scaled(rgb[y0:y1, x0:x1], core, likely)
-    if labels is None or cls is None:
-        return origin, found
     return (origin, *reoutline(labels[y0:y1, x0:x1], found, core, cls, origin, rankings, class_count,
                                cut_edges((y0, y1, x0, x1), labels.shape)))
 
@@ -471,9 +468,8 @@ class SnapTool(_PathStroke):
         doc, view, rgb = self.view.document(), self.view, self.view.image_array()
         if doc is None or rgb is None:
             return
-        cls = view.current_class()
-        probable = doc.prediction == cls if doc.prediction is not None else None
-        snapped = snap_polygon(rgb, vertices, probable, doc.labels, cls, doc.rankings, len(doc.classes))
+        snapped = snap_polygon(rgb, doc.labels, vertices, view.current_class(), doc.prediction, doc.rankings,
+                               len(doc.classes))
         if snapped is not None:
             self._paint(*snapped)
 
