@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self._model_chosen = True  # set False by open_folder until its first images are listed
 
         self.canvas = CanvasView()
+        self.canvas.run_in_background = run_in_pool  # slow tool work, e.g. the snap's GrabCut, off the UI thread
         self.setCentralWidget(self.canvas)
         self.files = FileListDock(self)
         self.classes_panel = ClassPanel(self)

@@ -439,7 +439,12 @@ def snap_polygon(rgb: np.ndarray, labels: np.ndarray, vertices, cls: int, predic
 
 class SnapTool(_PathStroke):
     """Drag inside an object: on release the object is re-outlined along the edges around
-    the stroke. Or click a rough polygon around it (Enter or a double click closes it)."""
+    the stroke. Or click a rough polygon around it (Enter or a double click closes it).
+
+    GrabCut takes a few hundred milliseconds on a big photo, so it runs through the view's
+    ``run_in_background`` on a copy of the labels; the stroke stays drawn until the edit
+    lands. An edit made meanwhile in the same area wins: the snap is then dropped, and said.
+    """
 
     def __init__(self, view: "CanvasView") -> None:
         super().__init__(view)
@@ -463,15 +468,14 @@ class SnapTool(_PathStroke):
 
     def close(self) -> None:
         """Snap the clicked polygon (3 vertices at least) and paint it."""
-        vertices, self.vertices = self.vertices, []
-        self.cancel()
+        vertices, self.vertices, self.points = self.vertices, [], []  # the outline stays drawn until it lands
         doc, view, rgb = self.view.document(), self.view, self.view.image_array()
         if doc is None or rgb is None:
+            self.cancel()
             return
-        snapped = snap_polygon(rgb, doc.labels, vertices, view.current_class(), doc.prediction, doc.rankings,
-                               len(doc.classes))
-        if snapped is not None:
-            self._paint(*snapped)
+        cls, prediction, rankings = view.current_class(), doc.prediction, doc.rankings
+        self._snap_in_background(lambda labels: snap_polygon(rgb, labels, vertices, cls, prediction, rankings,
+                                                             len(doc.classes)))
 
     def undo_vertex(self) -> None:
         if self.vertices:
@@ -510,11 +514,35 @@ class SnapTool(_PathStroke):
             self._redraw()
             return
         stroke = self._stroke_mask(doc.shape)
-        self.cancel()
-        snapped = snap_stroke(rgb, doc.labels, stroke, view.current_class(), doc.prediction, doc.rankings,
-                              len(doc.classes))
-        if snapped is not None:
+        self.points = []  # the stroke stays drawn until the edit lands
+        cls, prediction, rankings = view.current_class(), doc.prediction, doc.rankings
+        self._snap_in_background(lambda labels: snap_stroke(rgb, labels, stroke, cls, prediction, rankings,
+                                                            len(doc.classes)))
+
+    def _snap_in_background(self, compute) -> None:
+        """``compute(labels)`` -> (origin, values, mask) | None off the UI thread, on a copy
+        of the labels; applied on return if the document and that area are as they were."""
+        doc, view = self.view.document(), self.view
+        labels = doc.labels.copy()
+
+        def land(snapped) -> None:
+            if not self.active:
+                self._redraw()  # nothing being drawn: take the stroke away
+            if snapped is None or view.document() is not doc:
+                return
+            (x0, y0), _values, mask = snapped
+            box = (slice(y0, y0 + mask.shape[0]), slice(x0, x0 + mask.shape[1]))
+            if not np.array_equal(doc.labels[box], labels[box]):
+                view.message.emit("Snap dropped: that area was edited while it was being computed")
+                return
             self._paint(*snapped)
+
+        def failed(message: str) -> None:
+            if not self.active:
+                self._redraw()
+            view.message.emit(f"Snap failed: {message}")
+
+        view.run_in_background(lambda: compute(labels), land, failed)
 
 
 def _snap_scaled(rgb: np.ndarray, seed: np.ndarray, probable: np.ndarray | None) -> np.ndarray:

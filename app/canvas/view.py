@@ -71,6 +71,9 @@ class CanvasView(QGraphicsView):
 
         self._pixels: np.ndarray | None = None
         self._doc: MaskDocument | None = None
+        # run_in_background(fn, done, failed): the window runs slow tool work (the snap's GrabCut)
+        # on a pool thread, done/failed called back on the UI thread; alone, the view runs it here
+        self.run_in_background = _run_here
         self._listener = None
         self._tool_name = "brush"
         self._class = 0
@@ -499,3 +502,13 @@ def _weak_listener(view: CanvasView):
                 pass
 
     return listener
+
+
+def _run_here(fn, done, failed) -> None:
+    """The view's own ``run_in_background``: runs ``fn`` now (no window, e.g. a test of the view)."""
+    try:
+        result = fn()
+    except Exception as error:  # reported like a pool failure, never raised into Qt's event handler
+        failed(str(error) or type(error).__name__)
+        return
+    done(result)

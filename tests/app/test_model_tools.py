@@ -232,6 +232,7 @@ def test_model_tools_from_the_keyboard_in_the_window(qtbot, make_window, labelle
     key(window, Qt.Key.Key_S)
     canvas.set_brush_size(3)
     drag(window, [(36, 30), (44, 30)])
+    qtbot.waitUntil(lambda: (doc.labels == 3).any(), timeout=10000)  # GrabCut runs on a pool thread
     road = doc.labels == 3
     assert (road & disc).sum() / (road | disc).sum() > 0.85
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
@@ -241,6 +242,7 @@ def test_model_tools_from_the_keyboard_in_the_window(qtbot, make_window, labelle
         drag(window, [corner])
     assert canvas.picker.isHidden() and np.array_equal(doc.labels, start)  # nothing painted before closing
     key(window, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: (doc.labels == 3).any(), timeout=10000)
     road = doc.labels == 3
     assert (road & disc).sum() / (road | disc).sum() > 0.85
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
@@ -267,6 +269,7 @@ def test_snap_stroke_in_the_window_shrinks_an_object_the_model_drew_too_big(qtbo
     key(window, Qt.Key.Key_S)
     window.canvas.set_brush_size(3)
     drag(window, [(36, 30), (44, 30)])  # a short stroke of tree inside the disc
+    qtbot.waitUntil(lambda: doc.can_undo, timeout=10000)  # GrabCut runs on a pool thread
     tree = doc.labels == 1
     assert (tree & disc).sum() / (tree | disc).sum() > 0.9
     released = spilled(disc) & ~tree
@@ -275,3 +278,44 @@ def test_snap_stroke_in_the_window_shrinks_an_object_the_model_drew_too_big(qtbo
     assert np.array_equal(doc.labels[released], model_next[released]) and (doc.labels[released] == 0).mean() > 0.5
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(doc.labels, start)
+
+
+def test_a_snap_lands_when_it_returns_unless_that_area_was_edited_meanwhile(qtbot, make_window, tmp_path):
+    _, disc = scene()
+    folder, _ = one_image_project(tmp_path, spilled(disc))
+    window = make_window()
+    open_and_wait(qtbot, window, folder, 1)
+    doc, canvas = window.document, window.canvas
+    held = []
+    canvas.run_in_background = lambda fn, done, failed: held.append((fn, done))  # GrabCut still running
+    window.classes_panel.set_current(1)
+    key(window, Qt.Key.Key_S)
+    canvas.set_brush_size(3)
+    drag(window, [(36, 30), (44, 30)])
+    assert len(held) == 1 and np.array_equal(doc.labels, np.where(spilled(disc), 1, 0))  # nothing yet
+    assert drawn_paths(canvas)  # the stroke stays on screen while GrabCut runs
+    key(window, Qt.Key.Key_B)  # meanwhile the person paints grass inside the disc
+    window.classes_panel.set_current(2)
+    drag(window, [(40, 28), (41, 28)])
+    painted = doc.labels.copy()
+    fn, done = held.pop()
+    done(fn())
+    assert np.array_equal(doc.labels, painted)  # the person's stroke wins
+    assert "Snap dropped" in window.statusBar().currentMessage()
+
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # no edit meanwhile: it lands
+    window.classes_panel.set_current(1)
+    key(window, Qt.Key.Key_S)
+    drag(window, [(36, 30), (44, 30)])
+    assert drawn_paths(canvas)
+    fn, done = held.pop()
+    done(fn())
+    tree = doc.labels == 1
+    assert (tree & disc).sum() / (tree | disc).sum() > 0.9
+    assert not drawn_paths(canvas)  # landed: the stroke is gone
+
+
+def drawn_paths(canvas) -> list:
+    from PySide6.QtWidgets import QGraphicsPathItem
+
+    return [i for i in canvas.scene().items() if isinstance(i, QGraphicsPathItem) and not i.path().isEmpty()]
