@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDoubleSpinBox, QFileDia
 from gcnet_core.files.images import ImageReadError, read_image_rgb
 from gcnet_core.files.masks import read_index_mask, write_index_mask
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet, class_lut
-from gcnet_core.predict.exact import mean_uncertainty
+from gcnet_core.predict.predictor import mean_uncertainty
 from gcnet_core.project import states as image_states
 from gcnet_core.project.renumber import renumber_masks, without_class
 from gcnet_core.project.store import Project, ProjectError

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 
 from gcnet_core.model.classes import class_lut
-from gcnet_core.predict.exact import mean_uncertainty
+from gcnet_core.predict.predictor import mean_uncertainty
 from gcnet_core.project import states as image_states
 from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import get_entry

@@ -334,7 +334,7 @@ WAYS = {"polygons": ("polygon",), "manual": ("brush", "fill", "polygon"),
 
 
 def predict(model, rgb):
-    from gcnet_core.predict.exact import inference
+    from gcnet_core.predict.running import inference
 
     result = inference(model, rgb)
     return result.labels, result.confidence, result.rankings

@@ -219,7 +219,7 @@ def background_inference():
     import threading
 
     from gcnet_core.api import build_model
-    from gcnet_core.predict.exact import inference
+    from gcnet_core.predict.running import inference
     from gcnet_core.weights.zoo import get_entry
 
     model = build_model(get_entry("gcnet_r50-d8_4xb4-80k_ade20k-512x512")).eval()

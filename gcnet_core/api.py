@@ -7,7 +7,7 @@ from typing import Callable
 
 from .model import GCNet
 from .model.build import build_model
-from .predict.exact import resolve_device, resolve_precision
+from .predict.predictor import resolve_device, resolve_precision
 from .predict.onnx_engine import default_cpu_engine
 from .weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from .weights.class_meta import classes_from_meta

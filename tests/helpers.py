@@ -119,7 +119,7 @@ def tiny_gcnet_script(folder: Path) -> Path:
     script = folder / "gcnet_tiny.py"
     script.write_text(
         "import dataclasses, sys\n"
-        "from gcnet_core import zoo\n"
+        "from gcnet_core.weights import zoo\n"
         f"e = zoo.get_entry({TINY_BASE!r})\n"
         f"d = dataclasses.replace(e.dataset, base_scale=({TINY_SIZE}, {TINY_SIZE}), "
         f"crop_size=({TINY_SIZE}, {TINY_SIZE}))\n"

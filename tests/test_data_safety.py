@@ -38,7 +38,7 @@ def _model(ade_checkpoint):
 # --------------------------------------------------------------------------- folder runs
 def test_mixed_folder_every_good_image_gets_its_mask_every_bad_one_a_named_error(
         tmp_path, small_ade, ade_checkpoint, capsys):
-    from gcnet_core.predict.exact import inference
+    from gcnet_core.predict.running import inference
 
     good, bad = mixed_folder(tmp_path / "in")
     out = tmp_path / "out"
@@ -63,7 +63,7 @@ def test_mixed_folder_every_good_image_gets_its_mask_every_bad_one_a_named_error
 
 
 def test_thin_image_is_segmented_not_a_crash(tmp_path, ade_checkpoint, small_ade):
-    from gcnet_core.predict.exact import inference
+    from gcnet_core.predict.running import inference
 
     path = thin_png(tmp_path / "thin.png")
     result = inference(_model(ade_checkpoint), path)
@@ -72,7 +72,7 @@ def test_thin_image_is_segmented_not_a_crash(tmp_path, ade_checkpoint, small_ade
 
 def test_a_failing_image_inside_a_batch_fails_alone(tmp_path, ade_checkpoint, small_ade, monkeypatch):
     """An error in the network (not in decoding) is that image's, named, and the run goes on."""
-    from gcnet_core.predict import exact
+    from gcnet_core.predict.running import predictor_for
     from gcnet_core.predict.folder import segment_files
 
     paths = []
@@ -80,7 +80,7 @@ def test_a_failing_image_inside_a_batch_fails_alone(tmp_path, ade_checkpoint, sm
         paths.append(tmp_path / f"{i}.png")
         Image.fromarray(np.full((20, 30, 3), value, np.uint8)).save(paths[-1])
     model = _model(ade_checkpoint)
-    predictor = exact.predictor_for(model)
+    predictor = predictor_for(model)
     original = predictor.predict_batch
 
     def fail_on_bright(images, return_logits=False):

@@ -18,7 +18,7 @@ from gcnet_core.predict.fast import FastOptions, FastPredictor
 from gcnet_core.predict.folder import segment_files
 from gcnet_core.files.images import read_image_rgb
 from gcnet_core.files.prefetch import prefetch
-from gcnet_core.predict.exact import Predictor, resolve_precision
+from gcnet_core.predict.predictor import Predictor, resolve_precision
 from gcnet_core.predict.running import predictor_for
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.model.heads import ContextBlock

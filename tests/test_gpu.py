@@ -11,7 +11,7 @@ from gcnet_core import inference, init_model
 from gcnet_core.predict.benchmark import run_benchmark
 from gcnet_core.predict.fast import FastOptions, FastPredictor
 from gcnet_core.files.images import read_image_rgb
-from gcnet_core.predict.exact import Predictor, resolve_device
+from gcnet_core.predict.predictor import Predictor, resolve_device
 from gcnet_core.predict.running import predictor_for, release
 
 from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, WHOLE_CS, random_checkpoint, register_entry, small_entry

@@ -13,11 +13,11 @@ import torch.nn.functional as F
 
 from gcnet_core import inference, inference_many, init_model
 from gcnet_core.files.images import ImageReadError
-from gcnet_core.predict.exact import Predictor, rescale_size, slide_windows, tta_scales
+from gcnet_core.predict.predictor import Predictor, rescale_size, slide_windows, tta_scales
 
 from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, register_entry, small_entry
 
-inference_module = importlib.import_module("gcnet_core.predict.exact")
+inference_module = importlib.import_module("gcnet_core.predict.predictor")
 
 
 def test_keep_ratio_rule_matches_the_spec_examples():

@@ -15,7 +15,6 @@ QT = ("PySide6", "PyQt5", "PyQt6", "shiboken6")
 # Keep in step with the drawing in ARCHITECTURE.md.
 ALLOWED = {
     "version": set(),
-    "_aliases": set(),  # names rooms only as strings
     "model": set(),
     "files": {"model"},
     "weights": {"model", "files"},
@@ -28,7 +27,7 @@ ALLOWED = {
     "api": {"model", "files", "weights", "predict"},
     "cli": {"model", "files", "weights", "predict", "project", "data", "evaluation", "formats", "train",
             "api", "version"},
-    "__init__": {"_aliases", "api", "model", "predict", "version", "weights"},
+    "__init__": {"api", "model", "predict", "version", "weights"},
 }
 
 
@@ -128,18 +127,3 @@ def test_importing_the_core_does_not_load_qt():
             "print(any(m.startswith('PySide6') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-
-
-def test_old_flat_import_paths_still_work():
-    """Scripts written before the regrouping (``gcnet_core.inference``, ``gcnet_core.masks``...)."""
-    code = ("import sys, gcnet_core.masks, gcnet_core.zoo, gcnet_core.project, gcnet_core.train.cli\n"
-            "from gcnet_core.inference import Predictor\n"
-            "from gcnet_core.fast_inference import FastPredictor\n"
-            "from gcnet_core import inference, zoo\n"
-            "import gcnet_core.files.masks as new\n"
-            "assert sys.modules['gcnet_core.masks'] is new and callable(inference)\n"
-            "assert zoo.get_entry('gcnet_r50-d8_512x512_80k_ade20k').num_classes == 150\n"
-            "assert sys.modules['gcnet_core.inference'].__spec__.name == 'gcnet_core.predict.exact'\n"
-            "print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.stdout.strip() == "ok", out.stderr

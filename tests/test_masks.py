@@ -14,11 +14,10 @@ from PIL import Image
 from gcnet_core.files import masks
 from gcnet_core.model.classes import DATASET_CLASSES, IGNORE_INDEX, ClassSet
 from gcnet_core.files.images import ImageReadError, read_image_rgb
+from gcnet_core.files.atomic import atomic_write_bytes, atomic_write_text
 from gcnet_core.files.masks import (
     MASK_FORMATS,
     MaskReadError,
-    atomic_write_bytes,
-    atomic_write_text,
     colorize,
     overlay,
     read_index_mask,

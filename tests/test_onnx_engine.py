@@ -14,7 +14,7 @@ import torch
 from gcnet_core import init_model
 from gcnet_core.files.images import read_image_rgb
 from gcnet_core.predict import onnx_engine
-from gcnet_core.predict.exact import Predictor
+from gcnet_core.predict.predictor import Predictor
 from gcnet_core.predict.onnx_engine import EnginePredictor, ExactFallback, engine_path, engines_dir
 from gcnet_core.predict.running import inference, predictor_for
 

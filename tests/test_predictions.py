@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gcnet_core.cli.main import main
-from gcnet_core.predict.exact import inference
+from gcnet_core.predict.running import inference
 from gcnet_core.predict.preview import preview_inference
 from gcnet_core.predict.rankings import ClassRankings, grid_size, rankings_from_logits
 from gcnet_core.project.predictions import (PredictionFileError, StoredPrediction, load_prediction,

@@ -23,7 +23,7 @@ from gcnet_core.data.transforms import (
     resize_pair,
     sample_rng,
 )
-from gcnet_core.predict.exact import rescale_size
+from gcnet_core.predict.predictor import rescale_size
 from gcnet_core.weights.zoo import CITYSCAPES_512x1024
 
 

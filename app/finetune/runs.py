@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from gcnet_core.files.masks import atomic_write_text
+from gcnet_core.files.atomic import atomic_write_text
 from gcnet_core.project.versions import runs_dir
 from gcnet_core.train.config import PRESETS, TrainConfig
 

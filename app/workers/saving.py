@@ -18,7 +18,8 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from gcnet_core.files.images import ImageReadError
-from gcnet_core.files.masks import atomic_write_bytes, read_index_mask, write_index_mask
+from gcnet_core.files.atomic import atomic_write_bytes
+from gcnet_core.files.masks import read_index_mask, write_index_mask
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
 from gcnet_core.project.store import Project
 

@@ -35,7 +35,7 @@ def add_eval_command(subparsers) -> None:
 
 def cmd_eval(args) -> int:
     from ..data.readers import SegDataset
-    from ..files.masks import atomic_write_text
+    from ..files.atomic import atomic_write_text
     from ..project.store import ProjectError
 
     split = args.split if args.split is not None else DEFAULT_SPLITS[args.dataset]

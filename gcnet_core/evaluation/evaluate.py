@@ -3,7 +3,7 @@
 Images stream through one at a time (decoded a few ahead in threads) and only the
 confusion matrix of :class:`~gcnet_core.evaluation.metrics.IoUAccumulator` is kept, so memory does
 not grow with the dataset. Predictions are made exactly as ``gcnet predict`` makes them
-(:class:`~gcnet_core.predict.exact.Predictor`), at the original image size, against the
+(:class:`~gcnet_core.predict.predictor.Predictor`), at the original image size, against the
 unresized ground truth. Unreadable samples are skipped with a warning.
 """
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..model.classes import ClassSet
-from .masks import atomic_write_text
+from .atomic import atomic_write_text
 
 CLASS_LIST = "classes.txt"
 

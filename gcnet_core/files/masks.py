@@ -1,4 +1,4 @@
-"""Label masks: indexed-PNG read/write, colouring, overlays and atomic file writes.
+"""Label masks: indexed-PNG read/write, colouring, overlays.
 
 A label map is an (H, W) integer array of class indices, ``255`` (:data:`IGNORE_INDEX`)
 meaning "ignore / unlabelled". The canonical file format is an 8-bit indexed ("P" mode) PNG
@@ -18,14 +18,12 @@ import numpy as np
 from PIL import Image
 
 from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_trainid_to_labelid_lut
-from .atomic import atomic_write_bytes, atomic_write_text  # noqa: F401  (written through masks for years)
+from .atomic import atomic_write_bytes
 from .images import ImageReadError, pillow_errors
 
 __all__ = [
     "MASK_FORMATS",
     "MaskReadError",
-    "atomic_write_bytes",
-    "atomic_write_text",
     "colorize",
     "overlay",
     "read_index_mask",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files.class_list import generated_palette
-from ..files.masks import atomic_write_text
+from ..files.atomic import atomic_write_text
 from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet
 from .importing import Found
 

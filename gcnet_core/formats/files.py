@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from ..files.images import read_image_rgb
-from ..files.masks import atomic_write_bytes
+from ..files.atomic import atomic_write_bytes
 
 
 def write_png(path: Path, array: np.ndarray) -> None:

@@ -34,7 +34,8 @@ from PIL import Image
 
 from ..files.class_list import new_class_colour
 from ..files.images import ImageReadError
-from ..files.masks import atomic_write_bytes, write_index_mask
+from ..files.atomic import atomic_write_bytes
+from ..files.masks import write_index_mask
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.store import Project
 

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..files.class_list import generated_palette
-from ..files.masks import atomic_write_text
+from ..files.atomic import atomic_write_text
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.store import PROJECT_FILE
 from .importing import Found

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..files.class_list import CLASS_LIST, class_set_of, write_class_list
-from ..files.masks import atomic_write_text, write_index_mask
+from ..files.atomic import atomic_write_text
+from ..files.masks import write_index_mask
 from ..model.classes import VOC_CLASSES, VOC_PALETTE, ClassSet
 from .files import copy_image, flat_id
 from .importing import Found, read_values

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from ..files.images import read_image_rgb
-from .exact import Predictor, rescale_size, resolve_precision
+from .predictor import Predictor, rescale_size, resolve_precision
 from .measure import MemoryProbe, cpu_fp32_peak, network_flops
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
@@ -136,7 +136,7 @@ class BenchmarkReport:
                 "flops_per_image": self.flops_per_image, "peak_gflops": self.peak_gflops}
 
     def write_json(self, path: str | Path) -> None:
-        from ..files.masks import atomic_write_text
+        from ..files.atomic import atomic_write_text
 
         atomic_write_text(path, json.dumps(self.to_json(), indent=2) + "\n")
 

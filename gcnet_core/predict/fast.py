@@ -1,6 +1,6 @@
 """The fast inference path, the default on CUDA: the exact path's recipe, GPU plumbing.
 
-The same scales, windows, resizes and argmax as :class:`~gcnet_core.predict.exact.Predictor`;
+The same scales, windows, resizes and argmax as :class:`~gcnet_core.predict.predictor.Predictor`;
 what changes is how the arithmetic runs:
 
 * an inference copy of the network: batch norms folded into the convolutions, weights
@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from .acceleration import GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory, release_gpu_memory
-from .exact import (Predictor, SegmentationResult, autocast_context, normalize_uploaded, resize_for_network,
+from .predictor import (Predictor, SegmentationResult, autocast_context, normalize_uploaded, resize_for_network,
                     resolve_precision)
 
 log = logging.getLogger(__name__)

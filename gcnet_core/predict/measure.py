@@ -67,7 +67,7 @@ def network_flops(model, input_shape: tuple[int, ...]) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     from ..model.build import build_model
-    from .exact import Predictor
+    from .predictor import Predictor
 
     with torch.device("meta"):
         network = build_model(model.entry, model.classes).eval()

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .acceleration import WeightsWatch
-from .exact import Predictor, SegmentationResult
+from .predictor import Predictor, SegmentationResult
 
 log = logging.getLogger(__name__)
 

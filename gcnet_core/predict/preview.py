@@ -3,7 +3,7 @@
 On a CPU a full-scale pass of an ADE20K model takes seconds; at half the scale the network
 sees a quarter of the pixels, so a preview is on screen in about a quarter of the time and
 the full result replaces it. Only the window uses this; batch runs, the CLI and evaluation
-keep the full-scale path of :mod:`gcnet_core.predict.exact`.
+keep the full-scale path of :mod:`gcnet_core.predict.predictor`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .exact import SegmentationResult, as_rgb_array, predictor_for
+from .predictor import SegmentationResult, as_rgb_array
+from .running import predictor_for
 
 PREVIEW_FRACTION = 0.5
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..files.prefetch import prefetch
-from .exact import Predictor, SegmentationResult, as_rgb_array
+from .predictor import Predictor, SegmentationResult, as_rgb_array
 from .fast import FastPredictor
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files.masks import atomic_write_bytes
+from ..files.atomic import atomic_write_bytes
 from ..model.classes import IGNORE_INDEX
 from ..predict.rankings import ClassRankings
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files.masks import atomic_write_text, read_index_mask, write_index_mask
+from ..files.atomic import atomic_write_text
+from ..files.masks import read_index_mask, write_index_mask
 from ..model.classes import IGNORE_INDEX, ClassSet
 
 log = logging.getLogger("gcnet_core.project")

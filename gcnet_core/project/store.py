@@ -48,7 +48,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..files.masks import atomic_write_text
+from ..files.atomic import atomic_write_text
 from ..model.classes import ClassSet
 from .states import STATES
 

@@ -29,7 +29,7 @@ from ..model.build import build_model
 from ..model.classes import ClassSet
 from ..predict.acceleration import release_gpu_memory
 from ..predict.distributed import device_for_this_process
-from ..predict.exact import Predictor, resolve_device
+from ..predict.predictor import Predictor, resolve_device
 from ..predict.fast import FastOptions, FastPredictor
 from ..weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from ..weights.class_meta import classes_from_meta

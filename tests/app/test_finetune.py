@@ -22,7 +22,7 @@ from app.formatting import duration_text  # noqa: E402
 from app.finetune.runs import FinetuneSettings, RunRecord, compare, latest_run, read_events  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.window import MainWindow  # noqa: E402
-from gcnet_core import zoo  # noqa: E402
+from gcnet_core.weights import zoo  # noqa: E402
 from gcnet_core.api import init_model  # noqa: E402
 from gcnet_core.files.masks import read_index_mask, write_index_mask  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402

@@ -306,16 +306,3 @@ def as_rgb_array(image: np.ndarray | str | Path) -> np.ndarray:
 
 # The entry points that choose a predictor live in :mod:`.running` (they know the fast path,
 # which builds on this module); the old names keep working from here.
-_MOVED_TO_RUNNING = ("BatchItem", "SegmentationError", "inference", "inference_many", "predictor_for", "release")
-
-
-def __getattr__(name: str):
-    if name in _MOVED_TO_RUNNING:
-        from . import running
-
-        return getattr(running, name)
-    if name == "prefetch":
-        from ..files.prefetch import prefetch
-
-        return prefetch
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
