@@ -1,4 +1,4 @@
-"""Training speed and memory at the Cityscapes recipe (512x1024 crops, batch 2), SPEC §3.
+"""Training speed and memory at the Cityscapes recipe (512x1024 crops, batch 2; docs/training.md).
 
 Runs the real training step (SGD, poly lr, decode + 0.4 aux CE) on random crops and
 reports crops/s and peak CUDA memory for each precision, beside the published fp32

@@ -1,4 +1,4 @@
-"""Inference semantics of SPEC §4 on small inputs: resize rule, whole vs slide, ms+flip, batching."""
+"""Inference semantics of docs/inference.md on small inputs: resize rule, whole vs slide, ms+flip, batching."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_slide_windows_for_a_cityscapes_image():
 
 
 def reference_whole(model, rgb: np.ndarray) -> torch.Tensor:
-    """SPEC §4.7 written out step by step, from a cv2 BGR decode, for comparison."""
+    """docs/inference.md, "Reference single-scale recipe", step by step from a cv2 BGR decode."""
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     h, w = bgr.shape[:2]
     new_w, new_h = rescale_size(w, h, model.entry.test_scale)

@@ -1,4 +1,4 @@
-"""Streaming mIoU (SPEC §5) against hand-computed numbers."""
+"""Streaming mIoU (docs/metrics.md) against hand-computed numbers."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import pytest
 from helpers import REPO
 
 PACKAGING = REPO / "packaging"
-SPEC = PACKAGING / "gcnet-annotator.spec"
+PYINSTALLER_FILE = PACKAGING / "gcnet-annotator.spec"
 DESKTOP = PACKAGING / "gcnet-annotator.desktop"
 HICOLOR = REPO / "resources" / "icons" / "hicolor"
 ICON = "gcnet-annotator"
@@ -24,11 +24,11 @@ SIZES = (16, 32, 48, 64, 128, 256, 512)
 
 def spec_literal(name: str):
     """The value of a top-level ``NAME = <literal>`` assignment in the spec."""
-    tree = ast.parse(SPEC.read_text(encoding="utf-8"))
+    tree = ast.parse(PYINSTALLER_FILE.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
             return ast.literal_eval(node.value)
-    raise AssertionError(f"{name} is not assigned in {SPEC.name}")
+    raise AssertionError(f"{name} is not assigned in {PYINSTALLER_FILE.name}")
 
 
 def console_scripts() -> dict[str, str]:

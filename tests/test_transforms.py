@@ -1,4 +1,4 @@
-"""Training augmentations (SPEC §3.1) on tiny arrays."""
+"""Training augmentations (docs/training.md, "Augmentations") on tiny arrays."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Every one of the 16 zoo entries must build the network SPEC §1-2 describes, key for key.
+"""Every one of the 16 zoo entries must build the network docs/network.md describes, key for key.
 
 One shared set of checks runs for each entry (as segmentation_models.pytorch does for its
-architectures); the expected keys and shapes are derived here from the SPEC's rules, not
+architectures); the expected keys and shapes are derived here from its rules, not
 from our model code.
 """
 
@@ -13,7 +13,7 @@ import torch
 from gcnet_core import build_model
 from gcnet_core.weights.zoo import ZOO, UnknownModelError, get_entry
 
-# SPEC §2.6: (state-dict entries, params for nc=19, nc=150, nc=21) per depth.
+# docs/network.md, "Whole-model totals": (state-dict entries, params for nc=19, nc=150, nc=21) per depth.
 TOTALS = {50: (366, {19: 49_630_215, 150: 49_731_085, 21: 49_631_755}),
           101: (672, {19: 68_622_343, 150: 68_723_213, 21: 68_623_883})}
 WITHOUT_AUX_NC19 = {50: 47_265_524, 101: 66_257_652}
@@ -27,7 +27,8 @@ def bn(prefix: str, channels: int) -> dict[str, tuple]:
 
 
 def expected_shapes(depth: int, nc: int) -> dict[str, tuple]:
-    """Keys and shapes written out from SPEC §1.4, §2.4 and §2.5."""
+    """Keys and shapes written out from docs/network.md: "Backbone state-dict keys", "Decode-head keys",
+    "Auxiliary FCNHead"."""
     shapes = {"backbone.stem.0.weight": (32, 3, 3, 3), "backbone.stem.3.weight": (32, 32, 3, 3),
               "backbone.stem.6.weight": (64, 32, 3, 3)}
     shapes |= bn("backbone.stem.1", 32) | bn("backbone.stem.4", 32) | bn("backbone.stem.7", 64)

@@ -43,7 +43,7 @@ def add_train_command(subparsers) -> None:
                       help="validation split (default val / validation; 'none' for no validation); "
                            "projects hold out --val-share of their images instead unless this is given")
     data.add_argument("--val-share", type=float, metavar="F", help="project images held out (default 0.1)")
-    recipe = sub.add_argument_group("recipe (defaults: the zoo entry's, SPEC §3)")
+    recipe = sub.add_argument_group("recipe (defaults: the zoo entry's, docs/training.md)")
     recipe.add_argument("--preset", choices=sorted(PRESETS),
                         help="finetune: lr 1e-3, 500 iterations, BN frozen below 4 images per GPU")
     recipe.add_argument("--iters", type=int, metavar="N", help="total iterations (default: the entry's schedule)")

@@ -7,7 +7,7 @@ their indices, never colours), cast to uint8, then the dataset's own conversion
 :class:`SegDataset` are therefore final: class ids ``0..nc-1`` and 255 = ignore, so an
 evaluator must use ``IoUAccumulator(..., reduce_zero_label=False)`` on them.
 
-Layouts follow mmsegmentation (SPEC §6). Images without a label file are left out with
+Layouts follow mmsegmentation (docs/datasets.md). Images without a label file are left out with
 one warning per reader; corrupt files are only found when read, see :func:`iter_valid`.
 """
 

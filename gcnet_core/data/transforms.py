@@ -1,4 +1,4 @@
-"""Training augmentations of SPEC §3.1, on RGB uint8 images and uint8 label maps.
+"""Training augmentations on RGB uint8 images and uint8 label maps (docs/training.md).
 
 Order (mmsegmentation's train pipeline): :func:`random_resize` -> :func:`random_crop`
 -> :func:`random_flip` -> :func:`photometric_distortion` -> (normalise) -> pad to the crop
@@ -158,10 +158,11 @@ def _hue(img: np.ndarray, rng: np.random.Generator, delta: int) -> np.ndarray:
 def photometric_distortion(img: np.ndarray, *, rng: np.random.Generator, brightness_delta: float = 32,
                            contrast_range: tuple[float, float] = (0.5, 1.5),
                            saturation_range: tuple[float, float] = (0.5, 1.5), hue_delta: int = 18) -> np.ndarray:
-    """mmseg's PhotoMetricDistortion on an RGB uint8 image (SPEC §3.1), each step with p = 0.5.
+    """mmseg's PhotoMetricDistortion on an RGB uint8 image, each step with p = 0.5.
 
-    Brightness, then contrast either first (mode 1) or last (mode 0, as mmseg's code does,
-    whatever its docstring says), with saturation and hue in between.
+    As docs/training.md, "Augmentations" gives it. Brightness, then contrast either first
+    (mode 1) or last (mode 0, as mmseg's code does, whatever its docstring says), with
+    saturation and hue in between.
     """
     img = _brightness(np.ascontiguousarray(img), rng, brightness_delta)
     contrast_first = bool(rng.integers(2))
@@ -218,7 +219,9 @@ def sample_rng(seed: int, *keys: int) -> np.random.Generator:
 
 
 class TrainTransform:
-    """SPEC §3.1 training pipeline: resize -> crop -> flip -> photometric -> pad to crop size.
+    """mmseg's training pipeline: resize -> crop -> flip -> photometric -> pad to crop size.
+
+    As docs/training.md, "Training pipeline" gives it.
 
     ``seed`` makes the internal generator reproducible; a call may also pass its own
     ``rng`` (see :func:`sample_rng`). ``image_pad``: ``"normalized"`` (0.x everywhere, 1.x

@@ -1,1 +1,1 @@
-"""Scoring predictions: the streaming mIoU of SPEC §5 and ``gcnet eval``."""
+"""Scoring predictions: the streaming mIoU of docs/metrics.md and ``gcnet eval``."""

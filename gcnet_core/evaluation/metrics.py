@@ -1,4 +1,4 @@
-"""Streaming mIoU, computed the way mmsegmentation does (SPEC §5).
+"""Streaming mIoU, computed the way mmsegmentation does (docs/metrics.md).
 
 The four per-class pixel histograms (intersection, prediction, label, union) are
 summed over the whole dataset before any division: IoU is *not* averaged per image.
@@ -92,7 +92,7 @@ class MetricResult:
 
 
 class IoUAccumulator:
-    """Accumulates a confusion matrix over images; ``compute`` gives SPEC §5 metrics.
+    """Accumulates a confusion matrix over images; ``compute`` gives docs/metrics.md's metrics.
 
     ``reduce_zero_label`` is applied to labels passed to :meth:`update`. Leave it False
     when the labels already went through a dataset reader that reduced them.

@@ -1,5 +1,6 @@
-"""GCHead (decode head), its ContextBlock, and the auxiliary FCNHead (SPEC §2).
+"""GCHead (decode head), its ContextBlock, and the auxiliary FCNHead.
 
+Built as docs/network.md lays them out ("GCHead", "ContextBlock", "Auxiliary FCNHead").
 Module names give mmsegmentation's keys: ``convs.0.conv.weight``, ``conv_cat.bn.running_var``,
 ``gc_block.channel_add_conv.1.weight`` ...
 """

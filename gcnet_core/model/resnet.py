@@ -1,4 +1,4 @@
-"""ResNetV1c-D8: deep stem, dilated stages 3-4, output stride 8 (SPEC §1).
+"""ResNetV1c-D8: deep stem, dilated stages 3-4, output stride 8 (docs/network.md, "Backbone: ResNetV1c").
 
 Attribute names reproduce mmsegmentation's state-dict keys exactly
 (``stem.0``, ``layer3.4.bn2``, ``layer2.0.downsample.1`` ...), so official

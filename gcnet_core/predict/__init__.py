@@ -1,1 +1,1 @@
-"""Running a model on images: the exact path (SPEC §4), the fast path, folder runs, timing."""
+"""Running a model on images: the exact path (docs/inference.md), the fast path, folder runs, timing."""

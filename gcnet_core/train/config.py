@@ -1,6 +1,6 @@
 """What a training run does, as plain data: :class:`TrainConfig` and its presets.
 
-Defaults are the mmsegmentation recipe of SPEC §3 (SGD 0.01, momentum 0.9, weight decay
+Defaults are the mmsegmentation recipe of docs/training.md (SGD 0.01, momentum 0.9, weight decay
 5e-4, poly 0.9 down to 1e-4, decode CE + 0.4 aux CE). Values left as ``None`` are taken
 from the zoo entry by :meth:`TrainConfig.resolved` (its schedule, batch per GPU, crop).
 The ``finetune`` preset is for a few dozen labelled images: smaller learning rate, short
@@ -18,7 +18,7 @@ DATASET_KINDS = ("cityscapes", "ade20k", "voc", "project")
 AMP_MODES = ("off", "auto", "fp16", "bf16")
 FREEZE_BN_MODES = ("auto", "on", "off")
 
-#: Split trained on when none is given (VOC: the 10,582-image train+aug list of SPEC §3.2).
+#: Split trained on when none is given (VOC: the 10,582-image train+aug list, docs/datasets.md).
 DEFAULT_TRAIN_SPLITS = {"cityscapes": "train", "ade20k": "training", "voc": "trainaug",
                         "project": "corrected,exported"}  # project: image states with human labels
 #: Split validated on when none is given; a project holds out a share of its images instead.

@@ -1,4 +1,4 @@
-"""The optimisation recipe of SPEC §3: SGD, poly learning rate, the two-head loss, BN freezing."""
+"""The optimisation recipe of docs/training.md: SGD, poly learning rate, the two-head loss, BN freezing."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def build_optimizer(model: nn.Module, lr: float, momentum: float, weight_decay: 
 
 
 def seg_loss(logits: torch.Tensor, label: torch.Tensor, align_corners: bool) -> torch.Tensor:
-    """Cross-entropy as mmsegmentation averages it (SPEC §3.4).
+    """Cross-entropy as mmsegmentation averages it (docs/training.md, "Loss").
 
     The 1/8-resolution logits are resized to the label first; the per-pixel loss is then
     averaged over *all* pixels, ignored ones counting as zeros, so the loss is

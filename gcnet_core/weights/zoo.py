@@ -1,4 +1,4 @@
-"""The 16 GCNet entries of the mmsegmentation model zoo, as plain data (SPEC §3).
+"""The 16 GCNet entries of the mmsegmentation model zoo, as plain data (docs/checkpoints.md).
 
 Each entry is addressed by its mmsegmentation 1.x config name; the 0.x name (which is
 also the checkpoint folder on the download server) is accepted everywhere too.
@@ -17,7 +17,7 @@ CHECKPOINT_ROOT = "https://download.openmmlab.com/mmsegmentation/v0.5/gcnet"
 
 @dataclass(frozen=True)
 class DatasetRecipe:
-    """What a dataset fixes for every model trained on it (SPEC §3.2)."""
+    """What a dataset fixes for every model trained on it (docs/checkpoints.md, "Per-dataset settings")."""
 
     key: str  # "cityscapes" | "ade20k" | "voc"
     title: str

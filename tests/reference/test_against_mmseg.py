@@ -16,7 +16,7 @@ official 1.x config shipped in the wheel) and by us (``gcnet_core.init_model``),
 * the full single-image path from the image file: ``gcnet_core.inference(...,
   return_logits=True)`` vs ``mmseg.apis.inference_model`` (test pipeline resize,
   normalisation, whole/slide inference, resize back to the original size);
-* ms+flip (``tta=True``, the 0.x scale rule of SPEC §4.4) vs mmseg's own ``TestTimeAug`` +
+* ms+flip (``tta=True``, the 0.x scale rule of docs/inference.md) vs mmseg's own ``TestTimeAug`` +
   ``SegTTAModel`` configured with the 0.x scales (mmseg 1.x's shipped ``tta_pipeline`` uses
   the 1.x rule, ratio x original size, which the published ms+flip numbers did not use).
 """
