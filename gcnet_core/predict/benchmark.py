@@ -6,10 +6,11 @@ where absolute numbers vary between machines. The main rows are set up one after
 other, then timed in turns (image i for every row, then image i + 1), so a machine whose
 speed drifts (a shared CPU, clocks) hits them alike:
 
-* **fp32 eager**: the exact path, timed as mmsegmentation times its published fps (SPEC
-  §8.1): batch 1, the first ``warmup`` images discarded, each timed image including the
-  host-to-device copy, the network, both resizes, argmax and the copy of the labels to the
-  CPU. Decoding is excluded. It is the baseline of the ratio column.
+* **fp32 eager**: the exact path, timed as mmsegmentation times its published fps
+  (docs/speed.md, "How the published fps were measured"): batch 1, the first ``warmup``
+  images discarded, each timed image including the host-to-device copy, the network, both
+  resizes, argmax and the copy of the labels to the CPU. Decoding is excluded. It is the
+  baseline of the ratio column.
 * **fast**: :class:`~gcnet_core.predict.fast.FastPredictor`, timed the same way, with the
   share of pixels whose label equals the fp32 eager label ("agreement").
 * **engine** (CPU): the network through onnxruntime (:mod:`.onnx_engine`); its one-off

@@ -1,4 +1,4 @@
-"""Inference exactly as mmsegmentation runs it (SPEC §4), plus confidence and batching.
+"""Inference exactly as mmsegmentation runs it (docs/inference.md), plus confidence and batching.
 
 Single scale: cv2 INTER_LINEAR keep-ratio resize of the uint8 image, RGB normalisation,
 whole-image or sliding-window logits, a bilinear resize to the network input inside the
@@ -203,7 +203,7 @@ class Predictor:
         return self.network(x)
 
     def slide(self, x: torch.Tensor) -> torch.Tensor:
-        """Sliding windows (SPEC §4.3): logits of overlapping crops summed, divided by coverage."""
+        """Logits of overlapping crops summed, divided by coverage (docs/inference.md, "Slide mode")."""
         n, _, height, width = x.shape
         crop, stride = fallback_slide_geometry(self.entry)
         windows = slide_windows(height, width, crop, stride)
