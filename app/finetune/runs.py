@@ -39,13 +39,6 @@ class FinetuneSettings:
     device: str = "auto"
     workers: int = 2
 
-    @classmethod
-    def for_entry(cls, entry, **overrides: Any) -> "FinetuneSettings":
-        """Defaults with the zoo entry's batch per GPU and crop (what it was trained with)."""
-        values = {"batch_size": entry.dataset.batch_per_gpu, "crop": tuple(entry.crop_size)}
-        values.update(overrides)
-        return cls(**values)
-
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["crop"] = list(self.crop)

@@ -243,11 +243,6 @@ class TrainTransform:
         self.image_pad = image_pad
         self.rng = np.random.default_rng(seed)
 
-    @classmethod
-    def from_recipe(cls, recipe: Any, seed: int | None = None, **options: Any) -> "TrainTransform":
-        """From a :class:`~gcnet_core.weights.zoo.DatasetRecipe` (its base scale and crop size)."""
-        return cls(recipe.base_scale, recipe.crop_size, seed=seed, **options)
-
     def sample(self, img: np.ndarray, lbl: np.ndarray, rng: np.random.Generator | None = None) -> TrainSample:
         """Augment one pair; the result is exactly ``crop_hw``, with its unpadded size."""
         if img.shape[:2] != lbl.shape[:2]:

@@ -19,11 +19,6 @@ DONE_STATES = ("corrected", "exported")  # a person's work: counted as done, tra
 MODEL_STATES = ("new", "predicted")  # what a model run may (re)write
 
 
-def is_done(state: str) -> bool:
-    """True for images a person finished (counted in "x / N done", used for fine-tuning)."""
-    return state in DONE_STATES
-
-
 def has_human_work(state: str, edited_pixels: bool = False) -> bool:
     """True when replacing the labels would lose a person's work (so ask first)."""
     return state in DONE_STATES or edited_pixels

@@ -302,8 +302,7 @@ def test_inference_config_follows_the_training_device(qtbot, window):
 
 
 def test_settings_command_line_and_run_records(tmp_path, entry):
-    settings = FinetuneSettings.for_entry(entry, iters=7, lr=0.002)
-    assert settings.batch_size == entry.dataset.batch_per_gpu and settings.crop == (SIZE, SIZE)
+    settings = FinetuneSettings(iters=7, lr=0.002)
     assert FinetuneSettings().iters == 500 and FinetuneSettings().lr == 1e-3  # the finetune preset
     record_ = RunRecord.create(tmp_path / "proj", BASE, None, BASE, settings, root=tmp_path / "runs")
     args = record_.arguments()
