@@ -180,8 +180,15 @@ def test_exif_fallback_when_cv2_ignores_orientation(tmp_path, monkeypatch):
     np.testing.assert_array_equal(read_image_rgb(p), expected)
 
 
-def test_cv2_probe_detects_orientation_support():
-    assert imageio._cv2_applies_exif_orientation() in (True, False)
+def test_cv2_probe_agrees_with_cv2_on_a_rotated_photo(tmp_path):
+    """The probe says whether this OpenCV's imdecode turns an EXIF-rotated JPEG upright."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise
+    p = tmp_path / "o6.jpg"
+    Image.fromarray(quadrants(40, 64)).save(p, quality=95, exif=exif)
+    decoded = cv2.imdecode(np.fromfile(p, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape[:2] in ((40, 64), (64, 40))
+    assert imageio._cv2_applies_exif_orientation() == (decoded.shape[:2] == (64, 40))
 
 
 def test_non_ascii_path(tmp_path, rng):
@@ -298,14 +305,24 @@ def test_folder_is_not_an_image(tmp_path):
 # --------------------------------------------------------------------------- find_images
 
 
-def test_image_extensions():
-    assert IMAGE_EXTENSIONS == {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-
-
 def _touch(p: Path) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(b"x")
     return p
+
+
+def test_folder_scan_finds_a_readable_image_of_each_extension_and_no_other(tmp_path, rng):
+    rgb = rng.integers(0, 256, (9, 7, 3), dtype=np.uint8)
+    images = []
+    for i, ext in enumerate(sorted(IMAGE_EXTENSIONS)):
+        images.append(tmp_path / f"img{i}{ext.upper() if i % 2 else ext}")
+        Image.fromarray(rgb).save(images[-1])
+    for ext in (".gif", ".ico", ".txt"):  # real image data under extensions the scan does not list
+        Image.fromarray(rgb).save(tmp_path / f"other{ext}", format="PNG")
+    found = find_images([tmp_path])
+    assert found == sorted(images, key=lambda p: p.parts)
+    for p in found:  # everything the scan offers can be read
+        assert read_image_rgb(p).shape == rgb.shape
 
 
 def test_find_images_recursive(tmp_path):

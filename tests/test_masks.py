@@ -253,8 +253,13 @@ def test_overlay_validates(labels):
 # --------------------------------------------------------------------------- write_mask
 
 
-def test_mask_formats():
-    assert MASK_FORMATS == ("index", "color", "overlay", "cityscapes-labelids")
+@pytest.mark.parametrize("fmt", MASK_FORMATS)
+def test_every_listed_format_writes_a_png_of_the_labels_size(tmp_path, labels, fmt):
+    """What write_mask advertises it writes (each format's content: the tests below)."""
+    p = tmp_path / f"{fmt}.png"
+    write_mask(p, labels, CITY, fmt, image_rgb=np.zeros(labels.shape + (3,), np.uint8))
+    with Image.open(p) as im:
+        assert im.format == "PNG" and im.size == (labels.shape[1], labels.shape[0])
 
 
 def test_write_mask_index(tmp_path, labels):
