@@ -208,7 +208,7 @@ def tta_pipeline(model, rule: str = "0.x") -> list:
 
     ``rule="0.x"``: scales are ratio x the config's base test scale, the image then fitted
     into it keep-ratio (mmseg 0.x ``MultiScaleFlipAug(img_ratios=...)``, which the README
-    ms+flip numbers used; docs/inference.md, "Flip and multi-scale (ms+flip)"); built as
+    ms+flip numbers used; docs/inference.md, "Flip and multi-scale aggregation"); built as
     ``Resize(scale=(int(S_w*r), int(S_h*r)), keep_ratio=True)``. ``rule="1.x"``: mmseg 1.x
     config's ``Resize(scale_factor=r)``.
     """
