@@ -24,14 +24,15 @@ from gcnet_core.files.masks import read_index_mask, write_index_mask
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet, class_lut
 from gcnet_core.predict.predictor import mean_uncertainty
 from gcnet_core.project import states as image_states
+from gcnet_core.project.document import MaskDocument
+from gcnet_core.project.history import DocumentHistory
 from gcnet_core.project.renumber import renumber_masks, without_class
 from gcnet_core.project.store import Project, ProjectError
 from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import get_entry
 
 from .about import show_about
-from .canvas import CanvasView, MaskDocument
-from .canvas.history import DocumentHistory
+from .canvas import CanvasView
 from .export_dialog import ExportDialog
 from .finetune import FinetuneController
 from .formatting import duration_text

@@ -20,10 +20,10 @@ from PySide6.QtGui import QAction
 from gcnet_core.model.classes import class_lut
 from gcnet_core.predict.predictor import mean_uncertainty
 from gcnet_core.project import states as image_states
+from gcnet_core.project.document import MaskDocument
 from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import get_entry
 
-from .canvas.document import MaskDocument
 from .workers.inference import InferenceResult, ModelConfig
 from .workers.saving import MaskSnapshot
 from .workers.workahead import DEFAULT_AHEAD_CPU, DEFAULT_AHEAD_GPU, WorkAhead

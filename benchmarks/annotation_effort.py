@@ -42,9 +42,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from app.canvas.document import MaskDocument  # noqa: E402
 from app.canvas.model_tools import snap_polygon, snap_stroke  # noqa: E402
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet  # noqa: E402
+from gcnet_core.project.document import MaskDocument  # noqa: E402
 
 TARGET = 0.98
 SIZE = 96

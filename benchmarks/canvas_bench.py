@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.canvas import CanvasView, MaskDocument  # noqa: E402
+from app.canvas import CanvasView  # noqa: E402
 from gcnet_core.model.classes import DATASET_CLASSES  # noqa: E402
+from gcnet_core.project.document import MaskDocument  # noqa: E402
 
 W, H = 4000, 3000
 

@@ -1,7 +1,7 @@
-"""The editing canvas: ``MaskDocument`` (labels + undo, no Qt) and ``CanvasView`` (the widget)."""
+"""The editing canvas: ``CanvasView`` (the widget) and its tools, editing a
+:class:`~gcnet_core.project.document.MaskDocument`."""
 
-from .document import MaskDocument
 from .tools import TOOLS
 from .view import CanvasView
 
-__all__ = ["TOOLS", "CanvasView", "MaskDocument"]
+__all__ = ["TOOLS", "CanvasView"]

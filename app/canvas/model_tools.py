@@ -12,7 +12,8 @@
 - superpixel brush (X): paints whole superpixels (a compact watershed from a grid of seeds
   over the image gradient, computed tile by tile only where the brush goes).
 
-Each edit is one undo step through :class:`MaskDocument` (``paint_mask``); the numpy
+Each edit is one undo step through :class:`MaskDocument` (``paint_region`` for the tools that
+act on a region, so the pixels a person painted stay; ``paint_mask`` for the snap); the numpy
 parts (:func:`snap_to_edges`, :func:`snap_stroke`, :func:`reoutline`, :func:`superpixels`)
 need no Qt, are tested alone and are what ``benchmarks/annotation_effort.py`` applies.
 """
@@ -274,7 +275,7 @@ class ClassPicker(QFrame):
         origin, mask = self._region
         self.close_picker()
         doc = self.view.document()
-        if doc is not None and doc.paint_mask(mask, origin, cls) is not None:
+        if doc is not None and doc.paint_region(mask, origin, cls) is not None:
             self.view.edited.emit()
         return cls
 
@@ -335,14 +336,14 @@ class NextLikelyClass:
             ranking = [c for c, _ in doc.region_classes(x, y, PICK_LIMIT)]
             if region is None or not ranking:
                 return None
-            origin, mask = region
+            origin, mask = region[0], doc.writable_part(region[1], region[0])  # a person's pixels stay
             current = int(doc.labels[y, x])
             index = ranking.index(current) if current in ranking else -1
         if len(ranking) < 2 and doc.labels[y, x] in ranking:
             return None  # the model knows no other class here
         index = (index + 1) % len(ranking)
         cls = ranking[index]
-        if doc.paint_mask(mask, origin, cls) is not None:
+        if doc.paint_region(mask, origin, cls) is not None:
             self.view.edited.emit()
         self._cycle = (origin, mask, ranking, index)
         return cls

@@ -13,7 +13,8 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsScene
 
-from .document import MaskDocument, Rect
+from gcnet_core.project.document import MaskDocument, Rect
+
 from .items import ImageItem
 from .layers import confidence_color_table, label_color_table, outline_into, uncertainty_indices, wrap_indexed
 

@@ -74,7 +74,8 @@ class StrokeTool:
 
 
 class ClickTool:
-    """Flood fill and relabel-predicted-region: one click, one step."""
+    """Flood fill and relabel-predicted-region: one click, one step. Fill paints directly;
+    relabel acts on the model's region and leaves the pixels a person painted."""
 
     def __init__(self, view: CanvasView, kind: str) -> None:
         self.view = view
@@ -89,6 +90,8 @@ class ClickTool:
             rect = doc.flood_fill(x, y, view.current_class(), only_over=view.only_over())
         else:
             rect = doc.relabel_region(x, y, view.current_class())
+            if rect is None and 0 <= y < doc.height and 0 <= x < doc.width and doc.edited[y, x]:
+                view.message.emit("Relabel leaves the pixels you painted: paint or fill over them instead")
         if rect is not None:
             view.edited.emit()
 

@@ -16,7 +16,8 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
-from .document import MaskDocument, Rect
+from gcnet_core.project.document import MaskDocument, Rect
+
 from .items import BrushCursorItem, ImageItem
 from .layers import wrap_rgb
 from .model_tools import ClassPicker, NextLikelyClass, PickTool, SnapTool, SuperpixelTool

@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from gcnet_core.model.classes import ClassSet
+from gcnet_core.project.document import MaskDocument
 from gcnet_core.project.predictions import PredictionFileError, StoredPrediction, load_prediction, save_prediction
 from gcnet_core.project.store import Project
-
-from ..canvas.document import MaskDocument
 
 
 def load_for_project(project: Project, image: Path, shape: tuple[int, int]) -> tuple[StoredPrediction | None,

@@ -21,9 +21,8 @@ from gcnet_core.files.images import ImageReadError
 from gcnet_core.files.atomic import atomic_write_bytes
 from gcnet_core.files.masks import read_index_mask, write_index_mask
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
+from gcnet_core.project.document import MaskDocument
 from gcnet_core.project.store import Project
-
-from ..canvas import MaskDocument
 
 log = logging.getLogger("gcnet_annotator.saving")
 

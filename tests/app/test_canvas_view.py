@@ -15,8 +15,9 @@ from PySide6.QtGui import QImage, QWheelEvent, qAlpha, qBlue, qGreen, qRed  # no
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.canvas import TOOLS, CanvasView, MaskDocument  # noqa: E402
+from app.canvas import TOOLS, CanvasView  # noqa: E402
 from gcnet_core.model.classes import DATASET_CLASSES, IGNORE_INDEX  # noqa: E402
+from gcnet_core.project.document import MaskDocument  # noqa: E402
 
 CS = DATASET_CLASSES["cityscapes"]
 W, H = 160, 120

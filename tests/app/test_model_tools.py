@@ -10,11 +10,11 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from app.canvas.document import MaskDocument  # noqa: E402
 from app.canvas.model_tools import SuperpixelMap, snap_stroke, snap_to_edges, superpixels  # noqa: E402
 from gcnet_core.files.masks import write_index_mask  # noqa: E402
 from gcnet_core.model.classes import ClassSet  # noqa: E402
 from gcnet_core.predict.rankings import ClassRankings  # noqa: E402
+from gcnet_core.project.document import MaskDocument  # noqa: E402
 from gcnet_core.project.predictions import StoredPrediction, save_prediction  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
 from test_window import at, drag, key, make_window, open_and_wait  # noqa: E402,F401

@@ -1,6 +1,7 @@
 """The label mask being edited, with its edit history; pure numpy (no Qt).
 
-The view draws it and the window saves it, but every change goes through this class so that
+The canvas draws it and the annotation session saves it, but every change goes through this
+class so that
 (1) each stroke is exactly one undo step, (2) the history stores only the bounding rectangle
 of what a step changed (as napari's labels layer does), so hundreds of steps on a 12-megapixel
 mask cost little memory, and (3) listeners learn which rectangle to repaint.
@@ -18,7 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 import cv2
 import numpy as np
 
-from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
+from ..model.classes import IGNORE_INDEX, ClassSet
+from .overwrite import may_overwrite
 
 __all__ = ["MaskDocument", "Rect"]
 
@@ -157,6 +159,7 @@ class MaskDocument:
         self._clean_token: object = self._base_token
         self._opening_token: object = self._base_token  # the labels as loaded
         self._person_dropped = False  # a person's step fell off the bottom of the history
+        self._region_step: tuple[object, _Box, np.ndarray] | None = None  # (step, box, pixels) of the last region tool
 
     @classmethod
     def blank(cls, height: int, width: int, classes: ClassSet, **kwargs) -> MaskDocument:
@@ -209,7 +212,8 @@ class MaskDocument:
     # ------------------------------------------------------------------ listeners, dirty state
 
     def add_listener(self, callback: Callable[[Rect], None]) -> None:
-        """Call ``callback((x, y, w, h))`` after every change, with the rectangle that changed."""
+        """Call ``callback((x, y, w, h))`` after every change, with the rectangle that changed
+        (for an operation of its own, once its undo step is in the history)."""
         if callback not in self._listeners:
             self._listeners.append(callback)
 
@@ -265,10 +269,10 @@ class MaskDocument:
         if own:
             self.begin_stroke()
         written = self._write(box, new_values, mask, edited)
-        if written:
-            self._notify(box)
         if own:
             self.end_stroke()
+        if written:
+            self._notify(box)  # a step of its own is in the history first: listeners see can_undo/can_redo as they are
         return _box_to_rect(box) if written else None
 
     def _slice_box(self, rect_slice: tuple[slice, slice]) -> _Box | None:
@@ -433,10 +437,6 @@ class MaskDocument:
         return len(self._undo)
 
     @property
-    def redo_count(self) -> int:
-        return len(self._redo)
-
-    @property
     def history_nbytes(self) -> int:
         """Memory held by the undo and redo stacks (the diffs only)."""
         return sum(s.nbytes for s in self._undo) + sum(s.nbytes for s in self._redo)
@@ -449,13 +449,20 @@ class MaskDocument:
         if own:
             self.begin_stroke()
         done: _Box | None = None
+        written: list[_Box] = []
         for box, values, mask, edited in writes:
             if self._write(box, values, mask, edited):
-                self._notify(box)
+                if own:
+                    written.append(box)  # told once the step is in the history (undo/redo state included)
+                else:
+                    self._notify(box)  # inside a stroke: repainted as it is drawn
                 done = _union(done, box)
-        if own:
-            return self.end_stroke()
-        return _box_to_rect(done) if done is not None else None
+        if not own:
+            return _box_to_rect(done) if done is not None else None
+        rect = self.end_stroke()
+        for box in written:
+            self._notify(box)
+        return rect
 
     def _disc_masks(self, p0, p1, radius: float):
         """Yield (box, mask) of the pixels within ``radius`` of the segment p0-p1, in pieces.
@@ -553,13 +560,48 @@ class MaskDocument:
 
     def relabel_region(self, x: int, y: int, value: int, connectivity: int = 4) -> Rect | None:
         """Give ``value`` to the region the *model* predicted at (x, y) (the labels' region
-        when there is no prediction): fixes a whole mis-classified segment in one click."""
+        when there is no prediction): fixes a whole mis-classified segment in one click.
+        Pixels a person edited keep their labels (:meth:`paint_region`)."""
         source = self.prediction if self.prediction is not None else self.labels
         region = self._region(source, x, y, connectivity)
         if region is None:
             return None
-        box, mask = region
-        return self._step([(box, int(value), mask, True)])
+        (y0, _y1, x0, _x1), mask = region
+        return self.paint_region(mask, (x0, y0), value)
+
+    def writable_part(self, mask: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
+        """The part of ``mask`` (top-left at ``origin`` = (x, y), clipped to the image) that a
+        region tool may change: :func:`~gcnet_core.project.overwrite.may_overwrite` keeps every
+        pixel a person edited, except those the last region step set while nothing else
+        changed since (so choosing again, e.g. pressing N once more, changes them again)."""
+        placed = self._placed(mask, origin)
+        if placed is None:
+            return np.zeros((0, 0), bool)
+        box, local = placed
+        y0, y1, x0, x1 = box
+        edited = self.edited[y0:y1, x0:x1]
+        last = self._region_step
+        if last is not None and last[0] is self._token() and self._stroke is None:
+            (ly0, ly1, lx0, lx1), set_by_it = last[1], last[2]
+            oy0, oy1, ox0, ox1 = max(y0, ly0), min(y1, ly1), max(x0, lx0), min(x1, lx1)
+            if oy1 > oy0 and ox1 > ox0:
+                edited = edited.copy()
+                edited[oy0 - y0:oy1 - y0, ox0 - x0:ox1 - x0] &= ~set_by_it[oy0 - ly0:oy1 - ly0, ox0 - lx0:ox1 - lx0]
+        writable = may_overwrite(edited).writable(edited.shape)
+        ox, oy = int(origin[0]), int(origin[1])
+        out = np.zeros(np.shape(mask), bool)
+        out[y0 - oy:y1 - oy, x0 - ox:x1 - ox] = local & writable
+        return out
+
+    def paint_region(self, mask: np.ndarray, origin: tuple[int, int], value: int) -> Rect | None:
+        """What the region tools (relabel, pick, next likely class) write: :meth:`paint_mask`
+        of the :meth:`writable_part` of ``mask``, one step, the pixels count as a person's."""
+        writable = self.writable_part(mask, origin)
+        rect = self.paint_mask(writable, origin, value) if writable.any() else None
+        if rect is not None and self._stroke is None:
+            box, local = self._placed(writable, origin)
+            self._region_step = (self._token(), box, local.copy())
+        return rect
 
     def region_at(self, x: int, y: int, connectivity: int = 4) -> tuple[tuple[int, int], np.ndarray] | None:
         """The connected region of the labels at (x, y): ((x0, y0) origin, mask of its box)."""
@@ -659,7 +701,8 @@ class MaskDocument:
     def set_prediction(self, labels: np.ndarray, confidence: np.ndarray | None = None,
                        overwrite_edited: bool = False, rankings=None, preview: bool = False) -> Rect | None:
         """Take a new model output: labels become the prediction except where a person edited
-        (unless ``overwrite_edited``, which also clears the edited flags).
+        (:func:`~gcnet_core.project.overwrite.may_overwrite`), unless ``overwrite_edited``,
+        which also clears the edited flags.
 
         Undoing it restores the labels and flags; the stored prediction/confidence stay the new
         ones (they describe the model, not the annotation). Listeners always hear about the
@@ -672,10 +715,11 @@ class MaskDocument:
         if own:
             self.begin_stroke(by_person=False)
         full = (0, self.height, 0, self.width)
-        if overwrite_edited:
-            self._write(full, pred, None, False)
+        protected = None if overwrite_edited else may_overwrite(self.edited).protected
+        if protected is None:
+            self._write(full, pred, None, False if overwrite_edited else None)
         else:
-            self._write(full, pred, ~self.edited, None)
+            self._write(full, pred, ~protected, None)
         rect = self.end_stroke() if own else self.full_rect
         self._notify(full)
         return rect

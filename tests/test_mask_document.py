@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.canvas.document import MaskDocument
 from gcnet_core.model.classes import DATASET_CLASSES, IGNORE_INDEX
+from gcnet_core.project.document import MaskDocument
 
 CS = DATASET_CLASSES["cityscapes"]
 
@@ -94,6 +94,43 @@ def test_relabel_follows_the_prediction_region():
     no_pred = doc_of(np.where(pred == 2, 3, 0))
     no_pred.relabel_region(8, 8, 11)  # falls back to the labels' region
     assert (no_pred.labels[5:15, 5:15] == 11).all() and (no_pred.labels[pred == 0] == 0).all()
+
+
+def test_relabel_leaves_the_pixels_a_person_painted():
+    pred = np.zeros((20, 20), np.uint8)
+    pred[5:15, 5:15] = 2
+    doc = doc_of(pred, prediction=pred)
+    doc.paint_disc((8, 8), (12, 8), 1.5, 4)  # a person painted inside the predicted region
+    painted = doc.edited.copy()
+    assert painted[8, 10] and painted[5:15, 5:15].sum() < 100
+    doc.relabel_region(6, 6, 11)
+    assert (doc.labels[painted] == 4).all()  # the hand-painted pixels keep their class
+    assert (doc.labels[(pred == 2) & ~painted] == 11).all() and (doc.labels[pred == 0] == 0).all()
+
+
+def test_a_region_tool_may_change_what_its_own_last_step_set():
+    pred = np.zeros((20, 20), np.uint8)
+    pred[5:15, 5:15] = 2
+    doc = doc_of(pred, prediction=pred)
+    doc.relabel_region(6, 6, 11)
+    doc.relabel_region(6, 6, 12)  # chosen again at once: the region's pixels follow
+    assert (doc.labels[5:15, 5:15] == 12).all()
+    doc.paint_disc((0, 0), None, 1, 3)  # any other step in between: they are a person's labels now
+    assert doc.relabel_region(6, 6, 13) is None and (doc.labels[5:15, 5:15] == 12).all()
+    doc.undo()  # back to the region step: choosing again works again
+    doc.relabel_region(6, 6, 13)
+    assert (doc.labels[5:15, 5:15] == 13).all()
+
+
+def test_paint_region_clips_and_keeps_edited_pixels():
+    doc = doc_of(np.zeros((10, 10)))
+    doc.flood_fill(0, 0, 1)  # every pixel edited by a person (a direct fill)
+    mask = np.ones((4, 4), bool)
+    assert doc.paint_region(mask, (8, 8), 5) is None  # all protected
+    fresh = doc_of(np.zeros((10, 10)))
+    assert fresh.writable_part(mask, (8, 8)).sum() == 4  # only the part inside the image
+    fresh.paint_region(mask, (8, 8), 5)
+    assert (fresh.labels[8:, 8:] == 5).all() and fresh.labels.sum() == 20 and fresh.edited.sum() == 4
 
 
 def test_replace_class():
@@ -303,15 +340,3 @@ def test_read_only_prediction_still_relabels():
     doc = doc_of(np.zeros((10, 10)), prediction=pred)
     doc.relabel_region(7, 3, 4)
     assert (doc.labels[:, 5:] == 4).all() and (doc.labels[:, :5] == 0).all()
-
-
-def test_the_document_module_does_not_import_qt():
-    import ast
-    from pathlib import Path
-
-    import app.canvas.document as module
-
-    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
-    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert not {m for m in imported if m.split(".")[0] in ("PySide6", "PyQt5", "PyQt6", "shiboken6")}

@@ -1,7 +1,7 @@
 """Each image keeps its undo history while the application runs.
 
 Switching images used to start every document afresh from disk, losing its undo steps.
-The window parks the document it leaves here (it is saved first) and takes it back when the
+The annotation session parks the document it leaves here (it is saved first) and takes it back when the
 image is shown again, as long as nothing else rewrote that image's mask meanwhile (a batch
 or work-ahead result changes the recorded state or model; a class change clears them all).
 Documents are large (labels, edited flags, prediction, confidence, diffs), so the oldest
