@@ -1,0 +1,368 @@
+"""The light head: a 1x1 classifier over the 512 features, re-fitted on a person's corrections.
+
+Rows are the project's classes (matched to the model's by name, stripped and case-blind):
+a class the model knows starts from its ``conv_seg`` row, a class it does not know from its
+mean feature (:func:`initial_head`). The fit (:func:`fit_head`) minimises the weighted
+cross-entropy on pixels sampled from the corrected images plus a pull towards those starting
+weights, with L-BFGS on the classes that matter (those labelled, and those the starting
+head predicts on the samples).
+
+The loss is mmsegmentation's rule (logits resized to the label size, then the loss per
+pixel), on a sample of the pixels: a pixel's feature is the bilinear mix of the grid cells
+the predictor's two resizes mix for it (:func:`pixel_taps`), and ``conv_seg`` is linear, so
+its logits are exactly the resized logits. No label is downsampled. The sample is balanced:
+per image and class at most ``per_class`` pixels, half of them from pixels the person edited
+(where the model was wrong), which also weigh :data:`EDITED_WEIGHT` times more.
+
+:func:`relabel` gives the labels at the original size as the predictor computes them (the
+two bilinear resizes, then argmax) while resizing only the few classes that can win: those
+first or second in some cell, and one bound for all others; where the bound is not beaten
+everything is resized.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..model.classes import IGNORE_INDEX
+from .features import CHANNELS, FeatureMap
+
+EDITED_WEIGHT = 2.0
+PER_CLASS = 200  # pixels sampled per image and class (half from edited pixels where there are)
+DISABLED_BIAS = -1.0e4  # the row of a class nothing taught yet: never predicted
+REGULARISATION = 1e-3  # pull towards the starting weights, per weight (the loss is a per-pixel mean)
+
+
+class Cancelled(Exception):
+    """The caller's cancel flag was set (a newer correction arrived)."""
+
+
+def class_key(name: str) -> str:
+    return name.strip().lower()
+
+
+@dataclass(frozen=True, eq=False)
+class LinearHead:
+    """``logits = weight @ feature + bias``; row ``r`` labels pixels ``output_ids[r]`` (a project
+    class id, 255: none of the project's classes). ``fitted_on``: tokens of the corrected images
+    (content and labels) it was fitted on, so a score on other images is honest."""
+
+    weight: np.ndarray  # (R, 512) float32
+    bias: np.ndarray  # (R,) float32
+    class_names: tuple[str, ...]  # the project's classes: what the output ids mean
+    output_ids: np.ndarray  # (R,) uint8
+    fitted_on: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def rows(self) -> int:
+        return int(self.weight.shape[0])
+
+    def conv_seg(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(weight [K, 512, 1, 1], bias [K])`` of a ``conv_seg`` for the project's K classes
+        (row k = class k; a class without a row gets a disabled one)."""
+        weight = np.zeros((len(self.class_names), CHANNELS), np.float32)
+        bias = np.full(len(self.class_names), DISABLED_BIAS, np.float32)
+        for row, class_id in enumerate(self.output_ids):
+            if class_id < len(self.class_names):
+                weight[class_id], bias[class_id] = self.weight[row], self.bias[row]
+        return torch.from_numpy(weight)[:, :, None, None], torch.from_numpy(bias)
+
+
+def model_head(weight: torch.Tensor, bias: torch.Tensor, model_classes: Sequence[str],
+               project_classes: Sequence[str]) -> LinearHead:
+    """The model as it is, read in the project's classes: its classes the project lacks label
+    nothing (255), as the window shows a prediction of them."""
+    index = {class_key(name): i for i, name in enumerate(project_classes)}
+    ids = np.array([index.get(class_key(name), IGNORE_INDEX) for name in model_classes], np.uint8)
+    return LinearHead(_rows(weight), bias.detach().float().cpu().numpy().copy(), tuple(project_classes), ids)
+
+
+def _rows(weight: torch.Tensor) -> np.ndarray:
+    return weight.detach().float().cpu().reshape(weight.shape[0], -1).numpy().copy()
+
+
+# ------------------------------------------------------------------------------ pixels
+def resize_taps(source: int, target: int, align_corners: bool) -> tuple[np.ndarray, np.ndarray]:
+    """([target, 2] source indices, [target, 2] weights) of torch's 1-D bilinear resize."""
+    if source == target:
+        return np.stack([np.arange(target)] * 2, 1), np.stack([np.ones(target), np.zeros(target)], 1)
+    position = np.arange(target, dtype=np.float64)
+    if align_corners:
+        coordinate = position * ((source - 1) / (target - 1)) if target > 1 else np.zeros(target)
+    else:
+        coordinate = np.maximum((position + 0.5) * (source / target) - 0.5, 0.0)
+    low = np.minimum(np.floor(coordinate).astype(np.int64), source - 1)
+    high = np.minimum(low + 1, source - 1)
+    frac = np.clip(coordinate - low, 0.0, 1.0)
+    return np.stack([low, high], 1), np.stack([1.0 - frac, frac], 1)
+
+
+def pixel_taps(feature_map: FeatureMap, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grid cells and weights along ``axis`` (0 rows, 1 columns) that make each original pixel:
+    the predictor's first resize (grid -> input) composed with its second (input -> original)."""
+    cells = feature_map.grid_size[axis]
+    index, weight = resize_taps(cells, feature_map.input_size[axis], feature_map.grid_corners)
+    if feature_map.input_size[axis] == feature_map.image_size[axis]:
+        return index, weight
+    index2, weight2 = resize_taps(feature_map.input_size[axis], feature_map.image_size[axis],
+                                  feature_map.align_corners)
+    composed_index = index[index2].reshape(len(index2), -1)
+    composed_weight = (weight2[:, :, None] * weight[index2]).reshape(len(index2), -1)
+    return composed_index, composed_weight
+
+
+def features_at(feature_map: FeatureMap, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """[n, 512] float32 features at original pixels (rows[i], cols[i]), bilinear as the logits."""
+    row_index, row_weight = pixel_taps(feature_map, 0)
+    col_index, col_weight = pixel_taps(feature_map, 1)
+    grid = feature_map.features.transpose(1, 2, 0)  # (h, w, 512): one gather per tap pair
+    out = np.zeros((len(rows), grid.shape[2]), np.float32)
+    for a in range(row_index.shape[1]):
+        for b in range(col_index.shape[1]):
+            weights = (row_weight[rows, a] * col_weight[cols, b]).astype(np.float32)
+            used = weights > 0
+            if used.any():
+                picked = grid[row_index[rows[used], a], col_index[cols[used], b]]
+                out[used] += weights[used, None] * picked
+    return out
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Labelled pixels of one image: their features, project class ids and loss weights."""
+
+    features: np.ndarray  # (n, 512) float32
+    labels: np.ndarray  # (n,) int64
+    weights: np.ndarray  # (n,) float32
+
+    def __len__(self) -> int:
+        return int(len(self.labels))
+
+
+def image_samples(feature_map: FeatureMap, labels: np.ndarray, edited: np.ndarray | None, num_classes: int,
+                  per_class: int = PER_CLASS, seed: int = 0) -> Samples:
+    """A balanced sample of an image's labelled pixels (ids >= ``num_classes`` and 255 skipped)."""
+    if labels.shape != feature_map.image_size:
+        raise ValueError(f"labels {labels.shape[1]}x{labels.shape[0]} do not fit the image "
+                         f"{feature_map.image_size[1]}x{feature_map.image_size[0]}")
+    rng = np.random.default_rng(seed)
+    flat = labels.reshape(-1)
+    edited_flat = edited.reshape(-1) if edited is not None else np.zeros(flat.shape, bool)
+    chosen, weights = [], []
+    for class_id in np.unique(flat):
+        if class_id >= num_classes:
+            continue
+        pixels = np.flatnonzero(flat == class_id)
+        marked = edited_flat[pixels]
+        from_edited = _pick(rng, pixels[marked], per_class // 2)
+        from_rest = _pick(rng, pixels[~marked], per_class - len(from_edited))
+        chosen += [from_edited, from_rest]
+        weights += [np.full(len(from_edited), EDITED_WEIGHT, np.float32), np.ones(len(from_rest), np.float32)]
+    picked = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+    rows, cols = np.divmod(picked, labels.shape[1])
+    return Samples(features_at(feature_map, rows, cols), flat[picked].astype(np.int64),
+                   np.concatenate(weights) if weights else np.zeros(0, np.float32))
+
+
+def _pick(rng: np.random.Generator, pixels: np.ndarray, count: int) -> np.ndarray:
+    if len(pixels) <= count:
+        return pixels
+    return rng.choice(pixels, size=count, replace=False)
+
+
+def labels_token(image_key: str, labels: np.ndarray, edited: np.ndarray | None) -> str:
+    """What a fit learnt from one image: its content key and a digest of its labels and edits."""
+    digest = hashlib.blake2b(np.ascontiguousarray(labels).tobytes(), digest_size=12)
+    if edited is not None:
+        digest.update(np.packbits(edited).tobytes())
+    return f"{image_key}:{digest.hexdigest()}"
+
+
+# ------------------------------------------------------------------------------ fitting
+def initial_head(weight: torch.Tensor, bias: torch.Tensor, model_classes: Sequence[str],
+                 project_classes: Sequence[str], samples: Sequence[Samples]) -> LinearHead:
+    """Rows in the project's order: the model's row for a class it knows; for another class
+    with labelled pixels, a row that scores its mean feature one above the best known class
+    there and four less at the mean of everything else; a class with no pixels is disabled."""
+    model_rows, model_bias = _rows(weight), bias.detach().float().cpu().numpy()
+    known = {class_key(name): i for i, name in enumerate(model_classes)}
+    out_w = np.zeros((len(project_classes), model_rows.shape[1]), np.float32)
+    out_b = np.full(len(project_classes), DISABLED_BIAS, np.float32)
+    features = np.concatenate([s.features for s in samples]) if samples else np.zeros((0, out_w.shape[1]))
+    labels = np.concatenate([s.labels for s in samples]) if samples else np.zeros(0, np.int64)
+    overall = features.mean(0) if len(features) else None
+    for class_id, name in enumerate(project_classes):
+        if class_key(name) in known:
+            out_w[class_id], out_b[class_id] = model_rows[known[class_key(name)]], model_bias[known[class_key(name)]]
+            continue
+        mine = features[labels == class_id]
+        if not len(mine):
+            continue
+        mean = mine.mean(0)
+        others = features[labels != class_id]
+        direction = mean - (others.mean(0) if len(others) else overall)
+        scale = float(direction @ direction)
+        if scale <= 1e-12:
+            continue
+        out_w[class_id] = 4.0 * direction / scale
+        best_known = float((model_rows @ mean + model_bias).max()) if len(model_rows) else 0.0
+        out_b[class_id] = best_known + 1.0 - float(out_w[class_id] @ mean)
+    return LinearHead(out_w, out_b, tuple(project_classes), np.arange(len(project_classes), dtype=np.uint8))
+
+
+def fit_head(start: LinearHead, samples: Sequence[Samples], *, regularisation: float = REGULARISATION,
+             max_iterations: int = 100, budget_s: float | None = None,
+             cancel: threading.Event | None = None) -> LinearHead:
+    """Minimise weighted cross-entropy + ``regularisation`` * |W - W0|^2 / 2 from ``start`` (W0),
+    in features scaled to unit root-mean-square per channel (so the pull is scale-free).
+
+    Only the rows of labelled classes and of classes the start predicts on the samples move
+    (the others cannot change a labelled pixel's loss much); ``budget_s`` bounds the time
+    (the best point so far is kept); ``cancel`` raises :class:`Cancelled`.
+    """
+    labels = np.concatenate([s.labels for s in samples]) if samples else np.zeros(0, np.int64)
+    if not len(labels):
+        return start
+    x = torch.from_numpy(np.concatenate([s.features for s in samples])).float()
+    weights = torch.from_numpy(np.concatenate([s.weights for s in samples])).float()
+    rows_of = {int(c): r for r, c in enumerate(start.output_ids) if c != IGNORE_INDEX}
+    start_w, start_b = torch.from_numpy(start.weight), torch.from_numpy(start.bias)
+    labelled = {rows_of[int(c)] for c in np.unique(labels) if int(c) in rows_of}
+    predicted = set(torch.unique((x @ start_w.T + start_b).argmax(1)).tolist())
+    active = sorted(labelled | {r for r in predicted if start.output_ids[r] != IGNORE_INDEX})
+    position = {row: i for i, row in enumerate(active)}
+    target = torch.tensor([position.get(rows_of.get(int(c), -1), -1) for c in labels])
+    keep = target >= 0
+    x, target, weights = x[keep], target[keep], weights[keep] / weights[keep].sum()
+    scale = x.pow(2).mean(0).sqrt().clamp_min(1e-6)
+    x = x / scale
+    index = torch.tensor(active)
+    w0 = torch.cat([start_w[index] * scale, start_b[index, None]], 1)  # [A, 513]: weights and bias
+    x1 = torch.cat([x, torch.ones(len(x), 1)], 1)
+    onehot = F.one_hot(target, len(active)).float()
+    pull = torch.ones_like(w0)
+    pull[:, -1] = 0.0  # no pull on the bias
+
+    def loss_and_gradient(theta: torch.Tensor) -> tuple[float, torch.Tensor]:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        logits = x1 @ theta.T
+        log_p = torch.log_softmax(logits, dim=1)
+        loss = -(weights * (log_p * onehot).sum(1)).sum()
+        residual = (log_p.exp() - onehot) * weights[:, None]
+        delta = (theta - w0) * pull
+        return (float(loss) + 0.5 * regularisation * float((delta * delta).sum()),
+                residual.T @ x1 + regularisation * delta)
+
+    deadline = time.perf_counter() + budget_s if budget_s is not None else None
+    theta = lbfgs(loss_and_gradient, w0.clone(), max_iterations,
+                  stop=lambda: deadline is not None and time.perf_counter() > deadline)
+    new_w, new_b = start.weight.copy(), start.bias.copy()
+    new_w[active] = (theta[:, :-1] / scale).numpy()
+    new_b[active] = theta[:, -1].numpy()
+    return replace(start, weight=new_w, bias=new_b)
+
+
+def lbfgs(function, theta: torch.Tensor, max_iterations: int, stop=lambda: False, memory: int = 10,
+          tolerance: float = 1e-6) -> torch.Tensor:
+    """Minimise a smooth convex ``function(theta) -> (value, gradient)``: L-BFGS with a
+    backtracking line search (torch.optim's first step imports the compiler: seconds)."""
+    value, gradient = function(theta)
+    history: list[tuple[torch.Tensor, torch.Tensor, float]] = []
+    for iteration in range(max_iterations):
+        if float(gradient.abs().max()) < tolerance or stop():
+            break
+        direction = -gradient
+        alphas = []
+        for s, y, rho in reversed(history):  # two-loop recursion
+            alpha = rho * float((s * direction).sum())
+            direction = direction - alpha * y
+            alphas.append(alpha)
+        if history:
+            s, y, _ = history[-1]
+            direction = direction * (float((s * y).sum()) / float((y * y).sum()))
+        else:
+            direction = direction / max(1.0, float(gradient.norm()))
+        for (s, y, rho), alpha in zip(history, reversed(alphas)):
+            beta = rho * float((y * direction).sum())
+            direction = direction + (alpha - beta) * s
+        slope = float((gradient * direction).sum())
+        if slope >= 0:  # not a descent direction: start the memory afresh
+            history.clear()
+            direction, slope = -gradient, -float((gradient * gradient).sum())
+        step = 1.0
+        for _ in range(20):
+            new_theta = theta + step * direction
+            new_value, new_gradient = function(new_theta)
+            if new_value <= value + 1e-4 * step * slope:
+                break
+            step *= 0.5
+        else:
+            break  # no decrease along the direction: as good as it gets
+        s, y = new_theta - theta, new_gradient - gradient
+        curvature = float((s * y).sum())
+        if curvature > 1e-12:
+            history.append((s, y, 1.0 / curvature))
+            del history[:-memory]
+        improvement = value - new_value
+        theta, value, gradient = new_theta, new_value, new_gradient
+        if improvement < 1e-9 * max(1.0, abs(value)):
+            break
+    return theta
+
+
+# ------------------------------------------------------------------------------ labels
+def grid_logits(head: LinearHead, feature_map: FeatureMap) -> torch.Tensor:
+    """[R, h, w] float32 logits at the feature grid (one matrix product)."""
+    channels, height, width = feature_map.features.shape
+    features = torch.from_numpy(np.asarray(feature_map.features, dtype=np.float32).reshape(channels, -1))
+    logits = torch.from_numpy(head.weight) @ features + torch.from_numpy(head.bias)[:, None]
+    return logits.reshape(-1, height, width)
+
+
+def resize_as_predictor(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
+    """[C, h, w] -> [C, H0, W0]: to the network input, then to the original size."""
+    out = F.interpolate(logits[None], size=feature_map.input_size, mode="bilinear",
+                        align_corners=feature_map.grid_corners)
+    if feature_map.input_size != feature_map.image_size:
+        out = F.interpolate(out, size=feature_map.image_size, mode="bilinear", align_corners=feature_map.align_corners)
+    return out[0]
+
+
+def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
+    """argmax over rows of the resized logits, resizing only the rows that can win."""
+    rows = logits.shape[0]
+    if rows > 4:
+        candidates = torch.unique(logits.topk(2, dim=0).indices)
+        if len(candidates) <= rows // 2:
+            others = torch.ones(rows, dtype=torch.bool)
+            others[candidates] = False
+            bound = logits[others].max(dim=0, keepdim=True).values
+            resized = resize_as_predictor(torch.cat([logits[candidates], bound]), feature_map)
+            best, index = resized[:-1].max(dim=0)
+            # Resizing mixes each pixel's cells with weights >= 0 summing to 1, so no other row
+            # can exceed the mixed bound; the margin covers float rounding.
+            if bool((best > resized[-1] + 1e-4 * (1.0 + resized[-1].abs())).all()):
+                return candidates[index]
+    return resize_as_predictor(logits, feature_map).max(dim=0).indices
+
+
+@torch.inference_mode()
+def relabel(head: LinearHead, feature_map: FeatureMap) -> np.ndarray:
+    """(H0, W0) uint8 project class ids (255: none of the project's classes) of an image from
+    its cached features: no network pass."""
+    rows = winning_rows(grid_logits(head, feature_map), feature_map).numpy()
+    return head.output_ids[rows]
+
+
+__all__ = ["Cancelled", "DISABLED_BIAS", "EDITED_WEIGHT", "LinearHead", "PER_CLASS", "REGULARISATION", "Samples",
+           "class_key", "features_at", "fit_head", "grid_logits", "lbfgs", "image_samples", "initial_head", "labels_token",
+           "model_head", "pixel_taps", "relabel", "resize_as_predictor", "resize_taps", "winning_rows"]

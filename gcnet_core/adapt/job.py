@@ -1,0 +1,249 @@
+"""One adaptation round for a project, as the window's worker and ``gcnet adapt`` run it.
+
+:func:`adapt_project` reads the corrected images' labels and edits, takes their features from
+the cache (computing the missing ones with the network), fits a head on every corrected image,
+scores it on held-out images against the current head (:mod:`.guard`) and says in one line
+whether it was adopted. :func:`relabel_untouched` then re-labels the images nobody touched
+from their cached features (a matrix product each, no network pass). Both are Qt-free,
+report ``progress(stage, done, total)`` and stop with :class:`~.head.Cancelled` once
+``cancel`` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+
+import numpy as np
+
+from ..files.images import ImageReadError, read_image_rgb
+from ..files.masks import read_index_mask
+from ..project.states import DONE_STATES, MODEL_STATES
+from ..project.store import Project
+from .cache import FeatureCache, content_key
+from .features import FeatureExtractor, FeatureMap
+from .guard import Score, held_out_folds, score_labels, should_adopt, summary_line
+from .head import Cancelled, LinearHead, Samples, fit_head, image_samples, initial_head, labels_token, model_head, relabel
+
+if TYPE_CHECKING:
+    from ..predict.loaded import LoadedModel
+
+Progress = Callable[[str, int, int], None]
+log = logging.getLogger("gcnet_core.adapt")
+
+
+class NothingToLearn(ValueError):
+    """The project gives nothing to fit and check a head on; the message says why."""
+
+
+@dataclass(frozen=True)
+class CorrectedImage:
+    """A corrected image as the fit sees it."""
+
+    path: Path
+    token: str  # content and labels: what a head fitted on it remembers
+    features: FeatureMap
+    labels: np.ndarray  # (H, W) uint8 project ids, 255 ignore
+    edited: np.ndarray | None  # (H, W) bool: pixels a person set
+
+
+@dataclass
+class AdaptResult:
+    """What a round did. ``head`` is the one to use now: the new head when it was adopted
+    (fitted on every corrected image), else the current one."""
+
+    head: LinearHead
+    adopted: bool
+    summary: str
+    corrected: int
+    held_out: int = 0
+    score_before: Score | None = None
+    score_after: Score | None = None
+    notes: list[str] = field(default_factory=list)  # images left out and cache problems, for the person
+    seconds: float = 0.0
+
+
+class SampleMemory:
+    """Each corrected image's pixel sample, kept between rounds (keyed by its token)."""
+
+    def __init__(self) -> None:
+        self._samples: dict[str, Samples] = {}
+
+    def of(self, image: CorrectedImage, num_classes: int) -> Samples:
+        key = f"{image.token}:{num_classes}"
+        found = self._samples.get(key)
+        if found is None:
+            found = self._samples[key] = image_samples(image.features, image.labels, image.edited, num_classes,
+                                                       seed=int(image.token.split(":")[-1][:8], 16))
+        return found
+
+    def forget_except(self, tokens: set[str]) -> None:
+        self._samples = {k: v for k, v in self._samples.items() if k.rsplit(":", 1)[0] in tokens}
+
+
+class ContentKeys:
+    """:func:`~.cache.content_key` of image files, remembered while size and time stay the same."""
+
+    def __init__(self) -> None:
+        self._keys: dict[Path, tuple[tuple[int, int], str]] = {}
+
+    def of(self, path: Path) -> str:
+        stat = path.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns)
+        known = self._keys.get(path)
+        if known is None or known[0] != stamp:
+            known = self._keys[path] = (stamp, content_key(path))
+        return known[1]
+
+
+def starting_head(model: "LoadedModel", project: Project) -> LinearHead:
+    """The model as it is, in the project's classes: the head every round is compared with first."""
+    conv_seg = model.network.decode_head.conv_seg
+    return model_head(conv_seg.weight, conv_seg.bias, model.classes.names, project.classes.names)
+
+
+def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *,
+                  current: LinearHead | None = None, extractor: FeatureExtractor | None = None,
+                  samples: SampleMemory | None = None, keys: ContentKeys | None = None,
+                  progress: Progress | None = None, cancel: threading.Event | None = None,
+                  fit_budget_s: float | None = None) -> AdaptResult:
+    """Fit a head on the project's corrected images and adopt it when it scores better on
+    held-out ones than ``current`` (default: the model as it is). Raises
+    :class:`NothingToLearn` (no corrected images, one class, one image) and :class:`Cancelled`."""
+    began = time.perf_counter()
+    extractor = extractor or FeatureExtractor(model.network, model.entry)
+    samples, keys = samples or SampleMemory(), keys or ContentKeys()
+    classes = tuple(project.classes.names)
+    if current is None or current.class_names != classes:
+        current = starting_head(model, project)
+    notes: list[str] = []
+    images = load_corrected(project, extractor, cache, keys, notes, progress, cancel)
+    _check_learnable(project, images, notes)
+    samples.forget_except({image.token for image in images})
+    unseen = [image for image in images if image.token not in current.fitted_on]
+    if not unseen:
+        return AdaptResult(current, False, f"live model: nothing new since the last fit ({len(images)} corrected "
+                           "images)", len(images), notes=notes, seconds=time.perf_counter() - began)
+    conv_seg = model.network.decode_head.conv_seg
+
+    def fitted(on: Sequence[CorrectedImage]) -> LinearHead:
+        chosen = [samples.of(image, len(classes)) for image in on]
+        start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes, chosen)
+        return fit_head(start, chosen, budget_s=fit_budget_s, cancel=cancel)
+
+    folds = held_out_folds(unseen)
+    before, after = Score.empty(len(classes)), Score.empty(len(classes))
+    for done, fold in enumerate(folds):
+        _report(progress, "score", done, len(folds) + 1)
+        held = {image.token for image in fold}
+        trial = fitted([image for image in images if image.token not in held])
+        for image in fold:
+            after = after + score_labels(relabel(trial, image.features), image.labels, len(classes))
+            before = before + score_labels(relabel(current, image.features), image.labels, len(classes))
+    adopted = should_adopt(after, before)
+    head = current
+    if adopted:
+        _report(progress, "fit", len(folds), len(folds) + 1)
+        head = replace(fitted(images), fitted_on=frozenset(image.token for image in images))
+    _report(progress, "fit" if adopted else "score", len(folds) + 1, len(folds) + 1)
+    return AdaptResult(head, adopted, summary_line(len(images), after, before, adopted), len(images),
+                       sum(len(fold) for fold in folds), before, after, notes, time.perf_counter() - began)
+
+
+def load_corrected(project: Project, extractor: FeatureExtractor, cache: FeatureCache, keys: ContentKeys,
+                   notes: list[str], progress: Progress | None = None,
+                   cancel: threading.Event | None = None) -> list[CorrectedImage]:
+    """The corrected (and exported) images with labels, their features from the cache or computed
+    now; an image that cannot be used is left out with a note naming it and why."""
+    paths = [p for p in project.images_with_state(*DONE_STATES) if project.label_path(p).is_file()]
+    images = []
+    for done, path in enumerate(paths):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        _report(progress, "features", done, len(paths))
+        try:
+            labels = read_index_mask(project.label_path(path))
+            edited_path = project.edited_path(path)
+            edited = read_index_mask(edited_path) > 0 if edited_path.is_file() else None
+            key = keys.of(path)
+            features = cache.get(key, extractor.version)
+            if features is None:
+                features = extractor(read_image_rgb(path))
+                problem = cache.put(key, extractor.version, features)
+                if problem and problem not in notes:
+                    notes.append(problem)
+        except (ImageReadError, OSError) as error:
+            notes.append(f"{project.relative(path)} left out: {getattr(error, 'reason', None) or error}")
+            continue
+        if labels.shape != features.image_size or (edited is not None and edited.shape != labels.shape):
+            notes.append(f"{project.relative(path)} left out: its labels are {labels.shape[1]}x{labels.shape[0]}, "
+                         f"the image {features.image_size[1]}x{features.image_size[0]}")
+            continue
+        images.append(CorrectedImage(path, labels_token(key, labels, edited), features, labels, edited))
+    _report(progress, "features", len(paths), len(paths))
+    return images
+
+
+def _check_learnable(project: Project, images: list[CorrectedImage], notes: list[str]) -> None:
+    if not images:
+        left_out = f" ({len(notes)} could not be used: {notes[0]})" if notes else ""
+        raise NothingToLearn(f"nothing to learn from: {project.root} has no corrected images with labels{left_out}")
+    present = set()
+    for image in images:
+        values = np.unique(image.labels)
+        present.update(int(v) for v in values if v < len(project.classes))
+    if len(present) < 2:
+        which = f" ({project.classes.names[present.pop()]})" if present else ""
+        raise NothingToLearn(f"nothing to learn from: the corrected images hold a single class{which}; "
+                             "label at least two classes")
+    if len(images) < 2:
+        raise NothingToLearn("nothing to check on yet: one corrected image; a second is needed to score the "
+                             "adapted model on an image it was not fitted on")
+
+
+def untouched_images(project: Project) -> list[Path]:
+    """Images nobody has touched: pre-segmented or new, and no pixel a person edited."""
+    found = []
+    for path in project.images_with_state(*MODEL_STATES):
+        edited = project.edited_path(path)
+        try:
+            if edited.is_file() and read_index_mask(edited).any():
+                continue
+        except ImageReadError:
+            continue  # unreadable edits: never overwrite what may be a person's work
+        found.append(path)
+    return found
+
+
+def relabel_untouched(project: Project, head: LinearHead, cache: FeatureCache, version: str,
+                      keys: ContentKeys | None = None, images: Sequence[Path] | None = None,
+                      progress: Progress | None = None,
+                      cancel: threading.Event | None = None) -> Iterator[tuple[Path, np.ndarray]]:
+    """(image, labels in the project's ids) for each untouched image with cached features
+    (``images``: those to do, default :func:`untouched_images`); the others are skipped."""
+    keys = keys or ContentKeys()
+    todo = list(images) if images is not None else untouched_images(project)
+    for done, path in enumerate(todo):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        _report(progress, "relabel", done, len(todo))
+        try:
+            features = cache.get(keys.of(path), version)
+        except OSError:
+            continue
+        if features is not None:
+            yield path, relabel(head, features)
+    _report(progress, "relabel", len(todo), len(todo))
+
+
+def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(stage, done, total)
+
+
+__all__ = ["AdaptResult", "ContentKeys", "CorrectedImage", "NothingToLearn", "SampleMemory", "adapt_project",
+           "load_corrected", "relabel_untouched", "starting_head", "untouched_images"]
