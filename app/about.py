@@ -31,9 +31,7 @@ def environment_report(settings_file: str = "") -> list[tuple[str, str]]:
     import torch
 
     from gcnet_core import __version__
-    from gcnet_core.weights.download import cache_dir
-
-    from .logs import log_dir
+    from gcnet_core.paths import cache_folder, log_folder
 
     cuda, device = compute_device()
     rows = [("Version", __version__),
@@ -42,8 +40,8 @@ def environment_report(settings_file: str = "") -> list[tuple[str, str]]:
             ("Device", device),
             ("Qt", f"{qVersion()} (PySide6 {PySide6.__version__})"),
             ("Python", f"{platform.python_version()} on {platform.system()} {platform.release()}"),
-            ("Model cache", str(cache_dir())),
-            ("Logs", str(log_dir()))]
+            ("Model cache", str(cache_folder())),
+            ("Logs", str(log_folder()))]
     if settings_file:
         rows.append(("Settings", settings_file))
     if getattr(sys, "frozen", False):

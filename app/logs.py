@@ -19,7 +19,8 @@ from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-APP_NAME = "gcnet-annotator"
+from gcnet_core.paths import APP_NAME, log_folder
+
 LOG_FILE = f"{APP_NAME}.log"
 MAX_BYTES = 1_000_000
 BACKUPS = 3
@@ -27,16 +28,10 @@ BACKUPS = 3
 log = logging.getLogger("gcnet_annotator")
 
 
-def log_dir() -> Path:
-    import platformdirs
-
-    return platformdirs.user_log_path(APP_NAME)
-
-
 def setup_logging(folder: Path | str | None = None, level: int = logging.INFO) -> Path:
     """Send the root logger to ``folder/gcnet-annotator.log`` (1 MB, 3 old files kept);
     calling it again with the same folder adds nothing. Returns the file's path."""
-    folder = Path(folder) if folder is not None else log_dir()
+    folder = Path(folder) if folder is not None else log_folder()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOG_FILE
     root = logging.getLogger()
@@ -53,7 +48,7 @@ def setup_logging(folder: Path | str | None = None, level: int = logging.INFO) -
 
 def open_log_folder(folder: Path | None = None) -> bool:
     """Show the log folder in the desktop's file manager."""
-    folder = folder or log_dir()
+    folder = folder or log_folder()
     folder.mkdir(parents=True, exist_ok=True)
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 

@@ -17,9 +17,9 @@ SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 def samples_folder(data_dir: Path | None = None) -> Path:
     """A writable copy of the bundled sample photos (the project files go beside them,
     and the installed resources stay untouched)."""
-    import platformdirs
+    from gcnet_core.paths import data_folder
 
-    target = Path(data_dir) if data_dir else platformdirs.user_data_path("gcnet-annotator") / "samples"
+    target = Path(data_dir) if data_dir else data_folder() / "samples"
     target.mkdir(parents=True, exist_ok=True)
     for source in SAMPLES.iterdir():
         if source.is_file() and not (target / source.name).exists():
@@ -48,7 +48,7 @@ def open_startup(window, argument: str | None) -> None:
     """Open the folder given, or the project of the image given at that image (file managers
     and the desktop entry pass images), else the last folder, else the samples."""
     image = Path(argument).expanduser().resolve() if argument and Path(argument).is_file() else None
-    folder = startup_folder(str(project_folder_of(image)) if image else argument, window.settings.last_folder)
+    folder = startup_folder(str(project_folder_of(image)) if image else argument, window.settings.get("last_folder"))
     if not window.open_folder(folder) and folder != SAMPLES:
         window.open_folder(samples_folder())
     elif image is not None:

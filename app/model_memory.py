@@ -62,13 +62,13 @@ class ModelMemory(QObject):
     def restore(self) -> None:
         """Select what was selected when the window last closed (or the best fallback)."""
         s, panel = self.window.settings, self.window.model_panel
-        remembered = panel.find(s.model_label or s.model_name, s.model_checkpoint)
+        remembered = panel.find(s.get("model_label") or s.get("model_name"), s.get("model_checkpoint"))
         if remembered is not None and self._usable(remembered):
             self._select(remembered)
             return
-        if s.model_name:
+        if s.get("model_name"):
             try:
-                entry = get_entry(s.model_name)
+                entry = get_entry(s.get("model_name"))
                 if cached_checkpoint(entry) is not None or not self._any_cached():
                     self._select(entry.name)
                     return
@@ -105,9 +105,9 @@ class ModelMemory(QObject):
     def remember(self, config: ModelConfig) -> None:
         """Keep the selection in the settings and, when a folder is open, in its project."""
         s = self.window.settings
-        s.model_name = config.name
-        s.model_checkpoint = str(config.checkpoint) if config.checkpoint else ""
-        s.model_label = config.label
+        s.set("model_name", config.name)
+        s.set("model_checkpoint", str(config.checkpoint) if config.checkpoint else "")
+        s.set("model_label", config.label)
         project = self.window.project
         if project is not None and project.model != config.model_id:
             project.model = config.model_id

@@ -1,16 +1,16 @@
 """Edit ▸ Preferences: cache folder, default device and precision, autosave interval,
 overlay opacity and keyboard shortcuts, stored in QSettings and applied at once.
 
-The cache folder reaches every part of the app through ``GCNET_CACHE_DIR`` in this
-process's environment, which the batch and training subprocesses inherit. Device,
-precision and opacity are the same values the model panel and the opacity slider show:
-the preference is where the next session starts, and the panel can still change it.
+Ranges, defaults and tooltips come from the settings table (:mod:`app.settings_table`).
+The cache folder is this process's through :func:`gcnet_core.paths.set_cache_folder`; the
+batch and training processes are told it when they start. Device, precision and opacity
+are the same values the model panel and the opacity slider show: the preference is where
+the next session starts, and the panel can still change it.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -19,32 +19,23 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QHBoxLayout, QHeaderView, QKeySequenceEdit, QLabel, QLineEdit, QMessageBox, QPushButton,
                                QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from gcnet_core.weights.download import CACHE_ENV
+from gcnet_core import paths
 
 from .panels.model_panel import PRECISION_CHOICES
+from .settings_table import SETTING
 from .shortcuts import ShortcutMap, action_title
 
-DEVICES = (("auto", "Auto (CUDA if present)"), ("cpu", "CPU"), ("cuda", "CUDA"))
+DEVICE_TITLES = {"auto": "Auto (CUDA if present)", "cpu": "CPU", "cuda": "CUDA"}
 
 
 @dataclass
 class PreferenceValues:
-    cache_folder: str = ""  # "" = the default location
-    device: str = "auto"
-    precision: str = "auto"
-    autosave_ms: int = 1000
-    opacity: float = 0.5
-    shortcuts: dict[str, QKeySequence] = field(default_factory=dict)  # action id -> first key
-
-
-def default_cache_folder(launch_value: str | None) -> Path:
-    """Where checkpoints go without a preference: $GCNET_CACHE_DIR as the app was started
-    with, else the user cache folder."""
-    if launch_value:
-        return Path(launch_value).expanduser()
-    import platformdirs
-
-    return platformdirs.user_cache_path("gcnet-annotator") / "checkpoints"
+    cache_folder: str  # "" = the default location
+    device: str
+    precision: str
+    autosave_ms: int
+    opacity: float
+    shortcuts: dict[str, QKeySequence]  # action id -> first key
 
 
 class Preferences:
@@ -53,16 +44,16 @@ class Preferences:
     def __init__(self, window) -> None:
         self.window = window
         self.settings = window.settings
-        self.launch_cache = os.environ.get(CACHE_ENV)  # restored when the preference is cleared
         self.shortcuts = ShortcutMap(window, self.settings)
         self.dialog: PreferencesDialog | None = None
-        self._apply_cache(self.settings.cache_folder)
-        window.set_autosave_interval(self.settings.autosave_ms)
+        if self.settings.get("cache_folder"):  # else the folder the process already uses
+            self._apply_cache(self.settings.get("cache_folder"))
+        window.set_autosave_interval(self.settings.get("autosave_ms"))
 
     def current(self) -> PreferenceValues:
         s, panel = self.settings, self.window.model_panel
-        return PreferenceValues(s.cache_folder, panel.device.currentData(), panel.precision.currentData(),
-                                s.autosave_ms, self.window.opacity_slider.value() / 100,
+        return PreferenceValues(s.get("cache_folder"), panel.device.currentData(), panel.precision.currentData(),
+                                s.get("autosave_ms"), self.window.opacity_slider.value() / 100,
                                 {key: self.shortcuts.primary(key) for key in self.shortcuts.actions})
 
     def apply(self, values: PreferenceValues) -> None:
@@ -71,25 +62,20 @@ class Preferences:
         if folder:
             Path(folder).expanduser().mkdir(parents=True, exist_ok=True)
         s, window = self.settings, self.window
-        s.cache_folder = folder
+        s.set("cache_folder", folder)
         self._apply_cache(folder)
         window.model_panel.set_options(values.device, values.precision, window.model_panel.tta.isChecked())
-        s.autosave_ms = values.autosave_ms
-        window.set_autosave_interval(s.autosave_ms)
+        s.set("autosave_ms", values.autosave_ms)
+        window.set_autosave_interval(values.autosave_ms)
         window.opacity_slider.setValue(round(values.opacity * 100))
-        s.opacity = values.opacity
+        s.set("opacity", values.opacity)
         for key, sequence in values.shortcuts.items():
             if key in self.shortcuts.actions and sequence != self.shortcuts.primary(key):
                 self.shortcuts.set(key, sequence)
         s.sync()
 
     def _apply_cache(self, folder: str) -> None:
-        if folder:
-            os.environ[CACHE_ENV] = str(Path(folder).expanduser())
-        elif self.launch_cache is None:
-            os.environ.pop(CACHE_ENV, None)
-        else:
-            os.environ[CACHE_ENV] = self.launch_cache
+        paths.set_cache_folder(folder or None)
         self.window.model_panel.refresh_status()
 
     def show_dialog(self) -> "PreferencesDialog":
@@ -124,25 +110,30 @@ class PreferencesDialog(QDialog):
 
     # -- tabs ----------------------------------------------------------------------------
     def _general_tab(self, values: PreferenceValues) -> QWidget:
-        default = default_cache_folder(self.preferences.launch_cache)
-        self.cache_edit = QLineEdit(values.cache_folder, placeholderText=str(default))
-        self.cache_edit.setToolTip("Empty: the default folder. Checkpoints already downloaded stay where "
-                                   "they are (move them over, or they are downloaded again).")
+        self.cache_edit = QLineEdit(values.cache_folder, placeholderText=str(paths.default_cache_folder()))
+        self.cache_edit.setToolTip(SETTING["cache_folder"].description)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         cache_row = QHBoxLayout()
         cache_row.addWidget(self.cache_edit, 1)
         cache_row.addWidget(browse)
-        self.device_combo = _combo(DEVICES, values.device)
+        self.device_combo = _combo([(value, DEVICE_TITLES[value]) for value in SETTING["device"].choices],
+                                   values.device)
+        self.device_combo.setToolTip(SETTING["device"].description)
         panel_device = self.preferences.window.model_panel.device
         for row in range(panel_device.count()):  # CUDA is greyed out where there is none
             self.device_combo.model().item(row).setEnabled(panel_device.model().item(row).isEnabled())
         self.precision_combo = _combo(PRECISION_CHOICES, values.precision)
-        self.autosave_spin = QDoubleSpinBox(minimum=0.1, maximum=600.0, singleStep=0.5, decimals=1, suffix=" s")
+        self.precision_combo.setToolTip(SETTING["precision"].description)
+        autosave, opacity = SETTING["autosave_ms"], SETTING["opacity"]
+        self.autosave_spin = QDoubleSpinBox(minimum=autosave.minimum / 1000, maximum=autosave.maximum / 1000,
+                                            singleStep=0.5, decimals=1, suffix=" s")
         self.autosave_spin.setValue(values.autosave_ms / 1000)
-        self.autosave_spin.setToolTip("How long after a change the mask is written to disk")
-        self.opacity_spin = QSpinBox(minimum=0, maximum=100, suffix=" %")
+        self.autosave_spin.setToolTip(autosave.description)
+        self.opacity_spin = QSpinBox(minimum=round(opacity.minimum * 100), maximum=round(opacity.maximum * 100),
+                                     suffix=" %")
         self.opacity_spin.setValue(round(values.opacity * 100))
+        self.opacity_spin.setToolTip(opacity.description)
         page = QWidget()
         form = QFormLayout(page)
         form.addRow("Model cache folder", cache_row)

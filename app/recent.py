@@ -44,7 +44,7 @@ class RecentFolders:
     def rebuild(self) -> None:
         """One entry per remembered folder; folders gone from the disk are shown disabled."""
         self.menu.clear()
-        folders = self.settings.recent_folders
+        folders = self.settings.recent_folders()
         for i, folder in enumerate(folders):
             action = self.menu.addAction(f"&{i + 1 if i < 9 else 0}  {folder}",
                                          lambda _checked=False, f=folder: self.open_folder(f))
@@ -56,5 +56,5 @@ class RecentFolders:
             self.menu.addAction("Clear the list", self.clear)
 
     def clear(self) -> None:
-        self.settings.store.remove("project/recent")
+        self.settings.clear_recent_folders()
         self.rebuild()

@@ -1,22 +1,29 @@
-"""What the application remembers between runs, typed, on top of QSettings.
+"""What the application remembers between runs, on top of QSettings.
 
-Only plain values are stored (strings, numbers, bools, byte arrays), so the file stays
-readable and a value of the wrong type from an older version falls back to its default.
+The values themselves are the table in :mod:`app.settings_table`: ``get`` and ``set`` take a
+setting's name and check the value against its row, so a value of the wrong type or out of
+range from an older version or a hand-edited file reads back as the default. Besides the
+table: the recent folders (a list), the shortcuts (one key per action) and the window's
+layout (bytes Qt writes and reads back itself).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from .settings_table import SETTING
+
 ORGANIZATION = "gcnet"
 APPLICATION = "gcnet-annotator"
-WORK_AHEAD_DEFAULT = True  # tests of other features turn it off (tests/app/conftest.py)
+RECENT_KEY = "project/recent"
+_NONE = object()  # nothing usable is stored
 
 
 class AppSettings:
-    """Typed accessors for the window's remembered state (last folder, model, view options)."""
+    """The window's remembered state (last folder, model, view options, preferences)."""
 
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store if store is not None else QSettings(ORGANIZATION, APPLICATION)
@@ -26,163 +33,55 @@ class AppSettings:
         """Settings kept in an INI file of their own (tests, portable installs)."""
         return cls(QSettings(str(path), QSettings.Format.IniFormat))
 
-    def _get(self, key: str, default, kind):
-        value = self.store.value(key, default)
-        if kind is bool and isinstance(value, str):  # INI files give strings back
-            return value.lower() in ("1", "true", "yes")
+    def get(self, name: str) -> Any:
+        """The value of the table's setting ``name``: the stored one when it is usable, else the default."""
+        value = self._stored(name)
+        return SETTING[name].default if value is _NONE else value
+
+    def set(self, name: str, value: Any) -> None:
+        """Remember ``value`` for ``name`` (ValueError when the table does not allow it)."""
+        setting = SETTING[name]
+        self.store.setValue(setting.key, setting.stored(setting.validated(value)))
+
+    def chosen(self, name: str) -> bool:
+        """Whether a usable value of ``name`` is stored (someone set it), rather than the default."""
+        return self._stored(name) is not _NONE
+
+    def _stored(self, name: str) -> Any:
+        setting = SETTING[name]
+        if not self.store.contains(setting.key):
+            return _NONE
         try:
-            return kind(value)
-        except (TypeError, ValueError):
-            return default
+            return setting.validated(self.store.value(setting.key))
+        except ValueError:
+            return _NONE
 
-    def _set(self, key: str, value) -> None:
-        self.store.setValue(key, value)
-
-    # -- project ----------------------------------------------------------------------
-    @property
-    def last_folder(self) -> Path | None:
-        value = self._get("project/last_folder", "", str)
-        return Path(value) if value else None
-
-    @last_folder.setter
-    def last_folder(self, folder: Path | None) -> None:
-        self._set("project/last_folder", str(folder) if folder else "")
-
-    @property
+    # -- recent folders ---------------------------------------------------------------
     def recent_folders(self) -> list[Path]:
         """Folders opened lately, newest first (File ▸ Recent Folders)."""
-        value = self.store.value("project/recent", [])
+        value = self.store.value(RECENT_KEY, [])
         items = [value] if isinstance(value, str) else (value if isinstance(value, list) else [])
         return [Path(v) for v in items if isinstance(v, str) and v]
 
     def add_recent_folder(self, folder: Path, keep: int = 10) -> None:
-        items = [str(folder)] + [str(p) for p in self.recent_folders if p != Path(folder)]
-        self._set("project/recent", items[:keep])
+        items = [str(folder)] + [str(p) for p in self.recent_folders() if p != Path(folder)]
+        self.store.setValue(RECENT_KEY, items[:keep])
 
-    # -- model ------------------------------------------------------------------------
-    @property
-    def model_name(self) -> str:
-        return self._get("model/name", "", str)
+    def clear_recent_folders(self) -> None:
+        self.store.remove(RECENT_KEY)
 
-    @model_name.setter
-    def model_name(self, value: str) -> None:
-        self._set("model/name", value)
-
-    @property
-    def model_checkpoint(self) -> str:
-        """The checkpoint file of the selected model when it is not a zoo entry ("" = the entry)."""
-        return self._get("model/checkpoint", "", str)
-
-    @model_checkpoint.setter
-    def model_checkpoint(self, value: str) -> None:
-        self._set("model/checkpoint", str(value))
-
-    @property
-    def model_label(self) -> str:
-        """The selected fine-tuned version's or imported file's id ("" = a zoo entry)."""
-        return self._get("model/label", "", str)
-
-    @model_label.setter
-    def model_label(self, value: str) -> None:
-        self._set("model/label", str(value))
-
-    @property
-    def device(self) -> str:
-        return self._get("model/device", "auto", str)
-
-    @device.setter
-    def device(self, value: str) -> None:
-        self._set("model/device", value)
-
-    @property
-    def precision(self) -> str:
-        return self._get("model/precision", "auto", str)
-
-    @precision.setter
-    def precision(self, value: str) -> None:
-        self._set("model/precision", value)
-
-    @property
-    def tta(self) -> bool:
-        return self._get("model/tta", False, bool)
-
-    @tta.setter
-    def tta(self, value: bool) -> None:
-        self._set("model/tta", bool(value))
-
-    # -- view -------------------------------------------------------------------------
-    @property
-    def opacity(self) -> float:
-        return min(1.0, max(0.0, self._get("view/opacity", 0.5, float)))
-
-    @opacity.setter
-    def opacity(self, value: float) -> None:
-        self._set("view/opacity", float(value))
-
-    @property
-    def confidence_threshold(self) -> float:
-        return min(1.0, max(0.0, self._get("view/confidence_threshold", 0.5, float)))
-
-    @confidence_threshold.setter
-    def confidence_threshold(self, value: float) -> None:
-        self._set("view/confidence_threshold", float(value))
-
-    # -- preferences ------------------------------------------------------------------
-    @property
-    def cache_folder(self) -> str:
-        """Checkpoint cache chosen in Preferences ("" = the default location)."""
-        return self._get("preferences/cache_folder", "", str)
-
-    @cache_folder.setter
-    def cache_folder(self, value: str) -> None:
-        self._set("preferences/cache_folder", str(value))
-
-    @property
-    def autosave_ms(self) -> int:
-        return min(600_000, max(100, self._get("preferences/autosave_ms", 1000, int)))
-
-    @autosave_ms.setter
-    def autosave_ms(self, value: int) -> None:
-        self._set("preferences/autosave_ms", int(value))
-
-    @property
-    def welcome_shown(self) -> bool:
-        return self._get("preferences/welcome_shown", False, bool)
-
-    @welcome_shown.setter
-    def welcome_shown(self, value: bool) -> None:
-        self._set("preferences/welcome_shown", bool(value))
-
-    # -- work ahead (the model segments images before they are asked for) -----------------
-    @property
-    def segment_on_open(self) -> bool:
-        """Pre-segment an image without a fresh prediction when it opens."""
-        return self._get("workahead/on_open", WORK_AHEAD_DEFAULT, bool)
-
-    @segment_on_open.setter
-    def segment_on_open(self, value: bool) -> None:
-        self._set("workahead/on_open", bool(value))
-
-    @property
-    def work_ahead(self) -> bool:
-        """Pre-segment the next images of the list in the background."""
-        return self._get("workahead/enabled", WORK_AHEAD_DEFAULT, bool)
-
-    @work_ahead.setter
-    def work_ahead(self, value: bool) -> None:
-        self._set("workahead/enabled", bool(value))
-
+    # -- shortcuts and the window -----------------------------------------------------
     def shortcut(self, action_id: str) -> str | None:
         """A person's key sequence for an action (portable text, "" = none), or None:
-        the built-in default applies."""
-        key = f"shortcuts/{action_id}"
-        return self._get(key, "", str) if self.store.contains(key) else None
+        the built-in default applies (also when what is stored is not text)."""
+        value = self.store.value(f"shortcuts/{action_id}")
+        return value if isinstance(value, str) else None
 
     def set_shortcut(self, action_id: str, sequence: str | None) -> None:
         if sequence is None:
             self.store.remove(f"shortcuts/{action_id}")
         else:
-            self._set(f"shortcuts/{action_id}", sequence)
+            self.store.setValue(f"shortcuts/{action_id}", sequence)
 
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         """(geometry, dock/toolbar state) saved by :meth:`save_window_state`, if any."""
@@ -191,8 +90,8 @@ class AppSettings:
                 state if isinstance(state, QByteArray) else None)
 
     def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
-        self._set("window/geometry", geometry)
-        self._set("window/state", state)
+        self.store.setValue("window/geometry", geometry)
+        self.store.setValue("window/state", state)
 
     def sync(self) -> None:
         self.store.sync()

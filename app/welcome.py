@@ -48,10 +48,10 @@ class WelcomeDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from gcnet_core.weights.download import cache_dir
+        from gcnet_core.paths import cache_folder
 
         self.setWindowTitle("Welcome to GCNet Annotator")
-        self.text = QLabel(welcome_html(str(cache_dir())), wordWrap=True)
+        self.text = QLabel(welcome_html(str(cache_folder())), wordWrap=True)
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox()
@@ -72,8 +72,8 @@ def show_welcome(parent: QWidget | None = None) -> WelcomeDialog:
 
 def maybe_show_welcome(parent: QWidget | None, settings: AppSettings) -> WelcomeDialog | None:
     """The welcome on the first run only (the flag is set as soon as it is shown)."""
-    if settings.welcome_shown or os.environ.get(SKIP_ENV, "") not in ("", "0"):
+    if settings.get("welcome_shown") or os.environ.get(SKIP_ENV, "") not in ("", "0"):
         return None
-    settings.welcome_shown = True
+    settings.set("welcome_shown", True)
     settings.sync()
     return show_welcome(parent)

@@ -375,11 +375,11 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         s = self.settings
         self.models.restore()
-        self.model_panel.set_options(s.device, s.precision, s.tta)
+        self.model_panel.set_options(s.get("device"), s.get("precision"), s.get("tta"))
         self.model_panel.refresh_status()
-        self.opacity_slider.setValue(round(s.opacity * 100))
-        self.canvas.set_opacity(s.opacity)
-        self.threshold_spin.setValue(s.confidence_threshold)
+        self.opacity_slider.setValue(round(s.get("opacity") * 100))
+        self.canvas.set_opacity(s.get("opacity"))
+        self.threshold_spin.setValue(s.get("confidence_threshold"))
         geometry, state = s.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -417,7 +417,7 @@ class MainWindow(QMainWindow):
         self._close_document(park=False)
         self.histories.clear()
         self.project = project
-        self.settings.last_folder = project.root
+        self.settings.set("last_folder", project.root)
         self.recent.add(project.root)
         self._model_chosen = False  # on the first listed images (the default model looks at names)
         self.setWindowTitle(f"{project.root.name} — GCNet Annotator")
@@ -596,7 +596,7 @@ class MainWindow(QMainWindow):
             self._status("No prediction for this image yet: pre-segment it first")
             return
         threshold = self.threshold_spin.value()
-        self.settings.confidence_threshold = threshold
+        self.settings.set("confidence_threshold", threshold)
         if doc.ignore_below_confidence(threshold) is not None:
             self.touched = True
             self._status(f"Pixels below {threshold:.2f} confidence set to ignore")
@@ -785,9 +785,9 @@ class MainWindow(QMainWindow):
 
     # ================================================================== model and inference
     def _config_changed(self, config: ModelConfig) -> None:
-        self.settings.device = config.device
-        self.settings.precision = config.precision
-        self.settings.tta = config.tta
+        self.settings.set("device", config.device)
+        self.settings.set("precision", config.precision)
+        self.settings.set("tta", config.tta)
 
     def use_checkpoint(self, path: Path | str, base: str | None = None, label: str | None = None) -> ModelChoice:
         """Use a local checkpoint (fine-tuned or custom) on top of a zoo entry; selects it."""
@@ -1154,7 +1154,7 @@ class MainWindow(QMainWindow):
             self.writer.flush()  # the masks it already sent are placed before the staging goes
             self.batch.discard_staging()
         self.flush()
-        self.settings.opacity = self.opacity_slider.value() / 100
+        self.settings.set("opacity", self.opacity_slider.value() / 100)
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         if self._scan is not None:

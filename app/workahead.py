@@ -45,10 +45,10 @@ class WorkAheadController(QObject):
         self.scheduler.held = self._held  # checked before each job: a run started meanwhile pauses it
         settings = window.settings
         self.on_open_action = QAction("Pre-segment Images When &Opened", self, checkable=True)
-        self.on_open_action.setChecked(settings.segment_on_open)
+        self.on_open_action.setChecked(settings.get("segment_on_open"))
         self.on_open_action.setToolTip("Pre-segment an image without a fresh prediction as soon as it opens")
         self.ahead_action = QAction("&Work Ahead on the Next Images", self, checkable=True)
-        self.ahead_action.setChecked(settings.work_ahead)
+        self.ahead_action.setChecked(settings.get("work_ahead"))
         self.ahead_action.setToolTip("Pre-segment the next images of the list in the background")
         self.on_open_action.toggled.connect(self._toggled)
         self.ahead_action.toggled.connect(self._toggled)
@@ -56,8 +56,8 @@ class WorkAheadController(QObject):
         self._warmed: ModelConfig | None = None  # the model last loaded ahead of use
 
     def _toggled(self) -> None:
-        self.window.settings.segment_on_open = self.on_open_action.isChecked()
-        self.window.settings.work_ahead = self.ahead_action.isChecked()
+        self.window.settings.set("segment_on_open", self.on_open_action.isChecked())
+        self.window.settings.set("work_ahead", self.ahead_action.isChecked())
         self.replan()
 
     # -- planning ------------------------------------------------------------------------------

@@ -24,8 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(out: Path) -> int:
     work = Path(tempfile.mkdtemp(prefix="gcnet-shots-"))
-    os.environ["GCNET_CACHE_DIR"] = str(work / "cache")
-    os.environ["GCNET_DATA_DIR"] = str(work / "data")
+    from gcnet_core import paths
+
+    paths.set_cache_folder(work / "cache")
+    paths.set_data_folder(work / "data")
     os.environ["GCNET_NO_WELCOME"] = "1"
     sys.path.insert(0, str(ROOT / "tests"))
     from urllib.error import URLError

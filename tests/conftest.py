@@ -15,11 +15,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never touch the user's real checkpoint cache or data folder (model versions, runs)."""
+    from gcnet_core import paths
+
     monkeypatch.setenv("GCNET_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("GCNET_DATA_DIR", str(tmp_path_factory.mktemp("data")))
     # The exact torch path on the CPU unless a test asks for the onnxruntime engine (an export
     # per test would dominate the suite's time); tests/test_onnx_engine.py turns it on.
     monkeypatch.setenv("GCNET_CPU_ENGINE", "torch")
+    yield
+    paths.set_cache_folder(None)  # a folder chosen in Preferences is this process's, not the next test's
+    paths.set_data_folder(None)
 
 
 @pytest.fixture(scope="session")

@@ -114,7 +114,8 @@ def test_init_model_downloads_the_official_file_into_the_cache(tmp_path, monkeyp
     import dataclasses
 
     from gcnet_core.weights import zoo
-    from gcnet_core.weights.download import cache_dir, cached_checkpoint
+    from gcnet_core.paths import cache_folder
+    from gcnet_core.weights.download import cached_checkpoint
 
     entry = get_entry(WHOLE_ADE)
     served = random_checkpoint(entry, tmp_path / "served.pth", seed=5)
@@ -134,7 +135,7 @@ def test_init_model_downloads_the_official_file_into_the_cache(tmp_path, monkeyp
         model = init_model(WHOLE_ADE, device="cpu", progress=lambda done, total: seen.append((done, total)))
     finally:
         server.shutdown()
-    assert cached_checkpoint(entry) == cache_dir() / entry.checkpoint_filename
+    assert cached_checkpoint(entry) == cache_folder() / entry.checkpoint_filename
     assert seen[-1][0] == served.stat().st_size
     assert _same_weights(model, served)
 

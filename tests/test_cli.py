@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from gcnet_core.cli.main import main
-from gcnet_core.weights.download import cache_dir
+from gcnet_core.paths import cache_folder
 from gcnet_core.weights.zoo import get_entry
 
 from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, register_entry, small_entry
@@ -85,8 +85,8 @@ def test_other_output_formats(fmt, tmp_path, monkeypatch, cityscapes_checkpoint)
 
 def test_models_table_lists_all_entries_and_cache_state(capsys):
     entry = get_entry("gcnet_r101-d8_4xb4-20k_voc12aug-512x512")
-    cache_dir().mkdir(parents=True, exist_ok=True)
-    (cache_dir() / entry.checkpoint_filename).write_bytes(b"x")
+    cache_folder().mkdir(parents=True, exist_ok=True)
+    (cache_folder() / entry.checkpoint_filename).write_bytes(b"x")
     assert main(["models"]) == 0
     rows = capsys.readouterr().out.strip().splitlines()[2:]
     assert len(rows) == 16
@@ -100,7 +100,7 @@ def test_download_from_a_local_file_checks_the_hash(tmp_path, capsys):
     wrong.write_bytes(b"not the real file")
     assert main(["download", WHOLE_ADE, "--from", str(wrong)]) == 1
     assert "error" in capsys.readouterr().err
-    assert not list(cache_dir().glob("*.pth"))
+    assert not list(cache_folder().glob("*.pth"))
 
 
 def test_unknown_model_is_a_clean_error(capsys):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from gcnet_core import paths
 from gcnet_core.project import versions
 from gcnet_core.project.versions import METADATA_NAME, VersionError, VersionRegistry
 
@@ -19,7 +20,7 @@ BASE = "gcnet_r50-d8_4xb2-40k_cityscapes-512x1024"
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "data"
-    monkeypatch.setenv(versions.DATA_ENV, str(folder))
+    monkeypatch.setenv(paths.DATA_ENV, str(folder))
     return folder
 
 
@@ -45,11 +46,11 @@ def publish(registry: VersionRegistry, source: Path, **options):
 
 
 def test_data_dir_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(versions.DATA_ENV, str(tmp_path / "x"))
+    monkeypatch.setenv(paths.DATA_ENV, str(tmp_path / "x"))
     assert versions.models_dir() == tmp_path / "x" / "models"
     assert versions.runs_dir() == tmp_path / "x" / "runs"
-    monkeypatch.delenv(versions.DATA_ENV)
-    assert versions.data_dir().name == "gcnet-annotator"
+    monkeypatch.delenv(paths.DATA_ENV)
+    assert paths.data_folder().name == "gcnet-annotator"
     assert VersionRegistry().root == versions.models_dir()
 
 

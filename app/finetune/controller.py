@@ -25,7 +25,7 @@ from ..workers.tasks import run_in_pool
 from .gpu import GpuShare
 from .panel import FinetunePanel
 from .process import RunEnd, TrainProcess
-from .runs import FinetuneSettings, RunRecord, compare, latest_run
+from .runs import RunRecord, compare, latest_run
 
 RESEGMENT_STATES = ("new", "predicted")  # never corrected or exported images
 
@@ -46,7 +46,7 @@ class FinetuneController(QObject):
         self.gpu = GpuShare()
         self.run: RunRecord | None = None
         self.process = TrainProcess(window.batch.command, self)
-        self.panel = FinetunePanel(window)
+        self.panel = FinetunePanel(window, window.settings)
         self._entry_name: str | None = None
         self._final: dict[str, Any] | None = None
         self._inference_device = ""  # where the last interactive prediction ran
@@ -110,9 +110,7 @@ class FinetuneController(QObject):
         named = choice.title or choice.label
         self.panel.set_base(f"{named} (on {zoo})" if named else f"{zoo} (model zoo)")
         if choice.name != self._entry_name and not self.process.running:
-            current = self.panel.form.settings() if self._entry_name else FinetuneSettings()
-            self.panel.form.set_settings(dataclasses.replace(
-                current, batch_size=entry.dataset.batch_per_gpu, crop=tuple(entry.crop_size)))
+            self.panel.form.set_model_defaults(entry.dataset.batch_per_gpu, tuple(entry.crop_size))
             self._entry_name = choice.name
         self.refresh_versions()
 

@@ -7,7 +7,8 @@ buttons do and feeds the worker's events to :meth:`FinetunePanel.handle_event`.
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
@@ -18,8 +19,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QDoubl
 from gcnet_core.project.versions import Version
 
 from ..formatting import duration_text
+from ..settings_table import SETTING
 from .curves import CurvePlot
 from .runs import Comparison, FinetuneSettings
+
+if TYPE_CHECKING:
+    from ..settings import AppSettings
 
 VersionRole = Qt.ItemDataRole.UserRole + 1
 GOOD, BAD = QColor("#2e9d4f"), QColor("#c0392b")
@@ -36,28 +41,29 @@ def _section(title: str) -> QLabel:
 
 
 class SettingsForm(QWidget):
-    """Iterations, batch size, crop, learning rate, held-out share, validation interval, device."""
+    """Iterations, batch size, crop, learning rate, held-out share, validation interval, device.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    Ranges, defaults and tooltips are the settings table's. Given ``settings``, what a person
+    changes is remembered there and shown again at the next start; the base model's batch and
+    crop (:meth:`set_model_defaults`) apply only where the person has not chosen their own.
+    """
+
+    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.iters = QSpinBox(minimum=1, maximum=1_000_000, singleStep=50)
-        self.batch = QSpinBox(minimum=1, maximum=64)
-        self.crop_h = QSpinBox(minimum=16, maximum=4096, singleStep=32)
-        self.crop_w = QSpinBox(minimum=16, maximum=4096, singleStep=32)
-        self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4)
-        self.val_share = QSpinBox(minimum=0, maximum=90, suffix=" %")
-        self.val_interval = QSpinBox(minimum=1, maximum=1_000_000, singleStep=10)
-        self.device = QComboBox()
+        self.iters = _spin("finetune_iters", singleStep=50)
+        self.batch = _spin("finetune_batch_size")
+        self.crop_h = _spin("finetune_crop_height", singleStep=32)
+        self.crop_w = _spin("finetune_crop_width", singleStep=32)
+        lr = SETTING["finetune_lr"]
+        self.lr = QDoubleSpinBox(decimals=5, minimum=lr.minimum, maximum=lr.maximum, singleStep=1e-4,
+                                 toolTip=lr.description)
+        share = SETTING["finetune_val_share"]
+        self.val_share = QSpinBox(minimum=round(share.minimum * 100), maximum=round(share.maximum * 100),
+                                  suffix=" %", toolTip=share.description)
+        self.val_interval = _spin("finetune_val_interval", singleStep=10)
+        self.device = QComboBox(toolTip=SETTING["finetune_device"].description)
         for title, value in (("Auto", "auto"), ("CPU", "cpu"), ("CUDA", "cuda")):
             self.device.addItem(title, value)
-        self.iters.setToolTip("Training iterations (steps of one batch)")
-        self.batch.setToolTip("Images per step; below 4, BatchNorm statistics stay as they are")
-        self.lr.setToolTip("Initial learning rate (poly schedule down to 1e-5)")
-        self.val_share.setToolTip("Share of the corrected images held out to measure the model "
-                                  "(at least one once there are 4 or more)")
-        self.val_interval.setToolTip("Validate and save a checkpoint every N iterations")
-        self.crop_h.setToolTip("Training crop height")
-        self.crop_w.setToolTip("Training crop width")
         for spin in (self.crop_h, self.crop_w):
             spin.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)
         crop = QHBoxLayout()
@@ -84,6 +90,24 @@ class SettingsForm(QWidget):
                     grid.addWidget(field, row, column * 2 + 1)
         grid.setColumnStretch(1, 1)
         self._workers = FinetuneSettings().workers
+        self.store = settings
+        self._quiet = False
+        if settings is not None:
+            get = settings.get
+            self.set_settings(FinetuneSettings(
+                iters=get("finetune_iters"), batch_size=get("finetune_batch_size"),
+                crop=(get("finetune_crop_height"), get("finetune_crop_width")), lr=get("finetune_lr"),
+                val_share=get("finetune_val_share"), val_interval=get("finetune_val_interval"),
+                device=get("finetune_device")))
+        else:
+            self.set_settings(FinetuneSettings())
+        changed = {"finetune_iters": self.iters.valueChanged, "finetune_batch_size": self.batch.valueChanged,
+                   "finetune_crop_height": self.crop_h.valueChanged, "finetune_crop_width": self.crop_w.valueChanged,
+                   "finetune_lr": self.lr.valueChanged, "finetune_val_share": self.val_share.valueChanged,
+                   "finetune_val_interval": self.val_interval.valueChanged,
+                   "finetune_device": self.device.currentIndexChanged}
+        for name, signal in changed.items():
+            signal.connect(lambda _value, name=name: self._remember(name))
 
     def settings(self) -> FinetuneSettings:
         return FinetuneSettings(
@@ -92,16 +116,49 @@ class SettingsForm(QWidget):
             device=self.device.currentData(), workers=self._workers)
 
     def set_settings(self, settings: FinetuneSettings) -> None:
-        self.iters.setValue(settings.iters)
-        self.batch.setValue(settings.batch_size)
-        self.crop_h.setValue(settings.crop[0])
-        self.crop_w.setValue(settings.crop[1])
-        self.lr.setValue(settings.lr)
-        self.val_share.setValue(round(settings.val_share * 100))
-        self.val_interval.setValue(settings.val_interval)
-        index = self.device.findData(settings.device)
-        self.device.setCurrentIndex(max(index, 0))
-        self._workers = settings.workers
+        """Show ``settings`` (a run's, or the defaults); not remembered as a person's choice."""
+        self._quiet = True
+        try:
+            self.iters.setValue(settings.iters)
+            self.batch.setValue(settings.batch_size)
+            self.crop_h.setValue(settings.crop[0])
+            self.crop_w.setValue(settings.crop[1])
+            self.lr.setValue(settings.lr)
+            self.val_share.setValue(round(settings.val_share * 100))
+            self.val_interval.setValue(settings.val_interval)
+            index = self.device.findData(settings.device)
+            self.device.setCurrentIndex(max(index, 0))
+            self._workers = settings.workers
+        finally:
+            self._quiet = False
+
+    def set_model_defaults(self, batch_size: int, crop: tuple[int, int]) -> None:
+        """The base model's batch and crop (what it was trained with), except where a person
+        chose their own."""
+        chosen = self.store.chosen if self.store is not None else (lambda _name: False)
+        current = self.settings()
+        self.set_settings(dataclasses.replace(
+            current, batch_size=current.batch_size if chosen("finetune_batch_size") else batch_size,
+            crop=(current.crop[0] if chosen("finetune_crop_height") else crop[0],
+                  current.crop[1] if chosen("finetune_crop_width") else crop[1])))
+
+    def _remember(self, name: str) -> None:
+        """A person changed the field of setting ``name``: keep it for the next start."""
+        if self._quiet or self.store is None:
+            return
+        shown = self.settings()
+        value = {"finetune_iters": shown.iters, "finetune_batch_size": shown.batch_size,
+                 "finetune_crop_height": shown.crop[0], "finetune_crop_width": shown.crop[1],
+                 "finetune_lr": shown.lr, "finetune_val_share": shown.val_share,
+                 "finetune_val_interval": shown.val_interval, "finetune_device": shown.device}[name]
+        self.store.set(name, value)
+
+
+def _spin(name: str, **options) -> QSpinBox:
+    """A spin box over the range of the table's setting ``name``, with its description as tooltip."""
+    setting = SETTING[name]
+    return QSpinBox(minimum=int(setting.minimum), maximum=int(setting.maximum), toolTip=setting.description,
+                    **options)
 
 
 class ProgressView(QWidget):
@@ -276,12 +333,12 @@ class FinetunePanel(QDockWidget):
     resumeRequested = Signal()
     resegmentRequested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, settings: AppSettings | None = None) -> None:
         super().__init__("Fine-tune", parent)
         self.setObjectName("finetune")
         self.data_label = QLabel(wordWrap=True)
         self.base_label = QLabel(wordWrap=True)
-        self.form = SettingsForm()
+        self.form = SettingsForm(settings)
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Fine-tune the selected model on the corrected images, in the background")
         self.cancel_button = QPushButton("Cancel")

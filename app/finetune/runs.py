@@ -17,26 +17,26 @@ from typing import Any, Iterable
 
 from gcnet_core.files.atomic import atomic_write_text
 from gcnet_core.project.versions import runs_dir
-from gcnet_core.train.config import PRESETS, TrainConfig
+
+from ..settings_table import SETTING
 
 RECORD_NAME = "run.json"
 EVENTS_NAME = "events.jsonl"
 STATUSES = ("running", "cancelled", "failed", "done", "published")
-_PRESET = PRESETS["finetune"]
-_VAL_SHARE = next(f.default for f in fields(TrainConfig) if f.name == "val_share")
 
 
 @dataclass
 class FinetuneSettings:
-    """What the panel lets a person choose; defaults are the engine's ``finetune`` preset."""
+    """What the panel lets a person choose; defaults are the settings table's (the engine's
+    ``finetune`` preset)."""
 
-    iters: int = int(_PRESET["iters"])
-    batch_size: int = 2
-    crop: tuple[int, int] = (512, 512)
-    lr: float = float(_PRESET["lr"])
-    val_share: float = _VAL_SHARE
-    val_interval: int = int(_PRESET["val_interval"])
-    device: str = "auto"
+    iters: int = SETTING["finetune_iters"].default
+    batch_size: int = SETTING["finetune_batch_size"].default
+    crop: tuple[int, int] = (SETTING["finetune_crop_height"].default, SETTING["finetune_crop_width"].default)
+    lr: float = SETTING["finetune_lr"].default
+    val_share: float = SETTING["finetune_val_share"].default
+    val_interval: int = SETTING["finetune_val_interval"].default
+    device: str = SETTING["finetune_device"].default
     workers: int = 2
 
     def to_json(self) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import os
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from gcnet_core.paths import worker_environment
+
 STDERR_TAIL = 8000  # bytes of stderr kept for the message of a crashed worker
 
 
@@ -47,6 +49,8 @@ class JsonLinesProcess(QObject):
         process.setArguments(list(arguments))
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")  # events arrive as they happen, not at exit
+        for name, value in worker_environment().items():  # the cache and data folders of this window
+            env.insert(name, value)
         process.setProcessEnvironment(env)
         process.readyReadStandardOutput.connect(self._read_stdout)
         process.readyReadStandardError.connect(self._read_stderr)

@@ -91,9 +91,9 @@ def weights_digest(model: nn.Module) -> str:
 
 
 def engines_dir() -> Path:
-    from ..weights.download import cache_dir
+    from ..paths import cache_folder
 
-    return cache_dir() / "engines"
+    return cache_folder() / "engines"
 
 
 def engine_path(model: nn.Module, digest: str | None = None) -> Path:

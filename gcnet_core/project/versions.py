@@ -9,8 +9,8 @@ overall and per class). Layout::
     <data dir>/models/<id>/model.pth
     <data dir>/models/<id>/version.json
 
-The data dir is ``$GCNET_DATA_DIR`` when set (tests, portable installs), else the
-platform's user data folder. ``version.json`` is written last and atomically, so a
+The data dir is :func:`gcnet_core.paths.data_folder` (``$GCNET_DATA_DIR`` when set, else
+the platform's user data folder). ``version.json`` is written last and atomically, so a
 folder without one is an unfinished publish and is ignored; deleting removes it first.
 """
 
@@ -26,31 +26,22 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-import platformdirs
-
 from ..files.atomic import atomic_link_or_copy, atomic_write_text
+from ..paths import data_folder
 
-DATA_ENV = "GCNET_DATA_DIR"
-APP_NAME = "gcnet-annotator"
 CHECKPOINT_NAME = "model.pth"
 METADATA_NAME = "version.json"
 FORMAT_NAME = "gcnet-annotator-model-version"
 FORMAT_VERSION = 1
 
 
-def data_dir() -> Path:
-    """The user data folder (``$GCNET_DATA_DIR`` if set); not created here."""
-    override = os.environ.get(DATA_ENV)
-    return Path(override).expanduser() if override else platformdirs.user_data_path(APP_NAME)
-
-
 def models_dir() -> Path:
-    return data_dir() / "models"
+    return data_folder() / "models"
 
 
 def runs_dir() -> Path:
     """Where fine-tuning runs keep their checkpoints while they train (and to resume)."""
-    return data_dir() / "runs"
+    return data_folder() / "runs"
 
 
 class VersionError(Exception):
@@ -218,5 +209,5 @@ def _json_metrics(metrics: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return clean(dict(metrics))
 
 
-__all__ = ["CHECKPOINT_NAME", "DATA_ENV", "METADATA_NAME", "Version", "VersionError", "VersionRegistry",
-           "data_dir", "models_dir", "runs_dir"]
+__all__ = ["CHECKPOINT_NAME", "METADATA_NAME", "Version", "VersionError", "VersionRegistry", "models_dir",
+           "runs_dir"]

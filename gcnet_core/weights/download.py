@@ -20,19 +20,16 @@ from typing import TYPE_CHECKING
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
-import platformdirs
+from ..paths import cache_folder
 
 if TYPE_CHECKING:
     from .zoo import ZooEntry
 
-CACHE_ENV = "GCNET_CACHE_DIR"
 CHUNK_SIZE = 1 << 20  # 1 MiB: progress granularity and memory per read
 USER_AGENT = "gcnet-annotator"
 
 Progress = Callable[[int, int | None], None]  # (bytes done, total or None)
 
-# torch.hub's convention: "name-<sha256 prefix>.ext".
-_HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)")
 
 
@@ -55,20 +52,9 @@ class _Incomplete(Exception):
 # --------------------------------------------------------------------------- cache
 
 
-def cache_dir() -> Path:
-    """The checkpoint cache folder (``$GCNET_CACHE_DIR`` if set), created on demand."""
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        path = Path(override).expanduser()
-    else:
-        path = platformdirs.user_cache_path("gcnet-annotator") / "checkpoints"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def cached_checkpoint(entry: ZooEntry) -> Path | None:
     """The entry's checkpoint in the cache, or None; only verified files get their final name."""
-    path = cache_dir() / entry.checkpoint_filename
+    path = cache_folder() / entry.checkpoint_filename
     return path if path.is_file() else None
 
 
@@ -79,12 +65,6 @@ def ensure_checkpoint(entry: ZooEntry, progress: Progress | None = None,
         entry.checkpoint_url, entry.checkpoint_filename, entry.sha256_prefix,
         progress=progress, timeout=timeout, model_name=entry.name,
     )
-
-
-def sha256_prefix_from_filename(name: str) -> str | None:
-    """The hash prefix torch.hub-style file names carry (``...-4b0fd17b.pth``), or None."""
-    match = _HASH_IN_NAME.search(Path(name).name)
-    return match.group(1) if match and match.group(1) else None
 
 
 # --------------------------------------------------------------------------- download
@@ -99,7 +79,7 @@ def download_checkpoint(url: str, filename: str, sha256_prefix: str | None,
     and ChecksumError on a hash mismatch (the ``.part`` is deleted, as it is useless).
     ``model_name`` only makes the offline hint in DownloadError concrete.
     """
-    dest = Path(dest_dir) if dest_dir is not None else cache_dir()
+    dest = Path(dest_dir) if dest_dir is not None else cache_folder()
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / filename
     part = _part_path(final)
@@ -244,7 +224,7 @@ def import_checkpoint(entry_like_filename: str, source_path: Path | str,
     source = Path(source_path).expanduser()
     if not source.is_file():
         raise CheckpointError(f"Cannot import {source}: no such file.")
-    dest = Path(dest_dir) if dest_dir is not None else cache_dir()
+    dest = Path(dest_dir) if dest_dir is not None else cache_folder()
     dest.mkdir(parents=True, exist_ok=True)
     final = dest / entry_like_filename
     part = _part_path(final)

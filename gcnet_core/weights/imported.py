@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..files.atomic import atomic_link_or_copy, atomic_write_text
+from ..paths import cache_folder
 from .checkpoint import checkpoint_depth, checkpoint_num_classes, read_checkpoint
-from .download import CheckpointError, cache_dir, file_sha256
+from .download import CheckpointError, file_sha256
 from .zoo import ZOO, ZooEntry, get_entry
 
 IMPORTED_DIR = "imported"
@@ -34,7 +35,7 @@ class ImportedCheckpoint:
 
 
 def imported_dir() -> Path:
-    return cache_dir() / IMPORTED_DIR
+    return cache_folder() / IMPORTED_DIR
 
 
 def matching_entry(path: str | os.PathLike, preferred: ZooEntry) -> ZooEntry:
@@ -107,10 +108,3 @@ def list_imported() -> list[ImportedCheckpoint]:
             found.append(ImportedCheckpoint(str(data.get("label") or note.stem), checkpoint, entry.name,
                                             str(data.get("source", ""))))
     return found
-
-
-def forget_imported(label: str) -> None:
-    """Remove a kept checkpoint (the note first, so a half-removed one is never listed)."""
-    folder = imported_dir()
-    (folder / f"{label}.json").unlink(missing_ok=True)
-    (folder / f"{label}.pth").unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from app.settings import AppSettings  # noqa: E402
 from app.welcome import SKIP_ENV, WelcomeDialog, maybe_show_welcome  # noqa: E402
 from app.window import MainWindow, Prompter  # noqa: E402
 from gcnet_core import __version__  # noqa: E402
-from gcnet_core.weights.download import CACHE_ENV, cache_dir  # noqa: E402
+from gcnet_core import paths  # noqa: E402
 from gcnet_core.version import pyproject_version  # noqa: E402
 
 from helpers import REPO  # noqa: E402
@@ -100,7 +100,7 @@ def test_about_names_version_torch_device_qt_and_folders(make_window):
     assert "CUDA" in text
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU ("
     assert device in text
-    assert str(cache_dir()) in text
+    assert str(paths.cache_folder()) in text
     assert window.settings.store.fileName() in text
     box.close()
 
@@ -115,7 +115,7 @@ def test_help_and_edit_menus(make_window):
 
 
 def test_preferences_round_trip_and_live_shortcut(make_window, settings_path, tmp_path, qtbot):
-    launch_cache = os.environ[CACHE_ENV]
+    launch_cache, environment = paths.cache_folder(), dict(os.environ)
     window = make_window()
     dialog = window.show_preferences()
     new_cache = tmp_path / "models"
@@ -129,8 +129,9 @@ def test_preferences_round_trip_and_live_shortcut(make_window, settings_path, tm
     dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
     assert not dialog.isVisible()
 
-    # applied at once: environment (inherited by subprocesses), panel, timers, slider, keys
-    assert os.environ[CACHE_ENV] == str(new_cache) and cache_dir() == new_cache
+    # applied at once: cache folder (passed on to the gcnet processes), panel, timers, slider, keys
+    assert paths.cache_folder() == new_cache and paths.worker_environment()[paths.CACHE_ENV] == str(new_cache)
+    assert dict(os.environ) == environment
     assert window.model_panel.config().device == "cpu" and window.model_panel.config().precision == "bf16"
     assert window._autosave.interval() == 2500
     assert window.opacity_slider.value() == 30
@@ -145,12 +146,12 @@ def test_preferences_round_trip_and_live_shortcut(make_window, settings_path, tm
     # persisted: a new session reads everything back
     window.close()
     stored = AppSettings.at(settings_path)
-    assert stored.cache_folder == str(new_cache) and stored.autosave_ms == 2500
+    assert stored.get("cache_folder") == str(new_cache) and stored.get("autosave_ms") == 2500
     assert stored.shortcut("save") == "Ctrl+K" and stored.shortcut("preferences") == "Ctrl+Shift+,"
-    assert (stored.device, stored.precision, stored.opacity) == ("cpu", "bf16", 0.3)
-    os.environ[CACHE_ENV] = launch_cache
+    assert (stored.get("device"), stored.get("precision"), stored.get("opacity")) == ("cpu", "bf16", 0.3)
+    paths.set_cache_folder(None)  # a new process
     again = make_window()
-    assert os.environ[CACHE_ENV] == str(new_cache)
+    assert paths.cache_folder() == new_cache
     assert again.save_action.shortcuts() == [QKeySequence("Ctrl+K")]
     assert again.preferences_action.shortcuts() == [QKeySequence("Ctrl+Shift+,")]
     assert again._autosave.interval() == 2500 and again.opacity_slider.value() == 30
@@ -160,7 +161,7 @@ def test_preferences_round_trip_and_live_shortcut(make_window, settings_path, tm
     dialog = again.show_preferences()
     dialog.cache_edit.clear()
     assert dialog.apply()
-    assert os.environ[CACHE_ENV] == launch_cache
+    assert paths.cache_folder() == launch_cache and dict(os.environ) == environment
     dialog.close()
 
 
@@ -197,7 +198,7 @@ def test_welcome_is_shown_once_and_reopens_from_help(make_window, settings_path,
     first = maybe_show_welcome(window, window.settings)
     assert first is not None and first.isVisible()
     text = first.text.text()
-    for words in ("Pick a model", "Correct", "Fine-tune", str(cache_dir()), "Import Checkpoint",
+    for words in ("Pick a model", "Correct", "Fine-tune", str(paths.cache_folder()), "Import Checkpoint",
                   "gcnet download NAME --from PATH"):
         assert words in text
     first.accept()

@@ -263,7 +263,7 @@ def test_imported_checkpoint_for_another_dataset_is_matched_kept_and_selected_af
 
 
 def test_selected_model_is_remembered_and_a_cached_entry_preferred_offline(qtbot, make_window, tmp_path):
-    from gcnet_core.weights.download import cache_dir
+    from gcnet_core.paths import cache_folder
 
     window = make_window()
     window.model_panel.select(VOC)
@@ -272,7 +272,7 @@ def test_selected_model_is_remembered_and_a_cached_entry_preferred_offline(qtbot
 
     # the remembered entry is not downloaded but another is: offline, use the one that works
     voc_r101 = get_entry("gcnet_r101-d8_4xb4-20k_voc12aug-512x512")
-    (cache_dir() / voc_r101.checkpoint_filename).write_bytes(b"stand-in for the official file")
+    (cache_folder() / voc_r101.checkpoint_filename).write_bytes(b"stand-in for the official file")
     window = restart(window, make_window)
     assert window.model_panel.choice().name == voc_r101.name
     assert "checkpoint downloaded" in window.model_panel.status.text()

@@ -438,8 +438,8 @@ def test_reopening_restores_the_last_folder_setting(qtbot, make_window, tmp_path
     open_and_wait(qtbot, window, folder, 1)
     window.close()
     settings = AppSettings.at(tmp_path / "settings.ini")
-    assert settings.last_folder == folder.resolve()
-    assert startup_folder(None, settings.last_folder) == folder.resolve()
+    assert settings.get("last_folder") == folder.resolve()
+    assert startup_folder(None, settings.get("last_folder")) == folder.resolve()
 
 
 def test_import_checkpoint_official_file_goes_to_the_cache_others_become_custom(
