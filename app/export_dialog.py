@@ -9,13 +9,13 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QRadioButton, QVBoxLayout,
                                QWidget)
 
-from gcnet_core.formats.export import EXPORT_FORMATS, FORMAT_TITLES, check_format
+from gcnet_core.formats.export import check_format
+from gcnet_core.formats.registry import export_format, export_formats
 from gcnet_core.project.store import Project
 
 from .workers.export import ExportThread
 
 SCOPES = ("corrected", "labelled", "current")
-SPLIT_FORMATS = ("voc", "cityscapes", "ade20k")  # dataset layouts with a split folder or file
 
 
 def images_in_states(project: Project, *states: str) -> list[Path]:
@@ -37,10 +37,10 @@ class ExportDialog(QDialog):
         self.report = None
 
         self.format = QComboBox()
-        for fmt in EXPORT_FORMATS:
-            self.format.addItem(FORMAT_TITLES[fmt], fmt)
+        for fmt in export_formats():
+            self.format.addItem(fmt.title, fmt.name)
             try:
-                check_format(fmt, project.classes)
+                check_format(fmt.name, project.classes)
             except ValueError as error:
                 item = self.format.model().item(self.format.count() - 1)
                 item.setEnabled(False)
@@ -104,10 +104,10 @@ class ExportDialog(QDialog):
             self.out.setText(str(out))
 
     def _format_changed(self, _index: int = 0) -> None:
-        fmt = self.format.currentData()
-        self.split.setEnabled(fmt in SPLIT_FORMATS)
-        self.with_images.setEnabled(fmt == "cityscapes")
-        self.labelme_shapes.setEnabled(fmt == "labelme")
+        fmt = export_format(self.format.currentData())
+        self.split.setEnabled(fmt.split)
+        self.with_images.setEnabled("with_images" in fmt.options)
+        self.labelme_shapes.setEnabled("labelme_shapes" in fmt.options)
 
     def selected_images(self) -> list[Path]:
         return self._images[SCOPES[self.scope_group.checkedId()]]

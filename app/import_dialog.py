@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from gcnet_core.formats.importing import ImportCancelled
-from gcnet_core.formats.label_import import IMPORT_FORMATS, IMPORT_TITLES, guess_format, import_labels
+from gcnet_core.formats.label_import import guess_format, import_labels
+from gcnet_core.formats.registry import import_format, import_formats
 from gcnet_core.project.store import Project
 
 from .workers.tasks import run_in_pool
@@ -54,8 +55,8 @@ class ImportDialog(QDialog):
         source_row.addWidget(folder)
         source_row.addWidget(file)
         self.format = QComboBox()
-        for fmt in IMPORT_FORMATS:
-            self.format.addItem(IMPORT_TITLES[fmt], fmt)
+        for fmt in import_formats():
+            self.format.addItem(fmt.import_label, fmt.name)
         self.format.currentIndexChanged.connect(self._format_changed)
         self.split = QLineEdit()
         self.split.setPlaceholderText("all (or e.g. train, val, aug)")
@@ -90,21 +91,15 @@ class ImportDialog(QDialog):
         self._format_changed()
 
     # -- choices -------------------------------------------------------------------------------
-    def set_source(self, path: str | Path, fmt: str | None = None) -> None:
-        """Preset the source (tests, drag and drop); the format is guessed unless given."""
-        self.source.setText(str(path))
-        if fmt is not None:
-            self.format.setCurrentIndex(self.format.findData(fmt))
-
     def _source_changed(self, text: str) -> None:
         fmt = guess_format(text.strip()) if text.strip() else None  # stat calls only, a few at most
         if fmt is not None:
             self.format.setCurrentIndex(self.format.findData(fmt))
 
     def _format_changed(self, _index: int = 0) -> None:
-        fmt = self.format.currentData()
-        self.class_list.setEnabled(fmt == "png")
-        self.split.setEnabled(fmt in ("voc", "cityscapes", "ade20k"))
+        fmt = import_format(self.format.currentData())
+        self.class_list.setEnabled("class_list" in fmt.options)
+        self.split.setEnabled(fmt.split)
 
     def _browse_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Labels folder", self.source.text() or str(self.project.root))
@@ -127,9 +122,7 @@ class ImportDialog(QDialog):
         if not source:
             self.report_view.setPlainText("Choose the labels folder or file first.")
             return
-        project = self.project
-        snapshot = Project(project.root, project.classes, project.model,
-                           {rel: dict(record) for rel, record in project.records()})
+        snapshot = self.project.snapshot()
         options = dict(split=self.split.text().strip() or None if self.split.isEnabled() else None,
                        class_list=self.class_list.text().strip() or None if self.class_list.isEnabled() else None,
                        add_unknown=self.add_classes.isChecked(), replace=self.replace.isChecked())
@@ -138,7 +131,7 @@ class ImportDialog(QDialog):
         self.import_button.setEnabled(False)
         self.close_button.setText("Cancel")
         self.progress.setMaximum(0)  # busy until the files are found
-        self.report_view.setPlainText(f"Importing {IMPORT_TITLES[fmt]} from {source}…")
+        self.report_view.setPlainText(f"Importing {import_format(fmt).import_label} from {source}…")
 
         def work():
             return import_labels(snapshot, fmt, source, progress=self._progress, **options)

@@ -11,7 +11,8 @@ from PIL import Image
 
 from gcnet_core.model.classes import CITYSCAPES_TRAINID_TO_LABELID, DATASET_CLASSES, ClassSet
 from gcnet_core.cli.main import main
-from gcnet_core.formats.export import EXPORT_FORMATS, check_format, export_images, mark_exported
+from gcnet_core.formats.export import check_format, export_images, mark_exported
+from gcnet_core.formats.registry import export_formats
 from gcnet_core.files.masks import write_index_mask
 from gcnet_core.project.store import Project
 
@@ -43,7 +44,7 @@ def project(tmp_path):
 
 def test_every_format_reads_back(project, tmp_path):
     images = ["a.jpg", "b.png", "sub/c.png"]
-    for fmt in EXPORT_FORMATS:
+    for fmt in (f.name for f in export_formats()):
         out = tmp_path / fmt
         report = export_images(project, images, fmt, out)
         assert not report.failed and len(report.written) == 3, fmt

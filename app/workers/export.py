@@ -22,7 +22,7 @@ class ExportThread(QThread):
                  parent=None, **options) -> None:
         super().__init__(parent)
         # A snapshot: the UI may change its project's states while the files are written.
-        self.project = Project(project.root, project.classes, project.model, dict(project.records()))
+        self.project = project.snapshot()
         self.images, self.fmt, self.out, self.split = list(images), fmt, Path(out), split
         self.options = options  # with_images, labelme_shapes (see export_images)
         self._cancel = False

@@ -3,12 +3,12 @@
 The format is :mod:`gcnet_core.project.predictions`; here the prediction is mapped to the
 project's classes (by name) and handed to the document, so Accept prediction, Show low
 confidence and the model-aware tools work on images segmented in an earlier session or
-by a batch run.
+by a batch run. The files themselves are the project's (:meth:`Project.read_prediction`,
+:meth:`Project.write_prediction`, :meth:`Project.adopt_prediction`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from gcnet_core.model.classes import ClassSet
 from gcnet_core.project.document import MaskDocument
-from gcnet_core.project.predictions import PredictionFileError, StoredPrediction, load_prediction, save_prediction
+from gcnet_core.project.predictions import PredictionFileError, StoredPrediction
 from gcnet_core.project.store import Project
 
 
@@ -24,14 +24,11 @@ def load_for_project(project: Project, image: Path, shape: tuple[int, int]) -> t
                                                                                      str | None]:
     """The image's stored prediction in the project's class ids, or (None, why not) when the
     file is unusable; (None, None) when there is none."""
-    path = project.prediction_path(image)
-    if not path.exists():
-        return None, None
     try:
-        stored = load_prediction(path, shape)
+        stored = project.read_prediction(image, shape)
     except PredictionFileError as error:
         return None, f"the stored prediction is not used: {error}"
-    return stored.for_classes(project.classes.names), None
+    return (None if stored is None else stored.for_classes(project.classes.names)), None
 
 
 def attach(doc: MaskDocument, stored: StoredPrediction | None) -> None:
@@ -46,15 +43,6 @@ def stored_from_result(labels: np.ndarray, confidence: np.ndarray, rankings, cla
     return StoredPrediction(labels, confidence, rankings, tuple(classes.names), model)
 
 
-def save_job(path: Path, prediction: StoredPrediction) -> Callable[[], None]:
+def save_job(project: Project, image: Path | str, prediction: StoredPrediction) -> Callable[[], None]:
     """A job for the project's serial writer (compressing 12 megapixels takes a while)."""
-    return lambda: save_prediction(path, prediction)
-
-
-def adopt_staged(staged: Path, target: Path) -> bool:
-    """Move a batch's staged sidecar into the project; False when the batch wrote none."""
-    if not staged.exists():
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staged, target)
-    return True
+    return lambda: project.write_prediction(image, prediction)

@@ -1,5 +1,6 @@
 """Saving masks and the project file: snapshots taken on the UI thread, written in order
-on one background thread, every file atomically (temporary file, then ``os.replace``).
+on one background thread by the project (:meth:`Project.write_masks`, :meth:`Project.save`),
+every file atomically (temporary file, then ``os.replace``).
 
 A crash or kill therefore leaves each file either as it was or as it was meant to be,
 and the UI never waits for PNG encoding while a person paints.
@@ -7,20 +8,17 @@ and the UI never waits for PNG encoding while a person paints.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from gcnet_core.files.images import ImageReadError
-from gcnet_core.files.atomic import atomic_write_bytes
-from gcnet_core.files.masks import read_index_mask, write_index_mask
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
+from gcnet_core.project.backups import Backup
 from gcnet_core.project.document import MaskDocument
 from gcnet_core.project.store import Project
 
@@ -31,23 +29,21 @@ log = logging.getLogger("gcnet_annotator.saving")
 class MaskSnapshot:
     """Copies of what to write for one image, independent of later edits."""
 
-    label_path: Path
-    edited_path: Path
+    project: Project
+    image: Path | str
     labels: np.ndarray
     edited: np.ndarray | None  # None: no edited pixels and no edited file to clear
     classes: ClassSet
 
     def write(self) -> None:
-        write_index_mask(self.label_path, self.labels, self.classes)
-        if self.edited is not None:
-            atomic_write_bytes(self.edited_path, encode_edited(self.edited))
+        self.project.write_masks(self.image, self.labels, self.edited, self.classes)
 
 
-def encode_edited(edited: np.ndarray) -> bytes:
-    """The edited-pixels mask as a 1-bit PNG (the project format)."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(edited, dtype=bool)).save(buffer, format="PNG")
-    return buffer.getvalue()
+def snapshot(project: Project, image: Path, doc: MaskDocument) -> MaskSnapshot:
+    """What to write for the document of ``image``. Without edited pixels an edited-pixels file
+    from before is cleared, and none is made anew."""
+    edited = doc.edited.copy() if doc.edited.any() or project.edited_path(image).exists() else None
+    return MaskSnapshot(project, image, doc.labels.copy(), edited, project.classes)
 
 
 @dataclass
@@ -76,19 +72,20 @@ def load_masks(project: Project, image: Path, shape: tuple[int, int]) -> LoadedM
     """:func:`load_document` with the unknown values counted separately."""
     classes = project.classes
     label_path, edited_path = project.label_path(image), project.edited_path(image)
+    backup = project.backup("unusable")
     notes: list[str] = []
     moved: list[Path] = []
     labels = edited = None
     if label_path.exists():
-        labels, problem = _read_mask(label_path, shape)
+        labels, problem = _read_mask(project.read_labels, image, shape)
         if problem:
-            notes.append(_move_aside(project, label_path, problem, moved))
+            notes.append(_move_aside(project, backup, label_path, problem, moved))
     if edited_path.exists():
-        edited, problem = _read_mask(edited_path, shape)
+        edited, problem = _read_mask(project.read_edited, image, shape)
         if problem is None and labels is None and label_path.exists() is False and notes:
             problem = "its labels could not be used"  # they went to the backups: it follows them
         if problem:
-            notes.append(_move_aside(project, edited_path, problem, moved))
+            notes.append(_move_aside(project, backup, edited_path, problem, moved))
             edited = None
     unknown = None
     if labels is not None:
@@ -101,14 +98,14 @@ def load_masks(project: Project, image: Path, shape: tuple[int, int]) -> LoadedM
     warning = " ".join(notes) or None
     if labels is None:
         return LoadedMasks(MaskDocument.blank(shape[0], shape[1], classes), warning, None, moved)
-    return LoadedMasks(MaskDocument(labels, classes, edited=None if edited is None else edited > 0), warning,
-                       unknown, moved)
+    return LoadedMasks(MaskDocument(labels, classes, edited=edited), warning, unknown, moved)
 
 
-def _read_mask(path: Path, shape: tuple[int, int]) -> tuple[np.ndarray | None, str | None]:
-    """(the mask, None) or (None, why it cannot be used)."""
+def _read_mask(read: Callable[[Path], np.ndarray], image: Path, shape: tuple[int, int]
+               ) -> tuple[np.ndarray | None, str | None]:
+    """(the mask ``read`` gives for ``image``, None) or (None, why it cannot be used)."""
     try:
-        mask = read_index_mask(path)
+        mask = read(image)
     except ImageReadError as error:
         return None, error.reason
     if mask.shape != shape:
@@ -116,24 +113,17 @@ def _read_mask(path: Path, shape: tuple[int, int]) -> tuple[np.ndarray | None, s
     return mask, None
 
 
-def _move_aside(project: Project, path: Path, problem: str, moved: list[Path]) -> str:
+def _move_aside(project: Project, backup: Backup, path: Path, problem: str, moved: list[Path]) -> str:
     """Move an unusable mask into the backups before anything can be written in its place."""
     try:
-        backup = project.back_up(path, "unusable")
+        kept = backup.keep(path, move=True)
     except OSError as error:
         raise OSError(f"{path.name} cannot be used ({problem}) and could not be moved to the backups "
                       f"folder ({error.strerror or error}); it was left untouched and the image not opened") from error
-    log.warning("moved unusable mask %s to %s: %s", path, backup, problem)
-    moved.append(backup)
+    log.warning("moved unusable mask %s to %s: %s", path, kept, problem)
+    moved.append(kept)
     return (f"{path.name} could not be used ({problem}); it was moved to "
-            f"{backup.relative_to(project.root).as_posix()} and the image starts from an empty mask.")
-
-
-def snapshot(project: Project, image: Path, doc: MaskDocument) -> MaskSnapshot:
-    edited_path = project.edited_path(image)
-    any_edited = bool(doc.edited.any())
-    return MaskSnapshot(project.label_path(image), edited_path, doc.labels.copy(),
-                        doc.edited.copy() if any_edited or edited_path.exists() else None, project.classes)
+            f"{kept.relative_to(project.root).as_posix()} and the image starts from an empty mask.")
 
 
 class _Job(QRunnable):
@@ -170,9 +160,7 @@ class SerialWriter(QObject):
 
     def save_project(self, project: Project) -> None:
         """Write a copy of the project as it is now (later state changes wait for the next save)."""
-        copy = Project(project.root, project.classes, project.model,
-                       {rel: dict(record) for rel, record in project.records()})
-        self.submit(copy.save)
+        self.submit(project.snapshot().save)
 
     def flush(self, timeout_ms: int = 30000) -> bool:
         """Wait until everything submitted is on disk (closing, exporting, batch start)."""

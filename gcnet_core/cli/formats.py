@@ -8,14 +8,14 @@ from pathlib import Path
 
 def add_format_commands(subparsers) -> None:
     """Register ``gcnet import`` and ``gcnet export`` on the ``gcnet`` sub-command parser."""
-    from ..formats.export import EXPORT_FORMATS
-    from ..formats.label_import import IMPORT_FORMATS
+    from ..formats.registry import export_formats, import_formats
 
     sub = subparsers.add_parser("import", help="import existing labels into a project (VOC, Cityscapes, ADE20K, "
                                                "COCO, labelme, PNG folder)")
     sub.add_argument("--project", required=True, metavar="DIR",
                      help="the annotation project folder (the image folder; created when it has no project yet)")
-    sub.add_argument("--format", choices=IMPORT_FORMATS, help="the source's layout (default: guessed from it)")
+    sub.add_argument("--format", choices=[fmt.name for fmt in import_formats()],
+                     help="the source's layout (default: guessed from it)")
     sub.add_argument("--split", metavar="NAME",
                      help="only this split (VOC: ImageSets/Segmentation/NAME.txt; Cityscapes: gtFine/NAME; "
                           "ADE20K: annotations/NAME)")
@@ -32,7 +32,7 @@ def add_format_commands(subparsers) -> None:
     export = subparsers.add_parser("export", help="export a project's masks (PNG, Cityscapes, ADE20K, VOC, COCO, "
                                                   "labelme...)")
     export.add_argument("--project", required=True, metavar="DIR", help="the annotation project folder")
-    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    export.add_argument("--format", required=True, choices=[fmt.name for fmt in export_formats()])
     export.add_argument("--out", required=True, metavar="DIR")
     export.add_argument("--split", default="train",
                         help="split of the dataset layouts (VOC split file, Cityscapes gtFine/SPLIT, "

@@ -14,12 +14,13 @@ import numpy as np
 from ..files.class_list import CLASS_LIST, class_set_of, write_class_list
 from ..model.classes import ADE20K_CLASSES, ADE20K_PALETTE, IGNORE_INDEX, ClassSet
 from .files import copy_image, flat_id, write_png
+from .format import LAYOUT, NOT_IT, Format, Source
 from .importing import Found, read_values
 
 SPLITS = {"train": "training", "val": "validation", "training": "training", "validation": "validation"}
 
 
-def find(source: Path, split: str | None = None) -> tuple[list[Found], ClassSet]:
+def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Found], ClassSet]:
     source = Path(source)
     root = source / "annotations" if (source / "annotations").is_dir() else source
     list_file = next((f for f in (source / CLASS_LIST, root.parent / CLASS_LIST) if f.is_file()), None)
@@ -49,8 +50,6 @@ def _loader(path: Path, names):
 
 class Writer:
     def __init__(self, out: Path, classes: ClassSet, split: str = "train", **_: object) -> None:
-        if len(classes) > IGNORE_INDEX - 1:
-            raise ValueError(f"ADE20K's class + 1 encoding holds at most {IGNORE_INDEX - 1} classes")
         self.out, self.classes, self.split = out, classes, SPLITS.get(split, split)
 
     def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
@@ -61,3 +60,17 @@ class Writer:
 
     def close(self) -> None:
         write_class_list(self.out, self.classes)
+
+
+def class_limit(classes: ClassSet) -> str | None:
+    if len(classes) > IGNORE_INDEX - 1:
+        return f"holds at most {IGNORE_INDEX - 1} classes (class + 1 encoding); this project has {len(classes)}"
+    return None
+
+
+def recognise(source: Source) -> int:
+    return LAYOUT if source.has_dir("annotations") or source.within("annotations", 1) else NOT_IT
+
+
+FORMAT = Format("ade20k", "ADE20K layout (images/, annotations/, class + 1)", find, Writer, split=True,
+                recognise=recognise, check_classes=class_limit, import_title="ADE20K annotations (class + 1)")

@@ -5,6 +5,10 @@ cityscapesscripts and mmsegmentation's CityscapesDataset name them. We write lab
 labelTrainIds, color and instanceIds: a project holds no instances, so every region of a
 class with instances is written as a group region (instance id = label id, as Cityscapes
 does for crowds); cityscapesscripts then reads the files and leaves such regions out of iIoU.
+
+Two flat formats write one kind only, beside the image's folder instead of under ``gtFine``:
+``labelids`` (``<dir>/<base>_gtFine_labelIds.png``, ignore -> 0) and ``trainids``
+(``<dir>/<base>_gtFine_labelTrainIds.png``, 255 = ignore). All three need the 19 classes.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import numpy as np
 
 from ..model.classes import (CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, IGNORE_INDEX, ClassSet,
                              cityscapes_labelid_to_trainid_lut, cityscapes_trainid_to_labelid_lut)
-from .files import copy_image, write_png
+from .files import FlatWriter, copy_image, write_png
+from .format import CONTENT, LAYOUT, NOT_IT, Format, Source
 from .importing import Found, read_values
 
 IMAGE_SUFFIX = "_leftImg8bit"
@@ -35,7 +40,7 @@ def city_of(rel: Path) -> str:
     return rel.parent.name or base_name(rel).split("_")[0]
 
 
-def find(source: Path, split: str | None = None) -> tuple[list[Found], ClassSet]:
+def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Found], ClassSet]:
     """``*_gtFine_labelTrainIds.png`` files, or ``*_gtFine_labelIds.png`` (mapped) where alone."""
     source = Path(source)
     root = source / "gtFine" if (source / "gtFine").is_dir() else source
@@ -90,3 +95,36 @@ class Writer:
 
     def close(self) -> None:
         pass
+
+
+class LabelIdsWriter(FlatWriter):
+    def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
+        write_png(self.out / rel.parent / f"{base_name(rel)}_gtFine_labelIds.png",
+                  cityscapes_trainid_to_labelid_lut()[labels])
+
+
+class TrainIdsWriter(FlatWriter):
+    def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
+        train_ids = np.where(labels < len(self.classes), labels, IGNORE_INDEX).astype(np.uint8)
+        write_png(self.out / rel.parent / f"{base_name(rel)}_gtFine_labelTrainIds.png", train_ids)
+
+
+def needs_cityscapes_classes(classes: ClassSet) -> str | None:
+    if tuple(classes.names) == CITYSCAPES_CLASSES:
+        return None
+    return f"needs the 19 Cityscapes classes; this project has {len(classes)} other classes"
+
+
+def recognise(source: Source) -> int:
+    if source.has_dir("gtFine") or source.within("gtFine", 2):
+        return LAYOUT
+    return CONTENT if any("_gtFine_" in path.name for path in source.first_files.values()) else NOT_IT
+
+
+LABEL_IDS = Format("labelids", "Cityscapes labelIds", writer=LabelIdsWriter, check_classes=needs_cityscapes_classes,
+                   read_back_as="cityscapes")
+TRAIN_IDS = Format("trainids", "Cityscapes trainIds", writer=TrainIdsWriter, check_classes=needs_cityscapes_classes,
+                   read_back_as="cityscapes")
+FORMAT = Format("cityscapes", "Cityscapes layout (gtFine, all four kinds)", find, Writer, split=True,
+                options=frozenset({"with_images"}), recognise=recognise, check_classes=needs_cityscapes_classes,
+                import_title="Cityscapes gtFine (labelIds or labelTrainIds)")

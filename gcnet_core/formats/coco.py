@@ -16,6 +16,7 @@ import numpy as np
 from ..files.class_list import generated_palette
 from ..files.atomic import atomic_write_text
 from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet
+from .format import CONTENT, LAYOUT, NOT_IT, Format, Source
 from .importing import Found
 
 # Cityscapes' own categories; other class sets use the class name as its supercategory.
@@ -30,7 +31,7 @@ def supercategory(classes: ClassSet, index: int) -> str:
     return classes.names[index]
 
 
-def find(source: Path, split: str | None = None) -> tuple[list[Found], ClassSet]:
+def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Found], ClassSet]:
     """Every image of a COCO JSON file with at least one annotation."""
     source = Path(source)
     if source.is_dir():
@@ -133,3 +134,18 @@ class Writer:
         data = {"info": {"description": "exported by gcnet-annotator"}, "images": self.images,
                 "annotations": self.annotations, "categories": categories}
         atomic_write_text(self.out / "annotations.json", json.dumps(data) + "\n")
+
+
+def recognise(source: Source) -> int:
+    """A JSON file with ``"annotations"``, or a folder whose first JSON file has them (and no labelme shapes)."""
+    if source.is_file:
+        return LAYOUT if source.path.suffix.lower() == ".json" and source.holds(source.path, '"annotations"') \
+            else NOT_IT
+    first = source.first_files.get(".json")
+    if first is not None and source.holds(first, '"annotations"') and not source.holds(first, '"shapes"'):
+        return CONTENT
+    return NOT_IT
+
+
+FORMAT = Format("coco", "COCO JSON (RLE masks)", find, Writer, recognise=recognise,
+                import_title="COCO JSON (RLE and polygons)")

@@ -1,4 +1,5 @@
-"""File writing shared by the export formats: encoded PNG/JPEG, image copies, flat names."""
+"""File writing shared by the export formats: encoded PNG/JPEG, image copies, flat names and
+the writer of the formats that mirror the project's folders."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..files.images import read_image_rgb
 from ..files.atomic import atomic_write_bytes
+from ..files.images import read_image_rgb
+from ..model.classes import ClassSet
 
 
 def write_png(path: Path, array: np.ndarray) -> None:
@@ -49,3 +51,17 @@ def copy_image(image: Path, target: Path, labels: np.ndarray) -> None:
 def flat_id(rel: Path) -> str:
     """A file name for a nested image in a flat layout: ``a/b.jpg`` -> ``a__b``."""
     return rel.with_suffix("").as_posix().replace("/", "__")
+
+
+class FlatWriter:
+    """A format that mirrors the project's folders: one file per image, at the image's relative
+    path (subclasses write it in ``add``)."""
+
+    def __init__(self, out: Path, classes: ClassSet, **_: object) -> None:
+        self.out, self.classes = out, classes
+
+    def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass

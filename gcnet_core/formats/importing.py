@@ -12,31 +12,29 @@ stand for). Everything else is common and lives here, so every format follows th
   files holding them are reported and not imported (nothing is silently dropped);
   a project without classes yet takes the format's whole class list, in its order;
 * a label whose size differs from its image's is reported, never resized;
-* an image a person already corrected keeps its labels unless ``replace`` is asked; a label
-  file that is replaced is first copied to the project's backup folder.
+* an image a person already corrected keeps its labels unless ``replace`` is asked; the label
+  and edited-pixels files an import replaces are first kept in the project's backups
+  (``.gcnet/backups/import-<time>/``).
 
 Imported labels are a person's work: the image is marked ``corrected`` and every labelled
 pixel is marked edited, so pre-segmentation and batch runs never overwrite them and
-fine-tuning trains on them.
+fine-tuning trains on them. The files are written through the project (:meth:`Project.write_masks`).
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from ..files.class_list import new_class_colour
 from ..files.images import ImageReadError
-from ..files.atomic import atomic_write_bytes
-from ..files.masks import write_index_mask
+from ..files.masks import read_index_mask
 from ..model.classes import IGNORE_INDEX, ClassSet
+from ..project.backups import Backup
 from ..project.store import Project
 
 Progress = Callable[[int, int, Path], None]  # (done, total, label file just handled)
@@ -199,10 +197,10 @@ def import_found(project: Project, found: Sequence[Found], add_unknown: bool = F
     start = project.classes if len(project.classes) else (base_classes or project.classes)
     mapper = ClassMapper(start, add_unknown)
     index = ImageIndex(project)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    backup = project.backup("import")
     for done, item in enumerate(found, start=1):
         try:
-            _import_one(project, item, index, mapper, replace, report, stamp)
+            _import_one(project, item, index, mapper, replace, report, backup)
         except (OSError, ValueError) as error:  # a write that failed, the class limit: this file only
             report.failed.append((item.file, str(error)))
         try:
@@ -214,11 +212,12 @@ def import_found(project: Project, found: Sequence[Found], add_unknown: bool = F
     if report.imported:
         project.classes = mapper.class_set()
     report.added_classes = list(mapper.added) if report.imported else []
+    report.backup = backup.folder
     return report
 
 
 def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassMapper, replace: bool,
-                report: ImportReport, stamp: str) -> None:
+                report: ImportReport, backup: Backup) -> None:
     image, why = index.match(item.keys)
     if image is None:
         report.unmatched.append((item.file, why))
@@ -242,33 +241,14 @@ def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassM
             report.unknown_classes.setdefault(name, []).append(item.file)
         return
     labels = lut[values]
-    target = project.label_path(image)
-    if target.exists():
-        report.backup = _back_up(project, target, stamp)
-    write_index_mask(target, labels, mapper.class_set())
-    edited = np.where(labels != IGNORE_INDEX, 255, 0).astype(np.uint8)
-    ok, data = cv2.imencode(".png", edited)
-    if not ok:
-        raise ValueError(f"OpenCV could not encode the edited mask of {image}")
-    atomic_write_bytes(project.edited_path(image), data.tobytes())
+    project.write_masks(image, labels, labels != IGNORE_INDEX, mapper.class_set(), backup=backup)
     project.set_state(image, "corrected")
     report.imported.append((item.file, image))
-
-
-def _back_up(project: Project, label: Path, stamp: str) -> Path:
-    """Copy a label file about to be replaced into ``<backups>/import-<time>/`` (same layout)."""
-    folder = project.backups_root / f"import-{stamp}"
-    target = folder / label.relative_to(project.labels_root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(label, target)
-    return folder
 
 
 # ------------------------------------------------------------------------------ helpers
 def read_values(path: Path) -> np.ndarray:
     """An 8-bit label file's raw values (palette indices, never colours); errors name the file."""
-    from ..files.masks import read_index_mask
-
     return read_index_mask(path)
 
 

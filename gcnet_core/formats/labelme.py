@@ -25,13 +25,15 @@ from ..files.class_list import generated_palette
 from ..files.atomic import atomic_write_text
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.store import PROJECT_FILE
+from .format import CONTENT, LAYOUT, NOT_IT, Format, Source
 from .importing import Found
 
 LABELME_VERSION = "5.5.0"
 IGNORE_LABEL = "__ignore__"
 
 
-def find(source: Path, split: str | None = None, root: Path | None = None) -> tuple[list[Found], ClassSet]:
+def find(source: Path, split: str | None = None, root: Path | None = None, **_: object
+         ) -> tuple[list[Found], ClassSet]:
     """Every ``*.json`` under ``source``; ``root`` (the project) turns imagePath into a key."""
     source = Path(source)
     files = [source] if source.is_file() else sorted(
@@ -180,10 +182,10 @@ def shapes_of(labels: np.ndarray, classes: ClassSet, style: str = "mask") -> lis
 class Writer:
     """``<rel>.json`` per image, ``imagePath`` relative to it, no embedded image data."""
 
-    def __init__(self, out: Path, classes: ClassSet, shapes: str = "mask", **_: object) -> None:
-        if shapes not in ("mask", "polygon"):
-            raise ValueError(f"labelme shapes are 'mask' or 'polygon', not {shapes!r}")
-        self.out, self.classes, self.style = out, classes, shapes
+    def __init__(self, out: Path, classes: ClassSet, labelme_shapes: str = "mask", **_: object) -> None:
+        if labelme_shapes not in ("mask", "polygon"):
+            raise ValueError(f"labelme shapes are 'mask' or 'polygon', not {labelme_shapes!r}")
+        self.out, self.classes, self.style = out, classes, labelme_shapes
 
     def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
         target = self.out / rel.with_suffix(".json")
@@ -196,3 +198,14 @@ class Writer:
 
     def close(self) -> None:
         pass
+
+
+def recognise(source: Source) -> int:
+    """A JSON file, or a folder of them (a COCO file, checked first, wins over both)."""
+    if source.is_file:
+        return LAYOUT if source.path.suffix.lower() == ".json" else NOT_IT
+    return CONTENT if ".json" in source.first_files else NOT_IT
+
+
+FORMAT = Format("labelme", "labelme JSON (one file per image)", find, Writer, recognise=recognise,
+                options=frozenset({"labelme_shapes"}), import_title="labelme JSON files")

@@ -16,6 +16,7 @@ from ..files.atomic import atomic_write_text
 from ..files.masks import write_index_mask
 from ..model.classes import VOC_CLASSES, VOC_PALETTE, ClassSet
 from .files import copy_image, flat_id
+from .format import LAYOUT, NOT_IT, Format, Source
 from .importing import Found, read_values
 
 LABEL_DIRS = ("SegmentationClass", "SegmentationClassAug")
@@ -27,7 +28,7 @@ def _root(source: Path) -> Path:
     return source
 
 
-def find(source: Path, split: str | None = None) -> tuple[list[Found], ClassSet]:
+def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Found], ClassSet]:
     """Label files of a VOC folder; ``split`` restricts them to ``ImageSets/Segmentation/<split>.txt``."""
     root = _root(Path(source))
     dirs = [root / d for d in LABEL_DIRS if (root / d).is_dir()]
@@ -79,3 +80,11 @@ class Writer:
         atomic_write_text(self.out / "ImageSets" / "Segmentation" / f"{self.split}.txt",
                           "".join(i + "\n" for i in self.ids))
         write_class_list(self.out, self.classes)
+
+
+def recognise(source: Source) -> int:
+    return LAYOUT if source.has_dir(*LABEL_DIRS, "VOC2012") else NOT_IT
+
+
+FORMAT = Format("voc", "Pascal VOC layout", find, Writer, split=True, recognise=recognise,
+                import_title="Pascal VOC (SegmentationClass, SegmentationClassAug)")

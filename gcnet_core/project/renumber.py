@@ -5,6 +5,10 @@ The renumbered masks are first written to a staging folder; a marker file then c
 the change (with the new class table); only after it are the masks moved into place and
 the project file updated. :func:`recover` (run by ``Project.open``) finishes a committed
 renumbering and throws away an uncommitted one, so the next open always sees one numbering.
+Before the commit every mask is also kept in the project's backups (``remove-class-<time>``).
+
+The functions take the :class:`~gcnet_core.project.store.Project` whose files they change and
+reach those files through it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +24,12 @@ import numpy as np
 from ..files.atomic import atomic_write_text
 from ..files.masks import read_index_mask, write_index_mask
 from ..model.classes import IGNORE_INDEX, ClassSet
+from .class_table import classes_from_json, classes_to_json
 
 log = logging.getLogger("gcnet_core.project")
 
 MARKER = "renumber.json"
-STAGING_PREFIX = "renumber-"
+STAGING_KIND = "renumber"  # staged masks: .gcnet/renumber-<random>/
 
 
 def removal_lut(removed: int) -> np.ndarray:
@@ -43,50 +47,35 @@ def without_class(classes: ClassSet, index: int) -> tuple[ClassSet, np.ndarray]:
     return kept, removal_lut(index)
 
 
-def label_files(project) -> list[Path]:
-    """The project's label masks (not edited masks, predictions or other hidden folders)."""
-    from .store import EDITED_DIR, LABEL_SUFFIX
-
-    files = []
-    for path in sorted(project.labels_root.rglob(f"*{LABEL_SUFFIX}")):
-        parts = path.relative_to(project.labels_root).parts
-        if parts[0] != EDITED_DIR and not parts[0].startswith("."):
-            files.append(path)
-    return files
-
-
 def renumber_masks(project, lut: np.ndarray, classes: ClassSet) -> int:
     """Apply ``lut`` to every label mask of ``project`` and make ``classes`` its class table,
     all or nothing across a crash. Returns how many masks were rewritten."""
-    from .store import DATA_DIR
-
-    data = project.root / DATA_DIR
-    staging = data / f"{STAGING_PREFIX}{uuid.uuid4().hex[:8]}"
-    files = label_files(project)
+    staging = project.staging_folder(STAGING_KIND)
+    files = project.label_files()
     for path in files:  # phase 1: nothing of the project changes yet
         write_index_mask(staging / path.relative_to(project.labels_root), lut[read_index_mask(path)], classes)
-    marker = {"staging": staging.name, "classes": [{"name": n, "color": list(c)}
-                                                  for n, c in zip(classes.names, classes.palette)]}
-    atomic_write_text(data / MARKER, json.dumps(marker) + "\n")  # the commit point
+    backup = project.backup("remove-class")
+    for path in files:
+        backup.keep(path)
+    marker = {"staging": staging.name, "classes": classes_to_json(classes)}
+    atomic_write_text(project.data_root / MARKER, json.dumps(marker) + "\n")  # the commit point
     _finish(project, staging, classes)
     return len(files)
 
 
 def recover(project) -> str | None:
     """Finish a committed renumbering or roll back one that was not; says which, or None."""
-    from .store import DATA_DIR, _classes_from_json
-
-    data = project.root / DATA_DIR
+    data = project.data_root
     if not data.is_dir():
         return None
     marker_path = data / MARKER
     if marker_path.is_file():
         marker = json.loads(marker_path.read_text(encoding="utf-8"))
-        classes = _classes_from_json(marker["classes"])
+        classes = classes_from_json(marker["classes"])
         _finish(project, data / str(marker["staging"]), classes)
         log.warning("finished renumbering the masks of %s (interrupted last time)", project.root)
         return "finished"
-    stale = [p for p in data.iterdir() if p.is_dir() and p.name.startswith(STAGING_PREFIX)]
+    stale = [p for p in data.iterdir() if p.is_dir() and p.name.startswith(f"{STAGING_KIND}-")]
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
     if stale:
@@ -97,14 +86,7 @@ def recover(project) -> str | None:
 
 def _finish(project, staging: Path, classes: ClassSet) -> None:
     """Phase 2 (idempotent): the class table into the project file, the masks into place."""
-    from .store import DATA_DIR, PROJECT_FILE
-
-    path = project.root / PROJECT_FILE
-    if path.is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data["classes"] = [{"name": n, "color": list(c)} for n, c in zip(classes.names, classes.palette)]
-        atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    project.classes = classes
+    project.save_classes(classes)
     if staging.is_dir():
         for folder, _dirs, names in os.walk(staging):
             for name in names:
@@ -113,4 +95,4 @@ def _finish(project, staging: Path, classes: ClassSet) -> None:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staged, target)
         shutil.rmtree(staging, ignore_errors=True)
-    (project.root / DATA_DIR / MARKER).unlink(missing_ok=True)
+    (project.data_root / MARKER).unlink(missing_ok=True)

@@ -9,10 +9,13 @@ Beside them we write::
       .gcnet/labels/<rel>.mask              label map of image <rel>: an 8-bit indexed PNG with
                                             the class palette embedded; value = class id,
                                             255 = ignore
-      .gcnet/labels/.edited/<rel>.mask      pixels a person edited (PNG, 1-bit or 8-bit 0/255)
+      .gcnet/labels/.edited/<rel>.mask      pixels a person edited: a 1-bit PNG (project/edited.py;
+                                            older projects' 8-bit 0/255 files read the same)
       .gcnet/labels/.predictions/<rel>.npz  the last prediction: model labels, confidence, class
                                             rankings, model id (gcnet_core/project/predictions.py)
-      .gcnet/backups/                       files replaced by an import, before replacement
+      .gcnet/backups/<reason>-<time>/       files kept before something replaced them, one folder
+                                            per operation (project/backups.py)
+      .gcnet/<kind>-<random>/               files staged before they go into place (renumbering)
 
 ``<rel>`` is the image path relative to the root with its suffix replaced
 (``street/a.jpg`` -> ``.gcnet/labels/street/a.mask``). Two images differing only by suffix
@@ -35,6 +38,10 @@ the names end in ``.mask``, which no image suffix matches. Projects of the older
 
 Images missing from ``images`` are in state ``new``. The file is only ever replaced
 atomically, and an unreadable one is reported (:class:`ProjectError`), never overwritten.
+
+:class:`Project` owns every file listed here: the window's saver, imports, class removal and
+batch placement read and write them through its methods, and nothing else composes a path
+under ``.gcnet/``.
 """
 
 from __future__ import annotations
@@ -44,12 +51,21 @@ import logging
 import os
 import re
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..files.atomic import atomic_write_text
+import numpy as np
+
+from ..files.atomic import atomic_write_bytes, atomic_write_text, fsync_dir
+from ..files.masks import read_index_mask, write_index_mask
 from ..model.classes import ClassSet
+from .backups import Backup
+from .class_table import classes_from_json, classes_to_json
+from .edited import encode_edited, read_edited
+from .predictions import StoredPrediction, load_prediction, save_prediction
+from .renumber import recover
 from .states import STATES
 
 PROJECT_FILE = "gcnet-project.json"
@@ -74,18 +90,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _classes_to_json(classes: ClassSet) -> list[dict[str, Any]]:
-    return [{"name": name, "color": list(color)} for name, color in zip(classes.names, classes.palette)]
-
-
-def _classes_from_json(items: Any) -> ClassSet:
-    names = tuple(str(item["name"]) for item in items)
-    palette = tuple(tuple(int(c) for c in item["color"]) for item in items)
-    if any(len(color) != 3 for color in palette):
-        raise ValueError("each class colour must be [r, g, b]")
-    return ClassSet(names, palette)  # type: ignore[arg-type]
-
-
 class Project:
     """An image folder with its labels and ``gcnet-project.json`` (see module docstring)."""
 
@@ -101,6 +105,11 @@ class Project:
     def path(self) -> Path:
         """The project file."""
         return self.root / PROJECT_FILE
+
+    @property
+    def data_root(self) -> Path:
+        """The folder of everything we write besides the project file (``.gcnet``)."""
+        return self.root / DATA_DIR
 
     @property
     def labels_root(self) -> Path:
@@ -125,15 +134,13 @@ class Project:
             raise ProjectError(f"cannot move the labels of {project.root} to the {DATA_DIR} folder "
                                f"(layout migration): {exc}") from exc
         try:
-            from .renumber import recover
-
             recover(project)  # a class removal cut short: finished or rolled back first
             data = json.loads(project.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
                 raise ValueError(f"not a {FORMAT_NAME} file")
             if int(data.get("version", 0)) > FORMAT_VERSION:
                 raise ValueError(f"version {data['version']} is newer than this program ({FORMAT_VERSION})")
-            project.classes = _classes_from_json(data.get("classes", []))
+            project.classes = classes_from_json(data.get("classes", []))
             project.model = data.get("model")
             images = data.get("images", {})
             if not isinstance(images, dict) or any(
@@ -163,11 +170,25 @@ class Project:
         data = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
-            "classes": _classes_to_json(self.classes),
+            "classes": classes_to_json(self.classes),
             "model": self.model,
             "images": dict(sorted(self._images.items())),
         }
         atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def save_classes(self, classes: ClassSet) -> None:
+        """Make ``classes`` the class table, here and in the project file, keeping the image
+        states the file holds (the last step of a class removal, which may run on a copy of the
+        project that has no states)."""
+        if self.path.is_file():
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data["classes"] = classes_to_json(classes)
+            atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        self.classes = classes
+
+    def snapshot(self) -> "Project":
+        """A copy with its own table of states, for a worker thread while this one keeps changing."""
+        return Project(self.root, self.classes, self.model, {rel: dict(record) for rel, record in self.records()})
 
     # -- images -------------------------------------------------------------------------
     def relative(self, image: str | os.PathLike) -> str:
@@ -229,24 +250,6 @@ class Project:
             stems = folders[rel.parent] = {stem: sorted(group) for stem, group in stems.items() if len(group) > 1}
         return stems.get(rel.stem) if rel.name in stems.get(rel.stem, ()) else None
 
-    def back_up(self, path: str | os.PathLike, reason: str) -> Path:
-        """Move one of the project's files into ``<backups>/<reason>-<time>/`` (same layout),
-        before anything is written in its place; returns the backup's path."""
-        path = Path(path)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        try:
-            inside = path.relative_to(self.labels_root)
-        except ValueError:
-            inside = Path(path.name)
-        target = self.backups_root / f"{reason}-{stamp}" / inside
-        n = 1
-        while target.exists():  # twice in one second: never replace an earlier backup
-            n += 1
-            target = self.backups_root / f"{reason}-{stamp}-{n}" / inside
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
-        return target
-
     @property
     def predictions_root(self) -> Path:
         """Where prediction sidecars live: beside the project's other files (one place to move)."""
@@ -254,6 +257,82 @@ class Project:
 
     def prediction_path(self, image: str | os.PathLike) -> Path:
         return self._file_path(self.predictions_root, image, ".npz")
+
+    def label_files(self) -> list[Path]:
+        """Every label mask of the project (not edited pixels, predictions or other hidden folders)."""
+        files = []
+        for path in sorted(self.labels_root.rglob(f"*{LABEL_SUFFIX}")):
+            parts = path.relative_to(self.labels_root).parts
+            if not parts[0].startswith("."):
+                files.append(path)
+        return files
+
+    # -- the image's files ----------------------------------------------------------------
+    def read_labels(self, image: str | os.PathLike) -> np.ndarray:
+        """The image's label mask (H, W) uint8; ImageReadError naming the file when missing or unusable."""
+        return read_index_mask(self.label_path(image))
+
+    def read_edited(self, image: str | os.PathLike) -> np.ndarray:
+        """The pixels a person labelled, (H, W) bool; ImageReadError naming the file when missing or unusable."""
+        return read_edited(self.edited_path(image))
+
+    def write_masks(self, image: str | os.PathLike, labels: np.ndarray, edited: np.ndarray | None = None,
+                    classes: ClassSet | None = None, *, backup: Backup | None = None) -> None:
+        """Write the image's labels (palette of ``classes``, default the project's) and, unless
+        ``edited`` is None, its edited pixels, each atomically; with ``backup`` the files they
+        replace are kept in it first."""
+        label_path, edited_path = self.label_path(image), self.edited_path(image)
+        if backup is not None:
+            backup.keep(label_path)
+            if edited is not None:
+                backup.keep(edited_path)
+        write_index_mask(label_path, labels, self.classes if classes is None else classes)
+        if edited is not None:
+            atomic_write_bytes(edited_path, encode_edited(edited))
+
+    def read_prediction(self, image: str | os.PathLike, shape: tuple[int, int] | None = None
+                        ) -> StoredPrediction | None:
+        """The image's stored prediction (None: there is none); ``shape`` (H, W) is checked when
+        given. PredictionFileError naming the file when it cannot be used."""
+        path = self.prediction_path(image)
+        return load_prediction(path, shape) if path.exists() else None
+
+    def write_prediction(self, image: str | os.PathLike, prediction: StoredPrediction) -> None:
+        """Keep the image's prediction (atomically) for the model-aware tools."""
+        save_prediction(self.prediction_path(image), prediction)
+
+    def adopt_labels(self, image: str | os.PathLike, staged: str | os.PathLike, *,
+                     backup: Backup | None = None) -> bool:
+        """Move a mask a batch run staged inside the project (already in the project's class
+        ids) into place as the image's labels, without decoding it; with ``backup`` the mask it
+        replaces is kept first. False when there is no staged file."""
+        return self._adopt(Path(staged), self.label_path(image), backup)
+
+    def adopt_prediction(self, image: str | os.PathLike, staged: str | os.PathLike) -> bool:
+        """Move a sidecar a batch run staged inside the project (``gcnet predict --predictions``)
+        into place as the image's prediction; False when there is no staged file."""
+        return self._adopt(Path(staged), self.prediction_path(image), None)
+
+    def _adopt(self, staged: Path, target: Path, backup: Backup | None) -> bool:
+        """One rename (the staging folder is on the project's file system), made durable."""
+        if not staged.exists():
+            return False
+        if backup is not None:
+            backup.keep(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        fsync_dir(target.parent)
+        return True
+
+    def backup(self, reason: str) -> Backup:
+        """The backup folder of one operation (``.gcnet/backups/<reason>-<time>/``): pass it to
+        :meth:`write_masks`, or keep a file with ``Backup.keep(path)``."""
+        return Backup(self.backups_root, self.labels_root, reason)
+
+    def staging_folder(self, kind: str) -> Path:
+        """A new folder name ``.gcnet/<kind>-<random>`` for files staged before they go into place
+        (not created here)."""
+        return self.data_root / f"{kind}-{uuid.uuid4().hex[:8]}"
 
     def state(self, image: str | os.PathLike) -> str:
         record = self._images.get(self.relative(image))

@@ -51,19 +51,19 @@ def test_import_a_labelme_folder(qtbot, make_window, tmp_path):
                                                    "imagePath": "gone.png", "imageData": None}))
     window = make_window(ScriptedPrompter())
     open_and_wait(qtbot, window, folder, 2)
-    assert window.current == "chelsea.png"
+    assert window.session.current == "chelsea.png"
     dialog = _run_dialog(qtbot, window, folder)
     assert dialog.format.currentData() == "labelme"  # guessed from the folder
     report = "\n".join(dialog.report.lines())
     assert "imported 1 label file(s)" in report and "new classes added: kitty" in report
     assert "stray.json" in dialog.report_view.toPlainText()  # matched no image: named, not dropped
 
-    project = window.project
+    project = window.session.project
     sky, kitty = project.classes.names.index("sky"), project.classes.names.index("kitty")
     assert window.classes_panel.classes.names[kitty] == "kitty"
     assert project.state("chelsea.png") == "corrected" and window.files.model.state("chelsea.png") == "corrected"
     assert window.files.model.state("coffee.png") != "corrected"
-    labels = window.document.labels  # the open image shows its imported mask
+    labels = window.session.document.labels  # the open image shows its imported mask
     assert (labels[:30] == sky).all() and (labels[36:55, 11:50] == kitty).all() and labels[58, 70] == 255
     np.testing.assert_array_equal(read_index_mask(project.label_path("chelsea.png")), labels)
     dialog.close()
@@ -93,19 +93,19 @@ def test_import_a_voc_folder(qtbot, make_window, tmp_path):
     dialog = _run_dialog(qtbot, window, voc, split="train")
     assert dialog.format.currentData() == "voc"
     assert len(dialog.report.imported) == 2, dialog.report.lines()
-    names = window.project.classes.names
+    names = window.session.project.classes.names
     person, background = names.index("person"), names.index("background")  # person: the ADE class
     assert window.files.model.state("2007_000032.jpg") == window.files.model.state("2007_000039.jpg") == "corrected"
-    labels = window.document.labels
-    assert window.current == "2007_000032.jpg"
+    labels = window.session.document.labels
+    assert window.session.current == "2007_000032.jpg"
     assert (labels[5:25, 10:30] == person).all() and labels[0, 0] == background and (labels[25] == 255).all()
     dialog.close()
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
     QTest.keyClick(window.canvas, Qt.Key.Key_D)  # the next image shows its mask too
-    qtbot.waitUntil(lambda: window.current == "2007_000039.jpg" and window.document is not None, timeout=5000)
-    cat = window.project.classes.names.index("cat")
-    assert (window.document.labels[5:25, 10:30] == cat).all()
+    qtbot.waitUntil(lambda: window.session.current == "2007_000039.jpg" and window.session.document is not None, timeout=5000)
+    cat = window.session.project.classes.names.index("cat")
+    assert (window.session.document.labels[5:25, 10:30] == cat).all()
 
     # and out again through File ▸ Export, as ADE20K (class + 1)
     export = window.show_export_dialog()
@@ -120,3 +120,50 @@ def test_import_a_voc_folder(qtbot, make_window, tmp_path):
     assert (out / "images" / "validation" / "2007_000032.jpg").read_bytes() == (
         voc / "JPEGImages" / "2007_000032.jpg").read_bytes()
     export.close()
+
+
+EXPORT_TITLES = ["Indexed PNG with palette", "Colour PNG", "Grayscale class-index PNG", "Cityscapes labelIds",
+                 "Cityscapes trainIds", "Pascal VOC layout", "Cityscapes layout (gtFine, all four kinds)",
+                 "ADE20K layout (images/, annotations/, class + 1)", "Overlay JPEG", "COCO JSON (RLE masks)",
+                 "labelme JSON (one file per image)"]
+IMPORT_TITLES = ["Pascal VOC (SegmentationClass, SegmentationClassAug)",
+                 "Cityscapes gtFine (labelIds or labelTrainIds)", "ADE20K annotations (class + 1)",
+                 "COCO JSON (RLE and polygons)", "labelme JSON files", "Folder of indexed or grayscale PNGs + class list"]
+
+
+def _titles(combo) -> list[str]:
+    return [combo.itemText(i) for i in range(combo.count())]
+
+
+def test_the_dialogs_list_the_registry_and_a_format_registered_there_alone(qtbot, tmp_path, monkeypatch):
+    from app.export_dialog import ExportDialog
+    from app.import_dialog import ImportDialog
+    from gcnet_core.formats import registry
+    from gcnet_core.formats.files import FlatWriter
+    from gcnet_core.formats.format import Format
+    from gcnet_core.model.classes import ClassSet
+    from gcnet_core.project.store import Project
+
+    project = Project.create(tmp_path, ClassSet(("cat",), ((200, 0, 0),)))
+    export, importer = ExportDialog(project, None), ImportDialog(project)
+    qtbot.addWidget(export)
+    qtbot.addWidget(importer)
+    assert _titles(export.format) == EXPORT_TITLES and _titles(importer.format) == IMPORT_TITLES
+    cityscapes = export.format.findData("cityscapes")
+    assert not export.format.model().item(cityscapes).isEnabled()  # the project lacks the 19 classes
+    assert "19 Cityscapes classes" in export.format.model().item(cityscapes).toolTip()
+
+    text = Format("text", "Class numbers in text files", lambda source, split=None, **_: ([], project.classes),
+                  FlatWriter, split=True, options=frozenset({"class_list"}), import_title="Text files of numbers")
+    monkeypatch.setattr(registry, "FORMATS", registry.FORMATS + (text,))
+    export, importer = ExportDialog(project, None), ImportDialog(project)
+    qtbot.addWidget(export)
+    qtbot.addWidget(importer)
+    assert _titles(export.format) == EXPORT_TITLES + ["Class numbers in text files"]
+    assert _titles(importer.format) == IMPORT_TITLES + ["Text files of numbers"]
+    export.set_choice("text")
+    assert export.split.isEnabled() and not export.with_images.isEnabled() and not export.labelme_shapes.isEnabled()
+    importer.format.setCurrentIndex(importer.format.findData("text"))
+    assert importer.split.isEnabled() and importer.class_list.isEnabled()
+    importer.format.setCurrentIndex(importer.format.findData("coco"))
+    assert not importer.split.isEnabled() and not importer.class_list.isEnabled()

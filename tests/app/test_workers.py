@@ -27,6 +27,7 @@ from gcnet_core.cli.main import main  # noqa: E402
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.model.classes import DATASET_CLASSES  # noqa: E402
 from gcnet_core.project.renumber import removal_lut  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
 from gcnet_core.weights.zoo import get_entry  # noqa: E402
 
 VOC = DATASET_CLASSES["voc"]
@@ -204,16 +205,15 @@ def test_download_thread_reports_offline_and_cancel(qtbot, monkeypatch):
 
 def test_serial_writer_keeps_order_and_reports_failures(qtbot, tmp_path):
     writer = SerialWriter()
-    path = tmp_path / "m.png"
+    project = Project(tmp_path, VOC)
     for value in range(5):
         labels = np.full((20, 30), value, np.uint8)
-        writer.save_mask(MaskSnapshot(path, tmp_path / "e.png", labels, labels > 10, VOC))
+        writer.save_mask(MaskSnapshot(project, "m.png", labels, labels > 10, VOC))
     assert writer.flush()
-    assert (read_index_mask(path) == 4).all()  # the last one submitted is the one on disk
-    assert (read_index_mask(tmp_path / "e.png") == 0).all()
+    assert (project.read_labels("m.png") == 4).all()  # the last one submitted is the one on disk
+    assert not project.read_edited("m.png").any()
     with qtbot.waitSignal(writer.failed, timeout=5000) as blocker:
-        writer.save_mask(MaskSnapshot(tmp_path / "nope" / "\0bad.png", tmp_path / "e.png",
-                                      np.zeros((2, 2), np.uint8), None, VOC))
+        writer.save_mask(MaskSnapshot(project, "nope/\0bad.png", np.zeros((2, 2), np.uint8), None, VOC))
     assert blocker.args[0]
 
 
@@ -221,23 +221,24 @@ WRITER_LOOP = textwrap.dedent("""
     import sys, numpy as np
     from app.workers.saving import MaskSnapshot
     from gcnet_core.model.classes import DATASET_CLASSES
-    path = sys.argv[1]
+    from gcnet_core.project.store import Project
+    project = Project(sys.argv[1], DATASET_CLASSES["voc"])
     value = 0
     print("ready", flush=True)
     while True:
         value = (value + 1) % 20
         labels = np.full((300, 400), value, np.uint8)
         labels[::7] = (value + 1) % 20
-        MaskSnapshot(__import__("pathlib").Path(path), __import__("pathlib").Path(path + ".edited.png"),
-                     labels, labels == value, DATASET_CLASSES["voc"]).write()
+        MaskSnapshot(project, "a.png", labels, labels == value, DATASET_CLASSES["voc"]).write()
 """)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 def test_killing_a_process_in_the_middle_of_autosaves_never_leaves_a_broken_mask(tmp_path):
-    mask = tmp_path / "labels" / "a.png"
+    project = Project(tmp_path, VOC)
+    mask = project.label_path("a.png")
     for attempt in range(3):
-        process = subprocess.Popen([sys.executable, "-c", WRITER_LOOP, str(mask)], cwd=REPO,
+        process = subprocess.Popen([sys.executable, "-c", WRITER_LOOP, str(tmp_path)], cwd=REPO,
                                    stdout=subprocess.PIPE, text=True)
         assert process.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + 20
@@ -250,7 +251,7 @@ def test_killing_a_process_in_the_middle_of_autosaves_never_leaves_a_broken_mask
         assert labels.shape == (300, 400)
         value = labels[1, 0]
         assert (labels[1:7] == value).all() and (labels[0] == (value + 1) % 20).all()
-        assert read_index_mask(Path(str(mask) + ".edited.png")).shape == (300, 400)
+        assert project.read_edited("a.png").shape == (300, 400)
 
 
 def test_removal_lut_renumbers_and_ignores():
