@@ -35,8 +35,8 @@ def add_adapt_command(subparsers) -> None:
     sub.add_argument("--project", required=True, metavar="DIR", help="an annotation project folder")
     sub.add_argument("--model", required=True, metavar="NAME", help="zoo model (1.x or 0.x config name)")
     sub.add_argument("--checkpoint", metavar="FILE", help="start from this file instead of the official one")
-    sub.add_argument("--device", default="cpu", help="where the missing features are computed: cpu (default), "
-                                                     "cuda, cuda:N, auto")
+    sub.add_argument("--device", default="auto", help="where the missing features are computed: auto (CUDA if "
+                                                      "present), cpu, cuda, cuda:N")
     sub.add_argument("--out", required=True, metavar="FILE.pth", help="the adapted checkpoint to write")
     sub.add_argument("--cache-mb", type=float, default=DEFAULT_DISK_MB, metavar="MB",
                      help=f"size limit of the project's feature cache on disk (default {DEFAULT_DISK_MB})")

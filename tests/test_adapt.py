@@ -1,0 +1,312 @@
+"""Live adaptation (gcnet_core/adapt): features, cache, the light head, the guard, publishing and
+``gcnet adapt``. Real fitting on small R50 networks; nothing about the fit is mocked."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from gcnet_core import inference, init_model
+from gcnet_core.adapt import cache as cache_module
+from gcnet_core.adapt.cache import FeatureCache, project_cache_folder
+from gcnet_core.adapt.features import FeatureExtractor, grid_positions, logits_from_features
+from gcnet_core.adapt.guard import Score, held_out_folds, score_labels, should_adopt
+from gcnet_core.adapt.head import grid_logits, model_head, relabel, resize_as_predictor
+from gcnet_core.adapt.job import NothingToLearn, adapt_project, relabel_untouched, untouched_images
+from gcnet_core.cli.main import main
+from gcnet_core.files.masks import read_index_mask, write_index_mask
+from gcnet_core.model.classes import ClassSet
+from gcnet_core.project.store import Project
+
+from helpers import WHOLE_ADE, register_entry, small_entry, tiny_start_checkpoint
+
+# ------------------------------------------------------------------ a synthetic set
+# Three regions: a beige "wall" above, a brown "floor" below, and an ellipse of striped
+# magenta "graffiti", a class no ADE20K model knows.
+CLASSES = ClassSet(("wall", "floor", "graffiti"), ((120, 120, 120), (80, 50, 50), (230, 0, 220)))
+COLOURS = np.array([(190, 170, 140), (110, 70, 40), (220, 40, 200)], np.int16)
+HEIGHT, WIDTH = 96, 192
+
+
+def scene(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB image, labels in CLASSES' ids)."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((HEIGHT, WIDTH), np.uint8)
+    labels[HEIGHT // 2 + rng.integers(-6, 6):] = 1
+    rows, cols = np.mgrid[:HEIGHT, :WIDTH]
+    cy, cx = rng.integers(20, HEIGHT - 20), rng.integers(30, WIDTH - 30)
+    ry, rx = rng.integers(12, 24), rng.integers(16, 36)
+    blob = ((rows - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 <= 1
+    labels[blob] = 2
+    image = COLOURS[labels] + rng.integers(-25, 25, (HEIGHT, WIDTH, 3))
+    image[blob & (((rows + cols) // 3) % 2 == 0)] -= 60
+    return np.clip(image, 0, 255).astype(np.uint8), labels
+
+
+def iou(predicted: np.ndarray, labels: np.ndarray, class_id: int) -> float:
+    both = ((predicted == class_id) & (labels == class_id)).sum()
+    return float(both / max(1, ((predicted == class_id) | (labels == class_id)).sum()))
+
+
+def make_project(root: Path, seeds: list[int], corrected: int, relabel_rule=lambda labels, i: labels) -> Project:
+    """A project of ``scene(seed)`` images; the first ``corrected`` carry (re-ruled) labels."""
+    project = Project.create(root, CLASSES)
+    for i, seed in enumerate(seeds):
+        image, labels = scene(seed)
+        path = root / f"scene{seed:03d}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        if i < corrected:
+            write_index_mask(project.label_path(path), relabel_rule(labels, i), CLASSES)
+            project.set_state(path, "corrected")
+        else:
+            project.set_state(path, "predicted")
+    project.save()
+    return Project.open(root)
+
+
+# Features of the same image bytes and weights are the same: one memory cache for the module's
+# rounds (content-keyed, so a test never sees another image's features).
+FEATURES = FeatureCache(None, memory_mb=256)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The fits and passes here are small: one thread is faster on a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def colour_checkpoint(tmp_path_factory) -> Path:
+    """An R50 whose blocks start as the identity (helpers.tiny_start_checkpoint): its features
+    keep colour and texture, as a trained network's keep what tells classes apart."""
+    return tiny_start_checkpoint(tmp_path_factory.mktemp("colour") / "colour.pth", colour_entry())
+
+
+def colour_entry():
+    return small_entry(WHOLE_ADE, base_scale=(WIDTH, HEIGHT))
+
+
+@pytest.fixture
+def colour_model(monkeypatch, colour_checkpoint):
+    register_entry(monkeypatch, colour_entry())
+    return init_model(WHOLE_ADE, colour_checkpoint, device="cpu", fast=False, precision="fp32")
+
+
+def textured_image(height: int, width: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0, 150, width)[None, :, None]
+    return np.clip(rng.integers(0, 100, (height, width, 3)) + ramp, 0, 255).astype(np.uint8)
+
+
+# ------------------------------------------------------------------ features
+def test_conv_seg_of_the_features_gives_the_predictors_labels(ade_model):
+    image = textured_image(50, 75)
+    expected = inference(ade_model, image).labels
+    extractor = FeatureExtractor(ade_model.network, ade_model.entry)
+    conv_seg = ade_model.network.decode_head.conv_seg
+    exact = extractor(image, dtype=np.float32)
+    assert exact.features.shape == (512, 6, 9) and exact.image_size == (50, 75) and exact.input_size == (48, 72)
+    labels = logits_from_features(conv_seg.weight, conv_seg.bias, exact).max(dim=0).indices.numpy()
+    assert np.array_equal(labels, expected)  # bit for bit in float32
+    half = extractor(image)
+    assert half.features.dtype == np.float16
+    labels = logits_from_features(conv_seg.weight, conv_seg.bias, half).max(dim=0).indices.numpy()
+    assert (labels == expected).mean() >= 0.999
+
+
+def test_slide_features_equal_the_averaged_window_logits_at_the_grid_points(slide_model):
+    image = textured_image(50, 75, seed=3)
+    predictor = slide_model.predictor()
+    with torch.inference_mode():
+        averaged = predictor.logits_at_input(predictor.prepare([image], slide_model.entry.test_scale))[0]
+    feature_map = FeatureExtractor(slide_model.network, slide_model.entry)(image, dtype=np.float32)
+    height, width = feature_map.input_size
+    assert feature_map.grid_size == (len(grid_positions(height)), len(grid_positions(width)))
+    rows, cols = grid_positions(height), grid_positions(width)
+    assert np.allclose(rows, np.round(rows)) and np.allclose(cols, np.round(cols))  # 65 and 97 pixels: on pixels
+    conv_seg = slide_model.network.decode_head.conv_seg
+    grid = torch.einsum("kc,chw->khw", conv_seg.weight[:, :, 0, 0], torch.from_numpy(feature_map.features))
+    grid = grid + conv_seg.bias[:, None, None]
+    at_points = averaged[:, np.round(rows).astype(int)][:, :, np.round(cols).astype(int)]
+    assert torch.allclose(grid, at_points, rtol=1e-4, atol=1e-3 * float(at_points.abs().max()))
+
+
+def test_relabel_resizes_few_classes_yet_equals_the_full_argmax(ade_model):
+    image = textured_image(70, 110, seed=5)
+    feature_map = FeatureExtractor(ade_model.network, ade_model.entry)(image)
+    conv_seg = ade_model.network.decode_head.conv_seg
+    names = ade_model.classes.names
+    head = model_head(conv_seg.weight, conv_seg.bias, names, names)
+    full = resize_as_predictor(grid_logits(head, feature_map), feature_map).max(dim=0).indices.numpy()
+    assert np.array_equal(relabel(head, feature_map), full.astype(np.uint8))
+    # In a project of three of its classes the model labels the others "none of ours" (255).
+    subset = model_head(conv_seg.weight, conv_seg.bias, names, ("floor", "wall", "nothing-known"))
+    relabelled = relabel(subset, feature_map)
+    expected = np.full(full.shape, 255, np.uint8)
+    expected[full == names.index("floor")] = 0
+    expected[full == names.index("wall")] = 1
+    assert np.array_equal(relabelled, expected)
+
+
+# ------------------------------------------------------------------ cache
+def small_map(seed: int = 0):
+    from gcnet_core.adapt.features import FeatureMap
+
+    rng = np.random.default_rng(seed)
+    return FeatureMap(rng.random((512, 4, 6)).astype(np.float16), (32, 48), (30, 45), False, False)
+
+
+def test_a_damaged_cache_file_is_recomputed_never_trusted(tmp_path):
+    cache = FeatureCache(tmp_path / "features")
+    assert cache.put("abc123", "v1", small_map()) is None
+    path = cache.path("abc123", "v1")
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF  # one feature byte flipped
+    path.write_bytes(bytes(data))
+    fresh = FeatureCache(tmp_path / "features")  # nothing in memory: the file is read
+    assert fresh.get("abc123", "v1") is None and not path.exists()
+    computed = []
+    fresh.get_or_compute("abc123", "v1", lambda: computed.append(1) or small_map())
+    assert computed == [1] and FeatureCache(tmp_path / "features").get("abc123", "v1") is not None
+    path.write_bytes(path.read_bytes()[:100])  # truncated
+    assert FeatureCache(tmp_path / "features").get("abc123", "v1") is None
+
+
+def test_features_of_another_model_version_are_never_used(tmp_path):
+    cache = FeatureCache(tmp_path / "features")
+    cache.put("abc123", "v1", small_map())
+    assert cache.get("abc123", "v2") is None
+    misplaced = cache.path("abc123", "v2")  # a v1 file under v2's name (copied by hand, say)
+    misplaced.parent.mkdir(parents=True)
+    misplaced.write_bytes(cache.path("abc123", "v1").read_bytes())
+    assert FeatureCache(tmp_path / "features").get("abc123", "v2") is None
+    assert np.array_equal(FeatureCache(tmp_path / "features").get("abc123", "v1").features, small_map().features)
+
+
+def test_a_full_disk_leaves_no_partial_file_and_is_reported(tmp_path, monkeypatch):
+    folder = tmp_path / "features"
+    cache = FeatureCache(folder)
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("gcnet_core.files.atomic.os.fsync", disk_full)
+    problem = cache.put("abc123", "v1", small_map())
+    assert problem and "No space left on device" in problem and "memory" in problem
+    assert [p for p in folder.rglob("*") if p.is_file()] == []
+    assert cache.get("abc123", "v1") is not None  # still usable from memory
+
+
+def test_the_cache_stays_within_its_limits(tmp_path):
+    one = small_map().nbytes
+    cache = FeatureCache(tmp_path / "features", memory_mb=2.5 * one / 2**20, disk_mb=3.5 * (one + 400) / 2**20)
+    for i in range(5):
+        cache.put(f"{i:04x}", "v1", small_map(i))
+    assert cache.memory_bytes <= 2.5 * one
+    assert cache.disk_bytes() <= 3.5 * (one + 400)
+    fresh = FeatureCache(tmp_path / "features")
+    assert fresh.get("0000", "v1") is None and fresh.get("0004", "v1") is not None  # the oldest went first
+
+
+# ------------------------------------------------------------------ guard
+def test_scores_count_labelled_pixels_and_an_equal_score_is_not_adopted():
+    labels = np.array([[0, 1, 255], [2, 2, 1]], np.uint8)
+    guess = np.array([[0, 1, 0], [255, 2, 0]], np.uint8)
+    score = score_labels(guess, labels, 3)
+    assert (score.correct, score.total) == (3, 5)
+    assert score.intersection.tolist() == [1, 1, 1] and score.union.tolist() == [2, 2, 2]
+    assert not should_adopt(score, score) and should_adopt(score_labels(labels, labels, 3), score)
+    assert [len(f) for f in held_out_folds(list(range(4)))] == [1, 1, 1, 1]
+    assert sorted(x for f in held_out_folds(list(range(12))) for x in f) == list(range(12))
+    assert Score.empty(3).accuracy == 0.0
+
+
+# ------------------------------------------------------------------ fitting and the round
+def test_the_head_learns_a_new_class_from_three_corrected_images(tmp_path, colour_model):
+    project = make_project(tmp_path / "p", list(range(7)), corrected=3)
+    cache = FEATURES
+    result = adapt_project(project, colour_model, cache)
+    assert result.adopted and result.corrected == 3 and result.held_out == 3
+    assert result.score_after.accuracy > result.score_before.accuracy
+    assert result.summary.startswith("live model: 3 corrected images, ")
+    extractor = FeatureExtractor(colour_model.network, colour_model.entry)
+    empty = FeatureCache(None)
+    assert dict(relabel_untouched(project, result.head, empty, extractor.version)) == {}  # no features: none done
+    for seed in range(3, 7):
+        image, _ = scene(seed)
+        cache.put(cache_module.content_key(project.root / f"scene{seed:03d}.png"), extractor.version, extractor(image))
+    relabelled = dict(relabel_untouched(project, result.head, cache, extractor.version))
+    assert sorted(p.name for p in relabelled) == [f"scene{s:03d}.png" for s in range(3, 7)]
+    scores = [iou(relabelled[project.root / f"scene{s:03d}.png"], scene(s)[1], 2) for s in range(3, 7)]
+    assert np.mean(scores) >= 0.7, scores
+    # A second round with nothing new keeps the head and says so.
+    again = adapt_project(project, colour_model, cache, current=result.head)
+    assert not again.adopted and again.head is result.head and "nothing new" in again.summary
+
+
+def test_a_head_fitted_on_labels_that_make_it_worse_is_never_adopted(tmp_path, colour_model):
+    good = adapt_project(make_project(tmp_path / "clean", [0, 1, 2], corrected=3), colour_model, FEATURES).head
+    # Each image names the three regions differently (a Latin square): whatever a fit learns from
+    # two of them is wrong on the third, while the current head still gets the first right.
+    project = make_project(tmp_path / "mixed", [3, 4, 5], corrected=3,
+                           relabel_rule=lambda labels, i: ((labels.astype(int) + i) % 3).astype(np.uint8))
+    result = adapt_project(project, colour_model, FEATURES, current=good)
+    assert not result.adopted and result.head is good
+    assert result.score_after.accuracy < result.score_before.accuracy
+    assert result.summary.startswith("live model kept: ")
+
+
+def test_nothing_to_learn_is_said(tmp_path, colour_model):
+    project = make_project(tmp_path / "none", [1, 2], corrected=0)
+    with pytest.raises(NothingToLearn, match="no corrected images"):
+        adapt_project(project, colour_model, FEATURES)
+    single = make_project(tmp_path / "single", [1, 2], corrected=2, relabel_rule=lambda labels, i: labels * 0)
+    with pytest.raises(NothingToLearn, match=r"single class \(wall\)"):
+        adapt_project(single, colour_model, FEATURES)
+
+
+def test_untouched_images_exclude_edited_and_corrected_ones(tmp_path):
+    project = make_project(tmp_path / "p", [1, 2, 3], corrected=1)
+    edited = project.root / "scene002.png"
+    write_index_mask(project.edited_path(edited), np.full((HEIGHT, WIDTH), 255, np.uint8), CLASSES)
+    assert [p.name for p in untouched_images(project)] == ["scene003.png"]
+
+
+# ------------------------------------------------------------------ gcnet adapt
+def test_gcnet_adapt_writes_a_checkpoint_that_predicts_the_projects_classes(tmp_path, colour_model, capsys):
+    project = make_project(tmp_path / "p", list(range(5)), corrected=3)
+    out = tmp_path / "adapted.pth"
+    assert main(["adapt", "--project", str(project.root), "--model", WHOLE_ADE, "--checkpoint",
+                 str(colour_model.checkpoint_path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "pixels right before:" in printed and "live model: 3 corrected images" in printed
+    assert any(project_cache_folder(project.root).rglob("*.feat"))  # the features were kept
+    loaded = init_model(WHOLE_ADE, out, device="cpu", fast=False, precision="fp32")
+    assert loaded.classes == CLASSES and loaded.network.decode_head.conv_seg.weight.shape[0] == 3
+    masks = tmp_path / "masks"
+    untouched = [project.root / "scene003.png", project.root / "scene004.png"]
+    assert main(["predict", "--model", WHOLE_ADE, "--checkpoint", str(out), "--out", str(masks), "--quiet",
+                 *map(str, untouched)]) == 0
+    for path in untouched:
+        predicted = read_index_mask(masks / f"{path.stem}.png")
+        assert iou(predicted, scene(int(path.stem[-3:]))[1], 2) >= 0.7
+
+
+def test_gcnet_adapt_says_why_there_is_nothing_to_learn(tmp_path, colour_model, capsys):
+    project = make_project(tmp_path / "p", [1, 2], corrected=0)
+    out = tmp_path / "adapted.pth"
+    assert main(["adapt", "--project", str(project.root), "--model", WHOLE_ADE, "--checkpoint",
+                 str(colour_model.checkpoint_path), "--out", str(out), "--progress", "jsonl"]) == 1
+    captured = capsys.readouterr()
+    assert "nothing to learn from" in captured.err and '"event": "error"' in captured.out
+    assert not out.exists()
+    assert main(["adapt", "--project", str(tmp_path / "missing"), "--model", WHOLE_ADE, "--out", str(out)]) == 2
+    assert "not an annotation project" in capsys.readouterr().err
