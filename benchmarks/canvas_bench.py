@@ -219,11 +219,12 @@ def background_inference():
     function that stops it and gives the number of passes."""
     import threading
 
-    from gcnet_core.api import build_model
+    from gcnet_core.api import LoadedModel, build_model
     from gcnet_core.predict.running import inference
     from gcnet_core.weights.zoo import get_entry
 
-    model = build_model(get_entry("gcnet_r50-d8_4xb4-80k_ade20k-512x512")).eval()
+    entry = get_entry("gcnet_r50-d8_4xb4-80k_ade20k-512x512")
+    model = LoadedModel(build_model(entry).eval(), entry, entry.classes)  # untrained: the same cost
     image = np.random.default_rng(0).integers(0, 255, (512, 770, 3), dtype=np.uint8)
     done, stop = [0], threading.Event()
 

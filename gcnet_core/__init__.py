@@ -5,6 +5,7 @@ This package never imports Qt.
 """
 
 from .api import build_model, init_model
+from .predict.loaded import LoadedModel
 from .predict.predictor import SegmentationResult
 from .predict.running import inference, inference_many
 from .version import read_version
@@ -12,4 +13,5 @@ from .weights.zoo import ZOO, get_entry
 
 __version__ = read_version()  # pyproject.toml's, through the installed metadata
 
-__all__ = ["ZOO", "SegmentationResult", "build_model", "get_entry", "inference", "inference_many", "init_model"]
+__all__ = ["ZOO", "LoadedModel", "SegmentationResult", "build_model", "get_entry", "inference", "inference_many",
+           "init_model"]

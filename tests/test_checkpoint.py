@@ -22,14 +22,14 @@ def _same_weights(model, path: Path) -> bool:
     state = torch.load(path, weights_only=True)
     state = state.get("state_dict", state)
     state = {k.removeprefix("module."): v for k, v in state.items()}
-    return all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    return all(torch.equal(v, state[k]) for k, v in model.network.state_dict().items())
 
 
 def test_official_layout_round_trips(ade_checkpoint):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
     assert _same_weights(model, ade_checkpoint)
-    assert model.auxiliary_head is None  # skipped at inference
-    assert not model.training and model.classes.names[7] == "bed "
+    assert model.network.auxiliary_head is None  # skipped at inference
+    assert not model.network.training and model.classes.names[7] == "bed "
     assert model.entry.name == WHOLE_ADE and model.checkpoint_meta["CLASSES"][0] == "wall"
 
 
@@ -44,7 +44,7 @@ def test_bare_and_ddp_state_dicts_load(tmp_path, layout):
 def test_training_model_keeps_the_auxiliary_head(ade_checkpoint):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cpu", with_auxiliary_head=True)
     assert _same_weights(model, ade_checkpoint)
-    assert "auxiliary_head.conv_seg.weight" in model.state_dict()
+    assert "auxiliary_head.conv_seg.weight" in model.network.state_dict()
 
 
 def test_fine_tuned_checkpoint_carries_its_own_classes(tmp_path, ade_checkpoint):
@@ -57,7 +57,7 @@ def test_fine_tuned_checkpoint_carries_its_own_classes(tmp_path, ade_checkpoint)
     meta = {"CLASSES": ["road", "cat", "sky"], "PALETTE": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "base_model": WHOLE_ADE}
     torch.save({"meta": meta, "state_dict": state}, tmp_path / "ft.pth")
     model = init_model(checkpoint=tmp_path / "ft.pth", device="cpu")
-    assert model.entry.name == WHOLE_ADE and model.num_classes == 3
+    assert model.entry.name == WHOLE_ADE and model.network.num_classes == 3
     assert model.classes.names == ("road", "cat", "sky") and model.classes.palette[2] == (7, 8, 9)
 
 

@@ -72,7 +72,6 @@ def test_thin_image_is_segmented_not_a_crash(tmp_path, ade_checkpoint, small_ade
 
 def test_a_failing_image_inside_a_batch_fails_alone(tmp_path, ade_checkpoint, small_ade, monkeypatch):
     """An error in the network (not in decoding) is that image's, named, and the run goes on."""
-    from gcnet_core.predict.running import predictor_for
     from gcnet_core.predict.folder import segment_files
 
     paths = []
@@ -80,7 +79,7 @@ def test_a_failing_image_inside_a_batch_fails_alone(tmp_path, ade_checkpoint, sm
         paths.append(tmp_path / f"{i}.png")
         Image.fromarray(np.full((20, 30, 3), value, np.uint8)).save(paths[-1])
     model = _model(ade_checkpoint)
-    predictor = predictor_for(model)
+    predictor = model.predictor()
     original = predictor.predict_batch
 
     def fail_on_bright(images, return_logits=False):

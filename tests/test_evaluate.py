@@ -18,7 +18,7 @@ from gcnet_core.api import build_model
 from gcnet_core.model.classes import ClassSet
 from gcnet_core.data import SegDataset
 from gcnet_core.evaluation.evaluate import evaluate, evaluate_report
-from gcnet_core.predict.running import predictor_for
+from gcnet_core.predict.loaded import LoadedModel
 from gcnet_core.evaluation.metrics import IoUAccumulator
 from gcnet_core.project.store import Project
 
@@ -42,18 +42,19 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def model():
+def model() -> LoadedModel:
     torch.manual_seed(0)
-    net = build_model(small_entry())
+    entry = small_entry()
+    net = build_model(entry)
     with torch.no_grad():  # spread the logits so several classes get predicted
         net.decode_head.conv_seg.weight.normal_(0, 0.5)
-    return net.eval()
+    return LoadedModel(net.eval(), entry, entry.classes)
 
 
 @pytest.fixture(scope="module")
 def checkpoint(model, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "small.pth"
-    torch.save({"meta": {}, "state_dict": model.state_dict()}, path)
+    torch.save({"meta": {}, "state_dict": model.network.state_dict()}, path)
     return path
 
 
@@ -84,7 +85,7 @@ def by_hand(model, dataset: SegDataset, indices) -> dict:
     for i in indices:
         image, label, name = dataset[i]
         if name not in _PREDICTIONS:
-            _PREDICTIONS[name] = predictor_for(model).predict(image).labels
+            _PREDICTIONS[name] = model.predictor().predict(image).labels
         acc.update(_PREDICTIONS[name], label)
     return acc.compute(dataset.classes.names).to_json()
 
@@ -111,9 +112,11 @@ def test_controlled_predictions(monkeypatch, dataset):
         def predict_batch(self, images):
             return [SimpleNamespace(labels=np.zeros(im.shape[:2], np.uint8)) for im in images]
 
-    monkeypatch.setattr("gcnet_core.evaluation.evaluate.predictor_for", lambda m: Constant())
-    fake = torch.nn.Linear(1, 1)
-    fake.classes = dataset.classes
+    class ConstantModel(LoadedModel):
+        def predictor(self, progress=None):
+            return Constant()
+
+    fake = ConstantModel(torch.nn.Linear(1, 1), small_entry(), dataset.classes)
     result = evaluate(fake, dataset, progress=False)
     band = H * W // 4  # each of the four bands is a quarter of the columns
     valid = 3 * 3 * band  # three images, three non-ignored bands each
@@ -125,7 +128,7 @@ def test_controlled_predictions(monkeypatch, dataset):
     present = 7  # classes 0, 1, 2, 13, 16, 17, 18 occur in the labels; only class 0 scores
     assert result.mIoU == pytest.approx(round(100 * (band / valid) / present, 2))
     assert result.mAcc == pytest.approx(round(100 / present, 2))
-    assert fake.training  # the model's mode is restored
+    assert fake.network.training  # the model's mode is restored
 
 
 def test_limit_scores_only_the_first_images(model, dataset):
@@ -137,7 +140,7 @@ def test_limit_scores_only_the_first_images(model, dataset):
 def test_tta_uses_the_ms_flip_predictions(model, dataset):
     image, label, _ = dataset[0]
     acc = IoUAccumulator(19)
-    acc.update(predictor_for(model).predict(image, tta=True).labels, label)
+    acc.update(model.predictor().predict(image, tta=True).labels, label)
     result = evaluate(model, dataset, tta=True, limit=1, progress=False)
     assert result.to_json() == acc.compute(dataset.classes.names).to_json()
 

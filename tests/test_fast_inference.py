@@ -19,7 +19,6 @@ from gcnet_core.predict.folder import segment_files
 from gcnet_core.files.images import read_image_rgb
 from gcnet_core.files.prefetch import prefetch
 from gcnet_core.predict.predictor import Predictor, resolve_precision
-from gcnet_core.predict.running import predictor_for
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.model.heads import ContextBlock
 
@@ -33,8 +32,8 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_auto_precision_is_exact_fp32_on_the_cpu(ade_model):
-    assert ade_model.precision == "fp32" and ade_model.fast is False
-    assert type(predictor_for(ade_model)) is Predictor
+    assert ade_model.precision == "fp32" and ade_model.backend == "exact"
+    assert type(ade_model.predictor()) is Predictor
     assert resolve_precision(torch.device("cpu"), "auto") == "fp32"
     assert resolve_precision(torch.device("cpu"), "fp16") == "fp16"  # allowed, if slow
     with pytest.raises(ValueError, match="precision must be one of"):
@@ -44,8 +43,8 @@ def test_auto_precision_is_exact_fp32_on_the_cpu(ade_model):
 def test_fast_can_be_asked_for_on_the_cpu(monkeypatch, ade_checkpoint):
     register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cpu", fast=True)
-    assert isinstance(predictor_for(model), FastPredictor)
-    assert predictor_for(model).description.startswith("fp32 (channels last, fold bn")
+    assert isinstance(model.predictor(), FastPredictor)
+    assert model.predictor().description.startswith("fp32 (channels last, fold bn")
 
 
 def test_cuda_graphs_and_pinned_uploads_are_opt_in(tmp_path):
@@ -74,23 +73,24 @@ def test_both_paths_follow_the_models_weights(monkeypatch, ade_checkpoint, fast)
     image = cv2.resize(read_image_rgb(PHOTOS[0]), (64, 48))
     before = inference(model, image).labels
     assert len(np.unique(before)) > 1
-    state = model.state_dict()
+    state = model.network.state_dict()
     state["decode_head.conv_seg.bias"][7] += 1000.0
-    model.load_state_dict(state)
+    model.network.load_state_dict(state)
     assert np.all(inference(model, image).labels == 7)
     with torch.no_grad():  # an optimiser step changes the tensors in place
-        model.decode_head.conv_seg.bias[7] -= 1000.0
-        model.decode_head.conv_seg.bias[11] += 1000.0
+        model.network.decode_head.conv_seg.bias[7] -= 1000.0
+        model.network.decode_head.conv_seg.bias[11] += 1000.0
     assert np.all(inference(model, image).labels == 11)
 
 
 def test_folded_batch_norms_compute_the_same_function(ade_model):
     x = torch.randn(1, 3, 64, 80)
-    runner = inference_copy(ade_model, "fp32", channels_last=False, fold_bn=True)
+    network = ade_model.network
+    runner = inference_copy(network, "fp32", channels_last=False, fold_bn=True)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in runner.modules())
-    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in ade_model.modules())  # the original is untouched
-    with torch.no_grad():
-        expected, folded = ade_model(x), runner(x)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in network.modules())  # the original is untouched
+    with torch.no_grad():  # the copy is backbone + decode head: logits at 1/8, before the resize
+        expected, folded = network.decode_head(network.backbone(x)), runner(x)
     assert torch.allclose(folded, expected, rtol=1e-4, atol=1e-3 * expected.abs().max().item())
     plain = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()  # nothing to fold is fine:
     kept = fold_batch_norms(copy.deepcopy(plain))  # the same layers, the same function
@@ -117,8 +117,9 @@ def test_every_path_feeds_the_network_the_exact_paths_input(ade_model):
     """Bit-identical network input on a sweep of sizes and aspect ratios (down- and
     up-scaling, no resize at all), flipped or not, one image or a batch of two."""
     rng = np.random.default_rng(0)
-    exact = Predictor(ade_model)
-    others = [FastPredictor(ade_model, "fp32"), FastPredictor(ade_model, "bf16", FastOptions(channels_last=False))]
+    exact = Predictor(ade_model.network, ade_model.entry)
+    others = [FastPredictor(ade_model.network, ade_model.entry, "fp32"),
+              FastPredictor(ade_model.network, ade_model.entry, "bf16", FastOptions(channels_last=False))]
     checked = 0
     for height, width in SIZES:
         images = [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(2)]
@@ -138,7 +139,7 @@ def test_every_path_feeds_the_network_the_exact_paths_input(ade_model):
 @pytest.mark.parametrize("model_fixture", ["ade_model", "slide_model"])
 def test_fast_path_agrees_with_the_exact_path(request, model_fixture):
     model = request.getfixturevalue(model_fixture)
-    exact, fast = Predictor(model, "fp32"), FastPredictor(model, "fp32")
+    exact, fast = Predictor(model.network, model.entry, "fp32"), FastPredictor(model.network, model.entry, "fp32")
     for path in PHOTOS:
         image = read_image_rgb(path)
         assert agreement(fast.predict(image).labels, exact.predict(image).labels) >= 0.995
@@ -148,16 +149,17 @@ def test_fast_path_agrees_with_the_exact_path(request, model_fixture):
 
 def test_bf16_fast_path_runs_on_the_cpu(ade_model):
     image = read_image_rgb(PHOTOS[1])
-    result = FastPredictor(ade_model, "bf16").predict(image)
+    result = FastPredictor(ade_model.network, ade_model.entry, "bf16").predict(image)
     assert result.labels.shape == image.shape[:2] and result.confidence.dtype == np.float32
-    assert agreement(result.labels, Predictor(ade_model).predict(image).labels) > 0.9
+    assert agreement(result.labels, Predictor(ade_model.network, ade_model.entry).predict(image).labels) > 0.9
 
 
 @pytest.mark.parametrize("model_fixture", ["ade_model", "slide_model"])
 def test_a_batch_gives_the_labels_of_one_by_one(request, model_fixture):
     model = request.getfixturevalue(model_fixture)
     images = [cv2.resize(read_image_rgb(p), (120, 90)) for p in PHOTOS]
-    for predictor in (Predictor(model), FastPredictor(model, "fp32", FastOptions(window_batch=2))):
+    for predictor in (Predictor(model.network, model.entry),
+                      FastPredictor(model.network, model.entry, "fp32", FastOptions(window_batch=2))):
         batched = predictor.predict_batch(images)
         for image, result in zip(images, batched):
             single = predictor.predict(image)
@@ -184,8 +186,8 @@ def test_out_of_memory_in_whole_mode_falls_back_to_sliding_windows(monkeypatch, 
     register_entry(monkeypatch, entry)
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
     image = read_image_rgb(PHOTOS[1])  # 48x72 network input
-    fast = FastPredictor(model, "fp32")
-    windows = Predictor(model)
+    fast = FastPredictor(model.network, model.entry, "fp32")
+    windows = Predictor(model.network, model.entry)
     windows.force_slide = True  # what the fallback should compute: 32x32 windows, stride 21
     expected = windows.predict(image).labels
     fast.network = failing = _FailingNetwork(fast, max_pixels=32 * 32)
@@ -199,10 +201,10 @@ def test_out_of_memory_in_whole_mode_falls_back_to_sliding_windows(monkeypatch, 
 
 def test_out_of_memory_everywhere_falls_back_to_the_cpu(ade_model):
     images = [read_image_rgb(PHOTOS[0])] * 2
-    fast = FastPredictor(ade_model, "fp32")
+    fast = FastPredictor(ade_model.network, ade_model.entry, "fp32")
     fast.network = _FailingNetwork(fast, max_pixels=None)
     results = fast.predict_batch(images)  # the batch is split, then each image goes to the CPU
-    expected = Predictor(ade_model).predict(images[0]).labels
+    expected = Predictor(ade_model.network, ade_model.entry).predict(images[0]).labels
     assert len(results) == 2
     for result in results:
         assert "on the CPU" in result.note
@@ -210,7 +212,7 @@ def test_out_of_memory_everywhere_falls_back_to_the_cpu(ade_model):
 
 
 def test_other_errors_are_not_swallowed(ade_model):
-    fast = FastPredictor(ade_model, "fp32")
+    fast = FastPredictor(ade_model.network, ade_model.entry, "fp32")
 
     def broken(x):
         raise RuntimeError("shape mismatch")
@@ -263,7 +265,7 @@ def test_folder_run_writes_masks_in_order_and_reports_failures(ade_model, tmp_pa
     assert [o.ok for o in outcomes] == [True, False, True, False]
     assert "cannot read image" in outcomes[1].error and "could not write" in outcomes[3].error
     for outcome in (outcomes[0], outcomes[2]):
-        expected = predictor_for(ade_model).predict(read_image_rgb(outcome.source)).labels
+        expected = ade_model.predictor().predict(read_image_rgb(outcome.source)).labels
         assert np.array_equal(read_index_mask(outcome.target), expected)
         assert 0.0 <= outcome.uncertainty <= 1.0
 
@@ -281,16 +283,16 @@ def test_cuda_math_flags_are_scoped_to_the_call():
 
 def test_an_fp16_overflow_is_redone_in_fp32(ade_model):
     image = read_image_rgb(PHOTOS[2])
-    fast = FastPredictor(ade_model, "fp32")
+    fast = FastPredictor(ade_model.network, ade_model.entry, "fp32")
     fast.precision = "fp16"  # as on a GPU; the half network is replaced by one that overflows
 
     def overflowing(x):
-        return torch.full((x.shape[0], ade_model.num_classes, 4, 4), float("inf"))
+        return torch.full((x.shape[0], ade_model.network.num_classes, 4, 4), float("inf"))
 
     fast._forward = overflowing
     result = fast.predict(image)
     assert "fp16 overflowed" in result.note
-    assert np.array_equal(result.labels, Predictor(ade_model, "fp32").predict(image).labels)
+    assert np.array_equal(result.labels, Predictor(ade_model.network, ade_model.entry, "fp32").predict(image).labels)
     fast._forward = fast._eager_forward  # a healthy pass afterwards carries no note
     fast.precision = "fp32"
     assert fast.predict(image).note is None
@@ -307,8 +309,8 @@ def test_a_4000x6000_photo_goes_through_both_paths(monkeypatch, tmp_path):
     model = init_model(name, random_checkpoint(entry, tmp_path / "voc.pth", seed=4), device="cpu")
     photo = read_image_rgb(SHARED_IMAGES / "chelsea.png")
     image = cv2.resize(photo, (6000, 4000), interpolation=cv2.INTER_LINEAR)
-    exact = Predictor(model).predict(image)
-    fast = FastPredictor(model, "fp32").predict(image)
+    exact = Predictor(model.network, model.entry).predict(image)
+    fast = FastPredictor(model.network, model.entry, "fp32").predict(image)
     assert exact.labels.shape == fast.labels.shape == (4000, 6000)
     assert fast.confidence.shape == (4000, 6000) and fast.note is None
     assert agreement(fast.labels, exact.labels) >= 0.99

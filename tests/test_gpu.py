@@ -12,7 +12,6 @@ from gcnet_core.predict.benchmark import run_benchmark
 from gcnet_core.predict.fast import FastOptions, FastPredictor
 from gcnet_core.files.images import read_image_rgb
 from gcnet_core.predict.predictor import Predictor, resolve_device
-from gcnet_core.predict.running import predictor_for, release
 
 from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, WHOLE_CS, random_checkpoint, register_entry, small_entry
 
@@ -35,8 +34,8 @@ def agreement(a, b) -> float:
 def test_auto_picks_the_gpu_and_the_fast_path(ade_checkpoint):
     assert resolve_device("auto").type == "cuda"
     model = init_model(WHOLE_ADE, ade_checkpoint)
-    assert model.fast and model.precision == "fp16"  # auto on CUDA: fp16, closer to fp32 than bf16
-    assert isinstance(predictor_for(model), FastPredictor)
+    assert model.backend == "fast" and model.precision == "fp16"  # auto on CUDA: fp16, closer to fp32 than bf16
+    assert isinstance(model.predictor(), FastPredictor)
 
 
 def test_exact_cuda_fp32_matches_cpu(ade_checkpoint):
@@ -52,7 +51,7 @@ def test_exact_cuda_fp32_matches_cpu(ade_checkpoint):
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
 def test_fast_path_agrees_with_exact_fp32(ade_checkpoint, precision):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cuda", precision="fp32", fast=False)
-    exact, fast = Predictor(model, "fp32"), FastPredictor(model, precision)
+    exact, fast = Predictor(model.network, model.entry, "fp32"), FastPredictor(model.network, model.entry, precision)
     for path in PHOTOS:
         image = read_image_rgb(path)
         result = fast.predict(image)
@@ -64,7 +63,8 @@ def test_fast_path_agrees_with_exact_fp32(ade_checkpoint, precision):
 def test_cuda_graph_replay_matches_eager(ade_checkpoint):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cuda", precision="fp16")
     images = [np.ascontiguousarray(read_image_rgb(p)[:300, :400]) for p in PHOTOS[:3]]  # same size, new content
-    graphs, eager = FastPredictor(model, "fp16", FastOptions(cuda_graphs=True)), FastPredictor(model, "fp16")
+    graphs = FastPredictor(model.network, model.entry, "fp16", FastOptions(cuda_graphs=True))
+    eager = FastPredictor(model.network, model.entry, "fp16")
     assert eager._graphs is None  # opt-in
     results = [graphs.predict(images[i % 3]).labels for i in range(6)]  # the 2nd call captures, then replays
     assert graphs._graphs.graphs, "no graph was captured"
@@ -74,7 +74,8 @@ def test_cuda_graph_replay_matches_eager(ade_checkpoint):
 
 def test_pinned_uploads_give_the_labels_of_plain_uploads(ade_checkpoint):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cuda", precision="fp16")
-    pinned, plain = FastPredictor(model, "fp16", FastOptions(pinned_upload=True)), FastPredictor(model, "fp16")
+    pinned = FastPredictor(model.network, model.entry, "fp16", FastOptions(pinned_upload=True))
+    plain = FastPredictor(model.network, model.entry, "fp16")
     assert plain._staging is None and pinned._staging is not None  # opt-in
     for path in PHOTOS[:3]:
         image = read_image_rgb(path)
@@ -85,7 +86,7 @@ def test_pinned_uploads_give_the_labels_of_plain_uploads(ade_checkpoint):
 def test_batches_give_the_labels_of_one_by_one_on_the_gpu(ade_checkpoint):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cuda")
     images = [np.ascontiguousarray(read_image_rgb(p)[:256, :256]) for p in PHOTOS[:4]]
-    fast = predictor_for(model)
+    fast = model.predictor()
     for image, result in zip(images, fast.predict_batch(images)):
         assert agreement(result.labels, fast.predict(image).labels) > 0.999
 
@@ -105,14 +106,14 @@ def test_a_4000x6000_photo_is_segmented(request, name):
     image = np.ascontiguousarray(np.tile(read_image_rgb(SHARED_IMAGES / "chelsea.png"), (10, 10, 1))[:4000, :6000])
     result = inference(model, image)
     assert result.labels.shape == (4000, 6000) and result.confidence.shape == (4000, 6000)
-    release(model)
+    model.release()
 
 
 def test_real_out_of_memory_falls_back_without_crashing(cs_checkpoint):
-    model = init_model(WHOLE_CS, cs_checkpoint, device="cuda", precision="fp16")
-    model.fast_options = FastOptions(window_batch=9, cuda_graphs=False)
+    model = init_model(WHOLE_CS, cs_checkpoint, device="cuda", precision="fp16",
+                       fast_options=FastOptions(window_batch=9, cuda_graphs=False))
     image = np.ascontiguousarray(np.tile(read_image_rgb(SHARED_IMAGES / "chelsea.png"), (3, 4, 1))[:1024, :2048])
-    release(model)
+    model.release()
     used = torch.cuda.memory_allocated()
     total = torch.cuda.get_device_properties(0).total_memory
     torch.cuda.set_per_process_memory_fraction((used + 700 * 2**20) / total)  # weights + 700 MiB
@@ -129,7 +130,7 @@ def test_release_hands_memory_back(ade_checkpoint):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cuda")
     inference(model, SHARED_IMAGES / "coffee.png")
     before = torch.cuda.memory_reserved()
-    release(model)
+    model.release()
     assert torch.cuda.memory_reserved() < before
 
 
@@ -147,6 +148,6 @@ def test_benchmark_rows(monkeypatch, ade_checkpoint):
 def test_compiled_fast_path_agrees(ade_checkpoint):
     model = init_model(WHOLE_ADE, ade_checkpoint, device="cuda", precision="fp16")
     image = read_image_rgb(PHOTOS[0])
-    compiled = FastPredictor(model, "fp16", FastOptions(compile=True))
-    plain = FastPredictor(model, "fp16")
+    compiled = FastPredictor(model.network, model.entry, "fp16", FastOptions(compile=True))
+    plain = FastPredictor(model.network, model.entry, "fp16")
     assert agreement(compiled.predict(image).labels, plain.predict(image).labels) > 0.999

@@ -49,7 +49,7 @@ def reference_whole(model, rgb: np.ndarray) -> torch.Tensor:
     x = (x - np.array([123.675, 116.28, 103.53], np.float32)) / np.array([58.395, 57.12, 57.375], np.float32)
     x = torch.from_numpy(x.transpose(2, 0, 1).copy())[None]
     with torch.no_grad():
-        logits = model.decode_head(model.backbone(x))
+        logits = model.network.decode_head(model.network.backbone(x))
         logits = F.interpolate(logits, size=(new_h, new_w), mode="bilinear", align_corners=False)
         return F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)[0]
 
@@ -90,7 +90,7 @@ def test_slide_averages_window_logits(slide_model):
     assert len(windows) > 4
     with torch.no_grad():
         for y1, y2, x1, x2 in windows:
-            total[:, :, y1:y2, x1:x2] += slide_model(x[:, :, y1:y2, x1:x2])
+            total[:, :, y1:y2, x1:x2] += slide_model.network(x[:, :, y1:y2, x1:x2])
             count[:, :, y1:y2, x1:x2] += 1
         expected = F.interpolate(total / count, size=(h0, w0), mode="bilinear", align_corners=True)[0].numpy()
     np.testing.assert_allclose(result.logits, expected, rtol=0, atol=2e-5 * np.abs(expected).max())
@@ -104,7 +104,7 @@ def test_one_window_covering_the_image_equals_whole_mode(monkeypatch, cityscapes
     whole_entry = dataclasses.replace(whole_entry, dataset=dataclasses.replace(whole_entry.dataset, slide_stride=None))
     register_entry(monkeypatch, whole_entry)
     model = init_model(SLIDE_CS, cityscapes_checkpoint, device="cpu")
-    assert model.entry.test_mode == "whole" and model.align_corners
+    assert model.entry.test_mode == "whole" and model.network.align_corners
     whole = inference(model, rgb, return_logits=True)
     np.testing.assert_allclose(slide.logits, whole.logits, rtol=1e-5, atol=1e-5)
 
@@ -120,7 +120,7 @@ def test_tta_is_flip_symmetric_and_returns_probabilities(monkeypatch, ade_checkp
     mirrored = inference(model, rgb[:, ::-1].copy(), tta=True, return_logits=True)
     np.testing.assert_allclose(mirrored.logits, result.logits[:, :, ::-1], atol=1e-4)
     # ms+flip is the mean of the softmax of twelve passes: six scales, each plain and mirrored
-    predictor, size = Predictor(model), rgb.shape[:2]
+    predictor, size = Predictor(model.network, model.entry), rgb.shape[:2]
     expected = torch.zeros((150, *size))
     for scale in tta_scales(model.entry.test_scale):
         for image, unflip in ((rgb, lambda t: t), (rgb[:, ::-1].copy(), lambda t: t.flip(dims=(2,)))):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -16,7 +17,7 @@ from gcnet_core.files.images import read_image_rgb
 from gcnet_core.predict import onnx_engine
 from gcnet_core.predict.predictor import Predictor
 from gcnet_core.predict.onnx_engine import EnginePredictor, ExactFallback, engine_path, engines_dir
-from gcnet_core.predict.running import inference, predictor_for
+from gcnet_core.predict.running import inference
 
 from helpers import SHARED_IMAGES, WHOLE_ADE, register_entry, small_entry
 
@@ -31,13 +32,14 @@ def _engine_on(monkeypatch):
 
 def stages_of(model) -> tuple[EnginePredictor, list[str]]:
     stages: list[str] = []
-    return EnginePredictor(model, progress=lambda stage, done, total: stages.append(stage)), stages
+    engine = EnginePredictor(model.network, model.entry, progress=lambda stage, done, total: stages.append(stage))
+    return engine, stages
 
 
 @pytest.mark.parametrize("model_fixture", ["ade_model", "slide_model"])
 def test_engine_labels_agree_with_the_exact_path(request, model_fixture):
     model = request.getfixturevalue(model_fixture)
-    engine, exact = EnginePredictor(model), Predictor(model)
+    engine, exact = EnginePredictor(model.network, model.entry), Predictor(model.network, model.entry)
     assert type(engine).prepare is Predictor.prepare  # the exact path's input, by construction
     for path in PHOTOS:
         image = read_image_rgb(path)
@@ -54,7 +56,7 @@ def test_engine_labels_agree_with_the_exact_path(request, model_fixture):
 def test_export_once_then_cache_hits(ade_model):
     first, stages = stages_of(ade_model)
     assert stages == ["export", "load", "ready"] and first.export_seconds > 0
-    path = engine_path(ade_model)
+    path = engine_path(ade_model.network, ade_model.entry)
     assert path.is_file() and path.parent == engines_dir()
     assert torch.__version__.split("+")[0] in path.name and onnx_engine.onnxruntime_version() in path.name
     again, stages = stages_of(ade_model)
@@ -66,33 +68,33 @@ def test_new_weights_make_a_new_engine(ade_model, tmp_path):
     """Weights changed in this process (training, load_state_dict) re-export before the next
     image; a fine-tuned checkpoint file has its own engine, keyed by its content."""
     image = cv2.resize(read_image_rgb(PHOTOS[0]), (64, 48))
-    engine = EnginePredictor(ade_model)
-    before = engine_path(ade_model)
+    engine = EnginePredictor(ade_model.network, ade_model.entry)
+    before = engine_path(ade_model.network, ade_model.entry)
     assert len(np.unique(engine.predict(image).labels)) > 1
     with torch.no_grad():
-        ade_model.decode_head.conv_seg.bias[9] += 1000.0
+        ade_model.network.decode_head.conv_seg.bias[9] += 1000.0
     assert np.all(engine.predict(image).labels == 9)
-    after = engine_path(ade_model)
+    after = engine_path(ade_model.network, ade_model.entry)
     assert after != before and after.is_file() and engine.export_seconds > 0
 
     tuned = tmp_path / "tuned.pth"
-    torch.save({"meta": {}, "state_dict": ade_model.state_dict()}, tuned)
+    torch.save({"meta": {}, "state_dict": ade_model.network.state_dict()}, tuned)
     reloaded = init_model(WHOLE_ADE, tuned, device="cpu")
-    assert engine_path(reloaded) == after
+    assert engine_path(reloaded.network, reloaded.entry) == after
     cached, stages = stages_of(reloaded)
     assert stages == ["load", "ready"] and np.all(cached.predict(image).labels == 9)
 
 
 def test_new_weights_whose_export_fails_run_through_torch(monkeypatch, ade_model):
     image = cv2.resize(read_image_rgb(PHOTOS[0]), (64, 48))
-    engine = EnginePredictor(ade_model)
+    engine = EnginePredictor(ade_model.network, ade_model.entry)
 
     def broken(model, path):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(onnx_engine, "export_network", broken)
     with torch.no_grad():
-        ade_model.decode_head.conv_seg.bias[4] += 1000.0
+        ade_model.network.decode_head.conv_seg.bias[4] += 1000.0
     assert np.all(engine.predict(image).labels == 4)  # never the old weights' answer
     assert engine.session is None
 
@@ -100,14 +102,14 @@ def test_new_weights_whose_export_fails_run_through_torch(monkeypatch, ade_model
 def test_without_onnxruntime_the_exact_path_runs_with_a_note(monkeypatch, ade_model):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
     assert onnx_engine.onnxruntime_version() is None
-    ade_model.engine = "onnxruntime"
-    predictor = predictor_for(ade_model)
+    ade_model = replace(ade_model, backend="onnxruntime")
+    predictor = ade_model.predictor()
     assert isinstance(predictor, ExactFallback)
     image = read_image_rgb(PHOTOS[2])
     first, second = inference(ade_model, image), inference(ade_model, image)
     assert "onnxruntime is not installed" in first.note and "exact torch path" in first.note
     assert second.note is None  # said once
-    assert np.array_equal(first.labels, Predictor(ade_model).predict(image).labels)
+    assert np.array_equal(first.labels, Predictor(ade_model.network, ade_model.entry).predict(image).labels)
 
 
 def test_a_failed_export_falls_back_with_the_reason(monkeypatch, ade_model):
@@ -115,24 +117,24 @@ def test_a_failed_export_falls_back_with_the_reason(monkeypatch, ade_model):
         raise RuntimeError("unsupported operator aten::weird")
 
     monkeypatch.setattr(onnx_engine, "export_network", broken)
-    predictor = onnx_engine.engine_or_exact(ade_model)
+    predictor = onnx_engine.engine_or_exact(ade_model.network, ade_model.entry)
     assert isinstance(predictor, ExactFallback)
     image = read_image_rgb(PHOTOS[0])
     result = predictor.predict(image)
     assert "aten::weird" in result.note and "exporting or loading" in result.note
-    assert np.array_equal(result.labels, Predictor(ade_model).predict(image).labels)
+    assert np.array_equal(result.labels, Predictor(ade_model.network, ade_model.entry).predict(image).labels)
     assert not list(engines_dir().glob("*.onnx"))
 
 
 def test_the_engine_is_the_cpu_default(monkeypatch, ade_checkpoint):
     register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(96, 48)))
     default = init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
-    assert default.engine == "onnxruntime" and isinstance(predictor_for(default), EnginePredictor)
+    assert default.backend == "onnxruntime" and isinstance(default.predictor(), EnginePredictor)
     exact = init_model(WHOLE_ADE, ade_checkpoint, device="cpu", fast=False)
-    assert exact.engine is None and type(predictor_for(exact)) is Predictor
-    assert init_model(WHOLE_ADE, ade_checkpoint, device="cpu", precision="bf16").engine is None
+    assert exact.backend == "exact" and type(exact.predictor()) is Predictor
+    assert init_model(WHOLE_ADE, ade_checkpoint, device="cpu", precision="bf16").backend == "exact"
     monkeypatch.setenv("GCNET_CPU_ENGINE", "torch")
-    assert type(predictor_for(init_model(WHOLE_ADE, ade_checkpoint, device="cpu"))) is Predictor
+    assert type(init_model(WHOLE_ADE, ade_checkpoint, device="cpu").predictor()) is Predictor
 
 
 def test_the_app_reports_the_one_off_export(qapp, monkeypatch, ade_checkpoint, tmp_path):
@@ -155,7 +157,7 @@ def test_the_app_reports_the_one_off_export(qapp, monkeypatch, ade_checkpoint, t
     assert len(messages) == 2 and len(results) == 2
     assert all("onnxruntime" in result.device for result in results), results
     assert results[0].load_seconds > 0 and results[1].load_seconds == 0
-    exact = Predictor(worker._model).predict(read_image_rgb(image)).labels
+    exact = Predictor(worker._model.network, worker._model.entry).predict(read_image_rgb(image)).labels
     assert np.mean(results[1].labels == exact) >= 0.999
 
 
@@ -170,7 +172,7 @@ def test_gcnet_predict_runs_the_engine_and_says_when_it_exports(monkeypatch, ade
                "--out", str(tmp_path / "out"), "--quiet", str(image)]
     assert main(command) == 0
     assert "for onnxruntime (once per checkpoint)" in capsys.readouterr().err
-    exact = Predictor(init_model(WHOLE_ADE, ade_checkpoint, device="cpu", fast=False)).predict(read_image_rgb(image))
+    exact = init_model(WHOLE_ADE, ade_checkpoint, device="cpu", fast=False).predictor().predict(read_image_rgb(image))
     assert np.mean(read_index_mask(tmp_path / "out" / "photo.png") == exact.labels) >= 0.999
     assert main(command) == 0
     assert "onnxruntime" not in capsys.readouterr().err  # the export is in the cache
@@ -185,25 +187,27 @@ def test_the_cache_keeps_the_most_recently_used_engines(ade_model):
         path.write_bytes(b"x")
         os.utime(path, (1000 + index, 1000 + index))
         old.append(path)
-    EnginePredictor(ade_model)
+    EnginePredictor(ade_model.network, ade_model.entry)
     kept = sorted(p.name for p in folder.glob("*.onnx"))
-    assert len(kept) == onnx_engine.KEEP_ENGINES and engine_path(ade_model).name in kept
+    made = engine_path(ade_model.network, ade_model.entry).name
+    assert len(kept) == onnx_engine.KEEP_ENGINES and made in kept
     newest_others = {p.name for p in old[-(onnx_engine.KEEP_ENGINES - 1):]}
-    assert set(kept) - {engine_path(ade_model).name} == newest_others
+    assert set(kept) - {made} == newest_others
 
 
 def test_a_damaged_cached_engine_is_exported_again(ade_model):
-    EnginePredictor(ade_model)
-    path = engine_path(ade_model)
+    EnginePredictor(ade_model.network, ade_model.entry)
+    path = engine_path(ade_model.network, ade_model.entry)
     path.write_bytes(path.read_bytes()[:1000])  # truncated
     engine, stages = stages_of(ade_model)
     assert stages == ["load", "export", "load", "ready"] and engine.export_seconds > 0
     image = cv2.resize(read_image_rgb(PHOTOS[0]), (64, 48))
-    assert np.mean(engine.predict(image).labels == Predictor(ade_model).predict(image).labels) >= 0.999
+    exact = Predictor(ade_model.network, ade_model.entry).predict(image)
+    assert np.mean(engine.predict(image).labels == exact.labels) >= 0.999
 
 
 def test_exporting_keeps_a_model_in_training_mode(ade_model):
-    ade_model.train()
-    EnginePredictor(ade_model)
-    assert all(module.training for module in ade_model.modules())
-    ade_model.eval()
+    ade_model.network.train()
+    EnginePredictor(ade_model.network, ade_model.entry)
+    assert all(module.training for module in ade_model.network.modules())
+    ade_model.network.eval()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -71,9 +73,7 @@ def test_inference_and_preview_carry_rankings_that_agree_with_the_labels(ade_mod
     same = preview_inference(ade_model, image, fraction=1.0)  # the exact recipe, at a chosen scale
     assert np.array_equal(same.labels, result.labels) and np.array_equal(same.confidence, result.confidence)
     preview = preview_inference(ade_model, image, fraction=0.75)  # = an entry made for that scale
-    ade_model.entry = small_entry(WHOLE_ADE, base_scale=(72, 36))
-    ade_model.__dict__.pop("_predictor", None)
-    half = inference(ade_model, image)
+    half = inference(dataclasses.replace(ade_model, entry=small_entry(WHOLE_ADE, base_scale=(72, 36))), image)
     assert preview.labels.shape == result.labels.shape and np.array_equal(preview.labels, half.labels)
     assert preview.rankings is not None
 

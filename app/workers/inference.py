@@ -75,7 +75,7 @@ class InferenceWorker(QObject):
 
     def __init__(self, latest_warm=lambda: None) -> None:
         super().__init__()
-        self._model = None
+        self._model = None  # gcnet_core.LoadedModel
         self._key: tuple | None = None
         self._latest_warm = latest_warm  # the service's newest warm-up request: older ones are skipped
 
@@ -125,11 +125,9 @@ class InferenceWorker(QObject):
             log.exception("pre-segmenting %s failed", request.image)  # the traceback, for the log file
             self.failed.emit(request.request_id, str(error) or type(error).__name__)
             return
-        from gcnet_core.predict.running import predictor_for
-
-        how = (f"{self._model.precision}, fast path" if getattr(self._model, "fast", False)
-               else predictor_for(self._model).description)  # "fp32, exact" or "fp32, onnxruntime 1.31.1"
-        device = f"{next(self._model.parameters()).device} ({how})"
+        how = (f"{self._model.precision}, fast path" if self._model.backend == "fast"
+               else self._model.predictor().description)  # "fp32, exact" or "fp32, onnxruntime 1.31.1"
+        device = f"{self._model.device} ({how})"
         self.finished.emit(InferenceResult(request.request_id, request.image, request.config, result.labels,
                                            result.confidence, self._model.classes, seconds, load_seconds,
                                            device, result.note, result.rankings, request.preview))
@@ -137,8 +135,6 @@ class InferenceWorker(QObject):
     def _prepare(self, model_id: str) -> None:
         """Build the model's predictor now, so a one-off step (exporting the CPU engine, tens
         of seconds, once per checkpoint) is reported as such instead of looking like a hang."""
-        from gcnet_core.predict.running import predictor_for
-
         steps = {"export": "one-off export of the CPU engine (step 1 of 2)",
                  "load": "loading the CPU engine (step 2 of 2)"}
 
@@ -146,22 +142,21 @@ class InferenceWorker(QObject):
             if stage in steps:
                 self.preparing.emit(f"{model_id}: {steps[stage]}…")
 
-        predictor_for(self._model, progress=progress)
+        self._model.predictor(progress=progress)
 
     @Slot(bool)
     def unload(self, gpu_only: bool = False) -> None:
-        if self._model is not None and (not gpu_only or next(self._model.parameters()).is_cuda):
+        if self._model is not None and (not gpu_only or self._model.device.type == "cuda"):
             self._drop_model()
 
     def _drop_model(self) -> None:
         """Forget the model and hand its cached GPU memory back to the driver, so a batch
         or training process (or another program) can use it."""
         from gcnet_core.predict.acceleration import release_gpu_memory
-        from gcnet_core.predict.running import release
 
         model, self._model, self._key = self._model, None, None
         if model is not None:
-            release(model)  # its predictor: graphs, pinned buffers, the fast weight copy
+            model.release()  # its predictor: graphs, pinned buffers, the fast weight copy
             del model
             release_gpu_memory()  # now the weights too
 

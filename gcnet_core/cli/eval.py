@@ -6,19 +6,13 @@ import json
 import sys
 
 from ..evaluation.evaluate import DEFAULT_SPLITS, evaluate_report
-from .common import load_model
+from .common import add_model_options, load_model
 
 
 def add_eval_command(subparsers) -> None:
     """Register ``gcnet eval`` on the ``gcnet`` sub-command parser."""
     sub = subparsers.add_parser("eval", help="mIoU of a model on a labelled dataset or project")
-    sub.add_argument("--model", required=True, metavar="NAME", help="zoo model (1.x or 0.x config name)")
-    sub.add_argument("--checkpoint", metavar="PATH", help="use this file instead of the official one")
-    sub.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
-    sub.add_argument("--precision", default="fp32", choices=("auto", "fp32", "fp16", "bf16"),
-                     help="fp32 (default) reproduces the published numbers; auto: fp16 on CUDA")
-    sub.add_argument("--fast", dest="exact", action="store_false",
-                     help="the fast GPU path (default: the exact reference path, as published)")
+    add_model_options(sub, default_path="exact")
     sub.add_argument("--dataset", required=True, choices=tuple(DEFAULT_SPLITS),
                      help="layout of --data-root (project = an annotation project folder)")
     sub.add_argument("--data-root", required=True, metavar="DIR")
@@ -30,10 +24,10 @@ def add_eval_command(subparsers) -> None:
     sub.add_argument("--batch-size", type=int, default=1, help="images of equal size per network pass")
     sub.add_argument("--json", metavar="OUT", help="also write the metrics to this JSON file")
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
-    sub.set_defaults(func=cmd_eval)
+    sub.set_defaults(func=run)
 
 
-def cmd_eval(args) -> int:
+def run(args) -> int:
     from ..data.readers import SegDataset
     from ..files.atomic import atomic_write_text
     from ..project.store import ProjectError
@@ -50,7 +44,7 @@ def cmd_eval(args) -> int:
     if args.limit is not None and args.limit < 1:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 2
-    model = load_model(args)
+    model = load_model(args, fast=None if args.fast else False)  # --fast: the device's default path
     report = evaluate_report(model, dataset, tta=args.tta, limit=args.limit,
                              progress=not args.quiet, batch_size=args.batch_size)
     if report.images == 0:
@@ -80,4 +74,4 @@ def _print_failures(failures: list[tuple[str, str]]) -> None:
         print(f"  {path}: {reason}", file=sys.stderr)
 
 
-__all__ = ["add_eval_command", "cmd_eval"]
+__all__ = ["add_eval_command", "run"]

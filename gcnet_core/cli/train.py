@@ -13,6 +13,7 @@ import traceback
 
 from ..train.config import AMP_MODES, DATASET_KINDS, FREEZE_BN_MODES, PRESETS
 from ..train.progress import BarSink, EventSink
+from .common import add_model_options
 from .events import JsonLinesSink
 
 PROGRESS_MODES = ("jsonl", "bar", "none")
@@ -26,11 +27,7 @@ def add_train_command(subparsers) -> None:
         "train", help="fine-tune a zoo model or one of our checkpoints on a dataset or a project",
         description="Fine-tune GCNet with mmsegmentation's recipe (SGD, poly LR, decode + 0.4 aux CE). "
                     "Run under torchrun for several GPUs or nodes.")
-    source = sub.add_argument_group("model")
-    source.add_argument("--model", metavar="NAME", help="zoo model to start from (1.x or 0.x config name)")
-    source.add_argument("--checkpoint", metavar="PATH",
-                        help="starting weights instead of the official file; our fine-tuned checkpoints "
-                             "name their zoo model, so --model may be left out")
+    add_model_options(sub.add_argument_group("model"), default_path=None, required=False)
     data = sub.add_argument_group("data")
     data.add_argument("--dataset", choices=DATASET_KINDS, help="layout of --data-root")
     data.add_argument("--data-root", metavar="DIR")
@@ -54,26 +51,25 @@ def add_train_command(subparsers) -> None:
     recipe.add_argument("--freeze-bn", choices=FREEZE_BN_MODES,
                         help="keep BatchNorm statistics fixed (auto: when the batch per GPU is below 4)")
     recipe.add_argument("--seed", type=int, help="seed of data order, augmentation and new layers (default 0)")
-    run = sub.add_argument_group("run")
-    run.add_argument("--out", required=True, metavar="DIR", help="folder for last.pth, best.pth, resume.pth")
-    run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=None,
-                     help="continue the run in --out (default: automatically when it holds resume.pth)")
-    run.add_argument("--val-interval", type=int, metavar="N",
-                     help="validate and save every N iterations (default iters / 10)")
-    run.add_argument("--val-at-start", action="store_true", default=None,
-                     help="also validate the starting weights before the first iteration (a 'val' event "
-                          "with iter 0), to compare the model before and after fine-tuning")
-    run.add_argument("--workers", type=int, metavar="N", help="data-loading processes per GPU (default 2)")
-    run.add_argument("--device", help="auto (CUDA if present), cpu, cuda, cuda:N")
-    run.add_argument("--amp", nargs="?", const="auto", choices=AMP_MODES,
-                     help="mixed precision on CUDA: bf16 where supported, else fp16 with a GradScaler")
-    run.add_argument("--channels-last", action="store_true", default=None,
-                     help="NHWC activations (try it with --amp on tensor-core GPUs)")
-    run.add_argument("--fused-optimizer", action=argparse.BooleanOptionalAction, default=None,
-                     help="one fused SGD update kernel (default: on CUDA)")
-    run.add_argument("--progress", choices=PROGRESS_MODES, default="bar",
-                     help="jsonl: one JSON event per line on stdout; bar: a progress bar (default)")
-    sub.set_defaults(func=cmd_train)
+    running = sub.add_argument_group("run")
+    running.add_argument("--out", required=True, metavar="DIR", help="folder for last.pth, best.pth, resume.pth")
+    running.add_argument("--resume", action=argparse.BooleanOptionalAction, default=None,
+                         help="continue the run in --out (default: automatically when it holds resume.pth)")
+    running.add_argument("--val-interval", type=int, metavar="N",
+                         help="validate and save every N iterations (default iters / 10)")
+    running.add_argument("--val-at-start", action="store_true", default=None,
+                         help="also validate the starting weights before the first iteration (a 'val' event "
+                              "with iter 0), to compare the model before and after fine-tuning")
+    running.add_argument("--workers", type=int, metavar="N", help="data-loading processes per GPU (default 2)")
+    running.add_argument("--amp", nargs="?", const="auto", choices=AMP_MODES,
+                         help="mixed precision on CUDA: bf16 where supported, else fp16 with a GradScaler")
+    running.add_argument("--channels-last", action="store_true", default=None,
+                         help="NHWC activations (try it with --amp on tensor-core GPUs)")
+    running.add_argument("--fused-optimizer", action=argparse.BooleanOptionalAction, default=None,
+                         help="one fused SGD update kernel (default: on CUDA)")
+    running.add_argument("--progress", choices=PROGRESS_MODES, default="bar",
+                         help="jsonl: one JSON event per line on stdout; bar: a progress bar (default)")
+    sub.set_defaults(func=run)
 
 
 def config_from_args(args):
@@ -98,7 +94,7 @@ def config_from_args(args):
         resume=args.resume, channels_last=args.channels_last, fused_optimizer=args.fused_optimizer)
 
 
-def cmd_train(args) -> int:
+def run(args) -> int:
     from ..predict.distributed import rank_and_world_size
     from ..train.loop import train
 
@@ -129,5 +125,5 @@ def make_sink(mode: str, enabled: bool = True) -> EventSink:
         return EventSink()
     return JsonLinesSink() if mode == "jsonl" else BarSink()
 
-__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "add_train_command", "cmd_train", "config_from_args",
-           "make_sink"]
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "add_train_command", "config_from_args", "make_sink",
+           "run"]

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from ..data.readers import SampleReadError, SegDataset
 from ..files.prefetch import prefetch
-from ..predict.running import predictor_for
 from .metrics import IoUAccumulator, MetricResult
+
+if TYPE_CHECKING:
+    from ..predict.loaded import LoadedModel
 
 log = logging.getLogger("gcnet_core.evaluation.evaluate")
 
@@ -43,20 +45,18 @@ def _normalise(names) -> tuple[str, ...]:
     return tuple(str(n).strip().lower() for n in names)
 
 
-def check_classes(model, dataset: SegDataset) -> None:
+def check_classes(model: "LoadedModel", dataset: SegDataset) -> None:
     """Refuse a model whose classes cannot be scored against the dataset's labels.
 
     The count must always match. For an annotation project the names must match too
     (a project's ids mean nothing to a model trained on other classes); for the public
     datasets a name mismatch only warns (e.g. a checkpoint that spells them differently).
     """
-    model_classes = getattr(model, "classes", None)
-    count = len(model_classes) if model_classes is not None else int(model.num_classes)
-    data_names = dataset.classes.names
-    if count != len(data_names):
-        raise ValueError(f"the model predicts {count} classes but the {dataset.kind} dataset "
+    model_classes, data_names = model.classes, dataset.classes.names
+    if len(model_classes) != len(data_names):
+        raise ValueError(f"the model predicts {len(model_classes)} classes but the {dataset.kind} dataset "
                          f"has {len(data_names)}; evaluate a model trained on these classes")
-    if model_classes is None or _normalise(model_classes.names) == _normalise(data_names):
+    if _normalise(model_classes.names) == _normalise(data_names):
         return
     diff = next((i, m, d) for i, (m, d) in enumerate(zip(model_classes.names, data_names))
                 if _normalise([m]) != _normalise([d]))
@@ -91,7 +91,7 @@ def _predict(predictor, images: list[np.ndarray], tta: bool) -> list[np.ndarray]
     return [result.labels for result in predictor.predict_batch(images)]
 
 
-def evaluate_report(model, dataset: SegDataset, tta: bool = False, limit: int | None = None,
+def evaluate_report(model: "LoadedModel", dataset: SegDataset, tta: bool = False, limit: int | None = None,
                     progress: bool = True, batch_size: int = 1) -> EvaluationReport:
     """:func:`evaluate`, also saying how many images were scored and how many skipped."""
     from tqdm import tqdm
@@ -101,9 +101,10 @@ def evaluate_report(model, dataset: SegDataset, tta: bool = False, limit: int | 
     check_classes(model, dataset)
     count = len(dataset) if limit is None else min(limit, len(dataset))
     accumulator = IoUAccumulator(len(dataset.classes), reduce_zero_label=False)  # readers reduced already
-    predictor = predictor_for(model)
-    was_training = model.training
-    model.eval()  # BatchNorm must use its running statistics
+    predictor = model.predictor()
+    network = model.network
+    was_training = network.training
+    network.eval()  # BatchNorm must use its running statistics
     images = 0
     batch: list[_Item] = []
 
@@ -143,11 +144,11 @@ def evaluate_report(model, dataset: SegDataset, tta: bool = False, limit: int | 
                 images += 1
             flush()
     finally:
-        model.train(was_training)
+        network.train(was_training)
     return EvaluationReport(accumulator.compute(dataset.classes.names), images, len(failures), failures)
 
 
-def evaluate(model, dataset: SegDataset, tta: bool = False, limit: int | None = None,
+def evaluate(model: "LoadedModel", dataset: SegDataset, tta: bool = False, limit: int | None = None,
              progress: bool = True, batch_size: int = 1) -> MetricResult:
     """aAcc/mIoU/mAcc (percent) of ``model`` on ``dataset``, histograms summed over all images.
 

@@ -32,8 +32,8 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", 
 
 #: Largest image read by default, in millions of pixels. Segmenting keeps a few bytes per
 #: pixel per class chunk at the original size (about 3-4 GB at 100 MP); larger files are
-#: refused by their header, before any decoding. ``GCNET_MAX_MEGAPIXELS`` (``gcnet predict
-#: --max-megapixels``) changes it; 0 means no limit.
+#: refused by their header, before any decoding. ``gcnet predict --max-megapixels`` (or, for
+#: every reader, the ``GCNET_MAX_MEGAPIXELS`` environment variable) changes it; 0 means no limit.
 DEFAULT_MAX_MEGAPIXELS = 100.0
 MAX_MEGAPIXELS_ENV = "GCNET_MAX_MEGAPIXELS"
 
@@ -49,13 +49,15 @@ class ImageReadError(Exception):
         super().__init__(f"cannot read image {os.fspath(path)!r}: {reason}")
 
 
-def max_pixels() -> int | None:
-    """The pixel limit in force (:data:`DEFAULT_MAX_MEGAPIXELS` or the environment's); None: none."""
-    text = os.environ.get(MAX_MEGAPIXELS_ENV, "").strip()
-    try:
-        megapixels = float(text) if text else DEFAULT_MAX_MEGAPIXELS
-    except ValueError:
-        megapixels = DEFAULT_MAX_MEGAPIXELS
+def max_pixels(megapixels: float | None = None) -> int | None:
+    """The pixel limit for ``megapixels`` (e.g. ``gcnet predict --max-megapixels``); without it
+    ``$GCNET_MAX_MEGAPIXELS``, read now, or :data:`DEFAULT_MAX_MEGAPIXELS`. None: no limit (0)."""
+    if megapixels is None:
+        text = os.environ.get(MAX_MEGAPIXELS_ENV, "").strip()
+        try:
+            megapixels = float(text) if text else DEFAULT_MAX_MEGAPIXELS
+        except ValueError:
+            megapixels = DEFAULT_MAX_MEGAPIXELS
     return None if megapixels <= 0 else int(megapixels * 1_000_000)
 
 

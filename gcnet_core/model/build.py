@@ -13,10 +13,7 @@ if TYPE_CHECKING:  # the entry is plain data from gcnet_core.weights.zoo; no imp
 
 def build_model(entry: "ZooEntry", classes: ClassSet | None = None, with_auxiliary_head: bool = False) -> GCNet:
     """An untrained GCNet shaped as ``entry`` (depth, align_corners), for ``classes``."""
-    classes = classes or entry.classes
-    model = GCNet(len(classes), entry.depth, entry.align_corners, with_auxiliary_head)
-    model.entry, model.classes = entry, classes
-    return model
+    return GCNet(len(classes or entry.classes), entry.depth, entry.align_corners, with_auxiliary_head)
 
 
 __all__ = ["build_model"]

@@ -61,18 +61,23 @@ def fold_batch_norms(model: nn.Module) -> nn.Module:
     return model
 
 
-def inference_copy(model: nn.Module, precision: str, channels_last: bool, fold_bn: bool) -> nn.Module:
-    """An eval-only copy of ``model`` arranged for speed; the original stays untouched
-    (it can still be trained, evaluated exactly or saved)."""
-    # Neither the auxiliary head (training only) nor cached predictors are copied.
-    set_aside = {key: model.__dict__.pop(key) for key in ("_predictor",) if key in model.__dict__}
-    auxiliary = getattr(model, "auxiliary_head", None)
-    model.auxiliary_head = None
-    try:
-        runner = copy.deepcopy(model).eval()
-    finally:
-        model.auxiliary_head = auxiliary
-        model.__dict__.update(set_aside)
+class BackboneAndHead(nn.Module):
+    """A GCNet's backbone and decode head (the same modules, not copies): logits at 1/8 of
+    the input, before the first resize. What the fast path and the CPU engine run; the
+    auxiliary head (training only) is left out."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.backbone, self.decode_head = model.backbone, model.decode_head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode_head(self.backbone(x))
+
+
+def inference_copy(model: nn.Module, precision: str, channels_last: bool, fold_bn: bool) -> BackboneAndHead:
+    """An eval-only copy of ``model``'s backbone and decode head arranged for speed; the
+    original stays untouched (it can still be trained, evaluated exactly or saved)."""
+    runner = copy.deepcopy(BackboneAndHead(model)).eval()
     if fold_bn:
         fold_batch_norms(runner)
     if precision in HALF_DTYPES:

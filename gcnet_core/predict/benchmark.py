@@ -37,7 +37,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
@@ -46,6 +46,9 @@ import torch
 from ..files.images import read_image_rgb
 from .predictor import Predictor, rescale_size, resolve_precision
 from .measure import MemoryProbe, cpu_fp32_peak, network_flops
+
+if TYPE_CHECKING:
+    from .loaded import LoadedModel
 
 SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 ABLATION_SWITCHES = ("channels_last", "fold_bn", "autotune", "cuda_graphs", "pinned_upload")
@@ -235,23 +238,24 @@ def _predictor_runner(make_predictor: Callable[[], Predictor], inputs: list[np.n
     return make
 
 
-def run_benchmark(model, images: int = 50, warmup: int = 5, precision: str | None = None, fast_options=None,
+def run_benchmark(model: "LoadedModel", images: int = 50, warmup: int = 5, precision: str | None = None,
                   folder_images: int = 0, ablation: bool = False, mmseg: bool = False,
                   size: tuple[int, int] | None = None) -> BenchmarkReport:
     """Measure the rows described in the module docstring; ``folder_images=0`` skips the folder row.
 
     The main rows (exact, fast, the CPU engine, mmseg's model) are timed in turns on the same
     images; mmseg's row appears whenever mmsegmentation is importable (``mmseg`` adds a note
-    when it is not). ``size`` (h, w) replaces the entry's typical test size, e.g. to have
-    every path resize the photos."""
+    when it is not). The fast rows run in ``precision`` (default: the model's) with the
+    model's ``fast_options``. ``size`` (h, w) replaces the entry's typical test size, e.g. to
+    have every path resize the photos."""
     from .acceleration import release_gpu_memory
     from .fast import FastOptions, FastPredictor
 
-    device = next(model.parameters()).device
-    size = tuple(size) if size else test_input_size(model.entry)
+    network, entry, device = model.network, model.entry, model.device
+    size = tuple(size) if size else test_input_size(entry)
     inputs = sample_images(size)
-    report = BenchmarkReport(model.entry.name, device_name(device), size)
-    new_w, new_h = rescale_size(size[1], size[0], model.entry.test_scale)
+    report = BenchmarkReport(entry.name, device_name(device), size)
+    new_w, new_h = rescale_size(size[1], size[0], entry.test_scale)
     report.flops_per_image = network_flops(model, (1, 3, new_h, new_w))
     if device.type == "cpu":
         peak = cpu_fp32_peak()
@@ -259,12 +263,16 @@ def run_benchmark(model, images: int = 50, warmup: int = 5, precision: str | Non
             report.peak_gflops = peak.gflops
             report.notes.append(f"fp32 peak: {peak.describe()} (FMA units assumed, not detected)")
 
-    options = fast_options or FastOptions()
-    fast_precision = precision or getattr(model, "precision", "auto")
+    options = model.fast_options or FastOptions()
+    fast_precision = resolve_precision(device, precision or model.precision)
+
+    def fast_path(in_precision: str = fast_precision, with_options: FastOptions = options) -> Callable[[], Predictor]:
+        return lambda: FastPredictor(network, entry, in_precision, with_options)
+
     fast_description = FastPredictor.describe(device, fast_precision, options)
-    candidates = [("fp32 eager (published method)", _predictor_runner(lambda: Predictor(model, "fp32"), inputs)),
-                  (f"fast path, {fast_description}",
-                   _predictor_runner(lambda: FastPredictor(model, precision=fast_precision, options=options), inputs))]
+    candidates = [("fp32 eager (published method)",
+                   _predictor_runner(lambda: Predictor(network, entry, "fp32"), inputs)),
+                  (f"fast path, {fast_description}", _predictor_runner(fast_path(), inputs))]
     if device.type == "cpu":
         candidates += _engine_candidates(report, model, inputs)
     candidates += _mmseg_candidates(report, model, inputs, device, mmseg)
@@ -281,31 +289,27 @@ def run_benchmark(model, images: int = 50, warmup: int = 5, precision: str | Non
         report.timings.append(timing)
 
     if ablation:
-        fast_resolved = resolve_precision(device, fast_precision)
         switches = [s for s in ABLATION_SWITCHES if device.type == "cuda" or s not in CUDA_ONLY_SWITCHES]
         for switch in switches:  # on ones turned off, opt-in ones (CUDA graphs, pinned uploads) turned on
             on = getattr(options, switch)
             changed = options.without(switch) if on else options.with_(switch)
-            variant_row(f"  {'without' if on else 'with'} {switch.replace('_', ' ')}",
-                        lambda changed=changed: FastPredictor(model, precision=fast_resolved, options=changed))
+            variant_row(f"  {'without' if on else 'with'} {switch.replace('_', ' ')}", fast_path(with_options=changed))
         others = ("fp32", "fp16", "bf16") if device.type == "cuda" else ("fp32", "bf16")
-        for other in (p for p in others if p != fast_resolved):
-            variant_row(f"  in {FastPredictor.describe(device, other, options)}",
-                        lambda other=other: FastPredictor(model, precision=other, options=options))
-        for window_batch in (1, 9) if model.entry.test_mode == "slide" else ():
-            windows = replace(options, window_batch=window_batch)
+        for other in (p for p in others if p != fast_precision):
+            variant_row(f"  in {FastPredictor.describe(device, other, options)}", fast_path(in_precision=other))
+        for window_batch in (1, 9) if entry.test_mode == "slide" else ():
             variant_row(f"  {window_batch} window(s) per pass",
-                        lambda windows=windows: FastPredictor(model, precision=fast_resolved, options=windows))
+                        fast_path(with_options=replace(options, window_batch=window_batch)))
 
     if folder_images:
-        fast = FastPredictor(model, precision=fast_precision, options=options)
-        fast.predict_batch([inputs[0]])  # warm, as in the fast row
-        report.timings.append(_folder_row(model, fast, inputs, folder_images, device))
-        fast.release()
+        fast_model = replace(model, backend="fast", precision=fast_precision, fast_options=options)
+        fast_model.predictor().predict_batch([inputs[0]])  # warm, as in the fast row
+        report.timings.append(_folder_row(fast_model, inputs, folder_images, device))
+        fast_model.release()
     release_gpu_memory()
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is KiB on Linux, bytes on macOS
     report.process_peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-    weights = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+    weights = sum(t.numel() * t.element_size() for t in (*network.parameters(), *network.buffers()))
     report.notes.append(f"the model's own weights ({weights / 2**20:.0f} MiB) are in no row's peak")
     return report
 
@@ -317,7 +321,7 @@ def time_alone(mode: str, device: torch.device, make: Callable[[], Runner], coun
     return row.timing, row.labels
 
 
-def _engine_candidates(report: BenchmarkReport, model, inputs: list[np.ndarray]) -> list:
+def _engine_candidates(report: BenchmarkReport, model: "LoadedModel", inputs: list[np.ndarray]) -> list:
     """The onnxruntime engine's row; its one-off export is made (or found) first and noted."""
     from .onnx_engine import EngineError, EnginePredictor, onnxruntime_version
 
@@ -325,7 +329,7 @@ def _engine_candidates(report: BenchmarkReport, model, inputs: list[np.ndarray])
         report.notes.append("engine: onnxruntime is not installed (pip install onnxruntime); row skipped")
         return []
     try:
-        exported = EnginePredictor(model)
+        exported = EnginePredictor(model.network, model.entry)
     except EngineError as error:
         report.notes.append(f"engine: {error}; row skipped")
         return []
@@ -333,11 +337,12 @@ def _engine_candidates(report: BenchmarkReport, model, inputs: list[np.ndarray])
                         else "engine: export found in the cache")
     del exported
     return [(f"engine, fp32 onnxruntime {onnxruntime_version()}",
-             _predictor_runner(lambda: EnginePredictor(model), inputs))]
+             _predictor_runner(lambda: EnginePredictor(model.network, model.entry), inputs))]
 
 
-def _folder_row(model, fast, inputs: list[np.ndarray], count: int, device: torch.device) -> Timing:
-    """``gcnet predict``'s pipeline over ``count`` PNG files: decode + inference + mask write."""
+def _folder_row(model: "LoadedModel", inputs: list[np.ndarray], count: int, device: torch.device) -> Timing:
+    """``gcnet predict``'s pipeline over ``count`` PNG files: decode + inference + mask write,
+    with ``model``'s predictor (warmed up beforehand: no second autotuning)."""
     from .folder import segment_files
 
     with tempfile.TemporaryDirectory(prefix="gcnet-bench-") as folder:
@@ -349,20 +354,13 @@ def _folder_row(model, fast, inputs: list[np.ndarray], count: int, device: torch
             cv2.imwrite(str(path), cv2.cvtColor(inputs[index % len(inputs)], cv2.COLOR_RGB2BGR))
             sources.append(path)
         targets = {path: root / "masks" / path.name for path in sources}
-        saved = model.__dict__.get("_predictor")
-        model._predictor = fast  # the warmed-up fast predictor: no second autotuning
-        try:
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(device)
-            _synchronize(device)
-            start = time.perf_counter()
-            outcomes = list(segment_files(model, sources, targets))
-            _synchronize(device)
-            elapsed = time.perf_counter() - start
-        finally:
-            model.__dict__.pop("_predictor", None)
-            if saved is not None:
-                model._predictor = saved
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        _synchronize(device)
+        start = time.perf_counter()
+        outcomes = list(segment_files(model, sources, targets))
+        _synchronize(device)
+        elapsed = time.perf_counter() - start
         failed = [o for o in outcomes if not o.ok]
         if failed:
             raise RuntimeError(f"folder benchmark: {failed[0].source}: {failed[0].error}")
@@ -372,7 +370,7 @@ def _folder_row(model, fast, inputs: list[np.ndarray], count: int, device: torch
     return timing
 
 
-def _mmseg_candidates(report: BenchmarkReport, model, inputs: list[np.ndarray], device: torch.device,
+def _mmseg_candidates(report: BenchmarkReport, model: "LoadedModel", inputs: list[np.ndarray], device: torch.device,
                       asked: bool) -> list:
     """mmsegmentation's own model (built from its config with the same checkpoint) when it is
     importable; its first-image latency includes building it and loading the checkpoint."""
@@ -385,7 +383,7 @@ def _mmseg_candidates(report: BenchmarkReport, model, inputs: list[np.ndarray], 
         return []
     import mmseg
 
-    checkpoint = getattr(model, "checkpoint_path", None)
+    checkpoint = model.checkpoint_path
 
     def make() -> Runner:
         reference_model = build_mmseg_model(model.entry.name, checkpoint, device=str(device))

@@ -25,6 +25,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,6 +34,9 @@ import torch.nn.functional as F
 from .acceleration import GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory, release_gpu_memory
 from .predictor import (Predictor, SegmentationResult, autocast_context, normalize_uploaded, resize_for_network,
                     resolve_precision)
+
+if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
+    from ..weights.zoo import ZooEntry
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +110,10 @@ class FastPredictor(Predictor):
     tests run it), minus the CUDA-only parts (autotuning, and the opt-in pinned uploads
     and graphs)."""
 
-    def __init__(self, model: torch.nn.Module, precision: str = "auto", options: FastOptions | None = None) -> None:
+    def __init__(self, model: torch.nn.Module, entry: "ZooEntry", precision: str = "auto",
+                 options: FastOptions | None = None) -> None:
         options = options or FastOptions()
-        super().__init__(model, precision, window_batch=options.window_batch)
+        super().__init__(model, entry, precision, window_batch=options.window_batch)
         self.options = options
         on_cuda = self.device.type == "cuda"
         self.runner = inference_copy(model, self.precision, options.channels_last, options.fold_bn)
@@ -167,7 +172,7 @@ class FastPredictor(Predictor):
     def _eager_forward(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone + decode head at 1/8 resolution, float32 out (resized outside, in fp32)."""
         with autocast_context(self.device, self.precision, cache_enabled=False):
-            return self.runner.decode_head(self.runner.backbone(x)).float()
+            return self.runner(x).float()
 
     def network(self, x: torch.Tensor) -> torch.Tensor:
         if self.options.channels_last:
@@ -233,7 +238,7 @@ class FastPredictor(Predictor):
 
     def _in_fp32(self, run, images: list[np.ndarray]) -> list[SegmentationResult]:
         """Redo images whose fp16 logits overflowed with the exact fp32 path on this device."""
-        results = run(Predictor(self.model, precision="fp32"))
+        results = run(Predictor(self.model, self.entry, precision="fp32"))
         for result, image in zip(results, images):
             height, width = image.shape[:2]
             result.note = f"fp16 overflowed on this {width}x{height} image: segmented again in fp32."
@@ -266,12 +271,13 @@ class FastPredictor(Predictor):
     def cpu_predictor(self) -> Predictor:
         """An exact fp32 predictor on a CPU copy of the weights (built once, when needed)."""
         if self._cpu_predictor is None:
-            from ..model.build import build_model
+            from ..model.segmentor import GCNet
 
-            cpu_model = build_model(self.entry, self.model.classes,
-                                    with_auxiliary_head=getattr(self.model, "auxiliary_head", None) is not None)
-            cpu_model.load_state_dict({k: v.detach().cpu() for k, v in self.model.state_dict().items()})
-            self._cpu_predictor = Predictor(cpu_model.eval(), precision="fp32")
+            model = self.model  # the same shape on the CPU, made there (a GPU copy would not fit)
+            cpu_model = GCNet(model.num_classes, model.depth, model.align_corners,
+                              with_auxiliary_head=model.auxiliary_head is not None)
+            cpu_model.load_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            self._cpu_predictor = Predictor(cpu_model.eval(), self.entry, precision="fp32")
         return self._cpu_predictor
 
     def _after_out_of_memory(self) -> None:

@@ -14,12 +14,13 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
-
-import torch
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..files.masks import write_mask
 from .running import BatchItem, inference_many
+
+if TYPE_CHECKING:
+    from .loaded import LoadedModel
 
 log = logging.getLogger("gcnet_core.predict.folder")
 
@@ -45,23 +46,25 @@ def default_workers() -> tuple[int, int]:
     return min(8, max(2, cpus // 2)), min(4, max(1, cpus // 4))
 
 
-def segment_files(model: torch.nn.Module, sources: list[Path], targets: dict[Path, Path], fmt: str = "index",
+def segment_files(model: "LoadedModel", sources: list[Path], targets: dict[Path, Path], fmt: str = "index",
                   batch_size: int = 1, tta: bool = False, readers: int | None = None,
-                  writers: int | None = None,
-                  also_write: Callable[[BatchItem], None] | None = None) -> Iterator[ImageOutcome]:
+                  writers: int | None = None, also_write: Callable[[BatchItem], None] | None = None,
+                  max_megapixels: float | None = None) -> Iterator[ImageOutcome]:
     """Segment ``sources`` and write each mask to ``targets[source]`` in format ``fmt``.
 
     ``also_write(item)``, when given, runs in the writer thread before each mask is written
     (``gcnet predict --predictions`` writes the project's prediction sidecars with it), so a
     written mask has its extra files and a failure of either is that image's error. An
-    unreadable image or an unwritable mask gives an outcome with ``error``; the run goes on.
-    At most ``2 * writers`` finished images wait.
+    unreadable image (or one over ``max_megapixels``, see :func:`inference_many`) or an
+    unwritable mask gives an outcome with ``error``; the run goes on. At most ``2 * writers``
+    finished images wait.
     """
     default_readers, default_writers = default_workers()
     readers, writers = readers or default_readers, writers or default_writers
     waiting: deque[tuple[BatchItem, Future | None]] = deque()
     with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="mask-writer") as pool:
-        for item in inference_many(model, sources, batch_size=batch_size, tta=tta, num_readers=readers):
+        for item in inference_many(model, sources, batch_size=batch_size, tta=tta, num_readers=readers,
+                                   max_megapixels=max_megapixels):
             write = None
             if item.error is None:
                 write = pool.submit(_write_outputs, item, targets[item.source], model.classes, fmt, also_write)

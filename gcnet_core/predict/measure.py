@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from .loaded import LoadedModel
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -60,7 +64,7 @@ class MemoryProbe:
             self.peak_bytes = self._max - self._start
 
 
-def network_flops(model, input_shape: tuple[int, ...]) -> int:
+def network_flops(model: "LoadedModel", input_shape: tuple[int, ...]) -> int:
     """Floating-point operations (a multiply-add counts 2) of the exact recipe's network
     passes for one normalised input of ``input_shape`` (whole image or all its sliding
     windows), counted by torch's FlopCounterMode on a weightless copy on the meta device."""
@@ -71,8 +75,7 @@ def network_flops(model, input_shape: tuple[int, ...]) -> int:
 
     with torch.device("meta"):
         network = build_model(model.entry, model.classes).eval()
-    predictor = Predictor(network, precision="fp32")
-    predictor.force_slide = getattr(model, "force_slide", False)
+    predictor = Predictor(network, model.entry, precision="fp32")
     counter = FlopCounterMode(display=False)
     with counter, torch.inference_mode():
         predictor.logits_at_input(torch.empty(input_shape, device="meta"))

@@ -22,15 +22,18 @@ import os
 import time
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .acceleration import WeightsWatch
+from .acceleration import BackboneAndHead, WeightsWatch
 from .predictor import Predictor, SegmentationResult
+
+if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
+    from ..weights.zoo import ZooEntry
 
 log = logging.getLogger(__name__)
 
@@ -68,22 +71,11 @@ def onnxruntime_version() -> str | None:
     return onnxruntime.__version__
 
 
-class _Network(nn.Module):
-    """Backbone + decode head: logits at 1/8 of the input, before the first resize."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.backbone, self.decode_head = model.backbone, model.decode_head
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode_head(self.backbone(x))
-
-
 def weights_digest(model: nn.Module) -> str:
     """sha256 of the exported weights (names, dtypes, shapes, bytes): the checkpoint's
     content as it is in memory, so a weight changed after loading gives another digest."""
     digest = hashlib.sha256()
-    for name, tensor in sorted(_Network(model).state_dict().items()):
+    for name, tensor in sorted(BackboneAndHead(model).state_dict().items()):
         array = tensor.detach().cpu().contiguous().numpy()
         digest.update(f"{name}:{array.dtype}:{array.shape};".encode())
         digest.update(memoryview(array).cast("B"))
@@ -96,18 +88,18 @@ def engines_dir() -> Path:
     return cache_folder() / "engines"
 
 
-def engine_path(model: nn.Module, digest: str | None = None) -> Path:
-    """Where the engine of these weights lives, for this torch and onnxruntime."""
+def engine_path(model: nn.Module, entry: "ZooEntry", digest: str | None = None) -> Path:
+    """Where the engine of these weights (of ``entry``'s network) lives, for this torch and onnxruntime."""
     digest = digest or weights_digest(model)
     versions = f"torch{torch.__version__.split('+')[0]}-ort{onnxruntime_version()}-f{EXPORT_FORMAT}"
-    return engines_dir() / f"{model.entry.name}-{digest[:20]}-{versions}.onnx"
+    return engines_dir() / f"{entry.name}-{digest[:20]}-{versions}.onnx"
 
 
 def export_network(model: nn.Module, path: Path) -> None:
     """Export backbone + decode head (dynamic batch, height and width) to ``path``, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(f".{path.name}.{os.getpid()}.part")
-    network = _Network(model)
+    network = BackboneAndHead(model)
     modes = {module: module.training for module in network.modules()}
     network.eval()  # batch norms with their running statistics, no dropout
     example = torch.zeros(1, 3, 64, 64, device=next(model.parameters()).device)
@@ -157,8 +149,8 @@ class EnginePredictor(Predictor):
     """:class:`Predictor` whose network pass runs in onnxruntime (fp32, CPU); the rest is
     the exact path's. Follows the model's weights: a change re-exports before the next image."""
 
-    def __init__(self, model: nn.Module, progress: Progress | None = None) -> None:
-        super().__init__(model, precision="fp32")
+    def __init__(self, model: nn.Module, entry: "ZooEntry", progress: Progress | None = None) -> None:
+        super().__init__(model, entry, precision="fp32")
         if self.device.type != "cpu":
             raise EngineError("the onnxruntime engine runs on the CPU only")
         if onnxruntime_version() is None:
@@ -173,7 +165,7 @@ class EnginePredictor(Predictor):
         return f"fp32, onnxruntime {onnxruntime_version()}"
 
     def _open(self):
-        path = engine_path(self.model)
+        path = engine_path(self.model, self.entry)
         report = self.progress or (lambda stage, done, total: None)
         try:
             if path.is_file():
@@ -223,8 +215,8 @@ class EnginePredictor(Predictor):
 class ExactFallback(Predictor):
     """The exact torch path standing in for the engine; its first result carries ``note``."""
 
-    def __init__(self, model: nn.Module, note: str) -> None:
-        super().__init__(model, precision="fp32")
+    def __init__(self, model: nn.Module, entry: "ZooEntry", note: str) -> None:
+        super().__init__(model, entry, precision="fp32")
         self.note: str | None = note
 
     def _noted(self, results: list[SegmentationResult]) -> list[SegmentationResult]:
@@ -239,15 +231,15 @@ class ExactFallback(Predictor):
         return self._noted([super().predict_tta(image, return_logits)])[0]
 
 
-def engine_or_exact(model: nn.Module, progress: Progress | None = None) -> Predictor:
+def engine_or_exact(model: nn.Module, entry: "ZooEntry", progress: Progress | None = None) -> Predictor:
     """The CPU default: the onnxruntime engine, or the exact torch path whose first result
     notes why the engine is not used (also logged)."""
     try:
-        return EnginePredictor(model, progress)
+        return EnginePredictor(model, entry, progress)
     except EngineError as error:
         note = f"CPU engine not used ({error}); the exact torch path runs instead (slower)."
         log.warning(note)
-        return ExactFallback(model, note)
+        return ExactFallback(model, entry, note)
 
 
 __all__ = ["ENGINE_ENV", "EngineError", "EnginePredictor", "ExactFallback", "default_cpu_engine", "engine_or_exact",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -20,6 +21,9 @@ import torch.nn.functional as F
 
 from ..files.images import read_image_rgb
 from .rankings import ClassRankings, rankings_from_logits
+
+if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
+    from ..weights.zoo import ZooEntry
 
 MEAN_RGB = (123.675, 116.28, 103.53)
 STD_RGB = (58.395, 57.12, 57.375)
@@ -153,16 +157,17 @@ def fallback_slide_geometry(entry) -> tuple[tuple[int, int], tuple[int, int]]:
 
 
 class Predictor:
-    """Runs a loaded model the way its zoo entry says (whole or slide, align_corners, scale).
+    """Runs a network the way its zoo entry says (whole or slide, align_corners, scale).
 
     This is the exact path: CPU preprocessing with OpenCV, NCHW float32 (or autocast),
     true fp32 on CUDA (TF32 off), nothing cached. :class:`~gcnet_core.predict.fast.FastPredictor`
     overrides :meth:`prepare` and :meth:`network` to go faster on a GPU.
     """
 
-    def __init__(self, model: torch.nn.Module, precision: str = "fp32", window_batch: int = 4) -> None:
+    def __init__(self, model: torch.nn.Module, entry: "ZooEntry", precision: str = "fp32",
+                 window_batch: int = 4) -> None:
         self.model = model
-        self.entry = model.entry
+        self.entry = entry
         self.device = next(model.parameters()).device
         self.precision = resolve_precision(self.device, precision)  # validated early
         self.window_batch = window_batch
@@ -283,6 +288,9 @@ class Predictor:
             return self.predict_tta(image, return_logits)
         return self.predict_batch([image], return_logits)[0]
 
+    def release(self) -> None:
+        """Hand back what this predictor keeps besides the network (nothing, on the exact path)."""
+
 
 def _labels_and_confidence(logits: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     probabilities = torch.softmax(logits, dim=0)
@@ -294,15 +302,12 @@ def _to_labels(index: torch.Tensor) -> np.ndarray:
     return index.to(torch.uint8).cpu().numpy()
 
 
-def as_rgb_array(image: np.ndarray | str | Path) -> np.ndarray:
-    """Accept an RGB uint8 array or a path (read with :func:`read_image_rgb`)."""
+def as_rgb_array(image: np.ndarray | str | Path, limit: int | None = -1) -> np.ndarray:
+    """Accept an RGB uint8 array or a path (read with :func:`read_image_rgb`, refused above
+    ``limit`` pixels: the default is :func:`~gcnet_core.files.images.max_pixels`, None: any)."""
     if isinstance(image, (str, Path)):
-        return read_image_rgb(image)
+        return read_image_rgb(image, limit)
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an RGB uint8 array of shape (H, W, 3), got {image.dtype} {image.shape}")
     return image
-
-
-# The entry points that choose a predictor live in :mod:`.running` (they know the fast path,
-# which builds on this module); the old names keep working from here.

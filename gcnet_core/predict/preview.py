@@ -9,12 +9,15 @@ keep the full-scale path of :mod:`gcnet_core.predict.predictor`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .predictor import SegmentationResult, as_rgb_array
-from .running import predictor_for
+
+if TYPE_CHECKING:
+    from .loaded import LoadedModel
 
 PREVIEW_FRACTION = 0.5
 
@@ -27,12 +30,12 @@ def preview_scale(test_scale: tuple[int, int], fraction: float = PREVIEW_FRACTIO
 
 
 @torch.inference_mode()
-def preview_inference(model: torch.nn.Module, image: np.ndarray | str | Path,
+def preview_inference(model: "LoadedModel", image: np.ndarray | str | Path,
                       fraction: float = PREVIEW_FRACTION) -> SegmentationResult:
     """Labels, confidence and rankings at the image's size from a pass at ``fraction`` of the
     entry's test scale (single scale, no flip)."""
     rgb = as_rgb_array(image)
-    predictor = predictor_for(model)
+    predictor = model.predictor()
     size = rgb.shape[:2]
     with predictor.math_settings():
         logits = predictor.logits_at_input(predictor.prepare([rgb], preview_scale(predictor.entry.test_scale,

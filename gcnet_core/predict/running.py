@@ -1,59 +1,29 @@
-"""Running a loaded model: which predictor it gets (exact or fast), one image, many images.
+"""Running a loaded model: one image, many images (decoded ahead, batched, errors per image).
 
-:mod:`.exact` and :mod:`.fast` are the two ways to run the network; this module is the only one
-that knows both, so neither has to know the other's subclasses.
+Which predictor a model runs with is :class:`~gcnet_core.predict.loaded.LoadedModel`'s choice;
+this module only feeds it images.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
-import torch
 
+from ..files.images import max_pixels
 from ..files.prefetch import prefetch
 from .predictor import Predictor, SegmentationResult, as_rgb_array
-from .fast import FastPredictor
+
+if TYPE_CHECKING:
+    from .loaded import LoadedModel
 
 
-def predictor_for(model: torch.nn.Module, progress=None) -> Predictor:
-    """The model's cached predictor, built on first use: the fast one when the model was
-    loaded with ``fast`` (the default on CUDA), the onnxruntime engine when it was loaded
-    with ``engine`` (the default on the CPU; ``progress(stage, done, total)`` reports its
-    one-off export), else the exact one."""
-    predictor = getattr(model, "_predictor", None)
-    if predictor is None or predictor.device != next(model.parameters()).device:
-        precision = getattr(model, "precision", "fp32")
-        if getattr(model, "fast", False):
-            predictor = FastPredictor(model, precision=precision, options=getattr(model, "fast_options", None))
-        elif getattr(model, "engine", None) == "onnxruntime" and precision == "fp32":
-            from .onnx_engine import engine_or_exact
-
-            predictor = engine_or_exact(model, progress)
-        else:
-            predictor = Predictor(model, precision=precision)
-        model._predictor = predictor
-    return predictor
-
-
-def release(model: torch.nn.Module) -> None:
-    """Forget the model's predictor (and the fast path's graphs, buffers and weight copy)
-    and hand cached GPU memory back, e.g. between jobs or before training starts."""
-    from .acceleration import release_gpu_memory
-
-    predictor = model.__dict__.pop("_predictor", None)
-    if predictor is not None and hasattr(predictor, "release"):
-        predictor.release()
-    del predictor
-    release_gpu_memory()
-
-
-def inference(model: torch.nn.Module, image: np.ndarray | str | Path, tta: bool = False,
+def inference(model: "LoadedModel", image: np.ndarray | str | Path, tta: bool = False,
               return_logits: bool = False) -> SegmentationResult:
     """Segment one image (RGB uint8 array or path) with a model from :func:`init_model`."""
-    return predictor_for(model).predict(as_rgb_array(image), tta=tta, return_logits=return_logits)
+    return model.predictor().predict(as_rgb_array(image), tta=tta, return_logits=return_logits)
 
 
 @dataclass
@@ -66,22 +36,25 @@ class BatchItem:
     error: Exception | None = None
 
 
-def inference_many(model: torch.nn.Module, images: Iterable[np.ndarray | str | Path], batch_size: int = 1,
-                   tta: bool = False, num_readers: int = 2) -> Iterator[BatchItem]:
+def inference_many(model: "LoadedModel", images: Iterable[np.ndarray | str | Path], batch_size: int = 1,
+                   tta: bool = False, num_readers: int = 2,
+                   max_megapixels: float | None = None) -> Iterator[BatchItem]:
     """Segment many images in order; files are decoded ahead in threads while the model runs.
 
     Consecutive images of the same size share one network pass (up to ``batch_size``).
-    An unreadable input yields a :class:`BatchItem` with ``error`` set instead of raising,
-    so one bad file never stops a folder run.
+    An unreadable input, or a file larger than ``max_megapixels`` million pixels (None:
+    ``$GCNET_MAX_MEGAPIXELS`` or the default; 0: no limit), yields a :class:`BatchItem` with
+    ``error`` set instead of raising, so one bad file never stops a folder run.
     """
-    predictor = predictor_for(model)
+    predictor = model.predictor()
     sources = list(images)
+    limit = max_pixels(max_megapixels)
 
     def load(index: int):
         source = sources[index]
         name = Path(source) if isinstance(source, (str, Path)) else index
         try:
-            return name, as_rgb_array(source), None
+            return name, as_rgb_array(source, limit), None
         except Exception as error:  # reported per item, never raised
             return name, None, error
 
@@ -134,4 +107,4 @@ def _segmentation_error(name, image: np.ndarray, error: Exception) -> Segmentati
     return wrapped
 
 
-__all__ = ["BatchItem", "SegmentationError", "inference", "inference_many", "predictor_for", "release"]
+__all__ = ["BatchItem", "SegmentationError", "inference", "inference_many"]

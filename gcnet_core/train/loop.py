@@ -242,9 +242,9 @@ class Trainer:
         self.model.eval()
         precision = _precision_name(self.amp)
         if self.device.type == "cuda":  # the fast path on a fresh copy of this iteration's weights
-            predictor = FastPredictor(self.model, precision, FastOptions(cuda_graphs=False))
+            predictor = FastPredictor(self.model, self.entry, precision, FastOptions(cuda_graphs=False))
         else:
-            predictor = Predictor(self.model, precision=precision)
+            predictor = Predictor(self.model, self.entry, precision=precision)
         accumulator = IoUAccumulator(len(self.classes))
         for index in range(self.ctx.rank, len(self.val_set), self.ctx.world_size):
             item = load_sample_safe(self.val_set, index)

@@ -204,7 +204,7 @@ def test_fast_path_labels_agree_with_inference_model(name, image, precision, che
     image_path = _image(image, cityscapes_like_image)
     ref = R.inference(mmseg_models(name, path), image_path)
     model = gcnet_core.init_model(name, checkpoint=path, device="cpu")
-    labels = FastPredictor(model, precision).predict(read_image_rgb(image_path)).labels
+    labels = FastPredictor(model.network, model.entry, precision).predict(read_image_rgb(image_path)).labels
     agree = float((labels.astype(np.int64) == ref.labels).mean())
     print(f"\n[fast {precision}] {name} {image}: labels agree with mmseg {agree:.6f}")
     assert agree >= FAST_BARS[precision]
@@ -223,7 +223,7 @@ def test_cpu_engine_labels_agree_with_inference_model(name, image, checkpoint, m
     image_path = _image(image, cityscapes_like_image)
     ref = R.inference(mmseg_models(name, path), image_path)
     model = gcnet_core.init_model(name, checkpoint=path, device="cpu", fast=False)
-    labels = EnginePredictor(model).predict(read_image_rgb(image_path)).labels
+    labels = EnginePredictor(model.network, model.entry).predict(read_image_rgb(image_path)).labels
     agree = float((labels.astype(np.int64) == ref.labels).mean())
     print(f"\n[engine] {name} {image}: labels agree with mmseg {agree:.6f}")
     assert agree >= LABEL_AGREEMENT
