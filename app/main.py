@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from gcnet_core.project.folders import project_folder_of
+
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 
 
@@ -36,14 +38,6 @@ def startup_folder(argument: str | None, last: Path | None, data_dir: Path | Non
     return samples_folder(data_dir)
 
 
-def project_folder_of(image: Path) -> Path:
-    """The project an image belongs to: the nearest folder above it with a project file,
-    else its own folder."""
-    from gcnet_core.project.store import PROJECT_FILE
-
-    return next((folder for folder in image.parents if (folder / PROJECT_FILE).is_file()), image.parent)
-
-
 def open_startup(window, argument: str | None) -> None:
     """Open the folder given, or the project of the image given at that image (file managers
     and the desktop entry pass images), else the last folder, else the samples."""
@@ -52,7 +46,7 @@ def open_startup(window, argument: str | None) -> None:
     if not window.open_folder(folder) and folder != SAMPLES:
         window.open_folder(samples_folder())
     elif image is not None:
-        window.open_image(window.project.relative(image))
+        window.open_image(window.session.project.relative(image))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from gcnet_core.weights.imported import keep_checkpoint, list_imported, matching
 from gcnet_core.weights.zoo import ZOO, get_entry
 
 from .panels.model_panel import ModelChoice
+from .workers.download import DownloadDialog
 from .workers.inference import ModelConfig
 from .workers.tasks import run_in_pool
 
@@ -37,12 +38,13 @@ def imported_choices() -> list[ModelChoice]:
 
 
 class ModelMemory(QObject):
-    """Owned by the window; talks to its model panel, settings and project."""
+    """Owned by the window; talks to its model panel, settings and annotation session."""
 
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
         self._import_task = None
+        self._download: DownloadDialog | None = None
         self._selecting = False  # our own selections are not a person's pick
         self._last_id: str | None = None
         self.picked = False  # a person chose a model since the last folder was opened
@@ -98,7 +100,7 @@ class ModelMemory(QObject):
     def config_changed(self, config: ModelConfig) -> None:
         """The panel's selection changed: remember it; a person's change counts as a pick."""
         if not self._selecting and config.model_id != self._last_id:
-            self.picked = self.window.project is None  # with a folder open, the pick is that project's
+            self.picked = self.window.session.project is None  # with a folder open, the pick is that project's
         self._last_id = config.model_id
         self.remember(config)
 
@@ -108,17 +110,13 @@ class ModelMemory(QObject):
         s.set("model_name", config.name)
         s.set("model_checkpoint", str(config.checkpoint) if config.checkpoint else "")
         s.set("model_label", config.label)
-        project = self.window.project
-        if project is not None and project.model != config.model_id:
-            project.model = config.model_id
-            if project.path.exists():  # a folder only becomes a project when something is saved
-                self.window.schedule_project_save()
+        self.window.session.record_model(config.model_id)
 
     # ------------------------------------------------------------------ projects
     def project_listed(self, folder: Path, names: list[str]) -> None:
         """The first images of a just-opened folder are known: select the project's model."""
         window = self.window
-        project, panel = window.project, window.model_panel
+        project, panel = window.session.project, window.model_panel
         if project is None:
             return
         picked, self.picked = self.picked, False
@@ -139,7 +137,22 @@ class ModelMemory(QObject):
         name = default_model(str(folder), names)
         self._select(name)
         self.remember(panel.config())
-        window.adopt_new_project_classes(get_entry(name).classes)
+        window.session.adopt_new_project_classes(get_entry(name).classes)
+
+    # ------------------------------------------------------------------ checkpoints
+    def with_checkpoint(self, config: ModelConfig, then) -> None:
+        """Run ``then()`` once the configuration's checkpoint is on disk (downloading it first)."""
+        entry = get_entry(config.name)
+        if config.checkpoint is not None or cached_checkpoint(entry) is not None:
+            then()
+            return
+        window = self.window
+        dialog = DownloadDialog(entry, window)
+        dialog.done.connect(lambda _path: (window.model_panel.refresh_status(), then()))
+        dialog.failed.connect(self.download_failed)
+        dialog.cancelled.connect(lambda: window.show_status("Download cancelled; it will resume next time"))
+        self._download = dialog
+        dialog.start()
 
     # ------------------------------------------------------------------ importing
     def ask_import(self) -> None:

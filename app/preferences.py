@@ -53,7 +53,7 @@ class Preferences:
     def current(self) -> PreferenceValues:
         s, panel = self.settings, self.window.model_panel
         return PreferenceValues(s.get("cache_folder"), panel.device.currentData(), panel.precision.currentData(),
-                                s.get("autosave_ms"), self.window.opacity_slider.value() / 100,
+                                s.get("autosave_ms"), self.window.toolbar.opacity.value() / 100,
                                 {key: self.shortcuts.primary(key) for key in self.shortcuts.actions})
 
     def apply(self, values: PreferenceValues) -> None:
@@ -67,7 +67,7 @@ class Preferences:
         window.model_panel.set_options(values.device, values.precision, window.model_panel.tta.isChecked())
         s.set("autosave_ms", values.autosave_ms)
         window.set_autosave_interval(values.autosave_ms)
-        window.opacity_slider.setValue(round(values.opacity * 100))
+        window.toolbar.opacity.setValue(round(values.opacity * 100))
         s.set("opacity", values.opacity)
         for key, sequence in values.shortcuts.items():
             if key in self.shortcuts.actions and sequence != self.shortcuts.primary(key):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMenu
 
+from gcnet_core.project.folders import project_folder_of
 from gcnet_core.project.store import IMAGE_SUFFIXES
 
 from .settings import AppSettings
@@ -14,8 +15,6 @@ from .settings import AppSettings
 def dropped_target(paths: list[str]) -> tuple[Path, Path | None] | None:
     """(folder to open, image to show or None) for dropped local paths, or None when
     nothing dropped is a folder or an image. The first usable path decides."""
-    from .main import project_folder_of
-
     for text in paths:
         if not text:
             continue

@@ -1,8 +1,7 @@
-"""Editable keyboard shortcuts of the window's main actions.
+"""Editable keyboard shortcuts of the window's actions.
 
-The window's ``*_action`` attributes, its tool actions and the ``*_action`` attributes of
-the parts it holds (the fine-tuning controller's) are the editable set: new actions join
-it by following that naming. Each action keeps the
+The editable set is the action table (``app/actions.py``'s :data:`~app.actions.ACTIONS`,
+in its order): a new action joins it by being a row there. Each action keeps the
 shortcuts it was built with as its default; a person's choice replaces the first one
 (a second default key, such as PgDown beside D, stays) and is stored in the settings
 only while it differs from the default.
@@ -18,30 +17,14 @@ PORTABLE = QKeySequence.SequenceFormat.PortableText
 
 
 def main_actions(window) -> dict[str, QAction]:
-    """Action id -> action: ``open`` for ``window.open_action``, ``tool.brush`` for tools,
-    ``finetune.start`` for ``window.finetune.start_action`` (parts that own menu actions)."""
-    found: dict[str, QAction] = {}
-
-    def collect(owner, prefix: str) -> None:
-        for name, value in vars(owner).items():
-            if name.endswith("_action") and isinstance(value, QAction) and value not in found.values():
-                found[prefix + name[:-len("_action")]] = value
-
-    collect(window, "")
-    for name, action in getattr(window, "tool_actions", {}).items():
-        found[f"tool.{name}"] = action
-    for name, part in list(vars(window).items()):
-        if not isinstance(part, QAction) and hasattr(part, "__dict__") and part is not window:
-            collect(part, f"{name}.")
-    return found
+    """Action key -> action (``open``, ``tool.brush``, ``finetune.start``...), in the table's order."""
+    return window.action_set.editable()
 
 
 def fixed_keys(window) -> dict[str, list[QKeySequence]]:
     """Keys that are not editable but still taken: class hotkeys and hold-to-hide."""
-    fixed = {action.text(): list(action.shortcuts()) for action in getattr(window, "class_actions", [])}
-    hold = getattr(window, "hold_filter", None)
-    if hold is not None:
-        fixed["Hide mask (hold)"] = [QKeySequence(hold.key)]
+    fixed = {action.text(): list(action.shortcuts()) for action in window.action_set.classes}
+    fixed["Hide mask (hold)"] = [QKeySequence(window.hold_filter.key)]
     return fixed
 
 

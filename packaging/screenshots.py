@@ -75,15 +75,14 @@ def main(out: Path) -> int:
     while window.files.scanning or window.files.model.broken_count == 0:
         settle(100)
     window.open_image("chelsea.png")
-    doc = window.document
+    doc = window.session.document
     h, w = doc.shape
     doc.fill_polygon([(0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1)], 18)  # sofa behind
     doc.fill_polygon([(int(w * .12), h - 1), (int(w * .18), int(h * .2)), (int(w * .35), 0), (int(w * .7), 0),
                       (int(w * .9), int(h * .25)), (int(w * .95), h - 1)], 8)  # the cat
-    window.touched = True
     window.classes_panel.set_current(8)
     window.flush()
-    window._update_shares()
+    window.update_shares()
 
     # the image menu on a file (right-click), with an unreadable file in the list
     files = window.files

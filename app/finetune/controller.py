@@ -1,7 +1,8 @@
 """Glue between the window, the fine-tune panel, the training worker and the version registry.
 
-The window creates one :class:`FinetuneController`; it adds the dock, its actions and a
-device label to the status bar, and plugs published versions into the model selector.
+The window creates one :class:`FinetuneController`; it adds the dock and a device label to
+the status bar, drives the Model menu's fine-tune actions and plugs published versions into
+the model selector.
 A run goes: Start (a run folder and ``gcnet train`` in a QProcess) -> events (curves) ->
 done -> publish the best checkpoint as a version -> select it -> Re-segment on demand.
 """
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QLabel
 
 from gcnet_core.project.versions import Version, VersionError, VersionRegistry
@@ -60,13 +60,7 @@ class FinetuneController(QObject):
         self.device_label.setContentsMargins(6, 0, 6, 0)
         window.statusBar().addPermanentWidget(self.device_label)
 
-        self.start_action = QAction("&Fine-tune on Corrected Images", window)
-        self.start_action.setToolTip("Train the selected model on the corrected images in the background")
-        self.start_action.triggered.connect(self.show_and_start)
-        self.resegment_action = QAction("&Re-segment Uncorrected Images", window)
-        self.resegment_action.setToolTip("Run the selected model (e.g. a new version) over every image "
-                                         "not corrected yet; corrected masks are never touched")
-        self.resegment_action.triggered.connect(self.resegment)
+        self.start_action = window.action_set.finetune_start  # the Model menu's (app/actions.py)
 
         panel = self.panel
         panel.startRequested.connect(self.start)
@@ -118,7 +112,7 @@ class FinetuneController(QObject):
         """A folder was opened: show its last run (resumable, or its before/after)."""
         if self.process.running:
             return  # the running run keeps the panel; it belongs to the folder it started in
-        project = self.window.project
+        project = self.window.session.project
         self.run = latest_run(project.root) if project is not None else None
         self.panel.progress.reset(1)
         self.panel.show_comparison(None)
@@ -149,7 +143,7 @@ class FinetuneController(QObject):
     def start(self) -> None:
         """Start a new run on the open project's corrected images with the selected model."""
         window = self.window
-        if self.process.running or window.project is None:
+        if self.process.running or window.session.project is None:
             return
         window.flush()
         if self.corrected_count() == 0:
@@ -159,7 +153,7 @@ class FinetuneController(QObject):
         choice = window.model_panel.choice()
         config = window.model_panel.config()
         settings = self.panel.form.settings()
-        root = window.project.root
+        root = window.session.project.root
 
         def launch() -> None:
             try:
@@ -171,7 +165,7 @@ class FinetuneController(QObject):
             self.panel.show_comparison(None)
             self._launch(record)
 
-        window._with_checkpoint(config, launch)
+        window.models.with_checkpoint(config, launch)
 
     def resume(self) -> None:
         """Continue the last run (the engine resumes from ``resume.pth`` in its folder)."""
@@ -188,7 +182,7 @@ class FinetuneController(QObject):
         self.process.start(record.arguments(), record.folder)
         self.panel.show_message(f"Starting the training process (run {record.id})…")
         self._update_buttons()
-        self.window._status("Fine-tuning started; keep correcting while it trains")
+        self.window.session.tell("Fine-tuning started; keep correcting while it trains")
 
     def cancel(self) -> None:
         if not self.process.running:
@@ -208,12 +202,12 @@ class FinetuneController(QObject):
 
     def _update_buttons(self) -> None:
         running = self.process.running
-        project = self.window.project
+        project = self.window.session.project
         resumable = (self.run is not None and self.run.resumable and project is not None
                      and self.run.project == str(project.root))
         self.panel.set_running(running, can_resume=resumable, stopping=self.process.stopping)
         self.start_action.setEnabled(not running)
-        self.panel.resegment_button.setEnabled(self.window.project is not None and not self.window.batch.running)
+        self.panel.resegment_button.setEnabled(project is not None and not self.window.batch.running)
 
     # ================================================================== worker events
     def _event(self, event: dict[str, Any]) -> None:
@@ -247,14 +241,14 @@ class FinetuneController(QObject):
             record.set_status("cancelled")
             self.panel.show_message(f"Cancelled at iteration {outcome.last_iter}; the checkpoint is kept, "
                                     "Resume continues from it.")
-            self.window._status("Fine-tuning cancelled")
+            self.window.session.tell("Fine-tuning cancelled")
         else:
             record.set_status("failed", outcome.message)
             saved = self._last_checkpoint_iter(record)
             where = (f"Resume continues from the checkpoint of iteration {saved}." if saved
                      else "No checkpoint was saved yet: Resume starts the run again.")
             self.panel.show_message(f"{outcome.message}\nYour masks are untouched. {where}", error=True)
-            self.window._status("Fine-tuning stopped: " + outcome.message.splitlines()[0], error=True)
+            self.window.session.tell("Fine-tuning stopped: " + outcome.message.splitlines()[0], error=True)
             self.panel.show()
             self.panel.raise_()
         self._update_buttons()
@@ -293,7 +287,7 @@ class FinetuneController(QObject):
                 text = (f"Published “{version.name}” (no held-out images to score it: correct 4 or more "
                         "images for a before/after).")
             self.panel.show_message(text)
-            self.window._status(f"New model version {version.name} selected")
+            self.window.session.tell(f"New model version {version.name} selected")
             self.published.emit(version)
 
         def failed(message: str) -> None:

@@ -48,8 +48,8 @@ from .document import MaskDocument
 from .events import Events
 from .history import DocumentHistory
 from .overwrite import Permission, may_overwrite
-from .placement import ImageFiles, discard, place_labels, place_staged
-from .predictions import StoredPrediction, save_prediction
+from .placement import discard, place_labels, place_staged
+from .predictions import StoredPrediction
 from .renumber import renumber_masks, without_class
 from .store import Project
 
@@ -113,6 +113,15 @@ class AnnotationSession:
         """Queue the project file for writing now."""
         if self.project is not None:
             self.writer.save_project(self.project)
+
+    def record_model(self, model: str) -> None:
+        """The project is labelled with ``model`` from now on (reopening it selects it again);
+        written soon, once the folder is a project (something was saved)."""
+        project = self.project
+        if project is not None and project.model != model:
+            project.model = model
+            if project.path.exists():
+                self.events.emit("project_changed")
 
     def tell(self, text: str, error: bool = False) -> None:
         """A line for the person (the window's status bar)."""
@@ -311,10 +320,9 @@ class AnnotationSession:
     def _place(self, rel: str, prediction: Prediction) -> None:
         """An image that is not open: its mask file on the writer, its record at once."""
         project, state = self.project, self.project.state(rel)
-        files = ImageFiles.of(project, rel)
         labels, classes = prediction.labels, project.classes
-        edited_on_disk = files.edited.exists()
-        self.writer.submit(lambda: place_labels(files, labels, classes, state=state), None,
+        edited_on_disk = project.edited_path(rel).exists()
+        self.writer.submit(lambda: place_labels(project, rel, labels, classes, state=state), None,
                            lambda message: self.tell(f"Could not store the mask of {rel}: {message}", error=True))
         self._keep(rel, prediction)
         self._set_state(rel, image_states.after_prediction(state), prediction.model)
@@ -327,8 +335,8 @@ class AnnotationSession:
     def _keep(self, rel: str, prediction: Prediction) -> None:
         """The prediction's sidecar (confidence, rankings, model) and uncertainty."""
         if prediction.stored is not None:
-            path, stored = self.project.prediction_path(rel), prediction.stored
-            self.writer.submit(lambda: save_prediction(path, stored))
+            project, stored = self.project, prediction.stored
+            self.writer.submit(lambda: project.write_prediction(rel, stored))
         self.record_uncertainty(rel, prediction.uncertainty)
 
     def place_staged(self, rel: str, staged: Path, staged_prediction: Path | None, *, model: str | None,
@@ -348,7 +356,7 @@ class AnnotationSession:
             self.adopt_model_classes(classes)
         lut = None if classes is None or classes.names == project.classes.names \
             else class_lut(classes, project.classes)  # e.g. a class was removed: values follow names
-        files, state, target_classes = ImageFiles.of(project, rel), project.state(rel), project.classes
+        state, target_classes = project.state(rel), project.classes
 
         def placed(permission: Permission) -> None:
             if not permission or self.project is not project:
@@ -361,9 +369,11 @@ class AnnotationSession:
             if rel == self.current and doc is not None and not self.person_at_work() and not doc.dirty:
                 self.events.emit("reload_wanted", rel)
 
-        self.writer.submit(lambda: place_staged(files, staged, staged_prediction, target_classes, lut, state=state),
-                           placed, lambda message: self.tell(f"Could not store the mask of {rel}: {message}",
-                                                             error=True))
+        def place() -> Permission:  # on the writer thread
+            return place_staged(project, rel, staged, staged_prediction, target_classes, lut, state=state)
+
+        self.writer.submit(place, placed, lambda message: self.tell(f"Could not store the mask of {rel}: {message}",
+                                                                    error=True))
         return True
 
     def _batch_may_replace(self, rel: str, states: tuple[str, ...]) -> bool:

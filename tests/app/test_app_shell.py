@@ -19,9 +19,10 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox  # noq
 
 from app.logs import LOG_FILE, ErrorReporter, setup_logging  # noqa: E402
 from app.main import main, open_startup  # noqa: E402
+from app.prompter import Prompter  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
 from app.welcome import SKIP_ENV, WelcomeDialog, maybe_show_welcome  # noqa: E402
-from app.window import MainWindow, Prompter  # noqa: E402
+from app.window import MainWindow  # noqa: E402
 from gcnet_core import __version__  # noqa: E402
 from gcnet_core import paths  # noqa: E402
 from gcnet_core.version import pyproject_version  # noqa: E402
@@ -83,11 +84,11 @@ def test_an_image_argument_opens_its_project_at_that_image(make_window, tmp_path
         Image.new("RGB", (40, 30), (90, 120, 200)).save(root / name)
     window = make_window()
     open_startup(window, str(root / "street" / "b.png"))
-    assert window.project.root == (root / "street").resolve() and window.current == "b.png"
+    assert window.session.project.root == (root / "street").resolve() and window.session.current == "b.png"
     Project.open(root).save()
     assert (root / PROJECT_FILE).is_file()
     open_startup(window, str(root / "street" / "b.png"))  # inside a project: that project
-    assert window.project.root == root.resolve() and window.current == "street/b.png"
+    assert window.session.project.root == root.resolve() and window.session.current == "street/b.png"
 
 
 def test_about_names_version_torch_device_qt_and_folders(make_window):
@@ -111,7 +112,7 @@ def test_help_and_edit_menus(make_window):
     help_actions = [a.text() for a in menus["&Help"].actions()]
     assert {"&Welcome", "&About GCNet Annotator", "Open &Log Folder"} <= set(help_actions)
     assert window.menuBar().actions()[-1].menu() is menus["&Help"]  # Help comes last
-    assert window.preferences_action in menus["&Edit"].actions()
+    assert window.action_set.preferences in menus["&Edit"].actions()
 
 
 def test_preferences_round_trip_and_live_shortcut(make_window, settings_path, tmp_path, qtbot):
@@ -134,13 +135,13 @@ def test_preferences_round_trip_and_live_shortcut(make_window, settings_path, tm
     assert dict(os.environ) == environment
     assert window.model_panel.config().device == "cpu" and window.model_panel.config().precision == "bf16"
     assert window._autosave.interval() == 2500
-    assert window.opacity_slider.value() == 30
-    assert window.save_action.shortcuts() == [QKeySequence("Ctrl+K")]
+    assert window.toolbar.opacity.value() == 30
+    assert window.action_set.save.shortcuts() == [QKeySequence("Ctrl+K")]
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
-    with qtbot.waitSignal(window.save_action.triggered, timeout=2000):
+    with qtbot.waitSignal(window.action_set.save.triggered, timeout=2000):
         QTest.keyClick(window.canvas, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
-    with qtbot.assertNotEmitted(window.save_action.triggered, wait=100):
+    with qtbot.assertNotEmitted(window.action_set.save.triggered, wait=100):
         QTest.keyClick(window.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
 
     # persisted: a new session reads everything back
@@ -152,9 +153,9 @@ def test_preferences_round_trip_and_live_shortcut(make_window, settings_path, tm
     paths.set_cache_folder(None)  # a new process
     again = make_window()
     assert paths.cache_folder() == new_cache
-    assert again.save_action.shortcuts() == [QKeySequence("Ctrl+K")]
-    assert again.preferences_action.shortcuts() == [QKeySequence("Ctrl+Shift+,")]
-    assert again._autosave.interval() == 2500 and again.opacity_slider.value() == 30
+    assert again.action_set.save.shortcuts() == [QKeySequence("Ctrl+K")]
+    assert again.action_set.preferences.shortcuts() == [QKeySequence("Ctrl+Shift+,")]
+    assert again._autosave.interval() == 2500 and again.toolbar.opacity.value() == 30
     assert again.model_panel.config().device == "cpu"
 
     # clearing the folder goes back to where the app was started with
@@ -179,14 +180,14 @@ def test_shortcut_conflicts_block_ok_and_extra_keys_stay(make_window):
     assert "finetune.start" in dialog.key_edits  # actions of the parts the window holds
     dialog.key_edits["next"].setKeySequence(QKeySequence("J"))  # a free key (N: next likely class)
     assert dialog.apply()
-    assert window.next_action.shortcuts() == [QKeySequence("J"), QKeySequence("PgDown")]
+    assert window.action_set.next.shortcuts() == [QKeySequence("J"), QKeySequence("PgDown")]
     dialog.key_edits["next"].clear()
     assert dialog.apply()
-    assert window.next_action.shortcuts() == [QKeySequence("PgDown")]
+    assert window.action_set.next.shortcuts() == [QKeySequence("PgDown")]
     assert window.settings.shortcut("next") == ""
     dialog.restore_default_shortcuts()
     assert dialog.apply()
-    assert window.next_action.shortcuts() == [QKeySequence("D"), QKeySequence("PgDown")]
+    assert window.action_set.next.shortcuts() == [QKeySequence("D"), QKeySequence("PgDown")]
     assert window.settings.shortcut("next") is None
     dialog.close()
 
@@ -204,7 +205,7 @@ def test_welcome_is_shown_once_and_reopens_from_help(make_window, settings_path,
     first.accept()
     assert maybe_show_welcome(window, window.settings) is None
     assert maybe_show_welcome(window, AppSettings.at(settings_path)) is None  # remembered on disk
-    window.welcome_action.trigger()
+    window.action_set.welcome.trigger()
     reopened = [w for w in QApplication.topLevelWidgets() if isinstance(w, WelcomeDialog) and w.isVisible()]
     assert len(reopened) == 1
     reopened[0].accept()
@@ -246,7 +247,7 @@ def test_unexpected_errors_show_a_dialog_and_the_app_keeps_running(make_window, 
         box.done(0)  # auto-close, as a person would
         qtbot.waitUntil(lambda: reporter.dialog is None, timeout=3000)
         assert window.isVisible()  # still running
-        window.next_action.trigger()
+        window.action_set.next.trigger()
     finally:
         reporter.uninstall()
     for handler in logging.getLogger().handlers:

@@ -53,11 +53,11 @@ def test_unknown_class_values_are_kept_shown_and_saved_back(qtbot, window, tmp_p
     write_index_mask(project.label_path("a.png"), labels, CLASSES)
     win = window()
     open_project(qtbot, win, project.root)
-    qtbot.waitUntil(lambda: win.document is not None, timeout=5000)
+    qtbot.waitUntil(lambda: win.session.document is not None, timeout=5000)
     assert "7 (300 px)" in win.statusBar().currentMessage()
     assert (win.canvas.overlay_color_table()[7] >> 24) > 0  # drawn, not transparent
     QTest.mouseMove(win.canvas.viewport(), at(win, 35, 10))
-    qtbot.waitUntil(lambda: "unknown class 7" in win.cursor_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: "unknown class 7" in win.status_labels.cursor.text(), timeout=2000)
     win.canvas.set_current_class(1)
     drag(win, [(5, 5), (10, 5), (15, 5)])
     win.flush()
@@ -81,7 +81,7 @@ def test_an_unusable_mask_goes_to_the_backups_before_anything_replaces_it(qtbot,
     original = label.read_bytes()
     win = window()
     open_project(qtbot, win, project.root)
-    qtbot.waitUntil(lambda: win.document is not None, timeout=5000)
+    qtbot.waitUntil(lambda: win.session.document is not None, timeout=5000)
     assert len(win.prompter.infos) == 1 and "backups" in win.prompter.infos[0]
     backups = [p for p in project.backups_root.rglob("*") if p.is_file()]
     assert len(backups) == 1 and backups[0].read_bytes() == original
@@ -102,7 +102,7 @@ def test_an_invalid_class_table_gets_a_dialog_and_is_not_opened(qtbot, window, t
     assert not win.open_folder(project.root)
     assert len(win.prompter.warnings) == 1
     assert "[300, -5, 0]" in win.prompter.warnings[0] and "'car'" in win.prompter.warnings[0]
-    assert win.project is None
+    assert win.session.project is None
 
 
 def test_a_colour_table_with_out_of_range_values_never_overflows():
@@ -130,27 +130,26 @@ def test_batch_results_are_placed_on_the_writer_thread(qtbot, window, tmp_path, 
         return real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", spy)
-    win._batch_model = "m"
-    win.batch._root, win.batch._staging = project.root, tmp_path  # as a batch run sets them
-    win._batch_segmented(str(project.root / "a.png"), str(staged))
-    qtbot.waitUntil(lambda: win.project.state("a.png") == "predicted", timeout=5000)
+    assert win.session.place_staged("a.png", staged, None, model="m", classes=CLASSES)  # what a batch result does
+    qtbot.waitUntil(lambda: win.session.project.state("a.png") == "predicted", timeout=5000)
     assert threads and threads[0] is not threading.main_thread()
     assert (read_index_mask(target) == 1).all()
 
 
 def test_class_removal_waits_for_a_running_batch(qtbot, window, tmp_path):
-    from app.workers.batch import BatchSummary
+    from app.workers.inference import ModelConfig
 
     project = project_with_one_image(tmp_path / "p")
-    win = window()
+    win = window(batch_command=[sys.executable, "-c", "import time; time.sleep(60)"])  # a batch that runs on
     open_project(qtbot, win, project.root)
-    win.batch._summary = BatchSummary(total=1)  # as while Segment all runs
+    win.batch.start(project.root, project.labels_root, [project.root / "a.png"], ModelConfig(WHOLE_ADE))
     try:
-        win.remove_class(0)
+        win.classes_panel.removeRequested.emit(0)
     finally:
-        win.batch._summary = None
+        win.batch.cancel()
+        win.batch.wait()
     assert "Segment all is running" in win.prompter.warnings[-1]
-    assert win.project.classes == CLASSES
+    assert win.session.project.classes == CLASSES
 
 
 def test_inference_failures_reach_the_log_with_their_traceback(caplog, tmp_path):
@@ -218,7 +217,7 @@ def test_mixed_folder_in_the_window_no_crash_no_lost_mask(qtbot, window, tmp_pat
     win.canvas.set_current_class(3)
     drag(win, [(5, 5), (60, 5), (120, 5)])
     win.flush()
-    corrected = win.project.label_path("a.png").read_bytes()
+    corrected = win.session.project.label_path("a.png").read_bytes()
     finished = []
     win.batch.finished.connect(finished.append)
     win.segment_all()
@@ -234,7 +233,7 @@ def test_mixed_folder_in_the_window_no_crash_no_lost_mask(qtbot, window, tmp_pat
     if failed:
         assert any(name in w for w in win.prompter.warnings for name in failed)
     win.flush()
-    project = win.project
+    project = win.session.project
     assert project.label_path("a.png").read_bytes() == corrected
     assert project.label_path("a.jpg") != project.label_path("a.png")
     for image in good:
@@ -253,8 +252,8 @@ def test_segment_all_failures_reach_the_log(qtbot, window, tmp_path, caplog):
     win = window()
     open_project(qtbot, win, project.root)
     with caplog.at_level(logging.WARNING, logger="gcnet_annotator.window"):
-        win._batch_finished(BatchSummary(total=2, written=1, failed=[("/x/b.png", "the PNG data is corrupt")],
-                                         error="the segmentation process stopped (exit code 2)"))
+        win.batch.finished.emit(BatchSummary(total=2, written=1, failed=[("/x/b.png", "the PNG data is corrupt")],
+                                             error="the segmentation process stopped (exit code 2)"))
     messages = [r.getMessage() for r in caplog.records if r.name == "gcnet_annotator.window"]
     assert "Segment all: /x/b.png: the PNG data is corrupt" in messages
     assert any("exit code 2" in m for m in messages)

@@ -80,7 +80,7 @@ def window(qtbot, tmp_path, entry, start_checkpoint):
     qtbot.waitExposed(win)
     assert win.open_folder(folder)
     qtbot.waitUntil(lambda: win.files.model.rowCount() == N_CORRECTED + N_NEW and not win.scanning, timeout=5000)
-    qtbot.waitUntil(lambda: win.document is not None, timeout=5000)
+    qtbot.waitUntil(lambda: win.session.document is not None, timeout=5000)
     win.use_checkpoint(start_checkpoint, BASE, "random start")
     yield win
     win.finetune.shutdown(5000)
@@ -102,7 +102,7 @@ def record(signal) -> list:
 @pytest.mark.slow
 def test_fine_tune_publish_select_resegment(qtbot, window, tmp_path):
     ft, panel = window.finetune, window.finetune.panel
-    project = window.project
+    project = window.session.project
     corrected = label_bytes(project)
     assert "<b>12</b> corrected of 14 images, 1 held out" in panel.data_label.text()  # 10 % by default
     assert "random start" in panel.base_label.text()
@@ -116,7 +116,7 @@ def test_fine_tune_publish_select_resegment(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: any(e["event"] == "iter" for e in events), timeout=120000)
     # the window stays usable while it trains: open another image, paint, it is saved
     window.files.step(1)
-    assert window.current == "img01.png"
+    assert window.session.current == "img01.png"
     window.canvas.setFocus()
     assert panel.progress.bar.value() >= 1 and panel.progress.labels["loss"].text() != "—"
     assert panel.progress.loss_plot.points and panel.progress.miou_plot.points[0][0] == 0  # base scored first
@@ -186,7 +186,7 @@ def test_fine_tune_publish_select_resegment(qtbot, window, tmp_path):
 @pytest.mark.training
 def test_a_killed_worker_is_reported_and_resume_finishes_the_run(qtbot, window):
     ft, panel = window.finetune, window.finetune.panel
-    project = window.project
+    project = window.session.project
     corrected = label_bytes(project)
     panel.form.set_settings(FinetuneSettings(iters=3, batch_size=1, crop=(16, 16), lr=0.01, val_share=0.0,
                                              val_interval=1, device="cpu", workers=0))
@@ -206,13 +206,13 @@ def test_a_killed_worker_is_reported_and_resume_finishes_the_run(qtbot, window):
     killed_at = len(panel.progress.loss_plot.points)
     # reopening the folder (or restarting the app) finds the stopped run and offers Resume
     assert window.open_folder(project.root)
-    qtbot.waitUntil(lambda: window.document is not None and not window.scanning, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.document is not None and not window.scanning, timeout=5000)
     assert "The last run failed; Resume continues" in panel.message.text() and panel.resume_button.isEnabled()
     assert len(panel.progress.loss_plot.points) == killed_at >= 1  # its curve, replayed from events.jsonl
-    project = window.project
+    project = window.session.project
     # still usable, nothing lost
     window.files.step(1)
-    assert window.current == "img01.png"
+    assert window.session.current == "img01.png"
     assert label_bytes(project) == corrected
     saved = [e["iter"] for e in events if e["event"] == "checkpoint"][-1]
 
@@ -258,7 +258,7 @@ def test_cancel_keeps_a_checkpoint_and_a_closed_window_stops_the_worker(qtbot, w
 
 def test_no_corrected_images_means_nothing_to_train(qtbot, window):
     for rel in list(window.files.model.paths()):
-        window.project.set_state(rel, "new")
+        window.session.project.set_state(rel, "new")
         window.files.model.set_state(rel, "new")
     window.finetune.panel.start_button.click()
     assert not window.finetune.process.running
@@ -269,7 +269,7 @@ def test_interactive_prediction_records_uncertainty_and_the_device(qtbot, window
     assert window.open_image("img12.png")
     window.segment_current()
     qtbot.waitUntil(lambda: not window.inference.busy, timeout=60000)
-    value = window.project.uncertainty("img12.png")
+    value = window.session.project.uncertainty("img12.png")
     assert value is not None and 0.0 <= value <= 1.0
     assert window.files.model.uncertainty("img12.png") == pytest.approx(value, abs=1e-6)
     assert window.finetune.device_label.text() == "Inference: cpu (fp32, exact)"

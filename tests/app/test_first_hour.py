@@ -63,12 +63,12 @@ def test_right_click_opens_the_image_and_its_menu_marks_reveals_and_steps_from_i
     folder = make_folder(tmp_path / "photos")
     window = make_window()
     open_and_wait(qtbot, window, folder, 3)
-    assert window.current == "astronaut.png"
+    assert window.session.current == "astronaut.png"
     right_click(window.files.view.viewport(), row_rect(window, "chelsea.png").center())
-    assert window.current == "chelsea.png"  # the highlighted image is the one shown
+    assert window.session.current == "chelsea.png"  # the highlighted image is the one shown
     assert window.files.view.currentIndex().data() == "chelsea.png"
     click_menu(qtbot, window.files.context_menu, "Mark as corrected")
-    assert window.project.state("chelsea.png") == "corrected"
+    assert window.session.project.state("chelsea.png") == "corrected"
     assert window.files.count_label.text().startswith("1 / 3 done")
 
     opened = []
@@ -80,9 +80,9 @@ def test_right_click_opens_the_image_and_its_menu_marks_reveals_and_steps_from_i
     right_click(window.files.view.viewport(), row_rect(window, "chelsea.png").center())
     assert window.files.context_menu is not click_menu_after
     click_menu(qtbot, window.files.context_menu, "Mark as not done")
-    assert window.project.state("chelsea.png") == "new"  # no mask on disk: new again
+    assert window.session.project.state("chelsea.png") == "new"  # no mask on disk: new again
     key(window, Qt.Key.Key_D)
-    assert window.current == "coffee.png"  # D steps from the image shown
+    assert window.session.current == "coffee.png"  # D steps from the image shown
 
 
 # ---------------------------------------------------------------------------------- 8: keys, classes
@@ -130,18 +130,18 @@ def test_undo_history_survives_switching_images(qtbot, make_window, tmp_path):
     drag(window, [(10, 10), (60, 10)])
     key(window, Qt.Key.Key_3)
     drag(window, [(10, 40), (60, 40)])
-    after_two = window.document.labels.copy()
+    after_two = window.session.document.labels.copy()
     key(window, Qt.Key.Key_D)
-    assert window.current == "coffee.png"
+    assert window.session.current == "coffee.png"
     key(window, Qt.Key.Key_A)
-    assert window.current == "chelsea.png" and (window.document.labels == after_two).all()
+    assert window.session.current == "chelsea.png" and (window.session.document.labels == after_two).all()
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    labels = window.document.labels
+    labels = window.session.document.labels
     assert (labels[40, 30] == 255) and labels[10, 30] == 1  # the second stroke undone, the first kept
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     window.flush()
-    assert (read_index_mask(window.project.label_path("chelsea.png")) == 255).all()
-    assert window.project.state("chelsea.png") == "new"  # undoing everything: new again (point 5)
+    assert (read_index_mask(window.session.project.label_path("chelsea.png")) == 255).all()
+    assert window.session.project.state("chelsea.png") == "new"  # undoing everything: new again (point 5)
 
 
 # ---------------------------------------------------------------------------------- class menu
@@ -162,18 +162,18 @@ def test_class_menu_shows_only_one_class_and_changes_a_colour(qtbot, make_window
     monkeypatch.setattr(QColorDialog, "getColor", staticmethod(lambda *a, **k: QColor(1, 2, 3)))
     right_click(panel.table.viewport(), rect.center())
     click_menu(qtbot, panel.context_menu, "Change colour")
-    assert window.project.classes.palette[8] == (1, 2, 3)
+    assert window.session.project.classes.palette[8] == (1, 2, 3)
     assert (window.canvas.overlay_color_table()[8] & 0xFFFFFF) == 0x010203
     right_click(panel.table.viewport(), rect.center())
     click_menu(qtbot, panel.context_menu, "Show all classes")
     assert all((window.canvas.overlay_color_table()[i] >> 24) > 0 for i in range(21))
 
     # "paint only over this class": a brush stroke across cat (8) and ignore changes only the cat
-    doc = window.document
+    doc = window.session.document
     draw_polygon(window, [(0, 0), (39, 0), (39, 59), (0, 59)], 8)  # the left half is cat
     right_click(panel.table.viewport(), rect.center())
     click_menu(qtbot, panel.context_menu, "Paint only over this class")
-    assert window.only_over.isChecked() and window.canvas.only_over() == 8
+    assert window.toolbar.only_over.isChecked() and window.canvas.only_over() == 8
     key(window, Qt.Key.Key_3)  # paint bicycle (2)
     key(window, Qt.Key.Key_B)
     window.canvas.set_brush_size(6)
@@ -216,7 +216,7 @@ def test_unreadable_files_are_marked_with_their_reason_and_left_out_of_counts(qt
     assert window.files.count_label.text() == "0 / 1 done, 2 unreadable"
     QTest.mouseClick(window.files.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      row_rect(window, "broken.jpg").center())
-    assert window.current == "broken.jpg" and window.document is None
+    assert window.session.current == "broken.jpg" and window.session.document is None
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert prompter.warnings and "broken.jpg cannot be pre-segmented" in prompter.warnings[-1]
     assert "not an image" in prompter.warnings[-1]
@@ -238,8 +238,9 @@ def test_batch_run_through_gcnet_predict_leaves_unreadable_files_out(qtbot, make
     assert summary.error is None, summary.error
     assert summary.total == 1 and summary.written == 1 and not summary.failed  # broken.jpg never queued
     assert not prompter.warnings
-    assert window.project.state("coffee.png") == "predicted" and window.project.state("broken.jpg") == "new"
-    assert read_index_mask(window.project.label_path("coffee.png")).shape == (36, 48)
+    project = window.session.project
+    assert project.state("coffee.png") == "predicted" and project.state("broken.jpg") == "new"
+    assert read_index_mask(window.session.project.label_path("coffee.png")).shape == (36, 48)
 
 
 # ---------------------------------------------------------------------------------- 1, 2, 7: models
@@ -312,10 +313,10 @@ def test_new_projects_start_with_ade20k_or_cityscapes_for_street_scenes_and_keep
     window = make_window()
     open_and_wait(qtbot, window, photos, 2)
     assert window.model_panel.choice().name == GENERAL_MODEL
-    assert window.project.classes.names == get_entry(GENERAL_MODEL).classes.names
+    assert window.session.project.classes.names == get_entry(GENERAL_MODEL).classes.names
     open_and_wait(qtbot, window, streets, 1)
     assert window.model_panel.choice().name == STREET_MODEL
-    assert len(window.project.classes) == 19
+    assert len(window.session.project.classes) == 19
 
     open_and_wait(qtbot, window, photos, 2)
     window.model_panel.select(VOC)  # the person picks another for this folder
@@ -344,13 +345,13 @@ def test_single_image_presegment_shows_progress_and_cancel_leaves_the_image_as_i
     assert not panel.segment_bar.isVisible() and panel.segment_button.isEnabled()
     qtbot.waitUntil(lambda: not window.inference.busy, timeout=60000)
     QApplication.processEvents()
-    assert (window.document.labels == 255).all() and window.project.state("coffee.png") == "new"
+    assert (window.session.document.labels == 255).all() and window.session.project.state("coffee.png") == "new"
 
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # again, to the end this time
     assert panel.segment_bar.isVisible()
     qtbot.waitUntil(lambda: not panel.segment_bar.isVisible(), timeout=60000)
-    assert window.project.state("coffee.png") == "predicted"
-    assert window.time_label.text().startswith("inference ")
+    assert window.session.project.state("coffee.png") == "predicted"
+    assert window.status_labels.time.text().startswith("inference ")
 
 
 def test_undoing_everything_after_a_presegment_and_a_stroke_makes_the_image_new(
@@ -360,22 +361,22 @@ def test_undoing_everything_after_a_presegment_and_a_stroke_makes_the_image_new(
     open_and_wait(qtbot, window, folder, 2)
     QTest.mouseClick(window.files.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      row_rect(window, "coffee.png").center())
-    assert window.current == "coffee.png"
+    assert window.session.current == "coffee.png"
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE)
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: window.project.state("coffee.png") == "predicted", timeout=60000)
+    qtbot.waitUntil(lambda: window.session.project.state("coffee.png") == "predicted", timeout=60000)
     key(window, Qt.Key.Key_B)
     drag(window, [(5, 5), (40, 5)])
     window.flush()
-    assert window.project.state("coffee.png") == "corrected"
+    assert window.session.project.state("coffee.png") == "corrected"
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the stroke
     window.flush()
-    assert window.project.state("coffee.png") == "predicted"  # back to the model's labels
+    assert window.session.project.state("coffee.png") == "predicted"  # back to the model's labels
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the pre-segmentation
     window.flush()
-    assert window.project.state("coffee.png") == "new"
+    assert window.session.project.state("coffee.png") == "new"
     assert window.files.count_label.text().startswith("0 / 2 done")
-    assert (read_index_mask(window.project.label_path("coffee.png")) == 255).all()
+    assert (read_index_mask(window.session.project.label_path("coffee.png")) == 255).all()
 
 
 # ---------------------------------------------------------------------------------- recent, drops
@@ -390,7 +391,7 @@ def test_recent_folders_menu_and_dropping_a_folder_or_an_image(qtbot, make_windo
     titles = [a.text() for a in menu.actions() if a.text()]
     assert titles[0].endswith(str(second.resolve())) and titles[1].endswith(str(first.resolve()))
     menu.actions()[1].trigger()
-    qtbot.waitUntil(lambda: window.project.root == first.resolve() and window.document is not None)
+    qtbot.waitUntil(lambda: window.session.project.root == first.resolve() and window.session.document is not None)
 
     def drop(path: Path) -> None:
         mime = QMimeData()
@@ -403,9 +404,9 @@ def test_recent_folders_menu_and_dropping_a_folder_or_an_image(qtbot, make_windo
         QApplication.sendEvent(window, QDropEvent(QPointF(pos), *args))
 
     drop(second / "coffee.png")
-    qtbot.waitUntil(lambda: window.project.root == second.resolve() and window.current == "coffee.png")
+    qtbot.waitUntil(lambda: window.session.project.root == second.resolve() and window.session.current == "coffee.png")
     drop(first)
-    qtbot.waitUntil(lambda: window.project.root == first.resolve() and window.document is not None)
+    qtbot.waitUntil(lambda: window.session.project.root == first.resolve() and window.session.document is not None)
 
 
 # ---------------------------------------------------------------------------------- dark palette

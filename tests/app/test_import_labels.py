@@ -103,7 +103,8 @@ def test_import_a_voc_folder(qtbot, make_window, tmp_path):
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=3000)
     QTest.keyClick(window.canvas, Qt.Key.Key_D)  # the next image shows its mask too
-    qtbot.waitUntil(lambda: window.session.current == "2007_000039.jpg" and window.session.document is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.current == "2007_000039.jpg" and window.session.document is not None,
+                    timeout=5000)
     cat = window.session.project.classes.names.index("cat")
     assert (window.session.document.labels[5:25, 10:30] == cat).all()
 

@@ -197,11 +197,32 @@ def one_image_project(tmp_path, tree: np.ndarray):
     return folder, disc
 
 
+def test_relabel_leaves_the_pixels_a_person_painted(qtbot, make_window, labelled_folder):
+    """R gives the model's region the class, but not the pixels a person painted there a
+    moment before with the brush (the region tools never change a person's pixels)."""
+    folder, disc = labelled_folder
+    window = make_window()
+    open_and_wait(qtbot, window, folder, 1)
+    doc = window.session.document
+    assert doc.prediction is not None and (doc.labels[disc] == 1).all()  # the model's tree
+    key(window, Qt.Key.Key_3)  # grass, painted by hand across the tree
+    key(window, Qt.Key.Key_B)
+    window.canvas.set_brush_size(5)
+    drag(window, [(30, 30), (40, 30), (50, 30)])
+    painted = doc.edited.copy()
+    assert painted[disc].sum() > 50 and (doc.labels[painted] == 2).all()
+    key(window, Qt.Key.Key_5)  # car
+    key(window, Qt.Key.Key_R)
+    drag(window, [(40, 20)])  # a click on the predicted tree, off the stroke
+    assert (doc.labels[painted] == 2).all()  # the person's pixels keep their class
+    assert (doc.labels[disc & ~painted] == 4).all() and (doc.labels[~disc & ~painted] == 0).all()
+
+
 def test_model_tools_from_the_keyboard_in_the_window(qtbot, make_window, labelled_folder):
     folder, disc = labelled_folder
     window = make_window()
     open_and_wait(qtbot, window, folder, 1)
-    doc, canvas = window.document, window.canvas
+    doc, canvas = window.session.document, window.canvas
     assert doc.rankings is not None
     start = doc.labels.copy()
 
@@ -263,7 +284,7 @@ def test_snap_stroke_in_the_window_shrinks_an_object_the_model_drew_too_big(qtbo
     folder, _ = one_image_project(tmp_path, spilled(disc))
     window = make_window()
     open_and_wait(qtbot, window, folder, 1)
-    doc = window.document
+    doc = window.session.document
     start = doc.labels.copy()
     window.classes_panel.set_current(1)
     key(window, Qt.Key.Key_S)
@@ -285,7 +306,7 @@ def test_a_snap_lands_when_it_returns_unless_that_area_was_edited_meanwhile(qtbo
     folder, _ = one_image_project(tmp_path, spilled(disc))
     window = make_window()
     open_and_wait(qtbot, window, folder, 1)
-    doc, canvas = window.document, window.canvas
+    doc, canvas = window.session.document, window.canvas
     held = []
     canvas.run_in_background = lambda fn, done, failed: held.append((fn, done))  # GrabCut still running
     window.classes_panel.set_current(1)

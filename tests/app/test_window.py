@@ -17,8 +17,9 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from app.main import samples_folder, startup_folder  # noqa: E402
+from app.prompter import Prompter  # noqa: E402
 from app.settings import AppSettings  # noqa: E402
-from app.window import MainWindow, Prompter  # noqa: E402
+from app.window import MainWindow  # noqa: E402
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
 
@@ -97,7 +98,7 @@ def make_window(qtbot, tmp_path):
 def open_and_wait(qtbot, window: MainWindow, folder: Path, count: int) -> None:
     assert window.open_folder(folder)
     qtbot.waitUntil(lambda: window.files.model.rowCount() == count and not window.scanning, timeout=5000)
-    qtbot.waitUntil(lambda: window.document is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.session.document is not None, timeout=5000)
 
 
 def at(window: MainWindow, x: float, y: float) -> QPoint:
@@ -147,15 +148,15 @@ def test_presegment_paint_undo_redo_fill_save_and_reopen(qtbot, make_window, tmp
     sources = {p.name: p.read_bytes() for p in folder.iterdir()}
     window = make_window()
     open_and_wait(qtbot, window, folder, 3)
-    assert window.current == "astronaut.png"
+    assert window.session.current == "astronaut.png"
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE)
 
     presegment(qtbot, window)
-    doc = window.document
+    doc = window.session.document
     assert doc.prediction is not None and doc.confidence.shape == (60, 80)
-    assert window.project.classes.names == small_ade.classes.names  # took the model's classes
-    assert window.project.state("astronaut.png") == "predicted"
-    assert window.time_label.text().startswith("inference ")
+    assert window.session.project.classes.names == small_ade.classes.names  # took the model's classes
+    assert window.session.project.state("astronaut.png") == "predicted"
+    assert window.status_labels.time.text().startswith("inference ")
     assert window.files.model.state("astronaut.png") == "predicted"
 
     # paint with the brush (real mouse events), class 3 chosen with its hotkey
@@ -165,7 +166,7 @@ def test_presegment_paint_undo_redo_fill_save_and_reopen(qtbot, make_window, tmp
     window.canvas.set_brush_size(5)
     before = doc.labels.copy()
     drag(window, [(10, 30), (40, 30), (70, 31)])
-    assert (doc.labels[30, 10:71] == 3).all() and window.touched
+    assert (doc.labels[30, 10:71] == 3).all() and doc.person_changed
     painted = doc.labels.copy()
 
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
@@ -189,8 +190,8 @@ def test_presegment_paint_undo_redo_fill_save_and_reopen(qtbot, make_window, tmp
     assert np.array_equal(doc.labels[~region], before[~region])  # nothing outside the region changed
 
     # autosave within a second or so: labels, edited pixels, state corrected
-    label_file = window.project.label_path("astronaut.png")
-    qtbot.waitUntil(lambda: label_file.exists() and window.project.state("astronaut.png") == "corrected",
+    label_file = window.session.project.label_path("astronaut.png")
+    qtbot.waitUntil(lambda: label_file.exists() and window.session.project.state("astronaut.png") == "corrected",
                     timeout=5000)
     window.writer.flush()
     assert np.array_equal(read_index_mask(label_file), doc.labels)
@@ -198,20 +199,20 @@ def test_presegment_paint_undo_redo_fill_save_and_reopen(qtbot, make_window, tmp
 
     # next image (D), then back (A): the mask is what we left
     key(window, Qt.Key.Key_D)
-    assert window.current == "chelsea.png"
+    assert window.session.current == "chelsea.png"
     key(window, Qt.Key.Key_PageUp)
-    assert window.current == "astronaut.png"
-    assert np.array_equal(window.document.labels, final)
+    assert window.session.current == "astronaut.png"
+    assert np.array_equal(window.session.document.labels, final)
     window.close()
 
     # a new window on the same folder finds everything again
     again = make_window()
     open_and_wait(qtbot, again, folder, 3)
-    assert again.current == "astronaut.png"
-    assert np.array_equal(again.document.labels, final)
-    assert again.document.edited[30, 40] and not again.document.edited[59, 79]
-    assert again.project.state("astronaut.png") == "corrected"
-    assert again.project.classes.names == small_ade.classes.names
+    assert again.session.current == "astronaut.png"
+    assert np.array_equal(again.session.document.labels, final)
+    assert again.session.document.edited[30, 40] and not again.session.document.edited[59, 79]
+    assert again.session.project.state("astronaut.png") == "corrected"
+    assert again.session.project.classes.names == small_ade.classes.names
     assert again.files.model.done == 1 and "1 / 3 done" in again.files.count_label.text()
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.suffix != ".json"} == sources
     assert not list(folder.rglob("*.tmp"))
@@ -224,15 +225,15 @@ def test_a_corrected_image_is_not_overwritten_without_asking(qtbot, make_window,
     window.model_panel.select(WHOLE_ADE)
     open_and_wait(qtbot, window, folder, 1)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE)
-    doc = window.document
+    doc = window.session.document
     draw_polygon(window, [(0, 0), (79, 0), (79, 59), (0, 59)], 2)  # a person labelled everything
     window.save_current()
-    assert window.project.state("chelsea.png") == "corrected"
+    assert window.session.project.state("chelsea.png") == "corrected"
     presegment(qtbot, window)
     assert len(prompter.questions) == 1 and "human corrections" in prompter.questions[0]
     assert (doc.labels == 2).all()  # declined: nothing replaced
     assert doc.prediction is not None  # but the tools that use the model can work
-    assert window.project.state("chelsea.png") == "corrected"
+    assert window.session.project.state("chelsea.png") == "corrected"
 
 
 def test_segment_all_skips_corrected_and_reports_the_corrupt_file(qtbot, make_window, tmp_path, ade_checkpoint):
@@ -250,7 +251,7 @@ def test_segment_all_skips_corrected_and_reports_the_corrupt_file(qtbot, make_wi
     # astronaut.png is corrected by hand before the batch: it must stay as it is
     draw_polygon(window, [(0, 0), (47, 0), (47, 35), (0, 35)], 5)
     window.flush()
-    corrected_bytes = window.project.label_path("astronaut.png").read_bytes()
+    corrected_bytes = window.session.project.label_path("astronaut.png").read_bytes()
 
     finished = []
     window.batch.finished.connect(finished.append)
@@ -262,14 +263,14 @@ def test_segment_all_skips_corrected_and_reports_the_corrupt_file(qtbot, make_wi
     assert summary.total == 3 and summary.written == 2  # broken.jpg, chelsea.png, coffee.png
     assert [Path(p).name for p, _ in summary.failed] == ["broken.jpg"]
     assert any("broken.jpg" in w for w in prompter.warnings)
-    project = window.project
+    project = window.session.project
     assert project.state("chelsea.png") == project.state("coffee.png") == "predicted"
     assert project.image_model("coffee.png") == "ade"
     assert project.state("astronaut.png") == "corrected"
     assert project.label_path("astronaut.png").read_bytes() == corrected_bytes
     assert read_index_mask(project.label_path("coffee.png")).shape == (36, 48)
+    window.flush()  # the staging folder goes once the writer has placed every mask
     assert not list(project.labels_root.glob(".batch-*"))
-    window.flush()
     assert Project.open(folder).state("coffee.png") == "predicted"
     assert "2 image(s)" in window.model_panel.batch_label.text()
 
@@ -286,13 +287,13 @@ def test_export_dialog_writes_files_and_marks_corrected_images_exported(qtbot, m
     qtbot.waitUntil(lambda: dialog.report is not None, timeout=10000)
     assert [p.name for p in dialog.report.written] == ["chelsea.png"]
     colour = np.asarray(Image.open(out / "chelsea.png").convert("RGB"))
-    assert tuple(colour[2, 30]) == window.project.classes.palette[1]
-    assert window.project.state("chelsea.png") == "exported"
+    assert tuple(colour[2, 30]) == window.session.project.classes.palette[1]
+    assert window.session.project.state("chelsea.png") == "exported"
     assert window.files.model.state("chelsea.png") == "exported"
     # editing an exported image makes it corrected again (it needs a new export)
     draw_polygon(window, [(0, 50), (40, 50), (40, 59)], 2)
     window.save_current()
-    assert window.project.state("chelsea.png") == "corrected"
+    assert window.session.project.state("chelsea.png") == "corrected"
     dialog.close()
 
 
@@ -322,11 +323,11 @@ def test_failed_autosave_keeps_the_previous_mask_intact(qtbot, make_window, tmp_
     folder = make_folder(tmp_path / "photos", names=("coffee.png",))
     window = make_window()
     open_and_wait(qtbot, window, folder, 1)
-    doc = window.document
+    doc = window.session.document
     draw_polygon(window, [(0, 0), (79, 0), (79, 59), (0, 59)], 1)
     assert (doc.labels == 1).all()
     window.flush()
-    label_file = window.project.label_path("coffee.png")
+    label_file = window.session.project.label_path("coffee.png")
     saved = label_file.read_bytes()
 
     real_replace = os.replace
@@ -356,27 +357,27 @@ def test_class_panel_hotkeys_visibility_rename_add_remove(qtbot, make_window, tm
     assert panel.classes.names[:2] == ("background", "aeroplane") and panel.model.rowCount() == 21
     key(window, Qt.Key.Key_0)
     assert panel.current() == 9 and window.canvas.current_class() == 9
-    doc = window.document
+    doc = window.session.document
     draw_polygon(window, [(0, 0), (79, 0), (79, 29), (0, 29)], 8)  # cat
     draw_polygon(window, [(0, 30), (79, 30), (79, 59), (0, 59)], 12)  # dog
     assert (doc.labels[:30] == 8).all() and (doc.labels[30:] == 12).all()
-    window._update_shares()
-    assert panel.model.data(panel.model.index(8, 1)) == "50.0%"
+    qtbot.waitUntil(lambda: panel.model.data(panel.model.index(8, 1)) == "50.0%", timeout=2000)  # shares follow
 
     panel.set_visible(8, False)
     assert (window.canvas.overlay_color_table()[8] >> 24) == 0  # alpha 0: hidden
     panel.search.setText("do")
     assert panel.proxy.rowCount() == 1  # dog
 
-    window.rename_class(8, "kitten")
-    window.add_class("unicorn", (1, 2, 3))
-    assert window.project.classes.names[8] == "kitten" and window.project.classes.names[-1] == "unicorn"
-    window.remove_class(0)  # background goes: cat 8 -> 7, dog 12 -> 11
-    qtbot.waitUntil(lambda: window.project.classes.names[0] == "aeroplane" and window.document is not None
-                    and window.canvas.isEnabled(), timeout=5000)
+    panel.renameRequested.emit(8, "kitten")  # what the class menu's Rename and Add ask for
+    panel.addRequested.emit("unicorn", (1, 2, 3))
+    names = window.session.project.classes.names
+    assert names[8] == "kitten" and names[-1] == "unicorn" and panel.classes.names == names
+    panel.removeRequested.emit(0)  # background goes: cat 8 -> 7, dog 12 -> 11
+    qtbot.waitUntil(lambda: window.session.project.classes.names[0] == "aeroplane"
+                    and window.session.document is not None and window.canvas.isEnabled(), timeout=5000)
     window.flush()
-    assert window.current == "chelsea.png"
-    labels = read_index_mask(window.project.label_path("chelsea.png"))
+    assert window.session.current == "chelsea.png"
+    labels = read_index_mask(window.session.project.label_path("chelsea.png"))
     assert labels[0, 0] == 7 and labels[59, 0] == 11
     reopened = Project.open(folder)
     assert reopened.classes.names[7] == "kitten" and reopened.classes.names[-1] == "unicorn"
@@ -395,14 +396,14 @@ def test_file_list_filter_navigation_and_large_folder(qtbot, make_window, tmp_pa
     window = make_window()
     window.open_folder(folder)  # returns before the folder is listed: the scan runs on a pool thread
     qtbot.waitUntil(lambda: window.files.model.rowCount() == 1500 and not window.scanning, timeout=20000)
-    assert window.current == "part0/img0000.png"
+    assert window.session.current == "part0/img0000.png"
     key(window, Qt.Key.Key_PageDown)
     key(window, Qt.Key.Key_D)
-    assert window.current == "part0/img0002.png"
+    assert window.session.current == "part0/img0002.png"
     window.files.filter_edit.setText("img149")
     assert window.files.proxy.rowCount() == 10
     key(window, Qt.Key.Key_D)
-    assert window.current == "part2/img1490.png"
+    assert window.session.current == "part2/img1490.png"
     window.files.filter_edit.clear()
     window.files.state_combo.setCurrentIndex(window.files.state_combo.findData("corrected"))
     assert window.files.proxy.rowCount() == 0

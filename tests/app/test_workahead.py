@@ -38,17 +38,18 @@ def test_accept_and_confidence_work_after_segment_all_and_after_reopening(
     qtbot.waitUntil(lambda: bool(finished), timeout=180000)
     qtbot.waitUntil(lambda: window.workahead.scheduler.paused is None, timeout=5000)
     assert finished[0].error is None and finished[0].written == 2
-    project = window.project
+    project = window.session.project
     for rel in ("astronaut.png", "coffee.png"):
         stored = load_prediction(project.prediction_path(rel), (36, 48))
         assert stored.model == "ade" and np.array_equal(stored.labels, read_index_mask(project.label_path(rel)))
-    qtbot.waitUntil(lambda: window.document is not None and window.document.prediction is not None, timeout=5000)
-    doc = window.document
+    qtbot.waitUntil(lambda: window.session.document is not None and window.session.document.prediction is not None,
+                    timeout=5000)
+    doc = window.session.document
     assert doc.confidence is not None and doc.rankings is not None
     predicted = doc.prediction.copy()
 
     key(window, Qt.Key.Key_C)  # Show low confidence: the heat map is drawn from the stored confidence
-    assert window.confidence_action.isChecked() and not window.canvas.confidence_image().isNull()
+    assert window.action_set.confidence.isChecked() and not window.canvas.confidence_image().isNull()
     key(window, Qt.Key.Key_C)
     other = next(c for c in range(len(project.classes)) if c not in np.unique(predicted))
     window.classes_panel.set_current(other)
@@ -64,9 +65,9 @@ def test_accept_and_confidence_work_after_segment_all_and_after_reopening(
 
     again = make_window()  # a new session on the same folder
     open_and_wait(qtbot, again, folder, 2)
-    assert np.array_equal(again.document.prediction, predicted) and again.document.rankings is not None
+    assert np.array_equal(again.session.document.prediction, predicted) and again.session.document.rankings is not None
     key(again, Qt.Key.Key_D)
-    assert again.current == "coffee.png" and again.document.confidence is not None
+    assert again.session.current == "coffee.png" and again.session.document.confidence is not None
     key(again, Qt.Key.Key_C)
     assert not again.canvas.confidence_image().isNull()
 
@@ -101,23 +102,23 @@ def test_work_ahead_segments_the_next_images_and_never_a_corrected_one(
     # current image first (coarse preview, then full), then the next two that need it (chelsea is skipped)
     assert applied == [("astronaut.png", True), ("astronaut.png", False), ("coffee.png", False),
                        ("rocket.jpg", False)]
-    project = window.project
+    project = window.session.project
     assert [project.image_model(n) for n in ("astronaut.png", "coffee.png", "rocket.jpg")] == ["v1"] * 3
     assert project.state("chelsea.png") == "corrected" and not project.prediction_path("chelsea.png").exists()
     assert window.files.model.work_mark("coffee.png") == "fresh"
     assert window.files.model.work_mark("chelsea.png") is None
-    assert window.document.prediction is not None and not window.document.preview
+    assert window.session.document.prediction is not None and not window.session.document.preview
 
     # Step on: each mask is there at once, nobody pressed Pre-segment
     key(window, Qt.Key.Key_D)
-    assert window.current == "chelsea.png"
+    assert window.session.current == "chelsea.png"
     window.writer.flush()
     assert project.label_path("chelsea.png").read_bytes() == corrected_bytes
     start = time.perf_counter()
     key(window, Qt.Key.Key_D)
     shown = time.perf_counter() - start
-    assert window.current == "coffee.png"
-    doc = window.document
+    assert window.session.current == "coffee.png"
+    doc = window.session.document
     assert doc.prediction is not None and np.array_equal(doc.labels, doc.prediction) and doc.rankings is not None
     assert shown < 2.0, shown  # the benchmark measures the real figure (goal: 200 ms)
     window.writer.flush()
@@ -147,7 +148,7 @@ def test_a_persons_request_goes_before_queued_work(qtbot, make_window, tmp_path,
     window.segment_current()  # the person asks for the current image now
     qtbot.waitUntil(lambda: _settled(window), timeout=120000)
     assert order == [("work", "chelsea.png"), ("person", "astronaut.png"), ("work", "coffee.png")]
-    assert window.project.image_model("astronaut.png") == "v1"
+    assert window.session.project.image_model("astronaut.png") == "v1"
 
 
 def test_work_ahead_waits_while_a_training_run_holds_the_machine(qtbot, window):  # noqa: F811
@@ -169,7 +170,7 @@ def test_work_ahead_waits_while_a_training_run_holds_the_machine(qtbot, window):
     qtbot.waitUntil(lambda: bool(ended), timeout=60000)
     qtbot.waitUntil(lambda: not window.workahead.scheduler.queued() and not window.inference.busy,
                     timeout=120000)  # the run ended: the two new images were segmented
-    assert all(window.project.state(rel) == "predicted" for rel in ("img12.png", "img13.png"))
+    assert all(window.session.project.state(rel) == "predicted" for rel in ("img12.png", "img13.png"))
 
 
 def test_the_selected_model_loads_before_a_folder_is_open_so_the_first_image_only_waits_for_the_network(
@@ -184,7 +185,8 @@ def test_the_selected_model_loads_before_a_folder_is_open_so_the_first_image_onl
     results = []
     window.inference.finished.connect(results.append)
     open_and_wait(qtbot, window, folder, 2)
-    qtbot.waitUntil(lambda: window.document.prediction is not None and not window.document.preview, timeout=60000)
+    qtbot.waitUntil(lambda: window.session.document.prediction is not None and not window.session.document.preview,
+                    timeout=60000)
     assert results and all(r.load_seconds == 0.0 for r in results)  # preview and full pass: the network only
     assert [r.preview for r in results[:2]] == [True, False]
 

@@ -1,0 +1,124 @@
+"""The window's menu bar, tool bar and status bar, laid out from the action table.
+
+:data:`MENUS` says which action goes where (by its key in ``app/actions.py``); the
+builders return small records of the widgets the window talks to afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar
+
+from gcnet_core.model.classes import IGNORE_INDEX
+from gcnet_core.project.document import MaskDocument
+
+from .actions import Actions
+
+RECENT, TOOLS, DOCKS = "<recent folders>", "<tools>", "<docks>"  # places for what is not one action
+MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
+    ("&File", ("open", RECENT, "import", "import_labels", "export", "save", None, "quit")),
+    ("&Edit", ("undo", "redo", None, "ignore", "next_class", "replace_class", None, "preferences")),
+    ("&Tools", (TOOLS, None, "smaller_brush", "larger_brush")),
+    ("&View", ("fit", "zoom", "outline", "confidence", None, DOCKS)),
+    ("&Model", ("segment", "segment_all", "cancel_batch", "workahead.on_open", "workahead.ahead", None,
+                "finetune.start", "finetune.resegment")),
+    ("&Go", ("next", "previous")),
+    ("&Help", ("welcome", "about", "log_folder")),
+)
+"""Menu title -> its entries: an action key, a place marker, or None for a separator."""
+
+
+@dataclass(frozen=True)
+class ToolbarWidgets:
+    brush: QSpinBox  # brush size in pixels
+    opacity: QSlider  # mask opacity, 0-100
+    threshold: QDoubleSpinBox  # the confidence threshold of "mark low confidence as ignore"
+    only_over: QCheckBox  # paint only over the class chosen when it was ticked
+
+
+@dataclass(frozen=True)
+class StatusLabels:
+    cursor: QLabel  # pixel and class under the mouse
+    size: QLabel  # the image's size
+    zoom: QLabel
+    time: QLabel  # the last inference's time
+
+    def show_pixel(self, doc: MaskDocument | None, x: int, y: int) -> None:
+        """The pixel under the mouse, its class and confidence ((-1, -1): outside the image)."""
+        if doc is None or x < 0:
+            self.cursor.clear()
+            return
+        value = int(doc.labels[y, x])
+        name = doc.classes.names[value] if value < len(doc.classes) else \
+            "ignore" if value == IGNORE_INDEX else f"unknown class {value}"  # kept from the file, not converted
+        text = f"({x}, {y})  {name}"
+        if doc.confidence is not None:
+            text += f"  conf {doc.confidence[y, x]:.2f}"
+        self.cursor.setText(text)
+
+
+def build_status_labels(window: QMainWindow) -> StatusLabels:
+    labels = StatusLabels(QLabel(), QLabel(), QLabel(), QLabel())
+    for label in (labels.cursor, labels.size, labels.zoom, labels.time):
+        label.setContentsMargins(6, 0, 6, 0)
+        window.statusBar().addPermanentWidget(label)
+    labels.cursor.setMinimumWidth(260)
+    return labels
+
+
+def build_menus(window: QMainWindow, actions: Actions, docks) -> QMenu:
+    """The menu bar of :data:`MENUS`; returns the (empty) Recent Folders menu."""
+    editable = actions.editable()
+    recent = None
+    for title, entries in MENUS:
+        menu = window.menuBar().addMenu(title)
+        for entry in entries:
+            if entry is None:
+                menu.addSeparator()
+            elif entry == RECENT:
+                recent = menu.addMenu("Recent &Folders")
+            elif entry == TOOLS:
+                menu.addActions(list(actions.tools.values()))
+            elif entry == DOCKS:
+                menu.addActions([dock.toggleViewAction() for dock in docks])
+            else:
+                menu.addAction(editable[entry])
+    return recent
+
+
+def build_toolbar(window: QMainWindow, actions: Actions) -> ToolbarWidgets:
+    """Tools, undo/redo, brush size, opacity, outline, confidence, ignore and "only over"."""
+    canvas, panel = window.canvas, window.classes_panel
+    bar = QToolBar("Tools", window)
+    bar.setObjectName("tools")
+    window.addToolBar(bar)
+    bar.addActions(list(actions.tools.values()))
+    bar.addSeparator()
+    bar.addActions([actions.undo, actions.redo])
+    bar.addSeparator()
+    brush = QSpinBox(minimum=1, maximum=1000, value=canvas.brush_size(), suffix=" px")
+    brush.setToolTip("Brush size ([ and ] change it)")
+    brush.valueChanged.connect(canvas.set_brush_size)
+    canvas.brushSizeChanged.connect(brush.setValue)
+    bar.addWidget(QLabel(" Brush "))
+    bar.addWidget(brush)
+    bar.addSeparator()
+    opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
+    opacity.setFixedWidth(110)
+    opacity.setToolTip("Mask opacity (hold H to hide the mask)")
+    opacity.valueChanged.connect(lambda v: canvas.set_opacity(v / 100))
+    bar.addWidget(QLabel(" Opacity "))
+    bar.addWidget(opacity)
+    bar.addActions([actions.outline, actions.confidence])
+    bar.addSeparator()
+    threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
+    threshold.setToolTip("Confidence threshold for 'mark low confidence as ignore'")
+    bar.addAction(actions.ignore)
+    bar.addWidget(threshold)
+    only_over = QCheckBox("Only over current")
+    only_over.setToolTip("Paint only over pixels of the class selected when this was ticked")
+    only_over.toggled.connect(lambda on: canvas.set_only_over(panel.current() if on else None))
+    bar.addWidget(only_over)
+    return ToolbarWidgets(brush, opacity, threshold, only_over)
