@@ -52,9 +52,20 @@ def drag(view: CanvasView, points, button=Qt.MouseButton.LeftButton) -> None:
     QTest.mouseRelease(vp, button, Qt.KeyboardModifier.NoModifier, at(view, *points[-1]))
 
 
-def test_tools_are_listed():
-    assert set(TOOLS) == {"brush", "eraser", "polygon", "fill", "relabel", "accept", "pan", "pick", "snap",
-                          "superpixel"}
+def test_each_tool_is_chosen_in_the_window_with_its_key(qtbot, tmp_path):
+    """Every canvas tool has a window action; its shortcut, typed on the canvas, selects it."""
+    from app.prompter import Prompter
+    from app.settings import AppSettings
+    from app.window import MainWindow
+
+    window = MainWindow(AppSettings.at(tmp_path / "settings.ini"), Prompter(None))
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()  # shortcuts go to the active window
+    qtbot.waitUntil(window.isActiveWindow)
+    for name in TOOLS[1:] + TOOLS[:1]:  # the brush, selected at start, comes last
+        QTest.keySequence(window.canvas, window.action_set.tools[name].shortcut())
+        assert window.canvas.tool() == name and window.action_set.tools[name].isChecked()
 
 
 def test_fit_to_window_shows_the_whole_image(canvas):
