@@ -44,6 +44,14 @@ def test_every_cited_page_and_heading_exists():
     assert not missing, "\n".join(missing)
 
 
+def test_nothing_cites_the_old_out_of_tree_spec():
+    stale = [f"{path.relative_to(ROOT)}:{number}"
+             for folder in CITING for path in sorted((ROOT / folder).rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(r"SPEC §\d", line)]
+    assert not stale, "cite docs/<page>.md and its heading instead of SPEC §N: " + ", ".join(stale)
+
+
 def test_the_pages_point_at_each_others_headings():
     pointers = [(page.name, match) for page in sorted(DOCS.glob("*.md"))
                 for match in re.findall(r'(\w+\.md), "([^"]+)"', page.read_text(encoding="utf-8"))]

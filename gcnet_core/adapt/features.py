@@ -64,8 +64,8 @@ class FeatureMap:
 def head_features(network: "GCNet", x: torch.Tensor) -> torch.Tensor:
     """Backbone and decode head up to ``conv_seg``'s input: [N, 512, h, w] (h, w = 1/8 of x).
 
-    The head's own order (SPEC §2.2), written out rather than hooked, so two threads may run
-    the same network at once.
+    The head's own order (docs/network.md, "GCHead"), written out rather than hooked, so two
+    threads may run the same network at once.
     """
     head = network.decode_head
     backbone_out = network.backbone(x)[3]
