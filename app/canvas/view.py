@@ -176,6 +176,10 @@ class CanvasView(QGraphicsView):
         """Show or hide the whole mask (the window binds a hold-key to it)."""
         self._layers.set_mask_visible(visible)
 
+    def mask_shown(self) -> bool:
+        """Whether the mask is drawn now (not hidden, and there is one)."""
+        return self._layers.labels_item.isVisible()
+
     def set_class_visible(self, idx: int, visible: bool) -> None:
         self._layers.set_class_visible(idx, visible)
 

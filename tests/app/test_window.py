@@ -414,11 +414,11 @@ def test_hold_h_hides_the_mask(qtbot, make_window, tmp_path):
     folder = make_folder(tmp_path / "photos", names=("coffee.png",))
     window = make_window()
     open_and_wait(qtbot, window, folder, 1)
-    item = window.canvas._layers.labels_item
+    assert window.canvas.mask_shown()
     QTest.keyPress(window.canvas, Qt.Key.Key_H)
-    assert not item.isVisible()
+    assert not window.canvas.mask_shown()
     QTest.keyRelease(window.canvas, Qt.Key.Key_H)
-    assert item.isVisible()
+    assert window.canvas.mask_shown()
 
 
 def test_startup_folder_prefers_argument_then_last_then_samples(tmp_path):
