@@ -224,8 +224,13 @@ def test_scores_count_labelled_pixels_and_an_equal_score_is_not_adopted():
     assert (score.correct, score.total) == (3, 5)
     assert score.intersection.tolist() == [1, 1, 1] and score.union.tolist() == [2, 2, 2]
     assert not should_adopt(score, score) and should_adopt(score_labels(labels, labels, 3), score)
-    assert [len(f) for f in held_out_folds(list(range(4)))] == [1, 1, 1, 1]
-    assert sorted(x for f in held_out_folds(list(range(12))) for x in f) == list(range(12))
+    assert held_out_folds(["a", "b", "c", "d"]) == [["a"], ["b"], ["c"], ["d"]]
+    tokens = [f"image{i}" for i in range(12)]
+    folds = held_out_folds(tokens)
+    assert sorted(t for fold in folds for t in fold) == sorted(tokens) and 2 <= len(folds) <= 5
+    grown = held_out_folds(tokens + ["another"])  # a new image joins one fold; the others stay as they were
+    assert all(fold in folds for fold in grown if "another" not in fold)
+    assert [t for fold in grown if "another" in fold for t in fold if t != "another"] in [*folds, []]
     assert Score.empty(3).accuracy == 0.0
 
 

@@ -1,25 +1,29 @@
 """Adopted only when it is better: held-out scores of a new head against the current one.
 
-A new head is scored on corrected images it was not fitted on: the images the current head
-has not seen either (new corrections, or ones edited since), each predicted by a head fitted
-on all the other corrected images. While there are fewer than :data:`LEAVE_ONE_OUT_BELOW`
-such images each is its own fold (leave-one-out); beyond, they are dealt into that many
-folds. The current head is scored on the same pixels, and the new head is adopted only when
-it gets more of them right: **pixel accuracy decides** (it is what a person fixes by hand);
-mIoU is reported beside it. An equal score keeps the current head.
+A new head is judged on corrected images it was not fitted on. The corrected images are
+dealt into folds (each image its own fold, leave-one-out, while there are fewer than
+:data:`LEAVE_ONE_OUT_BELOW`; beyond, that many folds, an image's fold fixed by its token so
+that it stays when images are added), and for each fold the new way (a head fitted on every
+other corrected image) and the current way (the current head itself where it never saw the
+fold's images, else a head fitted on its own images less the fold) label the fold's pixels
+(:func:`gcnet_core.adapt.job.adapt_project`). The new head is adopted only when it gets more
+of the same pixels right: **pixel accuracy decides** (it is what a person fixes by hand);
+mIoU is reported beside it; an equal score keeps the current head. The pixels are a uniform
+sample of each image's labelled pixels (:data:`~gcnet_core.adapt.head.CHECK_PIXELS`), so a
+score costs a matrix product, not a re-labelled image.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Sequence, TypeVar
+from typing import Sequence
 
 import numpy as np
 
 from ..model.classes import IGNORE_INDEX
 
 LEAVE_ONE_OUT_BELOW = 5
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,15 @@ def score_labels(predicted: np.ndarray, labels: np.ndarray, num_classes: int) ->
     return Score(int(right.sum()), int(scored.sum()), intersection, truth_count + guess_count - intersection)
 
 
-def held_out_folds(images: Sequence[T]) -> list[list[T]]:
-    """Leave-one-out below :data:`LEAVE_ONE_OUT_BELOW` images, else that many folds dealt round."""
-    if len(images) < LEAVE_ONE_OUT_BELOW:
-        return [[image] for image in images]
-    return [list(images[start::LEAVE_ONE_OUT_BELOW]) for start in range(LEAVE_ONE_OUT_BELOW)]
+def held_out_folds(tokens: Sequence[str]) -> list[list[str]]:
+    """Leave-one-out below :data:`LEAVE_ONE_OUT_BELOW` images; else that many folds, each
+    image's fixed by a hash of its token (empty folds dropped)."""
+    if len(tokens) < LEAVE_ONE_OUT_BELOW:
+        return [[token] for token in tokens]
+    folds: list[list[str]] = [[] for _ in range(LEAVE_ONE_OUT_BELOW)]
+    for token in tokens:
+        folds[int(hashlib.blake2b(token.encode(), digest_size=4).hexdigest(), 16) % LEAVE_ONE_OUT_BELOW].append(token)
+    return [fold for fold in folds if fold]
 
 
 def should_adopt(candidate: Score, current: Score) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
@@ -27,7 +28,8 @@ from ..project.store import Project
 from .cache import FeatureCache, content_key
 from .features import FeatureExtractor, FeatureMap
 from .guard import Score, held_out_folds, score_labels, should_adopt, summary_line
-from .head import Cancelled, LinearHead, Samples, fit_head, image_samples, initial_head, labels_token, model_head, relabel
+from .head import (Cancelled, LinearHead, Samples, check_samples, fit_head, image_samples, initial_head,
+                   labels_token, model_head, predict_samples, relabel)
 
 if TYPE_CHECKING:
     from ..predict.loaded import LoadedModel
@@ -67,18 +69,34 @@ class AdaptResult:
     seconds: float = 0.0
 
 
-class SampleMemory:
-    """Each corrected image's pixel sample, kept between rounds (keyed by its token)."""
+class AdaptMemory:
+    """What a round keeps for the next: each corrected image's pixel samples (fit and check) and
+    the recent fits by the images they were fitted on, so the round after one more correction
+    re-fits only what changed."""
 
-    def __init__(self) -> None:
-        self._samples: dict[str, Samples] = {}
+    def __init__(self, fits: int = 32) -> None:
+        self._samples: dict[str, tuple[Samples, Samples]] = {}
+        self._fits: OrderedDict[tuple, LinearHead] = OrderedDict()
+        self._max_fits = fits
 
-    def of(self, image: CorrectedImage, num_classes: int) -> Samples:
+    def samples(self, image: CorrectedImage, num_classes: int) -> tuple[Samples, Samples]:
+        """(balanced fit sample, uniform check sample) of one image."""
         key = f"{image.token}:{num_classes}"
         found = self._samples.get(key)
         if found is None:
-            found = self._samples[key] = image_samples(image.features, image.labels, image.edited, num_classes,
-                                                       seed=int(image.token.split(":")[-1][:8], 16))
+            seed = int(image.token.rsplit(":", 1)[-1][:8], 16)
+            found = self._samples[key] = (
+                image_samples(image.features, image.labels, image.edited, num_classes, seed=seed),
+                check_samples(image.features, image.labels, num_classes, seed=seed + 1))
+        return found
+
+    def fit(self, key: tuple, make: Callable[[], LinearHead]) -> LinearHead:
+        found = self._fits.get(key)
+        if found is None:
+            found = self._fits[key] = make()
+            while len(self._fits) > self._max_fits:
+                self._fits.popitem(last=False)
+        self._fits.move_to_end(key)
         return found
 
     def forget_except(self, tokens: set[str]) -> None:
@@ -108,50 +126,70 @@ def starting_head(model: "LoadedModel", project: Project) -> LinearHead:
 
 def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *,
                   current: LinearHead | None = None, extractor: FeatureExtractor | None = None,
-                  samples: SampleMemory | None = None, keys: ContentKeys | None = None,
+                  memory: AdaptMemory | None = None, keys: ContentKeys | None = None,
                   progress: Progress | None = None, cancel: threading.Event | None = None,
                   fit_budget_s: float | None = None) -> AdaptResult:
-    """Fit a head on the project's corrected images and adopt it when it scores better on
-    held-out ones than ``current`` (default: the model as it is). Raises
-    :class:`NothingToLearn` (no corrected images, one class, one image) and :class:`Cancelled`."""
+    """Fit a head on the project's corrected images; adopt it when, on held-out images, it gets
+    more pixels right than ``current`` (default: the model as it is).
+
+    For each fold of images (:func:`~.guard.held_out_folds`) the new way (a fit on every other
+    corrected image) is compared with the current way on the same pixels: the current head
+    itself where it never saw the fold's images, else a fit on its own images less the fold.
+    So the question is the one that matters: do the new corrections make other images better?
+    Raises :class:`NothingToLearn` (no corrected images, one class, one image) and
+    :class:`Cancelled`.
+    """
     began = time.perf_counter()
     extractor = extractor or FeatureExtractor(model.network, model.entry)
-    samples, keys = samples or SampleMemory(), keys or ContentKeys()
+    memory, keys = memory or AdaptMemory(), keys or ContentKeys()
     classes = tuple(project.classes.names)
     if current is None or current.class_names != classes:
         current = starting_head(model, project)
     notes: list[str] = []
     images = load_corrected(project, extractor, cache, keys, notes, progress, cancel)
     _check_learnable(project, images, notes)
-    samples.forget_except({image.token for image in images})
-    unseen = [image for image in images if image.token not in current.fitted_on]
-    if not unseen:
+    memory.forget_except({image.token for image in images})
+    everything = frozenset(image.token for image in images)
+    if everything == current.fitted_on:
         return AdaptResult(current, False, f"live model: nothing new since the last fit ({len(images)} corrected "
                            "images)", len(images), notes=notes, seconds=time.perf_counter() - began)
+    by_token = {image.token: image for image in images}
     conv_seg = model.network.decode_head.conv_seg
+    own_rows = current.rows == len(classes) and np.array_equal(current.output_ids, np.arange(len(classes)))
+    warm = current if own_rows else None  # a fit of the project's rows: where the next fits start
 
-    def fitted(on: Sequence[CorrectedImage]) -> LinearHead:
-        chosen = [samples.of(image, len(classes)) for image in on]
-        start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes, chosen)
-        return fit_head(start, chosen, budget_s=fit_budget_s, cancel=cancel)
+    def fitted(tokens: frozenset[str]) -> LinearHead:
+        if not tokens:
+            return starting_head(model, project)
 
-    folds = held_out_folds(unseen)
+        def make() -> LinearHead:
+            chosen = [memory.samples(by_token[t], len(classes))[0] for t in sorted(tokens)]
+            start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes, chosen)
+            head = fit_head(start, chosen, warm=warm, budget_s=fit_budget_s, cancel=cancel)
+            return replace(head, fitted_on=tokens)
+
+        return memory.fit((extractor.version, classes, tokens), make)
+
+    folds = held_out_folds(sorted(everything))
+    current_own = current.fitted_on & everything  # what the current way learnt from, of what is here now
     before, after = Score.empty(len(classes)), Score.empty(len(classes))
     for done, fold in enumerate(folds):
         _report(progress, "score", done, len(folds) + 1)
-        held = {image.token for image in fold}
-        trial = fitted([image for image in images if image.token not in held])
-        for image in fold:
-            after = after + score_labels(relabel(trial, image.features), image.labels, len(classes))
-            before = before + score_labels(relabel(current, image.features), image.labels, len(classes))
+        held = frozenset(fold)
+        new_way = fitted(everything - held)
+        current_way = current if not (current.fitted_on & held) else fitted(current_own - held)
+        for token in fold:
+            check = memory.samples(by_token[token], len(classes))[1]
+            after = after + score_labels(predict_samples(new_way, check), check.labels, len(classes))
+            before = before + score_labels(predict_samples(current_way, check), check.labels, len(classes))
     adopted = should_adopt(after, before)
     head = current
     if adopted:
         _report(progress, "fit", len(folds), len(folds) + 1)
-        head = replace(fitted(images), fitted_on=frozenset(image.token for image in images))
+        head = fitted(everything)
     _report(progress, "fit" if adopted else "score", len(folds) + 1, len(folds) + 1)
     return AdaptResult(head, adopted, summary_line(len(images), after, before, adopted), len(images),
-                       sum(len(fold) for fold in folds), before, after, notes, time.perf_counter() - began)
+                       len(images), before, after, notes, time.perf_counter() - began)
 
 
 def load_corrected(project: Project, extractor: FeatureExtractor, cache: FeatureCache, keys: ContentKeys,
@@ -245,5 +283,5 @@ def _report(progress: Progress | None, stage: str, done: int, total: int) -> Non
         progress(stage, done, total)
 
 
-__all__ = ["AdaptResult", "ContentKeys", "CorrectedImage", "NothingToLearn", "SampleMemory", "adapt_project",
+__all__ = ["AdaptMemory", "AdaptResult", "ContentKeys", "CorrectedImage", "NothingToLearn", "adapt_project",
            "load_corrected", "relabel_untouched", "starting_head", "untouched_images"]

@@ -1,0 +1,217 @@
+"""Live adaptation timings (gcnet_core/adapt) at the ADE20K R50 size, on this machine's CPU.
+
+    nice -n 19 .venv/bin/python benchmarks/adapt_bench.py [--sizes 5 20 50] [--threads 2] [--network]
+
+A project of 770x512 synthetic scenes (six known ADE20K classes and one the model does not
+know) is written to a temporary folder, and each image gets a 512x64x97 float16 feature map
+in the cache (class prototypes mixed as the network's 1/8 grid mixes its pixels, plus noise;
+the network's own features cost one pass each, which ``--network`` times once). Then, for
+each number of corrected images:
+
+- ``cold``: one ``adapt_project`` round that has seen nothing (held-out folds + final fit;
+  what ``gcnet adapt`` does once its features are cached);
+- ``live``: the round after one more image is corrected, the earlier images' pixel samples
+  kept (what the window runs after each correction): fit without the new image, score it,
+  fit on all;
+- ``relabel``: one untouched image re-labelled from its cached features (project head, and a
+  151-row head: every ADE20K class plus the new one);
+- ``stroke``: a scribble of the new class on the current image, re-fitted with it and the
+  current image re-labelled.
+
+Goals (2 CPU cores): live adaptation <= 3 s for 50 corrected images, re-labelling <= 50 ms,
+stroke to refreshed image <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from gcnet_core.adapt.cache import FeatureCache, content_key  # noqa: E402
+from gcnet_core.adapt.features import FeatureExtractor, FeatureMap, head_features  # noqa: E402
+from gcnet_core.adapt.head import fit_head, image_samples, initial_head, model_head, relabel  # noqa: E402
+from gcnet_core.adapt.job import AdaptMemory, ContentKeys, adapt_project, load_corrected  # noqa: E402
+from gcnet_core.files.masks import write_index_mask  # noqa: E402
+from gcnet_core.model.build import build_model  # noqa: E402
+from gcnet_core.model.classes import ClassSet  # noqa: E402
+from gcnet_core.predict.loaded import LoadedModel  # noqa: E402
+from gcnet_core.predict.predictor import normalize  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
+from gcnet_core.weights.zoo import get_entry  # noqa: E402
+
+ENTRY = "gcnet_r50-d8_4xb4-80k_ade20k-512x512"
+HEIGHT, WIDTH = 512, 770
+KNOWN = ("wall", "floor", "ceiling", "bed", "windowpane", "cabinet")
+NEW = "graffiti"
+
+
+def scene(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB image, labels): a room of six known classes in bands and blocks, a blob of the new one."""
+    rng = np.random.default_rng(seed)
+    labels = np.zeros((HEIGHT, WIDTH), np.uint8)  # wall
+    labels[: rng.integers(40, 90)] = 2  # ceiling
+    labels[rng.integers(380, 430):] = 1  # floor
+    for class_id, (h, w) in ((3, (140, 260)), (4, (120, 140)), (5, (160, 120))):
+        top, left = rng.integers(60, HEIGHT - h - 40), rng.integers(0, WIDTH - w)
+        labels[top:top + h, left:left + w] = class_id
+    rows, cols = np.mgrid[:HEIGHT, :WIDTH]
+    cy, cx, ry, rx = rng.integers(120, 380), rng.integers(120, 650), rng.integers(40, 90), rng.integers(60, 120)
+    labels[((rows - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 <= 1] = 6
+    palette = rng.integers(0, 255, (7, 3))
+    image = np.clip(palette[labels] + rng.integers(-20, 20, (HEIGHT, WIDTH, 3)), 0, 255).astype(np.uint8)
+    return image, labels
+
+
+def synthetic_features(labels: np.ndarray, prototypes: np.ndarray, rng: np.random.Generator) -> FeatureMap:
+    """The grid the network would give a 770x512 image (64x97), classes mixed per cell by area."""
+    grid_h, grid_w = (HEIGHT + 7) // 8, (WIDTH + 7) // 8
+    mixed = np.stack([cv2.resize((labels == c).astype(np.float32), (grid_w, grid_h), interpolation=cv2.INTER_AREA)
+                      for c in range(len(prototypes))], axis=2)  # (h, w, classes): each cell's share
+    features = mixed @ prototypes + rng.normal(0, 0.35, (grid_h, grid_w, prototypes.shape[1]))
+    features = np.maximum(features, 0).transpose(2, 0, 1).astype(np.float16)
+    return FeatureMap(np.ascontiguousarray(features), (HEIGHT, WIDTH), (HEIGHT, WIDTH), False, False)
+
+
+def timed(function, repeat: int = 1) -> tuple[float, object]:
+    """(median wall-clock seconds, result); the CPU seconds of the last call go to CPU_SECONDS.
+    On a shared machine the CPU time is the steadier figure (it does not count waiting)."""
+    times, result = [], None
+    for _ in range(repeat):
+        start, cpu = time.perf_counter(), time.process_time()
+        result = function()
+        times.append(time.perf_counter() - start)
+        CPU_SECONDS[0] = time.process_time() - cpu
+    return statistics.median(times), result
+
+
+CPU_SECONDS = [0.0]
+
+
+def cpu() -> str:
+    return f"cpu {CPU_SECONDS[0]:.2f} s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5, 20, 50])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--network", action="store_true", help="also time one R50 pass with and without "
+                                                               "keeping its features")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    entry = get_entry(ENTRY)
+    torch.manual_seed(0)
+    network = build_model(entry).eval()
+    with torch.no_grad():
+        network.decode_head.conv_seg.weight.normal_(0, 0.05)
+    model = LoadedModel(network, entry, entry.classes)
+    extractor = FeatureExtractor(network, entry)
+    classes = ClassSet((*KNOWN, NEW), tuple((40 * i, 255 - 30 * i, 90) for i in range(len(KNOWN) + 1)))
+    rng = np.random.default_rng(0)
+    prototypes = np.abs(rng.normal(0.6, 0.5, (len(classes), 512))).astype(np.float32)
+    cache, keys = FeatureCache(None, memory_mb=4096), ContentKeys()
+    total = max(args.sizes) + 1 + 3
+    print(f"ADE20K R50 features of 770x512 images: 512x64x97 float16 = {512 * 64 * 97 * 2 / 2**20:.1f} MiB each; "
+          f"torch threads {args.threads}")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        project = Project.create(root, classes)
+        paths = []
+        for seed in range(total):
+            image, labels = scene(seed)
+            path = root / f"img{seed:03d}.png"
+            cv2.imwrite(str(path), image)
+            write_index_mask(project.label_path(path), labels, classes)
+            cache.put(keys.of(path), extractor.version, synthetic_features(labels, prototypes, rng))
+            paths.append(path)
+        untouched = paths[-3:]
+        if args.network:
+            network_figures(network, extractor, scene(0)[0])
+        for size in args.sizes:
+            for path in paths[:size]:
+                project.set_state(path, "corrected")
+            for path in paths[size:]:
+                project.set_state(path, "predicted")
+            memory = AdaptMemory()
+            cold_s, cold = timed(lambda: adapt_project(project, model, cache, extractor=extractor, memory=memory,
+                                                       keys=keys))
+            cold_cpu = cpu()
+            project.set_state(paths[size], "corrected")  # one more correction: the live round
+            live_s, live = timed(lambda: adapt_project(project, model, cache, current=cold.head,
+                                                       extractor=extractor, memory=memory, keys=keys))
+            live_cpu = cpu()
+            features = cache.get(keys.of(untouched[0]), extractor.version)
+            relabel_s, _ = timed(lambda: relabel(live.head, features), repeat=5)
+            print(f"{size:3d} corrected: cold round {cold_s:5.2f} s ({cold_cpu}, adopted {cold.adopted}); "
+                  f"live round after image {size + 1}: {live_s:5.2f} s ({live_cpu}, adopted {live.adopted}); "
+                  f"relabel {relabel_s * 1000:4.0f} ms ({cpu()}); {live.summary}")
+        conv_seg = network.decode_head.conv_seg
+        every = model_head(conv_seg.weight, conv_seg.bias, entry.classes.names, entry.classes.names)
+        wide_s, _ = timed(lambda: relabel(every, features), repeat=5)
+        print(f"relabel with a 150-row head (every ADE20K class): {wide_s * 1000:.0f} ms per 770x512 image ({cpu()})")
+        stroke_figures(project, model, cache, extractor, keys, classes, untouched[1])
+    return 0
+
+
+def stroke_figures(project, model, cache, extractor, keys, classes, current: Path) -> None:
+    """A few strokes of the new class on the current image: re-fit with them, re-label the image."""
+    conv_seg = model.network.decode_head.conv_seg
+    others = load_corrected(project, extractor, cache, keys, [])[:20]
+    memory = AdaptMemory()
+    kept = [memory.samples(image, len(classes))[0] for image in others]
+    features = cache.get(keys.of(current), extractor.version)
+    _, labels = scene(int(current.stem[3:]))
+    scribble = np.full(labels.shape, 255, np.uint8)
+    rows, cols = np.nonzero(labels == len(classes) - 1)
+    for k in range(3):  # three short strokes across the blob
+        row = int(np.percentile(rows, 30 + 20 * k))
+        scribble[row - 4:row + 4, cols.min() + 10:cols.max() - 10] = len(classes) - 1
+
+    def refresh():
+        samples = [*kept, image_samples(features, scribble, scribble != 255, len(classes))]
+        start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes.names, samples)
+        return relabel(fit_head(start, samples, budget_s=0.6), features)
+
+    seconds, refreshed = timed(refresh, repeat=3)
+    blob = labels == len(classes) - 1
+    iou = ((refreshed == len(classes) - 1) & blob).sum() / max(1, ((refreshed == len(classes) - 1) | blob).sum())
+    print(f"stroke of a new class on the current image (+ 20 corrected images' samples): re-fit and re-label "
+          f"{seconds:.2f} s ({cpu()}), new class IoU on that image {iou:.2f}")
+
+
+def network_figures(network, extractor, image: np.ndarray) -> None:
+    """One R50 pass at 770x512: logits alone, and logits plus the float16 features kept."""
+    x = normalize([image], next(network.parameters()).device)
+
+    def logits_only():
+        with torch.inference_mode():
+            return network(x)
+
+    def with_features():
+        with torch.inference_mode():
+            features = head_features(network, x)
+            logits = torch.nn.functional.interpolate(network.decode_head.conv_seg(features), size=x.shape[2:],
+                                                     mode="bilinear", align_corners=False)
+            return logits, features[0].numpy().astype(np.float16)
+
+    logits_only()
+    plain, _ = timed(logits_only, repeat=3)
+    plain_cpu = cpu()
+    kept, _ = timed(with_features, repeat=3)
+    print(f"R50 pass at 770x512: {plain:.2f} s ({plain_cpu}); with the features kept (float16 copy): {kept:.2f} s "
+          f"({cpu()})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
