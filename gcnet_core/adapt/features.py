@@ -12,8 +12,10 @@ input instead of at its full size: grid point ``k`` sits on input pixel ``k * (L
 with ``n = ceil((L - 1) / 8) + 1`` points along a side of ``L`` pixels (129 x 257 for the
 1025 x 2049 input), each window's features sampled there with the window's own bilinear rule,
 and the grid resized to the input with ``align_corners=True``. ``conv_seg`` is linear, so at
-the grid points this equals the predictor's averaged logits; between them it is the bilinear
-interpolation of those values (the labels agree on >= 99.9 % of the pixels).
+the grid points this equals the predictor's averaged logits; between them it interpolates
+those values instead of each window's own cells (windows start 1 or 2 pixels off the grid),
+so labels can differ there: on the random-weight test networks, whose logits jump from cell
+to cell, 10 % of the pixels do; a trained network's logits are far smoother.
 
 For a predictor that already ran the network, :func:`head_features` is the seam: its
 ``conv_seg(head_features(network, x))`` is bit for bit the head's logits, so a pass can keep

@@ -2,8 +2,8 @@
 
 A new head is judged on corrected images it was not fitted on. The corrected images are
 dealt into folds (each image its own fold, leave-one-out, while there are fewer than
-:data:`LEAVE_ONE_OUT_BELOW`; beyond, that many folds, an image's fold fixed by its token so
-that it stays when images are added), and for each fold the new way (a head fitted on every
+:data:`LEAVE_ONE_OUT_BELOW`; beyond, :data:`FOLDS` folds, an image's fold fixed by its token so
+that it stays when images are added: a round re-fits only the folds that changed), and for each fold the new way (a head fitted on every
 other corrected image) and the current way (the current head itself where it never saw the
 fold's images, else a head fitted on its own images less the fold) label the fold's pixels
 (:func:`gcnet_core.adapt.job.adapt_project`). The new head is adopted only when it gets more
@@ -24,6 +24,7 @@ import numpy as np
 from ..model.classes import IGNORE_INDEX
 
 LEAVE_ONE_OUT_BELOW = 5
+FOLDS = 3  # beyond: each round fits FOLDS heads to score and one to use
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,13 @@ def score_labels(predicted: np.ndarray, labels: np.ndarray, num_classes: int) ->
 
 
 def held_out_folds(tokens: Sequence[str]) -> list[list[str]]:
-    """Leave-one-out below :data:`LEAVE_ONE_OUT_BELOW` images; else that many folds, each
+    """Leave-one-out below :data:`LEAVE_ONE_OUT_BELOW` images; else :data:`FOLDS` folds, each
     image's fixed by a hash of its token (empty folds dropped)."""
     if len(tokens) < LEAVE_ONE_OUT_BELOW:
         return [[token] for token in tokens]
-    folds: list[list[str]] = [[] for _ in range(LEAVE_ONE_OUT_BELOW)]
+    folds: list[list[str]] = [[] for _ in range(FOLDS)]
     for token in tokens:
-        folds[int(hashlib.blake2b(token.encode(), digest_size=4).hexdigest(), 16) % LEAVE_ONE_OUT_BELOW].append(token)
+        folds[int(hashlib.blake2b(token.encode(), digest_size=4).hexdigest(), 16) % FOLDS].append(token)
     return [fold for fold in folds if fold]
 
 
@@ -97,4 +98,4 @@ def summary_line(corrected: int, candidate: Score, current: Score, adopted: bool
             f"images, not more than the current {current.accuracy:.1f} %")
 
 
-__all__ = ["LEAVE_ONE_OUT_BELOW", "Score", "held_out_folds", "score_labels", "should_adopt", "summary_line"]
+__all__ = ["FOLDS", "LEAVE_ONE_OUT_BELOW", "Score", "held_out_folds", "score_labels", "should_adopt", "summary_line"]

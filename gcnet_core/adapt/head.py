@@ -18,6 +18,11 @@ per image and class at most ``per_class`` pixels, half of them from pixels the p
 two bilinear resizes, then argmax) while resizing only the few classes that can win: those
 first or second in some cell, and one bound for all others; where the bound is not beaten
 everything is resized.
+
+The stroke-scale loop uses the same parts: the scribble on the current image is one more
+:func:`image_samples` (labels 255 where nothing was painted, ``edited`` where it was), fitted
+with the corrected images' samples (``warm`` from the current head, a ``budget_s``), and the
+current image re-labelled from its features.
 """
 
 from __future__ import annotations

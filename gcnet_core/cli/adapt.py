@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from ..adapt.cache import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB, FeatureCache, project_cache_folder
+from ..adapt.guard import FOLDS, LEAVE_ONE_OUT_BELOW
 from ..adapt.job import NothingToLearn, adapt_project
 from ..adapt.publish import write_adapted_checkpoint
 from ..project.states import DONE_STATES
@@ -75,8 +76,8 @@ def cmd_adapt(args) -> int:
     say.event("score", held_out=result.held_out, accuracy_before=round(before.accuracy, 3),
               accuracy_after=round(after.accuracy, 3), miou_before=round(before.miou, 3),
               miou_after=round(after.miou, 3), adopted=result.adopted)
-    say.text(f"held-out images: {result.held_out} of {result.corrected} corrected "
-             f"({'leave-one-out' if result.held_out < 5 else '5 folds'})")
+    say.text(f"held out: each of the {result.corrected} corrected images once "
+             f"({'leave-one-out' if result.corrected < LEAVE_ONE_OUT_BELOW else f'{FOLDS} folds'})")
     say.text(f"pixels right before: {before.accuracy:.1f} % (mIoU {before.miou:.1f} %), "
              f"after: {after.accuracy:.1f} % (mIoU {after.miou:.1f} %)")
     if not result.adopted:
