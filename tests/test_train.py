@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from gcnet_core.weights import zoo
-from gcnet_core.api import build_model, init_model
+from gcnet_core.api import LoadedModel, build_model, init_model
 from gcnet_core.weights.checkpoint import load_weights, read_checkpoint
 from gcnet_core.model.classes import CITYSCAPES_CLASSES, ClassSet
 from gcnet_core.data.readers import SegDataset
@@ -285,7 +285,7 @@ def test_fine_tune_learns_and_writes_official_checkpoints(tmp_path, project, sta
     state, _ = adapt_classifiers(state, entry.classes, CLASSES, torch.Generator().manual_seed(0))
     start_model = build_model(entry, CLASSES, with_auxiliary_head=True)
     load_weights(start_model, state)
-    start_miou = evaluate(start_model.eval(), held_out(project), progress=False).mIoU
+    start_miou = evaluate(LoadedModel(start_model.eval(), entry, CLASSES), held_out(project), progress=False).mIoU
 
     events = Recorder()
     cfg = config(tmp_path, project, start_checkpoint, iters=20, val_interval=10, lr=0.03)
