@@ -38,10 +38,11 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gcnet_core.adapt.cache import FeatureCache, content_key  # noqa: E402
+from gcnet_core.adapt.cache import FeatureCache  # noqa: E402
 from gcnet_core.adapt.features import FeatureExtractor, FeatureMap, head_features  # noqa: E402
-from gcnet_core.adapt.head import fit_head, image_samples, initial_head, model_head, relabel  # noqa: E402
-from gcnet_core.adapt.job import AdaptMemory, ContentKeys, adapt_project, load_corrected  # noqa: E402
+from gcnet_core.adapt.head import model_head, relabel  # noqa: E402
+from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, adapt_project, fit_with_scribble,  # noqa: E402
+                                  load_corrected)
 from gcnet_core.files.masks import write_index_mask  # noqa: E402
 from gcnet_core.model.build import build_model  # noqa: E402
 from gcnet_core.model.classes import ClassSet  # noqa: E402
@@ -166,10 +167,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def stroke_figures(project, model, cache, extractor, keys, classes, current: Path) -> None:
     """A few strokes of the new class on the current image: re-fit with them, re-label the image."""
-    conv_seg = model.network.decode_head.conv_seg
     others = load_corrected(project, extractor, cache, keys, [])[:20]
     memory = AdaptMemory()
-    kept = [memory.samples(image, len(classes))[0] for image in others]
+    for image in others:  # kept from the rounds before, as in the window
+        memory.samples(image, len(classes))
     features = cache.get(keys.of(current), extractor.version)
     _, labels = scene(int(current.stem[3:]))
     scribble = np.full(labels.shape, 255, np.uint8)
@@ -179,9 +180,8 @@ def stroke_figures(project, model, cache, extractor, keys, classes, current: Pat
         scribble[row - 4:row + 4, cols.min() + 10:cols.max() - 10] = len(classes) - 1
 
     def refresh():
-        samples = [*kept, image_samples(features, scribble, scribble != 255, len(classes))]
-        start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes.names, samples)
-        return relabel(fit_head(start, samples, budget_s=0.6), features)
+        head = fit_with_scribble(model, classes.names, others, memory, features, scribble, budget_s=0.6)
+        return relabel(head, features)
 
     seconds, refreshed = timed(refresh, repeat=3)
     blob = labels == len(classes) - 1

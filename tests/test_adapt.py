@@ -17,7 +17,8 @@ from gcnet_core.adapt.cache import FeatureCache, project_cache_folder
 from gcnet_core.adapt.features import FeatureExtractor, grid_positions, logits_from_features
 from gcnet_core.adapt.guard import Score, held_out_folds, score_labels, should_adopt
 from gcnet_core.adapt.head import grid_logits, model_head, relabel, resize_as_predictor
-from gcnet_core.adapt.job import NothingToLearn, adapt_project, relabel_untouched, untouched_images
+from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, NothingToLearn, adapt_project, fit_with_scribble,
+                                  load_corrected, relabel_untouched, untouched_images)
 from gcnet_core.cli.main import main
 from gcnet_core.files.masks import read_index_mask, write_index_mask
 from gcnet_core.model.classes import ClassSet
@@ -315,3 +316,41 @@ def test_gcnet_adapt_says_why_there_is_nothing_to_learn(tmp_path, colour_model, 
     assert not out.exists()
     assert main(["adapt", "--project", str(tmp_path / "missing"), "--model", WHOLE_ADE, "--out", str(out)]) == 2
     assert "not an annotation project" in capsys.readouterr().err
+
+
+def test_a_few_strokes_of_a_new_class_teach_it_on_the_current_image(tmp_path, colour_model):
+    # The corrected images know only wall and floor; the person scribbles graffiti on the current one.
+    project = make_project(tmp_path / "p", [0, 1, 6], corrected=2,
+                           relabel_rule=lambda labels, i: np.where(labels == 2, 255, labels).astype(np.uint8))
+    extractor = FeatureExtractor(colour_model.network, colour_model.entry)
+    memory = AdaptMemory()
+    corrected = load_corrected(project, extractor, FEATURES, ContentKeys(), [])
+    image, labels = scene(6)
+    features = FEATURES.get_or_compute(cache_module.content_key(project.root / "scene006.png"), extractor.version,
+                                       lambda: extractor(image))
+    rows, cols = np.nonzero(labels == 2)
+    scribble = np.full(labels.shape, 255, np.uint8)
+    for row in np.percentile(rows, [35, 65]).astype(int):  # two short strokes across the blob
+        scribble[row - 1:row + 2, cols.min() + 4:cols.max() - 4] = 2
+    scribble[labels != 2] = 255
+    head = fit_with_scribble(colour_model, CLASSES.names, corrected, memory, features, scribble, budget_s=None)
+    assert iou(relabel(head, features), labels, 2) >= 0.6
+
+
+def test_the_published_checkpoint_keeps_the_auxiliary_rows_of_known_classes(ade_checkpoint):
+    from gcnet_core.adapt.publish import adapted_state
+    from gcnet_core.weights.checkpoint import read_checkpoint
+    from gcnet_core.weights.zoo import get_entry
+
+    state, _ = read_checkpoint(ade_checkpoint)
+    names = get_entry(WHOLE_ADE).classes.names
+    head = model_head(state["decode_head.conv_seg.weight"], state["decode_head.conv_seg.bias"], names,
+                      ("floor", "graffiti"))
+    new = adapted_state(state, head, names)
+    assert new["decode_head.conv_seg.weight"].shape == (2, 512, 1, 1)
+    assert torch.equal(new["decode_head.conv_seg.weight"][0], state["decode_head.conv_seg.weight"][names.index("floor")])
+    assert float(new["decode_head.conv_seg.bias"][1]) < -1000  # a class nothing taught yet is never predicted
+    aux = new["auxiliary_head.conv_seg.weight"]
+    assert aux.shape == (2, 256, 1, 1)
+    assert torch.equal(aux[0], state["auxiliary_head.conv_seg.weight"][names.index("floor")])
+    assert 0 < float(aux[1].std()) < 0.02  # mmsegmentation's initialisation for the new class

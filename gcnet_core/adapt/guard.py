@@ -3,9 +3,10 @@
 A new head is judged on corrected images it was not fitted on. The corrected images are
 dealt into folds (each image its own fold, leave-one-out, while there are fewer than
 :data:`LEAVE_ONE_OUT_BELOW`; beyond, :data:`FOLDS` folds, an image's fold fixed by its token so
-that it stays when images are added: a round re-fits only the folds that changed), and for each fold the new way (a head fitted on every
-other corrected image) and the current way (the current head itself where it never saw the
-fold's images, else a head fitted on its own images less the fold) label the fold's pixels
+that it stays when images are added: a round re-fits only the folds that changed), and for
+each fold the new way (a head fitted on every other corrected image) and the current way
+(the current head itself where it never saw the fold's images, else a head fitted on its own
+images less the fold) label the fold's pixels
 (:func:`gcnet_core.adapt.job.adapt_project`). The new head is adopted only when it gets more
 of the same pixels right: **pixel accuracy decides** (it is what a person fixes by hand);
 mIoU is reported beside it; an equal score keeps the current head. The pixels are a uniform
@@ -21,7 +22,6 @@ from typing import Sequence
 
 import numpy as np
 
-from ..model.classes import IGNORE_INDEX
 
 LEAVE_ONE_OUT_BELOW = 5
 FOLDS = 3  # beyond: each round fits FOLDS heads to score and one to use

@@ -192,6 +192,24 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
                        len(images), before, after, notes, time.perf_counter() - began)
 
 
+def fit_with_scribble(model: "LoadedModel", classes: Sequence[str], corrected: Sequence[CorrectedImage],
+                      memory: AdaptMemory, features: FeatureMap, scribble: np.ndarray, *,
+                      current: LinearHead | None = None, budget_s: float | None = 0.5,
+                      cancel: threading.Event | None = None) -> LinearHead:
+    """The stroke-scale loop: a head fitted on the corrected images and the strokes a person is
+    painting on the current image (``scribble``: class ids where painted, 255 elsewhere), within
+    ``budget_s``, for re-labelling that image's untouched pixels at once. Not guarded: the person
+    sees the result where they paint, and one undo takes the strokes and their effect back."""
+    classes = tuple(classes)
+    conv_seg = model.network.decode_head.conv_seg
+    painted = scribble != 255
+    chosen = [memory.samples(image, len(classes))[0] for image in corrected]
+    chosen.append(image_samples(features, scribble, painted, len(classes)))
+    start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes, chosen)
+    warm = current if current is not None and current.rows == len(classes) else None
+    return fit_head(start, chosen, warm=warm, budget_s=budget_s, cancel=cancel)
+
+
 def load_corrected(project: Project, extractor: FeatureExtractor, cache: FeatureCache, keys: ContentKeys,
                    notes: list[str], progress: Progress | None = None,
                    cancel: threading.Event | None = None) -> list[CorrectedImage]:
@@ -284,4 +302,4 @@ def _report(progress: Progress | None, stage: str, done: int, total: int) -> Non
 
 
 __all__ = ["AdaptMemory", "AdaptResult", "ContentKeys", "CorrectedImage", "NothingToLearn", "adapt_project",
-           "load_corrected", "relabel_untouched", "starting_head", "untouched_images"]
+           "fit_with_scribble", "load_corrected", "relabel_untouched", "starting_head", "untouched_images"]
