@@ -19,7 +19,7 @@ to cell, 10 % of the pixels do; a trained network's logits are far smoother.
 
 For a predictor that already ran the network, :func:`head_features` is the seam: its
 ``conv_seg(head_features(network, x))`` is bit for bit the head's logits, so a pass can keep
-the features it computed anyway (:func:`whole_feature_map`, :func:`combine_windows`).
+the features it computed anyway (:func:`whole_feature_map`, :func:`slide_feature_map`).
 """
 
 from __future__ import annotations
@@ -137,6 +137,15 @@ def combine_windows(window_features: list[torch.Tensor], windows: list[tuple[int
     return total / count
 
 
+def slide_feature_map(window_features: list[torch.Tensor], windows: list[tuple[int, int, int, int]],
+                      image_size: tuple[int, int], input_size: tuple[int, int], align_corners: bool,
+                      dtype=np.float16) -> FeatureMap:
+    """A sliding-window pass's features (one [512, hf, wf] per window, in ``windows`` order) as kept."""
+    grid = combine_windows(window_features, windows, input_size, align_corners)
+    array = np.ascontiguousarray(grid.numpy().astype(dtype, copy=False))
+    return FeatureMap(array, tuple(input_size), tuple(image_size), True, align_corners)
+
+
 class FeatureExtractor:
     """Computes an image's :class:`FeatureMap` with a network as its zoo entry runs it.
 
@@ -181,11 +190,9 @@ class FeatureExtractor:
                 group = windows[start:start + self.window_batch]
                 crops = torch.cat([x[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in group])
                 window_features.extend(head_features(self.network, crops))
-            grid = combine_windows(window_features, windows, input_size, self.entry.align_corners)
         finally:
             self.network.train(training)
-        array = np.ascontiguousarray(grid.numpy().astype(dtype, copy=False))
-        return FeatureMap(array, tuple(input_size), tuple(image_size), True, self.entry.align_corners)
+        return slide_feature_map(window_features, windows, image_size, input_size, self.entry.align_corners, dtype)
 
 
 def logits_from_features(weight: torch.Tensor, bias: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
@@ -218,5 +225,5 @@ def feature_version(network: "GCNet", entry: "ZooEntry") -> str:
 
 
 __all__ = ["CHANNELS", "FEATURE_FORMAT", "FeatureExtractor", "FeatureMap", "combine_windows", "feature_version",
-           "grid_positions", "grid_size", "head_features", "logits_from_features", "whole_feature_map",
-           "window_sampling"]
+           "grid_positions", "grid_size", "head_features", "logits_from_features", "slide_feature_map",
+           "whole_feature_map", "window_sampling"]
