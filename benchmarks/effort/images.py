@@ -108,6 +108,9 @@ def labelled_folder(images: Path, masks: Path, size: int = 256) -> list[tuple[np
     from gcnet_core.files.images import find_images, read_image_rgb
     from gcnet_core.files.masks import read_index_mask
 
+    for folder in (images, masks):
+        if not folder.is_dir():
+            raise ValueError(f"{folder}: not a folder")
     pairs = []
     for path in find_images([images]):
         mask_path = masks / path.relative_to(images).with_suffix(".png")

@@ -109,24 +109,31 @@ def test_adding_a_tool_never_makes_a_way_dearer(tiny_runs):
 
 
 def test_the_snap_stroke_is_placed_from_the_mask_not_from_the_ground_truth(monkeypatch):
-    """Two ground truths that differ only inside an object far from the first error: the
-    first snap stroke is the same (the old benchmark seeded it from the true pixels)."""
+    """A second ground truth that differs only inside the object the first stroke is drawn
+    in (a speck of another class under the stroke): the stroke is the same. The old
+    benchmark drew it along the truly right pixels of that object, so it moved."""
     for function in (tools.snap, tools.brushes, tools.polygon, *vars(placement).values()):
         if inspect.isfunction(function):
             assert "gt" not in inspect.signature(function).parameters, function.__name__
     rgb, gt = images.synthetic_pair(3)
     prediction = mistaken_prediction(gt)
-    other = gt.copy()
-    ys, xs = np.nonzero(gt == 0)
-    far = (abs(ys - ys.mean()) < 2) & (abs(xs - xs.min()) < 2)  # a speck of background somewhere else
-    other[ys[far], xs[far]] = 4
     strokes = []
-    monkeypatch.setattr(tools, "seeded_snap", lambda seed, rgb, doc, stroke, cls: strokes.append(stroke.copy()))
-    for truth in (gt, other):
+    monkeypatch.setattr(tools, "seeded_snap", lambda seed, rgb, doc, stroke, cls: strokes.append((stroke.copy(), cls)))
+
+    def first_stroke(truth):
         doc = ways.document(ways.MANUAL, prediction, images.CLASSES)
         worker = annotator.Annotator(rgb, truth, doc, ways.MANUAL.tools)
         worker.fix(*worker.largest_wrong())
-    assert len(strokes) == 2 and strokes[0].any() and np.array_equal(strokes[0], strokes[1])
+        return strokes[-1]
+
+    stroke, cls = first_stroke(gt)
+    ys, xs = np.nonzero(stroke)
+    y, x = int(np.median(ys)), int(np.median(xs))
+    other = gt.copy()
+    other[y - 1:y + 2, x - 1:x + 2] = cls % 4 + 1  # another class, right under the stroke
+    assert not np.array_equal(other, gt) and stroke.sum() > 1
+    again, again_cls = first_stroke(other)
+    assert again_cls == cls and np.array_equal(again, stroke)
 
 
 def test_grabcut_repeats_itself_for_the_same_seed():
@@ -218,6 +225,8 @@ def test_a_labelled_folder_is_read_with_its_ignore_pixels(tmp_path):
     assert images.folder_classes(pairs).names == tuple(f"class {i}" for i in range(int(gt[gt != 255].max()) + 1))
     with pytest.raises(ValueError, match="no image has a mask"):
         images.labelled_folder(images_dir, tmp_path)
+    with pytest.raises(ValueError, match="not a folder"):
+        images.labelled_folder(tmp_path / "missing", masks)
     assert annotation_effort.main(["--images", "0", "--folder", str(images_dir), "--labels", str(tmp_path)]) == 2
 
 
