@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="close the window MS milliseconds after it is shown (smoke tests of a build)")
     args, qt_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
 
-    from .system_check import xcb_problem
+    from app.shell.system_check import xcb_problem
 
     problem = xcb_problem()
     if problem is not None:  # Qt would abort without naming the package
@@ -71,10 +71,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from .logs import ErrorReporter, setup_logging
-    from .runtime import app_icon, frozen
-    from .settings import APPLICATION, ORGANIZATION, AppSettings
-    from .welcome import maybe_show_welcome
+    from app.shell.logs import ErrorReporter, setup_logging
+    from app.shell.runtime import app_icon, frozen
+    from app.settings.store import APPLICATION, ORGANIZATION, AppSettings
+    from app.dialogs.welcome import maybe_show_welcome
     from .window import MainWindow
 
     log_path = setup_logging()
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName(APPLICATION)  # Wayland: ties the window to gcnet-annotator.desktop's icon
     app.setWindowIcon(app_icon())
-    from .theme import SystemTheme
+    from app.shell.theme import SystemTheme
 
     theme = SystemTheme(app)  # a dark palette while the system asks for one  # noqa: F841
     reporter = ErrorReporter(log_path, app).install()

@@ -24,28 +24,28 @@ from gcnet_core.project.session import AnnotationSession
 from gcnet_core.project.store import Project, ProjectError
 from gcnet_core.weights.zoo import get_entry
 
-from .about import show_about
-from .actions import build_actions
+from app.dialogs.about import show_about
+from app.actions.table import build_actions
 from .canvas import CanvasView
-from .class_editing import ClassEditing
-from .export_dialog import ExportDialog
+from app.controllers.class_editing import ClassEditing
+from app.dialogs.export_labels import ExportDialog
 from .finetune import FinetuneController
-from .hold_key import HoldKeyFilter
-from .import_dialog import ImportDialog
-from .menus import build_menus, build_status_labels, build_toolbar
-from .model_memory import ModelMemory
+from app.actions.hold_key import HoldKeyFilter
+from app.dialogs.import_labels import ImportDialog
+from app.actions.menus import build_menus, build_status_labels, build_toolbar
+from app.controllers.model_memory import ModelMemory
 from .panels.class_panel import ClassPanel
 from .panels.file_list import FileListDock
 from .panels.model_panel import ModelChoice, ModelPanel
-from .preferences import Preferences
-from .presegment import PresegmentController
-from .prompter import Prompter
-from .recent import RecentFolders, dropped_target
-from .replace_class_dialog import ReplaceClassDialog
-from .segment_all import SegmentAllController
-from .settings import AppSettings
-from .welcome import show_welcome
-from .workahead import WorkAheadController
+from app.dialogs.preferences import Preferences
+from app.controllers.presegment import PresegmentController
+from app.dialogs.prompter import Prompter
+from app.controllers.recent import RecentFolders, dropped_target
+from app.dialogs.replace_class import ReplaceClassDialog
+from app.controllers.segment_all import SegmentAllController
+from app.settings.store import AppSettings
+from app.dialogs.welcome import show_welcome
+from app.controllers.workahead import WorkAheadController
 from .workers import prediction_files
 from .workers.batch import DEFAULT_COMMAND, BatchSegmenter
 from .workers.inference import InferenceService, ModelConfig

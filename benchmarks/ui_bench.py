@@ -147,7 +147,7 @@ def _timed(fn, *args) -> float:
 
 
 def memory(app: QApplication, count: int, workdir: Path) -> None:
-    from app.settings import AppSettings
+    from app.settings.store import AppSettings
     from app.window import MainWindow, Prompter
 
     folder = workdir / "many"

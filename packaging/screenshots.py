@@ -38,8 +38,8 @@ def main(out: Path) -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from app.settings import AppSettings
-    from app.theme import SystemTheme
+    from app.settings.store import AppSettings
+    from app.shell.theme import SystemTheme
     from app.window import MainWindow
     from helpers import random_checkpoint
     from gcnet_core.weights.zoo import get_entry

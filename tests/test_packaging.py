@@ -96,7 +96,7 @@ def test_icon_source_and_every_size():
 
 
 def test_runtime_finds_the_icons():
-    from app.runtime import ICON_SIZES, icon_files
+    from app.shell.runtime import ICON_SIZES, icon_files
 
     assert ICON_SIZES == SIZES and len(icon_files()) == len(SIZES)
 

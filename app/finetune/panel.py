@@ -18,13 +18,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QDoubl
 
 from gcnet_core.project.versions import Version
 
-from ..formatting import duration_text
-from ..settings_table import SETTING
+from app.shell.formatting import duration_text
+from app.settings.table import SETTING
 from .curves import CurvePlot
 from .runs import Comparison, FinetuneSettings
 
 if TYPE_CHECKING:
-    from ..settings import AppSettings
+    from app.settings.store import AppSettings
 
 VersionRole = Qt.ItemDataRole.UserRole + 1
 GOOD, BAD = QColor("#2e9d4f"), QColor("#c0392b")

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from gcnet_core.files.atomic import atomic_write_text
 from gcnet_core.project.versions import runs_dir
 
-from ..settings_table import SETTING
+from app.settings.table import SETTING
 
 RECORD_NAME = "run.json"
 EVENTS_NAME = "events.jsonl"

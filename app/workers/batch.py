@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from gcnet_core.model.classes import ClassSet
 
-from ..runtime import gcnet_command
+from app.shell.runtime import gcnet_command
 from .inference import ModelConfig
 from .jsonl_process import JsonLinesProcess
 

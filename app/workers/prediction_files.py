@@ -1,4 +1,4 @@
-"""The window's side of prediction sidecars: read one for a document, write one off the UI thread.
+"""The window's side of prediction sidecars: read one for a document.
 
 The format is :mod:`gcnet_core.project.predictions`; here the prediction is mapped to the
 project's classes (by name) and handed to the document, so Accept prediction, Show low
@@ -9,12 +9,8 @@ by a batch run. The files themselves are the project's (:meth:`Project.read_pred
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
-from gcnet_core.model.classes import ClassSet
 from gcnet_core.project.document import MaskDocument
 from gcnet_core.project.predictions import PredictionFileError, StoredPrediction
 from gcnet_core.project.store import Project
@@ -35,14 +31,3 @@ def attach(doc: MaskDocument, stored: StoredPrediction | None) -> None:
     """Give the document the model output (no label changes, no undo step)."""
     if stored is not None:
         doc.keep_model_output(stored.labels, stored.confidence, stored.rankings)
-
-
-def stored_from_result(labels: np.ndarray, confidence: np.ndarray, rankings, classes: ClassSet,
-                       model: str | None) -> StoredPrediction:
-    """A model output (in the model's class ids) as it goes to disk."""
-    return StoredPrediction(labels, confidence, rankings, tuple(classes.names), model)
-
-
-def save_job(project: Project, image: Path | str, prediction: StoredPrediction) -> Callable[[], None]:
-    """A job for the project's serial writer (compressing 12 megapixels takes a while)."""
-    return lambda: project.write_prediction(image, prediction)

@@ -21,7 +21,7 @@ def window_latency(work: Path, count: int) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
     from helpers import SHARED_IMAGES, WHOLE_ADE, random_checkpoint
 
-    from app.settings import AppSettings
+    from app.settings.store import AppSettings
     from app.window import MainWindow
     from gcnet_core.weights.zoo import get_entry
 

@@ -10,7 +10,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _no_work_ahead_by_default(monkeypatch):
-    from app.settings_table import SETTING
+    from app.settings.table import SETTING
 
     for name in ("segment_on_open", "work_ahead"):
         monkeypatch.setitem(SETTING, name, dataclasses.replace(SETTING[name], default=False))

@@ -17,11 +17,11 @@ from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox  # noqa: E402
 
-from app.logs import LOG_FILE, ErrorReporter, setup_logging  # noqa: E402
+from app.shell.logs import LOG_FILE, ErrorReporter, setup_logging  # noqa: E402
 from app.main import main, open_startup  # noqa: E402
-from app.prompter import Prompter  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
-from app.welcome import SKIP_ENV, WelcomeDialog, maybe_show_welcome  # noqa: E402
+from app.dialogs.prompter import Prompter  # noqa: E402
+from app.settings.store import AppSettings  # noqa: E402
+from app.dialogs.welcome import SKIP_ENV, WelcomeDialog, maybe_show_welcome  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from gcnet_core import __version__  # noqa: E402
 from gcnet_core import paths  # noqa: E402

@@ -54,8 +54,8 @@ def drag(view: CanvasView, points, button=Qt.MouseButton.LeftButton) -> None:
 
 def test_each_tool_is_chosen_in_the_window_with_its_key(qtbot, tmp_path):
     """Every canvas tool has a window action; its shortcut, typed on the canvas, selects it."""
-    from app.prompter import Prompter
-    from app.settings import AppSettings
+    from app.dialogs.prompter import Prompter
+    from app.settings.store import AppSettings
     from app.window import MainWindow
 
     window = MainWindow(AppSettings.at(tmp_path / "settings.ini"), Prompter(None))

@@ -18,9 +18,9 @@ from PIL import Image
 pytest.importorskip("pytestqt")
 
 from app.finetune.gpu import GpuShare  # noqa: E402
-from app.formatting import duration_text  # noqa: E402
+from app.shell.formatting import duration_text  # noqa: E402
 from app.finetune.runs import FinetuneSettings, RunRecord, compare, latest_run, read_events  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
+from app.settings.store import AppSettings  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from gcnet_core.weights import zoo  # noqa: E402
 from gcnet_core.api import init_model  # noqa: E402

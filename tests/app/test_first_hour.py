@@ -15,8 +15,8 @@ from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDropEvent, QPalet
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog  # noqa: E402
 
-from app.system_check import xcb_problem  # noqa: E402
-from app.theme import SystemTheme, is_dark  # noqa: E402
+from app.shell.system_check import xcb_problem  # noqa: E402
+from app.shell.theme import SystemTheme, is_dark  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.project.defaults import GENERAL_MODEL, STREET_MODEL  # noqa: E402

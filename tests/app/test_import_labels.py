@@ -137,8 +137,8 @@ def _titles(combo) -> list[str]:
 
 
 def test_the_dialogs_list_the_registry_and_a_format_registered_there_alone(qtbot, tmp_path, monkeypatch):
-    from app.export_dialog import ExportDialog
-    from app.import_dialog import ImportDialog
+    from app.dialogs.export_labels import ExportDialog
+    from app.dialogs.import_labels import ImportDialog
     from gcnet_core.formats import registry
     from gcnet_core.formats.files import FlatWriter
     from gcnet_core.formats.format import Format

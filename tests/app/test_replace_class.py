@@ -13,9 +13,9 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
-from app.prompter import Prompter  # noqa: E402
-from app.replace_class_dialog import ReplaceClassDialog  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
+from app.dialogs.prompter import Prompter  # noqa: E402
+from app.dialogs.replace_class import ReplaceClassDialog  # noqa: E402
+from app.settings.store import AppSettings  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 
 from helpers import REPO  # noqa: E402

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from app.settings import AppSettings  # noqa: E402
-from app.settings_table import SETTING, Setting  # noqa: E402
+from app.settings.store import AppSettings  # noqa: E402
+from app.settings.table import SETTING, Setting  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from app.workers.jsonl_process import JsonLinesProcess  # noqa: E402
 from gcnet_core import paths  # noqa: E402

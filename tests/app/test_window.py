@@ -17,8 +17,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from app.main import samples_folder, startup_folder  # noqa: E402
-from app.prompter import Prompter  # noqa: E402
-from app.settings import AppSettings  # noqa: E402
+from app.dialogs.prompter import Prompter  # noqa: E402
+from app.settings.store import AppSettings  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402

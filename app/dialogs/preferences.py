@@ -1,7 +1,7 @@
 """Edit ▸ Preferences: cache folder, default device and precision, autosave interval,
 overlay opacity and keyboard shortcuts, stored in QSettings and applied at once.
 
-Ranges, defaults and tooltips come from the settings table (:mod:`app.settings_table`).
+Ranges, defaults and tooltips come from the settings table (:mod:`app.settings.table`).
 The cache folder is this process's through :func:`gcnet_core.paths.set_cache_folder`; the
 batch and training processes are told it when they start. Device, precision and opacity
 are the same values the model panel and the opacity slider show: the preference is where
@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 from gcnet_core import paths
 
-from .panels.model_panel import PRECISION_CHOICES
-from .settings_table import SETTING
-from .shortcuts import ShortcutMap, action_title
+from app.panels.model_panel import PRECISION_CHOICES
+from app.settings.table import SETTING
+from app.settings.shortcuts import ShortcutMap, action_title
 
 DEVICE_TITLES = {"auto": "Auto (CUDA if present)", "cpu": "CPU", "cuda": "CUDA"}
 

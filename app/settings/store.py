@@ -1,6 +1,6 @@
 """What the application remembers between runs, on top of QSettings.
 
-The values themselves are the table in :mod:`app.settings_table`: ``get`` and ``set`` take a
+The values themselves are the table in :mod:`app.settings.table`: ``get`` and ``set`` take a
 setting's name and check the value against its row, so a value of the wrong type or out of
 range from an older version or a hand-edited file reads back as the default. Besides the
 table: the recent folders (a list), the shortcuts (one key per action) and the window's
@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from .settings_table import SETTING
+from app.settings.table import SETTING
 
 ORGANIZATION = "gcnet"
 APPLICATION = "gcnet-annotator"

@@ -21,10 +21,10 @@ from gcnet_core.project.session import AnnotationSession
 from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import get_entry
 
-from .panels.file_list import FileListDock
-from .settings import AppSettings
-from .workers.inference import InferenceResult, InferenceService, ModelConfig
-from .workers.workahead import DEFAULT_AHEAD_CPU, DEFAULT_AHEAD_GPU, WorkAhead
+from app.panels.file_list import FileListDock
+from app.settings.store import AppSettings
+from app.workers.inference import InferenceResult, InferenceService, ModelConfig
+from app.workers.workahead import DEFAULT_AHEAD_CPU, DEFAULT_AHEAD_GPU, WorkAhead
 
 
 class WorkAheadController(QObject):

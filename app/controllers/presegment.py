@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QLabel
 
 from gcnet_core.project.session import AnnotationSession
 
-from .panels.model_panel import ModelPanel
-from .workers.inference import InferenceResult, InferenceService, ModelConfig
+from app.panels.model_panel import ModelPanel
+from app.workers.inference import InferenceResult, InferenceService, ModelConfig
 
 
 class PresegmentController(QObject):

@@ -1,6 +1,6 @@
 """Editable keyboard shortcuts of the window's actions.
 
-The editable set is the action table (``app/actions.py``'s :data:`~app.actions.ACTIONS`,
+The editable set is the action table (``app/actions.py``'s :data:`~app.actions.table.ACTIONS`,
 in its order): a new action joins it by being a row there. Each action keeps the
 shortcuts it was built with as its default; a person's choice replaces the first one
 (a second default key, such as PgDown beside D, stays) and is stored in the settings
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from .settings import AppSettings
+from app.settings.store import AppSettings
 
 PORTABLE = QKeySequence.SequenceFormat.PortableText
 

@@ -16,11 +16,11 @@ from gcnet_core.project import states as image_states
 from gcnet_core.project.placement import discard
 from gcnet_core.project.session import AnnotationSession
 
-from .formatting import duration_text
-from .panels.file_list import FileListDock
-from .panels.model_panel import ModelPanel
-from .workers.batch import BatchSegmenter, BatchSummary
-from .workers.inference import InferenceService, ModelConfig
+from app.shell.formatting import duration_text
+from app.panels.file_list import FileListDock
+from app.panels.model_panel import ModelPanel
+from app.workers.batch import BatchSegmenter, BatchSummary
+from app.workers.inference import InferenceService, ModelConfig
 
 log = logging.getLogger("gcnet_annotator.window")
 

@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from .logs import open_log_folder
-from .panels.class_panel import HOTKEYS
+from app.shell.logs import open_log_folder
+from app.panels.class_panel import HOTKEYS
 
 Key = QKeySequence.StandardKey
 Shortcut = str | Key | tuple[str, ...] | None

@@ -13,7 +13,7 @@ from gcnet_core.formats.export import check_format
 from gcnet_core.formats.registry import export_format, export_formats
 from gcnet_core.project.store import Project
 
-from .workers.export import ExportThread
+from app.workers.export import ExportThread
 
 SCOPES = ("corrected", "labelled", "current")
 

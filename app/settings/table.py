@@ -1,7 +1,7 @@
 """Every value the annotator remembers between runs, as one table (no Qt here).
 
 Each :class:`Setting` says where it is stored, its type, default and allowed values; the
-QSettings store (:class:`app.settings.AppSettings`), Preferences and the fine-tune form read
+QSettings store (:class:`app.settings.store.AppSettings`), Preferences and the fine-tune form read
 their defaults and ranges from here. A value read back that is of the wrong type, out of
 range or not one of the choices (an older version's, a hand-edited file) is the default:
 a settings file can never stop the window from starting.

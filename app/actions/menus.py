@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QMainWindow, QM
 from gcnet_core.model.classes import IGNORE_INDEX
 from gcnet_core.project.document import MaskDocument
 
-from .actions import Actions
+from app.actions.table import Actions
 
 RECENT, TOOLS, DOCKS = "<recent folders>", "<tools>", "<docks>"  # places for what is not one action
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (

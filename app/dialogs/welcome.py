@@ -13,7 +13,7 @@ import os
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-from .settings import AppSettings
+from app.settings.store import AppSettings
 
 SKIP_ENV = "GCNET_NO_WELCOME"
 

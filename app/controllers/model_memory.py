@@ -25,10 +25,10 @@ from gcnet_core.weights.download import cached_checkpoint, file_sha256, import_c
 from gcnet_core.weights.imported import keep_checkpoint, list_imported, matching_entry
 from gcnet_core.weights.zoo import ZOO, get_entry
 
-from .panels.model_panel import ModelChoice
-from .workers.download import DownloadDialog
-from .workers.inference import ModelConfig
-from .workers.tasks import run_in_pool
+from app.panels.model_panel import ModelChoice
+from app.workers.download import DownloadDialog
+from app.workers.inference import ModelConfig
+from app.workers.tasks import run_in_pool
 
 IMPORT_BUTTON = "Import checkpoint file…"
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMenu
 from gcnet_core.project.folders import project_folder_of
 from gcnet_core.project.store import IMAGE_SUFFIXES
 
-from .settings import AppSettings
+from app.settings.store import AppSettings
 
 
 def dropped_target(paths: list[str]) -> tuple[Path, Path | None] | None:

@@ -18,7 +18,7 @@ from gcnet_core.formats.label_import import guess_format, import_labels
 from gcnet_core.formats.registry import import_format, import_formats
 from gcnet_core.project.store import Project
 
-from .workers.tasks import run_in_pool
+from app.workers.tasks import run_in_pool
 
 
 class _Progress(QObject):

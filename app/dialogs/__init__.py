@@ -1,0 +1,1 @@
+"""The dialogs and message boxes the window opens."""

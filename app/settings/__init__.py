@@ -1,0 +1,1 @@
+"""What the app remembers: the settings table, its QSettings store, editable shortcuts."""

@@ -1,0 +1,1 @@
+"""The application shell: start-up checks, logs, theme, where bundled files are, text formatting."""
