@@ -43,7 +43,6 @@ from gcnet_core.adapt.features import FeatureExtractor, FeatureMap, head_feature
 from gcnet_core.adapt.head import model_head, relabel  # noqa: E402
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, adapt_project, fit_with_scribble,  # noqa: E402
                                   load_corrected)
-from gcnet_core.files.masks import write_index_mask  # noqa: E402
 from gcnet_core.model.build import build_model  # noqa: E402
 from gcnet_core.model.classes import ClassSet  # noqa: E402
 from gcnet_core.predict.loaded import LoadedModel  # noqa: E402
@@ -133,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             image, labels = scene(seed)
             path = root / f"img{seed:03d}.png"
             cv2.imwrite(str(path), image)
-            write_index_mask(project.label_path(path), labels, classes)
+            project.write_masks(path, labels)
             cache.put(keys.of(path), extractor.version, synthetic_features(labels, prototypes, rng))
             paths.append(path)
         untouched = paths[-3:]

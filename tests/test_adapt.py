@@ -20,7 +20,7 @@ from gcnet_core.adapt.head import grid_logits, model_head, relabel, resize_as_pr
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, NothingToLearn, adapt_project, fit_with_scribble,
                                   load_corrected, relabel_untouched, untouched_images)
 from gcnet_core.cli.main import main
-from gcnet_core.files.masks import read_index_mask, write_index_mask
+from gcnet_core.files.masks import read_index_mask
 from gcnet_core.model.classes import ClassSet
 from gcnet_core.project.store import Project
 
@@ -62,7 +62,7 @@ def make_project(root: Path, seeds: list[int], corrected: int, relabel_rule=lamb
         path = root / f"scene{seed:03d}.png"
         cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         if i < corrected:
-            write_index_mask(project.label_path(path), relabel_rule(labels, i), CLASSES)
+            project.write_masks(path, relabel_rule(labels, i))
             project.set_state(path, "corrected")
         else:
             project.set_state(path, "predicted")
@@ -282,7 +282,7 @@ def test_nothing_to_learn_is_said(tmp_path, colour_model):
 def test_untouched_images_exclude_edited_and_corrected_ones(tmp_path):
     project = make_project(tmp_path / "p", [1, 2, 3], corrected=1)
     edited = project.root / "scene002.png"
-    write_index_mask(project.edited_path(edited), np.full((HEIGHT, WIDTH), 255, np.uint8), CLASSES)
+    project.write_masks(edited, scene(2)[1], np.ones((HEIGHT, WIDTH), bool))
     assert [p.name for p in untouched_images(project)] == ["scene003.png"]
 
 

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 import numpy as np
 
 from ..files.images import ImageReadError, read_image_rgb
-from ..files.masks import read_index_mask
 from ..project.states import DONE_STATES, MODEL_STATES
 from ..project.store import Project
 from .cache import FeatureCache, content_key
@@ -222,9 +221,8 @@ def load_corrected(project: Project, extractor: FeatureExtractor, cache: Feature
             raise Cancelled()
         _report(progress, "features", done, len(paths))
         try:
-            labels = read_index_mask(project.label_path(path))
-            edited_path = project.edited_path(path)
-            edited = read_index_mask(edited_path) > 0 if edited_path.is_file() else None
+            labels = project.read_labels(path)
+            edited = project.read_edited(path) if project.edited_path(path).is_file() else None
             key = keys.of(path)
             features = cache.get(key, extractor.version)
             if features is None:
@@ -265,9 +263,8 @@ def untouched_images(project: Project) -> list[Path]:
     """Images nobody has touched: pre-segmented or new, and no pixel a person edited."""
     found = []
     for path in project.images_with_state(*MODEL_STATES):
-        edited = project.edited_path(path)
         try:
-            if edited.is_file() and read_index_mask(edited).any():
+            if project.edited_path(path).is_file() and project.read_edited(path).any():
                 continue
         except ImageReadError:
             continue  # unreadable edits: never overwrite what may be a person's work
