@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
 from gcnet_core.files.images import ImageReadError, read_image_rgb
@@ -44,6 +44,7 @@ from app.controllers.recent import RecentFolders, dropped_target
 from app.dialogs.replace_class import ReplaceClassDialog
 from app.controllers.segment_all import SegmentAllController
 from app.settings.store import AppSettings
+from app.shell.window_geometry import first_geometry, fitted_geometry
 from app.dialogs.welcome import show_welcome
 from app.controllers.workahead import WorkAheadController
 from .workers import prediction_files
@@ -171,14 +172,20 @@ class MainWindow(QMainWindow):
         self.canvas.set_opacity(s.get("opacity"))
         self.toolbar.threshold.setValue(s.get("confidence_threshold"))
         geometry, state = s.window_state()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1500, 950)
+        self._place_on_screen(geometry)
         if state is None or not self.restoreState(state):
             # the model panel needs little height, the class list all it can get
             self.resizeDocks([self.model_panel, self.classes_panel], [200, 700], Qt.Orientation.Vertical)
             self.resizeDocks([self.files], [250], Qt.Orientation.Horizontal)
+
+    def _place_on_screen(self, saved: QByteArray | None) -> None:
+        """The saved geometry, shrunk and moved to fit the screen it lands on; without one, a
+        size the screen's available area holds (a laptop's 1366 x 768 too)."""
+        if saved is not None and self.restoreGeometry(saved):
+            screen = QGuiApplication.screenAt(self.geometry().center()) or self.screen()
+            self.setGeometry(fitted_geometry(self.geometry(), screen.availableGeometry()))
+        else:
+            self.setGeometry(first_geometry(self.screen().availableGeometry()))
 
     def _machine_held(self) -> str | None:
         """Why background work waits: a training run or a batch has the machine."""
