@@ -4,8 +4,10 @@ a fine-tuned file), the fallback to the exact torch path with a note, and its se
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -211,3 +213,26 @@ def test_exporting_keeps_a_model_in_training_mode(ade_model):
     EnginePredictor(ade_model.network, ade_model.entry)
     assert all(module.training for module in ade_model.network.modules())
     ade_model.network.eval()
+
+
+def test_the_engine_leaves_no_device_id_in_home(tmp_path):
+    """onnxruntime's telemetry writes ~/.cache/Microsoft/DeveloperTools/.onnxruntime/deviceid
+    unless it is off before the runtime starts: a fresh process opens and runs a session the
+    engine's way with HOME in a temporary folder, which stays empty."""
+    network = tmp_path / "conv.onnx"
+    torch.onnx.export(torch.nn.Conv2d(3, 2, 1), torch.zeros(1, 3, 8, 8), str(network),
+                      input_names=["image"], dynamo=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
+    env["HOME"] = str(home)
+    script = ("import sys, numpy as np; from gcnet_core.predict.onnx_engine import open_session; "
+              "session = open_session(sys.argv[1], threads=1); "
+              "print(session.run(None, {'image': np.zeros((1, 3, 8, 8), np.float32)})[0].shape)")
+    done = subprocess.run([sys.executable, "-c", script, str(network)], env=env, capture_output=True,
+                          cwd=Path(__file__).resolve().parents[1],
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "(1, 2, 8, 8)" in done.stdout
+    assert list(home.rglob("*")) == []

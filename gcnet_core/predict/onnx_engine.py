@@ -62,10 +62,25 @@ class EngineError(RuntimeError):
     """The CPU engine cannot be used (onnxruntime missing, export or load failed)."""
 
 
+TELEMETRY_OFF_ENV = "ORT_DISABLE_TELEMETRY"
+
+
+def import_onnxruntime():
+    """onnxruntime with its telemetry off. Its POSIX builds write a device id and an event
+    cache under ``~/.cache/Microsoft/DeveloperTools/.onnxruntime/`` unless
+    ``$ORT_DISABLE_TELEMETRY`` is set before it starts (``disable_telemetry_events()``
+    alone does not stop that), and nothing of ours may leave a trace of the machine."""
+    os.environ.setdefault(TELEMETRY_OFF_ENV, "1")
+    import onnxruntime
+
+    onnxruntime.disable_telemetry_events()
+    return onnxruntime
+
+
 def onnxruntime_version() -> str | None:
     """The installed onnxruntime's version, or None when it cannot be imported."""
     try:
-        import onnxruntime
+        onnxruntime = import_onnxruntime()
     except Exception:  # noqa: BLE001 - ImportError, or a broken native library
         return None
     return onnxruntime.__version__
@@ -119,7 +134,7 @@ def export_network(model: nn.Module, path: Path) -> None:
 
 def open_session(path: Path, threads: int | None = None):
     """An onnxruntime CPU session with every graph optimisation, on torch's thread count."""
-    import onnxruntime as ort
+    ort = import_onnxruntime()
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
