@@ -43,6 +43,7 @@ from app.dialogs.prompter import Prompter
 from app.controllers.recent import RecentFolders, dropped_target
 from app.dialogs.replace_class import ReplaceClassDialog
 from app.controllers.segment_all import SegmentAllController
+from app.settings.last_image import last_image, remember_image
 from app.settings.store import AppSettings
 from app.shell.window_geometry import first_geometry, fitted_geometry
 from app.dialogs.welcome import show_welcome
@@ -76,6 +77,8 @@ class MainWindow(QMainWindow):
         self._scan: FolderScan | None = None
         self._scan_id = 0
         self._model_chosen = True  # set False by open_folder until its first images are listed
+        self._resume: str | None = None  # the image a folder was left at: opened when the scan lists it
+        self._opened_text = ""  # the status text that names the image just opened and its state
 
         self.canvas = CanvasView()
         self.canvas.run_in_background = run_in_pool  # slow tool work, e.g. the snap's GrabCut, off the UI thread
@@ -129,7 +132,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         session, files, classes, model, canvas = self.session, self.files, self.classes_panel, self.model_panel, \
             self.canvas
-        for name, slot in (("status", self.show_status), ("state_changed", files.model.set_state),
+        for name, slot in (("status", self.show_status), ("state_changed", self._state_changed),
                            ("uncertainty_changed", files.model.set_uncertainty),
                            ("labels_changed", self._labels_changed),
                            ("model_output_changed", lambda: canvas.refresh()),
@@ -170,6 +173,7 @@ class MainWindow(QMainWindow):
         self.model_panel.refresh_status()
         self.toolbar.opacity.setValue(round(s.get("opacity") * 100))
         self.canvas.set_opacity(s.get("opacity"))
+        self.canvas.set_brush_size(s.get("brush_size"))  # the toolbar's spin box follows
         self.toolbar.threshold.setValue(s.get("confidence_threshold"))
         geometry, state = s.window_state()
         self._place_on_screen(geometry)
@@ -222,6 +226,9 @@ class MainWindow(QMainWindow):
             return False
         self.session.open_project(project)
         self.clear_canvas()
+        self.model_panel.set_batch_message("")  # the last folder's Segment all summary is not this one's
+        resume = last_image(self.settings, project.root)
+        self._resume = resume if resume and (project.root / resume).is_file() else None
         self.settings.set("last_folder", project.root)
         self.recent.add(project.root)
         self._model_chosen = False  # on the first listed images (the default model looks at names)
@@ -250,7 +257,9 @@ class MainWindow(QMainWindow):
         if not self._model_chosen:
             self._model_chosen = True
             self.models.project_listed(project.root, rels)
-        if self.session.current is None and rels:
+        if self.session.current is None and self._resume in rels:
+            self.open_image(self._resume)
+        elif self.session.current is None and rels and self._resume is None:
             self.open_image(rels[0])
         else:
             self.workahead.replan()
@@ -264,6 +273,9 @@ class MainWindow(QMainWindow):
         if scan_id != self._scan_id:
             return
         self.files.scan_finished()
+        if self.session.current is None and self.files.model.rowCount():  # the image left at is not listed
+            self._resume = None
+            self.open_image(self.files.model.paths()[0])
         if total == 0:
             self.show_status("No images in this folder")
 
@@ -312,9 +324,18 @@ class MainWindow(QMainWindow):
         self.status_labels.size.setText(f"{rgb.shape[1]} × {rgb.shape[0]}")
         self.update_shares()
         self.update_actions()
-        state = image_states.TITLES[session.project.state(rel)]
-        self.show_status(warning or f"{rel} ({state})", error=warning is not None)
+        remember_image(self.settings, session.project.root, rel)
+        self._opened_text = f"{rel} ({image_states.TITLES[session.project.state(rel)]})"
+        self.show_status(warning or self._opened_text, error=warning is not None)
         return True
+
+    def _state_changed(self, rel: str, state: str) -> None:
+        """The list shows the new state; so does the status bar while it names the image."""
+        self.files.model.set_state(rel, state)
+        if rel == self.session.current and self._opened_text and \
+                self.statusBar().currentMessage() == self._opened_text:
+            self._opened_text = f"{rel} ({image_states.TITLES[state]})"
+            self.show_status(self._opened_text)
 
     def _show_none(self, rel: str) -> None:
         """``rel`` is current but could not be opened (next/previous go on from it)."""
@@ -534,6 +555,7 @@ class MainWindow(QMainWindow):
             self.batch.discard_staging()
         self.flush()
         self.settings.set("opacity", self.toolbar.opacity.value() / 100)
+        self.settings.set("brush_size", self.canvas.brush_size())
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         if self._scan is not None:

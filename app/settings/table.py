@@ -80,6 +80,8 @@ def _as_type(kind: type, value: Any) -> Any:
 SETTINGS: tuple[Setting, ...] = (
     # -- project
     Setting("last_folder", "project/last_folder", Path, None, description="The folder open when the window closed"),
+    Setting("last_images", "project/last_images", str, "",
+            description="The image each folder was left at (JSON: folder -> image), to reopen it there"),
     # -- model (the model panel; Preferences sets where the next session starts)
     Setting("model_name", "model/name", str, "", description="The zoo entry of the selected model"),
     Setting("model_checkpoint", "model/checkpoint", str, "",
@@ -93,6 +95,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tta", "model/tta", bool, False, description="Multi-scale + flip prediction"),
     # -- view
     Setting("opacity", "view/opacity", float, 0.5, 0.0, 1.0, description="How opaque the mask is drawn over the image"),
+    Setting("brush_size", "view/brush_size", int, 20, 1, 1000, description="The brush's diameter in image pixels"),
     Setting("confidence_threshold", "view/confidence_threshold", float, 0.5, 0.0, 1.0,
             description="Below this confidence a predicted pixel is shown as uncertain"),
     # -- preferences
