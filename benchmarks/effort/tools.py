@@ -118,7 +118,8 @@ def fill(doc: MaskDocument, region: np.ndarray, cls: int, hands: Hands) -> Corre
 
 
 def pick(doc: MaskDocument, region: np.ndarray, cls: int, hands: Hands) -> Correction | None:
-    """Pick tool: a click on the region, then the key of ``cls`` in its ranked list."""
+    """Pick tool: a click on the region, then the key of ``cls`` in its ranked list (as the
+    app's region tools do, the pixels a person painted keep their labels)."""
     x, y = placement.interior_point(region)
     ranked = [c for c, _ in doc.region_classes(x, y, PICK_LIMIT)]
     if doc.rankings is None or cls not in ranked:
@@ -126,7 +127,7 @@ def pick(doc: MaskDocument, region: np.ndarray, cls: int, hands: Hands) -> Corre
     area = doc.region_at(x, y)
     keys, after = hands.select("pick")
     return Correction("pick", keys + Cost.of(click=1, key=1, look=1),
-                      lambda: doc.paint_mask(area[1], area[0], cls), after)
+                      lambda: doc.paint_region(area[1], area[0], cls), after)
 
 
 def next_likely(doc: MaskDocument, region: np.ndarray, cls: int, hands: Hands) -> Correction | None:
@@ -139,10 +140,11 @@ def next_likely(doc: MaskDocument, region: np.ndarray, cls: int, hands: Hands) -
     presses = (ranked.index(cls) - (ranked.index(current) if current in ranked else -1)) % len(ranked)
     area = doc.region_at(x, y)
     return Correction("next", Cost.of(point=1, key=max(1, presses), look=1),
-                      lambda: doc.paint_mask(area[1], area[0], cls), hands)
+                      lambda: doc.paint_region(area[1], area[0], cls), hands)
 
 
-def snap(doc: MaskDocument, rgb: np.ndarray, region: np.ndarray, cls: int, hands: Hands, seed: int) -> Correction | None:
+def snap(doc: MaskDocument, rgb: np.ndarray, region: np.ndarray, cls: int, hands: Hands,
+         seed: int) -> Correction | None:
     """A snap stroke where a person would draw it: inside the smaller of the two objects the
     wrong region lies between (the object of ``cls`` it should belong to, grown over it; or
     the object it wrongly belongs to, re-outlined without it), at the current brush size
