@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QLabel
 
 from gcnet_core.project.versions import Version, VersionError, VersionRegistry
+from gcnet_core.train.data import holdout_split
 from gcnet_core.weights.zoo import get_entry
 
 from ..panels.model_panel import ModelChoice
@@ -28,6 +29,19 @@ from .process import RunEnd, TrainProcess
 from .runs import RunRecord, compare, latest_run
 
 RESEGMENT_STATES = ("new", "predicted")  # never corrected or exported images
+
+
+def published_message(name: str, before: float | None, after: float | None) -> str:
+    """What a published run means for the person: re-segmenting is offered only with a version
+    that scored better on the held-out images (a worse one stays out of use)."""
+    if before is None or after is None:
+        return (f"Published “{name}” and selected it (no held-out images to score it: correct 4 or more "
+                "images for a before/after). Re-segment the uncorrected images with it below.")
+    if after > before:
+        return (f"Published “{name}”: held-out mIoU {before:.1f} → {after:.1f} (better), and selected it. "
+                "Re-segment the uncorrected images with it below.")
+    return (f"Published “{name}”: held-out mIoU {before:.1f} → {after:.1f}, not better than the model it "
+            "started from, which stays selected. The new version is listed under Model versions.")
 
 
 class FinetuneController(QObject):
@@ -88,8 +102,6 @@ class FinetuneController(QObject):
         return counts["corrected"] + counts["exported"]
 
     def refresh_data(self) -> None:
-        from gcnet_core.train.data import holdout_split
-
         corrected = self.corrected_count()
         share = self.panel.form.val_share.value() / 100
         held_out = len(holdout_split(corrected, share, 0)[1]) if corrected else 0
@@ -275,19 +287,14 @@ class FinetuneController(QObject):
             record.version = version.id
             record.set_status("published")
             self.refresh_versions()
-            self.use_version(version.id)
+            before, after = version.miou("before"), version.miou("after")
+            worse = before is not None and after is not None and after <= before
+            if not worse:  # a version that scored no better is listed, not put in use
+                self.use_version(version.id)
             self.panel.show_comparison(comparison)
             self.panel.reveal_results()
-            before, after = version.miou("before"), version.miou("after")
-            if before is not None and after is not None:
-                verdict = "better" if after > before else "not better — keep using the base model"
-                text = (f"Published “{version.name}”: held-out mIoU {before:.1f} → {after:.1f} ({verdict}). "
-                        "Re-segment the uncorrected images with it below.")
-            else:
-                text = (f"Published “{version.name}” (no held-out images to score it: correct 4 or more "
-                        "images for a before/after).")
-            self.panel.show_message(text)
-            self.window.session.tell(f"New model version {version.name} selected")
+            self.panel.show_message(published_message(version.name, before, after))
+            self.window.session.tell(f"New model version {version.name} " + ("listed" if worse else "selected"))
             self.published.emit(version)
 
         def failed(message: str) -> None:
@@ -392,4 +399,4 @@ class FinetuneController(QObject):
         self.device_label.setText(" · ".join(parts))
 
 
-__all__ = ["FinetuneController", "RESEGMENT_STATES"]
+__all__ = ["FinetuneController", "RESEGMENT_STATES", "published_message"]

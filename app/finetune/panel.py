@@ -22,6 +22,7 @@ from app.shell.formatting import duration_text
 from app.settings.table import SETTING
 from .curves import CurvePlot
 from .runs import Comparison, FinetuneSettings
+from .wheel import guard_fields_from_wheel
 
 if TYPE_CHECKING:
     from app.settings.store import AppSettings
@@ -231,8 +232,16 @@ class ComparisonTable(QTableWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(0, 3, parent)
-        self.setHorizontalHeaderLabels(["Base", "Fine-tuned", "Δ"])
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.setHorizontalHeaderLabels(["Base", "Tuned", "Δ"])
+        for column, tip in enumerate(("IoU of the model it started from", "IoU of the fine-tuned version",
+                                      "Change (fine-tuned − base)")):
+            self.horizontalHeaderItem(column).setToolTip(f"{tip}, on the held-out images")
+        # numbers are never cut ("+..."): each column as wide as its widest cell; long class
+        # names are elided in the row header, whole in its tooltip
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.verticalHeader().setMaximumWidth(110)
+        self.verticalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.verticalHeader().setDefaultSectionSize(20)
@@ -247,6 +256,8 @@ class ComparisonTable(QTableWidget):
                          ((after.get("per_class") or {}).get(name) or {}).get("IoU")))
         self.setRowCount(len(rows))
         self.setVerticalHeaderLabels([r[0] for r in rows])
+        for row, (name, _base, _tuned) in enumerate(rows):
+            self.verticalHeaderItem(row).setToolTip(name)
         for row, (_name, base, tuned) in enumerate(rows):
             self.setItem(row, 0, self._cell(base))
             self.setItem(row, 1, self._cell(tuned))
@@ -368,7 +379,6 @@ class FinetunePanel(QDockWidget):
         layout.addWidget(self.data_label)
         layout.addWidget(self.base_label)
         layout.addWidget(self.form)
-        layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         self.comparison_title = _section("Before / after (held-out images)")
@@ -387,8 +397,17 @@ class FinetunePanel(QDockWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
-        self.setWidget(scroll)
+        # Start/Cancel/Resume stay below the scrolled part: Cancel is in view whatever is scrolled to
+        dock = QWidget()
+        outer = QVBoxLayout(dock)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(scroll, 1)
+        buttons.setContentsMargins(6, 4, 6, 6)
+        outer.addLayout(buttons)
+        self.setWidget(dock)
         self.scroll = scroll
+        guard_fields_from_wheel(scroll)  # scrolling the dock never turns a field under the pointer
         # never narrower than its content: a horizontally clipped button cannot be reached
         scroll.setMinimumWidth(body.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         self.set_running(False, can_resume=False)
