@@ -42,9 +42,11 @@ from app.controllers.presegment import PresegmentController
 from app.dialogs.prompter import Prompter
 from app.controllers.recent import RecentFolders, dropped_target
 from app.dialogs.replace_class import ReplaceClassDialog
+from app.dialogs.shortcut_sheet import ShortcutSheet
 from app.controllers.segment_all import SegmentAllController
 from app.settings.last_image import last_image, remember_image
 from app.settings.store import AppSettings
+from app.shell.theme import application_theme
 from app.shell.window_geometry import first_geometry, fitted_geometry
 from app.dialogs.welcome import show_welcome
 from app.controllers.workahead import WorkAheadController
@@ -173,6 +175,7 @@ class MainWindow(QMainWindow):
         self.model_panel.refresh_status()
         self.toolbar.opacity.setValue(round(s.get("opacity") * 100))
         self.canvas.set_opacity(s.get("opacity"))
+        application_theme(QApplication.instance()).set_choice(s.get("theme"))  # before the window is shown
         self.canvas.set_brush_size(s.get("brush_size"))  # the toolbar's spin box follows
         self.toolbar.threshold.setValue(s.get("confidence_threshold"))
         geometry, state = s.window_state()
@@ -514,6 +517,17 @@ class MainWindow(QMainWindow):
     # ================================================================== preferences and help
     def show_preferences(self):
         return self.preferences.show_dialog()
+
+    def set_theme(self, choice: str) -> None:
+        """View ▸ Theme: "system", "light" or "dark", remembered."""
+        application_theme(QApplication.instance()).set_choice(choice)
+        self.settings.set("theme", choice)
+
+    def show_shortcut_sheet(self) -> ShortcutSheet:
+        """Help ▸ Keyboard Shortcuts: every action and its key as they are now."""
+        sheet = ShortcutSheet(self.action_set, self)
+        sheet.show()
+        return sheet
 
     def show_about(self):
         return show_about(self, self.settings.store.fileName())

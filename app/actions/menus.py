@@ -9,23 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar
 
 from gcnet_core.model.classes import IGNORE_INDEX
 from gcnet_core.project.document import MaskDocument
 
 from app.actions.table import Actions
+from app.settings.table import THEMES
 
-RECENT, TOOLS, DOCKS = "<recent folders>", "<tools>", "<docks>"  # places for what is not one action
+RECENT, TOOLS, DOCKS, THEME = "<recent folders>", "<tools>", "<docks>", "<theme>"  # not one action each
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&File", ("open", RECENT, "import", "import_labels", "export", "save", None, "quit")),
     ("&Edit", ("undo", "redo", None, "ignore", "next_class", "replace_class", None, "preferences")),
     ("&Tools", (TOOLS, None, "smaller_brush", "larger_brush")),
-    ("&View", ("fit", "zoom", "outline", "confidence", None, DOCKS)),
+    ("&View", ("fit", "zoom", "outline", "confidence", None, THEME, None, DOCKS)),
     ("&Model", ("segment", "segment_all", "cancel_batch", "workahead.on_open", "workahead.ahead", None,
                 "finetune.start", "finetune.resegment")),
     ("&Go", ("next", "previous")),
-    ("&Help", ("welcome", "about", "log_folder")),
+    ("&Help", ("welcome", "shortcut_sheet", "about", "log_folder")),
 )
 """Menu title -> its entries: an action key, a place marker, or None for a separator."""
 
@@ -81,11 +83,25 @@ def build_menus(window: QMainWindow, actions: Actions, docks) -> QMenu:
                 recent = menu.addMenu("Recent &Folders")
             elif entry == TOOLS:
                 menu.addActions(list(actions.tools.values()))
+            elif entry == THEME:
+                _theme_menu(window, menu.addMenu("T&heme"))
             elif entry == DOCKS:
                 menu.addActions([dock.toggleViewAction() for dock in docks])
             else:
                 menu.addAction(editable[entry])
     return recent
+
+
+def _theme_menu(window: QMainWindow, menu: QMenu) -> None:
+    """System / Light / Dark, one checked: the remembered choice."""
+    group = QActionGroup(menu)
+    for choice in THEMES:
+        action = menu.addAction(choice.capitalize())
+        action.setCheckable(True)
+        action.setData(choice)
+        action.setChecked(choice == window.settings.get("theme"))
+        action.triggered.connect(lambda _checked=False, c=choice: window.set_theme(c))
+        group.addAction(action)
 
 
 def build_toolbar(window: QMainWindow, actions: Actions) -> ToolbarWidgets:

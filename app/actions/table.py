@@ -78,6 +78,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                checkable=True, icon_text="Confidence"),
     ActionSpec("preferences", "&Preferences…", "Ctrl+,", lambda w: w.show_preferences()),
     ActionSpec("about", "&About GCNet Annotator", None, lambda w: w.show_about()),
+    ActionSpec("shortcut_sheet", "&Keyboard Shortcuts", "F1", lambda w: w.show_shortcut_sheet(),
+               tip="Every action and its shortcut, searchable (Preferences changes them)"),
     ActionSpec("welcome", "&Welcome", None, lambda w: w.show_welcome()),
     ActionSpec("log_folder", "Open &Log Folder", None, lambda w: open_log_folder()),
     _tool("brush", "Brush", "B", "Brush"),
@@ -135,6 +137,7 @@ class Actions:
     confidence: QAction
     preferences: QAction
     about: QAction
+    shortcut_sheet: QAction
     welcome: QAction
     log_folder: QAction
     finetune_start: QAction

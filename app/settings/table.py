@@ -17,6 +17,7 @@ from gcnet_core.predict.predictor import PRECISIONS
 from gcnet_core.train.config import PRESETS, TrainConfig
 
 DEVICES = ("auto", "cpu", "cuda")
+THEMES = ("system", "light", "dark")  # View ▸ Theme
 _FINETUNE = PRESETS["finetune"]
 _VAL_SHARE = next(f.default for f in fields(TrainConfig) if f.name == "val_share")
 
@@ -95,6 +96,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tta", "model/tta", bool, False, description="Multi-scale + flip prediction"),
     # -- view
     Setting("opacity", "view/opacity", float, 0.5, 0.0, 1.0, description="How opaque the mask is drawn over the image"),
+    Setting("theme", "view/theme", str, "system", choices=THEMES,
+            description="System follows the desktop's light or dark preference"),
     Setting("brush_size", "view/brush_size", int, 20, 1, 1000, description="The brush's diameter in image pixels"),
     Setting("confidence_threshold", "view/confidence_threshold", float, 0.5, 0.0, 1.0,
             description="Below this confidence a predicted pixel is shown as uncertain"),
@@ -129,4 +132,4 @@ SETTINGS: tuple[Setting, ...] = (
 
 SETTING: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
-__all__ = ["DEVICES", "SETTING", "SETTINGS", "Setting"]
+__all__ = ["DEVICES", "SETTING", "SETTINGS", "THEMES", "Setting"]

@@ -1,10 +1,11 @@
-"""A dark palette when the system asks for dark colours, following it while the app runs.
+"""The application's palette: the system's light/dark preference, or a person's choice.
 
-Qt 6 reports the desktop's light/dark preference (``QStyleHints.colorScheme``); some
+View ▸ Theme offers System, Light and Dark (remembered in the settings). Under System the
+desktop's preference (``QStyleHints.colorScheme``) is followed while the app runs. Some
 platform styles already switch their palette, others (Fusion on most Linux desktops,
-Windows before 11) keep a light one. When the system says dark and the palette is still
-light, Fusion with a dark palette is used; when it turns light again the style's own
-palette comes back.
+Windows before 11) keep a light one: when dark is wanted and the palette is still light,
+Fusion with a dark palette is used; when light is wanted again the style's own palette
+comes back.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
+
+from app.settings.table import THEMES
 
 DARK = {
     QPalette.ColorRole.Window: "#2b2d30", QPalette.ColorRole.WindowText: "#e6e6e6",
@@ -40,25 +43,47 @@ def is_dark(palette: QPalette) -> bool:
 
 
 class SystemTheme:
-    """Keeps the application's palette in step with the system's colour scheme."""
+    """Keeps the application's palette in step with the chosen theme (or the system's scheme)."""
 
-    def __init__(self, app: QApplication) -> None:
+    def __init__(self, app: QApplication, choice: str = "system") -> None:
         self.app = app
         self.light_style = app.style().name()
         self.light_palette = QPalette(app.palette())
         self.applied_dark = False
-        hints = QGuiApplication.styleHints()
-        hints.colorSchemeChanged.connect(self.apply)
-        self.apply(hints.colorScheme())
+        self.choice = choice
+        self.hints = QGuiApplication.styleHints()
+        self.hints.colorSchemeChanged.connect(self.apply)
+        self.apply(self.hints.colorScheme())
+        global _THEME
+        _THEME = self  # the newest is the application's (main makes it before the window)
+
+    def set_choice(self, choice: str) -> None:
+        """"system" follows the desktop; "light" and "dark" stay whatever the desktop says."""
+        if choice not in THEMES:
+            raise ValueError(f"{choice!r} is not one of {', '.join(THEMES)}")
+        self.choice = choice
+        self.apply(self.hints.colorScheme())
 
     def apply(self, scheme: Qt.ColorScheme) -> None:
-        if scheme == Qt.ColorScheme.Dark and not self.applied_dark:
+        """The system's ``scheme`` changed (or the choice did): switch the palette if needed."""
+        dark = scheme == Qt.ColorScheme.Dark if self.choice == "system" else self.choice == "dark"
+        if dark and not self.applied_dark:
             if is_dark(self.app.palette()):
                 return  # the platform style is dark already
             self.app.setStyle(QStyleFactory.create("Fusion"))
             self.app.setPalette(dark_palette())
             self.applied_dark = True
-        elif scheme != Qt.ColorScheme.Dark and self.applied_dark:
+        elif not dark and self.applied_dark:
             self.app.setStyle(QStyleFactory.create(self.light_style) or QStyleFactory.create("Fusion"))
             self.app.setPalette(self.light_palette)
             self.applied_dark = False
+
+
+_THEME: SystemTheme | None = None
+
+
+def application_theme(app: QApplication) -> SystemTheme:
+    """The application's theme: the last one made for ``app``, or a new one (tests, embedding)."""
+    if _THEME is None or _THEME.app is not app:
+        return SystemTheme(app)
+    return _THEME

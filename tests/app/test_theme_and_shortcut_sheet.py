@@ -1,0 +1,76 @@
+"""View ▸ Theme (System / Light / Dark, remembered) and Help ▸ Keyboard Shortcuts (issue 24
+item 17), through the window's menus."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtGui import QKeySequence, QPalette  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.actions.table import ACTIONS  # noqa: E402
+from app.dialogs.shortcut_sheet import ShortcutSheet  # noqa: E402
+from app.settings.store import AppSettings  # noqa: E402
+from app.shell.theme import is_dark  # noqa: E402
+
+from test_window import make_window  # noqa: E402,F401
+
+
+def menu_action(window, menu_title: str, text: str):
+    """The entry of the menu bar's ``menu_title`` (or of a submenu of it) whose text starts with ``text``."""
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == menu_title)
+    entries = list(menu.actions())
+    for entry in list(entries):
+        if entry.menu() is not None:
+            entries += entry.menu().actions()
+    return next(a for a in entries if a.text().replace("&", "").startswith(text))
+
+
+@pytest.fixture
+def light_afterwards(qapp):
+    yield
+    from app.shell.theme import application_theme
+
+    application_theme(qapp).set_choice("light")
+
+
+def test_view_theme_switches_the_palette_and_is_remembered(qtbot, make_window, tmp_path, light_afterwards):
+    window = make_window()
+    assert menu_action(window, "View", "System").isChecked()  # the default follows the desktop
+    menu_action(window, "View", "Dark").trigger()
+    assert is_dark(QApplication.instance().palette())
+    assert QApplication.instance().palette().color(QPalette.ColorRole.Text).lightness() > 200
+    assert AppSettings.at(tmp_path / "settings.ini").get("theme") == "dark"
+    window.close()
+
+    again = make_window()  # a restart keeps the choice
+    assert menu_action(again, "View", "Dark").isChecked()
+    assert is_dark(QApplication.instance().palette())
+    menu_action(again, "View", "Light").trigger()
+    assert not is_dark(QApplication.instance().palette())
+    assert not menu_action(again, "View", "Dark").isChecked()
+
+
+def test_help_keyboard_shortcuts_lists_every_action_with_its_current_key(qtbot, make_window):
+    window = make_window()
+    window.preferences.shortcuts.set("save", QKeySequence("Ctrl+Shift+W"))  # as Preferences changes it
+    menu_action(window, "Help", "Keyboard Shortcuts").trigger()
+    sheet = window.findChild(ShortcutSheet)
+    qtbot.waitExposed(sheet)
+    rows = dict(sheet.visible_rows())
+    assert len(rows) == len(sheet.visible_rows()) > len(ACTIONS)  # one row each, and the fixed keys
+    assert rows["Save"] == QKeySequence("Ctrl+Shift+W").toString(QKeySequence.SequenceFormat.NativeText)
+    assert rows["Brush"] == "B" and rows["Redo"].count(",") == 1  # both of Redo's keys
+    assert rows["Import Checkpoint"] == "—"  # an action without a key is listed too
+    assert "Keyboard Shortcuts" in rows
+
+    sheet.search.setText("brush")
+    shown = [title for title, _keys in sheet.visible_rows()]
+    assert shown and all("brush" in title.lower() for title in shown)
+    assert "Smaller Brush" in shown and "Save" not in shown
+    sheet.search.setText("ctrl+shift+w")
+    assert [title for title, _keys in sheet.visible_rows()] == ["Save"]
+    sheet.search.clear()
+    assert len(sheet.visible_rows()) == len(rows)
