@@ -357,10 +357,16 @@ class MainWindow(QMainWindow):
         if rel is not None:
             self.open_image(rel)
 
-    def reveal_image(self, rel: str) -> None:
-        """Show the image's folder in the file manager."""
-        if self.session.project is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str((self.session.project.root / rel).parent)))
+    def reveal_image(self, rel: str) -> bool:
+        """Show the image's folder in the file manager; without one (nothing answers the
+        folder's URL) the status bar names the folder, so the person can go there."""
+        if self.session.project is None:
+            return False
+        folder = (self.session.project.root / rel).parent
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            return True
+        self.show_status(f"No file manager could be started to show the folder {folder}", error=True)
+        return False
 
     # ================================================================== editing and saving
     def _labels_changed(self, _rect) -> None:

@@ -28,6 +28,7 @@ __all__ = ["CanvasView"]
 
 MIN_SCALE = 1.0 / 64
 MAX_SCALE = 64.0
+MIN_VISIBLE_SIDE = 32  # screen pixels: fitting never shows an image's short side thinner
 MAX_BRUSH = 1000
 STROKE_TOOLS = ("brush", "eraser", "accept", "snap", "superpixel")  # tools that show the brush circle
 
@@ -331,10 +332,14 @@ class CanvasView(QGraphicsView):
 
     def fit_to_window(self) -> None:
         """Scale the whole image into the viewport, centred; stays fitted on resize until
-        the person zooms or pans."""
+        the person zooms or pans. A thin image (1 x 5000) would be a sliver nobody sees: its
+        short side is kept at least :data:`MIN_VISIBLE_SIDE` screen pixels wide, centred,
+        and the long side is scrolled."""
         w, h = self.image_size()
         vw, vh = max(1, self.viewport().width()), max(1, self.viewport().height())
         scale = 1.0 if w == 0 or h == 0 else min(vw / w, vh / h)
+        if w and h and scale * min(w, h) < MIN_VISIBLE_SIDE:
+            scale = min(MIN_VISIBLE_SIDE / min(w, h), min(vw, vh) / min(w, h))
         scale = min(max(scale, MIN_SCALE), MAX_SCALE)
         self._set_scale(scale)
         self._place(QPointF(w / 2.0, h / 2.0), QPointF(vw / 2.0, vh / 2.0))

@@ -9,15 +9,18 @@ from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader
 
 THUMB_SIZE = QSize(56, 42)
+MIN_SIDE = 6  # pixels: a thin image's thumbnail is stretched to this, not scaled to nothing
 
 
 def read_thumbnail(path: Path, size: QSize = THUMB_SIZE) -> QImage:
-    """Decode ``path`` straight at thumbnail size (JPEG decoders scale while decoding)."""
+    """Decode ``path`` straight at thumbnail size (JPEG decoders scale while decoding); a
+    side that would shrink below :data:`MIN_SIDE` (a 1 x 5000 image) is stretched to it."""
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)
     full = reader.size()
     if full.isValid() and full.width() > 0 and full.height() > 0:
-        reader.setScaledSize(full.scaled(size, Qt.AspectRatioMode.KeepAspectRatio))
+        fitted = full.scaled(size, Qt.AspectRatioMode.KeepAspectRatio)
+        reader.setScaledSize(fitted.expandedTo(QSize(MIN_SIDE, MIN_SIDE)).boundedTo(size))
     image = reader.read()
     return image  # a null QImage when the file cannot be decoded
 
