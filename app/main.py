@@ -11,7 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from app.shell.system_check import xcb_problem
+from gcnet_core.paths import data_folder
 from gcnet_core.project.folders import project_folder_of
+from gcnet_core.version import read_version
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 
@@ -19,8 +22,6 @@ SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 def samples_folder(data_dir: Path | None = None) -> Path:
     """A writable copy of the bundled sample photos (the project files go beside them,
     and the installed resources stay untouched)."""
-    from gcnet_core.paths import data_folder
-
     target = Path(data_dir) if data_dir else data_folder() / "samples"
     target.mkdir(parents=True, exist_ok=True)
     for source in SAMPLES.iterdir():
@@ -51,18 +52,16 @@ def open_startup(window, argument: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
-    from gcnet_core import __version__
 
     parser = argparse.ArgumentParser(prog="gcnet-annotator",
                                      description="Label images with GCNet pre-segmentation.")
-    parser.add_argument("--version", action="version", version=f"gcnet-annotator {__version__}")
+    parser.add_argument("--version", action="version", version=f"gcnet-annotator {read_version()}")
     parser.add_argument("folder", nargs="?",
                         help="folder of images to annotate, or one image in it (default: the last folder)")
     parser.add_argument("--quit-after", type=int, metavar="MS",
                         help="close the window MS milliseconds after it is shown (smoke tests of a build)")
     args, qt_args = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
 
-    from app.shell.system_check import xcb_problem
 
     problem = xcb_problem()
     if problem is not None:  # Qt would abort without naming the package
@@ -71,23 +70,24 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from app.shell.logs import ErrorReporter, setup_logging
-    from app.shell.runtime import app_icon, frozen
-    from app.settings.store import APPLICATION, ORGANIZATION, AppSettings
-    from app.dialogs.welcome import maybe_show_welcome
-    from .window import MainWindow
+    from app.dialogs.welcome import maybe_show_welcome  # lazy: Qt loads after the X11 check
+    from app.settings.store import APPLICATION, ORGANIZATION, AppSettings  # lazy: Qt loads after the X11 check
+    from app.shell.logs import ErrorReporter, setup_logging  # lazy: Qt loads after the X11 check
+    from app.shell.runtime import app_icon, frozen  # lazy: Qt loads after the X11 check
+
+    from .window import MainWindow  # lazy: Qt loads after the X11 check
 
     log_path = setup_logging()
-    logging.getLogger("gcnet_annotator").info("gcnet-annotator %s starting (Python %s, %s)", __version__,
+    logging.getLogger("gcnet_annotator").info("gcnet-annotator %s starting (Python %s, %s)", read_version(),
                                               sys.version.split()[0], "frozen" if frozen() else sys.prefix)
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("GCNet Annotator")
-    app.setApplicationVersion(__version__)
+    app.setApplicationVersion(read_version())
     app.setDesktopFileName(APPLICATION)  # Wayland: ties the window to gcnet-annotator.desktop's icon
     app.setWindowIcon(app_icon())
-    from app.shell.theme import SystemTheme
+    from app.shell.theme import SystemTheme  # lazy: Qt loads after the X11 check
 
     theme = SystemTheme(app)  # a dark palette while the system asks for one  # noqa: F841
     reporter = ErrorReporter(log_path, app).install()

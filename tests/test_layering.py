@@ -1,127 +1,115 @@
-"""The direction of imports (ARCHITECTURE.md): gcnet_core never imports Qt, and each of its
-rooms imports only the rooms below it, so a change in one room never needs another above it."""
+"""The direction of imports, checked by import-linter (the contracts live in pyproject.toml).
+
+import-linter sees every import a module makes, at the top, inside a function or under
+``if TYPE_CHECKING:``. What it cannot see is checked here with the ast: imports spelled as
+strings (``importlib.import_module``), private names of the core used by the app, and imports
+inside functions that do not say why they are lazy. Each check is also run on a copy of the
+tree with a violation planted, so none of them can pass by seeing nothing.
+"""
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
-CORE = ROOT / "gcnet_core"
-APP = ROOT / "app"
-QT = ("PySide6", "PyQt5", "PyQt6", "shiboken6")
-
-# room -> the rooms it may import (modules at the top of gcnet_core count as rooms too).
-# Keep in step with the drawing in ARCHITECTURE.md.
-ALLOWED = {
-    "version": set(),
-    "paths": set(),
-    "model": set(),
-    "files": {"model"},
-    "weights": {"model", "files", "paths"},
-    "predict": {"model", "files", "weights", "paths"},
-    "project": {"model", "files", "predict", "paths"},
-    "data": {"model", "files", "project", "predict", "paths"},
-    "adapt": {"model", "files", "weights", "predict", "project", "data", "version"},
-    "evaluation": {"model", "files", "data", "predict", "paths"},
-    "formats": {"model", "files", "project", "data", "weights", "paths"},
-    "train": {"model", "files", "weights", "predict", "data", "evaluation", "version", "paths"},
-    "api": {"model", "files", "weights", "predict", "paths"},
-    "cli": {"model", "files", "weights", "predict", "project", "data", "evaluation", "formats", "train",
-            "api", "version", "paths", "adapt"},
-    "__init__": {"api", "model", "predict", "version", "weights"},
-}
+PACKAGES = ("gcnet_core", "app")
+LAZY_MARK = "# lazy:"  # an import inside a function must say why on its line
 
 
-def _under_type_checking(tree: ast.AST) -> set[int]:
-    """Line numbers of imports inside ``if TYPE_CHECKING:`` (annotations only, never run)."""
-    lines = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING":
-            for child in ast.walk(node):
-                if isinstance(child, (ast.Import, ast.ImportFrom)):
-                    lines.add(child.lineno)
-    return lines
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    command = Path(sys.executable).with_name("lint-imports")
+    env = {"PYTHONPATH": str(root), "PATH": str(command.parent)}
+    return subprocess.run([str(command), "--config", str(root / "pyproject.toml"), "--no-cache"],
+                          cwd=root, env=env, capture_output=True, text=True)
 
 
-def imports_of(path: Path, package_root: Path, package: str):
-    """(absolute module names, gcnet_core rooms) that ``path`` imports at run time."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    skip = _under_type_checking(tree)
-    own = [package, *path.relative_to(package_root).parts[:-1]]
-    modules = set()
-    for node in ast.walk(tree):
-        if getattr(node, "lineno", None) in skip:
-            continue
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level == 0:
-                base = node.module.split(".")
-            else:
-                base = own[: len(own) - (node.level - 1)] + (node.module.split(".") if node.module else [])
-            if node.module is None and node.level:  # from . import name: name may be a module
-                modules.update(".".join([*base, alias.name]) for alias in node.names)
-            else:
-                modules.add(".".join(base))
-    return modules
+def python_files(root: Path):
+    for package in PACKAGES:
+        yield from sorted((root / package).rglob("*.py"))
 
 
-def room_of(module: str) -> str | None:
-    parts = module.split(".")
-    if parts[0] != "gcnet_core":
-        return None
-    if len(parts) == 1:
-        return "__init__"
-    return "version" if parts[1] == "__version__" else parts[1]
+def module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def own_room(path: Path) -> str:
-    rel = path.relative_to(CORE).parts
-    return rel[0] if len(rel) > 1 else rel[0][:-3]
+def resolve(root: Path, path: Path, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    package = module_name(root, path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, *([node.module] if node.module else [])])
 
 
-def test_no_module_under_gcnet_core_imports_qt():
-    offenders = {
-        str(path.relative_to(CORE)): sorted(m for m in imports_of(path, CORE, "gcnet_core") if m.split(".")[0] in QT)
-        for path in CORE.rglob("*.py")
-    }
-    offenders = {k: v for k, v in offenders.items() if v}
-    assert not offenders, f"gcnet_core must not import Qt: {offenders}"
-    assert len(list(CORE.rglob("*.py"))) > 10  # the walk really saw the package
+def string_imports(root: Path) -> list[str]:
+    """Our modules imported by name at run time, out of import-linter's sight."""
+    found = []
+    for path in python_files(root):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+                    "import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant):
+                target = str(node.args[0].value)
+                if target.split(".")[0] in PACKAGES or target.startswith("."):
+                    found.append(f"{path.relative_to(root)}:{node.lineno} imports {target!r} as a string")
+    return found
 
 
-def test_each_room_of_gcnet_core_imports_only_the_rooms_below_it():
-    seen, offenders = set(), []
-    for path in sorted(CORE.rglob("*.py")):
-        room = own_room(path)
-        seen.add(room)
-        assert room in ALLOWED, f"{path.relative_to(ROOT)}: new room {room!r}: add it to ALLOWED and ARCHITECTURE.md"
-        for module in imports_of(path, CORE, "gcnet_core"):
-            target = room_of(module)
-            if target is not None and target != room and target not in ALLOWED[room]:
-                offenders.append(f"{path.relative_to(ROOT)} imports {module} ({room} -> {target})")
-    assert not offenders, "imports against the direction in ARCHITECTURE.md:\n" + "\n".join(offenders)
-    assert {"model", "predict", "project", "cli", "train"} <= seen
+def private_core_names_in_app(root: Path) -> list[str]:
+    found = []
+    for path in sorted((root / "app").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and resolve(root, path, node).startswith("gcnet_core"):
+                module = resolve(root, path, node)
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.endswith("__")]
+                private += [part for part in module.split(".") if part.startswith("_")]
+                if private:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} uses {module}.{private[0]}")
+    return found
 
 
-def test_the_allowed_imports_have_no_cycle():
-    """The rooms form a ladder: following allowed imports never leads back to the start."""
-    def reaches(start, goal, path=()):
-        return any(nxt == goal or (nxt not in path and reaches(nxt, goal, (*path, nxt)))
-                   for nxt in ALLOWED.get(start, ()))
+def unexplained_lazy_imports(root: Path) -> list[str]:
+    """Imports of our own modules inside a function without a ``# lazy: why`` on their line."""
+    found = []
+    for path in python_files(root):
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for function in ast.walk(ast.parse(source)):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom):
+                    target = resolve(root, path, node)
+                elif isinstance(node, ast.Import):
+                    target = node.names[0].name
+                else:
+                    continue
+                if target.split(".")[0] in PACKAGES and LAZY_MARK not in lines[node.lineno - 1]:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} imports {target} inside a function")
+    return found
 
-    assert not [room for room in ALLOWED if reaches(room, room)]
+
+def test_the_import_contracts_hold():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert " 0 broken" in result.stdout
 
 
-def test_the_app_uses_the_core_and_the_core_never_the_app():
-    core_users_of_app = [str(p.relative_to(ROOT)) for p in CORE.rglob("*.py")
-                         if any(m.split(".")[0] == "app" for m in imports_of(p, CORE, "gcnet_core"))]
-    assert not core_users_of_app
-    # The app never reaches into the private helpers of a core module.
-    private = [f"{p.relative_to(ROOT)}: {m}" for p in APP.rglob("*.py") for m in imports_of(p, APP, "app")
-               if m.startswith("gcnet_core") and any(part.startswith("_") for part in m.split(".")[1:])]
-    assert not private, private
+def test_no_module_is_imported_through_a_string():
+    assert not string_imports(ROOT)
+
+
+def test_the_app_uses_only_public_names_of_the_core():
+    assert not private_core_names_in_app(ROOT)
+
+
+def test_every_import_inside_a_function_says_why_it_is_lazy():
+    assert not unexplained_lazy_imports(ROOT)
 
 
 def test_importing_the_core_does_not_load_qt():
@@ -129,3 +117,51 @@ def test_importing_the_core_does_not_load_qt():
             "print(any(m.startswith('PySide6') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- planted violations
+
+@pytest.fixture(scope="module")
+def tree_copy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tree")
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, root / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+def plant(root: Path, relative: str, text: str):
+    path = root / relative
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original + "\n" + text + "\n", encoding="utf-8")
+    return lambda: path.write_text(original, encoding="utf-8")
+
+
+@pytest.mark.parametrize("relative, text", [
+    ("gcnet_core/model/build.py", "from ..weights import zoo  # an upward import"),
+    ("gcnet_core/files/atomic.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..project import store"),
+    ("gcnet_core/model/classes.py", "def later():\n    from ..predict import running  # lazy: planted"),
+    ("gcnet_core/files/atomic.py", "import PySide6"),
+    ("gcnet_core/project/overwrite.py", "from . import session  # a circle inside the room"),
+    ("app/workers/tasks.py", "from .. import window  # an upward import inside the app"),
+])
+def test_lint_imports_catches_a_planted_violation(tree_copy, relative, text):
+    assert lint_imports(tree_copy).returncode == 0, "the copy must start clean"
+    undo = plant(tree_copy, relative, text)
+    try:
+        assert lint_imports(tree_copy).returncode != 0
+    finally:
+        undo()
+
+
+def test_the_ast_checks_catch_planted_violations(tree_copy):
+    undo = [plant(tree_copy, "gcnet_core/files/atomic.py",
+                  "import importlib\nimportlib.import_module('gcnet_core.project.store')"),
+            plant(tree_copy, "app/dialogs/about.py", "from gcnet_core.project.store import _private_helper"),
+            plant(tree_copy, "app/shell/theme.py", "def later():\n    from gcnet_core.project import store")]
+    try:
+        assert string_imports(tree_copy) and private_core_names_in_app(tree_copy)
+        assert unexplained_lazy_imports(tree_copy)
+    finally:
+        for step in undo:
+            step()

@@ -20,18 +20,15 @@ need no Qt, are tested alone and are what ``benchmarks/annotation_effort.py`` ap
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QFrame, QGraphicsPathItem, QLabel, QVBoxLayout
 
+from .host import ToolHost
 from .tools import StrokeTool
 
-if TYPE_CHECKING:
-    from .view import CanvasView
 
 SNAP_MAX_SIDE = 480  # GrabCut runs on the stroke's neighbourhood shrunk to this size at most
 SUPERPIXEL_SIZE = 24  # seed spacing in pixels
@@ -235,7 +232,7 @@ class SuperpixelMap:
 class ClassPicker(QFrame):
     """The region's likely classes beside the cursor: "1 road 62 %" ...; keys 1-5 or a click."""
 
-    def __init__(self, view: "CanvasView") -> None:
+    def __init__(self, view: ToolHost) -> None:
         super().__init__(view.viewport())
         self.view = view
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -289,7 +286,7 @@ class ClassPicker(QFrame):
 class PickTool:
     """Click a region: the picker lists its most likely classes."""
 
-    def __init__(self, view: "CanvasView") -> None:
+    def __init__(self, view: ToolHost) -> None:
         self.view = view
         self.active = False
 
@@ -320,7 +317,7 @@ class PickTool:
 class NextLikelyClass:
     """Key N: the region under the cursor cycles through its ranking, one class per press."""
 
-    def __init__(self, view: "CanvasView") -> None:
+    def __init__(self, view: ToolHost) -> None:
         self.view = view
         self._cycle: tuple[tuple[int, int], np.ndarray, list[int], int] | None = None
 
@@ -361,7 +358,7 @@ class NextLikelyClass:
 class _PathStroke:
     """A drag drawn as a path in the scene (nothing is painted until release)."""
 
-    def __init__(self, view: "CanvasView") -> None:
+    def __init__(self, view: ToolHost) -> None:
         self.view = view
         self.points: list[tuple[int, int]] = []
         self._item = QGraphicsPathItem()
@@ -447,7 +444,7 @@ class SnapTool(_PathStroke):
     lands. An edit made meanwhile in the same area wins: the snap is then dropped, and said.
     """
 
-    def __init__(self, view: "CanvasView") -> None:
+    def __init__(self, view: ToolHost) -> None:
         super().__init__(view)
         self.vertices: list[tuple[int, int]] = []
 
@@ -565,7 +562,7 @@ def _snap_scaled(rgb: np.ndarray, seed: np.ndarray, probable: np.ndarray | None)
 class SuperpixelTool(StrokeTool):
     """A brush that paints every superpixel it touches (one undo step per drag)."""
 
-    def __init__(self, view: "CanvasView") -> None:
+    def __init__(self, view: ToolHost) -> None:
         super().__init__(view, "superpixel")
         self._map: SuperpixelMap | None = None
 

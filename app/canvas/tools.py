@@ -2,12 +2,10 @@
 
 Each tool is a small object with ``press``/``move``/``release``/``cancel`` taking integer
 image pixels. They talk only to the document (for edits) and to the view through the
-``CanvasView`` methods named below, so they can be read without the Qt event plumbing.
+view methods of ``host.ToolHost``, so they can be read without the Qt event plumbing.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
@@ -15,8 +13,7 @@ from PySide6.QtWidgets import QGraphicsPathItem
 
 from gcnet_core.model.classes import IGNORE_INDEX
 
-if TYPE_CHECKING:
-    from .view import CanvasView
+from .host import ToolHost
 
 __all__ = ["TOOLS", "ClickTool", "PolygonTool", "StrokeTool"]
 
@@ -27,7 +24,7 @@ TOOLS = ("brush", "eraser", "polygon", "fill", "relabel", "accept", "pan", "pick
 class StrokeTool:
     """Brush, eraser and accept-prediction: a drag is one undo step of disc segments."""
 
-    def __init__(self, view: CanvasView, kind: str) -> None:
+    def __init__(self, view: ToolHost, kind: str) -> None:
         self.view = view
         self.kind = kind
         self._last: tuple[int, int] | None = None
@@ -77,7 +74,7 @@ class ClickTool:
     """Flood fill and relabel-predicted-region: one click, one step. Fill paints directly;
     relabel acts on the model's region and leaves the pixels a person painted."""
 
-    def __init__(self, view: CanvasView, kind: str) -> None:
+    def __init__(self, view: ToolHost, kind: str) -> None:
         self.view = view
         self.kind = kind
         self.active = False
@@ -111,7 +108,7 @@ class PolygonTool:
     While open, a preview path (edges plus a dashed line to the mouse) lies in the scene.
     """
 
-    def __init__(self, view: CanvasView) -> None:
+    def __init__(self, view: ToolHost) -> None:
         self.view = view
         self.points: list[tuple[int, int]] = []
         self._hover: tuple[int, int] | None = None

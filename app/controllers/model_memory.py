@@ -20,15 +20,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from gcnet_core.project.defaults import GENERAL_MODEL, default_model
-from gcnet_core.weights.download import cached_checkpoint, file_sha256, import_checkpoint
-from gcnet_core.weights.imported import keep_checkpoint, list_imported, matching_entry
-from gcnet_core.weights.zoo import ZOO, get_entry
-
 from app.panels.model_panel import ModelChoice
 from app.workers.download import DownloadDialog
 from app.workers.inference import ModelConfig
 from app.workers.tasks import run_in_pool
+from gcnet_core.api import init_model
+from gcnet_core.project.defaults import GENERAL_MODEL, default_model
+from gcnet_core.weights.download import cached_checkpoint, file_sha256, import_checkpoint
+from gcnet_core.weights.imported import keep_checkpoint, list_imported, matching_entry
+from gcnet_core.weights.zoo import ZOO, get_entry
 
 IMPORT_BUTTON = "Import checkpoint file…"
 
@@ -176,7 +176,6 @@ class ModelMemory(QObject):
                 import_checkpoint(official.checkpoint_filename, path, official.sha256_prefix)
                 return official, None
             entry = matching_entry(path, preferred)
-            from gcnet_core.api import init_model
 
             init_model(entry.name, path, device="cpu", precision="fp32", fast=False)  # it must really load
             return entry, keep_checkpoint(path, entry)

@@ -10,6 +10,9 @@ import sys
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from gcnet_core import __version__
+from gcnet_core.paths import cache_folder, log_folder
+
 
 def compute_device() -> tuple[str, str]:
     """(CUDA availability, the device the model runs on by default), in words."""
@@ -29,9 +32,6 @@ def environment_report(settings_file: str = "") -> list[tuple[str, str]]:
     """Ordered (label, value) rows shown in the About box (and copyable from it)."""
     import PySide6
     import torch
-
-    from gcnet_core import __version__
-    from gcnet_core.paths import cache_folder, log_folder
 
     cuda, device = compute_device()
     rows = [("Version", __version__),

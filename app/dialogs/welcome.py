@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from app.settings.store import AppSettings
+from gcnet_core.paths import cache_folder
 
 SKIP_ENV = "GCNET_NO_WELCOME"
 
@@ -48,7 +49,6 @@ class WelcomeDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from gcnet_core.paths import cache_folder
 
         self.setWindowTitle("Welcome to GCNet Annotator")
         self.text = QLabel(welcome_html(str(cache_folder())), wordWrap=True)

@@ -15,7 +15,11 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from gcnet_core.api import init_model
 from gcnet_core.model.classes import ClassSet
+from gcnet_core.predict.acceleration import release_gpu_memory
+from gcnet_core.predict.preview import preview_inference
+from gcnet_core.predict.running import inference
 
 log = logging.getLogger("gcnet_annotator.inference")
 
@@ -95,8 +99,6 @@ class InferenceWorker(QObject):
         self.warmed.emit(config.model_id, time.perf_counter() - start, "")
 
     def _load(self, config: ModelConfig) -> None:
-        from gcnet_core.api import init_model
-
         self.loading.emit(config.model_id)
         self._drop_model()  # free the old one first (GPU memory)
         self._model = init_model(config.name, config.checkpoint, device=config.device, precision=config.precision)
@@ -105,8 +107,6 @@ class InferenceWorker(QObject):
 
     @Slot(object)
     def run(self, request: InferenceRequest) -> None:
-        from gcnet_core.predict.running import inference
-
         try:
             load_seconds = 0.0
             if self._key != request.config.load_key():
@@ -115,8 +115,6 @@ class InferenceWorker(QObject):
                 load_seconds = time.perf_counter() - start
             start = time.perf_counter()
             if request.preview:
-                from gcnet_core.predict.preview import preview_inference
-
                 result = preview_inference(self._model, request.image)
             else:
                 result = inference(self._model, request.image, tta=request.config.tta)
@@ -152,8 +150,6 @@ class InferenceWorker(QObject):
     def _drop_model(self) -> None:
         """Forget the model and hand its cached GPU memory back to the driver, so a batch
         or training process (or another program) can use it."""
-        from gcnet_core.predict.acceleration import release_gpu_memory
-
         model, self._model, self._key = self._model, None, None
         if model is not None:
             model.release()  # its predictor: graphs, pinned buffers, the fast weight copy

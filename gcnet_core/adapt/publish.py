@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import torch
 
-from .. import __version__
+from ..version import read_version
 from ..files.atomic import FILE_MODE, fsync_dir, temporary_beside
 from .head import LinearHead, class_key
 
@@ -69,7 +69,7 @@ def adapted_meta(entry: "ZooEntry", classes: "ClassSet", details: Mapping[str, A
         "dataset_meta": {"classes": list(names), "palette": [list(p) for p in palette]},
         "base_model": entry.name,
         "adapted": dict(details or {}),
-        "gcnet_annotator_version": __version__,
+        "gcnet_annotator_version": read_version(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 

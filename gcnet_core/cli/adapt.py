@@ -24,8 +24,10 @@ from ..adapt.cache import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB, FeatureCache, proj
 from ..adapt.guard import FOLDS, LEAVE_ONE_OUT_BELOW
 from ..adapt.job import NothingToLearn, adapt_project
 from ..adapt.publish import write_adapted_checkpoint
+from ..api import init_model
 from ..project.states import DONE_STATES
 from ..project.store import Project, ProjectError
+from ..weights.checkpoint import read_checkpoint
 from .events import JsonLinesSink
 
 
@@ -47,8 +49,6 @@ def add_adapt_command(subparsers) -> None:
 
 
 def cmd_adapt(args) -> int:
-    from ..api import init_model
-
     events = JsonLinesSink() if args.progress == "jsonl" else None
     say = _Messages(events)
     try:
@@ -83,7 +83,6 @@ def cmd_adapt(args) -> int:
     if not result.adopted:
         say.event("done", adopted=False, out=None, summary=result.summary, notes=result.notes)
         return say.error(f"not written: {result.summary}", 1)
-    from ..weights.checkpoint import read_checkpoint
 
     base_state = (read_checkpoint(model.checkpoint_path)[0] if model.checkpoint_path is not None
                   else model.network.state_dict())

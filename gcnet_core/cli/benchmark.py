@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..predict.benchmark import run_benchmark
 from .common import add_model_options, load_model
 
 
@@ -28,8 +29,6 @@ def add_benchmark_command(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..predict.benchmark import run_benchmark
-
     model = load_model(args, fast=False if args.exact else None)
     report = run_benchmark(model, images=args.images, warmup=args.warmup, precision=args.precision,
                            folder_images=args.folder, ablation=args.ablation, mmseg=args.mmseg, size=args.size)

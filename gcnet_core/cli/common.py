@@ -6,6 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from ..api import init_model
+from ..predict.distributed import device_for_this_process
+from ..predict.fast import options_from_flags
+
 if TYPE_CHECKING:
     from ..predict.loaded import LoadedModel
 
@@ -78,10 +82,6 @@ def load_model(args: argparse.Namespace, fast: bool | None) -> "LoadedModel":
     """The model of :func:`add_model_options`' flags, loaded by :func:`~gcnet_core.init_model`
     (``fast`` as it takes it: None is the device's default path, False the exact one). The
     onnxruntime engine is built now, its one-off export said on stderr."""
-    from ..api import init_model
-    from ..predict.distributed import device_for_this_process
-    from ..predict.fast import options_from_flags
-
     bar = DownloadBar(f"downloading {args.model or 'checkpoint'}")
     try:
         model = init_model(args.model, args.checkpoint, device=device_for_this_process(args.device),

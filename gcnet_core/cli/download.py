@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..weights.download import CheckpointError, cached_checkpoint, ensure_checkpoint, import_checkpoint
+from ..weights.zoo import get_entry
 from .common import DownloadBar
 
 
@@ -17,9 +19,6 @@ def add_download_command(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..weights.download import CheckpointError, cached_checkpoint, ensure_checkpoint, import_checkpoint
-    from ..weights.zoo import get_entry
-
     status = 0
     for name in args.names:
         entry = get_entry(name)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
+from ..data.readers import SegDataset
 from ..evaluation.evaluate import DEFAULT_SPLITS, evaluate_report
+from ..files.atomic import atomic_write_text
+from ..project.store import ProjectError
 from .common import add_model_options, load_model
 
 
@@ -28,10 +31,6 @@ def add_eval_command(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..data.readers import SegDataset
-    from ..files.atomic import atomic_write_text
-    from ..project.store import ProjectError
-
     split = args.split if args.split is not None else DEFAULT_SPLITS[args.dataset]
     try:
         dataset = SegDataset(args.dataset, args.data_root, split)

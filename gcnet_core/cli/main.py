@@ -13,6 +13,9 @@ import sys
 import traceback
 
 from .. import __version__
+from ..files.images import ImageReadError
+from ..weights.download import CheckpointError
+from ..weights.zoo import UnknownModelError
 from .adapt import add_adapt_command
 from .benchmark import add_benchmark_command
 from .download import add_download_command
@@ -40,10 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from ..files.images import ImageReadError
-    from ..weights.download import CheckpointError
-    from ..weights.zoo import UnknownModelError
-
     if args.debug:  # every failure logged with exc_info (each image's too) is printed in full
         _debug_logging()
     try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ..weights.download import cached_checkpoint
+from ..weights.zoo import ZOO
+
 
 def add_models_command(subparsers) -> None:
     """Register ``gcnet models`` on the ``gcnet`` sub-command parser."""
@@ -10,9 +13,6 @@ def add_models_command(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..weights.download import cached_checkpoint
-    from ..weights.zoo import ZOO
-
     header = f"{'name':44} {'dataset':11} {'backbone':9} {'crop':8} {'sched':5} {'mIoU':>6} {'ms+flip':>7}  downloaded"
     print(header)
     print("-" * len(header))

@@ -11,7 +11,9 @@ import argparse
 import sys
 import traceback
 
-from ..train.config import AMP_MODES, DATASET_KINDS, FREEZE_BN_MODES, PRESETS
+from ..predict.distributed import rank_and_world_size
+from ..train.config import AMP_MODES, DATASET_KINDS, FREEZE_BN_MODES, PRESETS, TrainConfig
+from ..train.loop import train
 from ..train.progress import BarSink, EventSink
 from .common import add_model_options
 from .events import JsonLinesSink
@@ -74,8 +76,6 @@ def add_train_command(subparsers) -> None:
 
 def config_from_args(args):
     """A :class:`TrainConfig` from parsed arguments (explicit flags beat the preset)."""
-    from ..train.config import TrainConfig
-
     dataset, root = args.dataset, args.data_root
     if args.project:
         if dataset not in (None, "project") or (root and root != args.project):
@@ -95,9 +95,6 @@ def config_from_args(args):
 
 
 def run(args) -> int:
-    from ..predict.distributed import rank_and_world_size
-    from ..train.loop import train
-
     sink = make_sink(args.progress, enabled=rank_and_world_size()[0] == 0)
     try:
         result = train(config_from_args(args), sink)

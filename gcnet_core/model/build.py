@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .classes import ClassSet
 from .segmentor import GCNet
 
-if TYPE_CHECKING:  # the entry is plain data from gcnet_core.weights.zoo; no import at run time
-    from ..weights.zoo import ZooEntry
+
+class NetworkShape(Protocol):
+    """What a network is built from: a zoo entry (``gcnet_core.weights.zoo.ZooEntry``) is one."""
+
+    @property
+    def depth(self) -> int: ...
+    @property
+    def align_corners(self) -> bool: ...
+    @property
+    def classes(self) -> ClassSet: ...
 
 
-def build_model(entry: "ZooEntry", classes: ClassSet | None = None, with_auxiliary_head: bool = False) -> GCNet:
+def build_model(entry: NetworkShape, classes: ClassSet | None = None, with_auxiliary_head: bool = False) -> GCNet:
     """An untrained GCNet shaped as ``entry`` (depth, align_corners), for ``classes``."""
     return GCNet(len(classes or entry.classes), entry.depth, entry.align_corners, with_auxiliary_head)
 
 
-__all__ = ["build_model"]
+__all__ = ["NetworkShape", "build_model"]

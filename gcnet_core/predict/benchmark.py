@@ -43,9 +43,15 @@ import cv2
 import numpy as np
 import torch
 
+from ..files.atomic import atomic_write_text
 from ..files.images import read_image_rgb
-from .predictor import Predictor, rescale_size, resolve_precision
+from .acceleration import release_gpu_memory
+from .fast import FastOptions, FastPredictor
+from .folder import segment_files
 from .measure import MemoryProbe, cpu_fp32_peak, network_flops
+from .mmseg_bridge import build_mmseg_model, mmseg_available, predict_labels, prepare_inputs
+from .onnx_engine import EngineError, EnginePredictor, onnxruntime_version
+from .predictor import Predictor, rescale_size, resolve_precision
 
 if TYPE_CHECKING:
     from .loaded import LoadedModel
@@ -140,8 +146,6 @@ class BenchmarkReport:
                 "flops_per_image": self.flops_per_image, "peak_gflops": self.peak_gflops}
 
     def write_json(self, path: str | Path) -> None:
-        from ..files.atomic import atomic_write_text
-
         atomic_write_text(path, json.dumps(self.to_json(), indent=2) + "\n")
 
 
@@ -248,9 +252,6 @@ def run_benchmark(model: "LoadedModel", images: int = 50, warmup: int = 5, preci
     when it is not). The fast rows run in ``precision`` (default: the model's) with the
     model's ``fast_options``. ``size`` (h, w) replaces the entry's typical test size, e.g. to
     have every path resize the photos."""
-    from .acceleration import release_gpu_memory
-    from .fast import FastOptions, FastPredictor
-
     network, entry, device = model.network, model.entry, model.device
     size = tuple(size) if size else test_input_size(entry)
     inputs = sample_images(size)
@@ -323,8 +324,6 @@ def time_alone(mode: str, device: torch.device, make: Callable[[], Runner], coun
 
 def _engine_candidates(report: BenchmarkReport, model: "LoadedModel", inputs: list[np.ndarray]) -> list:
     """The onnxruntime engine's row; its one-off export is made (or found) first and noted."""
-    from .onnx_engine import EngineError, EnginePredictor, onnxruntime_version
-
     if onnxruntime_version() is None:
         report.notes.append("engine: onnxruntime is not installed (pip install onnxruntime); row skipped")
         return []
@@ -343,8 +342,6 @@ def _engine_candidates(report: BenchmarkReport, model: "LoadedModel", inputs: li
 def _folder_row(model: "LoadedModel", inputs: list[np.ndarray], count: int, device: torch.device) -> Timing:
     """``gcnet predict``'s pipeline over ``count`` PNG files: decode + inference + mask write,
     with ``model``'s predictor (warmed up beforehand: no second autotuning)."""
-    from .folder import segment_files
-
     with tempfile.TemporaryDirectory(prefix="gcnet-bench-") as folder:
         root = Path(folder)
         sources = []
@@ -374,8 +371,6 @@ def _mmseg_candidates(report: BenchmarkReport, model: "LoadedModel", inputs: lis
                       asked: bool) -> list:
     """mmsegmentation's own model (built from its config with the same checkpoint) when it is
     importable; its first-image latency includes building it and loading the checkpoint."""
-    from .mmseg_bridge import build_mmseg_model, mmseg_available, predict_labels, prepare_inputs
-
     if not mmseg_available():
         if asked:
             report.notes.append("mmseg: not installed (pip install mmsegmentation==1.2.2 mmengine mmcv-lite); "

@@ -31,9 +31,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..model.segmentor import GCNet
 from .acceleration import GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory, release_gpu_memory
-from .predictor import (Predictor, SegmentationResult, autocast_context, normalize_uploaded, resize_for_network,
-                    resolve_precision)
+from .predictor import (
+    Predictor,
+    SegmentationResult,
+    autocast_context,
+    normalize_uploaded,
+    resize_for_network,
+    resolve_precision,
+)
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
     from ..weights.zoo import ZooEntry
@@ -271,8 +278,6 @@ class FastPredictor(Predictor):
     def cpu_predictor(self) -> Predictor:
         """An exact fp32 predictor on a CPU copy of the weights (built once, when needed)."""
         if self._cpu_predictor is None:
-            from ..model.segmentor import GCNet
-
             model = self.model  # the same shape on the CPU, made there (a GPU copy would not fit)
             cpu_model = GCNet(model.num_classes, model.depth, model.align_corners,
                               with_auxiliary_head=model.auxiliary_head is not None)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import torch
 
+from .acceleration import release_gpu_memory
 from .fast import FastOptions, FastPredictor
 from .onnx_engine import Progress, engine_or_exact
 from .predictor import Predictor
@@ -80,8 +81,6 @@ class LoadedModel:
     def release(self) -> None:
         """Forget the predictor (and the fast path's graphs, buffers and weight copy) and hand
         cached GPU memory back, e.g. between jobs or before training starts."""
-        from .acceleration import release_gpu_memory
-
         predictor = self._predictor
         object.__setattr__(self, "_predictor", None)
         if predictor is not None:

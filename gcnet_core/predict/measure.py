@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ..model.build import build_model
+from .predictor import Predictor
+
 if TYPE_CHECKING:
     from .loaded import LoadedModel
 
@@ -69,9 +72,6 @@ def network_flops(model: "LoadedModel", input_shape: tuple[int, ...]) -> int:
     passes for one normalised input of ``input_shape`` (whole image or all its sliding
     windows), counted by torch's FlopCounterMode on a weightless copy on the meta device."""
     from torch.utils.flop_counter import FlopCounterMode
-
-    from ..model.build import build_model
-    from .predictor import Predictor
 
     with torch.device("meta"):
         network = build_model(model.entry, model.classes).eval()

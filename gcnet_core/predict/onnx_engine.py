@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..paths import cache_folder
 from .acceleration import BackboneAndHead, WeightsWatch
 from .predictor import Predictor, SegmentationResult
 
@@ -98,8 +99,6 @@ def weights_digest(model: nn.Module) -> str:
 
 
 def engines_dir() -> Path:
-    from ..paths import cache_folder
-
     return cache_folder() / "engines"
 
 

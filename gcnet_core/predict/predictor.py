@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..files.images import read_image_rgb
+from .acceleration import best_precision, cuda_math
 from .rankings import ClassRankings, rankings_from_logits
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
@@ -108,8 +109,6 @@ def resolve_precision(device: torch.device, precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision == "auto":
-        from .acceleration import best_precision
-
         return best_precision(device)
     return precision
 
@@ -186,7 +185,6 @@ class Predictor:
         CUDA path gives mmsegmentation's float32 results; restored after each call."""
         if self.device.type != "cuda":
             return contextlib.nullcontext()
-        from .acceleration import cuda_math
 
         return cuda_math(tf32=False, autotune=False)
 

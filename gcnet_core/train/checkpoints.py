@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-from .. import __version__
+from ..version import read_version
 from ..files.atomic import FILE_MODE, link_or_copy, temporary_beside
 from ..model.classes import ClassSet
 
@@ -79,7 +79,7 @@ def build_meta(entry, classes: ClassSet, iteration: int, metrics: Mapping[str, A
         "iter": int(iteration),
         "metrics": plain(dict(metrics or {})),
         "config": config_text,
-        "gcnet_annotator_version": __version__,
+        "gcnet_annotator_version": read_version(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     meta.update(plain(dict(extra or {})))

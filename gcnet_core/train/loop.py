@@ -29,14 +29,25 @@ from ..model.build import build_model
 from ..model.classes import ClassSet
 from ..predict.acceleration import release_gpu_memory
 from ..predict.distributed import device_for_this_process
-from ..predict.predictor import Predictor, resolve_device
 from ..predict.fast import FastOptions, FastPredictor
+from ..predict.predictor import Predictor, resolve_device
 from ..weights.checkpoint import checkpoint_num_classes, load_weights, read_checkpoint
 from ..weights.class_meta import classes_from_meta
+from ..weights.download import ensure_checkpoint
 from ..weights.zoo import get_entry
 from . import ddp
-from .checkpoints import (BEST, LAST, RESUME, adapt_classifiers, atomic_save, build_meta, load_resume, model_checkpoint,
-                          restore_rng, resume_state)
+from .checkpoints import (
+    BEST,
+    LAST,
+    RESUME,
+    adapt_classifiers,
+    atomic_save,
+    build_meta,
+    load_resume,
+    model_checkpoint,
+    restore_rng,
+    resume_state,
+)
 from .config import TrainConfig
 from .data import IterationBatches, Subset, batch_loader, holdout_split, normalise_batch
 from .progress import EventSink, WarningEvents
@@ -159,8 +170,6 @@ class Trainer:
                 raise ValueError(f"{cfg.checkpoint} does not name its zoo model; pass --model too")
             entry = get_entry(str(base))
         else:
-            from ..weights.download import ensure_checkpoint
-
             entry = get_entry(cfg.model)
             state, meta = read_checkpoint(ensure_checkpoint(entry))
         count = checkpoint_num_classes(state)
