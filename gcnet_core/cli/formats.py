@@ -5,11 +5,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..formats.export import corrected_images, export_images, mark_exported
+from ..formats.importing import ImportReport
+from ..formats.label_import import guess_format, import_labels
+from ..formats.registry import export_formats, import_formats
+from ..model.classes import ClassSet
+from ..project.store import PROJECT_FILE, Project, ProjectError
+
 
 def add_format_commands(subparsers) -> None:
     """Register ``gcnet import`` and ``gcnet export`` on the ``gcnet`` sub-command parser."""
-    from ..formats.registry import export_formats, import_formats
-
     sub = subparsers.add_parser("import", help="import existing labels into a project (VOC, Cityscapes, ADE20K, "
                                                "COCO, labelme, PNG folder)")
     sub.add_argument("--project", required=True, metavar="DIR",
@@ -51,9 +56,6 @@ def add_format_commands(subparsers) -> None:
 
 
 def _open_project(root: Path, create: bool):
-    from ..model.classes import ClassSet
-    from ..project.store import PROJECT_FILE, Project, ProjectError
-
     if not (root / PROJECT_FILE).is_file():
         if not create:
             print(f"error: {root} is not an annotation project (no {PROJECT_FILE})", file=sys.stderr)
@@ -70,9 +72,6 @@ def _open_project(root: Path, create: bool):
 
 
 def cmd_import(args) -> int:
-    from ..formats.importing import ImportReport
-    from ..formats.label_import import guess_format, import_labels
-
     fmt = args.format or guess_format(args.source)
     if fmt is None:
         print(f"error: cannot tell the layout of {args.source}; give --format", file=sys.stderr)
@@ -96,13 +95,14 @@ def cmd_import(args) -> int:
     print(f"{lines[0]} ({fmt}) into {project.root}")
     for line in lines[1:]:
         print(f"  {line}", file=sys.stderr)
-    problems = report.unmatched or report.unknown_classes or report.size_mismatches or report.failed
-    return 1 if problems else 0
+    if not report.found:
+        print("  nothing to import: no label files found", file=sys.stderr)
+    if report.unknown_classes:
+        print("  give --add-classes to add the unknown classes and import their files", file=sys.stderr)
+    return 0 if report.complete else 1
 
 
 def cmd_export(args) -> int:
-    from ..formats.export import corrected_images, export_images, mark_exported
-
     project = _open_project(Path(args.project), create=False)
     if project is None:
         return 2

@@ -32,7 +32,8 @@ def supercategory(classes: ClassSet, index: int) -> str:
 
 
 def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Found], ClassSet]:
-    """Every image of a COCO JSON file with at least one annotation."""
+    """Every image of a COCO instances file; one without masks is reported when loaded (box-only
+    annotations, none at all), a panoptic file refused."""
     source = Path(source)
     if source.is_dir():
         files = sorted(source.glob("*.json"))
@@ -46,6 +47,9 @@ def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Foun
         annotations = data["annotations"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{source} is not a COCO annotation file ({error})") from None
+    if any(isinstance(ann, dict) and "segments_info" in ann for ann in annotations):
+        raise ValueError(f"{source} is a COCO panoptic file (segments_info with PNG masks), which is not "
+                         "imported; import a COCO instances file (annotations with 'segmentation')")
     names = tuple(str(c["name"]) for c in categories)
     colours = tuple(tuple(c["color"]) if len(c.get("color") or ()) == 3 else None for c in categories)
     generated = generated_palette(names)
@@ -56,10 +60,8 @@ def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Foun
         by_image.setdefault(int(ann.get("image_id", -1)), []).append(ann)
     value_of = {int(c["id"]): i for i, c in enumerate(categories)}
     found = []
-    for image_id, anns in sorted(by_image.items()):
-        image = images.get(image_id)
-        if image is None:
-            continue
+    for image_id, image in sorted(images.items()):
+        anns = by_image.get(image_id, [])
         file_name = Path(str(image.get("file_name", "")))
         keys = (file_name.with_suffix("").as_posix(), file_name.stem)
         label = Path(f"{source}#{file_name.as_posix()}")
@@ -75,7 +77,16 @@ def _loader(image: dict, anns: list[dict], names, value_of: dict[int, int], sour
         canvas = np.full((height, width), IGNORE_INDEX, dtype=np.uint8)
         extra: list[str] = []
         values = dict(value_of)
-        ordered = sorted(anns, key=lambda a: (-int(bool(a.get("iscrowd"))), -float(a.get("area") or 0)))
+        shaped = [a for a in anns if a.get("segmentation")]
+        if not shaped:
+            raise ValueError(f"{source}: image {image.get('file_name')!r} has "
+                             + (f"only box annotations (no 'segmentation'; ids {_ids(anns)})" if anns
+                                else "no annotations") + "; nothing to import")
+        if len(shaped) < len(anns):
+            raise ValueError(f"{source}: annotations {_ids([a for a in anns if a not in shaped])} of image "
+                             f"{image.get('file_name')!r} have no 'segmentation' (boxes only); not imported, "
+                             "as its mask would miss them")
+        ordered = sorted(shaped, key=lambda a: (-int(bool(a.get("iscrowd"))), -float(a.get("area") or 0)))
         for ann in ordered:
             cat = int(ann["category_id"])
             if cat not in values:  # an id missing from "categories": an unknown class
@@ -100,6 +111,11 @@ def _loader(image: dict, anns: list[dict], names, value_of: dict[int, int], sour
             canvas[mask] = values[cat]
         return canvas, tuple(names) + tuple(extra)
     return load
+
+
+def _ids(anns: list[dict]) -> str:
+    ids = [str(a.get("id")) for a in anns]
+    return ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
 
 
 class Writer:

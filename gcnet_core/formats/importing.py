@@ -18,7 +18,8 @@ stand for). Everything else is common and lives here, so every format follows th
 
 Imported labels are a person's work: the image is marked ``corrected`` and every labelled
 pixel is marked edited, so pre-segmentation and batch runs never overwrite them and
-fine-tuning trains on them. The files are written through the project (:meth:`Project.write_masks`).
+fine-tuning trains on them. The files are staged through the project (:meth:`Project.write_masks`)
+and committed as one transaction (:func:`~gcnet_core.project.renumber.commit_staged`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+import shutil
 
 import numpy as np
 from PIL import Image
@@ -35,6 +37,7 @@ from ..files.images import ImageReadError
 from ..files.masks import read_index_mask
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.backups import Backup
+from ..project.renumber import commit_staged, is_committed
 from ..project.store import Project
 
 Progress = Callable[[int, int, Path], None]  # (done, total, label file just handled)
@@ -75,6 +78,13 @@ class ImportReport:
     added_classes: list[str] = field(default_factory=list)
     backup: Path | None = None
     cancelled: bool = False  # stopped between two files; what was imported is listed
+    found: int = 0  # label files the source held
+
+    @property
+    def complete(self) -> bool:
+        """Everything found was imported (and something was), or kept as a person corrected it:
+        the CLI's exit 0."""
+        return bool(self.imported) and len(self.imported) + len(self.kept) == self.found and not self.cancelled
 
     def lines(self) -> list[str]:
         """The report as readable lines (the CLI prints them, the dialog shows them)."""
@@ -188,36 +198,49 @@ class ClassMapper:
 def import_found(project: Project, found: Sequence[Found], add_unknown: bool = False,
                  replace: bool = False, base_classes: ClassSet | None = None,
                  progress: Progress | None = None) -> ImportReport:
-    """Write the labels of ``found`` into ``project`` (masks, edited masks, states, classes).
-
-    The project file is not saved: the caller saves (the window on its own copy). A project
-    without classes starts from ``base_classes`` (the format's own list) when given.
+    """Write the labels of ``found`` into ``project`` (masks, edited masks, states, classes) as one
+    transaction: the masks are staged, then committed with the class table and the images'
+    states (into the project file too, when it exists); an error or a kill before the commit
+    leaves the project as it was (``Project.open`` throws the staged files away). A cancelled
+    import commits the files done so far. A project without classes starts from
+    ``base_classes`` (the format's own list) when given.
     """
-    report = ImportReport()
+    report = ImportReport(found=len(found))
     start = project.classes if len(project.classes) else (base_classes or project.classes)
     mapper = ClassMapper(start, add_unknown)
     index = ImageIndex(project)
     backup = project.backup("import")
-    for done, item in enumerate(found, start=1):
-        try:
-            _import_one(project, item, index, mapper, replace, report, backup)
-        except (OSError, ValueError) as error:  # a write that failed, the class limit: this file only
-            report.failed.append((item.file, str(error)))
-        try:
-            if progress:
-                progress(done, len(found), item.file)
-        except ImportCancelled:
-            report.cancelled = True
-            break
-    if report.imported:
-        project.classes = mapper.class_set()
+    staging = project.staging_folder("import")
+    scratch = project.snapshot()  # the states the commit sets, worked out beside the project
+    try:
+        for done, item in enumerate(found, start=1):
+            try:
+                _import_one(scratch, item, index, mapper, replace, report, backup, staging)
+            except (OSError, ValueError) as error:  # a write that failed, the class limit: this file only
+                report.failed.append((item.file, str(error)))
+            try:
+                if progress:
+                    progress(done, len(found), item.file)
+            except ImportCancelled:
+                report.cancelled = True
+                break
+        if report.imported:
+            records = dict((rel, record) for rel, record in scratch.records()
+                           if rel in {project.relative(image) for _label, image in report.imported})
+            commit_staged(project, staging, mapper.class_set(), records)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)  # a failed write may have left a file
+    except BaseException:
+        if not is_committed(project):  # the rollback; a committed change is finished on the next open
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
     report.added_classes = list(mapper.added) if report.imported else []
     report.backup = backup.folder
     return report
 
 
 def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassMapper, replace: bool,
-                report: ImportReport, backup: Backup) -> None:
+                report: ImportReport, backup: Backup, staging: Path) -> None:
     image, why = index.match(item.keys)
     if image is None:
         report.unmatched.append((item.file, why))
@@ -228,8 +251,8 @@ def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassM
     try:
         values, names = item.load()
         height, width = image_size(image)
-    except (ImageReadError, OSError, ValueError) as error:
-        report.failed.append((item.file, str(error)))
+    except (ImageReadError, OSError, ValueError, KeyError, TypeError, IndexError) as error:
+        report.failed.append((item.file, str(error) or type(error).__name__))
         return
     if values.shape != (height, width):
         report.size_mismatches.append((item.file, image, f"label {values.shape[1]}x{values.shape[0]}, "
@@ -241,7 +264,7 @@ def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassM
             report.unknown_classes.setdefault(name, []).append(item.file)
         return
     labels = lut[values]
-    project.write_masks(image, labels, labels != IGNORE_INDEX, mapper.class_set(), backup=backup)
+    project.write_masks(image, labels, labels != IGNORE_INDEX, mapper.class_set(), backup=backup, staging=staging)
     project.set_state(image, "corrected")
     report.imported.append((item.file, image))
 

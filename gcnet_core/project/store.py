@@ -15,7 +15,8 @@ Beside them we write::
                                             rankings, model id (gcnet_core/project/predictions.py)
       .gcnet/backups/<reason>-<time>/       files kept before something replaced them, one folder
                                             per operation (project/backups.py)
-      .gcnet/<kind>-<random>/               files staged before they go into place (renumbering)
+      .gcnet/<kind>-<random>/               files staged before they go into place (renumbering,
+                                            imports; project/renumber.py commits them)
 
 ``<rel>`` is the image path relative to the root with its suffix replaced
 (``street/a.jpg`` -> ``.gcnet/labels/street/a.mask``). Two images differing only by suffix
@@ -134,7 +135,7 @@ class Project:
             raise ProjectError(f"cannot move the labels of {project.root} to the {DATA_DIR} folder "
                                f"(layout migration): {exc}") from exc
         try:
-            recover(project)  # a class removal cut short: finished or rolled back first
+            recover(project)  # a class removal or import cut short: finished or rolled back first
             data = json.loads(project.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
                 raise ValueError(f"not a {FORMAT_NAME} file")
@@ -176,15 +177,19 @@ class Project:
         }
         atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
-    def save_classes(self, classes: ClassSet) -> None:
-        """Make ``classes`` the class table, here and in the project file, keeping the image
-        states the file holds (the last step of a class removal, which may run on a copy of the
-        project that has no states)."""
+    def save_classes(self, classes: ClassSet, records: dict[str, dict[str, Any]] | None = None) -> None:
+        """Make ``classes`` the class table and add ``records`` (relative path -> image record)
+        to the images, here and in the project file, keeping the other image states the file
+        holds (the last step of a class removal or an import, which may run on a copy of the
+        project)."""
+        records = records or {}
         if self.path.is_file():
             data = json.loads(self.path.read_text(encoding="utf-8"))
             data["classes"] = classes_to_json(classes)
+            data["images"] = dict(sorted({**data.get("images", {}), **records}.items()))
             atomic_write_text(self.path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         self.classes = classes
+        self._images.update(records)
 
     def snapshot(self) -> "Project":
         """A copy with its own table of states, for a worker thread while this one keeps changing."""
@@ -277,15 +282,20 @@ class Project:
         return read_edited(self.edited_path(image))
 
     def write_masks(self, image: str | os.PathLike, labels: np.ndarray, edited: np.ndarray | None = None,
-                    classes: ClassSet | None = None, *, backup: Backup | None = None) -> None:
+                    classes: ClassSet | None = None, *, backup: Backup | None = None,
+                    staging: Path | None = None) -> None:
         """Write the image's labels (palette of ``classes``, default the project's) and, unless
         ``edited`` is None, its edited pixels, each atomically; with ``backup`` the files they
-        replace are kept in it first."""
+        replace are kept in it first. With ``staging`` (a :meth:`staging_folder`) the files go
+        there instead, in the same places, for :func:`~gcnet_core.project.renumber.commit_staged`."""
         label_path, edited_path = self.label_path(image), self.edited_path(image)
         if backup is not None:
             backup.keep(label_path)
             if edited is not None:
                 backup.keep(edited_path)
+        if staging is not None:
+            label_path = staging / label_path.relative_to(self.labels_root)
+            edited_path = staging / edited_path.relative_to(self.labels_root)
         write_index_mask(label_path, labels, self.classes if classes is None else classes)
         if edited is not None:
             atomic_write_bytes(edited_path, encode_edited(edited))
