@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QMargins, QRect, QSize
 
 PREFERRED = QSize(1500, 950)  # the window's size on a screen with room for it
-FRAME = QMargins(4, 32, 4, 4)  # room left for a window manager's title bar and borders (unknown before mapping)
+FRAME = QMargins(8, 32, 8, 8)  # room left for a window manager's title bar and borders (unknown before mapping)
 
 
 def first_geometry(available: QRect) -> QRect:
