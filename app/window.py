@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         files.segmentRequested.connect(lambda rel: self.open_image(rel) and self.segment_current())
         files.markRequested.connect(session.mark_state)
         files.revealRequested.connect(self.reveal_image)
+        files.includeRequested.connect(lambda _folder: self.open_folder(self.session.project.root))
         classes.searchDone.connect(canvas.setFocus)
         classes.currentClassChanged.connect(canvas.set_current_class)
         classes.visibilityChanged.connect(canvas.set_class_visible)
@@ -241,7 +242,9 @@ class MainWindow(QMainWindow):
         if self._scan is not None:
             self._scan.cancelled = True
         self._scan_id += 1
-        self._scan = FolderScan(project, self._scan_id)
+        self._scan = FolderScan(project, self._scan_id, include=self.files.included_outputs(project.root))
+        self._scan.signals.skipped.connect(lambda scan_id, skipped: scan_id == self._scan_id
+                                           and self.files.show_skipped(skipped))
         self._scan.signals.found.connect(self._scan_found)
         self._scan.signals.finished.connect(self._scan_finished)
         self._scan.signals.problems.connect(self._scan_problems)

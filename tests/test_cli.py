@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from gcnet_core.cli.main import main
+from gcnet_core.files.outputs import OUTPUT_MARKER
 from gcnet_core.paths import cache_folder
 from gcnet_core.weights.zoo import get_entry
 
@@ -46,6 +47,7 @@ def test_predict_writes_indexed_masks_and_reports_bad_inputs(photos, tmp_path, m
         assert mask.getpalette()[:6] == [120, 120, 120, 180, 120, 120]  # ADE20K wall, building
         assert np.asarray(mask).max() < 150
     assert not list(out.rglob("*.tmp*"))
+    assert (out / OUTPUT_MARKER).read_text().startswith("gcnet predict output")  # a project scan skips it
 
 
 def test_skip_existing_resumes_an_interrupted_run(photos, tmp_path, monkeypatch, capsys, ade_checkpoint):

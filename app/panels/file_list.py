@@ -6,6 +6,7 @@ once; thumbnails are decoded on pool threads only for rows the view actually pai
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from pathlib import Path
 
@@ -337,6 +338,7 @@ class FileListDock(QDockWidget):
     segmentRequested = Signal(str)  # context menu: pre-segment this image
     markRequested = Signal(str, str)  # context menu: (image, state)
     revealRequested = Signal(str)  # context menu: show the file in the file manager
+    includeRequested = Signal(str)  # a skipped output folder to list after all (rescan the folder)
 
     def __init__(self, parent=None) -> None:
         super().__init__("Images", parent)
@@ -373,6 +375,10 @@ class FileListDock(QDockWidget):
         self.context_menu: QMenu | None = None  # the last one shown (tests pick its actions)
 
         self.count_label = QLabel()
+        self.skipped_label = QLabel(wordWrap=True, visible=False)  # our own output folders left out
+        self.skipped_label.linkActivated.connect(self.include_folder)
+        self._included: dict[Path, set[str]] = {}  # per folder root, for this run of the app
+        self._root: Path | None = None
         self.previous_button = QToolButton(text="◀", toolTip="Previous image (A, Page Up)")
         self.next_button = QToolButton(text="▶", toolTip="Next image (D, Page Down)")
         self.previous_button.clicked.connect(lambda: self.step(-1))
@@ -394,6 +400,7 @@ class FileListDock(QDockWidget):
         layout.addLayout(top)
         layout.addLayout(order)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.skipped_label)
         layout.addLayout(bottom)
         self.setWidget(body)
         self.model.countsChanged.connect(self._update_count)
@@ -404,6 +411,8 @@ class FileListDock(QDockWidget):
     # -- API --------------------------------------------------------------------------------
     def reset(self, root: Path | None) -> None:
         self._current = None
+        self._root = root
+        self.show_skipped({})
         self._scanning = root is not None
         self.model.reset(root)
 
@@ -416,6 +425,26 @@ class FileListDock(QDockWidget):
         self.proxy.set_order(order)
         if self._current is not None:
             self.set_current(self._current)
+
+    def included_outputs(self, root: Path) -> set[str]:
+        """Output folders under ``root`` a person chose to list as images after all."""
+        return set(self._included.get(Path(root), ()))
+
+    def show_skipped(self, skipped: dict[str, str]) -> None:
+        """Say which folders the scan left out as our own outputs, each with a link to include it."""
+        lines = [f"Skipped <b>{html.escape(folder)}/</b> ({html.escape(why)}) "
+                 f"<a href=\"{html.escape(folder, quote=True)}\">Include</a>" for folder, why in sorted(skipped.items())]
+        self.skipped_label.setText("<br>".join(lines))
+        self.skipped_label.setToolTip("Folders that hold masks or exports, not photos: not listed as images "
+                                      "to annotate. Include lists one as images (until the app closes).")
+        self.skipped_label.setVisible(bool(lines))
+
+    def include_folder(self, folder: str) -> None:
+        """List the skipped output ``folder`` as images: remembered for this root, then rescanned."""
+        if self._root is None:
+            return
+        self._included.setdefault(Path(self._root), set()).add(folder)
+        self.includeRequested.emit(folder)
 
     def scan_finished(self) -> None:
         self._scanning = False

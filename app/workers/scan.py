@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from gcnet_core.files.outputs import skip_own_outputs
 from gcnet_core.files.probe import image_problem
 from gcnet_core.project.store import Project
 
@@ -11,6 +14,7 @@ CHUNK = 500
 
 
 class ScanSignals(QObject):
+    skipped = Signal(int, dict)  # (scan id, {folder: why}): our own outputs, before found
     found = Signal(int, list)  # (scan id, relative posix paths)
     finished = Signal(int, int)  # (scan id, total)
     problems = Signal(int, dict)  # (scan id, {relative path: why it cannot be read}), after found
@@ -18,18 +22,21 @@ class ScanSignals(QObject):
 
 
 class FolderScan(QRunnable):
-    """Lists ``project.image_paths()`` (the project's own rules) and emits them in chunks,
-    then checks each file's header and structure and emits the unreadable ones.
+    """Lists ``project.image_paths()`` (the project's own rules) less the folders that hold
+    our own outputs (``gcnet predict`` masks, exports: :func:`skip_own_outputs`; those in
+    ``include`` are kept), emits them in chunks, then checks each file's header and structure
+    and emits the unreadable ones.
 
     A scan id lets the receiver drop results of a scan that a newer folder replaced.
     """
 
-    def __init__(self, project: Project, scan_id: int) -> None:
+    def __init__(self, project: Project, scan_id: int, include: Collection[str] = ()) -> None:
         super().__init__()
         self.setAutoDelete(False)  # Python owns it, so its signals outlive run()
         self.root = project.root
         self.project = Project(project.root, project.classes)  # a private copy: no shared state
         self.scan_id = scan_id
+        self.include = frozenset(include)
         self.signals = ScanSignals()
         self.cancelled = False
 
@@ -39,7 +46,11 @@ class FolderScan(QRunnable):
         except OSError as error:
             self.signals.failed.emit(self.scan_id, str(error))
             return
-        rels = [p.relative_to(self.root).as_posix() for p in paths]
+        rels, skipped = skip_own_outputs(self.root, [p.relative_to(self.root).as_posix() for p in paths],
+                                         self.include)
+        if self.cancelled:
+            return
+        self.signals.skipped.emit(self.scan_id, skipped)
         for start in range(0, len(rels), CHUNK):
             if self.cancelled:
                 return

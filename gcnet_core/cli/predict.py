@@ -49,6 +49,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..files.images import find_images
+    from ..files.outputs import mark_output_folder
     from ..predict.distributed import shard_for_this_process
     from ..predict.folder import segment_files
 
@@ -66,6 +67,7 @@ def run(args) -> int:
         _stderr(f"note: {', '.join(str(p) for p in group)} share a name: their masks are "
                 + ", ".join(names[p].name for p in group))
     check_writable(out_dir)  # a read-only or full disk is said now, not after the last image
+    mark_output_folder(out_dir, "gcnet predict")  # a project scan does not list these masks as photos
     targets = {path: out_dir / names[path] for path in inputs}
     sidecars = ({path: Path(args.predictions) / names[path].with_suffix(".npz") for path in inputs}
                 if args.predictions else None)
