@@ -1,0 +1,23 @@
+"""Run by ``.refvenv-datumaro/bin/python``: load a dataset with datumaro and write what it read.
+
+``python datumaro_read.py DATASET FORMAT OUT.npz``: every item's class mask (255 where no mask
+covers a pixel) under its id, and the label names under ``__names__``.
+"""
+
+import sys
+
+import datumaro as dm
+import numpy as np
+
+dataset = dm.Dataset.import_from(sys.argv[1], sys.argv[2])
+names = [label.name for label in dataset.categories()[dm.AnnotationType.label]]
+out = {"__names__": np.asarray(names)}
+for item in dataset:
+    masks = [a for a in item.annotations if a.type == dm.AnnotationType.mask]
+    if not masks:
+        continue
+    canvas = np.full(masks[0].image.shape, 255, np.uint8)
+    for mask in masks:
+        canvas[mask.image.astype(bool)] = mask.label
+    out[item.id] = canvas
+np.savez(sys.argv[3], **out)

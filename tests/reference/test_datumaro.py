@@ -1,0 +1,54 @@
+"""Our exports loaded by datumaro's own importers (``Dataset.import_from``), each mask equal to
+what the project holds. datumaro lives in its own venv (``.refvenv-datumaro``, datumaro==1.13.12)
+and runs in a subprocess (``datumaro_read.py``); the tests are skipped without it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from test_formats_roundtrip import CUSTOM, IMAGES, _labels, _project  # noqa: E402
+
+from gcnet_core.formats.export import export_images  # noqa: E402
+from gcnet_core.formats.voc import VOID_LABEL  # noqa: E402
+
+pytestmark = pytest.mark.reference
+
+REPO = Path(__file__).resolve().parents[2]
+DATUMARO = REPO / ".refvenv-datumaro" / "bin" / "python"
+needs_datumaro = pytest.mark.skipif(not DATUMARO.is_file(), reason="datumaro's venv (.refvenv-datumaro) is absent")
+
+
+def read_with_datumaro(dataset: Path, fmt: str, tmp_path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """(label names, item id -> class mask with 255 where no mask covers a pixel) as datumaro reads them."""
+    out = tmp_path / "datumaro.npz"
+    done = subprocess.run([str(DATUMARO), str(Path(__file__).with_name("datumaro_read.py")), str(dataset), fmt,
+                           str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = np.load(out)
+    return [str(n) for n in data["__names__"]], {k: data[k] for k in data.files if k != "__names__"}
+
+
+def as_project_values(names: list[str], masks: np.ndarray) -> np.ndarray:
+    """datumaro's label indices as the project's class indices (its ``ignored`` label = 255)."""
+    lut = np.full(256, 255, np.uint8)
+    for i, name in enumerate(names):
+        lut[i] = 255 if name == VOID_LABEL else CUSTOM.names.index(name)
+    return lut[masks]
+
+
+@needs_datumaro
+def test_datumaro_loads_the_voc_export_with_equal_masks(tmp_path):
+    project = _project(tmp_path / "p", CUSTOM, with_labels=True)
+    export_images(project, IMAGES, "voc", tmp_path / "voc")
+    names, masks = read_with_datumaro(tmp_path / "voc", "voc_segmentation", tmp_path)
+    assert names == [*CUSTOM.names, VOID_LABEL]
+    assert len(masks) == len(IMAGES)
+    for i, rel in enumerate(IMAGES):
+        voc_id = Path(rel).with_suffix("").as_posix().replace("/", "__")
+        np.testing.assert_array_equal(as_project_values(names, masks[voc_id]), _labels(i, CUSTOM))
