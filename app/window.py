@@ -107,6 +107,8 @@ class MainWindow(QMainWindow):
         self.segmenting_all = SegmentAllController(
             self.session, self.batch, self.files, self.model_panel, self.inference, self.prompter,
             self.selected_config, self.models.with_checkpoint, self.flush, self._batch_changed, self)
+        self.workahead.scheduler.failed.connect(lambda rel, _why: self.files.check_failed([rel]))  # undecodable: marked
+        self.batch.finished.connect(lambda summary: self.files.check_failed(path for path, _why in summary.failed))
         self.toolbar = build_toolbar(self, self.action_set)
         self.class_editing = ClassEditing(self)  # the class panel's requests and the session's classes
         recent_menu = build_menus(self, self.action_set, (self.files, self.classes_panel, self.model_panel,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, QSortFilterProxyModel, Qt, Signal
@@ -15,6 +16,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListView, QMenu, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QVBoxLayout, QWidget)
 
+from gcnet_core.files.images import ImageReadError, read_image_rgb
 from gcnet_core.project.states import DONE_STATES, TITLES
 
 from ..workers.thumbnails import THUMB_SIZE, ThumbnailCache
@@ -328,6 +330,15 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+def _decode_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be decoded (its reason, without the path), or None when it can."""
+    try:
+        read_image_rgb(path)
+    except ImageReadError as error:
+        return error.reason
+    return None
+
+
 class FileListDock(QDockWidget):
     """The folder's images: filter box, state filter, list, previous/next and done count.
 
@@ -445,6 +456,21 @@ class FileListDock(QDockWidget):
             return
         self._included.setdefault(Path(self._root), set()).add(folder)
         self.includeRequested.emit(folder)
+
+    def check_failed(self, paths: Iterable[str | Path]) -> None:
+        """Images a background pass or Segment all failed on (relative or absolute paths):
+        those that cannot be decoded are marked unreadable with the reason. The header check
+        of the scan passes a JPEG cut inside its data; only decoding it finds that out."""
+        if self._root is None:
+            return
+        for path in paths:
+            full = Path(self._root) / path
+            try:
+                rel = full.relative_to(self._root).as_posix()
+            except ValueError:
+                continue  # not in this folder (a scan of another one)
+            if self.model.row_of(rel) is not None and self.model.problem(rel) is None:
+                self.model.set_problem(rel, _decode_problem(full))
 
     def scan_finished(self) -> None:
         self._scanning = False

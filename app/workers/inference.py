@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from gcnet_core.api import init_model
+from gcnet_core.files.images import ImageReadError
 from gcnet_core.model.classes import ClassSet
 from gcnet_core.predict.acceleration import release_gpu_memory
 from gcnet_core.predict.preview import preview_inference
@@ -119,6 +120,10 @@ class InferenceWorker(QObject):
             else:
                 result = inference(self._model, request.image, tta=request.config.tta)
             seconds = time.perf_counter() - start
+        except ImageReadError as error:  # an expected bad file: one line naming it and why
+            log.warning("pre-segmenting failed: %s", error)
+            self.failed.emit(request.request_id, str(error))
+            return
         except Exception as error:  # any failure is the user's to read, not a crash
             log.exception("pre-segmenting %s failed", request.image)  # the traceback, for the log file
             self.failed.emit(request.request_id, str(error) or type(error).__name__)
