@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_window import make_folder, make_window, open_and_wait, small_ade  # noqa: E402,F401
+from test_window import ScriptedPrompter, make_folder, make_window, open_and_wait, small_ade  # noqa: E402,F401
 
-from helpers import SHARED_IMAGES, WHOLE_ADE  # noqa: E402
+from helpers import SHARED_IMAGES, WHOLE_ADE, small_scale_gcnet_command  # noqa: E402
 
 
 def cut_jpeg(path) -> None:
@@ -47,3 +47,21 @@ def test_a_background_pass_that_cannot_decode_an_image_marks_it_unreadable(
     about = [record for record in caplog.records if "cut.jpg" in record.getMessage()]
     assert about and all(record.exc_info is None for record in about)
     assert any("truncated" in record.getMessage() for record in about)
+
+
+def test_segment_all_marks_the_image_it_could_not_decode(qtbot, make_window, tmp_path, small_ade, ade_checkpoint):
+    folder = make_folder(tmp_path / "photos", names=("astronaut.png",), size=(48, 36))
+    cut_jpeg(folder / "cut.jpg")
+    prompter = ScriptedPrompter()
+    window = make_window(prompter, batch_command=small_scale_gcnet_command(WHOLE_ADE, (64, 48)))
+    window.model_panel.select(WHOLE_ADE)
+    open_and_wait(qtbot, window, folder, 2)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="ade")
+    finished = []
+    window.batch.finished.connect(finished.append)
+    window.segment_all()  # the real `gcnet predict` process
+    qtbot.waitUntil(lambda: bool(finished), timeout=180000)
+    assert finished[0].written == 1 and [rel for rel, _why in finished[0].failed][0].endswith("cut.jpg")
+    assert "truncated" in window.files.model.problem("cut.jpg")
+    assert ", 1 unreadable" in window.files.count_label.text()
+    assert window.files.model.problem("astronaut.png") is None
