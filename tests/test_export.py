@@ -78,8 +78,10 @@ def test_every_format_reads_back(project, tmp_path):
 def test_coco_rle_decodes_to_the_class_masks(project, tmp_path):
     from pycocotools import mask as coco_mask
 
-    export_images(project, ["a.jpg", "sub/c.png"], "coco", tmp_path / "coco")
-    data = json.loads((tmp_path / "coco" / "annotations.json").read_text())
+    export_images(project, ["a.jpg", "sub/c.png"], "coco", tmp_path / "coco", split="val")
+    data = json.loads((tmp_path / "coco" / "annotations" / "instances_val.json").read_text())
+    assert (tmp_path / "coco/images/val/a.jpg").read_bytes() == (project.root / "a.jpg").read_bytes()
+    assert (tmp_path / "coco/images/val/sub/c.png").read_bytes() == (project.root / "sub/c.png").read_bytes()
     assert [c["name"] for c in data["categories"]] == list(CITYSCAPES.names)
     assert data["categories"][0]["id"] == 1
     assert [i["file_name"] for i in data["images"]] == ["a.jpg", "sub/c.png"]
@@ -96,6 +98,10 @@ def test_coco_rle_decodes_to_the_class_masks(project, tmp_path):
             assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
     car = next(a for a in data["annotations"] if a["category_id"] == 14 and a["image_id"] == 1)
     assert car["bbox"] == [5, 5, 4, 3]
+    export_images(project, ["a.jpg"], "coco", tmp_path / "single", coco_layout="file")  # the older layout
+    single = json.loads((tmp_path / "single" / "annotations.json").read_text())
+    assert single["annotations"] == [a for a in data["annotations"] if a["image_id"] == 1]
+    assert sorted(p.name for p in (tmp_path / "single").iterdir()) == ["annotations.json"]
 
 
 def test_only_corrected_images_become_exported(project, tmp_path):

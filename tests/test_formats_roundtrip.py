@@ -150,7 +150,7 @@ def test_coco_categories_have_a_supercategory(tmp_path):
 
     project = _project(tmp_path / "p", CITYSCAPES, with_labels=True)
     export_images(project, IMAGES, "coco", tmp_path / "out")
-    categories = json.loads((tmp_path / "out/annotations.json").read_text())["categories"]
+    categories = json.loads((tmp_path / "out/annotations/instances_train.json").read_text())["categories"]
     assert categories[0] == {"id": 1, "name": "road", "supercategory": "flat", "color": [128, 64, 128]}
     assert categories[13]["supercategory"] == "vehicle"
 

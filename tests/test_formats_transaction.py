@@ -197,3 +197,29 @@ def test_nothing_imported_is_never_exit_0_and_unknown_labels_name_add_classes(tm
     assert main(["import", "--project", str(root), "--format", "png", "--quiet", str(src)]) == 1
     err = capsys.readouterr().err
     assert "unknown class 'dog'" in err and "--add-classes" in err
+
+
+def test_a_coco_dataset_folder_is_coco_not_ade20k_and_split_picks_its_file(tmp_path):
+    from gcnet_core.formats.label_import import guess_format
+
+    root, source = _coco(tmp_path, [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": 4,
+                                     "segmentation": [[0, 0, 2, 0, 2, 2, 0, 2]]}])
+    dataset = tmp_path / "dataset"
+    (dataset / "annotations").mkdir(parents=True)
+    (dataset / "images").mkdir()
+    source.rename(dataset / "annotations" / "instances_val.json")
+    (dataset / "annotations" / "instances_train.json").write_text('{"images": [], "annotations": [], '
+                                                                  '"categories": []}')
+    assert guess_format(dataset) == "coco" and guess_format(dataset / "annotations") == "coco"
+    with pytest.raises(FileNotFoundError, match="instances_train.json, instances_val.json"):
+        import_labels(Project.open(root), "coco", dataset)
+    report = import_labels(Project.open(root), "coco", dataset, split="val")
+    assert [image.name for _file, image in report.imported] == ["a.jpg"]
+
+
+def test_split_for_a_layout_without_splits_is_an_error(tmp_path, capsys):
+    project, src = _project(tmp_path)
+    assert main(["import", "--project", str(project.root), "--format", "png", "--split", "val", "--quiet",
+                 str(src)]) == 2
+    assert "--split val" in capsys.readouterr().err
+    assert not Project.open(project.root).label_files()

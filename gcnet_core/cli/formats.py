@@ -23,7 +23,7 @@ def add_format_commands(subparsers) -> None:
                      help="the source's layout (default: guessed from it)")
     sub.add_argument("--split", metavar="NAME",
                      help="only this split (VOC: ImageSets/Segmentation/NAME.txt; Cityscapes: gtFine/NAME; "
-                          "ADE20K: annotations/NAME)")
+                          "ADE20K: annotations/NAME; COCO: annotations/instances_NAME.json)")
     sub.add_argument("--classes", metavar="FILE", help="png: the class list, one name per line "
                                                        "(default: SOURCE/classes.txt)")
     sub.add_argument("--add-classes", action="store_true",
@@ -47,6 +47,9 @@ def add_format_commands(subparsers) -> None:
     export.add_argument("--labelme-shapes", choices=("mask", "polygon"), default="mask",
                         help="labelme: one mask shape per class (exact, default) or polygons from the "
                              "mask's outer contours (holes filled)")
+    export.add_argument("--coco-layout", choices=("dataset", "file"), default="dataset",
+                        help="coco: annotations/instances_SPLIT.json with the images in images/SPLIT/ "
+                             "(default, what datumaro and CVAT read) or one annotations.json")
     export.add_argument("--quiet", action="store_true", help="no per-image output")
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--all-corrected", action="store_true", help="every corrected (or already exported) image")
@@ -75,6 +78,11 @@ def cmd_import(args) -> int:
     fmt = args.format or guess_format(args.source)
     if fmt is None:
         print(f"error: cannot tell the layout of {args.source}; give --format", file=sys.stderr)
+        return 2
+    from ..formats.registry import import_format
+
+    if args.split and not import_format(fmt).split:
+        print(f"error: the {fmt} layout has no splits; --split {args.split} cannot apply", file=sys.stderr)
         return 2
     project = _open_project(Path(args.project), create=True)
     if project is None:
@@ -117,7 +125,8 @@ def cmd_export(args) -> int:
 
     try:
         report = export_images(project, images, args.format, args.out, progress=progress, split=args.split,
-                               with_images=args.with_images, labelme_shapes=args.labelme_shapes)
+                               with_images=args.with_images, labelme_shapes=args.labelme_shapes,
+                               coco_layout=args.coco_layout)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

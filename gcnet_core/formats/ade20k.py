@@ -69,7 +69,11 @@ def class_limit(classes: ClassSet) -> str | None:
 
 
 def recognise(source: Source) -> int:
-    return LAYOUT if source.has_dir("annotations") or source.within("annotations", 1) else NOT_IT
+    """``annotations/`` (ADE's PNG folders), never one holding COCO's ``instances_*.json``."""
+    if not (source.has_dir("annotations") or source.within("annotations", 1)):
+        return NOT_IT
+    folder = source.path / "annotations" if source.has_dir("annotations") else source.path
+    return NOT_IT if any(folder.glob("*.json")) else LAYOUT
 
 
 FORMAT = Format("ade20k", "ADE20K layout (images/, annotations/, class + 1)", find, Writer, split=True,

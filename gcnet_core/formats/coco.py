@@ -1,5 +1,11 @@
 """COCO instances JSON: RLE and polygon segmentations, with ``supercategory``.
 
+The export is the dataset layout datumaro and CVAT read: ``annotations/instances_<split>.json``
+with the images copied to ``images/<split>/<rel>`` (``file_name`` = the image's path in the
+project); ``coco_layout="file"`` writes the older single ``annotations.json`` at the root instead.
+The import takes a JSON file, a folder holding one, or a dataset folder
+(``annotations/instances_<split>.json``; ``split`` picks one when there are several).
+
 Import paints each image's annotations on an ignore (255) canvas of the JSON's size in this
 order: crowd regions first, then the others from the largest area to the smallest, so where
 annotations overlap the smaller object wins (it is usually the one in front). Export writes
@@ -16,6 +22,8 @@ import numpy as np
 from ..files.class_list import generated_palette
 from ..files.atomic import atomic_write_text
 from ..model.classes import CITYSCAPES_CLASSES, IGNORE_INDEX, ClassSet
+from ..project.store import PROJECT_FILE
+from .files import copy_image
 from .format import CONTENT, LAYOUT, NOT_IT, Format, Source
 from .importing import Found
 
@@ -36,10 +44,7 @@ def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Foun
     annotations, none at all), a panoptic file refused."""
     source = Path(source)
     if source.is_dir():
-        files = sorted(source.glob("*.json"))
-        if len(files) != 1:
-            raise FileNotFoundError(f"expected one COCO JSON file in {source}, found {len(files)}; name the file")
-        source = files[0]
+        source = _annotation_file(source, split)
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
         categories = sorted(data["categories"], key=lambda c: int(c["id"]))
@@ -67,6 +72,25 @@ def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Foun
         label = Path(f"{source}#{file_name.as_posix()}")
         found.append(Found(label, keys, _loader(image, anns, names, value_of, source), dict(zip(names, palette))))
     return found, classes
+
+
+def dataset_files(folder: Path) -> list[Path]:
+    """The ``annotations/instances_*.json`` files of a COCO dataset folder (none: not one)."""
+    return sorted((Path(folder) / "annotations").glob("instances_*.json"))
+
+
+def _annotation_file(folder: Path, split: str | None) -> Path:
+    if split:
+        wanted = folder / "annotations" / f"instances_{split}.json"
+        if not wanted.is_file():
+            raise FileNotFoundError(f"no COCO split {split!r} in {folder}: {wanted} does not exist")
+        return wanted
+    files = dataset_files(folder) or sorted(p for p in folder.glob("*.json") if p.name != PROJECT_FILE)
+    if len(files) != 1:
+        names = ", ".join(p.name for p in files[:5])
+        raise FileNotFoundError(f"expected one COCO JSON file in {folder}, found {len(files)}"
+                                + (f" ({names}); give the split or name the file" if files else ""))
+    return files[0]
 
 
 def _loader(image: dict, anns: list[dict], names, value_of: dict[int, int], source: Path):
@@ -119,10 +143,14 @@ def _ids(anns: list[dict]) -> str:
 
 
 class Writer:
-    """``annotations.json``: one RLE annotation per class present in an image."""
+    """``annotations/instances_<split>.json`` and ``images/<split>/`` (``coco_layout="dataset"``)
+    or ``annotations.json`` (``"file"``): one RLE annotation per class present in an image."""
 
-    def __init__(self, out: Path, classes: ClassSet, **_: object) -> None:
-        self.out, self.classes = out, classes
+    def __init__(self, out: Path, classes: ClassSet, split: str = "train", coco_layout: str = "dataset",
+                 **_: object) -> None:
+        if coco_layout not in LAYOUTS:
+            raise ValueError(f"unknown COCO layout {coco_layout!r}; expected one of {', '.join(LAYOUTS)}")
+        self.out, self.classes, self.split, self.layout = out, classes, split, coco_layout
         self.images: list[dict] = []
         self.annotations: list[dict] = []
 
@@ -132,6 +160,10 @@ class Writer:
         image_id = len(self.images) + 1
         height, width = labels.shape
         self.images.append({"id": image_id, "file_name": rel.as_posix(), "width": width, "height": height})
+        if self.layout == "dataset":
+            copy = rel.with_suffix(_copied_suffix(image))
+            copy_image(image, self.out / "images" / self.split / copy, labels)
+            self.images[-1]["file_name"] = copy.as_posix()
         for index in np.unique(labels):
             if index == IGNORE_INDEX or index >= len(self.classes):
                 continue
@@ -149,11 +181,20 @@ class Writer:
                       for i, (name, color) in enumerate(zip(self.classes.names, self.classes.palette))]
         data = {"info": {"description": "exported by gcnet-annotator"}, "images": self.images,
                 "annotations": self.annotations, "categories": categories}
-        atomic_write_text(self.out / "annotations.json", json.dumps(data) + "\n")
+        name = f"annotations/instances_{self.split}.json" if self.layout == "dataset" else "annotations.json"
+        atomic_write_text(self.out / name, json.dumps(data) + "\n")
+
+
+def _copied_suffix(image: Path) -> str:
+    """The suffix of an image's copy: its own for JPEG and PNG, else PNG (written from the pixels)."""
+    return ".jpg" if image.suffix.lower() in (".jpg", ".jpeg") else ".png"
 
 
 def recognise(source: Source) -> int:
-    """A JSON file with ``"annotations"``, or a folder whose first JSON file has them (and no labelme shapes)."""
+    """A JSON file with ``"annotations"``, a dataset folder (``annotations/instances_*.json``), or
+    a folder whose first JSON file has them (and no labelme shapes)."""
+    if source.is_dir and source.has_dir("annotations") and dataset_files(source.path):
+        return LAYOUT
     if source.is_file:
         return LAYOUT if source.path.suffix.lower() == ".json" and source.holds(source.path, '"annotations"') \
             else NOT_IT
@@ -163,5 +204,8 @@ def recognise(source: Source) -> int:
     return NOT_IT
 
 
-FORMAT = Format("coco", "COCO JSON (RLE masks)", find, Writer, recognise=recognise,
+LAYOUTS = ("dataset", "file")
+
+FORMAT = Format("coco", "COCO JSON (RLE masks)", find, Writer, split=True, recognise=recognise,
+                options=frozenset({"coco_layout"}),
                 import_title="COCO JSON (RLE and polygons)")

@@ -52,3 +52,15 @@ def test_datumaro_loads_the_voc_export_with_equal_masks(tmp_path):
     for i, rel in enumerate(IMAGES):
         voc_id = Path(rel).with_suffix("").as_posix().replace("/", "__")
         np.testing.assert_array_equal(as_project_values(names, masks[voc_id]), _labels(i, CUSTOM))
+
+
+@needs_datumaro
+def test_datumaro_loads_the_coco_export_with_equal_masks(tmp_path):
+    project = _project(tmp_path / "p", CUSTOM, with_labels=True)
+    export_images(project, IMAGES, "coco", tmp_path / "coco")  # annotations/instances_train.json, images/train/
+    names, masks = read_with_datumaro(tmp_path / "coco", "coco_instances", tmp_path)
+    assert names == list(CUSTOM.names)
+    assert len(masks) == len(IMAGES)
+    for i, rel in enumerate(IMAGES):
+        np.testing.assert_array_equal(as_project_values(names, masks[Path(rel).with_suffix("").as_posix()]),
+                                      _labels(i, CUSTOM))

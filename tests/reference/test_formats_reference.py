@@ -137,7 +137,7 @@ def test_pycocotools_reads_the_coco_export(tmp_path):
 
     project = _project(tmp_path / "p", CUSTOM, with_labels=True)
     export_images(project, IMAGES, "coco", tmp_path / "coco")
-    coco = COCO(str(tmp_path / "coco" / "annotations.json"))
+    coco = COCO(str(tmp_path / "coco" / "annotations" / "instances_train.json"))
     assert [c["supercategory"] for c in coco.loadCats(coco.getCatIds())] == list(CUSTOM.names)
     for i, image in enumerate(coco.loadImgs(coco.getImgIds())):
         for ann in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
