@@ -25,6 +25,7 @@ from gcnet_core.project.store import Project, ProjectError
 from gcnet_core.weights.zoo import get_entry
 
 from app.dialogs.about import show_about
+from app.actions.listing import shortcut_rows
 from app.actions.table import build_actions
 from .canvas import CanvasView
 from app.controllers.class_editing import ClassEditing
@@ -536,7 +537,7 @@ class MainWindow(QMainWindow):
 
     def show_shortcut_sheet(self) -> ShortcutSheet:
         """Help ▸ Keyboard Shortcuts: every action and its key as they are now."""
-        sheet = ShortcutSheet(self.action_set, self)
+        sheet = ShortcutSheet(shortcut_rows(self.action_set), self)
         sheet.show()
         return sheet
 

@@ -14,8 +14,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
-from app.settings.table import THEMES
-
 DARK = {
     QPalette.ColorRole.Window: "#2b2d30", QPalette.ColorRole.WindowText: "#e6e6e6",
     QPalette.ColorRole.Base: "#1e1f22", QPalette.ColorRole.AlternateBase: "#2b2d30",
@@ -58,9 +56,8 @@ class SystemTheme:
         _THEME = self  # the newest is the application's (main makes it before the window)
 
     def set_choice(self, choice: str) -> None:
-        """"system" follows the desktop; "light" and "dark" stay whatever the desktop says."""
-        if choice not in THEMES:
-            raise ValueError(f"{choice!r} is not one of {', '.join(THEMES)}")
+        """"system" follows the desktop; "light" and "dark" (the settings' ``THEMES``) stay
+        whatever the desktop says."""
         self.choice = choice
         self.apply(self.hints.colorScheme())
 

@@ -7,8 +7,6 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import Qt  # noqa: E402
-
 from app.settings.store import AppSettings  # noqa: E402
 
 from test_window import drag, make_folder, make_window, open_and_wait  # noqa: E402,F401
