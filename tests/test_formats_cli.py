@@ -38,18 +38,18 @@ def test_import_a_labelme_folder_then_export_it_as_ade20k(tmp_path, capsys):
     assert main(["import", "--project", str(tmp_path / "photos"), "--add-classes", "--quiet",
                  str(tmp_path / "photos")]) == 0
     project = Project.open(tmp_path / "photos")
-    assert project.classes.names == ("cat", "dog")
+    assert project.classes.names == ("cat", "background", "dog")  # outside every shape: background (labelme2voc)
     assert project.state("a.jpg") == project.state("b.jpg") == "corrected"
     labels = read_index_mask(project.label_path("b.jpg"))
-    assert (labels[:, 6:] == 1).all() and (labels[:, :6] == 255).all()
+    assert (labels[:, 6:] == 2).all() and (labels[:, :6] == 1).all()
     assert [s.name for s in project_samples(project.root)] == ["a.jpg", "b.jpg"]  # what fine-tuning trains on
 
     out = tmp_path / "ade"
     assert main(["export", "--project", str(project.root), "--format", "ade20k", "--split", "val",
                  "--all-corrected", "--out", str(out), "--quiet"]) == 0
     stored = np.asarray(Image.open(out / "annotations" / "validation" / "b.png"))
-    assert (stored[:, 6:] == 2).all() and (stored[:, :6] == 0).all()
-    assert (out / "classes.txt").read_text() == "cat\ndog\n"
+    assert (stored[:, 6:] == 3).all() and (stored[:, :6] == 2).all()
+    assert (out / "classes.txt").read_text() == "cat\nbackground\ndog\n"
 
 
 def test_import_names_a_source_it_cannot_read(tmp_path, capsys):

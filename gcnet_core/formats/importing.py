@@ -63,6 +63,7 @@ class Found:
     keys: tuple[str, ...]
     load: Loader
     palette: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    background: str | None = None  # the name of unlabelled pixels: added as a class even when not asked
 
 
 @dataclass
@@ -161,9 +162,11 @@ class ClassMapper:
         self.added: list[str] = []
         self._index = {_norm(n): i for i, n in enumerate(self.names)}
 
-    def lut(self, names: Sequence[str], values: np.ndarray, palette: dict[str, tuple[int, int, int]]
-            ) -> tuple[np.ndarray | None, list[str]]:
-        """A 256-entry table for the values present, or (None, unknown names) when not allowed."""
+    def lut(self, names: Sequence[str], values: np.ndarray, palette: dict[str, tuple[int, int, int]],
+            background: str | None = None) -> tuple[np.ndarray | None, list[str]]:
+        """A 256-entry table for the values present, or (None, unknown names) when not allowed;
+        ``background`` (the format's name of unlabelled pixels) is added as ``background`` when
+        the project has no such class, asked or not."""
         lut = np.full(256, IGNORE_INDEX, dtype=np.uint8)
         unknown = []
         for value in values.tolist():
@@ -171,6 +174,8 @@ class ClassMapper:
                 continue
             name = names[value] if value < len(names) else f"value {value}"
             index = self._index.get(_norm(name))
+            if index is None and background is not None and name == background:
+                index = self._add(_norm(name), palette.get(name))
             if index is None:
                 if not self.add_unknown:
                     unknown.append(name)
@@ -258,7 +263,7 @@ def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassM
         report.size_mismatches.append((item.file, image, f"label {values.shape[1]}x{values.shape[0]}, "
                                                           f"image {width}x{height}"))
         return
-    lut, unknown = mapper.lut(names, np.unique(values), item.palette)
+    lut, unknown = mapper.lut(names, np.unique(values), item.palette, item.background)
     if lut is None:
         for name in unknown:
             report.unknown_classes.setdefault(name, []).append(item.file)

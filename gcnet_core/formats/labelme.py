@@ -3,9 +3,12 @@
 Shapes are drawn as labelme's ``utils.shape_to_mask`` draws them (Pillow's polygon, rectangle
 and ellipse fill; lines 10 px wide, points of radius 5) and mask shapes are placed at the
 integer corners of their box, so an import gives the labels labelme's own conversion gives.
-``__ignore__`` shapes mark ignore (255); ``_background_`` is the class ``background``.
-Export writes, per class present in an image, one ``mask`` shape (exact) or, with
-``shapes="polygon"``, one polygon per outer contour (holes are filled: approximate).
+As in labelme's own converter (labelme2voc), pixels outside every shape and ``_background_``
+shapes are background (the project's ``background`` class, created when it has none), and
+``__ignore__`` shapes mark ignore (255). Export writes, per class present in an image, one
+``mask`` shape (exact) or, with ``shapes="polygon"``, one polygon per outer contour (holes are
+filled: approximate); the background class is written as ``_background_`` and ignore pixels as
+an ``__ignore__`` shape, so labelme's converter and our import read the labels back unchanged.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from .importing import Found
 
 LABELME_VERSION = "5.5.0"
 IGNORE_LABEL = "__ignore__"
+BACKGROUND_LABEL = "_background_"  # labelme's name of class 0, what lies outside every shape
 
 
 def find(source: Path, split: str | None = None, root: Path | None = None, **_: object
@@ -56,12 +60,12 @@ def find(source: Path, split: str | None = None, root: Path | None = None, **_: 
                     pass
         for shape in (data.get("shapes") or []) if isinstance(data, dict) else []:
             label = shape.get("label") if isinstance(shape, dict) else None
-            if isinstance(label, str) and label != IGNORE_LABEL and label not in names:
+            if isinstance(label, str) and label not in (IGNORE_LABEL, BACKGROUND_LABEL) and label not in names:
                 names.append(label)
-        found.append(Found(path, tuple(dict.fromkeys(keys)), _loader(path)))
-    classes = ClassSet(tuple(names), generated_palette(names))
+        found.append(Found(path, tuple(dict.fromkeys(keys)), _loader(path), background=BACKGROUND_LABEL))
+    classes = ClassSet(tuple(names), generated_palette(names))  # background: added when a file has some
     for item in found:
-        item.palette = dict(zip(classes.names, classes.palette))
+        item.palette = {BACKGROUND_LABEL: (0, 0, 0), **dict(zip(classes.names, classes.palette))}
     return found, classes
 
 
@@ -78,8 +82,8 @@ def _loader(path: Path):
         if not isinstance(data, dict) or not isinstance(data.get("shapes"), list):
             raise ValueError(f"{path} is not a labelme file (no 'shapes' list)")
         height, width = _size(path, data)
-        canvas = np.full((height, width), IGNORE_INDEX, dtype=np.uint8)
-        names: list[str] = []
+        canvas = np.zeros((height, width), dtype=np.uint8)  # value 0: background
+        names: list[str] = [BACKGROUND_LABEL]
         for number, shape in enumerate(data["shapes"], start=1):
             try:
                 mask = shape_mask((height, width), shape)
@@ -156,12 +160,18 @@ def _shape(label: str, points, kind: str, mask: str | None = None) -> dict:
 
 
 def shapes_of(labels: np.ndarray, classes: ClassSet, style: str = "mask") -> list[dict]:
+    """The shapes of ``labels``: ignore pixels as an ``__ignore__`` shape (an ignore pixel is not
+    outside every shape), first, so the classes' shapes are drawn over the holes a polygon of it
+    fills; then one per class present (the background class as ``_background_``)."""
     shapes = []
-    for index in np.unique(labels).tolist():
-        if index == IGNORE_INDEX or index >= len(classes):
-            continue
+    present = [i for i in np.unique(labels).tolist() if i < len(classes)]
+    for index in ([IGNORE_INDEX] if (labels == IGNORE_INDEX).any() else []) + present:
         binary = labels == index
-        name = classes.names[index]
+        if index == IGNORE_INDEX:
+            name = IGNORE_LABEL
+        else:
+            name = classes.names[index]
+            name = BACKGROUND_LABEL if name.strip().lower() in ("background", BACKGROUND_LABEL) else name
         if style == "mask":
             ys, xs = np.nonzero(binary)
             y1, y2, x1, x2 = int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())

@@ -55,7 +55,7 @@ def test_import_a_labelme_folder(qtbot, make_window, tmp_path):
     dialog = _run_dialog(qtbot, window, folder)
     assert dialog.format.currentData() == "labelme"  # guessed from the folder
     report = "\n".join(dialog.report.lines())
-    assert "imported 1 label file(s)" in report and "new classes added: kitty" in report
+    assert "imported 1 label file(s)" in report and "new classes added: background, kitty" in report
     assert "stray.json" in dialog.report_view.toPlainText()  # matched no image: named, not dropped
 
     project = window.session.project
@@ -64,7 +64,8 @@ def test_import_a_labelme_folder(qtbot, make_window, tmp_path):
     assert project.state("chelsea.png") == "corrected" and window.files.model.state("chelsea.png") == "corrected"
     assert window.files.model.state("coffee.png") != "corrected"
     labels = window.session.document.labels  # the open image shows its imported mask
-    assert (labels[:30] == sky).all() and (labels[36:55, 11:50] == kitty).all() and labels[58, 70] == 255
+    background = project.classes.names.index("background")  # outside every shape, as labelme2voc reads it
+    assert (labels[:30] == sky).all() and (labels[36:55, 11:50] == kitty).all() and labels[58, 70] == background
     np.testing.assert_array_equal(read_index_mask(project.label_path("chelsea.png")), labels)
     dialog.close()
 
@@ -167,4 +168,4 @@ def test_the_dialogs_list_the_registry_and_a_format_registered_there_alone(qtbot
     importer.format.setCurrentIndex(importer.format.findData("text"))
     assert importer.split.isEnabled() and importer.class_list.isEnabled()
     importer.format.setCurrentIndex(importer.format.findData("coco"))
-    assert not importer.split.isEnabled() and not importer.class_list.isEnabled()
+    assert importer.split.isEnabled() and not importer.class_list.isEnabled()  # instances_<split>.json

@@ -8,8 +8,9 @@
 * cityscapesscripts' ``evalPixelLevelSemanticLabeling`` evaluates a Cityscapes export (with
   instanceIds, iIoU on) against predictions in labelIds: every present class scores IoU 1;
 * pycocotools loads the COCO export and COCOeval of the export against itself gives AP 1;
-* labelme's own ``LabelFile`` loads the labelme export, and its ``shapes_to_label`` gives our
-  labels (mask shapes exactly; polygon shapes on rectilinear regions exactly too).
+* labelme's own ``LabelFile`` loads the labelme export, and its ``shapes_to_label`` with
+  labelme2voc's table (``__ignore__`` -1, ``_background_`` 0) gives our labels (mask shapes
+  exactly; polygon shapes on rectilinear regions exactly too).
 
 Each test is skipped when its tool is not installed. The tools, added to the ``.refvenv`` of
 README's reference section (they leave its torch, numpy and mmsegmentation as they are)::
@@ -170,10 +171,12 @@ def test_labelme_loads_the_labelme_export(tmp_path, shapes):
     for i, rel in enumerate(IMAGES):
         path = tmp_path / "lm" / Path(rel).with_suffix(".json")
         label_file = LabelFile(str(path))
-        values = {name: k + 1 for k, name in enumerate(CUSTOM.names)}  # 0: no shape (our ignore)
+        # labelme2voc's table: __ignore__ -1, _background_ (and no shape) 0, then the classes
+        values = {"__ignore__": -1, "_background_": 0, **{name: k + 1 for k, name in enumerate(CUSTOM.names)}}
         cls, _ = shapes_to_label((24, 32), label_file.shapes, values)
         expected = _labels(i, CUSTOM) if shapes == "mask" else labels
-        np.testing.assert_array_equal(np.where(cls == 0, 255, cls - 1), expected)
+        assert (cls != 0).all()  # every pixel is under a shape: ignore ones under __ignore__
+        np.testing.assert_array_equal(np.where(cls == -1, 255, cls - 1), expected)
 
 
 @_needs("mmengine")
