@@ -18,9 +18,9 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from gcnet_core.api import init_model
 from gcnet_core.files.images import ImageReadError
 from gcnet_core.model.classes import ClassSet
+from gcnet_core.predict import running
 from gcnet_core.predict.acceleration import release_gpu_memory
 from gcnet_core.predict.preview import preview_inference
-from gcnet_core.predict.running import inference
 
 log = logging.getLogger("gcnet_annotator.inference")
 
@@ -118,7 +118,7 @@ class InferenceWorker(QObject):
             if request.preview:
                 result = preview_inference(self._model, request.image)
             else:
-                result = inference(self._model, request.image, tta=request.config.tta)
+                result = running.inference(self._model, request.image, tta=request.config.tta)
             seconds = time.perf_counter() - start
         except ImageReadError as error:  # an expected bad file: one line naming it and why
             log.warning("pre-segmenting failed: %s", error)

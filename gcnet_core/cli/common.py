@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ..api import init_model
+from .. import api
 from ..predict.distributed import device_for_this_process
 from ..predict.fast import options_from_flags
 
@@ -84,7 +84,7 @@ def load_model(args: argparse.Namespace, fast: bool | None) -> "LoadedModel":
     onnxruntime engine is built now, its one-off export said on stderr."""
     bar = DownloadBar(f"downloading {args.model or 'checkpoint'}")
     try:
-        model = init_model(args.model, args.checkpoint, device=device_for_this_process(args.device),
+        model = api.init_model(args.model, args.checkpoint, device=device_for_this_process(args.device),
                            precision=args.precision, progress=bar, fast=fast,
                            fast_options=options_from_flags(args))  # --compile, --cuda-graphs, --pinned-upload
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..formats.export import corrected_images, export_images, mark_exported
 from ..formats.importing import ImportReport
 from ..formats.label_import import guess_format, import_labels
-from ..formats.registry import export_formats, import_formats
+from ..formats.registry import export_formats, import_format, import_formats
 from ..model.classes import ClassSet
 from ..project.store import PROJECT_FILE, Project, ProjectError
 
@@ -79,8 +79,6 @@ def cmd_import(args) -> int:
     if fmt is None:
         print(f"error: cannot tell the layout of {args.source}; give --format", file=sys.stderr)
         return 2
-    from ..formats.registry import import_format
-
     if args.split and not import_format(fmt).split:
         print(f"error: the {fmt} layout has no splits; --split {args.split} cannot apply", file=sys.stderr)
         return 2

@@ -45,11 +45,11 @@ import torch
 
 from ..files.atomic import atomic_write_text
 from ..files.images import read_image_rgb
+from . import mmseg_bridge
 from .acceleration import release_gpu_memory
 from .fast import FastOptions, FastPredictor
 from .folder import segment_files
 from .measure import MemoryProbe, cpu_fp32_peak, network_flops
-from .mmseg_bridge import build_mmseg_model, mmseg_available, predict_labels, prepare_inputs
 from .onnx_engine import EngineError, EnginePredictor, onnxruntime_version
 from .predictor import Predictor, rescale_size, resolve_precision
 
@@ -371,7 +371,7 @@ def _mmseg_candidates(report: BenchmarkReport, model: "LoadedModel", inputs: lis
                       asked: bool) -> list:
     """mmsegmentation's own model (built from its config with the same checkpoint) when it is
     importable; its first-image latency includes building it and loading the checkpoint."""
-    if not mmseg_available():
+    if not mmseg_bridge.mmseg_available():
         if asked:
             report.notes.append("mmseg: not installed (pip install mmsegmentation==1.2.2 mmengine mmcv-lite); "
                                 "row skipped")
@@ -381,8 +381,8 @@ def _mmseg_candidates(report: BenchmarkReport, model: "LoadedModel", inputs: lis
     checkpoint = model.checkpoint_path
 
     def make() -> Runner:
-        reference_model = build_mmseg_model(model.entry.name, checkpoint, device=str(device))
-        data = [prepare_inputs(reference_model, image) for image in inputs]  # the data loader's work
-        return lambda i: predict_labels(reference_model, data[i % len(data)])
+        reference_model = mmseg_bridge.build_mmseg_model(model.entry.name, checkpoint, device=str(device))
+        data = [mmseg_bridge.prepare_inputs(reference_model, image) for image in inputs]  # the data loader's work
+        return lambda i: mmseg_bridge.predict_labels(reference_model, data[i % len(data)])
 
     return [(f"mmseg {mmseg.__version__} own model, fp32 eager", make)]
