@@ -136,14 +136,20 @@ class ImageIndex:
         return None, f"matches no image in the project (looked for {' or '.join(repr(k) for k in keys)})"
 
 
+EXIF_ORIENTATION = 0x0112
+TURNED = (5, 6, 7, 8)  # orientations that swap width and height
+
+
 def image_size(path: Path) -> tuple[int, int]:
-    """(height, width) from the image header, without decoding the pixels."""
+    """(height, width) as the image is shown, from its header without decoding the pixels: the
+    EXIF orientation applied, as our decoder, OpenCV and labelme apply it."""
     try:
         with Image.open(path) as im:
             width, height = im.size
+            orientation = im.getexif().get(EXIF_ORIENTATION, 1)
     except (OSError, ValueError) as error:
         raise ImageReadError(path, f"cannot read its size ({error})") from None
-    return height, width
+    return (width, height) if orientation in TURNED else (height, width)
 
 
 # ------------------------------------------------------------------------------ classes
