@@ -101,7 +101,7 @@ def test_coco_rle_decodes_to_the_class_masks(project, tmp_path):
     export_images(project, ["a.jpg"], "coco", tmp_path / "single", coco_layout="file")  # the older layout
     single = json.loads((tmp_path / "single" / "annotations.json").read_text())
     assert single["annotations"] == [a for a in data["annotations"] if a["image_id"] == 1]
-    assert sorted(p.name for p in (tmp_path / "single").iterdir()) == ["annotations.json"]
+    assert sorted(p.name for p in (tmp_path / "single").iterdir()) == [".gcnet-output", "annotations.json"]
 
 
 def test_only_corrected_images_become_exported(project, tmp_path):
@@ -138,7 +138,8 @@ def test_cli_export_all_corrected(project, tmp_path, capsys):
     # explicit images, relative to the project; an already-exported image stays exported
     assert main(["export", "--project", str(project.root), "--format", "gray", "--out", str(out / "g"),
                  "a.jpg", "b.png", "--quiet"]) == 0
-    assert sorted(p.name for p in (out / "g").iterdir()) == ["a.png", "b.png", "classes.txt"]
+    assert sorted(p.name for p in (out / "g").iterdir()) == [".gcnet-output", "a.png", "b.png", "classes.txt"]
+    assert (out / "g" / ".gcnet-output").read_text().startswith("gcnet export output")  # a project scan skips it
     assert Project.open(project.root).state("b.png") == "predicted"
 
 

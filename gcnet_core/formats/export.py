@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..files.images import ImageReadError
+from ..files.outputs import mark_output_folder
 from ..model.classes import ClassSet
 from ..project.store import Project
 from .registry import export_format
@@ -60,7 +61,7 @@ def export_images(project: Project, images: Sequence[str | Path], fmt: str, out:
     """
     check_format(fmt, project.classes)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    mark_output_folder(out, "gcnet export")  # created; a project scan does not list an export as photos
     paths = [_absolute(project, image) for image in images]
     report = ExportReport(out, fmt)
     writer = export_format(fmt).writer(out, project.classes, split=split, with_images=with_images,
