@@ -80,3 +80,35 @@ def test_the_export_names_background_and_ignore_as_labelme_does_and_reads_back_t
     report = import_labels(back, "labelme", tmp_path / "out")
     assert len(report.imported) == 1, report.lines()
     np.testing.assert_array_equal(read_index_mask(back.label_path(back.root / "a.jpg")), labels)
+
+
+def test_embedded_image_data_without_its_image_names_the_missing_file(tmp_path):
+    import base64
+    import io
+
+    root = tmp_path / "p"
+    root.mkdir()
+    Image.fromarray(np.zeros((8, 10, 3), np.uint8)).save(root / "other.jpg")
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((8, 10, 3), np.uint8)).save(buffer, format="PNG")
+    (tmp_path / "json").mkdir()
+    (tmp_path / "json" / "shot.json").write_text(json.dumps({
+        "version": "5.5.0", "flags": {}, "shapes": [_rect("cat", 0, 0, 4, 4)], "imagePath": "shot.png",
+        "imageData": base64.b64encode(buffer.getvalue()).decode("ascii"), "imageHeight": 8, "imageWidth": 10}))
+    project = Project.create(root, ClassSet(("cat",), ((200, 0, 0),)))
+    report = import_labels(project, "labelme", tmp_path / "json")
+    [(path, reason)] = report.unmatched
+    assert path.name == "shot.json"
+    assert str(tmp_path / "json" / "shot.png") in reason and "imageData" in reason
+
+
+def test_label_pngs_inside_the_project_are_not_labels_of_themselves(tmp_path):
+    root = tmp_path / "p"
+    root.mkdir()
+    Image.fromarray(np.ones((8, 10), np.uint8)).save(root / "a.png")  # an image of the project
+    (root / "classes.txt").write_text("background\ncat\n")
+    project = Project.create(root, ClassSet(("background", "cat"), ((0, 0, 0), (200, 0, 0))))
+    report = import_labels(project, "png", root)
+    assert report.imported == [] and not project.label_files()
+    [(path, reason)] = report.unmatched
+    assert path.name == "a.png" and "itself an image of the project" in reason

@@ -64,6 +64,7 @@ class Found:
     load: Loader
     palette: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     background: str | None = None  # the name of unlabelled pixels: added as a class even when not asked
+    hint: str = ""  # said when the file matches no image (e.g. its own image is missing)
 
 
 @dataclass
@@ -253,8 +254,10 @@ def import_found(project: Project, found: Sequence[Found], add_unknown: bool = F
 def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassMapper, replace: bool,
                 report: ImportReport, backup: Backup, staging: Path) -> None:
     image, why = index.match(item.keys)
+    if image is not None and image.resolve() == Path(item.file).resolve():
+        image, why = None, "is itself an image of the project, not its labels"
     if image is None:
-        report.unmatched.append((item.file, why))
+        report.unmatched.append((item.file, why + (f"; {item.hint}" if item.hint else "")))
         return
     if project.state(image) in ("corrected", "exported") and not replace:
         report.kept.append((item.file, image))

@@ -49,10 +49,14 @@ def find(source: Path, split: str | None = None, root: Path | None = None, **_: 
     for path in files:
         data = _read(path)
         image_path = data.get("imagePath") if isinstance(data, dict) else None
-        keys = [path.stem]
+        keys, hint = [path.stem], ""
         if isinstance(image_path, str) and image_path:
             image = (path.parent / image_path.replace("\\", "/")).resolve()
             keys.insert(0, image.stem)
+            if not image.exists():
+                hint = f"its image {image} is missing" + (
+                    " (the JSON embeds it as imageData: save it there, then import again)"
+                    if data.get("imageData") else "")
             if root is not None:
                 try:
                     keys.insert(0, "/" + image.relative_to(Path(root).resolve()).with_suffix("").as_posix())
@@ -62,7 +66,8 @@ def find(source: Path, split: str | None = None, root: Path | None = None, **_: 
             label = shape.get("label") if isinstance(shape, dict) else None
             if isinstance(label, str) and label not in (IGNORE_LABEL, BACKGROUND_LABEL) and label not in names:
                 names.append(label)
-        found.append(Found(path, tuple(dict.fromkeys(keys)), _loader(path), background=BACKGROUND_LABEL))
+        found.append(Found(path, tuple(dict.fromkeys(keys)), _loader(path), background=BACKGROUND_LABEL,
+                           hint=hint))
     classes = ClassSet(tuple(names), generated_palette(names))  # background: added when a file has some
     for item in found:
         item.palette = {BACKGROUND_LABEL: (0, 0, 0), **dict(zip(classes.names, classes.palette))}
