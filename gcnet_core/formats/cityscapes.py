@@ -27,6 +27,7 @@ from .importing import Found, read_values
 IMAGE_SUFFIX = "_leftImg8bit"
 KINDS = ("labelIds", "labelTrainIds", "color", "instanceIds")
 CLASSES = ClassSet(CITYSCAPES_CLASSES, CITYSCAPES_PALETTE)
+CUSTOM_TABLE = "label_colors.txt"  # datumaro's own class table for a Cityscapes tree: refused
 
 
 def base_name(rel: Path) -> str:
@@ -48,10 +49,18 @@ def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Foun
         root = root / split
     if not root.is_dir():
         raise FileNotFoundError(f"Cityscapes label folder not found: {root}")
+    table = next((p for p in (source / CUSTOM_TABLE, root / CUSTOM_TABLE) if p.is_file()), None)
+    if table is not None:
+        raise ValueError(f"{table}: a Cityscapes tree with its own class table is not read (its ids are not "
+                         "Cityscapes'); export it with the Cityscapes classes, or as VOC or COCO")
     chosen: dict[Path, tuple[Path, bool]] = {}
     for kind, is_label_ids in (("labelIds", True), ("labelTrainIds", False)):  # trainIds win
         for path in sorted(root.rglob(f"*_gtFine_{kind}.png")):
             chosen[path.parent / path.name[: -len(f"_gtFine_{kind}.png")]] = (path, is_label_ids)
+    if not chosen:
+        others = [kind for kind in ("instanceIds", "color") if next(root.rglob(f"*_gtFine_{kind}.png"), None)]
+        raise FileNotFoundError(f"no *_gtFine_labelIds.png or *_gtFine_labelTrainIds.png under {root}"
+                                + (f" (only {' and '.join(others)} files, which are not read)" if others else ""))
     found = []
     for stem, (path, is_label_ids) in sorted(chosen.items()):
         base, city = stem.name, stem.parent.name
