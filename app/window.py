@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.classes_panel)
         self.inference = InferenceService(self)
         self.batch = BatchSegmenter(batch_command, self)
-        self.action_set = build_actions(self)  # the table in app/actions.py
+        self.action_set = build_actions(self)  # the table in app/actions/table.py
         self.finetune = FinetuneController(self)  # fine-tune dock, training worker, model versions
         self.status_labels = build_status_labels(self)
         self.models = ModelMemory(self)  # the selection remembered, per project, imported files kept

@@ -53,7 +53,7 @@ def test_spec_data_files_exist_and_carry_the_resources():
         assert not target.startswith("/") and ".." not in target
         assert any(path.rglob("*")) if path.is_dir() else path.stat().st_size > 0
     targets = {target for _, target in datas}
-    assert {"resources/icons", "resources/samples"} <= targets  # where app/runtime.py and app/main.py look
+    assert {"resources/icons", "resources/samples"} <= targets  # where app/shell/runtime.py and app/main.py look
     assert not any("screenshots" in source for source, _ in datas)
 
 

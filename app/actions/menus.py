@@ -1,6 +1,6 @@
 """The window's menu bar, tool bar and status bar, laid out from the action table.
 
-:data:`MENUS` says which action goes where (by its key in ``app/actions.py``); the
+:data:`MENUS` says which action goes where (by its key in ``app/actions/table.py``); the
 builders return small records of the widgets the window talks to afterwards.
 """
 

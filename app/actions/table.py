@@ -2,7 +2,7 @@
 Preferences call it), text, default shortcut and what it does.
 
 :func:`build_actions` makes the QActions of a window from :data:`ACTIONS` into an
-:class:`Actions` record; ``app/shortcuts.py`` and Preferences read the same table (in its
+:class:`Actions` record; ``app/settings/shortcuts.py`` and Preferences read the same table (in its
 order), so a new action joins the editable shortcuts by being a row here.
 """
 

@@ -74,7 +74,7 @@ class FinetuneController(QObject):
         self.device_label.setContentsMargins(6, 0, 6, 0)
         window.statusBar().addPermanentWidget(self.device_label)
 
-        self.start_action = window.action_set.finetune_start  # the Model menu's (app/actions.py)
+        self.start_action = window.action_set.finetune_start  # the Model menu's (app/actions/table.py)
 
         panel = self.panel
         panel.startRequested.connect(self.start)

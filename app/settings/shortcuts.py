@@ -1,6 +1,6 @@
 """Editable keyboard shortcuts of the window's actions.
 
-The editable set is the action table (``app/actions.py``'s :data:`~app.actions.table.ACTIONS`,
+The editable set is the action table (``app/actions/table.py``'s :data:`~app.actions.table.ACTIONS`,
 in its order): a new action joins it by being a row there. Each action keeps the
 shortcuts it was built with as its default; a person's choice replaces the first one
 (a second default key, such as PgDown beside D, stays) and is stored in the settings

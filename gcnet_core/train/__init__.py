@@ -1,7 +1,7 @@
 """Fine-tuning GCNet: mmsegmentation's recipe, exact resume, clean cancel, JSON events, DDP.
 
 Public API: :class:`TrainConfig` (with ``TrainConfig.from_options(preset="finetune", ...)``),
-:func:`train`, :func:`adapt_classifiers` and the ``gcnet train`` command (:mod:`.cli`).
+:func:`train`, :func:`adapt_classifiers` and the ``gcnet train`` command (:mod:`gcnet_core.cli.train`).
 
 Files written in ``out``: ``last.pth`` and ``best.pth`` (official layout, loadable with
 ``gcnet_core.init_model(checkpoint=path)``) and ``resume.pth`` (optimizer, scaler, RNG,
