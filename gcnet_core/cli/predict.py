@@ -9,6 +9,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..files.images import DEFAULT_MAX_MEGAPIXELS, find_images
+from ..files.masks import MASK_FORMATS
+from ..files.outputs import mark_output_folder
+from ..predict.distributed import shard_for_this_process
+from ..predict.folder import segment_files
+from ..project.predictions import StoredPrediction, save_prediction
 from .common import add_model_options, load_model
 from .events import JsonLinesSink
 from .outputs import check_writable, output_names
@@ -16,9 +22,6 @@ from .outputs import check_writable, output_names
 
 def add_predict_command(subparsers) -> None:
     """Register ``gcnet predict`` on the ``gcnet`` sub-command parser."""
-    from ..files.images import DEFAULT_MAX_MEGAPIXELS
-    from ..files.masks import MASK_FORMATS
-
     sub = subparsers.add_parser("predict", help="segment images and folders into mask PNGs")
     add_model_options(sub)
     sub.add_argument("--out", required=True, metavar="DIR")
@@ -47,11 +50,6 @@ def add_predict_command(subparsers) -> None:
 
 def run(args) -> int:
     from tqdm import tqdm
-
-    from ..files.images import find_images
-    from ..files.outputs import mark_output_folder
-    from ..predict.distributed import shard_for_this_process
-    from ..predict.folder import segment_files
 
     report = JsonLinesSink() if args.progress == "jsonl" else None
     inputs = find_images(args.inputs)
@@ -123,7 +121,6 @@ def _sidecar_writer(sidecars: dict[Path, Path] | None, model, model_id: str | No
     sidecar (:mod:`gcnet_core.project.predictions`), for the annotator's model-aware tools."""
     if sidecars is None:
         return None
-    from ..project.predictions import StoredPrediction, save_prediction
 
     names = tuple(model.classes.names)
 
