@@ -65,7 +65,6 @@ def run(args) -> int:
         _stderr(f"note: {', '.join(str(p) for p in group)} share a name: their masks are "
                 + ", ".join(names[p].name for p in group))
     check_writable(out_dir)  # a read-only or full disk is said now, not after the last image
-    mark_output_folder(out_dir, "gcnet predict")  # a project scan does not list these masks as photos
     targets = {path: out_dir / names[path] for path in inputs}
     sidecars = ({path: Path(args.predictions) / names[path].with_suffix(".npz") for path in inputs}
                 if args.predictions else None)
@@ -78,6 +77,7 @@ def run(args) -> int:
     if args.format == "cityscapes-labelids" and len(model.classes) != 19:
         print("error: --format cityscapes-labelids needs a Cityscapes model (19 classes)", file=sys.stderr)
         return 2
+    mark_output_folder(out_dir, "gcnet predict")  # a project scan does not list these masks as photos
     if report:  # what the mask values mean (a fine-tuned model may have its own classes)
         report.emit("model", classes=list(model.classes.names),
                     palette=[list(color) for color in model.classes.palette])
