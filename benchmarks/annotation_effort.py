@@ -24,18 +24,9 @@ with more tools can work as with fewer). The model: GCNet R50 fine-tuned for a f
 iterations on other images of the set, tuned once per set; the seeds draw the annotated
 images and GrabCut's random state.
 
-The cost model (frozen: ``effort.costs.SECONDS``; a change re-runs every way and is said in the commit):
-
-| action | seconds | what counts as one |
-| --- | --- | --- |
-| key | 0.28 | K: a tool key (B, P, F, K, S), a class key, each [ / ] brush-size step, N, Enter, a pick's 1-5, Ctrl+Z |
-| point | 1.10 | P: the cursor moved onto a region without a click (before N) |
-| click | 1.30 | P + B B: a flood fill, a pick, a click into the brush-size box |
-| vertex | 1.30 | P + B B: one polygon vertex |
-| drag | 1.30 + 0.08 per brush width of path | P + B B, plus the steering term: a brush or snap stroke |
-| look | 1.35 | M: deciding each correction, and judging what an unforeseeable tool did |
-
-Every snap attempt is paid in full whether kept or not; one that is undone adds Ctrl+Z.
+The cost model is frozen in ``effort/costs.py`` (its docstring holds the table, the README the
+same table; a change re-runs every way and is said in the commit). Every snap attempt is paid
+in full whether kept or not; one that is undone adds Ctrl+Z.
 Image sets: ``flat`` (flat colours, hard edges: GrabCut's best case), ``photo`` (the same
 geometry textured with the real photos of ``shared/data/images``) and ``--folder``
 (real photos with class-index masks of the same stem; tuned on the first half, annotated

@@ -20,7 +20,7 @@ from gcnet_core import paths  # noqa: E402
 from gcnet_core.project.defaults import GENERAL_MODEL, STREET_MODEL  # noqa: E402
 from gcnet_core.weights.zoo import get_entry  # noqa: E402
 
-from test_window import ScriptedPrompter  # noqa: E402
+from test_window import ScriptedPrompter, make_window  # noqa: E402,F401 (make_window: a fixture)
 
 
 def other_value(setting: Setting, tmp_path: Path):
@@ -68,24 +68,6 @@ def test_an_unusable_stored_value_reads_back_as_the_default(tmp_path):
     with pytest.raises(ValueError, match="device"):
         settings.set("device", "tpu")
     assert settings.get("opacity") == SETTING["opacity"].default  # nothing was written
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    made = []
-
-    def make() -> MainWindow:
-        window = MainWindow(AppSettings.at(tmp_path / "settings.ini"), ScriptedPrompter())
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        if window.isVisible():
-            window.close()
 
 
 def test_preferences_start_from_the_table_even_on_a_damaged_settings_file(make_window, tmp_path):
