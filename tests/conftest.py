@@ -6,10 +6,21 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from helpers import SLIDE_CS, WHOLE_ADE, random_checkpoint, register_entry, small_entry
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread: much faster for tiny tensors on a shared, busy 2-core CPU. A module
+    asks for it with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)

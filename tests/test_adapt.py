@@ -75,13 +75,7 @@ def make_project(root: Path, seeds: list[int], corrected: int, relabel_rule=lamb
 FEATURES = FeatureCache(None, memory_mb=256)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The fits and passes here are small: one thread is faster on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -32,13 +32,7 @@ def small_entry():
     return dataclasses.replace(entry, dataset=dataclasses.replace(entry.dataset, base_scale=(32, 16)))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread is much faster for these tiny tensors on a shared, busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -98,19 +98,26 @@ def grid_positions(length: int) -> np.ndarray:
     return np.arange(points) * ((length - 1) / (points - 1))
 
 
+def bilinear_taps(positions: np.ndarray, source: int, target: int,
+                  align_corners: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(low, high, fraction): the two source cells and the weight of ``high`` that torch's
+    bilinear resize of ``source`` cells to ``target`` uses at each target ``positions``."""
+    positions = np.asarray(positions, dtype=np.float64)
+    if align_corners:
+        coordinate = positions * ((source - 1) / (target - 1)) if target > 1 else np.zeros_like(positions)
+    else:
+        coordinate = np.maximum((positions + 0.5) * (source / target) - 0.5, 0.0)
+    low = np.minimum(np.floor(coordinate).astype(np.int64), source - 1)
+    high = np.minimum(low + 1, source - 1)
+    return low, high, np.clip(coordinate - low, 0.0, 1.0)
+
+
 def window_sampling(positions: np.ndarray, start: int, size: int, cells: int,
                     align_corners: bool) -> tuple[np.ndarray, np.ndarray]:
     """(grid rows inside the window, [rows, cells] bilinear weights): where a window's ``cells``
     features, resized to its ``size`` pixels with ``align_corners``, are at ``positions``."""
     inside = np.flatnonzero((positions >= start) & (positions <= start + size - 1))
-    local = positions[inside] - start
-    if align_corners:
-        source = local * ((cells - 1) / (size - 1)) if size > 1 else np.zeros_like(local)
-    else:
-        source = np.maximum((local + 0.5) * (cells / size) - 0.5, 0.0)
-    low = np.minimum(np.floor(source).astype(np.int64), cells - 1)
-    high = np.minimum(low + 1, cells - 1)
-    frac = np.clip(source - low, 0.0, 1.0)
+    low, high, frac = bilinear_taps(positions[inside] - start, cells, size, align_corners)
     weights = np.zeros((len(inside), cells))
     rows = np.arange(len(inside))
     np.add.at(weights, (rows, low), 1.0 - frac)
@@ -224,6 +231,6 @@ def feature_version(network: "GCNet", entry: "ZooEntry") -> str:
     return digest.hexdigest()[:24]
 
 
-__all__ = ["CHANNELS", "FEATURE_FORMAT", "FeatureExtractor", "FeatureMap", "combine_windows", "feature_version",
-           "grid_positions", "grid_size", "head_features", "logits_from_features", "slide_feature_map",
-           "whole_feature_map", "window_sampling"]
+__all__ = ["CHANNELS", "FEATURE_FORMAT", "FeatureExtractor", "FeatureMap", "bilinear_taps", "combine_windows",
+           "feature_version", "grid_positions", "grid_size", "head_features", "logits_from_features",
+           "slide_feature_map", "whole_feature_map", "window_sampling"]

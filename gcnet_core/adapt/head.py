@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from ..model.classes import IGNORE_INDEX
-from .features import CHANNELS, FeatureMap
+from .features import CHANNELS, FeatureMap, bilinear_taps
 
 EDITED_WEIGHT = 2.0
 PER_CLASS = 128  # pixels sampled per image and class (half from edited pixels where there are)
@@ -102,14 +102,7 @@ def resize_taps(source: int, target: int, align_corners: bool) -> tuple[np.ndarr
     """([target, 2] source indices, [target, 2] weights) of torch's 1-D bilinear resize."""
     if source == target:
         return np.stack([np.arange(target)] * 2, 1), np.stack([np.ones(target), np.zeros(target)], 1)
-    position = np.arange(target, dtype=np.float64)
-    if align_corners:
-        coordinate = position * ((source - 1) / (target - 1)) if target > 1 else np.zeros(target)
-    else:
-        coordinate = np.maximum((position + 0.5) * (source / target) - 0.5, 0.0)
-    low = np.minimum(np.floor(coordinate).astype(np.int64), source - 1)
-    high = np.minimum(low + 1, source - 1)
-    frac = np.clip(coordinate - low, 0.0, 1.0)
+    low, high, frac = bilinear_taps(np.arange(target), source, target, align_corners)
     return np.stack([low, high], 1), np.stack([1.0 - frac, frac], 1)
 
 
