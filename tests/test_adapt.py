@@ -13,7 +13,7 @@ import torch
 
 from gcnet_core import inference, init_model
 from gcnet_core.adapt import cache as cache_module
-from gcnet_core.adapt.cache import FeatureCache, project_cache_folder
+from gcnet_core.adapt.cache import FeatureCache
 from gcnet_core.adapt.features import FeatureExtractor, grid_positions, logits_from_features
 from gcnet_core.adapt.guard import Score, held_out_folds, score_labels, should_adopt
 from gcnet_core.adapt.head import grid_logits, model_head, relabel, resize_as_predictor
@@ -288,7 +288,7 @@ def test_gcnet_adapt_writes_a_checkpoint_that_predicts_the_projects_classes(tmp_
                  str(colour_model.checkpoint_path), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "pixels right before:" in printed and "live model: 3 corrected images" in printed
-    assert any(project_cache_folder(project.root).rglob("*.feat"))  # the features were kept
+    assert any(project.features_root.rglob("*.feat"))  # the features were kept
     loaded = init_model(WHOLE_ADE, out, device="cpu", fast=False, precision="fp32")
     assert loaded.classes == CLASSES and loaded.network.decode_head.conv_seg.weight.shape[0] == 3
     masks = tmp_path / "masks"

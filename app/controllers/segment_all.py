@@ -67,7 +67,8 @@ class SegmentAllController(QObject):
             self.inference.unload(gpu_only=True)  # the batch process gets the GPU memory
             self.panel.show_batch(True)
             self.panel.set_batch_progress(0, len(todo), f"Starting: {len(todo)} image(s)…")
-            self.batch.start(project.root, project.labels_root, [project.root / rel for rel in todo], config)
+            self.batch.start(project.root, project.staging_folder("batch"), [project.root / rel for rel in todo],
+                             config)
             self._model, self._states = config.model_id, states
             self.changed()  # work-ahead pauses while the batch runs
 

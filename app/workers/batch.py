@@ -2,7 +2,7 @@
 
 A crash, an out-of-memory or a kill of the worker process never takes the window down.
 Masks (and their prediction sidecars, for the model-aware tools) are written to a staging
-folder (``labels/.batch-<id>/``); the window moves each one into place only if its image is
+folder the project names (``Project.staging_folder("batch")``, ``.gcnet/batch-<id>/``); the window moves each one into place only if its image is
 still untouched (state ``new``), so an image a person corrects while the batch runs is never
 overwritten.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,11 +94,11 @@ class BatchSegmenter(QObject):
     def staging(self) -> Path | None:
         return self._staging
 
-    def start(self, root: Path, labels_dir: Path, images: list[Path], config: ModelConfig) -> None:
+    def start(self, root: Path, staging: Path, images: list[Path], config: ModelConfig) -> None:
         if self.running:
             raise RuntimeError("a batch is already running")
         self._root = Path(root)
-        self._staging = Path(labels_dir) / f".batch-{uuid.uuid4().hex[:8]}"
+        self._staging = Path(staging)
         self._config = config
         self._chunks = chunk_images([Path(p) for p in images])
         self._summary = BatchSummary(total=len(images))

@@ -39,7 +39,6 @@ from .features import FEATURE_FORMAT, FeatureMap
 
 DEFAULT_MEMORY_MB = 512
 DEFAULT_DISK_MB = 4096
-FOLDER = ".gcnet/features"  # inside a project: beside its labels, under the folder scanners skip
 SUFFIX = ".feat"
 _MAGIC = b"GCNETFEAT\n"
 _LENGTH = struct.Struct("<I")
@@ -54,11 +53,6 @@ def content_key(path: str | os.PathLike) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()[:32]
-
-
-def project_cache_folder(project_root: str | os.PathLike) -> Path:
-    """Where a project keeps its features on disk."""
-    return Path(project_root) / FOLDER
 
 
 class FeatureCache:
@@ -259,5 +253,4 @@ def _safe(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
-__all__ = ["DEFAULT_DISK_MB", "DEFAULT_MEMORY_MB", "FOLDER", "FeatureCache", "content_key", "decode", "encode",
-           "project_cache_folder"]
+__all__ = ["DEFAULT_DISK_MB", "DEFAULT_MEMORY_MB", "FeatureCache", "content_key", "decode", "encode"]

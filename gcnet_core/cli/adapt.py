@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..adapt.cache import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB, FeatureCache, project_cache_folder
+from ..adapt.cache import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB, FeatureCache
 from ..adapt.guard import FOLDS, LEAVE_ONE_OUT_BELOW
 from ..adapt.job import NothingToLearn, adapt_project
 from ..adapt.publish import write_adapted_checkpoint
@@ -63,7 +63,7 @@ def cmd_adapt(args) -> int:
     corrected = len(project.images_with_state(*DONE_STATES))
     say.event("start", project=str(project.root), corrected=corrected)
     model = init_model(args.model, args.checkpoint, device=args.device, precision="fp32", fast=False)
-    cache = FeatureCache(project_cache_folder(project.root), memory_mb=DEFAULT_MEMORY_MB, disk_mb=args.cache_mb)
+    cache = FeatureCache(project.features_root, memory_mb=DEFAULT_MEMORY_MB, disk_mb=args.cache_mb)
     try:
         result = adapt_project(project, model, cache, progress=say.progress)
     except NothingToLearn as reason:

@@ -74,6 +74,7 @@ DATA_DIR = ".gcnet"  # everything we write besides the project file
 LABELS_DIR = ".gcnet/labels"
 LABEL_SUFFIX = ".mask"  # PNG data under a name no image scanner matches
 BACKUPS_DIR = ".gcnet/backups"
+FEATURES_DIR = ".gcnet/features"  # the decode head's features kept for live adaptation (gcnet_core.adapt)
 OLD_LABELS_DIR = "labels"  # layout 1: labels/<rel>.png inside the image tree
 _LAYOUT_MARK = ".gcnet/layout-2"
 EDITED_DIR = ".edited"
@@ -119,6 +120,11 @@ class Project:
     @property
     def backups_root(self) -> Path:
         return self.root / BACKUPS_DIR
+
+    @property
+    def features_root(self) -> Path:
+        """Where live adaptation keeps each image's features on disk (``adapt.cache.FeatureCache``)."""
+        return self.root / FEATURES_DIR
 
     @classmethod
     def open(cls, root: str | os.PathLike, classes: ClassSet | None = None) -> "Project":

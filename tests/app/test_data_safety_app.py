@@ -142,7 +142,7 @@ def test_class_removal_waits_for_a_running_batch(qtbot, window, tmp_path):
     project = project_with_one_image(tmp_path / "p")
     win = window(batch_command=[sys.executable, "-c", "import time; time.sleep(60)"])  # a batch that runs on
     open_project(qtbot, win, project.root)
-    win.batch.start(project.root, project.labels_root, [project.root / "a.png"], ModelConfig(WHOLE_ADE))
+    win.batch.start(project.root, project.staging_folder("batch"), [project.root / "a.png"], ModelConfig(WHOLE_ADE))
     try:
         win.classes_panel.removeRequested.emit(0)
     finally:
@@ -242,7 +242,7 @@ def test_mixed_folder_in_the_window_no_crash_no_lost_mask(qtbot, window, tmp_pat
             assert project.state(rel) == "predicted", rel
             shape = read_index_mask(project.label_path(rel)).shape
             assert shape == Image.open(image).size[::-1], rel
-    assert not list(project.labels_root.glob(".batch-*"))
+    assert not list(project.data_root.glob("batch-*"))
 
 
 def test_segment_all_failures_reach_the_log(qtbot, window, tmp_path, caplog):

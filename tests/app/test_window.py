@@ -270,7 +270,7 @@ def test_segment_all_skips_corrected_and_reports_the_corrupt_file(qtbot, make_wi
     assert project.label_path("astronaut.png").read_bytes() == corrected_bytes
     assert read_index_mask(project.label_path("coffee.png")).shape == (36, 48)
     window.flush()  # the staging folder goes once the writer has placed every mask
-    assert not list(project.labels_root.glob(".batch-*"))
+    assert not list(project.data_root.glob("batch-*"))
     assert Project.open(folder).state("coffee.png") == "predicted"
     assert "2 image(s)" in window.model_panel.batch_label.text()
 

@@ -101,7 +101,7 @@ def test_batch_parses_events_stages_masks_and_summarises(qtbot, tmp_path):
     batch.segmented.connect(lambda image, staged: segmented.append((image, staged)))
     batch.progress.connect(lambda done, total, eta: progress.append((done, total, eta)))
     with qtbot.waitSignal(batch.finished, timeout=20000) as blocker:
-        batch.start(root, root / "labels", images, ModelConfig(WHOLE_ADE, device="cpu"))
+        batch.start(root, root / ".gcnet" / "batch-test", images, ModelConfig(WHOLE_ADE, device="cpu"))
         args = batch.arguments(images)
         assert args[args.index("--relative-to") + 1] == str(root)
         assert "--skip-existing" in args and "--checkpoint" not in args
@@ -110,7 +110,7 @@ def test_batch_parses_events_stages_masks_and_summarises(qtbot, tmp_path):
     assert summary.failed == [(str(images[1]), "cannot read image")]
     assert [Path(i).name for i, _ in segmented] == ["a.png", "c.png"]
     assert Path(segmented[0][1]) == batch.staging / "a.png"
-    assert batch.staging.parent == root / "labels" and batch.staging.name.startswith(".batch-")
+    assert batch.staging == root / ".gcnet" / "batch-test"  # the folder the caller named
     assert [d for d, _, _ in progress] == [1, 2, 3]
     assert progress[0][2] == -1 and progress[-1][2] == pytest.approx(0, abs=1e-6)
     assert not batch.running
@@ -120,7 +120,8 @@ def test_batch_collects_memory_fallback_notes(qtbot, tmp_path):
     batch = fake_batch(tmp_path, 0.01)
     root = tmp_path / "proj"
     with qtbot.waitSignal(batch.finished, timeout=20000) as blocker:
-        batch.start(root, root / "labels", [root / "a.png", root / "huge.png"], ModelConfig(WHOLE_ADE, device="cpu"))
+        batch.start(root, root / ".gcnet" / "batch-test", [root / "a.png", root / "huge.png"],
+                    ModelConfig(WHOLE_ADE, device="cpu"))
     summary = blocker.args[0]
     assert summary.written == 2 and len(summary.notes) == 1
     assert summary.notes[0][0] == str(root / "huge.png") and "on the CPU" in summary.notes[0][1]
@@ -159,7 +160,7 @@ def test_batch_cancel_terminates_the_process(qtbot, tmp_path):
     batch = fake_batch(tmp_path, 30)
     root = tmp_path / "proj"
     with qtbot.waitSignal(batch.finished, timeout=20000) as blocker:
-        batch.start(root, root / "labels", [root / "a.png", root / "b.png"], ModelConfig(WHOLE_ADE))
+        batch.start(root, root / ".gcnet" / "batch-test", [root / "a.png", root / "b.png"], ModelConfig(WHOLE_ADE))
         qtbot.wait(300)
         started = time.monotonic()
         batch.cancel()
@@ -170,7 +171,7 @@ def test_batch_cancel_terminates_the_process(qtbot, tmp_path):
 def test_batch_reports_a_process_that_fails(qtbot, tmp_path):
     batch = BatchSegmenter([sys.executable, "-c", "import sys; print('error: unknown model', file=sys.stderr); sys.exit(2)"])
     with qtbot.waitSignal(batch.finished, timeout=20000) as blocker:
-        batch.start(tmp_path, tmp_path / "labels", [tmp_path / "a.png"], ModelConfig(WHOLE_ADE))
+        batch.start(tmp_path, tmp_path / ".gcnet" / "batch-test", [tmp_path / "a.png"], ModelConfig(WHOLE_ADE))
     assert "unknown model" in blocker.args[0].error
 
 
