@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QLin
 from gcnet_core.files.images import ImageReadError, read_image_rgb
 from gcnet_core.project.states import DONE_STATES, TITLES
 
+from ..workers.tasks import run_in_pool
 from ..workers.thumbnails import THUMB_SIZE, ThumbnailCache
 
 STATE_TITLES = TITLES  # the project's words, shown in the list
@@ -463,14 +464,25 @@ class FileListDock(QDockWidget):
         of the scan passes a JPEG cut inside its data; only decoding it finds that out."""
         if self._root is None:
             return
+        root, suspects = Path(self._root), []
         for path in paths:
-            full = Path(self._root) / path
+            full = root / path
             try:
-                rel = full.relative_to(self._root).as_posix()
+                rel = full.relative_to(root).as_posix()
             except ValueError:
                 continue  # not in this folder (a scan of another one)
             if self.model.row_of(rel) is not None and self.model.problem(rel) is None:
-                self.model.set_problem(rel, _decode_problem(full))
+                suspects.append((rel, full))
+        if suspects:  # decoding is a file read: on a pool thread, never the UI's
+            run_in_pool(lambda: [(rel, _decode_problem(full)) for rel, full in suspects],
+                        lambda found: self._mark_unreadable(root, found))
+
+    def _mark_unreadable(self, root: Path, found: list[tuple[str, str | None]]) -> None:
+        if self._root is None or Path(self._root) != root:
+            return  # another folder was opened meanwhile
+        for rel, problem in found:
+            if problem and self.model.row_of(rel) is not None:
+                self.model.set_problem(rel, problem)
 
     def scan_finished(self) -> None:
         self._scanning = False

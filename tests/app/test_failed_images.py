@@ -40,6 +40,7 @@ def test_a_background_pass_that_cannot_decode_an_image_marks_it_unreadable(
         window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")  # work-ahead starts by itself
         qtbot.waitUntil(lambda: bool(failed), timeout=120000)
     assert failed == ["cut.jpg"]
+    qtbot.waitUntil(lambda: files.model.problem("cut.jpg") is not None, timeout=5000)  # decoded off the UI thread
     assert "truncated" in files.model.problem("cut.jpg")
     row = files.model.row_of("cut.jpg")
     assert "cannot be read" in files.model.index(row).data(0x0003)  # Qt.ToolTipRole
@@ -62,6 +63,7 @@ def test_segment_all_marks_the_image_it_could_not_decode(qtbot, make_window, tmp
     window.segment_all()  # the real `gcnet predict` process
     qtbot.waitUntil(lambda: bool(finished), timeout=180000)
     assert finished[0].written == 1 and [rel for rel, _why in finished[0].failed][0].endswith("cut.jpg")
+    qtbot.waitUntil(lambda: window.files.model.problem("cut.jpg") is not None, timeout=5000)
     assert "truncated" in window.files.model.problem("cut.jpg")
     assert ", 1 unreadable" in window.files.count_label.text()
     assert window.files.model.problem("astronaut.png") is None
