@@ -38,14 +38,14 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gcnet_core.adapt.cache import FeatureCache  # noqa: E402
-from gcnet_core.adapt.features import FeatureExtractor, FeatureMap, head_features  # noqa: E402
 from gcnet_core.adapt.head import model_head, relabel  # noqa: E402
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, adapt_project, fit_with_scribble,  # noqa: E402
                                   load_corrected)
 from gcnet_core.model.build import build_model  # noqa: E402
 from gcnet_core.model.classes import ClassSet  # noqa: E402
+from gcnet_core.predict.features import FeatureExtractor, FeatureMap, head_features  # noqa: E402
 from gcnet_core.predict.loaded import LoadedModel  # noqa: E402
+from gcnet_core.project.feature_cache import FeatureCache  # noqa: E402
 from gcnet_core.predict.predictor import normalize  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
 from gcnet_core.weights.zoo import get_entry  # noqa: E402

@@ -12,9 +12,6 @@ import pytest
 import torch
 
 from gcnet_core import inference, init_model
-from gcnet_core.adapt import cache as cache_module
-from gcnet_core.adapt.cache import FeatureCache
-from gcnet_core.adapt.features import FeatureExtractor, grid_positions, logits_from_features
 from gcnet_core.adapt.guard import Score, held_out_folds, score_labels, should_adopt
 from gcnet_core.adapt.head import grid_logits, model_head, relabel, resize_as_predictor
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, NothingToLearn, adapt_project, fit_with_scribble,
@@ -22,6 +19,9 @@ from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, NothingToLearn, adap
 from gcnet_core.cli.main import main
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.model.classes import ClassSet
+from gcnet_core.predict.features import FeatureExtractor, grid_positions, logits_from_features
+from gcnet_core.project import feature_cache as cache_module
+from gcnet_core.project.feature_cache import FeatureCache
 from gcnet_core.project.store import Project
 
 from helpers import WHOLE_ADE, register_entry, small_entry, tiny_start_checkpoint
@@ -153,7 +153,7 @@ def test_relabel_resizes_few_classes_yet_equals_the_full_argmax(ade_model):
 
 # ------------------------------------------------------------------ cache
 def small_map(seed: int = 0):
-    from gcnet_core.adapt.features import FeatureMap
+    from gcnet_core.predict.features import FeatureMap
 
     rng = np.random.default_rng(seed)
     return FeatureMap(rng.random((512, 4, 6)).astype(np.float16), (32, 48), (30, 45), False, False)

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from ..model.classes import IGNORE_INDEX
-from .features import CHANNELS, FeatureMap, bilinear_taps
+from ..predict.features import CHANNELS, FeatureMap, bilinear_taps
 
 EDITED_WEIGHT = 2.0
 PER_CLASS = 128  # pixels sampled per image and class (half from edited pixels where there are)

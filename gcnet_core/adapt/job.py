@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 import numpy as np
 
 from ..files.images import ImageReadError, read_image_rgb
+from ..predict.features import FeatureExtractor, FeatureMap
+from ..project.feature_cache import FeatureCache, content_key
 from ..project.states import DONE_STATES, MODEL_STATES
 from ..project.store import Project
-from .cache import FeatureCache, content_key
-from .features import FeatureExtractor, FeatureMap
 from .guard import Score, held_out_folds, score_labels, should_adopt, summary_line
 from .head import (Cancelled, LinearHead, Samples, check_samples, fit_head, image_samples, initial_head,
                    labels_token, model_head, predict_samples, relabel)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..adapt.cache import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB, FeatureCache
 from ..adapt.guard import FOLDS, LEAVE_ONE_OUT_BELOW
 from ..adapt.job import NothingToLearn, adapt_project
 from ..adapt.publish import write_adapted_checkpoint
 from ..api import init_model
+from ..project.feature_cache import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB, FeatureCache
 from ..project.states import DONE_STATES
 from ..project.store import Project, ProjectError
 from ..weights.checkpoint import read_checkpoint

@@ -1,8 +1,8 @@
-"""A bounded cache of :class:`~gcnet_core.adapt.features.FeatureMap` s: memory first, then a folder.
+"""A bounded cache of :class:`~gcnet_core.predict.features.FeatureMap` s: memory first, then a folder.
 
 Keyed by the image's content (:func:`content_key`, a hash of the file's bytes: a renamed
 image keeps its entry, an edited one gets a new one) and the feature version
-(:attr:`FeatureExtractor.version <gcnet_core.adapt.features.FeatureExtractor.version>`: the
+(:attr:`FeatureExtractor.version <gcnet_core.predict.features.FeatureExtractor.version>`: the
 weights the features came from). Sizes per image, 512 channels in float16:
 
 - ADE20K (whole image, test scale 2048x512): a 512x512 image has a 64x64 grid, 4.0 MiB; a
@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 
 from ..files.atomic import atomic_write_bytes
-from .features import FEATURE_FORMAT, FeatureMap
+from ..predict.features import FEATURE_FORMAT, FeatureMap
 
 DEFAULT_MEMORY_MB = 512
 DEFAULT_DISK_MB = 4096
@@ -43,7 +43,7 @@ SUFFIX = ".feat"
 _MAGIC = b"GCNETFEAT\n"
 _LENGTH = struct.Struct("<I")
 
-log = logging.getLogger("gcnet_core.adapt")
+log = logging.getLogger("gcnet_core.project")
 
 
 def content_key(path: str | os.PathLike) -> str:
