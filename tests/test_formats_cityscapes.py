@@ -1,12 +1,18 @@
 """Cityscapes trees an import cannot read are refused with the reason, never "imported 0" with
-exit 0 (issue 23): only ``*_instanceIds.png`` (or colour) files, or datumaro's own class table."""
+exit 0 (issue 23): only ``*_instanceIds.png`` (or colour) files, or datumaro's own class table.
+The export's official kinds (no labelTrainIds, what datumaro reads) read back the same."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
+from test_formats_roundtrip import CITYSCAPES, IMAGES, _labels, _project
 
 from gcnet_core.cli.main import main
+from gcnet_core.files.masks import read_index_mask
+from gcnet_core.formats.export import export_images
+from gcnet_core.formats.label_import import import_labels
 
 
 def _tree(tmp_path, kind):
@@ -34,3 +40,19 @@ def test_a_tree_with_its_own_class_table_is_refused_naming_it(tmp_path, capsys):
     assert "label_colors.txt" in err and "own class table" in err
     (source / "label_colors.txt").unlink()
     assert main(["import", "--project", str(root), "--format", "cityscapes", "--quiet", str(source)]) == 0
+
+
+def test_the_official_kinds_leave_out_train_ids_and_read_back_the_same(tmp_path):
+    project = _project(tmp_path / "a", CITYSCAPES, with_labels=True)
+    assert main(["export", "--project", str(project.root), "--format", "cityscapes", "--cityscapes-kinds",
+                 "official", "--out", str(tmp_path / "out"), "--quiet", "--all-corrected"]) == 0
+    folder = tmp_path / "out" / "gtFine" / "train" / "frankfurt"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"frankfurt_000000_000001_gtFine_{kind}.png" for kind in ("color", "instanceIds", "labelIds")]
+    back = _project(tmp_path / "b", CITYSCAPES, with_labels=False)
+    report = import_labels(back, "cityscapes", tmp_path / "out")  # from the labelIds
+    assert len(report.imported) == 2, report.lines()
+    for i, rel in enumerate(IMAGES):
+        np.testing.assert_array_equal(read_index_mask(back.label_path(rel)), _labels(i, CITYSCAPES))
+    with pytest.raises(ValueError, match="'official'"):
+        export_images(project, IMAGES, "cityscapes", tmp_path / "bad", cityscapes_kinds="some")

@@ -50,6 +50,9 @@ def add_format_commands(subparsers) -> None:
     export.add_argument("--coco-layout", choices=("dataset", "file"), default="dataset",
                         help="coco: annotations/instances_SPLIT.json with the images in images/SPLIT/ "
                              "(default, what datumaro and CVAT read) or one annotations.json")
+    export.add_argument("--cityscapes-kinds", choices=("all", "official"), default="all",
+                        help="cityscapes: all four kinds (default; mmseg reads labelTrainIds) or the official "
+                             "labelIds, color and instanceIds only (what datumaro reads)")
     export.add_argument("--quiet", action="store_true", help="no per-image output")
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--all-corrected", action="store_true", help="every corrected (or already exported) image")
@@ -124,7 +127,7 @@ def cmd_export(args) -> int:
     try:
         report = export_images(project, images, args.format, args.out, progress=progress, split=args.split,
                                with_images=args.with_images, labelme_shapes=args.labelme_shapes,
-                               coco_layout=args.coco_layout)
+                               coco_layout=args.coco_layout, cityscapes_kinds=args.cityscapes_kinds)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

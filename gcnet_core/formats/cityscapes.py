@@ -5,6 +5,13 @@ cityscapesscripts and mmsegmentation's CityscapesDataset name them. We write lab
 labelTrainIds, color and instanceIds: a project holds no instances, so every region of a
 class with instances is written as a group region (instance id = label id, as Cityscapes
 does for crowds); cityscapesscripts then reads the files and leaves such regions out of iIoU.
+Unlabelled (ignore) pixels are Cityscapes' ``unlabeled``: label id 0, train id 255.
+
+``cityscapes_kinds="official"`` leaves out labelTrainIds, as the Cityscapes download and
+datumaro's exporter do (cityscapesscripts' createTrainIdLabelImgs makes them): datumaro reads a
+tree with labelTrainIds through its 19-class table and drops train id 0 (road) as its
+background, while from instanceIds it reads every class. mmsegmentation's CityscapesDataset
+needs the labelTrainIds of the default ``"all"``.
 
 Two flat formats write one kind only, beside the image's folder instead of under ``gtFine``:
 ``labelids`` (``<dir>/<base>_gtFine_labelIds.png``, ignore -> 0) and ``trainids``
@@ -26,6 +33,7 @@ from .importing import Found, read_values
 
 IMAGE_SUFFIX = "_leftImg8bit"
 KINDS = ("labelIds", "labelTrainIds", "color", "instanceIds")
+WRITTEN_KINDS = {"all": KINDS, "official": ("labelIds", "color", "instanceIds")}  # cityscapes_kinds
 CLASSES = ClassSet(CITYSCAPES_CLASSES, CITYSCAPES_PALETTE)
 CUSTOM_TABLE = "label_colors.txt"  # datumaro's own class table for a Cityscapes tree: refused
 
@@ -80,8 +88,11 @@ class Writer:
     """The four gtFine files of each image, and optionally the image under leftImg8bit."""
 
     def __init__(self, out: Path, classes: ClassSet, split: str = "train", with_images: bool = False,
-                 **_: object) -> None:
+                 cityscapes_kinds: str = "all", **_: object) -> None:
+        if cityscapes_kinds not in WRITTEN_KINDS:
+            raise ValueError(f"Cityscapes kinds are {' or '.join(map(repr, WRITTEN_KINDS))}, not {cityscapes_kinds!r}")
         self.out, self.split, self.with_images = out, split, with_images
+        self.kinds = WRITTEN_KINDS[cityscapes_kinds]
         self.seen: dict[tuple[str, str], Path] = {}
 
     def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
@@ -95,10 +106,10 @@ class Writer:
         colour = np.zeros((*labels.shape, 3), dtype=np.uint8)  # unlabeled: black, as Cityscapes
         known = train_ids != IGNORE_INDEX
         colour[known] = np.asarray(CITYSCAPES_PALETTE, dtype=np.uint8)[train_ids[known]]
-        write_png(folder / f"{base}_gtFine_labelIds.png", label_ids)
-        write_png(folder / f"{base}_gtFine_labelTrainIds.png", train_ids)
-        write_png(folder / f"{base}_gtFine_color.png", cv2.cvtColor(colour, cv2.COLOR_RGB2BGR))
-        write_png(folder / f"{base}_gtFine_instanceIds.png", label_ids.astype(np.uint16))
+        images = {"labelIds": label_ids, "labelTrainIds": train_ids, "color": cv2.cvtColor(colour, cv2.COLOR_RGB2BGR),
+                  "instanceIds": label_ids.astype(np.uint16)}
+        for kind in self.kinds:
+            write_png(folder / f"{base}_gtFine_{kind}.png", images[kind])
         if self.with_images:
             copy_image(image, self.out / "leftImg8bit" / self.split / city / f"{base}{IMAGE_SUFFIX}.png", labels)
 
@@ -135,5 +146,6 @@ LABEL_IDS = Format("labelids", "Cityscapes labelIds", writer=LabelIdsWriter, che
 TRAIN_IDS = Format("trainids", "Cityscapes trainIds", writer=TrainIdsWriter, check_classes=needs_cityscapes_classes,
                    read_back_as="cityscapes")
 FORMAT = Format("cityscapes", "Cityscapes layout (gtFine, all four kinds)", find, Writer, split=True,
-                options=frozenset({"with_images"}), recognise=recognise, check_classes=needs_cityscapes_classes,
+                options=frozenset({"with_images", "cityscapes_kinds"}), recognise=recognise,
+                check_classes=needs_cityscapes_classes,
                 import_title="Cityscapes gtFine (labelIds or labelTrainIds)")

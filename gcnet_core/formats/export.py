@@ -50,14 +50,17 @@ def corrected_images(project: Project) -> list[Path]:
 
 def export_images(project: Project, images: Sequence[str | Path], fmt: str, out: str | Path,
                   progress: Progress | None = None, split: str = "train", with_images: bool = False,
-                  labelme_shapes: str = "mask", coco_layout: str = "dataset") -> ExportReport:
+                  labelme_shapes: str = "mask", coco_layout: str = "dataset",
+                  cityscapes_kinds: str = "all") -> ExportReport:
     """Write the label maps of ``images`` (paths or project-relative names) in ``fmt`` under ``out``.
 
     Images without a label file, or whose photo cannot be read where the format needs it,
     are reported in ``failed`` and skipped. Every file is written atomically. ``split`` names
     the split of the dataset layouts, ``with_images`` copies the images into the Cityscapes
     layout, ``labelme_shapes`` is ``mask`` (exact) or ``polygon``, ``coco_layout`` is ``dataset``
-    (``annotations/instances_<split>.json`` + ``images/<split>/``) or ``file`` (one ``annotations.json``).
+    (``annotations/instances_<split>.json`` + ``images/<split>/``) or ``file`` (one ``annotations.json``),
+    ``cityscapes_kinds`` is ``all`` (with labelTrainIds) or ``official`` (labelIds, color and
+    instanceIds only, which datumaro reads).
     """
     check_format(fmt, project.classes)
     out = Path(out)
@@ -65,7 +68,8 @@ def export_images(project: Project, images: Sequence[str | Path], fmt: str, out:
     paths = [_absolute(project, image) for image in images]
     report = ExportReport(out, fmt)
     writer = export_format(fmt).writer(out, project.classes, split=split, with_images=with_images,
-                                       labelme_shapes=labelme_shapes, coco_layout=coco_layout)
+                                       labelme_shapes=labelme_shapes, coco_layout=coco_layout,
+                                       cityscapes_kinds=cityscapes_kinds)
     for done, image in enumerate(paths, start=1):
         try:
             labels = project.read_labels(image)

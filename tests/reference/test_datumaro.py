@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_formats_roundtrip import CUSTOM, IMAGES, _labels, _project  # noqa: E402
+from test_formats_roundtrip import CITYSCAPES, CUSTOM, IMAGES, _labels, _project  # noqa: E402
 
 from gcnet_core.formats.export import export_images  # noqa: E402
 from gcnet_core.formats.voc import VOID_LABEL  # noqa: E402
@@ -64,3 +64,40 @@ def test_datumaro_loads_the_coco_export_with_equal_masks(tmp_path):
     for i, rel in enumerate(IMAGES):
         np.testing.assert_array_equal(as_project_values(names, masks[Path(rel).with_suffix("").as_posix()]),
                                       _labels(i, CUSTOM))
+
+
+def cityscapes_as_project_values(names: list[str], masks: np.ndarray) -> np.ndarray:
+    """datumaro's Cityscapes labels (official names without spaces) as the project's train ids."""
+    ours = {name.replace(" ", ""): i for i, name in enumerate(CITYSCAPES.names)}
+    lut = np.full(256, 255, np.uint8)
+    for i, name in enumerate(names):
+        lut[i] = ours.get(name, 255)  # unlabeled, ego vehicle, ... are not classes of the project
+    return lut[masks]
+
+
+@needs_datumaro
+def test_datumaro_loads_the_official_cityscapes_export_with_equal_masks(tmp_path):
+    project = _project(tmp_path / "p", CITYSCAPES, with_labels=True)
+    export_images(project, IMAGES, "cityscapes", tmp_path / "cs", split="val", with_images=True,
+                  cityscapes_kinds="official")
+    assert not list((tmp_path / "cs").rglob("*_labelTrainIds.png"))
+    names, masks = read_with_datumaro(tmp_path / "cs", "cityscapes", tmp_path)
+    assert names[0] == "unlabeled" and "trafficlight" in names  # its 34-class table, read from instanceIds
+    assert len(masks) == len(IMAGES)
+    for i, rel in enumerate(IMAGES):
+        item = Path(rel).parent.name + "/" + Path(rel).name.removesuffix("_leftImg8bit.png")
+        np.testing.assert_array_equal(cityscapes_as_project_values(names, masks[item]), _labels(i, CITYSCAPES))
+
+
+@needs_datumaro
+def test_datumaro_drops_train_id_0_of_the_default_cityscapes_export(tmp_path):
+    """Why "official" exists: with labelTrainIds datumaro reads its 19-class table and skips label 0
+    (road) as background (``if label_id:`` in CityscapesBase._load_items); every other class agrees."""
+    project = _project(tmp_path / "p", CITYSCAPES, with_labels=True)
+    export_images(project, IMAGES, "cityscapes", tmp_path / "cs", split="val", with_images=True)
+    names, masks = read_with_datumaro(tmp_path / "cs", "cityscapes", tmp_path)
+    assert names[0] == "road"
+    item = "frankfurt/frankfurt_000000_000001"
+    expected = _labels(0, CITYSCAPES)
+    np.testing.assert_array_equal(cityscapes_as_project_values(names, masks[item]),
+                                  np.where(expected == 0, 255, expected))
