@@ -1,5 +1,6 @@
 """Cityscapes trees an import cannot read are refused with the reason, never "imported 0" with
-exit 0 (issue 23): only ``*_instanceIds.png`` (or colour) files, or datumaro's own class table.
+exit 0 (issue 23): only colour files, or datumaro's own class table; a tree with only
+``*_instanceIds.png`` files is read through their label ids.
 The export's official kinds (no labelTrainIds, what datumaro reads) read back the same."""
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from gcnet_core.cli.main import main
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.formats.export import export_images
 from gcnet_core.formats.label_import import import_labels
+from gcnet_core.project.store import Project
+
+
+_IMAGE = "frankfurt_000000_000001_leftImg8bit.png"
 
 
 def _tree(tmp_path, kind):
@@ -25,11 +30,39 @@ def _tree(tmp_path, kind):
     return root, tmp_path / "cs"
 
 
-def test_an_instance_ids_only_tree_is_refused_with_the_reason(tmp_path, capsys):
+def test_an_instance_ids_tree_is_read_through_its_label_ids(tmp_path):
     root, source = _tree(tmp_path, "instanceIds")
+    ids = np.full((8, 10), 7, np.uint16)  # road (a stuff class: its label id)
+    ids[2:4, 2:5] = 26001  # car number 1: label id 26 x 1000 + 1
+    ids[5:, :] = 24  # a group of persons: the label id alone
+    path = source / "gtFine" / "train" / "frankfurt" / "frankfurt_000000_000001_gtFine_instanceIds.png"
+    Image.fromarray(ids).save(path)
+    project = Project.create(root, CITYSCAPES)
+    report = import_labels(project, "cityscapes", source)
+    assert len(report.imported) == 1, report.lines()
+    expected = np.zeros((8, 10), np.uint8)  # train ids: road 0, car 13, person 11
+    expected[2:4, 2:5] = 13
+    expected[5:, :] = 11
+    np.testing.assert_array_equal(read_index_mask(project.label_path(root / "frankfurt" / _IMAGE)), expected)
+
+
+def test_a_colour_only_tree_is_refused_with_the_reason(tmp_path, capsys):
+    root, source = _tree(tmp_path, "color")
     assert main(["import", "--project", str(root), "--format", "cityscapes", "--quiet", str(source)]) == 2
     err = capsys.readouterr().err
-    assert "only instanceIds files" in err and "labelTrainIds" in err
+    assert "only color files" in err and "labelTrainIds" in err
+
+
+def test_datumaro_s_background_train_id_19_is_ignore(tmp_path):
+    root, source = _tree(tmp_path, "labelTrainIds")
+    train_ids = np.full((8, 10), 19, np.uint8)
+    train_ids[0, :] = 0
+    Image.fromarray(train_ids).save(source / "gtFine" / "train" / "frankfurt" /
+                                    "frankfurt_000000_000001_gtFine_labelTrainIds.png")
+    project = Project.create(root, CITYSCAPES)
+    assert len(import_labels(project, "cityscapes", source).imported) == 1
+    labels = read_index_mask(project.label_path(root / "frankfurt" / _IMAGE))
+    assert (labels[0] == 0).all() and (labels[1:] == 255).all()
 
 
 def test_a_tree_with_its_own_class_table_is_refused_naming_it(tmp_path, capsys):

@@ -7,6 +7,10 @@ class with instances is written as a group region (instance id = label id, as Ci
 does for crowds); cityscapesscripts then reads the files and leaves such regions out of iIoU.
 Unlabelled (ignore) pixels are Cityscapes' ``unlabeled``: label id 0, train id 255.
 
+The import reads ``labelTrainIds``, else ``labelIds``, else the label ids of ``instanceIds``
+(``id // 1000`` for an instance), each mapped to train ids; train id 19, which datumaro's
+exporter writes for its ``background``, is ignore, as Cityscapes' unlabelled pixels are.
+
 ``cityscapes_kinds="official"`` leaves out labelTrainIds, as the Cityscapes download and
 datumaro's exporter do (cityscapesscripts' createTrainIdLabelImgs makes them): datumaro reads a
 tree with labelTrainIds through its 19-class table and drops train id 0 (road) as its
@@ -24,7 +28,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
+from ..files.images import pillow_errors
 from ..model.classes import (CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, IGNORE_INDEX, ClassSet,
                              cityscapes_labelid_to_trainid_lut, cityscapes_trainid_to_labelid_lut)
 from .files import FlatWriter, copy_image, write_png
@@ -36,6 +42,8 @@ KINDS = ("labelIds", "labelTrainIds", "color", "instanceIds")
 WRITTEN_KINDS = {"all": KINDS, "official": ("labelIds", "color", "instanceIds")}  # cityscapes_kinds
 CLASSES = ClassSet(CITYSCAPES_CLASSES, CITYSCAPES_PALETTE)
 CUSTOM_TABLE = "label_colors.txt"  # datumaro's own class table for a Cityscapes tree: refused
+READ_KINDS = ("instanceIds", "labelIds", "labelTrainIds")  # what the import reads, the last found wins
+DATUMARO_BACKGROUND = 19  # the train id datumaro's exporter writes for unlabelled pixels: ignore here
 
 
 def base_name(rel: Path) -> str:
@@ -50,7 +58,8 @@ def city_of(rel: Path) -> str:
 
 
 def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Found], ClassSet]:
-    """``*_gtFine_labelTrainIds.png`` files, or ``*_gtFine_labelIds.png`` (mapped) where alone."""
+    """``*_gtFine_labelTrainIds.png`` files, else ``*_gtFine_labelIds.png``, else the label ids of
+    ``*_gtFine_instanceIds.png`` (both mapped to train ids)."""
     source = Path(source)
     root = source / "gtFine" if (source / "gtFine").is_dir() else source
     if split:
@@ -61,27 +70,44 @@ def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Foun
     if table is not None:
         raise ValueError(f"{table}: a Cityscapes tree with its own class table is not read (its ids are not "
                          "Cityscapes'); export it with the Cityscapes classes, or as VOC or COCO")
-    chosen: dict[Path, tuple[Path, bool]] = {}
-    for kind, is_label_ids in (("labelIds", True), ("labelTrainIds", False)):  # trainIds win
+    chosen: dict[Path, tuple[Path, str]] = {}
+    for kind in READ_KINDS:  # the later kinds win: labelTrainIds over labelIds over instanceIds
         for path in sorted(root.rglob(f"*_gtFine_{kind}.png")):
-            chosen[path.parent / path.name[: -len(f"_gtFine_{kind}.png")]] = (path, is_label_ids)
+            chosen[path.parent / path.name[: -len(f"_gtFine_{kind}.png")]] = (path, kind)
     if not chosen:
-        others = [kind for kind in ("instanceIds", "color") if next(root.rglob(f"*_gtFine_{kind}.png"), None)]
-        raise FileNotFoundError(f"no *_gtFine_labelIds.png or *_gtFine_labelTrainIds.png under {root}"
-                                + (f" (only {' and '.join(others)} files, which are not read)" if others else ""))
+        colour = " (only color files, which are not read)" if next(root.rglob("*_gtFine_color.png"), None) else ""
+        raise FileNotFoundError(f"no *_gtFine_labelTrainIds.png, *_gtFine_labelIds.png or *_gtFine_instanceIds.png "
+                                f"under {root}{colour}")
     found = []
-    for stem, (path, is_label_ids) in sorted(chosen.items()):
+    for stem, (path, kind) in sorted(chosen.items()):
         base, city = stem.name, stem.parent.name
         keys = (f"{city}/{base}{IMAGE_SUFFIX}", f"{base}{IMAGE_SUFFIX}", base)
-        found.append(Found(path, keys, _loader(path, is_label_ids), dict(zip(CLASSES.names, CLASSES.palette))))
+        found.append(Found(path, keys, _loader(path, kind), dict(zip(CLASSES.names, CLASSES.palette))))
     return found, CLASSES
 
 
-def _loader(path: Path, is_label_ids: bool):
+def _loader(path: Path, kind: str):
     def load():
+        if kind == "instanceIds":
+            return cityscapes_labelid_to_trainid_lut()[label_ids_of_instances(path)], CITYSCAPES_CLASSES
         values = read_values(path)
-        return (cityscapes_labelid_to_trainid_lut()[values] if is_label_ids else values), CITYSCAPES_CLASSES
+        if kind == "labelIds":
+            return cityscapes_labelid_to_trainid_lut()[values], CITYSCAPES_CLASSES
+        return np.where(values == DATUMARO_BACKGROUND, IGNORE_INDEX, values).astype(np.uint8), CITYSCAPES_CLASSES
     return load
+
+
+def label_ids_of_instances(path: Path) -> np.ndarray:
+    """The label ids of an ``instanceIds`` file (8- or 16-bit): ``id // 1000`` for an instance
+    (label id x 1000 + its number), the value itself for a group or stuff region."""
+    with pillow_errors(path), Image.open(path) as im:
+        ids = np.asarray(im).astype(np.int64)
+    if ids.ndim != 2:
+        raise ValueError(f"{path}: an instanceIds file has one channel, this one {ids.shape[2]}")
+    label_ids = np.where(ids >= 1000, ids // 1000, ids)
+    if label_ids.max(initial=0) > 255:
+        raise ValueError(f"{path}: value {int(ids.max())} is no Cityscapes instance id")
+    return label_ids.astype(np.uint8)
 
 
 class Writer:
