@@ -30,11 +30,13 @@ def test_import_a_labelme_folder_then_export_it_as_ade20k(tmp_path, capsys):
     (tmp_path / "photos" / "gcnet-project.json").write_text(json.dumps(
         {"format": "gcnet-annotator-project", "version": 1, "classes": [{"name": "cat", "color": [1, 2, 3]}],
          "model": None, "images": {}}))
-    # "dog" is not a class of the project: reported, its file left alone, exit status 1
+    # "dog" is not a class of the project: named with the options, nothing written, exit status 1
+    before = (tmp_path / "photos" / "gcnet-project.json").read_bytes()
     assert main(["import", "--project", str(tmp_path / "photos"), "--quiet", str(tmp_path / "photos")]) == 1
     captured = capsys.readouterr()
-    assert "imported 1 label file(s) (labelme)" in captured.out
-    assert "unknown class 'dog' in 1 file(s)" in captured.err and "b.json" in captured.err
+    assert "'dog'" in captured.err and "--add-classes" in captured.err and "--map NAME=TARGET" in captured.err
+    assert "nothing was imported" in captured.err and not (tmp_path / "photos" / ".gcnet").exists()
+    assert (tmp_path / "photos" / "gcnet-project.json").read_bytes() == before
     assert main(["import", "--project", str(tmp_path / "photos"), "--add-classes", "--quiet",
                  str(tmp_path / "photos")]) == 0
     project = Project.open(tmp_path / "photos")

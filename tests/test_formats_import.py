@@ -98,7 +98,8 @@ def test_labelme_shapes_are_drawn_as_labelme_draws_them(tmp_path):
         {"version": "5.5.0", "flags": {}, "shapes": shapes, "imagePath": "../p/img/a.jpg", "imageData": None,
          "imageHeight": 20, "imageWidth": 30}))
     refused = import_labels(project, "labelme", tmp_path / "json")
-    assert refused.imported == [] and list(refused.unknown_classes) == ["dog"]  # offered, never dropped
+    assert refused.imported == [] and refused.unmapped == ("dog",)  # offered, never dropped
+    assert "'dog'" in "\n".join(refused.lines()) and not project.label_path("img/a.jpg").exists()
     report = import_labels(project, "labelme", tmp_path / "json", add_unknown=True)
     assert report.added_classes == ["dog"] and project.classes.names[-1] == "dog"
     labels = read_index_mask(project.label_path("img/a.jpg"))

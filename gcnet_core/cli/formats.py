@@ -7,9 +7,10 @@ from pathlib import Path
 
 from ..formats.export import corrected_images, export_images, mark_exported
 from ..formats.importing import ImportReport
-from ..formats.label_import import guess_format, import_labels
+from ..formats.label_import import guess_format, plan_import, run_import
 from ..formats.registry import export_formats, import_format, import_formats
 from ..model.classes import ClassSet
+from ..project.class_mapping import parse_pairs, read_mapping_file
 from ..project.store import PROJECT_FILE, Project, ProjectError
 
 
@@ -27,7 +28,13 @@ def add_format_commands(subparsers) -> None:
     sub.add_argument("--classes", metavar="FILE", help="png: the class list, one name per line "
                                                        "(default: SOURCE/classes.txt)")
     sub.add_argument("--add-classes", action="store_true",
-                     help="add unknown class names as new classes (default: report them and skip their files)")
+                     help="add class names the project lacks as new classes (default: stop and name them)")
+    sub.add_argument("--map", action="append", default=[], metavar="NAME=TARGET",
+                     help="the source's class NAME becomes TARGET: a project class, a new class's name, "
+                          "'unlabelled' (no class, left for a model) or 'ignore' (no class, kept out of "
+                          "training); repeatable, wins over --map-file")
+    sub.add_argument("--map-file", metavar="FILE",
+                     help="class mapping: a JSON object {\"name\": \"target\"} or NAME=TARGET lines")
     sub.add_argument("--replace", action="store_true",
                      help="also replace labels of images already corrected (the old files are backed up)")
     sub.add_argument("--quiet", action="store_true", help="no per-file output")
@@ -94,11 +101,22 @@ def cmd_import(args) -> int:
             print(f"[{done}/{total}] {path}", file=sys.stderr)
 
     try:
-        report: ImportReport = import_labels(project, fmt, args.source, split=args.split, class_list=args.classes,
-                                             add_unknown=args.add_classes, replace=args.replace, progress=progress)
+        chosen = {**(read_mapping_file(args.map_file) if args.map_file else {}), **parse_pairs(args.map)}
+        plan = plan_import(project, fmt, args.source, split=args.split, class_list=args.classes,
+                           add_unknown=args.add_classes, chosen=chosen)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    for name in sorted(chosen.keys() - set(plan.mapping.names)):
+        print(f"note: --map {name}=...: the source's class table has no {name!r}", file=sys.stderr)
+    if plan.mapping.undecided:
+        names = ", ".join(repr(name) for name in plan.mapping.undecided)
+        print(f"error: the source's class(es) {names} are not classes of the project; nothing was imported. "
+              f"Give --add-classes to add them as new classes, or --map NAME=TARGET for each (TARGET: a "
+              f"project class, a new name, 'unlabelled' or 'ignore'), or --map-file FILE", file=sys.stderr)
+        return 1
+    report: ImportReport = run_import(project, plan, add_unknown=args.add_classes, replace=args.replace,
+                                      progress=progress)
     project.save()
     lines = report.lines()
     print(f"{lines[0]} ({fmt}) into {project.root}")
@@ -107,7 +125,8 @@ def cmd_import(args) -> int:
     if not report.found:
         print("  nothing to import: no label files found", file=sys.stderr)
     if report.unknown_classes:
-        print("  give --add-classes to add the unknown classes and import their files", file=sys.stderr)
+        print("  give --add-classes, or --map NAME=TARGET, to import the files with unknown classes",
+              file=sys.stderr)
     return 0 if report.complete else 1
 
 

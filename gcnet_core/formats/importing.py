@@ -7,10 +7,13 @@ stand for). Everything else is common and lives here, so every format follows th
 
 * a file matches an image by relative path (without suffix), else by a unique file stem; a
   file that matches no image, or several, is reported and left alone;
-* class names are matched to the project's by name (case and surrounding spaces ignored);
-  names the project lacks are *unknown*: added as new classes when asked, otherwise the
-  files holding them are reported and not imported (nothing is silently dropped);
-  a project without classes yet takes the format's whole class list, in its order;
+* class names go where the one mapping rule says (:mod:`gcnet_core.project.class_mapping`:
+  a project class by name, spelling or synonym, a new class, unlabelled or ignore, or what was
+  chosen); a source name the rule leaves undecided stops the import before anything is
+  written, naming it; a name only a file reveals (a value beyond the class list) is added as a
+  new class when asked, otherwise that file is reported and not imported;
+  a project without a saved class table takes the format's whole class list, in its order
+  (:func:`keeps_its_classes`);
 * a label whose size differs from its image's is reported, never resized;
 * an image a person already corrected keeps its labels unless ``replace`` is asked; the label
   and edited-pixels files an import replaces are first kept in the project's backups
@@ -37,7 +40,9 @@ from ..files.images import ImageReadError
 from ..files.masks import read_index_mask
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.backups import Backup
+from ..project.class_mapping import IGNORE, UNLABELLED, ClassMapping, target_index
 from ..project.renumber import commit_staged, is_committed
+from ..project.states import has_human_work
 from ..project.store import Project
 
 Progress = Callable[[int, int, Path], None]  # (done, total, label file just handled)
@@ -78,6 +83,7 @@ class ImportReport:
     kept: list[tuple[Path, Path]] = field(default_factory=list)  # corrected before: not replaced
     failed: list[tuple[Path, str]] = field(default_factory=list)  # unreadable files
     added_classes: list[str] = field(default_factory=list)
+    unmapped: tuple[str, ...] = ()  # source class names with no target: nothing was imported
     backup: Path | None = None
     cancelled: bool = False  # stopped between two files; what was imported is listed
     found: int = 0  # label files the source held
@@ -91,6 +97,10 @@ class ImportReport:
     def lines(self) -> list[str]:
         """The report as readable lines (the CLI prints them, the dialog shows them)."""
         out = [f"imported {len(self.imported)} label file(s)" + (" (cancelled)" if self.cancelled else "")]
+        if self.unmapped:
+            out.append(f"nothing imported: {len(self.unmapped)} class name(s) of the source are not classes of "
+                       f"the project: {', '.join(repr(n) for n in self.unmapped)}; add them as new classes "
+                       "or map each to a project class, unlabelled or ignore")
         if self.added_classes:
             out.append(f"new classes added: {', '.join(self.added_classes)}")
         for name, files in sorted(self.unknown_classes.items()):
@@ -101,7 +111,7 @@ class ImportReport:
         for label, image, sizes in self.size_mismatches:
             out.append(f"size mismatch: {label}: {sizes} (image {image}); not resized, not imported")
         for label, image in self.kept:
-            out.append(f"kept: {image} was already corrected; {label} not imported (ask to replace)")
+            out.append(f"kept: {image} already holds a person's labels; {label} not imported (ask to replace)")
         for path, reason in self.failed:
             out.append(f"unreadable: {path}: {reason}")
         if self.backup is not None:
@@ -154,42 +164,65 @@ def image_size(path: Path) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------------------ classes
-def _norm(name: str) -> str:
-    name = name.strip().lower()
-    return "background" if name in ("_background_", "__background__") else name
+def keeps_its_classes(project: Project) -> bool:
+    """Whether an import maps onto the project's class table: once the project is saved with
+    classes. A project not saved yet (the window's new folder holds the selected model's classes
+    only as a proposal) or saved without classes takes the source's table, so the window and
+    ``gcnet import`` build the same table from the same labels."""
+    return bool(len(project.classes)) and project.path.is_file()
 
 
-class ClassMapper:
-    """Maps foreign class names to the project's indices, growing the class set on request."""
+def starting_classes(project: Project, source_classes: ClassSet | None) -> ClassSet:
+    """The class table an import starts from (:func:`keeps_its_classes`)."""
+    if keeps_its_classes(project) or source_classes is None or not len(source_classes):
+        return project.classes
+    return source_classes
 
-    def __init__(self, classes: ClassSet, add_unknown: bool) -> None:
+
+def source_class_names(found: Sequence[Found], classes: ClassSet) -> list[str]:
+    """The class names a source uses, as its files declare them without decoding one: its
+    background name first (labelme's ``_background_``), then its class table."""
+    backgrounds = [item.background for item in found if item.background]
+    return list(dict.fromkeys([*backgrounds, *classes.names]))
+
+
+class ClassTable:
+    """The project's class table as an import grows it, and where each source name goes in it
+    (:mod:`gcnet_core.project.class_mapping`): a name the mapping does not hold (a value beyond
+    the source's class list, ``value 7``) is a new class when asked, otherwise unknown."""
+
+    def __init__(self, classes: ClassSet, mapping: ClassMapping, add_unknown: bool) -> None:
         self.names = list(classes.names)
         self.palette = list(classes.palette)
+        self.mapping = mapping
         self.add_unknown = add_unknown
         self.added: list[str] = []
-        self._index = {_norm(n): i for i, n in enumerate(self.names)}
 
-    def lut(self, names: Sequence[str], values: np.ndarray, palette: dict[str, tuple[int, int, int]],
-            background: str | None = None) -> tuple[np.ndarray | None, list[str]]:
-        """A 256-entry table for the values present, or (None, unknown names) when not allowed;
-        ``background`` (the format's name of unlabelled pixels) is added as ``background`` when
-        the project has no such class, asked or not."""
-        lut = np.full(256, IGNORE_INDEX, dtype=np.uint8)
+    def luts(self, names: Sequence[str], values: np.ndarray, palette: dict[str, tuple[int, int, int]]
+             ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """For the values present: the project value of each (255: none) and whether it is a
+        person's decision (a class, or ``ignore``), or the unknown names when there are some."""
+        labels = np.full(256, IGNORE_INDEX, dtype=np.uint8)
+        decided = np.zeros(256, dtype=bool)
         unknown = []
         for value in values.tolist():
             if value == IGNORE_INDEX:
                 continue
             name = names[value] if value < len(names) else f"value {value}"
-            index = self._index.get(_norm(name))
-            if index is None and background is not None and name == background:
-                index = self._add(_norm(name), palette.get(name))
-            if index is None:
-                if not self.add_unknown:
-                    unknown.append(name)
-                    continue
-                index = self._add(name, palette.get(name))
-            lut[value] = index
-        return (None, unknown) if unknown else (lut, [])
+            target = self.mapping.targets.get(name, name if self.add_unknown else None)
+            if target is None:
+                unknown.append(name)
+                continue
+            if target == IGNORE:
+                decided[value] = True
+            elif target != UNLABELLED:
+                labels[value] = self._index(target, palette.get(name) if target == name else palette.get(target))
+                decided[value] = True
+        return labels, decided, unknown
+
+    def _index(self, target: str, colour: tuple[int, int, int] | None) -> int:
+        index = target_index(target, self.class_set())
+        return self._add(target, colour) if index is None else index
 
     def _add(self, name: str, colour: tuple[int, int, int] | None) -> int:
         if len(self.names) >= IGNORE_INDEX:
@@ -199,7 +232,6 @@ class ClassMapper:
         self.names.append(name)
         self.palette.append(tuple(int(c) for c in colour))  # type: ignore[arg-type]
         self.added.append(name)
-        self._index[_norm(name)] = len(self.names) - 1
         return len(self.names) - 1
 
     def class_set(self) -> ClassSet:
@@ -207,19 +239,20 @@ class ClassMapper:
 
 
 # ------------------------------------------------------------------------------ import
-def import_found(project: Project, found: Sequence[Found], add_unknown: bool = False,
-                 replace: bool = False, base_classes: ClassSet | None = None,
-                 progress: Progress | None = None) -> ImportReport:
+def import_found(project: Project, found: Sequence[Found], mapping: ClassMapping, classes: ClassSet,
+                 add_unknown: bool = False, replace: bool = False, progress: Progress | None = None) -> ImportReport:
     """Write the labels of ``found`` into ``project`` (masks, edited masks, states, classes) as one
     transaction: the masks are staged, then committed with the class table and the images'
     states (into the project file too, when it exists); an error or a kill before the commit
     leaves the project as it was (``Project.open`` throws the staged files away). A cancelled
-    import commits the files done so far. A project without classes starts from
-    ``base_classes`` (the format's own list) when given.
+    import commits the files done so far. ``classes``: the table it starts from
+    (:func:`starting_classes`); ``mapping``: each source class name's target. A mapping with
+    undecided names imports nothing: the report names them.
     """
-    report = ImportReport(found=len(found))
-    start = project.classes if len(project.classes) else (base_classes or project.classes)
-    mapper = ClassMapper(start, add_unknown)
+    report = ImportReport(found=len(found), unmapped=mapping.undecided)
+    if mapping.undecided:
+        return report
+    table = ClassTable(classes, mapping, add_unknown)
     index = ImageIndex(project)
     backup = project.backup("import")
     staging = project.staging_folder("import")
@@ -227,7 +260,7 @@ def import_found(project: Project, found: Sequence[Found], add_unknown: bool = F
     try:
         for done, item in enumerate(found, start=1):
             try:
-                _import_one(scratch, item, index, mapper, replace, report, backup, staging)
+                _import_one(scratch, item, index, table, replace, report, backup, staging)
             except (OSError, ValueError) as error:  # a write that failed, the class limit: this file only
                 report.failed.append((item.file, str(error)))
             try:
@@ -239,19 +272,19 @@ def import_found(project: Project, found: Sequence[Found], add_unknown: bool = F
         if report.imported:
             records = dict((rel, record) for rel, record in scratch.records()
                            if rel in {project.relative(image) for _label, image in report.imported})
-            commit_staged(project, staging, mapper.class_set(), records)
+            commit_staged(project, staging, table.class_set(), records)
         else:
             shutil.rmtree(staging, ignore_errors=True)  # a failed write may have left a file
     except BaseException:
         if not is_committed(project):  # the rollback; a committed change is finished on the next open
             shutil.rmtree(staging, ignore_errors=True)
         raise
-    report.added_classes = list(mapper.added) if report.imported else []
+    report.added_classes = list(table.added) if report.imported else []
     report.backup = backup.folder
     return report
 
 
-def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassMapper, replace: bool,
+def _import_one(project: Project, item: Found, index: ImageIndex, table: ClassTable, replace: bool,
                 report: ImportReport, backup: Backup, staging: Path) -> None:
     image, why = index.match(item.keys)
     if image is not None and image.resolve() == Path(item.file).resolve():
@@ -272,13 +305,12 @@ def _import_one(project: Project, item: Found, index: ImageIndex, mapper: ClassM
         report.size_mismatches.append((item.file, image, f"label {values.shape[1]}x{values.shape[0]}, "
                                                           f"image {width}x{height}"))
         return
-    lut, unknown = mapper.lut(names, np.unique(values), item.palette, item.background)
-    if lut is None:
+    lut, decided, unknown = table.luts(names, np.unique(values), item.palette)
+    if unknown:
         for name in unknown:
             report.unknown_classes.setdefault(name, []).append(item.file)
         return
-    labels = lut[values]
-    project.write_masks(image, labels, labels != IGNORE_INDEX, mapper.class_set(), backup=backup, staging=staging)
+    project.write_masks(image, lut[values], decided[values], table.class_set(), backup=backup, staging=staging)
     project.set_state(image, "corrected")
     report.imported.append((item.file, image))
 
@@ -289,5 +321,5 @@ def read_values(path: Path) -> np.ndarray:
     return read_index_mask(path)
 
 
-__all__ = ["Found", "ImageIndex", "ImportCancelled", "ImportReport", "import_found", "image_size",
-           "read_values"]
+__all__ = ["ClassTable", "Found", "ImageIndex", "ImportCancelled", "ImportReport", "image_size", "import_found",
+           "keeps_its_classes", "read_values", "source_class_names", "starting_classes"]

@@ -122,6 +122,11 @@ class Project:
         return self.root / BACKUPS_DIR
 
     @property
+    def class_mappings_path(self) -> Path:
+        """The class tables imports used, per source (``project.class_mapping``)."""
+        return self.root / DATA_DIR / "class-mappings.json"
+
+    @property
     def features_root(self) -> Path:
         """Where live adaptation keeps each image's features on disk (``project.feature_cache.FeatureCache``)."""
         return self.root / FEATURES_DIR

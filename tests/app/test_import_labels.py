@@ -55,7 +55,8 @@ def test_import_a_labelme_folder(qtbot, make_window, tmp_path):
     dialog = _run_dialog(qtbot, window, folder)
     assert dialog.format.currentData() == "labelme"  # guessed from the folder
     report = "\n".join(dialog.report.lines())
-    assert "imported 1 label file(s)" in report and "new classes added: background, kitty" in report
+    assert "imported 1 label file(s)" in report and "new classes added: background" in report
+    assert window.session.project.classes.names == ("sky", "kitty", "background")  # a new folder: the labels' own
     assert "stray.json" in dialog.report_view.toPlainText()  # matched no image: named, not dropped
 
     project = window.session.project
