@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
             self.action_set.workahead_on_open, self.action_set.workahead_ahead, self)
         self.presegment = PresegmentController(
             self.session, self.inference, self.model_panel, self.prompter, self.selected_config,
-            self.models.with_checkpoint, self.workahead.scheduler.owns, self.files.model.problem,
+            self.models.with_checkpoint, self.workahead, self.files.model.problem,
             self.action_set.cancel_segment, self.status_labels.time, self)
         self.segmenting_all = SegmentAllController(
             self.session, self.batch, self.files, self.model_panel, self.inference, self.prompter,

@@ -50,7 +50,19 @@ class WorkAheadController(QObject):
             with QSignalBlocker(action):
                 action.setChecked(settings.get(name))
         self._warmed: ModelConfig | None = None  # the model last loaded ahead of use
-        session.events.connect("image_opened", lambda _rel: self.replan())
+        self._declined: str | None = None  # the open image whose pre-segment the person cancelled
+        session.events.connect("image_opened", self._opened)
+
+    def _opened(self, rel: str) -> None:
+        if rel != self._declined:
+            self._declined = None  # a cancel holds only while its image stays open
+        self.replan()
+
+    def decline(self, rel: str) -> None:
+        """The person cancelled a pre-segment of ``rel``: while it stays open no background
+        pass touches it (a pass already running is dropped when it comes back)."""
+        self._declined = rel
+        self.replan()
 
     def options_changed(self) -> None:
         """One of the two menu actions was toggled: remember both, plan again."""
@@ -74,8 +86,7 @@ class WorkAheadController(QObject):
         scheduler, session = self.scheduler, self.session
         config = self.usable_config()
         scheduler.set_config(config)
-        on_gpu = config is not None and (config.device.startswith("cuda")
-                                         or (config.device == "auto" and _cuda_available()))
+        on_gpu = config is not None and runs_on_gpu(config)
         scheduler.on_open = self.on_open_action.isChecked()
         scheduler.preview = not on_gpu  # a GPU gives the full result about as fast
         scheduler.ahead = (DEFAULT_AHEAD_GPU if on_gpu else DEFAULT_AHEAD_CPU) if self.ahead_action.isChecked() else 0
@@ -101,8 +112,9 @@ class WorkAheadController(QObject):
     def needs(self, rel: str) -> bool:
         """Whether ``rel`` wants a prediction of the selected model now: the session's rule
         allows one there and it has none of this model yet."""
-        if self.session.project is None or self.scheduler.config is None or self.files.model.problem(rel):
-            return False  # broken files are marked in the list
+        if self.session.project is None or self.scheduler.config is None or self.files.model.problem(rel) \
+                or rel == self._declined:
+            return False  # broken files are marked in the list; a cancelled image is left alone
         return bool(self.session.permission(rel)) and not self.is_fresh(rel)
 
     def is_fresh(self, rel: str) -> bool:
@@ -124,7 +136,8 @@ class WorkAheadController(QObject):
     # -- results -------------------------------------------------------------------------------
     def _predicted(self, result: InferenceResult, rel: str) -> None:
         session = self.session
-        if session.project is None or self._path_of(rel) != result.image:
+        if session.project is None or self._path_of(rel) != result.image or rel == self._declined:
+            self.replan()
             return
         wanted = self.scheduler.config.model_id if self.scheduler.config is not None else None
         prediction = session.prediction(result.labels, result.confidence, result.rankings, result.classes,
@@ -150,7 +163,8 @@ class WorkAheadController(QObject):
         self.session.tell(f"Work-ahead could not segment {rel}: {message}", error=True)
 
 
-def _cuda_available() -> bool:
-    import torch
+def runs_on_gpu(config: ModelConfig) -> bool:
+    """Whether ``config`` runs on a GPU (where a coarse preview first is not worth it)."""
+    import torch  # lazy: torch loads only once a model is about to run
 
-    return torch.cuda.is_available()
+    return config.device.startswith("cuda") or (config.device == "auto" and torch.cuda.is_available())

@@ -232,7 +232,7 @@ def test_a_corrected_image_is_not_overwritten_without_asking(qtbot, make_window,
     presegment(qtbot, window)
     assert len(prompter.questions) == 1 and "human corrections" in prompter.questions[0]
     assert (doc.labels == 2).all()  # declined: nothing replaced
-    assert doc.prediction is not None  # but the tools that use the model can work
+    assert doc.prediction is None  # asked before the network ran: No runs no pass at all
     assert window.session.project.state("chelsea.png") == "corrected"
 
 

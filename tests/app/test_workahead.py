@@ -142,12 +142,14 @@ def test_a_persons_request_goes_before_queued_work(qtbot, make_window, tmp_path,
     open_and_wait(qtbot, window, folder, 3)
     order = []
     window.inference.finished.connect(lambda result: order.append(
-        ("work" if window.workahead.scheduler.owns(result.request_id) else "person", result.image.name)))
+        ("work" if window.workahead.scheduler.owns(result.request_id) else "person", result.image.name,
+         result.preview)))
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
     assert window.workahead.scheduler.running is not None  # chelsea.png is being segmented
     window.segment_current()  # the person asks for the current image now
     qtbot.waitUntil(lambda: _settled(window), timeout=120000)
-    assert order == [("work", "chelsea.png"), ("person", "astronaut.png"), ("work", "coffee.png")]
+    assert order == [("work", "chelsea.png", False), ("person", "astronaut.png", True),  # the preview first
+                     ("person", "astronaut.png", False), ("work", "coffee.png", False)]
     assert window.session.project.image_model("astronaut.png") == "v1"
 
 

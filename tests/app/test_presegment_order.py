@@ -1,0 +1,145 @@
+"""A person's Pre-segment and work-ahead sharing the one inference thread (issue 24 items 5,
+11, 12), in the real window with the tiny random-weight ADE model. A gate around the real
+passes holds the inference thread where a test needs a pass to be running or queued."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt  # noqa: E402
+
+from gcnet_core.files.masks import write_index_mask  # noqa: E402
+from gcnet_core.predict import running  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
+from test_window import ScriptedPrompter, key, make_folder, make_window, open_and_wait, small_ade  # noqa: E402,F401
+
+from app.workers import inference as inference_worker  # noqa: E402
+from helpers import WHOLE_ADE  # noqa: E402
+
+NAMES = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")
+
+
+class Passes:
+    """Every pass the inference thread runs, in order, as (image name, "preview" | "full");
+    while ``gate`` is closed each pass waits for it before it runs."""
+
+    def __init__(self) -> None:
+        self.ran: list[tuple[str, str]] = []
+        self.waiting: list[tuple[str, str]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def wrap(self, run, kind: str):
+        def gated(model, image, *args, **kwargs):
+            name = (image.name, kind)
+            self.waiting.append(name)
+            self.gate.wait(60)
+            self.waiting.remove(name)
+            self.ran.append(name)
+            return run(model, image, *args, **kwargs)
+        return gated
+
+
+@pytest.fixture
+def passes(monkeypatch):
+    recorder = Passes()
+    monkeypatch.setattr(running, "inference", recorder.wrap(running.inference, "full"))
+    monkeypatch.setattr(inference_worker, "preview_inference",
+                        recorder.wrap(inference_worker.preview_inference, "preview"))
+    yield recorder
+    recorder.gate.set()  # never leave the inference thread waiting when the window closes
+
+
+def no_work_ahead(window) -> None:
+    window.workahead.on_open_action.setChecked(False)
+    window.workahead.ahead_action.setChecked(False)
+
+
+def settled(window) -> bool:
+    return not window.workahead.scheduler.queued() and not window.inference.busy
+
+
+def test_esc_cancels_a_presegment_queued_behind_a_background_pass_and_work_ahead_leaves_the_image_alone(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
+    folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
+    window = make_window()
+    window.model_panel.select(WHOLE_ADE)
+    window.workahead.on_open_action.setChecked(True)
+    window.workahead.ahead_action.setChecked(True)
+    open_and_wait(qtbot, window, folder, 4)
+    passes.gate.clear()
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")  # work-ahead starts on astronaut.png
+    qtbot.waitUntil(lambda: passes.waiting == [("astronaut.png", "preview")], timeout=60000)
+    key(window, Qt.Key.Key_D)  # the person moves on while that pass runs
+    assert window.session.current == "chelsea.png"
+    assert window.workahead.scheduler.queued() >= {"chelsea.png", "coffee.png"}  # queued for chelsea.png
+    before = window.session.document.labels.copy()
+    key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Pre-segment, behind that pass
+    assert window.action_set.cancel_segment.isEnabled()
+    key(window, Qt.Key.Key_Escape)
+    assert not window.action_set.cancel_segment.isEnabled()
+    assert "cancelled" in window.statusBar().currentMessage()
+    passes.gate.set()
+    qtbot.waitUntil(lambda: settled(window), timeout=120000)
+    qtbot.wait(200)  # any result still on its way has landed
+    doc = window.session.document
+    assert window.session.current == "chelsea.png"
+    assert np.array_equal(doc.labels, before) and doc.prediction is None  # no mask arrived, none will
+    assert window.session.project.state("chelsea.png") == "new"
+    assert window.session.project.state("coffee.png") == "predicted"  # the rest of the work went on
+    key(window, Qt.Key.Key_D)
+    key(window, Qt.Key.Key_A)  # back again: the cancel held only while the image stayed open
+    qtbot.waitUntil(lambda: window.session.project.state("chelsea.png") == "predicted", timeout=120000)
+
+
+def test_presegment_shows_the_coarse_preview_before_the_full_result(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
+    folder = make_folder(tmp_path / "photos", names=NAMES[:2], size=(48, 36))
+    window = make_window()
+    no_work_ahead(window)
+    open_and_wait(qtbot, window, folder, 2)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
+    window.model_panel.set_options("cpu", "auto", False)
+    passes.gate.clear()
+    key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: passes.waiting == [("astronaut.png", "preview")], timeout=60000)
+    passes.gate.set()
+    doc = window.session.document
+    qtbot.waitUntil(lambda: doc.prediction is not None, timeout=60000)
+    shown = [doc.preview]  # the first thing on screen
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=60000)
+    assert shown == [True] and not doc.preview and passes.ran == [("astronaut.png", "preview"),
+                                                                   ("astronaut.png", "full")]
+    assert window.session.project.state("astronaut.png") == "predicted"
+    assert not window.action_set.cancel_segment.isEnabled()
+
+
+def test_presegmenting_a_corrected_image_asks_before_the_network_runs(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
+    folder = make_folder(tmp_path / "photos", names=NAMES[:2], size=(48, 36))
+    project = Project.create(folder, small_ade.classes)
+    corrected = np.full((36, 48), 3, np.uint8)
+    write_index_mask(project.label_path("astronaut.png"), corrected, small_ade.classes)
+    project.set_state("astronaut.png", "corrected")
+    project.save()
+    prompter = ScriptedPrompter(answer=False)
+    window = make_window(prompter)
+    no_work_ahead(window)
+    open_and_wait(qtbot, window, folder, 2)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
+    key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert len(prompter.questions) == 1 and "pixels nobody edited" in prompter.questions[0]
+    assert not window.inference.busy and not window.action_set.cancel_segment.isEnabled()  # No: no pass at all
+    qtbot.wait(300)
+    assert passes.ran == [] and np.array_equal(window.session.document.labels, corrected)
+
+    prompter.answer = True
+    key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert len(prompter.questions) == 2  # asked before the pass, never again when it lands
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=60000)
+    assert [kind for _, kind in passes.ran][-1] == "full" and len(prompter.questions) == 2
+    assert window.session.document.prediction is not None
