@@ -1,5 +1,6 @@
 """Our exports loaded by datumaro's own importers (``Dataset.import_from``), each mask equal to
-what the project holds. datumaro lives in its own venv (``.refvenv-datumaro``, datumaro==1.13.12)
+what the project holds, and datumaro's own sample datasets (``tests/data/datumaro``) imported by
+us as datumaro reads them. datumaro lives in its own venv (``.refvenv-datumaro``, datumaro==1.13.12)
 and runs in a subprocess (``datumaro_read.py``); the tests are skipped without it."""
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_formats_roundtrip import CITYSCAPES, CUSTOM, IMAGES, _labels, _project  # noqa: E402
+from test_formats_samples import DATUMARO as DATA, project_of  # noqa: E402
 
+from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.formats.export import export_images  # noqa: E402
+from gcnet_core.formats.label_import import import_labels  # noqa: E402
 from gcnet_core.formats.voc import VOID_LABEL  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
 
 pytestmark = pytest.mark.reference
 
@@ -25,7 +30,8 @@ needs_datumaro = pytest.mark.skipif(not DATUMARO.is_file(), reason="datumaro's v
 
 
 def read_with_datumaro(dataset: Path, fmt: str, tmp_path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    """(label names, item id -> class mask with 255 where no mask covers a pixel) as datumaro reads them."""
+    """(label names, item id -> class mask with 255 where no mask covers a pixel) as datumaro reads them
+    (and ``<id>#layers``, ``<id>#labels``: each of its masks, see ``datumaro_read.py``)."""
     out = tmp_path / "datumaro.npz"
     done = subprocess.run([str(DATUMARO), str(Path(__file__).with_name("datumaro_read.py")), str(dataset), fmt,
                            str(out)], capture_output=True, text=True, timeout=300)
@@ -48,7 +54,7 @@ def test_datumaro_loads_the_voc_export_with_equal_masks(tmp_path):
     export_images(project, IMAGES, "voc", tmp_path / "voc")
     names, masks = read_with_datumaro(tmp_path / "voc", "voc_segmentation", tmp_path)
     assert names == [*CUSTOM.names, VOID_LABEL]
-    assert len(masks) == len(IMAGES)
+    assert len([item for item in masks if "#" not in item]) == len(IMAGES)
     for i, rel in enumerate(IMAGES):
         voc_id = Path(rel).with_suffix("").as_posix().replace("/", "__")
         np.testing.assert_array_equal(as_project_values(names, masks[voc_id]), _labels(i, CUSTOM))
@@ -60,7 +66,7 @@ def test_datumaro_loads_the_coco_export_with_equal_masks(tmp_path):
     export_images(project, IMAGES, "coco", tmp_path / "coco")  # annotations/instances_train.json, images/train/
     names, masks = read_with_datumaro(tmp_path / "coco", "coco_instances", tmp_path)
     assert names == list(CUSTOM.names)
-    assert len(masks) == len(IMAGES)
+    assert len([item for item in masks if "#" not in item]) == len(IMAGES)
     for i, rel in enumerate(IMAGES):
         np.testing.assert_array_equal(as_project_values(names, masks[Path(rel).with_suffix("").as_posix()]),
                                       _labels(i, CUSTOM))
@@ -83,7 +89,7 @@ def test_datumaro_loads_the_official_cityscapes_export_with_equal_masks(tmp_path
     assert not list((tmp_path / "cs").rglob("*_labelTrainIds.png"))
     names, masks = read_with_datumaro(tmp_path / "cs", "cityscapes", tmp_path)
     assert names[0] == "unlabeled" and "trafficlight" in names  # its 34-class table, read from instanceIds
-    assert len(masks) == len(IMAGES)
+    assert len([item for item in masks if "#" not in item]) == len(IMAGES)
     for i, rel in enumerate(IMAGES):
         item = Path(rel).parent.name + "/" + Path(rel).name.removesuffix("_leftImg8bit.png")
         np.testing.assert_array_equal(cityscapes_as_project_values(names, masks[item]), _labels(i, CITYSCAPES))
@@ -101,3 +107,66 @@ def test_datumaro_drops_train_id_0_of_the_default_cityscapes_export(tmp_path):
     expected = _labels(0, CITYSCAPES)
     np.testing.assert_array_equal(cityscapes_as_project_values(names, masks[item]),
                                   np.where(expected == 0, 255, expected))
+
+
+# ------------------------------------------------------------------ the public samples (tests/data/)
+def our_names(project: Project, image: str) -> np.ndarray:
+    """The class name of every pixel our import wrote (``ignore`` for 255)."""
+    names = np.array([*project.classes.names, *[""] * (255 - len(project.classes)), "ignore"], dtype=object)
+    return names[read_index_mask(project.label_path(project.root / image))]
+
+
+def their_names(names: list[str], canvas: np.ndarray, unlabelled: tuple[str, ...] = ()) -> np.ndarray:
+    """datumaro's label of every pixel as our class names: ``ignore`` where no mask covers it or
+    its label is one of ``unlabelled`` (VOC's ``ignored``, Cityscapes' background and void ids)."""
+    ours = {name.replace(" ", ""): name for name in CITYSCAPES.names}
+    table = np.array([*["ignore" if n in unlabelled else ours.get(n, n) for n in names],
+                      *[""] * (255 - len(names)), "ignore"], dtype=object)
+    return table[canvas]
+
+
+def agree(project: Project, image: str, theirs: np.ndarray, fmt: str) -> None:
+    ours = our_names(project, image)
+    share = float((ours == theirs).mean())
+    print(f"{fmt} sample {image}: {share:.1%} of {ours.size} pixels agree with datumaro")
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@needs_datumaro
+def test_datumaro_s_voc_sample_reads_as_datumaro_reads_it(tmp_path):
+    project = project_of(DATA / "voc_dataset1" / "JPEGImages", tmp_path / "p")
+    assert import_labels(project, "voc", DATA / "voc_dataset1", split="train").complete
+    names, masks = read_with_datumaro(DATA / "voc_dataset1", "voc_segmentation", tmp_path)
+    agree(project, "2007_000001.jpg", their_names(names, masks["2007_000001"], (VOID_LABEL,)), "VOC")
+
+
+@needs_datumaro
+def test_datumaro_s_coco_sample_reads_as_datumaro_reads_it(tmp_path):
+    project = project_of(DATA / "coco_instances" / "images" / "val", tmp_path / "p")
+    assert import_labels(project, "coco", DATA / "coco_instances", split="val").complete
+    names, masks = read_with_datumaro(DATA / "coco_instances", "coco_instances", tmp_path)
+    assert "a" not in masks  # the train image has a box only: datumaro reads no mask, we import none
+    agree(project, "b.jpg", their_names(names, masks["b"]), "COCO")
+    ours = our_names(project, "b.jpg")
+    layers, labels = masks["b#layers"], masks["b#labels"]
+    for layer, label in zip(layers, labels):  # where one annotation alone covers a pixel: its class
+        alone = layer & (layers.sum(axis=0) == 1)
+        assert (ours[alone] == names[label]).all()
+
+
+@needs_datumaro
+@pytest.mark.parametrize("tree", ["train_dataset", "dataset"])  # labelTrainIds + instanceIds; instanceIds only
+def test_datumaro_s_cityscapes_samples_read_as_datumaro_reads_them(tmp_path, tree):
+    source = DATA / "cityscapes_dataset" / tree
+    void = ("background", "unlabeled", "egovehicle", "rectificationborder", "outofroi", "static", "dynamic",
+            "ground", "parking", "railtrack", "guardrail", "bridge", "tunnel", "polegroup", "caravan", "trailer",
+            "licenseplate")  # datumaro's labels that are no train class: ignore in a Cityscapes project
+    images = sorted(p.relative_to(source / "leftImg8bit") for p in (source / "leftImg8bit").rglob("*.png"))
+    for split in sorted({image.parts[0] for image in images}):
+        project = project_of(source / "leftImg8bit" / split, tmp_path / split)
+        assert import_labels(project, "cityscapes", source, split=split).complete
+        names, masks = read_with_datumaro(source / "gtFine" / split, "cityscapes", tmp_path)
+        for image in (i for i in images if i.parts[0] == split):
+            rel = Path(*image.parts[1:]).as_posix()
+            item = rel.removesuffix("_leftImg8bit.png")
+            agree(project, rel, their_names(names, masks[item], void), f"Cityscapes {tree}")

@@ -215,3 +215,37 @@ print(len(state), meta['seed'], meta['hook_msgs']['best_score'], meta['dataset_m
     import torch
 
     assert out.split() == [str(len(torch.load(ade_checkpoint, weights_only=True)["state_dict"])), "3", "0.5", "wall"]
+
+
+@_needs("labelme")
+def test_labelme_s_examples_import_and_export_as_labelme_reads_them(tmp_path):
+    """labelme's own examples: our import gives what labelme's shapes_to_label gives with the
+    labelme2voc table of its labels.txt, and our labelme export of the result reads the same."""
+    from labelme import LabelFile
+    from labelme.utils import shapes_to_label
+    from test_formats_samples import LABELME, project_of
+
+    from gcnet_core.files.masks import read_index_mask
+    from gcnet_core.formats.label_import import import_labels
+
+    lines = (LABELME / "labels.txt").read_text().splitlines()
+    table = {name: i - 1 for i, name in enumerate(lines)}  # labelme2voc's: __ignore__ -1, _background_ 0
+
+    def labelme_names(json_path: Path) -> np.ndarray:
+        label_file = LabelFile(str(json_path))
+        data = json.loads(json_path.read_text())
+        cls, _ = shapes_to_label((data["imageHeight"], data["imageWidth"]), label_file.shapes, table)
+        names = np.array(["ignore", "background", *lines[2:]], dtype=object)  # value v at v + 1
+        return names[cls + 1]
+
+    project = project_of(LABELME, tmp_path / "p")
+    assert import_labels(project, "labelme", LABELME).complete
+    export_images(project, ["2011_000003.jpg", "2011_000025.jpg"], "labelme", tmp_path / "out")
+    ours = np.array([*project.classes.names, *[""] * (255 - len(project.classes)), "ignore"], dtype=object)
+    for stem in ("2011_000003", "2011_000025"):
+        imported = ours[read_index_mask(project.label_path(project.root / f"{stem}.jpg"))]
+        theirs = labelme_names(LABELME / f"{stem}.json")
+        print(f"labelme sample {stem}: {(imported == theirs).mean():.1%} of {imported.size} pixels agree "
+              "with labelme's shapes_to_label")
+        np.testing.assert_array_equal(imported, theirs)
+        np.testing.assert_array_equal(labelme_names(tmp_path / "out" / f"{stem}.json"), theirs)

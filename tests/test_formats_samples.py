@@ -1,0 +1,93 @@
+"""The public sample files other tools ship (``tests/data/``, each folder's ``SOURCE.md`` names
+the repository, commit and licence) import with our importers: the expected class names and
+pixel counts, and for labelme the very label maps labelme's own labelme2voc made from them
+(shipped beside the samples). ``tests/reference/`` checks the same files against the tools'
+own readers (labelme's ``shapes_to_label``, datumaro's ``Dataset.import_from``)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gcnet_core.files.masks import read_index_mask
+from gcnet_core.formats.label_import import import_labels
+from gcnet_core.model.classes import VOC_CLASSES, ClassSet
+from gcnet_core.project.store import Project
+
+DATA = Path(__file__).resolve().parent / "data"
+LABELME = DATA / "labelme"
+DATUMARO = DATA / "datumaro"
+
+
+def project_of(images: Path, root: Path) -> Project:
+    """A project holding copies of the sample's images (its label files left behind)."""
+    shutil.copytree(images, root, ignore=shutil.ignore_patterns("*.json", "*.txt", "*_gtFine_*", "labelme2voc"))
+    return Project.create(root, ClassSet((), ()))
+
+
+def counts(project: Project, image: str) -> dict[str, int]:
+    """Pixels per class name (``ignore`` for 255) of an imported image."""
+    values, number = np.unique(read_index_mask(project.label_path(project.root / image)), return_counts=True)
+    names = [*project.classes.names, *[""] * (255 - len(project.classes)), "ignore"]
+    return {names[v]: int(n) for v, n in zip(values.tolist(), number.tolist())}
+
+
+def labelme2voc_names(project: Project, image: str) -> np.ndarray:
+    """The class names labelme2voc wrote for ``image`` (its PNG beside the samples)."""
+    names = (LABELME / "labelme2voc" / "class_names.txt").read_text().split("\n")
+    table = np.array([*names, *[""] * (255 - len(names)), "ignore"], dtype=object)
+    table[0] = "background"  # labelme2voc's _background_
+    return table[read_index_mask(LABELME / "labelme2voc" / "SegmentationClass" / Path(image).with_suffix(".png"))]
+
+
+def test_labelme_s_examples_import_as_labelme2voc_converts_them(tmp_path):
+    project = project_of(LABELME, tmp_path / "p")
+    report = import_labels(project, "labelme", LABELME)
+    assert report.complete, report.lines()
+    assert project.classes.names == ("person", "bottle", "bus", "car", "background")
+    assert counts(project, "2011_000003.jpg") == {"person": 32900, "bottle": 873, "background": 125767, "ignore": 9460}
+    assert counts(project, "2011_000025.jpg") == {"bus": 118222, "car": 7256, "background": 62022}
+    names = np.array([*project.classes.names, *[""] * (255 - len(project.classes)), "ignore"], dtype=object)
+    for image in ("2011_000003.jpg", "2011_000025.jpg"):
+        ours = names[read_index_mask(project.label_path(project.root / image))]
+        np.testing.assert_array_equal(ours, labelme2voc_names(project, image))  # 100 % of the pixels
+
+
+def test_datumaro_s_voc_sample_imports_with_the_voc_classes(tmp_path):
+    project = project_of(DATUMARO / "voc_dataset1" / "JPEGImages", tmp_path / "p")
+    report = import_labels(project, "voc", DATUMARO / "voc_dataset1", split="train")
+    assert report.complete, report.lines()
+    assert project.classes.names == VOC_CLASSES
+    assert counts(project, "2007_000001.jpg") == {"bicycle": 200}
+
+
+def test_datumaro_s_coco_sample_imports_its_masks_and_names_a_box_only_image(tmp_path):
+    project = project_of(DATUMARO / "coco_instances" / "images" / "val", tmp_path / "val")
+    report = import_labels(project, "coco", DATUMARO / "coco_instances", split="val")
+    assert report.complete, report.lines()
+    assert project.classes.names == ("a", "b", "c")  # category ids 1, 2, 4
+    assert counts(project, "b.jpg") == {"a": 2, "b": 18, "ignore": 30}  # a polygon over a crowd RLE
+
+    project = project_of(DATUMARO / "coco_instances" / "images" / "train", tmp_path / "train")
+    report = import_labels(project, "coco", DATUMARO / "coco_instances", split="train")
+    [(label, reason)] = report.failed
+    assert label.name == "instances_train.json#a.jpg" and "only box annotations" in reason
+    assert not report.complete
+
+
+@pytest.mark.parametrize("tree,expected", [
+    ("train_dataset", {"defaultcity_000002_000045": {"person": 1, "ignore": 4},  # labelTrainIds (19 = ignore)
+                       "defaultcity_000001_000019": {"ignore": 5}}),
+    ("dataset", {"defaultcity_000002_000045": {"person": 1, "ignore": 4},  # instanceIds only
+                 "defaultcity_000001_000019": {"ignore": 5}}),
+])
+def test_datumaro_s_cityscapes_samples_import(tmp_path, tree, expected):
+    for split, base in (("train", "defaultcity_000002_000045"), ("val", "defaultcity_000001_000019")):
+        source = DATUMARO / "cityscapes_dataset" / tree
+        project = project_of(source / "leftImg8bit" / split, tmp_path / tree / split)
+        report = import_labels(project, "cityscapes", source, split=split)
+        assert report.complete, report.lines()
+        assert counts(project, f"defaultcity/{base}_leftImg8bit.png") == expected[base]
