@@ -46,7 +46,7 @@ from gcnet_core.model.classes import ClassSet  # noqa: E402
 from gcnet_core.predict.features import FeatureExtractor, FeatureMap, head_features  # noqa: E402
 from gcnet_core.predict.loaded import LoadedModel  # noqa: E402
 from gcnet_core.project.feature_cache import FeatureCache  # noqa: E402
-from gcnet_core.predict.predictor import normalize  # noqa: E402
+from gcnet_core.predict.network_input import normalize  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
 from gcnet_core.weights.zoo import get_entry  # noqa: E402
 

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 from gcnet_core import inference, inference_many, init_model
 from gcnet_core.files.images import ImageReadError
-from gcnet_core.predict.predictor import Predictor, rescale_size, slide_windows, tta_scales
+from gcnet_core.predict.network_input import normalize, rescale_size, slide_windows
+from gcnet_core.predict.predictor import Predictor, tta_scales
 
 from helpers import SHARED_IMAGES, SLIDE_CS, WHOLE_ADE, register_entry, small_entry
 
@@ -83,7 +84,7 @@ def test_slide_averages_window_logits(slide_model):
     result = inference(slide_model, rgb, return_logits=True)
     h0, w0 = rgb.shape[:2]
     new_w, new_h = rescale_size(w0, h0, slide_model.entry.test_scale)
-    x = inference_module.normalize([cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR)], torch.device("cpu"))
+    x = normalize([cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_LINEAR)], torch.device("cpu"))
     total = torch.zeros(1, 19, new_h, new_w)
     count = torch.zeros(1, 1, new_h, new_w)
     windows = slide_windows(new_h, new_w, (41, 41), (25, 25))

@@ -23,7 +23,7 @@ from gcnet_core.data.transforms import (
     resize_pair,
     sample_rng,
 )
-from gcnet_core.predict.predictor import rescale_size
+from gcnet_core.predict.network_input import rescale_size
 
 
 def image(h: int = 20, w: int = 30, seed: int = 0) -> np.ndarray:

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from ..model.classes import IGNORE_INDEX
-from ..predict.predictor import rescale_size, resize_keep_ratio
+from ..predict.network_input import rescale_size, resize_keep_ratio
 
 ImageLabel = tuple[np.ndarray, np.ndarray]
 IMAGE_PADS = ("normalized", "raw")

@@ -51,7 +51,8 @@ from .fast import FastOptions, FastPredictor
 from .folder import segment_files
 from .measure import MemoryProbe, cpu_fp32_peak, network_flops
 from .onnx_engine import EngineError, EnginePredictor, onnxruntime_version
-from .predictor import Predictor, rescale_size, resolve_precision
+from .network_input import rescale_size
+from .predictor import Predictor, resolve_precision
 
 if TYPE_CHECKING:
     from .loaded import LoadedModel

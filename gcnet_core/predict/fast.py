@@ -33,14 +33,8 @@ import torch.nn.functional as F
 
 from ..model.segmentor import GCNet
 from .acceleration import GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory, release_gpu_memory
-from .predictor import (
-    Predictor,
-    SegmentationResult,
-    autocast_context,
-    normalize_uploaded,
-    resize_for_network,
-    resolve_precision,
-)
+from .network_input import normalize_uploaded, resize_for_network
+from .predictor import Predictor, SegmentationResult, autocast_context, resolve_precision
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
     from ..weights.zoo import ZooEntry

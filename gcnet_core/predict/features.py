@@ -2,7 +2,7 @@
 
 Live adaptation re-fits only that classifier, so what it needs of each image is this map
 (kept in half precision by :mod:`gcnet_core.project.feature_cache`), never another network pass. The pixels fed to the
-network are exactly the predictor's (:mod:`gcnet_core.predict.predictor`: OpenCV keep-ratio
+network are exactly the predictor's (:mod:`gcnet_core.predict.network_input`: OpenCV keep-ratio
 resize, RGB normalisation), and ``conv_seg`` of the map, resized as the predictor resizes its
 logits, gives the predictor's labels (``tests/test_adapt.py`` proves it).
 
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .predictor import fallback_slide_geometry, normalize, resize_for_network, slide_windows
+from .network_input import fallback_slide_geometry, normalize, resize_for_network, slide_windows
 
 if TYPE_CHECKING:  # plain data and modules from gcnet_core.model / gcnet_core.weights
     from ..model.segmentor import GCNet

@@ -17,7 +17,7 @@ import torch
 
 from ..data.readers import SegDataset, load_sample_safe
 from ..data.transforms import TrainTransform, clear_padding, sample_rng
-from ..predict.predictor import MEAN_RGB, STD_RGB
+from ..predict.network_input import MEAN_RGB, STD_RGB
 
 log = logging.getLogger("gcnet_core.train")
 
