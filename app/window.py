@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QSignalBlocker, Qt, QTimer, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
             session.events.connect(name, slot)
         files.imageActivated.connect(self.open_image)
         files.segmentRequested.connect(lambda rel: self.open_image(rel) and self.segment_current())
-        files.markRequested.connect(session.mark_state)
+        files.doneRequested.connect(session.mark_done)
         files.revealRequested.connect(self.reveal_image)
         files.includeRequested.connect(lambda _folder: self.open_folder(self.session.project.root))
         classes.searchDone.connect(canvas.setFocus)
@@ -350,11 +350,27 @@ class MainWindow(QMainWindow):
         """``rel`` is current but could not be opened (next/previous go on from it)."""
         self.session.show(rel, None)
         self.clear_canvas()
+        if rel == self.session.current:
+            self._show_done(state)
         self.update_actions()
 
     def clear_canvas(self) -> None:
         self.canvas.set_document(None)
         self.canvas.set_image(None)
+    def mark_done(self, done: bool) -> None:
+        """Edit ▸ Mark Image Done (Ctrl+D): the person says the open image's mask is right, or
+        takes it back; the action's check follows the state the session gives it."""
+        rel = self.session.current
+        if rel is not None:
+            self.session.mark_done(rel, done)
+        self._show_done(self.session.project.state(rel) if rel is not None and self.session.project else None)
+
+    def _show_done(self, state: str | None) -> None:
+        action = self.action_set.done
+        blocker = QSignalBlocker(action)  # showing the state is not a request to change it
+        action.setChecked(state in image_states.DONE_STATES)
+        blocker.unblock()
+
         self.status_labels.size.clear()
 
     def reload_current(self) -> None:
@@ -534,6 +550,9 @@ class MainWindow(QMainWindow):
         """View ▸ Theme: "system", "light" or "dark", remembered."""
         application_theme(QApplication.instance()).set_choice(choice)
         self.settings.set("theme", choice)
+        actions.done.setEnabled(doc is not None)
+        project, rel = self.session.project, self.session.current
+        self._show_done(project.state(rel) if project is not None and rel is not None else None)
 
     def show_shortcut_sheet(self) -> ShortcutSheet:
         """Help ▸ Keyboard Shortcuts: every action and its key as they are now."""

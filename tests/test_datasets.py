@@ -178,8 +178,8 @@ def test_project_reader_with_states(tmp_path):
     for rel in names[:3]:
         write_label(project.label_path(rel), label_of(0, 1, 255))
 
-    assert [s.name for s in project_samples(tmp_path)] == ["a.jpg"]
-    both = project_samples(tmp_path, ("corrected", "exported"))
+    assert [s.name for s in project_samples(tmp_path, ("corrected",))] == ["a.jpg"]
+    both = project_samples(tmp_path)  # by default the images a person marked done
     assert [s.name for s in both] == ["a.jpg", "nested/b.png"]
     assert both[1].label == tmp_path.resolve() / ".gcnet/labels/nested/b.mask"
 
@@ -188,7 +188,7 @@ def test_project_reader_with_states(tmp_path):
     _, label, name = ds[1]
     assert name == "nested/b.png"
     np.testing.assert_array_equal(label, label_of(0, 1, 255))
-    assert len(SegDataset("project", tmp_path, None)) == 1
+    assert len(SegDataset("project", tmp_path, None)) == 2  # done: corrected and exported
 
 
 # ----------------------------------------------------------------------------- corrupt files

@@ -119,12 +119,14 @@ def test_uncertainty_is_recorded_kept_through_states_and_saved(tmp_path):
     project.set_state("1.jpg", "predicted", model="m")
     project.set_uncertainty("1.jpg", 0.2345678)
     project.set_uncertainty("2.jpg", 0.5)  # predicted but kept aside: the image stays new
-    project.set_state("1.jpg", "corrected")  # the last prediction's uncertainty stays known
+    project.set_state("1.jpg", "edited")  # the last prediction's uncertainty stays known
     project.save()
     reopened = Project.open(tmp_path)
     assert reopened.uncertainty("1.jpg") == pytest.approx(0.234568)
     assert reopened.state("2.jpg") == "new" and reopened.uncertainty("2.jpg") == 0.5
+    reopened.set_state("2.jpg", "corrected")  # marked done (or imported): a person's mask, not the model's
+    assert reopened.uncertainty("2.jpg") is None
     reopened.set_state("1.jpg", "new")  # cleared: no prediction any more
     assert reopened.uncertainty("1.jpg") is None
-    reopened.set_uncertainty("2.jpg", None)
+    reopened.set_uncertainty("2.jpg", None)  # nothing to clear: no error
     assert reopened.uncertainty("2.jpg") is None

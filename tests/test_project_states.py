@@ -14,10 +14,12 @@ def change(opened, at_opening=False, person=False, edited=False, labelled=True):
                                edited_pixels=edited, labelled=labelled)
 
 
-def test_a_persons_change_corrects_any_image():
-    for opened in STATES:
-        assert change(opened, person=True) == "corrected"
-        assert change(opened, edited=True) == "corrected"  # an edited exported image needs re-export
+def test_a_persons_change_makes_an_image_edited_not_done():
+    for opened in ("new", "predicted", "edited"):
+        assert change(opened, person=True) == "edited"
+        assert change(opened, edited=True) == "edited"
+    assert change("corrected", person=True) == "corrected"  # done stays done
+    assert change("exported", edited=True) == "corrected"  # done, but it needs a new export
 
 
 def test_model_output_makes_new_images_predicted_and_keeps_the_others():
@@ -25,6 +27,7 @@ def test_model_output_makes_new_images_predicted_and_keeps_the_others():
     assert change("predicted") == "predicted"
     assert change("corrected") == "corrected"  # labels that came from elsewhere (an import)
     assert states.after_prediction("new") == "predicted"
+    assert states.after_prediction("edited") == "edited"
     assert states.after_prediction("corrected") == "corrected"
 
 
@@ -33,14 +36,37 @@ def test_undoing_everything_gives_back_the_opening_state_or_new():
     assert change("exported", at_opening=True) == "exported"
     # the pre-segmentation was undone too, through a history that lost its bottom
     assert change("predicted", labelled=False) == "new"
-    assert change("predicted", labelled=False, edited=True) == "corrected"
+    assert change("predicted", labelled=False, edited=True) == "edited"
 
 
-def test_batches_never_replace_a_persons_work_and_exports_mark_corrected():
-    assert states.replaceable_by_batch(("new", "predicted", "corrected", "exported")) == ("new", "predicted")
-    assert states.has_human_work("corrected") and states.has_human_work("new", edited_pixels=True)
+def test_only_done_images_count_as_done_and_not_done_keeps_a_persons_pixels():
+    assert states.DONE_STATES == ("corrected", "exported")
+    assert "edited" not in states.DONE_STATES and "edited" not in states.MODEL_STATES
+    assert states.not_done(has_mask=True, edited_pixels=True) == "edited"
+    assert states.not_done(has_mask=True, edited_pixels=False) == "predicted"
+    assert states.not_done(has_mask=False, edited_pixels=False) == "new"
+    assert [states.TITLES[s] for s in states.STATES] == ["new", "pre-segmented", "edited", "done", "exported"]
+
+
+def test_the_models_uncertainty_is_kept_until_a_person_says_the_mask_is_right(tmp_path):
+    assert [states.keeps_uncertainty(s) for s in states.STATES] == [True, True, True, False, False]
+    project = Project(tmp_path, DATASET_CLASSES["voc"])
+    project.set_state("a.png", "predicted")
+    project.set_uncertainty("a.png", 0.3)
+    project.set_state("a.png", "edited")
+    assert project.uncertainty("a.png") == 0.3
+    project.set_state("a.png", "corrected")  # marked done, imported
+    assert project.uncertainty("a.png") is None
+    project.set_state("a.png", "edited")  # not done again: the old number does not come back
+    assert project.uncertainty("a.png") is None
+
+
+def test_batches_never_replace_a_persons_work_and_exports_mark_done_images():
+    assert states.replaceable_by_batch(states.STATES) == ("new", "predicted")
+    assert states.has_human_work("corrected") and states.has_human_work("edited")
+    assert states.has_human_work("new", edited_pixels=True)
     assert not states.has_human_work("predicted")
-    assert [states.after_export(s) for s in STATES] == ["new", "predicted", "exported", "exported"]
+    assert [states.after_export(s) for s in STATES] == ["new", "predicted", "edited", "exported", "exported"]
     with pytest.raises(ValueError, match="unknown state"):
         change("done")
 

@@ -131,7 +131,7 @@ def test_apply_prediction_on_an_image_with_edits_changes_only_the_unedited_pixel
     assert np.array_equal(doc.labels, before) and doc.prediction is not None  # kept aside for the tools
     assert session.apply_prediction("a.png", model_output(session), asked=True)  # the person said yes
     assert (doc.labels[painted] == 1).all() and (doc.labels[~painted] == 2).all()
-    assert session.project.state("a.png") == "corrected"  # saved with the person's pixels in it
+    assert session.project.state("a.png") == "edited"  # saved with the person's pixels in it
 
 
 def test_a_preview_is_shown_but_never_kept(session):
@@ -143,11 +143,37 @@ def test_a_preview_is_shown_but_never_kept(session):
 
 def test_a_corrected_image_is_left_alone_unless_the_person_asks(session):
     doc = open_blank(session)
-    session.mark_state("a.png", "corrected")
+    doc.paint_disc((1, 1), None, 1, 0)
+    session.mark_done("a.png", True)
+    assert session.project.state("a.png") == "corrected"
+    painted = doc.labels.copy()
     assert not session.apply_prediction("a.png", model_output(session))
-    assert (doc.labels == 255).all()
+    assert np.array_equal(doc.labels, painted)
     assert session.apply_prediction("a.png", model_output(session), asked=True)
-    assert (doc.labels == 2).all() and session.project.state("a.png") == "corrected"
+    assert (doc.labels[doc.edited] == 0).all() and (doc.labels[~doc.edited] == 2).all()
+    assert session.project.state("a.png") == "corrected"
+
+
+def test_done_is_the_persons_word_and_toggles_back(session):
+    seen = recorded(session, "state_changed", "uncertainty_changed")
+    doc = open_blank(session)
+    session.toggle_done()
+    assert session.project.state("a.png") == "new"  # nothing labelled: nothing to call done
+    session.apply_prediction("a.png", model_output(session))
+    assert session.project.state("a.png") == "predicted" and session.project.uncertainty("a.png") == 0.25
+    session.toggle_done()
+    assert session.project.state("a.png") == "corrected"
+    assert session.project.uncertainty("a.png") is None  # a person's mask now, not the model's
+    session.toggle_done()
+    assert session.project.state("a.png") == "predicted"  # no pixel of theirs: pre-segmented again
+    doc.paint_disc((1, 1), None, 1, 0)
+    assert session.save_current() and session.project.state("a.png") == "edited"
+    session.toggle_done()
+    session.toggle_done()
+    assert session.project.state("a.png") == "edited"
+    assert ("uncertainty_changed", "a.png", None) in seen and ("state_changed", "a.png", "corrected") in seen
+    session.mark_done("b.png", True)  # not open, no mask file
+    assert session.project.state("b.png") == "new"
 
 
 def test_saving_follows_the_state_rules(session):
@@ -155,7 +181,7 @@ def test_saving_follows_the_state_rules(session):
     session.apply_prediction("a.png", model_output(session))
     assert session.project.state("a.png") == "predicted"
     doc.paint_disc((1, 1), None, 1, 0)
-    assert session.save_current() and session.project.state("a.png") == "corrected"
+    assert session.save_current() and session.project.state("a.png") == "edited"
     doc.undo()
     assert session.save_current() and session.project.state("a.png") == "predicted"
     assert not session.save_current()  # nothing changed since
@@ -226,7 +252,7 @@ def test_batch_results_go_through_the_rule(session, tmp_path):
 def test_a_batch_result_in_other_class_ids_follows_the_names(session, tmp_path):
     model_classes = ClassSet(("tree", "road"), ((107, 142, 35), (128, 64, 128)))
     open_blank(session, "a.png")
-    session.mark_state("a.png", "corrected")  # something is labelled: the project keeps its classes
+    session.project.set_state("a.png", "corrected")  # something is labelled: the project keeps its classes
     assert session.place_staged("b.png", staged_mask(tmp_path, 0), None, model="m", classes=model_classes)
     assert (read_index_mask(session.project.label_path("b.png")) == 2).all()  # the model's 0 is our tree
 

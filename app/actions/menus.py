@@ -21,7 +21,7 @@ from app.settings.table import THEMES
 RECENT, TOOLS, DOCKS, THEME = "<recent folders>", "<tools>", "<docks>", "<theme>"  # not one action each
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&File", ("open", RECENT, "import", "import_labels", "export", "save", None, "quit")),
-    ("&Edit", ("undo", "redo", None, "ignore", "next_class", "replace_class", None, "preferences")),
+    ("&Edit", ("undo", "redo", None, "done", None, "ignore", "next_class", "replace_class", None, "preferences")),
     ("&Tools", (TOOLS, None, "smaller_brush", "larger_brush")),
     ("&View", ("fit", "zoom", "outline", "confidence", None, THEME, None, DOCKS)),
     ("&Model", ("segment", "segment_all", "cancel_batch", "workahead.on_open", "workahead.ahead", None,
@@ -115,6 +115,8 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> ToolbarWidgets:
     bar.addActions([actions.undo, actions.redo])
     bar.addSeparator()
     brush = QSpinBox(minimum=1, maximum=1000, value=canvas.brush_size(), suffix=" px")
+    bar.addAction(actions.done)
+    bar.addSeparator()
     brush.setToolTip("Brush size ([ and ] change it)")
     brush.valueChanged.connect(canvas.set_brush_size)
     canvas.brushSizeChanged.connect(brush.setValue)

@@ -56,6 +56,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("quit", "&Quit", Key.Quit, lambda w: w.close()),
     ActionSpec("undo", "&Undo", Key.Undo, lambda w: w.undo()),
     ActionSpec("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), lambda w: w.redo()),
+    ActionSpec("done", "Mark Image &Done", "Ctrl+D", lambda w, on: w.mark_done(on), checkable=True,
+               tip="This image's mask is right: it counts as done, is trained on and exported as corrected "
+                   "(Ctrl+D again: not done). Strokes alone make an image edited, not done", icon_text="Done"),
     ActionSpec("replace_class", "&Replace Class…", "Ctrl+Shift+R", lambda w: w.ask_replace_class(),
                tip="Every pixel of one class becomes another (one undo step)"),
     ActionSpec("ignore", "Mark low confidence as &ignore", "I", lambda w: w.ignore_low_confidence(),
@@ -127,6 +130,7 @@ class Actions:
     segment_all: QAction
     cancel_batch: QAction
     next: QAction
+    done: QAction
     previous: QAction
     cancel_segment: QAction
     smaller_brush: QAction

@@ -48,10 +48,10 @@ class ExportDialog(QDialog):
         self.scope_group = QButtonGroup(self)
         scope_box = QVBoxLayout()
         corrected = images_in_states(project, "corrected", "exported")
-        labelled = images_in_states(project, "predicted", "corrected", "exported")
+        labelled = images_in_states(project, "predicted", "edited", "corrected", "exported")
         for i, (scope, text) in enumerate((
-                ("corrected", f"Corrected images ({len(corrected)})"),
-                ("labelled", f"Every image with a mask, pre-segmented too ({len(labelled)})"),
+                ("corrected", f"Images marked done ({len(corrected)})"),
+                ("labelled", f"Every image with a mask, edited and pre-segmented too ({len(labelled)})"),
                 ("current", f"Current image ({current.name if current else 'none'})"))):
             button = QRadioButton(text)
             button.setEnabled(scope != "current" or current is not None)

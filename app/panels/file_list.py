@@ -23,17 +23,22 @@ from ..workers.tasks import run_in_pool
 from ..workers.thumbnails import THUMB_SIZE, ThumbnailCache
 
 STATE_TITLES = TITLES  # the project's words, shown in the list
-STATE_COLOURS = {"new": QColor("#8a8f98"), "predicted": QColor("#2f80d1"),
+STATE_COLOURS = {"new": QColor("#8a8f98"), "predicted": QColor("#2f80d1"), "edited": QColor("#d68910"),
                  "corrected": QColor("#2e9d4f"), "exported": QColor("#8e44ad")}
+UNSURE_MEANING = ("unsure: how unsure the model was about this image's last pre-segmentation "
+                  "(the mean over its pixels of 1 − the model's confidence); higher means more to correct. "
+                  "Gone once the image is done: the mask is then the person's")
+DONE_MEANING = ("done: images a person marked done (Ctrl+D) or exported, of the readable images listed; "
+                "an edited image is not done until it is marked")
 
 BROKEN_COLOUR = QColor("#c0392b")
 PathRole = Qt.ItemDataRole.UserRole + 1
 StateRole = Qt.ItemDataRole.UserRole + 2
-UncertaintyRole = Qt.ItemDataRole.UserRole + 3  # mean 1 - confidence of the last prediction, or None
+UncertaintyRole = Qt.ItemDataRole.UserRole + 3  # "unsure": mean 1 - confidence of the last prediction, or None
 ProblemRole = Qt.ItemDataRole.UserRole + 4  # why the file cannot be read, or None
 WorkRole = Qt.ItemDataRole.UserRole + 5  # work-ahead: "fresh" (prediction of the selected model), "queued", None
 WORK_MARKS = {"fresh": "⚡ ready", "queued": "… queued"}
-ORDERS = (("name", "Name"), ("uncertainty", "Most uncertain first"))
+ORDERS = (("name", "Name"), ("uncertainty", "Most unsure first"))
 
 
 class FileListModel(QAbstractListModel):
@@ -178,7 +183,7 @@ class FileListModel(QAbstractListModel):
             if rel in self._problems:
                 return f"{rel}\ncannot be read: {self._problems[rel]}"
             value = self._uncertainty.get(rel)
-            unsure = f"\nmodel uncertainty {value:.1%}" if value is not None else ""
+            unsure = f"\n{value:.0%} {UNSURE_MEANING}" if value is not None else ""
             return f"{rel}\n{STATE_TITLES[self._states[rel]]}{unsure}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbnail(rel)
@@ -348,7 +353,7 @@ class FileListDock(QDockWidget):
 
     imageActivated = Signal(str)
     segmentRequested = Signal(str)  # context menu: pre-segment this image
-    markRequested = Signal(str, str)  # context menu: (image, state)
+    doneRequested = Signal(str, bool)  # context menu: (image, done or not done)
     revealRequested = Signal(str)  # context menu: show the file in the file manager
     includeRequested = Signal(str)  # a skipped output folder to list after all (rescan the folder)
 
@@ -371,8 +376,8 @@ class FileListDock(QDockWidget):
         self.order_combo = QComboBox()
         for order, title in ORDERS:
             self.order_combo.addItem(title, order)
-        self.order_combo.setToolTip("Most uncertain first: the images whose correction teaches the model "
-                                    "most (mean 1 − confidence of the last prediction)")
+        self.order_combo.setToolTip("Most unsure first: the images the model was least sure about come first; "
+                                    "correcting them teaches it most. " + UNSURE_MEANING)
         self.order_combo.currentIndexChanged.connect(lambda _i: self.set_order(self.order_combo.currentData()))
 
         self.view = QListView()
@@ -386,7 +391,7 @@ class FileListDock(QDockWidget):
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.context_menu: QMenu | None = None  # the last one shown (tests pick its actions)
 
-        self.count_label = QLabel()
+        self.count_label = QLabel(toolTip=DONE_MEANING)
         self.skipped_label = QLabel(wordWrap=True, visible=False)  # our own output folders left out
         self.skipped_label.linkActivated.connect(self.include_folder)
         self._included: dict[Path, set[str]] = {}  # per folder root, for this run of the app
@@ -538,9 +543,9 @@ class FileListDock(QDockWidget):
         segment = menu.addAction("Pre-segment this image", lambda: self.segmentRequested.emit(rel))
         segment.setEnabled(problem is None)
         if state in DONE_STATES:
-            menu.addAction("Mark as not done", lambda: self.markRequested.emit(rel, "predicted"))
+            menu.addAction("Mark as not done", lambda: self.doneRequested.emit(rel, False))
         else:
-            done = menu.addAction("Mark as corrected (done)", lambda: self.markRequested.emit(rel, "corrected"))
+            done = menu.addAction("Mark as done", lambda: self.doneRequested.emit(rel, True))
             done.setEnabled(problem is None)
         menu.addSeparator()
         menu.addAction("Reveal in folder", lambda: self.revealRequested.emit(rel))

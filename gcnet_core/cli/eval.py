@@ -38,7 +38,7 @@ def run(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if len(dataset) == 0:
-        print(f"error: no labelled images in {args.data_root} (split {split or 'corrected'})", file=sys.stderr)
+        print(f"error: no labelled images in {args.data_root} (split {split or 'corrected,exported'})", file=sys.stderr)
         return 1
     if args.limit is not None and args.limit < 1:
         print("error: --limit must be at least 1", file=sys.stderr)

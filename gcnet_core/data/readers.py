@@ -25,6 +25,7 @@ from ..files.class_list import CLASS_LIST, class_set_of
 from ..files.images import ImageReadError, read_image_rgb
 from ..files.masks import read_index_mask
 from ..model.classes import DATASET_CLASSES, IGNORE_INDEX, ClassSet, cityscapes_labelid_to_trainid_lut
+from ..project.states import DONE_STATES
 from ..project.store import Project
 
 log = logging.getLogger("gcnet_core.data")
@@ -157,8 +158,9 @@ def voc_samples(root: str | os.PathLike, split: str) -> list[Sample]:
     return samples
 
 
-def project_samples(root: str | os.PathLike, states: Iterable[str] = ("corrected",)) -> list[Sample]:
-    """Images of a :class:`~gcnet_core.project.store.Project` in one of ``states`` that have a label."""
+def project_samples(root: str | os.PathLike, states: Iterable[str] = DONE_STATES) -> list[Sample]:
+    """Images of a :class:`~gcnet_core.project.store.Project` in one of ``states`` that have a label
+    (by default the ones a person marked done: corrected or exported)."""
     project = Project.open(root)
     samples = []
     for image in project.images_with_state(*states):
@@ -224,7 +226,7 @@ def _exported_classes(root: Path) -> ClassSet | None:
 
 def _states(split: str | Sequence[str] | None) -> tuple[str, ...]:
     if split is None:
-        return ("corrected",)
+        return DONE_STATES
     if isinstance(split, str):
         return tuple(s.strip() for s in split.split(",") if s.strip())
     return tuple(split)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gcnet_core.evaluation.evaluate")
 
-#: The split evaluated when none is given (project: images marked "corrected").
+#: The split evaluated when none is given (project: images a person marked done, corrected or exported).
 DEFAULT_SPLITS = {"cityscapes": "val", "ade20k": "validation", "voc": "val", "project": None}
 
 _Item = tuple[np.ndarray, np.ndarray, str]

@@ -6,7 +6,7 @@ a pre-segmentation, work-ahead, a batch result being placed, an import, the regi
 (relabel, pick, next likely class) and, later, live adaptation. The rule:
 
 - pixels a person edited are never changed (only their own brush, polygon or fill does that);
-- an image a person finished (corrected, exported, imported) is not touched at all unless
+- an image a person edited or finished (edited, corrected, exported, imported) is not touched at all unless
   the person asked for this result on this image, and then only its unedited pixels;
 - nothing is changed in an image a person is working on right now;
 - a result made with another model version than the one wanted now is stale: refused.

@@ -130,27 +130,50 @@ class AnnotationSession:
     def _set_state(self, rel: str, state: str, model: str | None = None) -> None:
         self.project.set_state(rel, state, model)
         self.events.emit("state_changed", rel, state)
+        if not image_states.keeps_uncertainty(state):  # the project dropped it: a person's mask now
+            self.events.emit("uncertainty_changed", rel, None)
 
     def record_uncertainty(self, rel: str, value: float | None) -> None:
-        """Remember how unsure the model was (the file list can put such images first)."""
-        if value is not None and self.project is not None:
+        """Remember how unsure the model was (the file list can put such images first); not
+        for an image a person marked done (:func:`~gcnet_core.project.states.keeps_uncertainty`)."""
+        project = self.project
+        if value is not None and project is not None and image_states.keeps_uncertainty(project.state(rel)):
             self.project.set_uncertainty(rel, value)
             self.events.emit("uncertainty_changed", rel, value)
 
-    def mark_state(self, rel: str, state: str) -> None:
-        """A person marks an image corrected, or not done (an unfinished image with a mask is
-        pre-segmented, one without is new)."""
+    def mark_done(self, rel: str, done: bool) -> None:
+        """A person says image ``rel``'s mask is right (done: corrected), or takes that back
+        (:func:`~gcnet_core.project.states.not_done`: edited, pre-segmented or new)."""
         if self.project is None:
             return
         if rel == self.current:
             self.save_current()
-        if state != "corrected":
-            state = image_states.not_done(self.project.label_path(rel).is_file())
-        self._set_state(rel, state)
+        has_mask, edited = self._mask_facts(rel)
+        if done and not has_mask:
+            self.tell(f"Nothing is labelled in {rel} yet: paint or pre-segment it before marking it done")
+            return
+        state = "corrected" if done else image_states.not_done(has_mask, edited)
+        if state != self.project.state(rel):
+            self._set_state(rel, state)
         if rel == self.current:
             self._opened_state = state  # undoing back to here keeps the person's choice
         self.save_project()
-        self.tell(f"{rel} marked {image_states.TITLES[state]}")
+        title = image_states.TITLES[state]
+        self.tell(f"{rel} marked {title}" if done else f"{rel} is not done any more ({title})")
+
+    def toggle_done(self, rel: str | None = None) -> None:
+        """Mark as Done on ``rel`` (default: the current image): done, or not done when it was."""
+        rel = rel or self.current
+        if self.project is not None and rel is not None:
+            self.mark_done(rel, self.project.state(rel) not in image_states.DONE_STATES)
+
+    def _mask_facts(self, rel: str) -> tuple[bool, bool]:
+        """(has a mask, has pixels a person edited) of ``rel``: from its open document, else
+        from its files."""
+        if rel == self.current and self.document is not None:
+            doc = self.document
+            return bool((doc.labels != IGNORE_INDEX).any()), bool(doc.edited.any())
+        return self.project.label_path(rel).is_file(), self.project.edited_path(rel).is_file()
 
     def mark_exported(self, images: Iterable[Path | str]) -> None:
         """Exported corrected images become exported (an edit makes them corrected again)."""

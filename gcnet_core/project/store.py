@@ -31,7 +31,7 @@ the names end in ``.mask``, which no image suffix matches. Projects of the older
     {"format": "gcnet-annotator-project", "version": 1,
      "classes": [{"name": "road", "color": [128, 64, 128]}, ...],
      "model": "<zoo entry name or fine-tuned version id>" | null,
-     "images": {"<relative posix path>": {"state": "new"|"predicted"|"corrected"|"exported",
+     "images": {"<relative posix path>": {"state": "new"|"predicted"|"edited"|"corrected"|"exported",
                                           "model": "<model that made the prediction>" | null,
                                           "updated": "<ISO 8601 time>",
                                           "uncertainty": <mean of 1 - confidence of the last
@@ -67,7 +67,7 @@ from .class_table import classes_from_json, classes_to_json
 from .edited import encode_edited, read_edited
 from .predictions import StoredPrediction, load_prediction, save_prediction
 from .renumber import recover
-from .states import STATES
+from .states import STATES, keeps_uncertainty
 
 PROJECT_FILE = "gcnet-project.json"
 DATA_DIR = ".gcnet"  # everything we write besides the project file
@@ -377,7 +377,7 @@ class Project:
         if model is None and state != "new":
             model = previous.get("model")
         record = {"state": state, "model": model, "updated": _now()}
-        if state != "new" and previous.get("uncertainty") is not None:
+        if state != "new" and keeps_uncertainty(state) and previous.get("uncertainty") is not None:
             record["uncertainty"] = previous["uncertainty"]
         self._images[key] = record
 

@@ -191,7 +191,7 @@ class Trainer:
         else:
             val = SegDataset(cfg.dataset, cfg.data_root, cfg.val_split, classes=train.classes)
         if len(train) == 0:
-            raise ValueError(f"no labelled training images in {cfg.data_root} (split {cfg.split or 'corrected'})")
+            raise ValueError(f"no labelled training images in {cfg.data_root} (split {cfg.split or 'corrected,exported'})")
         return train, (val if val is not None and len(val) > 0 else None)
 
     def _build_model(self, state, source_classes):

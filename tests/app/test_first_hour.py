@@ -67,7 +67,10 @@ def test_right_click_opens_the_image_and_its_menu_marks_reveals_and_steps_from_i
     right_click(window.files.view.viewport(), row_rect(window, "chelsea.png").center())
     assert window.session.current == "chelsea.png"  # the highlighted image is the one shown
     assert window.files.view.currentIndex().data() == "chelsea.png"
-    click_menu(qtbot, window.files.context_menu, "Mark as corrected")
+    window.files.context_menu.close()
+    drag(window, [(5, 5), (20, 5)])  # something labelled: "done" says this mask is right
+    right_click(window.files.view.viewport(), row_rect(window, "chelsea.png").center())
+    click_menu(qtbot, window.files.context_menu, "Mark as done")
     assert window.session.project.state("chelsea.png") == "corrected"
     assert window.files.count_label.text().startswith("1 / 3 done")
 
@@ -80,7 +83,7 @@ def test_right_click_opens_the_image_and_its_menu_marks_reveals_and_steps_from_i
     right_click(window.files.view.viewport(), row_rect(window, "chelsea.png").center())
     assert window.files.context_menu is not click_menu_after
     click_menu(qtbot, window.files.context_menu, "Mark as not done")
-    assert window.session.project.state("chelsea.png") == "new"  # no mask on disk: new again
+    assert window.session.project.state("chelsea.png") == "edited"  # the person's stroke stays: edited, not done
     key(window, Qt.Key.Key_D)
     assert window.session.current == "coffee.png"  # D steps from the image shown
 
@@ -370,7 +373,7 @@ def test_undoing_everything_after_a_presegment_and_a_stroke_makes_the_image_new(
     key(window, Qt.Key.Key_B)
     drag(window, [(5, 5), (40, 5)])
     window.flush()
-    assert window.session.project.state("coffee.png") == "corrected"
+    assert window.session.project.state("coffee.png") == "edited"
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the stroke
     window.flush()
     assert window.session.project.state("coffee.png") == "predicted"  # back to the model's labels

@@ -72,5 +72,5 @@ def test_the_status_bar_names_the_state_an_edit_gave_the_image(qtbot, make_windo
     assert window.statusBar().currentMessage() == "astronaut.png (new)"
     window.classes_panel.set_current(1)
     drag(window, [(10, 10), (30, 20)])
-    qtbot.waitUntil(lambda: window.session.project.state("astronaut.png") == "corrected", timeout=5000)
-    assert window.statusBar().currentMessage() == "astronaut.png (corrected)"
+    qtbot.waitUntil(lambda: window.session.project.state("astronaut.png") == "edited", timeout=5000)
+    assert window.statusBar().currentMessage() == "astronaut.png (edited)"

@@ -189,10 +189,13 @@ def test_presegment_paint_undo_redo_fill_save_and_reopen(qtbot, make_window, tmp
     assert (doc.labels[region] == 1).all()
     assert np.array_equal(doc.labels[~region], before[~region])  # nothing outside the region changed
 
-    # autosave within a second or so: labels, edited pixels, state corrected
+    # autosave within a second or so: labels, edited pixels, state edited (not done yet)
     label_file = window.session.project.label_path("astronaut.png")
-    qtbot.waitUntil(lambda: label_file.exists() and window.session.project.state("astronaut.png") == "corrected",
+    qtbot.waitUntil(lambda: label_file.exists() and window.session.project.state("astronaut.png") == "edited",
                     timeout=5000)
+    assert "0 / 3 done" in window.files.count_label.text()
+    key(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)  # the person says the mask is right
+    assert window.session.project.state("astronaut.png") == "corrected"
     window.writer.flush()
     assert np.array_equal(read_index_mask(label_file), doc.labels)
     final = doc.labels.copy()
@@ -227,7 +230,7 @@ def test_a_corrected_image_is_not_overwritten_without_asking(qtbot, make_window,
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE)
     doc = window.session.document
     draw_polygon(window, [(0, 0), (79, 0), (79, 59), (0, 59)], 2)  # a person labelled everything
-    window.save_current()
+    key(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)  # and marked it done
     assert window.session.project.state("chelsea.png") == "corrected"
     presegment(qtbot, window)
     assert len(prompter.questions) == 1 and "human corrections" in prompter.questions[0]
@@ -266,7 +269,7 @@ def test_segment_all_skips_corrected_and_reports_the_corrupt_file(qtbot, make_wi
     project = window.session.project
     assert project.state("chelsea.png") == project.state("coffee.png") == "predicted"
     assert project.image_model("coffee.png") == "ade"
-    assert project.state("astronaut.png") == "corrected"
+    assert project.state("astronaut.png") == "edited"
     assert project.label_path("astronaut.png").read_bytes() == corrected_bytes
     assert read_index_mask(project.label_path("coffee.png")).shape == (36, 48)
     window.flush()  # the staging folder goes once the writer has placed every mask
@@ -280,6 +283,7 @@ def test_export_dialog_writes_files_and_marks_corrected_images_exported(qtbot, m
     window = make_window()
     open_and_wait(qtbot, window, folder, 2)
     draw_polygon(window, [(0, 0), (40, 0), (40, 30)], 1)
+    window.action_set.done.trigger()  # Mark Image Done: only done images are "corrected images"
     dialog = window.show_export_dialog()
     out = tmp_path / "export"
     dialog.set_choice("color", "corrected", out)
