@@ -108,13 +108,39 @@ class FinetuneController(QObject):
         files = self.window.files.model
         self.panel.set_data(corrected, held_out, files.rowCount() - files.broken_count)  # unreadable: not images
 
+    def starting_choice(self) -> ModelChoice:
+        """What the next run starts from and is compared with: the selected model, unless it is
+        a version that scored no better than the model it started from; then that model (the
+        best one so far, :meth:`VersionRegistry.best_start`), so a run never builds on a worse one."""
+        model_panel = self.window.model_panel
+        selected = model_panel.choice()
+        label = self.registry.best_start(selected.label or selected.name)
+        if label == (selected.label or selected.name):
+            return selected
+        try:
+            return self.version_choice(self.registry.get(label))
+        except VersionError:
+            pass
+        found = model_panel.find(label)
+        if found is not None:
+            return found
+        try:
+            return ModelChoice(get_entry(label).name)
+        except KeyError:  # started from a file no longer listed: the architecture's official weights
+            return ModelChoice(selected.name)
+
     def _base_changed(self) -> None:
-        choice = self.window.model_panel.choice()
+        selected = self.window.model_panel.choice()
+        choice = self.starting_choice()
         entry = choice.entry
         crop = "x".join(str(v) for v in entry.crop_size)
         zoo = f"{entry.dataset.title} {entry.backbone} {crop} {entry.schedule}"
         named = choice.title or choice.label
-        self.panel.set_base(f"{named} (on {zoo})" if named else f"{zoo} (model zoo)")
+        title = f"{named} (on {zoo})" if named else f"{zoo} (model zoo)"
+        if choice != selected:
+            title += (f" — the selected “{selected.title or selected.label}” scored no better than it, so "
+                      "training starts from the best model so far")
+        self.panel.set_base(title)
         if choice.name != self._entry_name and not self.process.running:
             self.panel.form.set_model_defaults(entry.dataset.batch_per_gpu, tuple(entry.crop_size))
             self._entry_name = choice.name
@@ -162,8 +188,9 @@ class FinetuneController(QObject):
             window.prompter.information("Fine-tune", "Correct at least one image first: fine-tuning "
                                         "learns from the images marked corrected.")
             return
-        choice = window.model_panel.choice()
-        config = window.model_panel.config()
+        choice = self.starting_choice()
+        config = dataclasses.replace(window.model_panel.config(), name=choice.name, checkpoint=choice.checkpoint,
+                                     label=choice.label)
         settings = self.panel.form.settings()
         root = window.session.project.root
 
@@ -288,7 +315,7 @@ class FinetuneController(QObject):
             record.set_status("published")
             self.refresh_versions()
             before, after = version.miou("before"), version.miou("after")
-            worse = before is not None and after is not None and after <= before
+            worse = not version.adopted
             if not worse:  # a version that scored no better is listed, not put in use
                 self.use_version(version.id)
             self.panel.show_comparison(comparison)
@@ -303,9 +330,11 @@ class FinetuneController(QObject):
         self._publish_task = run_in_pool(work, published, failed)
 
     def version_choice(self, version: Version) -> ModelChoice:
-        return ModelChoice(version.base_model, version.checkpoint, version.id, title=version.name)
+        return ModelChoice(version.base_model, version.checkpoint, version.id, title=version.name,
+                           fine_tuned=version.fine_tuned)
 
-    def _is_version_choice(self, choice: ModelChoice) -> bool:
+    def is_version_choice(self, choice: ModelChoice) -> bool:
+        """Whether ``choice`` is a fine-tuned version (its file in the version registry)."""
         return choice.checkpoint is not None and Path(choice.checkpoint).parent.parent == self.registry.root
 
     def refresh_versions(self) -> None:
@@ -318,12 +347,12 @@ class FinetuneController(QObject):
                 continue  # made by a newer program with an entry this one does not know
             versions.append(version)
         model_panel = self.window.model_panel
-        others = [c for c in model_panel.extra_choices() if not self._is_version_choice(c)]
+        others = [c for c in model_panel.extra_choices() if not self.is_version_choice(c)]
         choices = others + [self.version_choice(v) for v in versions]
         if choices != model_panel.extra_choices() or any(
                 a.title != b.title for a, b in zip(choices, model_panel.extra_choices())):
             model_panel.set_extra_choices(choices)
-        active = model_panel.choice().label if self._is_version_choice(model_panel.choice()) else None
+        active = model_panel.choice().label if self.is_version_choice(model_panel.choice()) else None
         self.panel.versions.set_versions(versions, active)
 
     def use_version(self, version_id: str) -> bool:

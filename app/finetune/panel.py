@@ -314,11 +314,14 @@ class VersionList(QWidget):
             if before is not None and after is not None:
                 score += f" (base {before:.1f})"
             mark = "● " if version.id == active else ""
-            item = QListWidgetItem(f"{mark}{version.name} — mIoU {score}")
+            kept = "" if version.adopted else ", no better: not used"
+            item = QListWidgetItem(f"{mark}{version.name} — mIoU {score}{kept}")
             item.setData(VersionRole, version.id)
             item.setToolTip(f"{version.id}\nbase model {version.base_model}\nstarted from {version.parent}\n"
                             f"{len(version.images.get('train', []))} training / "
-                            f"{len(version.images.get('val', []))} held-out images\ncreated {version.created}")
+                            f"{len(version.images.get('val', []))} held-out images\ncreated {version.created}" +
+                            ("" if version.adopted else "\nscored no better than the model it started from: "
+                             "never selected by itself, and no run starts from it"))
             self.list.addItem(item)
             if version.id == keep:
                 self.list.setCurrentItem(item)

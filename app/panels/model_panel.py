@@ -31,6 +31,7 @@ class ModelChoice:
     checkpoint: Path | None = None
     label: str = ""  # shown and recorded instead of the entry name (fine-tuned version id)
     title: str = field(default="", compare=False)  # a version's name (renamed, still the same choice)
+    fine_tuned: bool = field(default=False, compare=False)  # a fine-tuned version (Version.fine_tuned), not a file
 
     @property
     def entry(self) -> ZooEntry:
@@ -148,9 +149,11 @@ class ModelPanel(QDockWidget):
             self._header(title)
             for entry in entries:
                 self._add(entry_title(entry), ModelChoice(entry.name))
-        if self._extra:
-            self._header("Fine-tuned")
-            for choice in self._extra:
+        for title, fine_tuned in (("Fine-tuned", True), ("Imported files", False)):
+            listed = [choice for choice in self._extra if choice.fine_tuned == fine_tuned]
+            if listed:
+                self._header(title)
+            for choice in listed:
                 name = choice.title or choice.label or Path(choice.checkpoint).name
                 self._add(f"{name} (on {choice.entry.backbone}, "
                           f"{choice.entry.dataset.title.split()[0]})", choice)
@@ -172,7 +175,8 @@ class ModelPanel(QDockWidget):
         self.items.appendRow(item)
 
     def set_extra_choices(self, choices: list[ModelChoice]) -> None:
-        """Hook for fine-tuned versions: listed under "Fine-tuned" after the zoo."""
+        """Hook for fine-tuned versions and imported files: listed after the zoo, under
+        "Fine-tuned" or "Imported files" (``ModelChoice.fine_tuned``)."""
         self._extra = list(choices)
         self._rebuild()
 

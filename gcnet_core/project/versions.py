@@ -75,6 +75,20 @@ class Version:
         value = (self.metrics.get(which) or {}).get("mIoU")
         return float(value) if value is not None else None
 
+    @property
+    def adopted(self) -> bool:
+        """Whether it may become the current model: it scored better on the held-out images than
+        the model it started from (its ``parent``), or there were none to score it on. One that
+        scored no better stays listed but is never put in use, nor trained from."""
+        before, after = self.miou("before"), self.miou("after")
+        return before is None or after is None or after > before
+
+    @property
+    def fine_tuned(self) -> bool:
+        """Trained by a fine-tuning run (its record holds the run's settings): what the model list
+        shows under "Fine-tuned". The zoo weights and imported files are never versions."""
+        return bool(self.settings.get("iters"))
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["checkpoint"] = self.checkpoint.name  # relative: the folder may move with the data dir
@@ -136,6 +150,25 @@ class VersionRegistry:
             return self._read(folder)
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise VersionError(f"no model version {version_id!r} ({error})") from None
+
+    def best_start(self, label: str) -> str:
+        """What a new run started with ``label`` selected should start from and be compared
+        with: ``label`` itself, unless it or one of the versions it descends from scored no
+        better than its own start; then the model the oldest such version started from. So no
+        run builds on a worse model, nor on a version that only beat a worse one."""
+        lineage: list[Version] = []  # label's version, its parent's, ... up to what is not a version
+        current: str | None = label
+        while current and all(v.id != current for v in lineage):
+            try:
+                version = self.get(current)
+            except VersionError:
+                break
+            lineage.append(version)
+            current = version.parent
+        for version in reversed(lineage):  # the oldest first
+            if not version.adopted:
+                return version.parent or version.base_model
+        return label
 
     def _read(self, folder: Path) -> Version:
         data = json.loads((folder / METADATA_NAME).read_text(encoding="utf-8"))
