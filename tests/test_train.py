@@ -33,7 +33,7 @@ from gcnet_core.data.transforms import TrainTransform
 from gcnet_core.evaluation.evaluate import evaluate
 from gcnet_core.files.masks import write_index_mask
 from gcnet_core.project.store import Project
-from gcnet_core.train import PRESETS, TrainConfig, adapt_classifiers, train
+from gcnet_core.train import PRESETS, TrainConfig, adapt_classifiers, estimate_run, finetune_preset, train
 from gcnet_core.train.checkpoints import atomic_save
 from gcnet_core.cli.train import config_from_args
 from gcnet_core.train.data import IterationBatches, Subset, holdout_split, normalise_batch
@@ -213,6 +213,89 @@ def test_class_change_reinitialises_classifiers_and_copies_matching_rows(entry):
     assert all(torch.equal(state[k], source[k]) for k in untouched)
     model = build_model(entry, target, with_auxiliary_head=True)
     assert load_weights(model, state) == []
+
+
+def class_project(root: Path, classes: ClassSet, count: int = 4) -> Path:
+    """``count`` corrected images labelled with ``classes`` (the square is class 0, the rest 1)."""
+    proj = Project.create(root, classes)
+    for i in range(count):
+        image, label = make_sample(i)
+        path = root / f"img{i:02d}.png"
+        Image.fromarray(image).save(path)
+        write_index_mask(proj.label_path(path), (1 - label).astype(np.uint8), classes)
+        proj.set_state(path, "corrected")
+    proj.save()
+    return root
+
+
+def test_a_project_with_other_classes_trains_its_own_class_list(tmp_path, start_checkpoint):
+    """Reordered, renamed in case, and a class the model does not know: the fine-tune trains the
+    project's list in the project's order, each known class starting from the model's row."""
+    classes = ClassSet(("square", "Road", "crack"), ((40, 200, 40), (200, 60, 60), (9, 9, 9)))
+    root = class_project(tmp_path / "proj", classes)
+    trainer = Trainer(config(tmp_path, root, start_checkpoint, val_share=0.0), EventSink(), DistContext())
+    source, _ = read_checkpoint(start_checkpoint)
+    road = CITYSCAPES_CLASSES.index("road")
+    assert trainer.classes == classes and trainer.copied == ["Road"]
+    for head in (trainer.model.decode_head, trainer.model.auxiliary_head):
+        prefix = "decode_head" if head is trainer.model.decode_head else "auxiliary_head"
+        assert head.conv_seg.out_channels == 3
+        assert torch.equal(head.conv_seg.weight[1], source[f"{prefix}.conv_seg.weight"][road])
+        assert not torch.equal(head.conv_seg.weight[0], source[f"{prefix}.conv_seg.weight"][0])
+
+
+def test_a_live_head_is_a_starting_point_that_keeps_every_learnt_row(tmp_path, start_checkpoint, entry):
+    """A published live head (the project's classes, one the zoo lacks) starts a full fine-tune
+    with its rows as they are: nothing re-initialised, the new class included."""
+    from gcnet_core.adapt.head import LinearHead
+    from gcnet_core.adapt.publish import write_adapted_checkpoint
+
+    classes = ClassSet(("square", "Road", "crack"), ((40, 200, 40), (200, 60, 60), (9, 9, 9)))
+    root = class_project(tmp_path / "proj", classes)
+    rng = np.random.default_rng(0)
+    head = LinearHead(rng.normal(0, 0.1, (3, 512)).astype(np.float32), rng.normal(0, 0.1, 3).astype(np.float32),
+                      tuple(classes.names), np.arange(3, dtype=np.uint8))
+    source, _ = read_checkpoint(start_checkpoint)
+    live = write_adapted_checkpoint(tmp_path / "live.pth", source, head, entry, CITYSCAPES_CLASSES, classes)
+    trainer = Trainer(config(tmp_path, root, live, val_share=0.0), EventSink(), DistContext())
+    assert trainer.copied == ["square", "Road", "crack"]
+    weight, bias = head.conv_seg()
+    assert torch.equal(trainer.model.decode_head.conv_seg.weight.detach(), weight)
+    assert torch.equal(trainer.model.decode_head.conv_seg.bias.detach(), bias)
+
+
+# ------------------------------------------------------------------------- device presets
+def test_the_cpu_preset_is_short_on_small_crops_and_the_gpu_keeps_the_full_recipe(entry):
+    assert finetune_preset("cuda") == "finetune" and finetune_preset("cpu") == "finetune-cpu"
+    gpu = TrainConfig.from_options(preset="finetune", out="o", data_root="d", model=BASE).resolved(entry)
+    cpu = TrainConfig.from_options(preset="finetune-cpu", out="o", data_root="d", model=BASE).resolved(entry)
+    assert gpu.iters == 500 and gpu.batch_size == entry.dataset.batch_per_gpu and gpu.crop == entry.crop_size
+    assert cpu.iters == 100 and cpu.batch_size == 1 and cpu.crop == (256, 256) and cpu.val_interval == 25
+    assert cpu.lr == gpu.lr and cpu.bn_frozen()  # the same recipe, shortened
+    assert TrainConfig.from_options(preset="finetune-cpu", out="o", data_root="d", model=BASE, iters=7).iters == 7
+
+
+@pytest.mark.training
+def test_the_estimate_times_real_steps_and_writes_nothing(tmp_path, project, start_checkpoint, capsys):
+    from gcnet_core.cli.main import main
+
+    cfg = config(tmp_path, project, start_checkpoint, iters=40, val_interval=15, batch_size=2, crop=(16, 16))
+    estimate = estimate_run(cfg)
+    assert estimate.num_val == 4 and estimate.iters == 40 and estimate.device == "cpu"
+    assert estimate.step_s > 0 and estimate.val_image_s > 0 and estimate.setup_s > 0
+    assert estimate.validations == 1 + 2 + 1  # before, at 15 and 30, at the end
+    assert estimate.total_s == pytest.approx(estimate.setup_s + 40 * estimate.step_s
+                                             + 4 * 4 * estimate.val_image_s)
+    assert not Path(cfg.out).exists()  # nothing trained, nothing written
+
+    code = main(["train", "--estimate", "--progress", "jsonl", "--project", str(project), "--checkpoint",
+                 str(start_checkpoint), "--model", BASE, "--out", str(tmp_path / "cli"), "--iters", "10",
+                 "--batch-size", "1", "--crop", "16", "16", "--workers", "0", "--device", "cpu",
+                 "--val-share", "0"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and [line["event"] for line in lines] == ["estimate"]
+    assert lines[0]["num_val"] == 0 and lines[0]["validations"] == 0 and lines[0]["total_s"] > 0
+    assert not (tmp_path / "cli").exists()
 
 
 # ---------------------------------------------------------------------------------- data

@@ -13,6 +13,7 @@ Events by command::
                     image {path, ok, done, total, uncertainty | error, note?}
                     done  {written, skipped, failed: [{path, error}]}
     gcnet train     start, iter, val, checkpoint, warning, done, cancelled, error
+                    (--estimate: estimate, or error)
                     (fields listed in :mod:`gcnet_core.train`)
 """
 

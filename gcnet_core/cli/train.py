@@ -13,6 +13,7 @@ import traceback
 
 from ..predict.distributed import rank_and_world_size
 from ..train.config import AMP_MODES, DATASET_KINDS, FREEZE_BN_MODES, PRESETS, TrainConfig
+from ..train.estimate import estimate_run
 from ..train.loop import train
 from ..train.progress import BarSink, EventSink
 from .common import add_model_options
@@ -44,7 +45,8 @@ def add_train_command(subparsers) -> None:
     data.add_argument("--val-share", type=float, metavar="F", help="project images held out (default 0.1)")
     recipe = sub.add_argument_group("recipe (defaults: the zoo entry's, docs/training.md)")
     recipe.add_argument("--preset", choices=sorted(PRESETS),
-                        help="finetune: lr 1e-3, 500 iterations, BN frozen below 4 images per GPU")
+                        help="finetune: lr 1e-3, 500 iterations, BN frozen below 4 images per GPU; "
+                             "finetune-cpu: the same in 100 iterations of one 256x256 crop (minutes on a CPU)")
     recipe.add_argument("--iters", type=int, metavar="N", help="total iterations (default: the entry's schedule)")
     recipe.add_argument("--batch-size", type=int, metavar="N", help="images per GPU/process")
     recipe.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop size")
@@ -69,6 +71,9 @@ def add_train_command(subparsers) -> None:
                          help="NHWC activations (try it with --amp on tensor-core GPUs)")
     running.add_argument("--fused-optimizer", action=argparse.BooleanOptionalAction, default=None,
                          help="one fused SGD update kernel (default: on CUDA)")
+    running.add_argument("--estimate", action="store_true",
+                         help="do not train: time two training steps and one held-out prediction with these "
+                              "settings and print how long the run would take (an 'estimate' event)")
     running.add_argument("--progress", choices=PROGRESS_MODES, default="bar",
                          help="jsonl: one JSON event per line on stdout; bar: a progress bar (default)")
     sub.set_defaults(func=run)
@@ -97,6 +102,13 @@ def config_from_args(args):
 def run(args) -> int:
     sink = make_sink(args.progress, enabled=rank_and_world_size()[0] == 0)
     try:
+        if args.estimate:
+            estimate = estimate_run(config_from_args(args))
+            sink.emit("estimate", **estimate.to_event())
+            if args.progress != "jsonl":
+                print(f"about {estimate.total_s / 60:.1f} min on {estimate.device} ({estimate.step_s:.2f} s per "
+                      f"iteration, {estimate.iters} iterations)")
+            return EXIT_OK
         result = train(config_from_args(args), sink)
     except KeyboardInterrupt:
         sink.emit("error", message="interrupted before a checkpoint was saved", interrupted=True)

@@ -1,7 +1,9 @@
 """Fine-tuning GCNet: mmsegmentation's recipe, exact resume, clean cancel, JSON events, DDP.
 
-Public API: :class:`TrainConfig` (with ``TrainConfig.from_options(preset="finetune", ...)``),
-:func:`train`, :func:`adapt_classifiers` and the ``gcnet train`` command (:mod:`gcnet_core.cli.train`).
+Public API: :class:`TrainConfig` (with ``TrainConfig.from_options(preset="finetune", ...)``, and
+:func:`finetune_preset` choosing the preset for a device), :func:`train`, :func:`estimate_run` (the
+time a run will take, from two timed steps), :func:`adapt_classifiers` and the ``gcnet train``
+command (:mod:`gcnet_core.cli.train`).
 
 Files written in ``out``: ``last.pth`` and ``best.pth`` (official layout, loadable with
 ``gcnet_core.init_model(checkpoint=path)``) and ``resume.pth`` (optimizer, scaler, RNG,
@@ -20,12 +22,16 @@ iteration, best score). Events (``--progress jsonl``, one JSON object per line):
     {"event": "done", "iter", "best_mIoU", "best_iter", "best_path", "last_path"}
     {"event": "cancelled", "iter", "total_iters", "signal", "path", "resume_path"}
     {"event": "error", "message", "type"}
+    {"event": "estimate", "setup_s", "step_s", "val_image_s", "iters", "val_interval", "num_val", "device",
+     "validations", "total_s"}                     (``--estimate`` only: no training, nothing written)
 
 ``iter`` counts completed iterations (1-based).
 """
 
 from .checkpoints import adapt_classifiers
-from .config import PRESETS, TrainConfig
+from .config import PRESETS, TrainConfig, finetune_preset
+from .estimate import RunEstimate, estimate_run
 from .loop import TrainResult, train
 
-__all__ = ["PRESETS", "TrainConfig", "TrainResult", "adapt_classifiers", "train"]
+__all__ = ["PRESETS", "RunEstimate", "TrainConfig", "TrainResult", "adapt_classifiers", "estimate_run",
+           "finetune_preset", "train"]

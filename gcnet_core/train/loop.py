@@ -223,7 +223,7 @@ class Trainer:
             log.warning("resuming with seed %d, the run started with %s", self.cfg.seed, state.get("seed"))
 
     # ------------------------------------------------------------------------ one step
-    def _step(self, iteration: int, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def step(self, iteration: int, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """One SGD step; returns [loss, loss_decode, loss_aux] (detached)."""
         torch.manual_seed(iteration_seed(self.cfg.seed, iteration, self.ctx.rank))
         set_train_mode(self.net, self.bn_frozen)
@@ -319,7 +319,7 @@ class Trainer:
         with StopSignals() as signals:
             for batch in batch_loader(batches, self.start_iter, cfg.iters, cfg.workers):
                 unreadable.update(batch.pop("unreadable", ()))
-                losses = self._step(iteration, batch)
+                losses = self.step(iteration, batch)
                 iteration += 1
                 stop_flag = float(signals.signal_name is not None or self.stop())
                 reduced = self.ctx.all_reduce_sum(torch.cat([losses, losses.new_tensor([stop_flag])]))
