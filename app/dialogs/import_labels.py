@@ -1,5 +1,11 @@
 """File ▸ Import Labels: bring a VOC, Cityscapes, ADE20K, COCO, labelme or PNG folder's labels in.
 
+As the source is typed, a pool thread finds its labels and class names
+(:func:`gcnet_core.formats.label_import.plan_import`) and the class table shows where each
+name goes (the one mapping rule, or the choice remembered from the last import of that
+source); each row's combo changes it. The import takes the rows as they are, so the dialog
+and ``gcnet import --map`` build the same class table.
+
 The import itself (:func:`gcnet_core.formats.label_import.import_labels`) runs on the window's
 serial writer, ordered with every other write, on a snapshot of the project; the dialog then
 emits ``imported(report, snapshot)`` and the window takes the new states and classes.
@@ -9,16 +15,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
 from gcnet_core.formats.importing import ImportCancelled
-from gcnet_core.formats.label_import import guess_format, import_labels
+from gcnet_core.formats.label_import import ImportPlan, guess_format, import_labels, plan_import
 from gcnet_core.formats.registry import import_format, import_formats
 from gcnet_core.project.store import Project
 
+from app.panels.mapping_table import MappingTable
 from app.workers.tasks import run_in_pool
+
+PLAN_DELAY_MS = 300  # the source is looked at once typing pauses
 
 
 class _Progress(QObject):
@@ -58,12 +67,23 @@ class ImportDialog(QDialog):
         for fmt in import_formats():
             self.format.addItem(fmt.import_label, fmt.name)
         self.format.currentIndexChanged.connect(self._format_changed)
+        self.format.currentIndexChanged.connect(self._plan_later)
         self.split = QLineEdit()
         self.split.setPlaceholderText("all (or e.g. train, val, aug)")
         self.class_list = QLineEdit()
         self.class_list.setPlaceholderText("SOURCE/classes.txt")
         self.add_classes = QCheckBox("Add class names this project lacks as new classes")
         self.add_classes.setChecked(True)
+        self.add_classes.toggled.connect(self._plan_later)
+        self.split.textChanged.connect(self._plan_later)
+        self.class_list.textChanged.connect(self._plan_later)
+        self.mapping_status = QLabel("Classes: choose the labels first.")
+        self.mapping_status.setWordWrap(True)
+        self.mapping = MappingTable()
+        self.plan: ImportPlan | None = None  # the plan the table shows, for the inputs of _plan_inputs()
+        self._plan_for: tuple | None = None
+        self._plan_timer = QTimer(self, singleShot=True, interval=PLAN_DELAY_MS)
+        self._plan_timer.timeout.connect(self._find_classes)
         self.replace = QCheckBox("Also replace labels of images already corrected (the old files are backed up)")
         self.progress = QProgressBar()
         self.progress.setValue(0)
@@ -85,6 +105,8 @@ class ImportDialog(QDialog):
         self.close_button.clicked.connect(self._close_or_cancel)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.mapping_status)
+        layout.addWidget(self.mapping, 2)
         layout.addWidget(self.progress)
         layout.addWidget(self.report_view, 1)
         layout.addWidget(self.buttons)
@@ -95,6 +117,52 @@ class ImportDialog(QDialog):
         fmt = guess_format(text.strip()) if text.strip() else None  # stat calls only, a few at most
         if fmt is not None:
             self.format.setCurrentIndex(self.format.findData(fmt))
+        self._plan_later()
+
+    # -- the class table -----------------------------------------------------------------------
+    def _plan_inputs(self) -> tuple:
+        return (self.source.text().strip(), self.format.currentData(),
+                self.split.text().strip() or None if self.split.isEnabled() else None,
+                self.class_list.text().strip() or None if self.class_list.isEnabled() else None,
+                self.add_classes.isChecked())
+
+    def _plan_later(self, *_args) -> None:
+        self._plan_timer.start()
+
+    def _find_classes(self) -> None:
+        """Find the source's labels and class names off the UI thread (a folder of JSON files
+        is read whole); the newest request's answer fills the table."""
+        inputs = self._plan_inputs()
+        source, fmt, split, class_list, add_unknown = inputs
+        if not source:
+            return
+        self._plan_for = inputs
+        self.mapping_status.setText(f"Classes: looking at {source}…")
+        snapshot = self.project.snapshot()
+
+        def work():
+            return plan_import(snapshot, fmt, source, split=split, class_list=class_list, add_unknown=add_unknown)
+
+        run_in_pool(work, lambda plan: self._planned(inputs, plan),
+                    lambda message: self._planned(inputs, None, message))
+
+    def _planned(self, inputs: tuple, plan: ImportPlan | None, message: str = "") -> None:
+        if inputs != self._plan_for or inputs != self._plan_inputs():
+            return  # an older request, or the inputs changed since
+        self.plan = plan
+        if plan is None:
+            self.mapping.setRowCount(0)
+            self.mapping_status.setText(f"Classes: {message}")
+            return
+        self.mapping.set_mapping(plan.mapping, plan.classes)
+        undecided = len(plan.mapping.undecided)
+        self.mapping_status.setText(
+            f"Classes: {len(plan.found)} label file(s), {len(plan.mapping.names)} class name(s); each row says "
+            "what it becomes" + (f" ({undecided} still to choose)" if undecided else "") + ".")
+
+    def table_ready(self) -> bool:
+        """Whether the table shows the current inputs (tests wait for it)."""
+        return self.plan is not None and self._plan_for == self._plan_inputs() and not self._plan_timer.isActive()
 
     def _format_changed(self, _index: int = 0) -> None:
         fmt = import_format(self.format.currentData())
@@ -122,10 +190,15 @@ class ImportDialog(QDialog):
         if not source:
             self.report_view.setPlainText("Choose the labels folder or file first.")
             return
+        if self.table_ready() and self.mapping.undecided():
+            self.report_view.setPlainText("Choose what these classes become first: "
+                                          + ", ".join(self.mapping.undecided()))
+            return
         snapshot = self.project.snapshot()
         options = dict(split=self.split.text().strip() or None if self.split.isEnabled() else None,
                        class_list=self.class_list.text().strip() or None if self.class_list.isEnabled() else None,
-                       add_unknown=self.add_classes.isChecked(), replace=self.replace.isChecked())
+                       add_unknown=self.add_classes.isChecked(), replace=self.replace.isChecked(),
+                       chosen=self.mapping.choices() if self.table_ready() else None)
         fmt = self.format.currentData()
         self._cancel = False
         self.import_button.setEnabled(False)
@@ -155,6 +228,7 @@ class ImportDialog(QDialog):
         self.report_view.setPlainText("\n".join(report.lines()))
         self._ended()
         self.imported.emit(report, snapshot)
+        self._plan_later()  # the project's classes may have grown: the table follows
 
     def _failed(self, message: str) -> None:
         self._task = None

@@ -119,7 +119,8 @@ def test_import_a_voc_folder(qtbot, make_window, tmp_path):
     qtbot.mouseClick(export.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: export.report is not None, timeout=10000)
     stored = np.asarray(Image.open(out / "annotations" / "validation" / "2007_000032.png"))
-    assert (stored[5:25, 10:30] == person + 1).all() and (stored[25] == 0).all()
+    exported = (out / "classes.txt").read_text().splitlines()  # the stored value is class + 1 in this list
+    assert (stored[5:25, 10:30] == exported.index("person") + 1).all() and (stored[25] == 0).all()
     assert (out / "images" / "validation" / "2007_000032.jpg").read_bytes() == (
         voc / "JPEGImages" / "2007_000032.jpg").read_bytes()
     export.close()
