@@ -127,7 +127,8 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
                   current: LinearHead | None = None, extractor: FeatureExtractor | None = None,
                   memory: AdaptMemory | None = None, keys: ContentKeys | None = None,
                   progress: Progress | None = None, cancel: threading.Event | None = None,
-                  fit_budget_s: float | None = None) -> AdaptResult:
+                  fit_budget_s: float | None = None,
+                  images: list[CorrectedImage] | None = None) -> AdaptResult:
     """Fit a head on the project's corrected images; adopt it when, on held-out images, it gets
     more pixels right than ``current`` (default: the model as it is).
 
@@ -135,7 +136,8 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
     corrected image) is compared with the current way on the same pixels: the current head
     itself where it never saw the fold's images, else a fit on its own images less the fold.
     So the question is the one that matters: do the new corrections make other images better?
-    Raises :class:`NothingToLearn` (no corrected images, one class, one image) and
+    ``images``: the corrected images already loaded (:func:`load_corrected`). Raises
+    :class:`NothingToLearn` (no corrected images, one class, one image) and
     :class:`Cancelled`.
     """
     began = time.perf_counter()
@@ -145,7 +147,8 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
     if current is None or current.class_names != classes:
         current = starting_head(model, project)
     notes: list[str] = []
-    images = load_corrected(project, extractor, cache, keys, notes, progress, cancel)
+    if images is None:
+        images = load_corrected(project, extractor, cache, keys, notes, progress, cancel)
     _check_learnable(project, images, notes)
     memory.forget_except({image.token for image in images})
     everything = frozenset(image.token for image in images)
@@ -293,10 +296,84 @@ def relabel_untouched(project: Project, head: LinearHead, cache: FeatureCache, v
     _report(progress, "relabel", len(todo), len(todo))
 
 
+class LiveAdapter:
+    """What live adaptation keeps between rounds for one project and one model: the model and
+    its feature extractor, the feature cache, the samples and fits already made, the corrected
+    images of the last round and the head in use (:attr:`head`, None: the model as it is).
+
+    The window's adaptation worker calls it from one thread at a time: :meth:`round` when a
+    person finished an image, :meth:`relabel_untouched` after an adopted round, and
+    :meth:`follow_strokes` while a person paints.
+    """
+
+    def __init__(self, model: "LoadedModel", cache: FeatureCache) -> None:
+        self.model, self.cache = model, cache
+        self.extractor = FeatureExtractor(model.network, model.entry)
+        self.memory, self.keys = AdaptMemory(), ContentKeys()
+        self.head: LinearHead | None = None
+        self.last: AdaptResult | None = None  # the last round that was adopted
+        self.corrected: list[CorrectedImage] = []
+
+    @property
+    def version(self) -> str:
+        """The feature version (the weights the features come from): the cache's key."""
+        return self.extractor.version
+
+    def round(self, project: Project, *, progress: Progress | None = None,
+              cancel: threading.Event | None = None) -> AdaptResult:
+        """:func:`adapt_project` against the head in use; an adopted head becomes :attr:`head`.
+        Raises :class:`NothingToLearn` and :class:`Cancelled`."""
+        notes: list[str] = []
+        images = load_corrected(project, self.extractor, self.cache, self.keys, notes, progress, cancel)
+        self.corrected = images
+        result = adapt_project(project, self.model, self.cache, current=self.head, extractor=self.extractor,
+                               memory=self.memory, keys=self.keys, progress=progress, cancel=cancel, images=images)
+        result.notes[:0] = notes
+        if result.adopted:
+            self.head, self.last = result.head, result
+        return result
+
+    def relabel_untouched(self, project: Project, images: Sequence[Path] | None = None, *,
+                          progress: Progress | None = None,
+                          cancel: threading.Event | None = None) -> Iterator[tuple[Path, np.ndarray]]:
+        """The untouched images (or ``images``) with cached features, re-labelled by :attr:`head`
+        (nothing while the model as it is is in use: that is what their masks already say)."""
+        if self.head is None:
+            return iter(())
+        return relabel_untouched(project, self.head, self.cache, self.version, self.keys, images, progress, cancel)
+
+    def features(self, path: Path) -> FeatureMap:
+        """An image's features: from the cache, else computed with the network and kept."""
+        key = self.keys.of(path)
+        found = self.cache.get(key, self.version)
+        if found is None:
+            found = self.extractor(read_image_rgb(path))
+            problem = self.cache.put(key, self.version, found)
+            if problem:
+                log.warning("%s", problem)
+        return found
+
+    def follow_strokes(self, classes: Sequence[str], path: Path, scribble: np.ndarray, *,
+                       budget_s: float | None = 0.5, cancel: threading.Event | None = None) -> np.ndarray:
+        """The stroke-scale loop: (H, W) labels of image ``path`` from a head fitted on the
+        corrected images of the last round and ``scribble`` (project ids where a person painted
+        on it, 255 elsewhere). The caller writes them only where nobody painted."""
+        features = self.features(path)
+        if features.image_size != scribble.shape:
+            raise ValueError(f"{path.name}: the strokes are {scribble.shape[1]}x{scribble.shape[0]}, the image "
+                             f"{features.image_size[1]}x{features.image_size[0]}")
+        corrected = [image for image in self.corrected if image.path != path]  # its strokes stand for it
+        head = self.head if self.head is not None and self.head.class_names == tuple(classes) else None
+        fitted = fit_with_scribble(self.model, classes, corrected, self.memory, features, scribble, current=head,
+                                   budget_s=budget_s, cancel=cancel)
+        return relabel(fitted, features)
+
+
 def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:
     if progress is not None:
         progress(stage, done, total)
 
 
-__all__ = ["AdaptMemory", "AdaptResult", "ContentKeys", "CorrectedImage", "NothingToLearn", "adapt_project",
-           "fit_with_scribble", "load_corrected", "relabel_untouched", "starting_head", "untouched_images"]
+__all__ = ["AdaptMemory", "AdaptResult", "ContentKeys", "CorrectedImage", "LiveAdapter", "NothingToLearn",
+           "adapt_project", "fit_with_scribble", "load_corrected", "relabel_untouched", "starting_head",
+           "untouched_images"]

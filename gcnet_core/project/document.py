@@ -410,6 +410,35 @@ class MaskDocument:
         return self._restore(step, new=True)
 
     @property
+    def last_step(self) -> object:
+        """An opaque token of the step the history is at now: it changes with every new step,
+        undo and redo (what :meth:`join_last_step` checks)."""
+        return self._token()
+
+    def join_last_step(self, labels: np.ndarray, token: object) -> Rect | None:
+        """Give the pixels nobody edited ``labels`` as part of the last undo step, so one undo
+        takes back that step and this together (live adaptation's answer to a stroke). Only
+        while the history is still at ``token`` (:attr:`last_step`) and no stroke is open;
+        the edited flags stay. Returns the rectangle that changed, or None."""
+        if self._stroke is not None or not self._undo or self._token() is not token:
+            return None
+        self._check_shape(np.asarray(labels), "labels")
+        step = self._undo[-1]
+        self._stroke = _Stroke(step.by_person)
+        protected = may_overwrite(self.edited).protected
+        self._write((0, self.height, 0, self.width), labels, None if protected is None else ~protected, None)
+        stroke, self._stroke = self._stroke, None
+        joined = self._box_step(stroke) if stroke.patches else None
+        if joined is None:
+            return None
+        step.tiles.extend(joined.tiles)  # undone first (tiles are undone newest first)
+        step.box = _union(step.box, joined.box)
+        if self._clean_token is step:
+            self._clean_token = object()  # saved before the join: unsaved again
+        self._notify(joined.box)
+        return _box_to_rect(joined.box)
+
+    @property
     def can_undo(self) -> bool:
         return bool(self._undo) or (self._stroke is not None and bool(self._stroke.patches))
 

@@ -35,15 +35,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from ..model.classes import IGNORE_INDEX, ClassSet, class_lut
+from ..model.classes import IGNORE_INDEX, ClassSet
 from ..predict.predictor import mean_uncertainty
 from . import states as image_states
+from .class_mapping import model_lut
 from .document import MaskDocument
 from .events import Events
 from .history import DocumentHistory
@@ -100,6 +101,7 @@ class AnnotationSession:
         self._opened_state = "new"  # the current image's state when its document (and history) began
         self._fresh: OrderedDict[str, Prediction] = OrderedDict()  # placed, maybe not on disk yet
         self.fresh_limit = fresh_limit
+        self.model_classes: dict[str, str] = {}  # model class -> project class for predictions (model_lut)
 
     # ================================================================== project
     def open_project(self, project: Project) -> None:
@@ -107,6 +109,7 @@ class AnnotationSession:
         self.close_document(park=False)
         self.histories.clear()
         self._fresh.clear()
+        self.model_classes = {}
         self.project = project
 
     def save_project(self) -> None:
@@ -302,7 +305,7 @@ class AnnotationSession:
         """A model's output (values index ``classes``) in the project's class ids; a project with
         nothing labelled yet takes the model's classes first (:meth:`adopt_model_classes`)."""
         self.adopt_model_classes(classes)
-        lut = class_lut(classes, self.project.classes)
+        lut = model_lut(classes, self.project.classes, self.model_classes)
         stored = None if preview else StoredPrediction(labels, confidence, rankings, tuple(classes.names), model)
         uncertainty = None if preview or confidence is None else mean_uncertainty(confidence)
         return Prediction(lut[labels], confidence, rankings.remapped(lut) if rankings is not None else None,
@@ -378,7 +381,7 @@ class AnnotationSession:
         if classes is not None:
             self.adopt_model_classes(classes)
         lut = None if classes is None or classes.names == project.classes.names \
-            else class_lut(classes, project.classes)  # e.g. a class was removed: values follow names
+            else model_lut(classes, project.classes, self.model_classes)  # e.g. a class was removed: names
         state, target_classes = project.state(rel), project.classes
 
         def placed(permission: Permission) -> None:
@@ -408,6 +411,42 @@ class AnnotationSession:
     def batch_targets(self, rels: Iterable[str], states: tuple[str, ...]) -> list[str]:
         """The images among ``rels`` a batch over ``states`` may segment."""
         return [rel for rel in rels if self._batch_may_replace(rel, states)]
+
+    # ================================================================== live adaptation
+    def apply_relabel(self, rel: str, labels: np.ndarray) -> Permission:
+        """Live adaptation's labels for ``rel`` (project ids, re-labelled from its cached
+        features) where the rule allows, as a prediction goes (never a person's edited pixels,
+        a finished image or one being edited); the model output the tools read (confidence,
+        rankings, sidecar) and the model recorded stay the network's."""
+        project = self.project
+        if project is None:
+            return Permission("no project is open")
+        permission = self.permission(rel)
+        if not permission:
+            return permission
+        if rel == self.current and self.document is not None:
+            doc = self.document
+            if doc.shape != labels.shape:
+                return Permission("its labels do not fit the image")
+            if not np.array_equal(doc.labels, np.where(doc.edited, doc.labels, labels)):
+                doc.set_prediction(labels, doc.confidence, rankings=doc.rankings)
+                self.save_current()
+            return permission
+        state, classes = project.state(rel), project.classes
+        self.writer.submit(lambda: place_labels(project, rel, labels, classes, state=state), None,
+                           lambda message: self.tell(f"Could not store the mask of {rel}: {message}", error=True))
+        self.histories.take(rel, (0, 0), ())  # a parked document holds the labels from before
+        fresh = self._fresh.get(rel)
+        if fresh is not None:
+            self._fresh[rel] = replace(fresh, labels=labels)
+        return permission
+
+    def follow_strokes(self, labels: np.ndarray, token: object) -> bool:
+        """The stroke-scale loop's labels for the open image: its pixels nobody painted take
+        them as part of the stroke's undo step (``token``: the document's ``last_step`` when the
+        stroke ended; a newer step or an undo meanwhile drops them). Returns whether any changed."""
+        doc = self.document
+        return doc is not None and doc.shape == labels.shape and doc.join_last_step(labels, token) is not None
 
     # ================================================================== classes
     def nothing_labelled(self) -> bool:
