@@ -50,8 +50,8 @@ def test_import_a_labelme_folder_then_export_it_as_ade20k(tmp_path, capsys):
     assert main(["export", "--project", str(project.root), "--format", "ade20k", "--split", "val",
                  "--all-corrected", "--out", str(out), "--quiet"]) == 0
     stored = np.asarray(Image.open(out / "annotations" / "validation" / "b.png"))
-    assert (stored[:, 6:] == 3).all() and (stored[:, :6] == 2).all()
-    assert (out / "classes.txt").read_text() == "cat\nbackground\ndog\n"
+    assert (stored[:, 6:] == 2).all() and (stored[:, :6] == 0).all()  # background: ADE's 0 ("other")
+    assert (out / "classes.txt").read_text() == "cat\ndog\n"
 
 
 def test_import_names_a_source_it_cannot_read(tmp_path, capsys):

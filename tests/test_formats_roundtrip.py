@@ -1,6 +1,8 @@
 """Every format of the registry: export -> import -> export -> import gives identical arrays and
 class names, and our own dataset readers (``gcnet eval/train --dataset``) read the dataset layouts
-back. A format added to the registry is tested here without a line of its own."""
+back. A format added to the registry is tested here without a line of its own. A project's
+background class is written as each format names it, and with ignore pixels the labelme, VOC
+and COCO round trips are identical both ways."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from gcnet_core.files.masks import read_index_mask, write_index_mask
 from gcnet_core.formats.export import export_images
 from gcnet_core.formats.format import Format
 from gcnet_core.formats.label_import import guess_format, import_labels
-from gcnet_core.formats.registry import export_formats, import_formats
+from gcnet_core.formats.registry import export_format, export_formats, import_formats
 from gcnet_core.model.classes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, ClassSet
 from gcnet_core.project.store import Project
 
@@ -160,3 +162,78 @@ def test_exports_leave_no_project_files_in_the_way(tmp_path):
     project = _project(tmp_path / "p", CITYSCAPES, with_labels=True)
     scanned = [p for p in project.root.rglob("*") if p.is_file() and p.name.endswith("_leftImg8bit.png")]
     assert sorted(p.relative_to(project.root).as_posix() for p in scanned) == sorted(IMAGES)
+
+
+# ----------------------------------------------------- background and ignore, both ways (issue 23 item 2)
+WITH_BACKGROUND = ClassSet(("cat", "background", "dog"), ((200, 0, 0), (0, 0, 0), (0, 0, 200)))
+
+
+def _names(project: Project, rel: str) -> np.ndarray:
+    """The class name of every pixel of ``rel`` (``ignore`` for 255): what a round trip keeps."""
+    table = np.array([*project.classes.names, *[""] * (255 - len(project.classes)), "ignore"], dtype=object)
+    return table[read_index_mask(project.label_path(rel))]
+
+
+def _as_read(fmt: str, source, tmp_path, name: str) -> dict[str, np.ndarray]:
+    """What our import reads from ``source``, as class names per pixel, by image."""
+    project = _project(tmp_path / name, ClassSet((), ()), with_labels=False)
+    report = import_labels(project, fmt, source)
+    assert report.complete, report.lines()
+    return {rel: _names(project, rel) for rel in IMAGES}
+
+
+@pytest.mark.parametrize("fmt", ["labelme", "voc", "coco"])
+def test_background_and_ignore_round_trip_both_ways(tmp_path, fmt):
+    a = _project(tmp_path / "a", WITH_BACKGROUND, with_labels=True)  # background at 1, ignore pixels
+    assert all((_labels(i, WITH_BACKGROUND) == 255).any() for i in range(2))
+    export_images(a, IMAGES, fmt, tmp_path / "out1")
+    b = _project(tmp_path / "b", WITH_BACKGROUND, with_labels=False)  # project -> format -> project
+    assert import_labels(b, fmt, tmp_path / "out1").complete
+    assert b.classes == WITH_BACKGROUND
+    for i, rel in enumerate(IMAGES):
+        np.testing.assert_array_equal(read_index_mask(b.label_path(rel)), _labels(i, WITH_BACKGROUND))
+    first = _as_read(fmt, tmp_path / "out1", tmp_path, "c")  # format -> project (new) -> format
+    c = Project.open(tmp_path / "c")
+    export_images(c, IMAGES, fmt, tmp_path / "out2")
+    second = _as_read(fmt, tmp_path / "out2", tmp_path, "d")
+    for rel in IMAGES:
+        np.testing.assert_array_equal(first[rel], _names(a, rel))
+        np.testing.assert_array_equal(second[rel], first[rel])
+
+
+def test_voc_writes_the_background_class_at_0_named_background(tmp_path):
+    classes = ClassSet(("cat", "_background_", "dog"), WITH_BACKGROUND.palette)
+    project = _project(tmp_path / "p", classes, with_labels=True)
+    export_images(project, IMAGES[:1], "voc", tmp_path / "out")
+    stored = read_index_mask(tmp_path / "out" / "SegmentationClass" / "frankfurt__frankfurt_000000_000001_leftImg8bit.png")
+    labels = _labels(0, classes)
+    np.testing.assert_array_equal(stored, np.array([1, 0, 2] + list(range(3, 256)), np.uint8)[labels])
+    assert (tmp_path / "out" / "labelmap.txt").read_text().splitlines()[1:] == [
+        "background:0,0,0::", "cat:200,0,0::", "dog:0,0,200::", "ignored:224,224,192::"]
+    assert (tmp_path / "out" / "classes.txt").read_text().split() == ["background", "cat", "dog"]
+
+
+def test_ade20k_writes_the_background_class_as_its_0(tmp_path):
+    project = _project(tmp_path / "p", WITH_BACKGROUND, with_labels=True)
+    export_images(project, IMAGES[:1], "ade20k", tmp_path / "out")
+    stored = read_index_mask(tmp_path / "out/annotations/training/frankfurt__frankfurt_000000_000001_leftImg8bit.png")
+    labels = _labels(0, WITH_BACKGROUND)
+    np.testing.assert_array_equal(stored, np.array([1, 0, 2] + [0] * 253, np.uint8)[labels])  # 255 -> 0 too
+    assert (tmp_path / "out" / "classes.txt").read_text().split() == ["cat", "dog"]
+
+
+def test_cityscapes_takes_a_background_class_after_the_19_as_unlabeled(tmp_path):
+    classes = ClassSet((*CITYSCAPES_CLASSES, "background"), (*CITYSCAPES_PALETTE, (0, 0, 0)))
+    project = _project(tmp_path / "p", classes, with_labels=True)
+    labels = _labels(0, classes)
+    assert (labels == 19).any()
+    export_images(project, IMAGES[:1], "cityscapes", tmp_path / "out")
+    folder = tmp_path / "out" / "gtFine" / "train" / "frankfurt"
+    train_ids = read_index_mask(folder / "frankfurt_000000_000001_gtFine_labelTrainIds.png")
+    label_ids = read_index_mask(folder / "frankfurt_000000_000001_gtFine_labelIds.png")
+    np.testing.assert_array_equal(train_ids, np.where(labels == 19, 255, labels))
+    assert (label_ids[labels == 19] == 0).all() and (label_ids[labels == 13] == 26).all()
+    export_images(project, IMAGES[:1], "trainids", tmp_path / "flat")
+    flat = read_index_mask(tmp_path / "flat" / "frankfurt" / "frankfurt_000000_000001_gtFine_labelTrainIds.png")
+    np.testing.assert_array_equal(flat, train_ids)
+    assert export_format("cityscapes").problem_with(ClassSet((*CITYSCAPES_CLASSES, "cat"), (*CITYSCAPES_PALETTE, (1, 2, 3))))

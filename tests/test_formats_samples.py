@@ -11,8 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from gcnet_core.files.masks import read_index_mask
+from gcnet_core.formats.export import export_images
 from gcnet_core.formats.label_import import import_labels
 from gcnet_core.model.classes import VOC_CLASSES, ClassSet
 from gcnet_core.project.store import Project
@@ -62,6 +64,11 @@ def test_datumaro_s_voc_sample_imports_with_the_voc_classes(tmp_path):
     assert report.complete, report.lines()
     assert project.classes.names == VOC_CLASSES
     assert counts(project, "2007_000001.jpg") == {"bicycle": 200}
+    export_images(project, ["2007_000001.jpg"], "voc", tmp_path / "out")  # and back out: the same colours
+    with Image.open(DATUMARO / "voc_dataset1" / "SegmentationClass" / "2007_000001.png") as original, \
+            Image.open(tmp_path / "out" / "SegmentationClass" / "2007_000001.png") as ours:
+        assert original.mode == "RGB" and ours.mode == "P"  # datumaro writes colours, we palette indices
+        np.testing.assert_array_equal(np.asarray(ours.convert("RGB")), np.asarray(original))
 
 
 def test_datumaro_s_coco_sample_imports_its_masks_and_names_a_box_only_image(tmp_path):
@@ -70,6 +77,11 @@ def test_datumaro_s_coco_sample_imports_its_masks_and_names_a_box_only_image(tmp
     assert report.complete, report.lines()
     assert project.classes.names == ("a", "b", "c")  # category ids 1, 2, 4
     assert counts(project, "b.jpg") == {"a": 2, "b": 18, "ignore": 30}  # a polygon over a crowd RLE
+    export_images(project, ["b.jpg"], "coco", tmp_path / "out")  # and back out: the same pixels
+    again = project_of(DATUMARO / "coco_instances" / "images" / "val", tmp_path / "again")
+    assert import_labels(again, "coco", tmp_path / "out").complete
+    np.testing.assert_array_equal(read_index_mask(again.label_path(again.root / "b.jpg")),
+                                  read_index_mask(project.label_path(project.root / "b.jpg")))
 
     project = project_of(DATUMARO / "coco_instances" / "images" / "train", tmp_path / "train")
     report = import_labels(project, "coco", DATUMARO / "coco_instances", split="train")

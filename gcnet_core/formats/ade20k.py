@@ -1,7 +1,9 @@
 """ADE20K SceneParsing: ``images/<split>/<id>.jpg``, ``annotations/<split>/<id>.png``.
 
 Annotation value = class + 1, 0 = "other" (ignored): mmsegmentation's ``reduce_zero_label``
-turns it back. ``<split>`` is ``training`` or ``validation``. Our export adds ``classes.txt``
+turns it back. The export writes the project's background class as 0 too, as ADE20K has none
+(its "other" is the unlabelled pixels), and numbers the other classes without it; the import
+reads 0 as ignore, so a background class comes back as ignore. ``<split>`` is ``training`` or ``validation``. Our export adds ``classes.txt``
 so other class sets come back with their names; without it the 150 ADE20K classes are used.
 """
 
@@ -13,7 +15,7 @@ import numpy as np
 
 from ..files.class_list import CLASS_LIST, class_set_of, write_class_list
 from ..model.classes import ADE20K_CLASSES, ADE20K_PALETTE, IGNORE_INDEX, ClassSet
-from .files import copy_image, flat_id, write_png
+from .files import background_index, copy_image, flat_id, write_png
 from .format import LAYOUT, NOT_IT, Format, Source
 from .importing import Found, read_values
 
@@ -48,14 +50,25 @@ def _loader(path: Path, names):
     return load
 
 
+def ade_encoding(classes: ClassSet) -> tuple[ClassSet, np.ndarray]:
+    """The classes the ADE20K export names (all but the background class) and the 256-entry
+    table from the project's values to the stored ones: class + 1, the background class and
+    ignore 0 (ADE's "other", which mmsegmentation's ``reduce_zero_label`` ignores)."""
+    background = background_index(classes)
+    kept = [i for i in range(len(classes)) if i != background]
+    lut = np.zeros(256, dtype=np.uint8)
+    lut[kept] = np.arange(1, len(kept) + 1)
+    return ClassSet(tuple(classes.names[i] for i in kept), tuple(classes.palette[i] for i in kept)), lut
+
+
 class Writer:
     def __init__(self, out: Path, classes: ClassSet, split: str = "train", **_: object) -> None:
-        self.out, self.classes, self.split = out, classes, SPLITS.get(split, split)
+        self.out, self.split = out, SPLITS.get(split, split)
+        self.classes, self.lut = ade_encoding(classes)
 
     def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
         name = flat_id(rel)
-        encoded = np.where(labels < len(self.classes), labels.astype(np.int16) + 1, 0).astype(np.uint8)
-        write_png(self.out / "annotations" / self.split / f"{name}.png", encoded)
+        write_png(self.out / "annotations" / self.split / f"{name}.png", self.lut[labels])
         copy_image(image, self.out / "images" / self.split / f"{name}.jpg", labels)
 
     def close(self) -> None:

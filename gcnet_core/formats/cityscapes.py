@@ -5,7 +5,8 @@ cityscapesscripts and mmsegmentation's CityscapesDataset name them. We write lab
 labelTrainIds, color and instanceIds: a project holds no instances, so every region of a
 class with instances is written as a group region (instance id = label id, as Cityscapes
 does for crowds); cityscapesscripts then reads the files and leaves such regions out of iIoU.
-Unlabelled (ignore) pixels are Cityscapes' ``unlabeled``: label id 0, train id 255.
+Unlabelled (ignore) pixels and a background class after the 19 (an import of labelme files
+adds one) are Cityscapes' ``unlabeled``: label id 0, train id 255, black.
 
 The import reads ``labelTrainIds``, else ``labelIds``, else the label ids of ``instanceIds``
 (``id // 1000`` for an instance), each mapped to train ids; train id 19, which datumaro's
@@ -33,7 +34,7 @@ from PIL import Image
 from ..files.images import pillow_errors
 from ..model.classes import (CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, IGNORE_INDEX, ClassSet,
                              cityscapes_labelid_to_trainid_lut, cityscapes_trainid_to_labelid_lut)
-from .files import FlatWriter, copy_image, write_png
+from .files import FlatWriter, background_index, copy_image, write_png
 from .format import CONTENT, LAYOUT, NOT_IT, Format, Source
 from .importing import Found, read_values
 
@@ -151,12 +152,15 @@ class LabelIdsWriter(FlatWriter):
 
 class TrainIdsWriter(FlatWriter):
     def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
-        train_ids = np.where(labels < len(self.classes), labels, IGNORE_INDEX).astype(np.uint8)
+        train_ids = np.where(labels < len(CITYSCAPES_CLASSES), labels, IGNORE_INDEX).astype(np.uint8)
         write_png(self.out / rel.parent / f"{base_name(rel)}_gtFine_labelTrainIds.png", train_ids)
 
 
 def needs_cityscapes_classes(classes: ClassSet) -> str | None:
-    if tuple(classes.names) == CITYSCAPES_CLASSES:
+    """None for the 19 classes, alone or followed by a background class (an import adds one):
+    it is written as Cityscapes' ``unlabeled``, as ignore is."""
+    names = tuple(classes.names)
+    if names == CITYSCAPES_CLASSES or (names[:-1] == CITYSCAPES_CLASSES and background_index(classes) == len(names) - 1):
         return None
     return f"needs the 19 Cityscapes classes; this project has {len(classes)} other classes"
 

@@ -1,5 +1,5 @@
-"""File writing shared by the export formats: encoded PNG/JPEG, image copies, flat names and
-the writer of the formats that mirror the project's folders."""
+"""File writing shared by the export formats: encoded PNG/JPEG, image copies, flat names, the
+project's background class and the writer of the formats that mirror the project's folders."""
 
 from __future__ import annotations
 
@@ -46,6 +46,19 @@ def copy_image(image: Path, target: Path, labels: np.ndarray) -> None:
         tmp.replace(target)
     else:
         write_encoded(target, target.suffix.lower(), cv2.cvtColor(photo(image, labels), cv2.COLOR_RGB2BGR))
+
+
+BACKGROUND_NAMES = ("background", "_background_", "__background__")
+
+
+def background_index(classes: ClassSet) -> int | None:
+    """The project's background class (what lies outside every object; labelme's ``_background_``),
+    found by its name, case and surrounding spaces ignored; None when it has none. Each format writes it under
+    its own name: ``_background_`` for labelme, ``background`` at 0 for VOC, 0 for ADE20K."""
+    for index, name in enumerate(classes.names):
+        if name.strip().lower() in BACKGROUND_NAMES:
+            return index
+    return None
 
 
 def flat_id(rel: Path) -> str:

@@ -28,6 +28,7 @@ from ..files.class_list import generated_palette
 from ..files.atomic import atomic_write_text
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.store import PROJECT_FILE
+from .files import background_index
 from .format import CONTENT, LAYOUT, NOT_IT, Format, Source
 from .importing import Found
 
@@ -170,13 +171,13 @@ def shapes_of(labels: np.ndarray, classes: ClassSet, style: str = "mask") -> lis
     fills; then one per class present (the background class as ``_background_``)."""
     shapes = []
     present = [i for i in np.unique(labels).tolist() if i < len(classes)]
+    background = background_index(classes)
     for index in ([IGNORE_INDEX] if (labels == IGNORE_INDEX).any() else []) + present:
         binary = labels == index
         if index == IGNORE_INDEX:
             name = IGNORE_LABEL
         else:
-            name = classes.names[index]
-            name = BACKGROUND_LABEL if name.strip().lower() in ("background", BACKGROUND_LABEL) else name
+            name = BACKGROUND_LABEL if index == background else classes.names[index]
         if style == "mask":
             ys, xs = np.nonzero(binary)
             y1, y2, x1, x2 = int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())

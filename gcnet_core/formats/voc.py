@@ -1,7 +1,9 @@
 """Pascal VOC 2012 (+ SBD aug): ``SegmentationClass[Aug]/<id>.png``, ``JPEGImages/<id>.jpg``.
 
 Values are class indices (0 background, 255 void), as mmsegmentation's PascalVOCDataset
-reads them; the palette's void entry is VOC's (224, 224, 192), which datumaro needs. Our export
+reads them: the export writes the project's background class (any of its names, labelme's
+``_background_`` too) as ``background`` at 0 and the other classes after it in their order (a
+project without one keeps its indices, named in the class tables below); the palette's void entry is VOC's (224, 224, 192), which datumaro needs. Our export
 adds ``classes.txt`` (the project's class names) and datumaro's ``labelmap.txt``
 (``name:r,g,b::`` lines, then ``ignored:224,224,192::`` for 255 as datumaro writes it) so a project with other classes than VOC's 21 comes back with its
 names and loads in datumaro; without either the VOC classes are used. Masks saved as RGB colour
@@ -21,7 +23,7 @@ from ..files.class_list import CLASS_LIST, class_set_of, generated_palette, writ
 from ..files.atomic import atomic_write_bytes, atomic_write_text
 from ..files.images import pillow_errors
 from ..model.classes import IGNORE_INDEX, VOC_CLASSES, VOC_PALETTE, ClassSet
-from .files import copy_image, flat_id
+from .files import background_index, copy_image, flat_id
 from .format import LAYOUT, NOT_IT, Format, Source
 from .importing import Found, read_values
 
@@ -137,16 +139,31 @@ def write_voc_mask(path: Path, labels: np.ndarray, classes: ClassSet) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def voc_order(classes: ClassSet) -> tuple[ClassSet, np.ndarray]:
+    """The classes as the VOC export writes them: the project's background class (when it has
+    one) first, as ``background``, the others in their order; and the 256-entry table from the
+    project's values to the written ones (255 stays 255)."""
+    background = background_index(classes)
+    others = [i for i in range(len(classes)) if i != background]
+    order = others if background is None else [background, *others]
+    lut = np.arange(256, dtype=np.uint8)
+    lut[order] = np.arange(len(order))
+    names = tuple(VOC_CLASSES[0] if i == background else classes.names[i] for i in order)
+    return ClassSet(names, tuple(classes.palette[i] for i in order)), lut
+
+
 class Writer:
-    """``SegmentationClass/<id>.png`` (palette PNG), ``JPEGImages/<id>.jpg``, the split file."""
+    """``SegmentationClass/<id>.png`` (palette PNG), ``JPEGImages/<id>.jpg``, the split file;
+    the background class at value 0 (:func:`voc_order`)."""
 
     def __init__(self, out: Path, classes: ClassSet, split: str = "train", **_: object) -> None:
-        self.out, self.classes, self.split = out, classes, split
+        self.out, self.split = out, split
+        self.classes, self.lut = voc_order(classes)
         self.ids: list[str] = []
 
     def add(self, image: Path, rel: Path, labels: np.ndarray) -> None:
         voc_id = flat_id(rel)
-        write_voc_mask(self.out / "SegmentationClass" / f"{voc_id}.png", labels, self.classes)
+        write_voc_mask(self.out / "SegmentationClass" / f"{voc_id}.png", self.lut[labels], self.classes)
         copy_image(image, self.out / "JPEGImages" / f"{voc_id}.jpg", labels)
         self.ids.append(voc_id)
 

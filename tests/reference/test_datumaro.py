@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_formats_roundtrip import CITYSCAPES, CUSTOM, IMAGES, _labels, _project  # noqa: E402
+from test_formats_roundtrip import CITYSCAPES, CUSTOM, IMAGES, WITH_BACKGROUND, _labels, _project  # noqa: E402
 from test_formats_samples import DATUMARO as DATA, project_of  # noqa: E402
 
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
@@ -128,7 +128,7 @@ def their_names(names: list[str], canvas: np.ndarray, unlabelled: tuple[str, ...
 def agree(project: Project, image: str, theirs: np.ndarray, fmt: str) -> None:
     ours = our_names(project, image)
     share = float((ours == theirs).mean())
-    print(f"{fmt} sample {image}: {share:.1%} of {ours.size} pixels agree with datumaro")
+    print(f"{fmt}: {image}: {share:.1%} of {ours.size} pixels agree with datumaro")
     np.testing.assert_array_equal(ours, theirs)
 
 
@@ -137,7 +137,7 @@ def test_datumaro_s_voc_sample_reads_as_datumaro_reads_it(tmp_path):
     project = project_of(DATA / "voc_dataset1" / "JPEGImages", tmp_path / "p")
     assert import_labels(project, "voc", DATA / "voc_dataset1", split="train").complete
     names, masks = read_with_datumaro(DATA / "voc_dataset1", "voc_segmentation", tmp_path)
-    agree(project, "2007_000001.jpg", their_names(names, masks["2007_000001"], (VOID_LABEL,)), "VOC")
+    agree(project, "2007_000001.jpg", their_names(names, masks["2007_000001"], (VOID_LABEL,)), "VOC sample")
 
 
 @needs_datumaro
@@ -146,7 +146,7 @@ def test_datumaro_s_coco_sample_reads_as_datumaro_reads_it(tmp_path):
     assert import_labels(project, "coco", DATA / "coco_instances", split="val").complete
     names, masks = read_with_datumaro(DATA / "coco_instances", "coco_instances", tmp_path)
     assert "a" not in masks  # the train image has a box only: datumaro reads no mask, we import none
-    agree(project, "b.jpg", their_names(names, masks["b"]), "COCO")
+    agree(project, "b.jpg", their_names(names, masks["b"]), "COCO sample")
     ours = our_names(project, "b.jpg")
     layers, labels = masks["b#layers"], masks["b#labels"]
     for layer, label in zip(layers, labels):  # where one annotation alone covers a pixel: its class
@@ -169,4 +169,15 @@ def test_datumaro_s_cityscapes_samples_read_as_datumaro_reads_them(tmp_path, tre
         for image in (i for i in images if i.parts[0] == split):
             rel = Path(*image.parts[1:]).as_posix()
             item = rel.removesuffix("_leftImg8bit.png")
-            agree(project, rel, their_names(names, masks[item], void), f"Cityscapes {tree}")
+            agree(project, rel, their_names(names, masks[item], void), f"Cityscapes sample {tree}")
+
+
+@needs_datumaro
+def test_datumaro_reads_the_background_class_of_a_voc_export_at_0(tmp_path):
+    project = _project(tmp_path / "p", WITH_BACKGROUND, with_labels=True)  # background at 1, ignore pixels
+    export_images(project, IMAGES, "voc", tmp_path / "voc")
+    names, masks = read_with_datumaro(tmp_path / "voc", "voc_segmentation", tmp_path)
+    assert names == ["background", "cat", "dog", VOID_LABEL]
+    for rel in IMAGES:
+        voc_id = Path(rel).with_suffix("").as_posix().replace("/", "__")
+        agree(project, rel, their_names(names, masks[voc_id], (VOID_LABEL,)), "VOC export with a background class")
