@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QActionGroup
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar,
+                               QToolButton)
 
 from gcnet_core.model.classes import IGNORE_INDEX
 from gcnet_core.project.document import MaskDocument
 
 from app.actions.table import Actions
+from app.panels.class_panel import ClassPanel, class_title, swatch
 from app.settings.table import THEMES
 
 RECENT, TOOLS, DOCKS, THEME = "<recent folders>", "<tools>", "<docks>", "<theme>"  # not one action each
@@ -25,7 +27,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&Tools", (TOOLS, None, "smaller_brush", "larger_brush")),
     ("&View", ("fit", "zoom", "outline", "confidence", None, THEME, None, DOCKS)),
     ("&Model", ("segment", "segment_all", "cancel_batch", "workahead.on_open", "workahead.ahead", None,
-                "finetune.start", "finetune.resegment")),
+                "finetune.start", "finetune.resegment", None, "live.enabled", "live.publish")),
     ("&Go", ("next", "previous")),
     ("&Help", ("welcome", "shortcut_sheet", "about", "log_folder")),
 )
@@ -38,6 +40,7 @@ class ToolbarWidgets:
     opacity: QSlider  # mask opacity, 0-100
     threshold: QDoubleSpinBox  # the confidence threshold of "mark low confidence as ignore"
     only_over: QCheckBox  # paint only over the class chosen when it was ticked
+    current_class: QToolButton  # the class being painted: its colour, number and name
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class StatusLabels:
     size: QLabel  # the image's size
     zoom: QLabel
     time: QLabel  # the last inference's time
+    live: QLabel  # what live adaptation's last round did, in one line
 
     def show_pixel(self, doc: MaskDocument | None, x: int, y: int) -> None:
         """The pixel under the mouse, its class and confidence ((-1, -1): outside the image)."""
@@ -62,8 +66,8 @@ class StatusLabels:
 
 
 def build_status_labels(window: QMainWindow) -> StatusLabels:
-    labels = StatusLabels(QLabel(), QLabel(), QLabel(), QLabel())
-    for label in (labels.cursor, labels.size, labels.zoom, labels.time):
+    labels = StatusLabels(QLabel(), QLabel(), QLabel(), QLabel(), QLabel())
+    for label in (labels.live, labels.cursor, labels.size, labels.zoom, labels.time):
         label.setContentsMargins(6, 0, 6, 0)
         window.statusBar().addPermanentWidget(label)
     labels.cursor.setMinimumWidth(260)
@@ -105,18 +109,22 @@ def _theme_menu(window: QMainWindow, menu: QMenu) -> None:
 
 
 def build_toolbar(window: QMainWindow, actions: Actions) -> ToolbarWidgets:
-    """Tools, undo/redo, brush size, opacity, outline, confidence, ignore and "only over"."""
+    """Tools, the class being painted, undo/redo, done, brush size, opacity, outline, confidence,
+    ignore and "only over"."""
     canvas, panel = window.canvas, window.classes_panel
     bar = QToolBar("Tools", window)
     bar.setObjectName("tools")
     window.addToolBar(bar)
     bar.addActions(list(actions.tools.values()))
     bar.addSeparator()
+    current_class = _current_class_button(panel)
+    bar.addWidget(current_class)
+    bar.addSeparator()
     bar.addActions([actions.undo, actions.redo])
     bar.addSeparator()
-    brush = QSpinBox(minimum=1, maximum=1000, value=canvas.brush_size(), suffix=" px")
     bar.addAction(actions.done)
     bar.addSeparator()
+    brush = QSpinBox(minimum=1, maximum=1000, value=canvas.brush_size(), suffix=" px")
     brush.setToolTip("Brush size ([ and ] change it)")
     brush.valueChanged.connect(canvas.set_brush_size)
     canvas.brushSizeChanged.connect(brush.setValue)
@@ -139,4 +147,23 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> ToolbarWidgets:
     only_over.setToolTip("Paint only over pixels of the class selected when this was ticked")
     only_over.toggled.connect(lambda on: canvas.set_only_over(panel.current() if on else None))
     bar.addWidget(only_over)
-    return ToolbarWidgets(brush, opacity, threshold, only_over)
+    return ToolbarWidgets(brush, opacity, threshold, only_over, current_class)
+
+
+def _current_class_button(panel: ClassPanel) -> QToolButton:
+    """The class being painted, in its colour; it follows the class list (a click, 1-9/0, a
+    search, a rename or new colour) and a click on it searches the classes."""
+    button = QToolButton(toolButtonStyle=Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    button.setObjectName("current_class")
+    button.setToolTip("The class being painted (1-9, 0 or the class list choose it); click to search the classes")
+
+    def show(index: int) -> None:
+        classes = panel.classes
+        if 0 <= index < len(classes):
+            button.setIcon(swatch(classes.palette[index]))
+            button.setText(class_title(index, classes.names[index]))
+
+    panel.currentClassChanged.connect(show)
+    button.clicked.connect(panel.focus_search)
+    show(panel.current())
+    return button

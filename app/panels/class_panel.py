@@ -19,6 +19,12 @@ HOTKEYS = "1234567890"
 ClassIndexRole = Qt.ItemDataRole.UserRole + 1
 
 
+def class_title(index: int, name: str) -> str:
+    """How a class is named with its number everywhere (list, dialogs, tool bar): from 1, as
+    the hotkeys 1-9, 0 count."""
+    return f"{index + 1}  {name}"
+
+
 def swatch(rgb: tuple[int, int, int], size: int = 14) -> QIcon:
     pixmap = QPixmap(size, size)
     pixmap.fill(QColor(*rgb))
@@ -77,14 +83,16 @@ class ClassTableModel(QAbstractTableModel):
         if role == ClassIndexRole:
             return row
         if column == 0:
-            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return class_title(row, self.classes.names[row])
+            if role == Qt.ItemDataRole.EditRole:
                 return self.classes.names[row]
             if role == Qt.ItemDataRole.DecorationRole:
                 return self._icons[row]
             if role == Qt.ItemDataRole.CheckStateRole:
                 return Qt.CheckState.Checked if self.visible[row] else Qt.CheckState.Unchecked
             if role == Qt.ItemDataRole.ToolTipRole:
-                return f"class {row}: {self.classes.names[row]} — RGB {self.classes.palette[row]}"
+                return f"class {row + 1}: {self.classes.names[row]} — RGB {self.classes.palette[row]}"
         elif column == 1:
             share = float(self.shares[row]) if row < len(self.shares) else 0.0
             if role == Qt.ItemDataRole.DisplayRole:
@@ -258,8 +266,15 @@ class ClassPanel(QDockWidget):
         return super().eventFilter(watched, event)
 
     def _leave_search(self) -> None:
-        self.search.clear()
+        self.search.clear()  # every class is listed again: the chosen one scrolls into view
+        self.table.updateGeometries()  # the scroll range of the whole list, before scrolling in it
+        self.set_current(self._current, emit=False)
         self.searchDone.emit()
+
+    def focus_search(self) -> None:
+        """Put the keyboard in the search box (the tool bar's class button)."""
+        self.show()
+        self.search.setFocus()
 
     # -- dialogs -------------------------------------------------------------------------
     def _context_menu(self, pos) -> None:

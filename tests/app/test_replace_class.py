@@ -83,17 +83,6 @@ def test_replace_class_dialog_relabels_one_class_undoably(qtbot, tmp_path):
     window.close()
 
 
-def test_the_dialog_refuses_replacing_a_class_by_itself(qtbot):
-    from gcnet_core.model.classes import DATASET_CLASSES
-
-    dialog = ReplaceClassDialog(DATASET_CLASSES["voc"], {0, 5}, current=5)
-    qtbot.addWidget(dialog)
-    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
-    assert dialog.choice() == (5, 5) and not ok.isEnabled()
-    dialog.target.setCurrentIndex(dialog.target.findData(0))
-    assert dialog.choice() == (5, 0) and ok.isEnabled()
-
-
 def test_redo_is_disabled_after_replace_class(qtbot, tmp_path):
     window = window_on_one_image(qtbot, tmp_path)
     doc = window.session.document
