@@ -51,7 +51,9 @@ from app.shell.theme import application_theme
 from app.shell.window_geometry import first_geometry, fitted_geometry
 from app.dialogs.welcome import show_welcome
 from app.controllers.workahead import WorkAheadController
+from app.controllers.live_adaptation import LiveAdaptation
 from .workers import prediction_files
+from .workers.adaptation import AdaptationService
 from .workers.batch import DEFAULT_COMMAND, BatchSegmenter
 from .workers.inference import InferenceService, ModelConfig
 from .workers.saving import SerialWriter, load_masks
@@ -110,6 +112,10 @@ class MainWindow(QMainWindow):
             self.selected_config, self.models.with_checkpoint, self.flush, self._batch_changed, self)
         self.workahead.scheduler.failed.connect(lambda rel, _why: self.files.check_failed([rel]))  # undecodable: marked
         self.batch.finished.connect(lambda summary: self.files.check_failed(path for path, _why in summary.failed))
+        self.live = LiveAdaptation(  # the classifier re-fitted on the done images, on its own thread
+            self.session, AdaptationService(self), self.settings, self.workahead.usable_config, self._machine_held,
+            self.action_set.live_enabled, self.status_labels.live, lambda: self.finetune.registry,
+            lambda _version: self.finetune.refresh_versions(), self)
         self.toolbar = build_toolbar(self, self.action_set)
         self.class_editing = ClassEditing(self)  # the class panel's requests and the session's classes
         recent_menu = build_menus(self, self.action_set, (self.files, self.classes_panel, self.model_panel,
@@ -161,6 +167,7 @@ class MainWindow(QMainWindow):
         model.configChanged.connect(lambda _config: self.workahead.replan())
         model.configChanged.connect(self.models.config_changed)
         self.finetune.runEnded.connect(lambda _end: self.workahead.replan())
+        self.finetune.runEnded.connect(lambda _end: self.live.machine_changed())
         self.inference.loading.connect(lambda name: self.show_status(f"Loading {name}…"))
         self.inference.preparing.connect(self.show_status)  # the CPU engine's one-off export
         self.inference.warmed.connect(lambda name, seconds, error: self.show_status(
@@ -169,6 +176,7 @@ class MainWindow(QMainWindow):
         canvas.cursorMoved.connect(lambda x, y: self.status_labels.show_pixel(self.session.document, x, y))
         canvas.zoomChanged.connect(lambda s: self.status_labels.zoom.setText(f"{s * 100:.0f}%"))
         canvas.edited.connect(self.update_actions)
+        canvas.edited.connect(self.live.stroke_finished)
         canvas.message.connect(self.show_status)
         canvas.toolChanged.connect(lambda name: self.action_set.tools[name].setChecked(True))
 
@@ -204,6 +212,7 @@ class MainWindow(QMainWindow):
 
     def _batch_changed(self) -> None:
         self.workahead.replan()  # paused while a batch runs
+        self.live.machine_changed()
         self.update_actions()
 
     # ================================================================== folders and images
@@ -607,5 +616,6 @@ class MainWindow(QMainWindow):
             self._scan.cancelled = True
         self.files.thumbnails.shutdown()
         self.inference.shutdown()
+        self.live.service.shutdown()
         QApplication.instance().removeEventFilter(self.hold_filter)
         super().closeEvent(event)

@@ -106,6 +106,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("workahead.ahead", "&Work Ahead on the Next Images", None,
                lambda w, _on: w.workahead.options_changed(), checkable=True,
                tip="Pre-segment the next images of the list in the background"),
+    ActionSpec("live.enabled", "&Live Adaptation", None, lambda w, on: w.live.set_enabled(on), checkable=True,
+               tip="Re-fit the model's classifier on your done images as you work (kept only when it scores "
+                   "better on images it was not fitted on) and re-label the untouched images and your strokes' "
+                   "surroundings from their cached features"),
+    ActionSpec("live.publish", "Publish Live Model as a &Version", None, lambda w: w.live.publish(),
+               tip="Save the live model as a model version (an ordinary checkpoint with this project's classes), "
+                   "listed with the fine-tuned ones"),
 )
 """The editable actions, in the order Preferences lists them."""
 
@@ -148,6 +155,8 @@ class Actions:
     finetune_resegment: QAction
     workahead_on_open: QAction
     workahead_ahead: QAction
+    live_enabled: QAction
+    live_publish: QAction
     tools: dict[str, QAction] = field(default_factory=dict)  # canvas tool name -> its action
     classes: tuple[QAction, ...] = ()  # "Class 1" ... "Class 10"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QHeaderView, QKeySequenceEdit, QLabel, QLineEdit, QMessageBox, QPushButton,
-                               QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QHeaderView, QKeySequenceEdit, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from gcnet_core import paths
 
@@ -36,6 +36,7 @@ class PreferenceValues:
     autosave_ms: int
     opacity: float
     shortcuts: dict[str, QKeySequence]  # action id -> first key
+    live_adaptation: bool = True  # the Model menu's Live Adaptation switch
 
 
 class Preferences:
@@ -54,7 +55,8 @@ class Preferences:
         s, panel = self.settings, self.window.model_panel
         return PreferenceValues(s.get("cache_folder"), panel.device.currentData(), panel.precision.currentData(),
                                 s.get("autosave_ms"), self.window.toolbar.opacity.value() / 100,
-                                {key: self.shortcuts.primary(key) for key in self.shortcuts.actions})
+                                {key: self.shortcuts.primary(key) for key in self.shortcuts.actions},
+                                s.get("live_adaptation"))
 
     def apply(self, values: PreferenceValues) -> None:
         """Remember ``values`` and apply them now (raises OSError for an unusable folder)."""
@@ -69,6 +71,7 @@ class Preferences:
         window.set_autosave_interval(values.autosave_ms)
         window.toolbar.opacity.setValue(round(values.opacity * 100))
         s.set("opacity", values.opacity)
+        window.live.set_enabled(values.live_adaptation)  # the menu's switch follows
         for key, sequence in values.shortcuts.items():
             if key in self.shortcuts.actions and sequence != self.shortcuts.primary(key):
                 self.shortcuts.set(key, sequence)
@@ -134,6 +137,8 @@ class PreferencesDialog(QDialog):
                                      suffix=" %")
         self.opacity_spin.setValue(round(values.opacity * 100))
         self.opacity_spin.setToolTip(opacity.description)
+        self.live_check = QCheckBox("Re-fit the model on done images as you work", checked=values.live_adaptation)
+        self.live_check.setToolTip(SETTING["live_adaptation"].description)
         page = QWidget()
         form = QFormLayout(page)
         form.addRow("Model cache folder", cache_row)
@@ -141,6 +146,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Default precision", self.precision_combo)
         form.addRow("Autosave after", self.autosave_spin)
         form.addRow("Mask overlay opacity", self.opacity_spin)
+        form.addRow("Live adaptation", self.live_check)
         return page
 
     def _shortcuts_tab(self, values: PreferenceValues) -> QWidget:
@@ -183,7 +189,8 @@ class PreferencesDialog(QDialog):
         return PreferenceValues(self.cache_edit.text().strip(), self.device_combo.currentData(),
                                 self.precision_combo.currentData(), round(self.autosave_spin.value() * 1000),
                                 self.opacity_spin.value() / 100,
-                                {key: edit.keySequence() for key, edit in self.key_edits.items()})
+                                {key: edit.keySequence() for key, edit in self.key_edits.items()},
+                                self.live_check.isChecked())
 
     def restore_default_shortcuts(self) -> None:
         shortcuts = self.preferences.shortcuts

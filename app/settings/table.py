@@ -113,6 +113,10 @@ SETTINGS: tuple[Setting, ...] = (
             description="Pre-segment an image without a fresh prediction when it opens"),
     Setting("work_ahead", "workahead/enabled", bool, True,
             description="Pre-segment the next images of the list in the background"),
+    # -- live adaptation (the classifier re-fitted on the done images as a person works)
+    Setting("live_adaptation", "adapt/live", bool, True,
+            description="Re-fit the model's classifier on your done images as you work, keep it only when it "
+                        "scores better on images it was not fitted on, and re-label the untouched images"),
     # -- fine-tune form (batch and crop: the base model's until a person changes them)
     Setting("finetune_iters", "finetune/iters", int, int(_FINETUNE["iters"]), 1, 1_000_000,
             description="Training iterations (steps of one batch)"),

@@ -1,0 +1,291 @@
+"""Live adaptation in the window: the model learns the person's classes while they label.
+
+When a person finishes an image (it becomes done, or they leave an image they had finished
+and changed again), a round runs on the adaptation worker
+(:class:`~app.workers.adaptation.AdaptationService`): the head is re-fitted on the cached
+features of every done image, scored on held-out images and adopted only when it gets more
+pixels right (:meth:`~gcnet_core.adapt.job.LiveAdapter.round`); then every untouched image
+is re-labelled from its cached features and handed to the session through the one rule
+(:meth:`~gcnet_core.project.session.AnnotationSession.apply_relabel`). The round's line
+("live model: 12 corrected images, 91.2 % pixels right on held-out images (was 78.5 %)")
+stays in the status bar.
+
+While a person paints, each finished stroke starts the stroke-scale loop after
+:data:`STROKE_DEBOUNCE_MS`: a head fitted with the strokes included re-labels the open
+image's unpainted pixels as part of the stroke's undo step
+(:meth:`~gcnet_core.project.session.AnnotationSession.follow_strokes`).
+
+A newer job cancels the running one; nothing runs while a training run or Segment all holds
+the machine (the round waits and runs after); the Model menu's Live Adaptation switch (the
+``live_adaptation`` setting, also in Preferences) stops all of it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QSignalBlocker, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel
+
+from gcnet_core.adapt.job import AdaptResult, NothingToLearn
+from gcnet_core.adapt.publish import write_adapted_checkpoint
+from gcnet_core.model.classes import IGNORE_INDEX
+from gcnet_core.project.feature_cache import FeatureCache
+from gcnet_core.project.session import AnnotationSession
+from gcnet_core.project.states import DONE_STATES
+from gcnet_core.project.versions import Version, VersionRegistry
+
+from app.settings.store import AppSettings
+from app.workers.adaptation import AdapterHolder, AdaptationService
+from app.workers.inference import ModelConfig
+
+STROKE_DEBOUNCE_MS = 300
+STROKE_BUDGET_S = 0.5  # the fit's share of the second between a stroke's end and the refreshed image
+
+
+class LiveAdaptation(QObject):
+    """Drives the adaptation worker for the session.
+
+    ``usable_config()``: the selected model when it runs without a download (None: nothing
+    runs); ``held()``: why background work waits ("training", "batch") or None; ``action``:
+    the Model menu's checkable switch; ``line``: the status-bar label of the last round;
+    ``registry`` and ``versions_changed`` publish the live head as a model version.
+    """
+
+    def __init__(self, session: AnnotationSession, service: AdaptationService, settings: AppSettings,
+                 usable_config: Callable[[], ModelConfig | None], held: Callable[[], str | None], action: QAction,
+                 line: QLabel, registry: Callable[[], VersionRegistry], versions_changed: Callable[[Version], None],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.service, self.settings = session, service, settings
+        self.usable_config, self.held, self.action, self.line = usable_config, held, action, line
+        self.registry, self.versions_changed = registry, versions_changed
+        self.holder = AdapterHolder()  # used on the adaptation thread only
+        self.last_result: AdaptResult | None = None
+        self.last_stroke_seconds: float | None = None  # stroke's end -> open image refreshed
+        self.relabelled = 0  # images the last adopted round re-labelled
+        self._asked = 0  # rounds asked for (a person finished an image) ...
+        self._answered = 0  # ... and the last of them a round that ran to its end started after
+        self._done_changed = False  # the open image is done and was changed since it opened
+        self._jobs: dict[int, tuple[str, object]] = {}  # job id -> (kind, what its results need)
+        self._cache: FeatureCache | None = None
+        self._stroke_timer = QTimer(self, singleShot=True, interval=STROKE_DEBOUNCE_MS)
+        self._stroke_timer.timeout.connect(self._follow_strokes)
+        self._stroke_started = 0.0
+        with QSignalBlocker(action):
+            action.setChecked(settings.get("live_adaptation"))
+        for name, slot in (("state_changed", self._state_changed), ("image_opened", self._image_opened),
+                           ("labels_changed", self._labels_changed), ("classes_changed", self._classes_changed)):
+            session.events.connect(name, slot)
+        service.done.connect(self._done)
+        service.partial.connect(self._partial)
+        service.failed.connect(self._failed)
+        service.cancelled.connect(lambda job_id: self._ended(job_id))
+
+    # -- the switch ----------------------------------------------------------------------------
+    @property
+    def enabled(self) -> bool:
+        return self.action.isChecked()
+
+    def set_enabled(self, on: bool) -> None:
+        """The Model menu's switch (and Preferences): remembered; off stops what runs."""
+        self.settings.set("live_adaptation", bool(on))
+        if self.action.isChecked() != bool(on):
+            with QSignalBlocker(self.action):
+                self.action.setChecked(bool(on))
+        if not on:
+            self._stroke_timer.stop()
+            self.service.cancel()
+            self.line.setText("live model: off")
+        else:
+            self.line.clear()
+            self.want_round()
+
+    # -- what starts a round ------------------------------------------------------------------
+    def _state_changed(self, rel: str, state: str) -> None:
+        if state in DONE_STATES:
+            self.want_round()
+
+    def _labels_changed(self, _rect) -> None:
+        session = self.session
+        if session.current is not None and session.project is not None \
+                and session.project.state(session.current) in DONE_STATES:
+            self._done_changed = True
+
+    def _image_opened(self, _rel: str) -> None:
+        self._stroke_timer.stop()
+        if self._done_changed:
+            self._done_changed = False
+            self.want_round()
+
+    def _classes_changed(self, _classes, _renumbered) -> None:
+        self.want_round()  # the head's rows follow the project's classes
+
+    def want_round(self) -> None:
+        """A person finished an image: a round once every write before is on disk."""
+        if self.session.project is None or not self.enabled:
+            return
+        self._asked += 1
+        self.session.writer.submit(lambda: None, lambda _result: self._start_round())
+
+    def machine_changed(self) -> None:
+        """A training run or Segment all started or ended: pause, or run what waited."""
+        if self.held():
+            self._stroke_timer.stop()
+            self.service.cancel()
+        elif self.round_due and not self.service.busy:
+            self._start_round()
+
+    def _start_round(self) -> None:
+        config, project = self.usable_config(), self.session.project
+        if not self.round_due or not self.enabled or config is None or project is None:
+            return
+        if self.held():
+            self.line.setText(f"live model: waits while {self.held()} holds the machine")
+            return
+        snapshot, cache, holder = project.snapshot(), self._cache_of(project), self.holder
+
+        def job(cancel, report):
+            adapter = holder.get(config.name, config.checkpoint, snapshot.root, cache)
+            try:
+                result = adapter.round(snapshot, cancel=cancel)
+            except NothingToLearn as reason:
+                return str(reason)
+            if result.adopted:
+                for path, labels in adapter.relabel_untouched(snapshot, cancel=cancel):
+                    report((path, labels))
+            return result
+
+        self.relabelled = 0
+        self._jobs[self.service.submit(job)] = ("round", (project, config.model_id, self._asked))
+
+    def _cache_of(self, project) -> FeatureCache:
+        if self._cache is None or self._cache.folder != project.features_root:
+            self._cache = FeatureCache(project.features_root)
+        return self._cache
+
+    # -- the stroke-scale loop -----------------------------------------------------------------
+    def stroke_finished(self) -> None:
+        """The canvas finished an edit: follow it after a short pause (the next stroke restarts it)."""
+        doc = self.session.document
+        if self.enabled and doc is not None and not self.held() and doc.edited.any():
+            self._stroke_started = time.perf_counter()
+            self._stroke_timer.start()
+
+    def _follow_strokes(self) -> None:
+        session, config = self.session, self.usable_config()
+        doc, rel, project = session.document, session.current, session.project
+        if doc is None or rel is None or project is None or config is None or doc.can_redo or self.held():
+            return  # after an undo the strokes are taken back, not followed
+        scribble = np.where(doc.edited, doc.labels, IGNORE_INDEX).astype(np.uint8)
+        if not (scribble != IGNORE_INDEX).any():
+            return
+        path, classes, token = project.root / rel, tuple(project.classes.names), doc.last_step
+        cache, holder = self._cache_of(project), self.holder
+
+        def job(cancel, _report):
+            adapter = holder.get(config.name, config.checkpoint, project.root, cache)
+            return adapter.follow_strokes(classes, path, scribble, budget_s=STROKE_BUDGET_S, cancel=cancel)
+
+        self._jobs[self.service.submit(job)] = ("stroke", (rel, token, self._stroke_started))
+
+    # -- results -------------------------------------------------------------------------------
+    @property
+    def round_due(self) -> bool:
+        """A person finished an image after the start of the last round that ran to its end."""
+        return self._asked > self._answered
+
+    def _partial(self, job_id: int, piece) -> None:
+        kind, (project, model_id, _asked) = self._jobs.get(job_id, ("", (None, None, 0)))
+        if kind != "round" or not self._still(project, model_id):
+            return
+        path, labels = piece
+        if self.session.apply_relabel(project.relative(path), labels):
+            self.relabelled += 1
+
+    def _still(self, project, model_id: str | None) -> bool:
+        """The session still shows that project, with that model, and the switch is on."""
+        config = self.usable_config()
+        return self.enabled and self.session.project is project and config is not None \
+            and config.model_id == model_id
+
+    def _done(self, job_id: int, result) -> None:
+        kind, context = self._jobs.get(job_id, ("", None))
+        if kind == "round" and self._still(*context[:2]):
+            self._answered = max(self._answered, context[2])
+            self._show_round(result)
+        elif kind == "publish":
+            self._published(result)
+        elif kind == "stroke":
+            rel, token, started = context
+            if self.enabled and self.session.current == rel and self.session.follow_strokes(result, token):
+                self.last_stroke_seconds = time.perf_counter() - started
+        self._ended(job_id)
+
+    def _show_round(self, result: AdaptResult | str) -> None:
+        if isinstance(result, str):  # nothing to learn from yet: said, not shouted
+            self.line.setText("live model: " + result.split(": ", 1)[-1])
+            return
+        self.last_result = result
+        text = result.summary
+        if result.adopted and self.relabelled:
+            text += f"; {self.relabelled} untouched image{'s' if self.relabelled != 1 else ''} re-labelled"
+        self.line.setText(text)
+        self.line.setToolTip("\n".join(result.notes))
+        self.session.tell(text)
+
+    def _failed(self, job_id: int, message: str) -> None:
+        kind, _ = self._jobs.get(job_id, ("", None))
+        if kind:
+            self.session.tell(f"Live adaptation failed: {message}", error=True)
+        self._ended(job_id)
+
+    def _ended(self, job_id: int) -> None:
+        self._jobs.pop(job_id, None)
+        if self.round_due and not self.service.busy:
+            self._start_round()  # a round a stroke (or the machine) interrupted runs again
+
+    # -- publishing ----------------------------------------------------------------------------
+    def publish(self) -> bool:
+        """Model ▸ Publish Live Model: the adopted head as a model version (an ordinary
+        checkpoint, official layout, the project's class names), listed with the fine-tuned ones."""
+        project, config, result = self.session.project, self.usable_config(), self.last_result
+        if project is None or config is None or result is None or not result.adopted:
+            self.session.tell("No live model to publish yet: it is made once a fit on your corrected images "
+                              "scores better than the model on images it was not fitted on")
+            return False
+        holder, classes, registry = self.holder, project.classes, self.registry()
+        before, after = _metrics(result.score_before), _metrics(result.score_after)
+
+        def job(_cancel, _report) -> Version:
+            adapter = holder.adapter
+            if adapter is None or adapter.head is None:
+                raise RuntimeError("the live model is gone (another model or folder was chosen)")
+            model = adapter.model
+            registry.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=registry.root) as folder:
+                checkpoint = write_adapted_checkpoint(
+                    Path(folder) / "live.pth", model.network.state_dict(), adapter.head, model.entry,
+                    model.classes.names, classes, {"corrected_images": result.corrected})
+                return registry.publish(checkpoint, name=f"{project.root.name} live {time.strftime('%Y-%m-%d %H:%M')}",
+                                        parent=config.model_id, project=project.root, before=before, after=after)
+
+        self._jobs[self.service.submit(job)] = ("publish", None)
+        return True
+
+    def _published(self, version: Version) -> None:
+        self.versions_changed(version)
+        self.session.tell(f"Live model published as {version.name}; choose it in the model list")
+
+
+def _metrics(score) -> dict | None:
+    """A held-out score as a version's metrics (percent)."""
+    return None if score is None else {"aAcc": score.accuracy, "mIoU": score.miou}
+
+
+__all__ = ["LiveAdaptation", "STROKE_BUDGET_S", "STROKE_DEBOUNCE_MS"]

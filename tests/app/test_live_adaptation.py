@@ -1,0 +1,249 @@
+"""Live adaptation in the real window (issue 22 items 2 and 3): a person marks images done, the
+classifier is re-fitted on their features on the adaptation thread, adopted only when better,
+and the untouched images and the strokes' surroundings follow without a network pass."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt  # noqa: E402
+
+from gcnet_core import init_model  # noqa: E402
+from gcnet_core.adapt.head import Cancelled  # noqa: E402
+from gcnet_core.files.masks import read_index_mask  # noqa: E402
+from gcnet_core.model.classes import ClassSet  # noqa: E402
+from gcnet_core.predict import running  # noqa: E402
+from gcnet_core.predict.features import FeatureExtractor  # noqa: E402
+from gcnet_core.project.document import MaskDocument  # noqa: E402
+from gcnet_core.project.feature_cache import FeatureCache, content_key  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
+from test_window import draw_polygon, drag, key, make_window, open_and_wait, small_ade  # noqa: E402,F401
+
+from app.workers.adaptation import AdaptationService  # noqa: E402
+from helpers import WHOLE_ADE  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+W, H = 48, 36
+RED, BLUE = (200, 40, 40), (40, 40, 200)
+SPLITS = {"a.png": 16, "b.png": 32, "c.png": 24, "d.png": 20}  # red left of the split, blue right
+UNTOUCHED = "c.png"
+
+
+def write_images(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, split in SPLITS.items():
+        pixels = np.zeros((H, W, 3), np.uint8)
+        pixels[:, :split], pixels[:, split:] = RED, BLUE
+        Image.fromarray(pixels).save(folder / name)
+
+
+def colour_truth(name: str, red: int, blue: int) -> np.ndarray:
+    truth = np.full((H, W), blue, np.uint8)
+    truth[:, :SPLITS[name]] = red
+    return truth
+
+
+def agreement(labels: np.ndarray, name: str) -> float:
+    """Share of pixels labelled 1 on red and 2 on blue (the classes the person gives them)."""
+    return float((labels == colour_truth(name, 1, 2)).mean())
+
+
+@pytest.fixture
+def live_window(qtbot, make_window, tmp_path, small_ade, ade_checkpoint, monkeypatch):
+    """The window on four red/blue images: every one pre-segmented as all class 0 by "ade" with
+    its features cached (as a prediction pass keeps them), live adaptation on, and every
+    network pass counted."""
+    folder = tmp_path / "photos"
+    write_images(folder)
+    project = Project.create(folder, small_ade.classes)
+    model = init_model(WHOLE_ADE, ade_checkpoint, device="cpu")
+    extractor, cache = FeatureExtractor(model.network, model.entry), FeatureCache(project.features_root)
+    for name in SPLITS:
+        project.write_masks(name, np.zeros((H, W), np.uint8), None, small_ade.classes)
+        project.set_state(name, "predicted", "ade")
+        cache.put(content_key(folder / name), extractor.version, extractor(np.asarray(Image.open(folder / name))))
+    project.save()
+    passes = []
+    real_inference = running.inference
+    monkeypatch.setattr(running, "inference", lambda *a, **k: passes.append(a) or real_inference(*a, **k))
+    window = make_window()
+    window.model_panel.select(WHOLE_ADE)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="ade")
+    open_and_wait(qtbot, window, folder, len(SPLITS))
+    window.live.set_enabled(True)
+    window.passes = passes
+    return window
+
+
+def label_by_colour(qtbot, window, name: str, red: int, blue: int) -> None:
+    """Open ``name``, draw its red and blue parts as polygons, mark it done (Ctrl+D)."""
+    window.open_image(name)
+    split = SPLITS[name]
+    draw_polygon(window, [(0, 0), (split - 1, 0), (split - 1, H - 1), (0, H - 1)], red)
+    draw_polygon(window, [(split, 0), (W - 1, 0), (W - 1, H - 1), (split, H - 1)], blue)
+    assert np.array_equal(window.session.document.labels, colour_truth(name, red, blue))
+    key(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.project.state(name) == "corrected"
+
+
+def settle(qtbot, window, timeout=60000) -> None:
+    qtbot.waitUntil(lambda: not window.live.service.busy and not window.live.round_due, timeout=timeout)
+    assert window.writer.flush()
+
+
+def test_two_done_images_relabel_an_untouched_one_without_a_network_pass(qtbot, live_window):
+    window = live_window
+    project = window.session.project
+    before = read_index_mask(project.label_path(UNTOUCHED))
+    label_by_colour(qtbot, window, "a.png", 1, 2)
+    label_by_colour(qtbot, window, "b.png", 1, 2)
+    window.open_image("d.png")  # leaving b for an image that stays untouched
+    settle(qtbot, window)
+    result = window.live.last_result
+    assert result is not None and result.adopted and result.corrected == 2
+    line = window.status_labels.live.text()
+    assert line.startswith("live model: 2 corrected images,") and "% pixels right on held-out images (was" in line
+    after = read_index_mask(project.label_path(UNTOUCHED))
+    assert agreement(before, UNTOUCHED) == 0 and agreement(after, UNTOUCHED) > 0.7  # red and blue follow the person
+    doc = window.session.document  # the open image too, saved
+    assert agreement(doc.labels, "d.png") > 0.7 and not doc.edited.any()
+    assert np.array_equal(doc.labels, read_index_mask(project.label_path("d.png")))
+    assert window.passes == []  # no network pass: features from the cache, a matrix product each
+    for name in ("a.png", "b.png"):  # the person's images are never changed
+        assert np.array_equal(read_index_mask(project.label_path(name)), colour_truth(name, 1, 2))
+    assert project.image_model(UNTOUCHED) == "ade" and project.state(UNTOUCHED) == "predicted"
+
+
+def test_switched_off_nothing_changes(qtbot, live_window):
+    window = live_window
+    project = window.session.project
+    key_off = window.action_set.live_enabled
+    key_off.trigger()  # Model > Live Adaptation: off
+    assert not window.live.enabled and not window.settings.get("live_adaptation")
+    assert window.status_labels.live.text() == "live model: off"
+    before = project.label_path(UNTOUCHED).read_bytes()
+    jobs = window.live.service.latest  # the round asked for while it was on may still end
+    label_by_colour(qtbot, window, "a.png", 1, 2)
+    label_by_colour(qtbot, window, "b.png", 1, 2)
+    window.open_image("d.png")
+    assert window.writer.flush()
+    qtbot.wait(300)
+    qtbot.waitUntil(lambda: not window.live.service.busy, timeout=30000)
+    assert window.live.service.latest == jobs and window.live.last_result is None  # nothing asked for
+    assert project.label_path(UNTOUCHED).read_bytes() == before
+
+
+def test_a_worse_head_is_never_adopted(qtbot, live_window):
+    """A third done image whose labels contradict the first two: every fit that learns from it
+    labels the others worse on held-out pixels, so the live model stays as it was and no
+    untouched mask changes."""
+    window = live_window
+    project = window.session.project
+    label_by_colour(qtbot, window, "a.png", 1, 2)
+    label_by_colour(qtbot, window, "b.png", 1, 2)
+    window.open_image(UNTOUCHED)
+    settle(qtbot, window)
+    first = window.live.last_result
+    assert first.adopted and window.live.holder.adapter.head is first.head
+    before = project.label_path(UNTOUCHED).read_bytes()
+    label_by_colour(qtbot, window, "d.png", 2, 1)  # red and blue swapped
+    window.open_image("a.png")
+    settle(qtbot, window)
+    result = window.live.last_result
+    assert result is not first and result.corrected == 3 and not result.adopted
+    assert result.score_after.correct < result.score_before.correct
+    assert window.status_labels.live.text().startswith("live model kept:")
+    assert window.live.holder.adapter.head is first.head  # the better head stays in use
+    assert project.label_path(UNTOUCHED).read_bytes() == before
+
+
+def test_a_newer_correction_cancels_the_running_round(qtbot, live_window):
+    window = live_window
+    cancelled, done = [], []
+    window.live.service.cancelled.connect(cancelled.append)
+    window.live.service.done.connect(lambda job_id, _result: done.append(job_id))
+    label_by_colour(qtbot, window, "a.png", 1, 2)
+    window.open_image("b.png")
+    split = SPLITS["b.png"]
+    draw_polygon(window, [(0, 0), (split - 1, 0), (split - 1, H - 1), (0, H - 1)], 1)
+    draw_polygon(window, [(split, 0), (W - 1, 0), (W - 1, H - 1), (split, H - 1)], 2)
+    window.action_set.done.trigger()  # done while the round for a.png is (about to be) running
+    settle(qtbot, window)
+    assert cancelled and done and min(cancelled) < max(done)
+    assert window.live.last_result.corrected == 2  # the round that ran to its end saw both
+
+
+def test_service_cancels_the_running_job_for_a_newer_one(qtbot):
+    service = AdaptationService()
+    started, outcome = threading.Event(), []
+    service.cancelled.connect(lambda job_id: outcome.append(("cancelled", job_id)))
+    service.done.connect(lambda job_id, result: outcome.append(("done", job_id, result)))
+
+    def slow(cancel, _report):
+        started.set()
+        if not cancel.wait(30):
+            return "ran to its end"
+        raise Cancelled()
+
+    def quick(_cancel, report):
+        report("piece")
+        return "second"
+
+    service.partial.connect(lambda job_id, piece: outcome.append(("partial", job_id, piece)))
+    first = service.submit(slow)
+    assert started.wait(10)
+    second = service.submit(quick)
+    qtbot.waitUntil(lambda: len(outcome) == 3, timeout=10000)
+    service.shutdown()
+    assert outcome == [("cancelled", first), ("partial", second, "piece"), ("done", second, "second")]
+    assert not service.busy
+
+
+def test_strokes_relabel_the_open_image_and_one_undo_takes_it_all_back(qtbot, live_window):
+    window = live_window
+    label_by_colour(qtbot, window, "a.png", 1, 2)
+    label_by_colour(qtbot, window, "b.png", 1, 2)
+    window.open_image(UNTOUCHED)
+    settle(qtbot, window)
+    doc = window.session.document
+    opened = doc.labels.copy()
+    timings = []
+    for attempt in range(2):  # the first stroke also loads the model on the adaptation thread
+        window.live.last_stroke_seconds = None
+        key(window, Qt.Key.Key_B)
+        window.canvas.set_brush_size(3)
+        window.classes_panel.set_current(3)
+        drag(window, [(2, 10), (8, 10)])  # a short stroke of a third class on red
+        painted = doc.edited.copy()
+        stroke_only = np.where(painted, 3, opened)
+        qtbot.waitUntil(lambda: window.live.last_stroke_seconds is not None, timeout=30000)
+        timings.append(window.live.last_stroke_seconds)
+        changed = (doc.labels != stroke_only) & ~painted
+        assert changed.any()  # the rest of the image followed the stroke
+        assert (doc.labels[painted] == 3).all()  # the strokes stay as painted
+        key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undo: the stroke and its effect
+        assert np.array_equal(doc.labels, opened) and not doc.edited.any()
+    assert timings[1] < 1.0, timings  # stroke's end to the refreshed image
+    assert window.passes == []
+
+
+def test_join_last_step_is_one_undo_step_with_the_stroke():
+    doc = MaskDocument(np.zeros((6, 8), np.uint8), ClassSet(("a", "b", "c"), ((0, 0, 0),) * 3))
+    doc.paint_disc((1, 1), None, 1, 2)
+    token = doc.last_step
+    doc.mark_clean()
+    assert doc.join_last_step(np.ones((6, 8), np.uint8), token) is not None
+    assert doc.dirty and doc.undo_count == 1
+    assert (doc.labels[doc.edited] == 2).all() and (doc.labels[~doc.edited] == 1).all()
+    assert doc.join_last_step(np.ones((6, 8), np.uint8), object()) is None  # another step: refused
+    doc.undo()
+    assert not doc.labels.any() and not doc.edited.any()
+    doc.redo()
+    assert (doc.labels[~doc.edited] == 1).all() and doc.edited.sum() > 0
