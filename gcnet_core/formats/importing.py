@@ -33,11 +33,11 @@ from pathlib import Path
 import shutil
 
 import numpy as np
-from PIL import Image
 
 from ..files.class_list import new_class_colour
 from ..files.images import ImageReadError
 from ..files.masks import read_index_mask
+from ..files.probe import displayed_size
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.backups import Backup
 from ..project.class_mapping import IGNORE, UNLABELLED, ClassMapping, target_index
@@ -145,22 +145,6 @@ class ImageIndex:
             if len(hits) > 1:
                 return None, f"matches {len(hits)} images ({', '.join(p.name for p in hits[:3])}); rename one"
         return None, f"matches no image in the project (looked for {' or '.join(repr(k) for k in keys)})"
-
-
-EXIF_ORIENTATION = 0x0112
-TURNED = (5, 6, 7, 8)  # orientations that swap width and height
-
-
-def image_size(path: Path) -> tuple[int, int]:
-    """(height, width) as the image is shown, from its header without decoding the pixels: the
-    EXIF orientation applied, as our decoder, OpenCV and labelme apply it."""
-    try:
-        with Image.open(path) as im:
-            width, height = im.size
-            orientation = im.getexif().get(EXIF_ORIENTATION, 1)
-    except (OSError, ValueError) as error:
-        raise ImageReadError(path, f"cannot read its size ({error})") from None
-    return (width, height) if orientation in TURNED else (height, width)
 
 
 # ------------------------------------------------------------------------------ classes
@@ -297,7 +281,7 @@ def _import_one(project: Project, item: Found, index: ImageIndex, table: ClassTa
         return
     try:
         values, names = item.load()
-        height, width = image_size(image)
+        height, width = displayed_size(image)  # EXIF orientation applied
     except (ImageReadError, OSError, ValueError, KeyError, TypeError, IndexError) as error:
         report.failed.append((item.file, str(error) or type(error).__name__))
         return
@@ -321,5 +305,5 @@ def read_values(path: Path) -> np.ndarray:
     return read_index_mask(path)
 
 
-__all__ = ["ClassTable", "Found", "ImageIndex", "ImportCancelled", "ImportReport", "image_size", "import_found",
+__all__ = ["ClassTable", "Found", "ImageIndex", "ImportCancelled", "ImportReport", "import_found",
            "keeps_its_classes", "read_values", "source_class_names", "starting_classes"]
