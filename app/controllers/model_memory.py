@@ -7,7 +7,9 @@ imported checkpoint files.
 - A project records its model (``gcnet-project.json``'s ``model``); reopening the folder
   selects it again. A new project starts with :func:`gcnet_core.project.defaults.default_model`
   (ADE20K R50 unless the folder looks like street scenes), unless a person picked a model
-  since the last folder was opened, or their own model (version or imported file) is selected.
+  since the last folder was opened, or their own imported file is selected. A fine-tuned
+  version belongs to the project it was trained for: a new folder gets the last zoo entry or
+  imported file used instead.
 - File ▸ Import Checkpoint: an entry's official file goes into the cache under its name;
   any other GCNet checkpoint is matched to the entry it fits and kept in the cache, so it is
   listed after a restart and works offline.
@@ -47,18 +49,20 @@ class ModelMemory(QObject):
         self._download: DownloadDialog | None = None
         self._selecting = False  # our own selections are not a person's pick
         self._last_id: str | None = None
+        self._last_shared: ModelChoice | None = None  # the last zoo entry or imported file selected
         self.picked = False  # a person chose a model since the last folder was opened
         panel = window.model_panel
         for choice in imported_choices():
             panel.add_extra_choice(choice, select=False)
 
-    def _select(self, choice: ModelChoice | str) -> None:
+    def _select(self, choice: ModelChoice | str) -> bool:
         self._selecting = True
         try:
-            self.window.model_panel.select(choice)
+            found = self.window.model_panel.select(choice)
         finally:
             self._selecting = False
         self._last_id = self.window.model_panel.config().model_id
+        return found
 
     # ------------------------------------------------------------------ restart
     def restore(self) -> None:
@@ -102,6 +106,9 @@ class ModelMemory(QObject):
         if not self._selecting and config.model_id != self._last_id:
             self.picked = self.window.session.project is None  # with a folder open, the pick is that project's
         self._last_id = config.model_id
+        choice = self.window.model_panel.choice()
+        if not self.window.finetune.is_version_choice(choice):
+            self._last_shared = choice
         self.remember(config)
 
     def remember(self, config: ModelConfig) -> None:
@@ -131,8 +138,12 @@ class ModelMemory(QObject):
         if project.path.exists():
             self.remember(panel.config())  # an older project: record what it uses now
             return
-        if picked or panel.choice().checkpoint is not None:
-            self.remember(panel.config())  # what the person chose, or their own model, stays
+        if window.finetune.is_version_choice(panel.choice()):  # another project's version stays with it
+            if self._last_shared is not None and self._select(self._last_shared):
+                self.remember(panel.config())
+                return
+        elif picked or panel.choice().checkpoint is not None:
+            self.remember(panel.config())  # what the person chose, or their imported file, stays
             return
         name = default_model(str(folder), names)
         self._select(name)

@@ -116,6 +116,8 @@ def test_presegment_shows_the_coarse_preview_before_the_full_result(
                                                                    ("astronaut.png", "full")]
     assert window.session.project.state("astronaut.png") == "predicted"
     assert not window.action_set.cancel_segment.isEnabled()
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one Pre-segment, one undo step
+    assert doc.at_opening and not doc.can_undo
 
 
 def test_presegmenting_a_corrected_image_asks_before_the_network_runs(
