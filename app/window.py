@@ -34,6 +34,7 @@ from .finetune import FinetuneController
 from app.actions.hold_key import HoldKeyFilter
 from app.dialogs.import_labels import ImportDialog
 from app.actions.menus import build_menus, build_status_labels, build_toolbar
+from app.controllers.model_classes import ModelClasses
 from app.controllers.model_memory import ModelMemory
 from .panels.class_panel import ClassPanel
 from .panels.file_list import FileListDock
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
             lambda _version: self.finetune.refresh_versions(), self)
         self.toolbar = build_toolbar(self, self.action_set)
         self.class_editing = ClassEditing(self)  # the class panel's requests and the session's classes
+        self.model_classes = ModelClasses(self.session, self.model_panel, self)  # model vs project classes
         recent_menu = build_menus(self, self.action_set, (self.files, self.classes_panel, self.model_panel,
                                                        self.finetune.panel))
         self.recent = RecentFolders(self.settings, self.open_folder, recent_menu)

@@ -54,6 +54,7 @@ class ModelPanel(QDockWidget):
     cancelBatchRequested = Signal()
     cancelSegmentRequested = Signal()
     importRequested = Signal()
+    mapClassesRequested = Signal()  # "Map classes…" beside the model-vs-project classes line
 
     def __init__(self, parent=None) -> None:
         super().__init__("Model", parent)
@@ -83,6 +84,11 @@ class ModelPanel(QDockWidget):
         # A wrapped label does not claim its height in a dock: reserve three lines so the
         # model description is never drawn under the combo boxes.
         self.status.setMinimumHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
+
+        self.classes_line = QLabel(visible=False, wordWrap=True)  # the model's classes are not the project's
+        self.map_button = QPushButton("Map classes…", visible=False)
+        self.map_button.setToolTip("Which project class each of the model's classes becomes in its predictions")
+        self.map_button.clicked.connect(self.mapClassesRequested)
 
         self.segment_button = QPushButton("Pre-segment image")
         self.segment_button.setToolTip("Run the model on the current image (Ctrl+Return)")
@@ -125,6 +131,8 @@ class ModelPanel(QDockWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.combo)
         layout.addWidget(self.status)
+        layout.addWidget(self.classes_line)
+        layout.addWidget(self.map_button)
         layout.addLayout(form)
         layout.addWidget(self.tta)
         layout.addLayout(buttons)
@@ -243,6 +251,12 @@ class ModelPanel(QDockWidget):
             self.status.setText(f"{entry.dataset.title} {entry.backbone} architecture{fps}; {where}")
         else:
             self.status.setText(f"{entry.dataset.title}, {len(entry.classes)} classes{fps}; {where}")
+
+    def show_classes_line(self, text: str) -> None:
+        """One line when the model's classes are not the project's, with Map classes… (empty: hidden)."""
+        self.classes_line.setText(("⚠ " + text) if text else "")
+        self.classes_line.setVisible(bool(text))
+        self.map_button.setVisible(bool(text))
 
     def _changed(self, *_args) -> None:
         self.refresh_status()

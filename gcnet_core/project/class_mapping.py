@@ -221,20 +221,23 @@ def _read_remembered(project) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def remembered_mapping(project, source: str | os.PathLike) -> dict[str, str]:
-    """The table the last import from ``source`` into ``project`` used (empty when none)."""
-    table = _read_remembered(project).get("sources", {}).get(source_key(project, source), {})
+def remembered_mapping(project, source: str | os.PathLike, kind: str = "sources") -> dict[str, str]:
+    """The table the last import from ``source`` into ``project`` used (empty when none); with
+    ``kind="models"``, ``source`` is a model's name and the table its predictions' mapping."""
+    key = source_key(project, source) if kind == "sources" else str(source)
+    table = _read_remembered(project).get(kind, {}).get(key, {})
     return {k: v for k, v in table.items() if isinstance(k, str) and isinstance(v, str)} \
         if isinstance(table, dict) else {}
 
 
-def remember_mapping(project, source: str | os.PathLike, table: Mapping[str, str]) -> None:
-    """Keep ``table`` as the choice for ``source`` (written atomically)."""
+def remember_mapping(project, source: str | os.PathLike, table: Mapping[str, str], kind: str = "sources") -> None:
+    """Keep ``table`` as the choice for ``source`` (of ``kind``, as :func:`remembered_mapping`;
+    written atomically)."""
     data = _read_remembered(project)
-    sources = data.setdefault("sources", {})
-    if not isinstance(sources, dict):
-        data["sources"] = sources = {}
-    sources[source_key(project, source)] = dict(table)
+    tables = data.setdefault(kind, {})
+    if not isinstance(tables, dict):
+        data[kind] = tables = {}
+    tables[source_key(project, source) if kind == "sources" else str(source)] = dict(table)
     project.class_mappings_path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(project.class_mappings_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 

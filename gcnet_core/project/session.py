@@ -41,9 +41,10 @@ from typing import Protocol
 
 import numpy as np
 
-from ..model.classes import IGNORE_INDEX, ClassSet, class_lut
+from ..model.classes import IGNORE_INDEX, ClassSet
 from ..predict.predictor import mean_uncertainty
 from . import states as image_states
+from .class_mapping import model_lut
 from .document import MaskDocument
 from .events import Events
 from .history import DocumentHistory
@@ -100,6 +101,7 @@ class AnnotationSession:
         self._opened_state = "new"  # the current image's state when its document (and history) began
         self._fresh: OrderedDict[str, Prediction] = OrderedDict()  # placed, maybe not on disk yet
         self.fresh_limit = fresh_limit
+        self.model_classes: dict[str, str] = {}  # model class -> project class for predictions (model_lut)
 
     # ================================================================== project
     def open_project(self, project: Project) -> None:
@@ -107,6 +109,7 @@ class AnnotationSession:
         self.close_document(park=False)
         self.histories.clear()
         self._fresh.clear()
+        self.model_classes = {}
         self.project = project
 
     def save_project(self) -> None:
@@ -302,7 +305,7 @@ class AnnotationSession:
         """A model's output (values index ``classes``) in the project's class ids; a project with
         nothing labelled yet takes the model's classes first (:meth:`adopt_model_classes`)."""
         self.adopt_model_classes(classes)
-        lut = class_lut(classes, self.project.classes)
+        lut = model_lut(classes, self.project.classes, self.model_classes)
         stored = None if preview else StoredPrediction(labels, confidence, rankings, tuple(classes.names), model)
         uncertainty = None if preview or confidence is None else mean_uncertainty(confidence)
         return Prediction(lut[labels], confidence, rankings.remapped(lut) if rankings is not None else None,
@@ -378,7 +381,7 @@ class AnnotationSession:
         if classes is not None:
             self.adopt_model_classes(classes)
         lut = None if classes is None or classes.names == project.classes.names \
-            else class_lut(classes, project.classes)  # e.g. a class was removed: values follow names
+            else model_lut(classes, project.classes, self.model_classes)  # e.g. a class was removed: names
         state, target_classes = project.state(rel), project.classes
 
         def placed(permission: Permission) -> None:
