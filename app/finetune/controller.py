@@ -13,22 +13,42 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QInputDialog, QLabel
 
-from gcnet_core.project.versions import Version, VersionError, VersionRegistry
+from gcnet_core.project.versions import Version, VersionError, VersionRegistry, runs_dir
 from gcnet_core.train.data import holdout_split
+from gcnet_core.train.estimate import RunEstimate
+from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import get_entry
 
 from ..panels.model_panel import ModelChoice
 from ..workers.inference import InferenceResult, ModelConfig
 from ..workers.tasks import run_in_pool
+from .estimate import RunEstimator
 from .gpu import GpuShare
 from .panel import FinetunePanel
 from .process import RunEnd, TrainProcess
-from .runs import RunRecord, compare, latest_run
+from .runs import RunRecord, compare, device_defaults, latest_run, train_arguments, training_device_type
 
 RESEGMENT_STATES = ("new", "predicted")  # never corrected or exported images
+ESTIMATE_DELAY_MS = 800  # settings changed: measure again once they have stopped changing
+
+
+def about(seconds: float) -> str:
+    """A run time as people say it: 'about 40 s', 'about 6 min', 'about 2 h 05 min'."""
+    if seconds < 90:
+        return f"about {max(round(seconds), 1)} s"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"about {hours} h {minutes:02d} min"
+
+
+def estimate_text(estimate: RunEstimate) -> str:
+    where = "on this CPU" if estimate.device.startswith("cpu") else "on the GPU"
+    return (f"Estimated time: <b>{about(estimate.total_s)}</b> {where} "
+            f"({estimate.step_s:.1f} s per iteration, measured)")
 
 
 def published_message(name: str, before: float | None, after: float | None) -> str:
@@ -61,11 +81,17 @@ class FinetuneController(QObject):
         self.run: RunRecord | None = None
         self.process = TrainProcess(window.batch.command, self)
         self.panel = FinetunePanel(window, window.settings)
-        self._entry_name: str | None = None
         self._final: dict[str, Any] | None = None
         self._inference_device = ""  # where the last interactive prediction ran
         self._device_note = ""  # why it ran there while a run holds the GPU
         self._publish_task = None
+        self._defaults_for: tuple[str, str] | None = None  # (entry, device type) the form's defaults are for
+        self.estimator = RunEstimator(window.batch.command, self)
+        self._estimate: RunEstimate | None = None
+        self._estimate_key: tuple | None = None  # what the measured estimate was measured for
+        self._requested_key: tuple | None = None
+        self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
+        self._estimate_timer.timeout.connect(self.refresh_estimate)
 
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
         window.tabifyDockWidget(window.classes_panel, self.panel)
@@ -85,6 +111,11 @@ class FinetuneController(QObject):
         panel.versions.renameRequested.connect(self._ask_rename)
         panel.versions.deleteRequested.connect(self.delete_version)
         panel.form.val_share.valueChanged.connect(lambda _v: self.refresh_data())
+        panel.form.changed.connect(self._settings_changed)
+        panel.visibilityChanged.connect(lambda visible: visible and self._show_estimate())
+        self.estimator.estimated.connect(self._estimated)
+        self.estimator.failed.connect(lambda message: self.panel.show_estimate(
+            f"Could not measure how long it takes: {message}"))
         self.process.event.connect(self._event)
         self.process.ended.connect(self._ended)
         window.files.model.countsChanged.connect(self.refresh_data)
@@ -107,6 +138,7 @@ class FinetuneController(QObject):
         held_out = len(holdout_split(corrected, share, 0)[1]) if corrected else 0
         files = self.window.files.model
         self.panel.set_data(corrected, held_out, files.rowCount() - files.broken_count)  # unreadable: not images
+        self._show_estimate()
 
     def starting_choice(self) -> ModelChoice:
         """What the next run starts from and is compared with: the selected model, unless it is
@@ -141,10 +173,72 @@ class FinetuneController(QObject):
             title += (f" — the selected “{selected.title or selected.label}” scored no better than it, so "
                       "training starts from the best model so far")
         self.panel.set_base(title)
-        if choice.name != self._entry_name and not self.process.running:
-            self.panel.form.set_model_defaults(entry.dataset.batch_per_gpu, tuple(entry.crop_size))
-            self._entry_name = choice.name
+        self._apply_device_defaults()
         self.refresh_versions()
+        self._show_estimate()
+
+    def _apply_device_defaults(self) -> None:
+        """The base model's defaults on the device the form trains on (minutes on a CPU), where a
+        person has not chosen their own; again whenever the model or the device changes."""
+        entry = self.window.model_panel.choice().entry
+        device_type = training_device_type(self.panel.form.device.currentData())
+        if (entry.name, device_type) != self._defaults_for and not self.process.running:
+            self._defaults_for = (entry.name, device_type)
+            self.panel.form.set_defaults(**device_defaults(entry, device_type))
+
+    def _settings_changed(self) -> None:
+        self._apply_device_defaults()
+        self._show_estimate()
+
+    # ================================================================== the time estimate
+    def _measure_key(self) -> tuple | None:
+        """What a measured step depends on: the project, the starting weights, batch, crop, device."""
+        project = self.window.session.project
+        if project is None:
+            return None
+        choice = self.starting_choice()
+        settings = self.panel.form.settings()
+        return (str(project.root), choice.name, str(choice.checkpoint), settings.batch_size, settings.crop,
+                settings.device)
+
+    def _show_estimate(self) -> None:
+        """The estimate for the settings shown: the measured step and prediction times times this
+        run's iterations and held-out images; a new measurement (debounced) when what they
+        depend on changed."""
+        if self.process.running:
+            self.panel.show_estimate("")
+            return
+        if self.corrected_count() == 0 or self.window.session.project is None:
+            self.estimator.cancel()
+            self.panel.show_estimate("")
+            return
+        if self._estimate is not None and self._estimate_key == self._measure_key():
+            settings = self.panel.form.settings()
+            held_out = len(holdout_split(self.corrected_count(), settings.val_share, 0)[1])
+            self.panel.show_estimate(estimate_text(dataclasses.replace(
+                self._estimate, iters=settings.iters, val_interval=settings.val_interval, num_val=held_out)))
+            return
+        if self.panel.isVisible():  # measured only while a person looks at the dock
+            self.panel.show_estimate("Estimated time: measuring two training steps…")
+            self._estimate_timer.start()
+
+    def refresh_estimate(self) -> None:
+        """Measure the settings shown in a ``gcnet train --estimate`` process (never here)."""
+        key = self._measure_key()
+        if key is None or self.process.running or self.corrected_count() == 0:
+            return
+        choice = self.starting_choice()
+        if choice.checkpoint is None and cached_checkpoint(choice.entry) is None:
+            self.panel.show_estimate("Estimated time: known once the model's weights are downloaded (Start "
+                                     "downloads them).")
+            return
+        self._requested_key = key
+        self.estimator.request(train_arguments(self.panel.form.settings(), Path(key[0]), runs_dir() / "estimate",
+                                               choice.name, choice.checkpoint))
+
+    def _estimated(self, estimate: RunEstimate) -> None:
+        self._estimate, self._estimate_key = estimate, self._requested_key
+        self._show_estimate()
 
     def _project_changed(self) -> None:
         """A folder was opened: show its last run (resumable, or its before/after)."""
@@ -168,6 +262,9 @@ class FinetuneController(QObject):
 
     def _replay(self, record: RunRecord) -> None:
         self.panel.progress.reset(record.settings.iters)
+        # the run's own settings are shown, not replaced by the defaults of its device
+        self._defaults_for = (self.window.model_panel.choice().entry.name,
+                              training_device_type(record.settings.device))
         self.panel.form.set_settings(record.settings)
         for event in record.events():
             self.panel.handle_event(event)
@@ -215,6 +312,9 @@ class FinetuneController(QObject):
         self._launch(record)
 
     def _launch(self, record: RunRecord) -> None:
+        self.estimator.cancel()  # the run itself says how long it takes from here
+        self._estimate_timer.stop()
+        self.panel.show_estimate("")
         self.run = record
         self._final = None
         record.set_status("running")
@@ -233,6 +333,9 @@ class FinetuneController(QObject):
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Closing the window: stop the worker with a checkpoint, so Resume works next time."""
+        self._estimate_timer.stop()
+        self.estimator.cancel()
+        self.estimator.wait(5000)
         if self.process.running:
             self.process.cancel()
             if not self.process.wait(timeout_ms):
@@ -291,6 +394,7 @@ class FinetuneController(QObject):
             self.panel.show()
             self.panel.raise_()
         self._update_buttons()
+        self._show_estimate()
         self.runEnded.emit(outcome)
 
     @staticmethod

@@ -45,9 +45,12 @@ class SettingsForm(QWidget):
     """Iterations, batch size, crop, learning rate, held-out share, validation interval, device.
 
     Ranges, defaults and tooltips are the settings table's. Given ``settings``, what a person
-    changes is remembered there and shown again at the next start; the base model's batch and
-    crop (:meth:`set_model_defaults`) apply only where the person has not chosen their own.
+    changes is remembered there and shown again at the next start; the defaults for the base
+    model on the training device (:meth:`set_defaults`) apply only where the person has not
+    chosen their own. ``changed`` is emitted whenever a field changes, by a person or not.
     """
+
+    changed = Signal()
 
     def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,6 +112,7 @@ class SettingsForm(QWidget):
                    "finetune_device": self.device.currentIndexChanged}
         for name, signal in changed.items():
             signal.connect(lambda _value, name=name: self._remember(name))
+            signal.connect(lambda _value: self.changed.emit())
 
     def settings(self) -> FinetuneSettings:
         return FinetuneSettings(
@@ -133,13 +137,15 @@ class SettingsForm(QWidget):
         finally:
             self._quiet = False
 
-    def set_model_defaults(self, batch_size: int, crop: tuple[int, int]) -> None:
-        """The base model's batch and crop (what it was trained with), except where a person
-        chose their own."""
+    def set_defaults(self, iters: int, val_interval: int, batch_size: int, crop: tuple[int, int]) -> None:
+        """The defaults of the base model on the training device (``runs.device_defaults``),
+        except where a person chose their own."""
         chosen = self.store.chosen if self.store is not None else (lambda _name: False)
         current = self.settings()
         self.set_settings(dataclasses.replace(
-            current, batch_size=current.batch_size if chosen("finetune_batch_size") else batch_size,
+            current, iters=current.iters if chosen("finetune_iters") else iters,
+            val_interval=current.val_interval if chosen("finetune_val_interval") else val_interval,
+            batch_size=current.batch_size if chosen("finetune_batch_size") else batch_size,
             crop=(current.crop[0] if chosen("finetune_crop_height") else crop[0],
                   current.crop[1] if chosen("finetune_crop_width") else crop[1])))
 
@@ -362,6 +368,9 @@ class FinetunePanel(QDockWidget):
         self.start_button.clicked.connect(self.startRequested)
         self.cancel_button.clicked.connect(self.cancelRequested)
         self.resume_button.clicked.connect(self.resumeRequested)
+        self.estimate_label = QLabel(wordWrap=True)
+        self.estimate_label.setToolTip("Measured: two training steps and one held-out prediction with these "
+                                       "settings, on the device that will train")
         self.progress = ProgressView()
         self.message = QLabel(wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -406,6 +415,8 @@ class FinetunePanel(QDockWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(0)
         outer.addWidget(scroll, 1)
+        self.estimate_label.setContentsMargins(6, 4, 6, 0)
+        outer.addWidget(self.estimate_label)
         buttons.setContentsMargins(6, 4, 6, 6)
         outer.addLayout(buttons)
         self.setWidget(dock)
@@ -414,12 +425,18 @@ class FinetunePanel(QDockWidget):
         # never narrower than its content: a horizontally clipped button cannot be reached
         scroll.setMinimumWidth(body.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
         self.set_running(False, can_resume=False)
+        self.show_estimate("")
 
     # -- state ---------------------------------------------------------------------------------
     def set_data(self, corrected: int, held_out: int, total: int) -> None:
         share = f", {held_out} held out to measure it" if held_out else \
             (" (4 or more are needed to hold some out for a before/after score)" if corrected else "")
         self.data_label.setText(f"<b>{corrected}</b> corrected of {total} images{share}")
+
+    def show_estimate(self, text: str) -> None:
+        """How long Start would take (or why that is not known yet), beside the Start button."""
+        self.estimate_label.setText(text)
+        self.estimate_label.setVisible(bool(text))
 
     def set_base(self, title: str) -> None:
         self.base_label.setText(f"Starts from: <b>{title}</b>")

@@ -15,8 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+import torch
+
 from gcnet_core.files.atomic import atomic_write_text
 from gcnet_core.project.versions import runs_dir
+from gcnet_core.train.config import PRESETS, finetune_preset
 
 from app.settings.table import SETTING
 
@@ -51,6 +54,23 @@ class FinetuneSettings:
         if "crop" in values:
             values["crop"] = tuple(int(v) for v in values["crop"])
         return cls(**values)
+
+
+def training_device_type(device: str) -> str:
+    """"cuda" or "cpu": where a run with the dock's device choice (auto, cpu, cuda) trains."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if device.startswith("cuda") else "cpu"
+
+
+def device_defaults(entry, device_type: str) -> dict[str, Any]:
+    """The dock's defaults for ``entry`` trained on ``device_type``: the fine-tuning preset of
+    that device (:func:`gcnet_core.train.config.finetune_preset`: minutes on a CPU), with the
+    entry's own batch and crop where the preset keeps them (on a GPU)."""
+    preset = PRESETS[finetune_preset(device_type)]
+    return {"iters": int(preset["iters"]), "val_interval": int(preset["val_interval"]),
+            "batch_size": int(preset.get("batch_size") or entry.dataset.batch_per_gpu),
+            "crop": tuple(int(v) for v in preset.get("crop") or entry.crop_size)}
 
 
 def train_arguments(settings: FinetuneSettings, project: Path, out: Path, model: str,
@@ -212,4 +232,4 @@ def compare(events: Iterable[dict[str, Any]]) -> Comparison:
 
 
 __all__ = ["Comparison", "EVENTS_NAME", "FinetuneSettings", "RECORD_NAME", "RunRecord", "compare",
-           "latest_run", "read_events", "train_arguments"]
+           "device_defaults", "latest_run", "read_events", "train_arguments", "training_device_type"]

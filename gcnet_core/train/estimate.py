@@ -50,6 +50,11 @@ class RunEstimate:
         fields.update(validations=self.validations, total_s=self.total_s)
         return fields
 
+    @classmethod
+    def from_event(cls, event: dict) -> "RunEstimate":
+        """The estimate an "estimate" event carries (its derived fields are recomputed)."""
+        return cls(**{f.name: event[f.name] for f in dataclasses.fields(cls)})
+
 
 def estimate_run(cfg: TrainConfig, steps: int = 2) -> RunEstimate:
     """Time ``steps`` iterations of the run ``cfg`` describes (the first one warms up and is

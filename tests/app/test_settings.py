@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from app.finetune.runs import device_defaults, training_device_type  # noqa: E402
 from app.settings.store import AppSettings  # noqa: E402
 from app.settings.table import SETTING, Setting  # noqa: E402
 from app.window import MainWindow  # noqa: E402
@@ -116,22 +117,23 @@ def test_fine_tune_settings_a_person_changed_stay_over_a_model_change_and_a_rest
     form = window.finetune.panel.form
     window.model_panel.select(GENERAL_MODEL)
     general = get_entry(GENERAL_MODEL)
+    defaults = device_defaults(general, training_device_type("auto"))
     assert (form.batch.value(), (form.crop_h.value(), form.crop_w.value())) == \
-        (general.dataset.batch_per_gpu, tuple(general.crop_size))  # nothing chosen: the model's
+        (defaults["batch_size"], defaults["crop"])  # nothing chosen: the model's on this device
 
     form.batch.setValue(3)  # as a person would: the value changes
-    form.crop_h.setValue(256)
+    form.crop_h.setValue(320)
     form.iters.setValue(77)
-    form.device.setCurrentIndex(form.device.findData("cpu"))
+    form.device.setCurrentIndex(form.device.findData("cuda"))  # a GPU trains with the model's own crop
     window.model_panel.select(STREET_MODEL)  # another batch and crop: the person's stay
     street = get_entry(STREET_MODEL)
     assert street.dataset.batch_per_gpu != 3 and street.crop_size[1] != general.crop_size[1]
-    assert (form.batch.value(), form.crop_h.value()) == (3, 256)
+    assert (form.batch.value(), form.crop_h.value()) == (3, 320)
     assert form.crop_w.value() == street.crop_size[1]  # not chosen: follows the model
 
     window.close()
     again = make_window()
     form = again.finetune.panel.form
     assert (form.iters.value(), form.batch.value(), form.crop_h.value(), form.device.currentData()) == \
-        (77, 3, 256, "cpu")
+        (77, 3, 320, "cuda")
     assert form.val_interval.value() == SETTING["finetune_val_interval"].default
