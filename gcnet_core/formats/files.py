@@ -11,6 +11,7 @@ import numpy as np
 
 from ..files.atomic import atomic_write_bytes
 from ..files.images import read_image_rgb
+from ..files.probe import orientation
 from ..model.classes import ClassSet
 
 
@@ -37,9 +38,12 @@ def photo(image: Path, labels: np.ndarray) -> np.ndarray:
 
 
 def copy_image(image: Path, target: Path, labels: np.ndarray) -> None:
-    """``target`` in its suffix's format: a byte-exact copy when the source already is one."""
+    """``target`` in its suffix's format, as the photo is shown (the mask's orientation): a
+    byte-exact copy when the source already is one without an EXIF turn; else written from the
+    decoded pixels, so a photo with an EXIF orientation is stored turned, without the tag (a
+    reader that ignores the tag, as datumaro's does, sees the mask's size too)."""
     same = {".jpg": (".jpg", ".jpeg"), ".png": (".png",)}[target.suffix.lower()]
-    if image.suffix.lower() in same:
+    if image.suffix.lower() in same and orientation(image) == 1:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         shutil.copyfile(image, tmp)  # then an atomic rename
