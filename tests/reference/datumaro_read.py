@@ -2,8 +2,8 @@
 
 ``python datumaro_read.py DATASET FORMAT OUT.npz``: every item's class mask (255 where no mask
 covers a pixel, later annotations painted over earlier ones) under its id, each of its masks
-under ``<id>#layers`` (N, H, W) with their labels under ``<id>#labels``, and the label names
-under ``__names__``. Polygons are rasterised by datumaro's own ``polygons_to_masks``.
+under ``<id>#layers`` (N, H, W) with their labels under ``<id>#labels``, its image's pixels
+under ``<id>#image``, and the label names under ``__names__``. Polygons are rasterised by datumaro's own ``polygons_to_masks``.
 """
 
 import sys
@@ -25,4 +25,6 @@ for item in dataset:
     out[item.id] = canvas
     out[item.id + "#layers"] = np.stack([mask.image.astype(bool) for mask in masks])
     out[item.id + "#labels"] = np.asarray([mask.label for mask in masks])
+    if item.media is not None and item.media.has_data:
+        out[item.id + "#image"] = item.media.data  # its pixels as datumaro decodes them
 np.savez(sys.argv[3], **out)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from PIL import Image as PILImage
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -181,3 +182,23 @@ def test_datumaro_reads_the_background_class_of_a_voc_export_at_0(tmp_path):
     for rel in IMAGES:
         voc_id = Path(rel).with_suffix("").as_posix().replace("/", "__")
         agree(project, rel, their_names(names, masks[voc_id], (VOID_LABEL,)), "VOC export with a background class")
+
+
+@needs_datumaro
+@pytest.mark.parametrize("fmt,reader", [("voc", "voc_segmentation"), ("coco", "coco_instances")])
+def test_datumaro_sees_a_turned_photo_s_copy_as_its_mask(tmp_path, fmt, reader):
+    """datumaro decodes images with IMREAD_UNCHANGED, which ignores the EXIF tag: our copy is
+    stored turned, so its pixels have the mask's (the displayed) size."""
+    root = tmp_path / "p"
+    root.mkdir()
+    exif = PILImage.Exif()
+    exif[0x0112] = 6  # turned 90 degrees: 10 x 6 stored, 6 x 10 shown
+    PILImage.fromarray(np.zeros((6, 10, 3), np.uint8)).save(root / "a.jpg", exif=exif)
+    project = Project.create(root, CUSTOM)
+    labels = np.zeros((10, 6), np.uint8)
+    labels[:5] = 1
+    project.write_masks(root / "a.jpg", labels, None)
+    export_images(project, ["a.jpg"], fmt, tmp_path / fmt)
+    names, masks = read_with_datumaro(tmp_path / fmt, reader, tmp_path)
+    assert masks["a#image"].shape[:2] == masks["a"].shape == (10, 6)
+    np.testing.assert_array_equal(as_project_values(names, masks["a"]), labels)

@@ -249,3 +249,33 @@ def test_labelme_s_examples_import_and_export_as_labelme_reads_them(tmp_path):
               "with labelme's shapes_to_label")
         np.testing.assert_array_equal(imported, theirs)
         np.testing.assert_array_equal(labelme_names(tmp_path / "out" / f"{stem}.json"), theirs)
+
+
+@_needs("labelme")
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_labelme_loads_the_labelme_export_of_a_turned_photo(tmp_path, orientation):
+    """labelme turns a photo by its EXIF tag and checks imageHeight/imageWidth against it: our
+    export declares the displayed size, and labelme's shapes_to_label gives our mask."""
+    from labelme import LabelFile
+    from labelme.utils import img_data_to_arr, shapes_to_label
+    from PIL import Image
+
+    from gcnet_core.model.classes import ClassSet
+    from gcnet_core.project.store import Project
+
+    root = tmp_path / "p"
+    root.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(np.zeros((6, 10, 3), np.uint8)).save(root / "a.jpg", exif=exif)
+    shown = (10, 6) if orientation >= 5 else (6, 10)
+    classes = ClassSet(("background", "cat"), ((0, 0, 0), (200, 0, 0)))
+    project = Project.create(root, classes)
+    labels = np.zeros(shown, np.uint8)
+    labels[: shown[0] // 2, :3] = 1
+    project.write_masks(root / "a.jpg", labels, None)
+    export_images(project, ["a.jpg"], "labelme", tmp_path / "lm")
+    label_file = LabelFile(str(tmp_path / "lm" / "a.json"))  # raises on a size that is not labelme's
+    assert img_data_to_arr(label_file.image_data).shape[:2] == shown
+    cls, _ = shapes_to_label(shown, label_file.shapes, {"__ignore__": -1, "_background_": 0, "cat": 1})
+    np.testing.assert_array_equal(cls, labels)
