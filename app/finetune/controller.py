@@ -51,9 +51,14 @@ def estimate_text(estimate: RunEstimate) -> str:
             f"({estimate.step_s:.1f} s per iteration, measured)")
 
 
-def published_message(name: str, before: float | None, after: float | None) -> str:
+def published_message(name: str, before: float | None, after: float | None, from_rejected: bool = False) -> str:
     """What a published run means for the person: re-segmenting is offered only with a version
-    that scored better on the held-out images (a worse one stays out of use)."""
+    that scored better on the held-out images than the best model so far (a worse one, or one
+    that only beat a rejected version it was ``from_rejected``, stays out of use)."""
+    if from_rejected:
+        scores = f": held-out mIoU {before:.1f} → {after:.1f}" if before is not None and after is not None else ""
+        return (f"Published “{name}”{scores}, but it was trained from a version that scored no better than "
+                "its own start, so it is not selected. The new version is listed under Model versions.")
     if before is None or after is None:
         return (f"Published “{name}” and selected it (no held-out images to score it: correct 4 or more "
                 "images for a before/after). Re-segment the uncorrected images with it below.")
@@ -419,12 +424,13 @@ class FinetuneController(QObject):
             record.set_status("published")
             self.refresh_versions()
             before, after = version.miou("before"), version.miou("after")
-            worse = not version.adopted
-            if not worse:  # a version that scored no better is listed, not put in use
+            worse = registry.best_start(version.id) != version.id  # no better, or built on a rejected one
+            if not worse:  # listed, not put in use
                 self.use_version(version.id)
             self.panel.show_comparison(comparison)
             self.panel.reveal_results()
-            self.panel.show_message(published_message(version.name, before, after))
+            self.panel.show_message(published_message(version.name, before, after,
+                                                      from_rejected=worse and version.adopted))
             self.window.session.tell(f"New model version {version.name} " + ("listed" if worse else "selected"))
             self.published.emit(version)
 
@@ -486,7 +492,8 @@ class FinetuneController(QObject):
         self._base_changed()
 
     def delete_version(self, version_id: str, ask: bool = True) -> None:
-        """Delete a version; if it was selected, its starting model (or the zoo base) is selected."""
+        """Delete a version; if it was selected, the best model it descends from (its starting model,
+        or what that one gave way to when it scored no better, or the zoo base) is selected."""
         try:
             version = self.registry.get(version_id)
         except VersionError as error:
@@ -498,7 +505,8 @@ class FinetuneController(QObject):
             return
         model_panel = self.window.model_panel
         if model_panel.choice().label == version.id:  # roll back to what it was trained from
-            fallback = next((c for c in model_panel.extra_choices() if c.label == version.parent
+            parent = self.registry.best_start(version.parent) if version.parent else None
+            fallback = next((c for c in model_panel.extra_choices() if c.label == parent
                              and c.label != version.id), None)
             model_panel.select(fallback or ModelChoice(version.base_model))
         self.registry.delete(version.id)

@@ -100,4 +100,16 @@ def test_a_worse_run_is_listed_never_selected_and_never_trained_from(qtbot, wind
     # and a run from the better model that beats it is adopted by the same rule
     published = finish_run(ft, good.checkpoint, good.id, 73.4, 80.0)
     qtbot.waitUntil(lambda: bool(published), timeout=10000)
-    assert published[0].adopted and model_panel.choice().label == published[0].id
+    best = published[0]
+    assert best.adopted and model_panel.choice().label == best.id
+
+    # a run started (before this rule) from the worse one and resumed now: "0.3 -> 0.5" is no gain
+    published = finish_run(ft, worse.checkpoint, worse.id, 0.3, 0.5)
+    qtbot.waitUntil(lambda: bool(published), timeout=10000)
+    descendant = published[0]
+    assert model_panel.choice().label == best.id
+    assert "trained from a version that scored no better" in ft.panel.message.text()
+    # selected by hand and deleted: the selection rolls back past the worse one
+    assert ft.use_version(descendant.id)
+    ft.delete_version(descendant.id, ask=False)
+    assert model_panel.choice().label == good.id

@@ -115,3 +115,6 @@ def test_the_published_message_offers_re_segmenting_only_with_a_better_version()
     assert "Re-segment" not in worse and "stays selected" in worse
     unscored = published_message("streets v3", None, None)
     assert "no held-out images" in unscored
+    built_on_worse = published_message("streets v4", 0.3, 0.5, from_rejected=True)
+    assert "0.3 → 0.5" in built_on_worse and "not selected" in built_on_worse and "Re-segment" not in built_on_worse
+    assert "not selected" in published_message("streets v5", None, None, from_rejected=True)
