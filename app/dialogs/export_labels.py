@@ -71,6 +71,9 @@ class ExportDialog(QDialog):
         self.labelme_shapes = QComboBox()
         self.labelme_shapes.addItem("Mask shapes (exact)", "mask")
         self.labelme_shapes.addItem("Polygons from the outlines (holes filled)", "polygon")
+        self.cityscapes_kinds = QComboBox()
+        self.cityscapes_kinds.addItem("All four kinds (mmsegmentation reads labelTrainIds)", "all")
+        self.cityscapes_kinds.addItem("Official kinds, no labelTrainIds (datumaro reads them)", "official")
         self.progress = QProgressBar()
         self.progress.setValue(0)
         self.message = QLabel(wordWrap=True)
@@ -81,6 +84,7 @@ class ExportDialog(QDialog):
         form.addRow("Folder", out_row)
         form.addRow("Split", self.split)
         form.addRow("Cityscapes", self.with_images)
+        form.addRow("Cityscapes files", self.cityscapes_kinds)
         form.addRow("labelme shapes", self.labelme_shapes)
         self.buttons = QDialogButtonBox()
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -108,6 +112,7 @@ class ExportDialog(QDialog):
         self.split.setEnabled(fmt.split)
         self.with_images.setEnabled("with_images" in fmt.options)
         self.labelme_shapes.setEnabled("labelme_shapes" in fmt.options)
+        self.cityscapes_kinds.setEnabled("cityscapes_kinds" in fmt.options)
 
     def selected_images(self) -> list[Path]:
         return self._images[SCOPES[self.scope_group.checkedId()]]
@@ -131,7 +136,8 @@ class ExportDialog(QDialog):
         self.thread = ExportThread(self.project, images, self.format.currentData(), Path(self.out.text()),
                                    self.split.text().strip() or "train", self,
                                    with_images=self.with_images.isChecked(),
-                                   labelme_shapes=self.labelme_shapes.currentData())
+                                   labelme_shapes=self.labelme_shapes.currentData(),
+                                   cityscapes_kinds=self.cityscapes_kinds.currentData())
         self.thread.progress.connect(lambda done, total, _path: self.progress.setValue(done))
         self.thread.succeeded.connect(self._succeeded)
         self.thread.failed.connect(lambda message: self._ended(f"Export failed: {message}"))

@@ -24,7 +24,7 @@ class ExportThread(QThread):
         # A snapshot: the UI may change its project's states while the files are written.
         self.project = project.snapshot()
         self.images, self.fmt, self.out, self.split = list(images), fmt, Path(out), split
-        self.options = options  # with_images, labelme_shapes (see export_images)
+        self.options = options  # with_images, labelme_shapes, cityscapes_kinds (see export_images)
         self._cancel = False
 
     def cancel(self) -> None:
