@@ -15,7 +15,8 @@ from PIL import Image
 
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.formats.export import export_images
-from gcnet_core.formats.label_import import import_labels
+from gcnet_core.cli.main import main
+from gcnet_core.formats.label_import import guess_format, import_labels
 from gcnet_core.model.classes import VOC_CLASSES, ClassSet
 from gcnet_core.project.store import Project
 
@@ -103,3 +104,13 @@ def test_datumaro_s_cityscapes_samples_import(tmp_path, tree, expected):
         report = import_labels(project, "cityscapes", source, split=split)
         assert report.complete, report.lines()
         assert counts(project, f"defaultcity/{base}_leftImg8bit.png") == expected[base]
+
+
+def test_datumaro_s_full_ade20k_sample_is_refused_naming_its_layout(tmp_path, capsys):
+    source = DATUMARO / "ade20k2020_dataset"
+    assert guess_format(source) != "labelme"  # its per-image JSON files are not labelme's
+    project_of(source / "training" / "street", tmp_path / "p")
+    assert main(["import", "--project", str(tmp_path / "p"), "--format", "ade20k", "--split", "training",
+                 str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "full ADE20K dataset layout" in err and "1_seg.png" in err and "annotations/<split>" in err

@@ -19,6 +19,7 @@ from .files import background_index, copy_image, flat_id, write_png
 from .format import LAYOUT, NOT_IT, Format, Source
 from .importing import Found, read_values
 
+FULL_DATASET_MASK = "_seg.png"  # the full ADE20K release (and datumaro's ade20k2017/2020): refused
 SPLITS = {"train": "training", "val": "validation", "training": "training", "validation": "validation"}
 
 
@@ -33,6 +34,11 @@ def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Foun
         root = root / SPLITS.get(split, split)
     if not root.is_dir():
         raise FileNotFoundError(f"ADE20K annotation folder not found: {root}")
+    full = None if (source / "annotations").is_dir() else next(root.rglob(f"*{FULL_DATASET_MASK}"), None)
+    if full is not None:
+        raise ValueError(f"{source} is in the full ADE20K dataset layout ({full.name}: classes as colours, with a "
+                         "JSON or _atr.txt per image), which is not read; import the SceneParsing release "
+                         "(ADEChallengeData2016: annotations/<split>/*.png, class + 1)")
     palette = dict(zip(classes.names, classes.palette))
     found = [Found(path, _keys(path.stem), _loader(path, names), palette) for path in sorted(root.rglob("*.png"))]
     return found, classes

@@ -217,10 +217,12 @@ class Writer:
 
 
 def recognise(source: Source) -> int:
-    """A JSON file, or a folder of them (a COCO file, checked first, wins over both)."""
+    """A JSON file, or a folder whose first JSON file has ``"shapes"`` (a COCO file, checked
+    first, wins over both; the full ADE20K layout's JSON files are not labelme's)."""
     if source.is_file:
         return LAYOUT if source.path.suffix.lower() == ".json" else NOT_IT
-    return CONTENT if ".json" in source.first_files else NOT_IT
+    first = source.first_files.get(".json")
+    return CONTENT if first is not None and source.holds(first, '"shapes"') else NOT_IT
 
 
 FORMAT = Format("labelme", "labelme JSON (one file per image)", find, Writer, recognise=recognise,
