@@ -1,7 +1,8 @@
 """Annotation effort: seconds and actions per finished mask for three ways of working.
 
 Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/annotation_effort.py [--images 8] [--seeds 3]
-[--sets flat,photo] [--folder IMAGES --labels MASKS] [--window] [--json OUT] [--keep-models DIR]``.
+[--sets flat,photo] [--folder IMAGES --labels MASKS] [--window] [--json OUT] [--keep-models DIR]
+[--sequence IMAGES [--sequence-size PX] [--threads N]]``.
 
 A simulated annotator corrects masks with the app's own tool functions (the real
 ``MaskDocument``, ``app.canvas.model_tools.snap_stroke``) until >= 98 % of the pixels are
@@ -31,7 +32,9 @@ Image sets: ``flat`` (flat colours, hard edges: GrabCut's best case), ``photo`` 
 geometry textured with the real photos of ``shared/data/images``) and ``--folder``
 (real photos with class-index masks of the same stem; tuned on the first half, annotated
 on the second). ``--window``: the real window's wait from "next image" to a mask
-(``effort.window``).
+(``effort.window``). ``--sequence``: the images of a set with a class the model does not know,
+corrected one after another with live adaptation off and on (``effort.sequence``; its
+timing goals at the real size are ``benchmarks/adapt_bench.py``'s).
 """
 
 from __future__ import annotations
@@ -43,11 +46,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from effort import images  # noqa: E402
+from effort import images, live, sequence  # noqa: E402
 from effort.costs import SECONDS, SECONDS_PER_BRUSH_WIDTH  # noqa: E402
 from effort.model import FrozenModel, finetuned_model  # noqa: E402
 from effort.report import print_summary, seed_figures, summary  # noqa: E402
@@ -89,6 +94,23 @@ def folder_figures(args, work: Path) -> dict:
     return figures
 
 
+def sequence_figures(args, work: Path) -> dict:
+    """The sequence mode over ``args.seeds`` seeds of ``args.sequence`` images each."""
+    size = args.sequence_size
+    known = images.CLASSES
+    train = [images.sequence_pair(s, size, unknown=False) for s in range(TRAIN_SEED, TRAIN_SEED + args.start_images)]
+    model = live.starting_model(known, train, size)
+    per_seed = []
+    for seed in range(args.seeds):
+        pairs = [images.sequence_pair(s, size) for s in annotated_seeds(seed, args.sequence)]
+        per_seed.append(sequence.sequence_seed(model, images.SEQUENCE_CLASSES, pairs, work / "sequence", seed))
+        sequence.print_seed(f"sequence mode, seed {seed}", per_seed[-1])
+    figures = sequence.summary(per_seed)
+    sequence.print_summary(f"sequence mode ({size}x{size}, the starting model's classifier fitted on "
+                           f"{args.start_images} images without {images.UNKNOWN!r})", figures)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=8, help="synthetic images annotated per seed (0: none)")
@@ -102,13 +124,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", action="store_true", help="also time next image -> mask in the window")
     parser.add_argument("--window-images", type=int, default=4)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--sequence", type=int, default=0, help="sequence mode: images per seed (0: off)")
+    parser.add_argument("--sequence-size", type=int, default=images.SEQUENCE_SIZE, help="its images' side in pixels")
+    parser.add_argument("--start-images", type=int, default=4,
+                        help="images without the unknown class the starting classifier is fitted on")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     args = parser.parse_args(argv)
     sets = [s for s in args.sets.split(",") if s]
     unknown = set(sets) - set(images.SETS)
     if unknown:
         parser.error(f"unknown sets {sorted(unknown)}")
-    if not 1 <= args.seeds <= 10 or not 0 <= args.images <= 100:
-        parser.error("--seeds goes from 1 to 10, --images from 0 to 100 (each seed draws its own 100 images)")
+    if not 1 <= args.seeds <= 10 or not 0 <= args.images <= 100 or not 0 <= args.sequence <= 100:
+        parser.error("--seeds goes from 1 to 10, --images and --sequence from 0 to 100 (each seed draws its own "
+                     "100 images)")
+    if args.sequence and not (args.sequence_size >= 32 and args.start_images >= 1):
+        parser.error("--sequence-size is 32 pixels at least, --start-images 1 at least")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if bool(args.folder) != bool(args.labels):
         parser.error("--folder and --labels go together")
     report = {"command": " ".join(["benchmarks/annotation_effort.py", *(argv if argv is not None else sys.argv[1:])]),
@@ -123,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                     report[name] = synthetic_figures(name, args, work)
             if args.folder:
                 report["folder"] = folder_figures(args, work)
+            if args.sequence:
+                report["sequence"] = sequence_figures(args, work)
         except (ValueError, OSError, ImageReadError) as error:
             print(f"annotation_effort: {error}", file=sys.stderr)
             return 2

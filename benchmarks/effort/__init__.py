@@ -6,5 +6,7 @@
 - :mod:`.annotator`: the simulated annotator and how it chooses;
 - :mod:`.ways`: the ways of working compared;
 - :mod:`.images`: the image sets; :mod:`.model`: the model and its state between images;
-- :mod:`.report`: figures per seed and their spread; :mod:`.window`: the wait in the window.
+- :mod:`.report`: figures per seed and their spread; :mod:`.window`: the wait in the window;
+- :mod:`.sequence`: the sequence mode (images corrected one after another, live adaptation
+  off and on), with :mod:`.live` its starting model and the project it adapts.
 """

@@ -6,6 +6,9 @@
   (``shared/data/images``) at a random place and scale, edges softened a little: texture
   inside objects, edges that colour alone does not give away.
 - a labelled folder: real photos with class-index masks of the same stem.
+- ``sequence`` (:func:`sequence_pair`): the flat set's kind of scene, larger, with one more
+  class the starting model of the sequence mode does not know (:data:`UNKNOWN`: striped
+  bands), in three images of four (not in those whose seed is 3 modulo 4).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ SIZE = 96
 CLASSES = ClassSet(("background", "disc", "box", "triangle", "blob"),
                    ((90, 90, 90), (220, 60, 60), (60, 160, 220), (240, 200, 40), (60, 200, 90)))
 SETS = ("flat", "photo")
+UNKNOWN = "stripes"
+SEQUENCE_CLASSES = ClassSet((*CLASSES.names, UNKNOWN), (*CLASSES.palette, (200, 80, 200)))
+SEQUENCE_SIZE = 160
 
 
 def synthetic_labels(rng: np.random.Generator, size: int = SIZE) -> np.ndarray:
@@ -94,6 +100,44 @@ def textured_pair(seed: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
     rgb *= rng.uniform(0.8, 1.1, 3).astype(np.float32)
     rgb = cv2.GaussianBlur(rgb, (0, 0), 0.7)  # a lens: edges a pixel wide, not a step
     return np.clip(rgb, 0, 255).astype(np.uint8), labels
+
+
+def sequence_labels(rng: np.random.Generator, size: int = SEQUENCE_SIZE, unknown: bool = True) -> np.ndarray:
+    """3-5 objects of the four known shapes, then (``unknown``) a band of :data:`UNKNOWN` across
+    part of the image, drawn over them."""
+    labels = np.zeros((size, size), np.uint8)
+    for _ in range(rng.integers(3, 6)):
+        cls = int(rng.integers(1, 5))
+        cx, cy = (int(v) for v in rng.integers(size // 8, size - size // 8, 2))
+        r = int(rng.integers(size // 12, size // 6))
+        if cls == 1:
+            cv2.circle(labels, (cx, cy), r, cls, -1)
+        elif cls == 2:
+            cv2.rectangle(labels, (cx - r, cy - int(r * 0.7)), (cx + r, cy + int(r * 0.7)), cls, -1)
+        elif cls == 3:
+            cv2.fillPoly(labels, [np.array([[cx, cy - r], [cx - r, cy + r], [cx + r, cy + r]], np.int32)], cls)
+        else:
+            cv2.ellipse(labels, (cx, cy), (r, max(3, r // 2)), float(rng.uniform(0, 180)), 0, 360, cls, -1)
+    if unknown:
+        centre = tuple(int(v) for v in rng.integers(size // 4, 3 * size // 4, 2))
+        axes = (int(rng.integers(size // 5, size // 3)), int(rng.integers(size // 14, size // 9)))
+        cv2.ellipse(labels, centre, axes, float(rng.uniform(0, 180)), 0, 360, len(CLASSES), -1)
+    return labels
+
+
+def sequence_pair(seed: int, size: int = SEQUENCE_SIZE, unknown: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB, labels) of the sequence set: flat colours lit per image plus noise, the
+    :data:`UNKNOWN` band striped dark across its length, unless ``seed`` is 3 modulo 4 (or
+    ``unknown`` says). ``unknown=False``: only the known classes (what the starting model
+    is fitted on)."""
+    rng = np.random.default_rng([seed, 11])
+    labels = sequence_labels(rng, size, seed % 4 != 3 if unknown is None else unknown)
+    base = np.asarray(SEQUENCE_CLASSES.palette, np.float32)[labels]
+    rows, cols = np.mgrid[:size, :size]
+    base[(labels == len(CLASSES)) & ((rows + cols) % 8 < 3)] *= 0.45  # its stripes
+    texture = cv2.GaussianBlur(rng.normal(0, 35, (size, size, 3)).astype(np.float32), (0, 0), 1.2)
+    shade = rng.uniform(0.75, 1.15, 3).astype(np.float32)
+    return np.clip(base * shade + texture, 0, 255).astype(np.uint8), labels
 
 
 def image_set(name: str, seeds) -> list[tuple[np.ndarray, np.ndarray]]:

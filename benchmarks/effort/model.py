@@ -33,7 +33,7 @@ class Prediction:
     rankings: object  # gcnet_core.predict.rankings.ClassRankings
 
 
-def _entry(size: int):
+def sized_entry(size: int):
     """The zoo entry at ``size`` x ``size``, registered so that training finds it."""
     from gcnet_core.weights import zoo
 
@@ -66,7 +66,7 @@ def finetuned_model(work: Path, train_pairs, classes: ClassSet, iters: int, size
     from gcnet_core.project.store import Project
     from gcnet_core.train import TrainConfig, train
 
-    entry = _entry(size)
+    entry = sized_entry(size)
     kept = keep / f"effort-{_fingerprint(train_pairs, classes, iters, size, seed)}.pth" if keep else None
     if kept is not None and kept.exists():
         print(f"fine-tuned model reused: {kept}")
