@@ -43,6 +43,7 @@ class PresegmentController(QObject):
         self.preview_request: int | None = None  # its coarse preview, while that runs
         self.asked = False  # the person said yes to replacing their labels' unedited pixels
         self._preview_step: int | None = None  # the undo depth right after the preview was applied
+        self._image: str | None = None  # the image the requests are for
         self.last_seconds: float | None = None  # the network's time of the last one
         self._generation = 0  # one per Pre-segment: a result of an earlier (cancelled) one is dropped
         self._requests: dict[int, int] = {}  # request id -> generation, for every request still out
@@ -51,6 +52,7 @@ class PresegmentController(QObject):
         self._timer.timeout.connect(lambda: panel.show_segmenting(True, f"{self._clock.elapsed() / 1000:.0f} s"))
         inference.finished.connect(self._finished)
         inference.failed.connect(self._failed)
+        session.events.connect("image_opened", self._opened)
 
     def start(self) -> None:
         """Pre-segment the current image (busy bar, elapsed time, Cancel); an image holding a
@@ -79,7 +81,7 @@ class PresegmentController(QObject):
             if session.current != rel or self.request is not None:
                 return  # the person moved on while the checkpoint downloaded
             self._generation += 1
-            self.asked, self._preview_step = asked, None
+            self.asked, self._preview_step, self._image = asked, None, rel
             if not runs_on_gpu(config):  # a GPU gives the full result about as fast
                 self.preview_request = self._submit(path, config, preview=True)
             self.request = self._submit(path, config)
@@ -110,6 +112,18 @@ class PresegmentController(QObject):
         self.session.tell("Pre-segment cancelled; the image is unchanged"
                           + ("" if self.session.document is None or not self.session.document.preview
                              else " apart from the coarse preview (Ctrl+Z removes it)"))
+
+    def _opened(self, rel: str) -> None:
+        """The person moved to another image: what has not started for the one they left is
+        taken back, so the image on screen does not wait behind it."""
+        if self.request is None or self._image == rel:
+            return
+        for request in (self.preview_request, self.request):
+            if request is not None:
+                self.inference.withdraw(request)
+                self._requests.pop(request, None)  # dropped if it had started already
+        self._generation += 1
+        self._done()
 
     def _done(self) -> None:
         self.request = self.preview_request = None

@@ -73,16 +73,18 @@ class InferenceWorker(QObject):
 
     finished = Signal(object)  # InferenceResult
     failed = Signal(int, str)  # request id, message
+    skipped = Signal(int)  # request id: withdrawn before it started, nothing ran
     loading = Signal(str)  # model id
     preparing = Signal(str)  # one-off step before the first image (the CPU engine's export), for the status bar
 
     warmed = Signal(str, float, str)  # model id, seconds, error ("" when it loaded)
 
-    def __init__(self, latest_warm=lambda: None) -> None:
+    def __init__(self, latest_warm=lambda: None, withdrawn=lambda request_id: False) -> None:
         super().__init__()
         self._model = None  # gcnet_core.LoadedModel
         self._key: tuple | None = None
         self._latest_warm = latest_warm  # the service's newest warm-up request: older ones are skipped
+        self._withdrawn = withdrawn  # whether the service took a request back before it started
 
     @Slot(object)
     def warm(self, config: ModelConfig) -> None:
@@ -108,6 +110,9 @@ class InferenceWorker(QObject):
 
     @Slot(object)
     def run(self, request: InferenceRequest) -> None:
+        if self._withdrawn(request.request_id):
+            self.skipped.emit(request.request_id)
+            return
         try:
             load_seconds = 0.0
             if self._key != request.config.load_key():
@@ -173,6 +178,7 @@ class InferenceService(QObject):
     loading = Signal(str)
     preparing = Signal(str)  # e.g. the CPU engine's one-off export, for the status bar
     warmed = Signal(str, float, str)  # model id, seconds, error ("" when it loaded)
+    withdrawn = Signal(int)  # a request taken back before it started: no result comes for it
     _run = Signal(object)
     _warm = Signal(object)
     _unload = Signal(bool)
@@ -182,7 +188,8 @@ class InferenceService(QObject):
         self._thread = QThread(self)
         self._thread.setObjectName("inference")
         self._warm_target: ModelConfig | None = None
-        self._worker = InferenceWorker(lambda: self._warm_target)
+        self._withdrawn: set[int] = set()  # taken back; the worker skips them when it gets to them
+        self._worker = InferenceWorker(lambda: self._warm_target, self._withdrawn.__contains__)
         self._worker.moveToThread(self._thread)
         self._run.connect(self._worker.run)
         self._warm.connect(self._worker.warm)
@@ -190,6 +197,7 @@ class InferenceService(QObject):
         self._unload.connect(self._worker.unload)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
+        self._worker.skipped.connect(self._on_skipped)
         self._worker.loading.connect(self.loading)
         self._worker.preparing.connect(self.preparing)
         self._thread.finished.connect(self._worker.deleteLater)
@@ -207,6 +215,12 @@ class InferenceService(QObject):
         self._run.emit(InferenceRequest(self._next_id, Path(image), config, preview))
         return self._next_id
 
+    def withdraw(self, request_id: int) -> None:
+        """Take a request back: if it has not started it never runs (``withdrawn`` says so);
+        one already running finishes (a kernel cannot be interrupted) and its result comes."""
+        if request_id in self._pending:
+            self._withdrawn.add(request_id)
+
     def warm(self, config: ModelConfig) -> None:
         """Load ``config``'s model on the inference thread now (skipped when another warm-up
         is asked for before it starts, or the model is loaded already)."""
@@ -220,11 +234,18 @@ class InferenceService(QObject):
 
     def _on_finished(self, result: InferenceResult) -> None:
         self._pending.discard(result.request_id)
+        self._withdrawn.discard(result.request_id)
         self.finished.emit(result)
 
     def _on_failed(self, request_id: int, message: str) -> None:
         self._pending.discard(request_id)
+        self._withdrawn.discard(request_id)
         self.failed.emit(request_id, message)
+
+    def _on_skipped(self, request_id: int) -> None:
+        self._pending.discard(request_id)
+        self._withdrawn.discard(request_id)
+        self.withdrawn.emit(request_id)
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Stop the thread after the current request (torch kernels cannot be interrupted)."""

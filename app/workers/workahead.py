@@ -59,6 +59,7 @@ class WorkAhead(QObject):
         self._path_of: Callable[[str], Path] = Path
         service.finished.connect(self._finished)
         service.failed.connect(self._failed_request)
+        service.withdrawn.connect(lambda _request: self._pump())  # a person's request taken back: free sooner
 
     # -- what the window tells it ------------------------------------------------------------
     @property

@@ -145,3 +145,54 @@ def test_presegmenting_a_corrected_image_asks_before_the_network_runs(
     qtbot.waitUntil(lambda: not window.inference.busy, timeout=60000)
     assert [kind for _, kind in passes.ran][-1] == "full" and len(prompter.questions) == 2
     assert window.session.document.prediction is not None
+
+
+def test_skipping_on_takes_back_the_left_images_queued_passes_so_the_image_on_screen_goes_first(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
+    folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
+    window = make_window()
+    window.model_panel.select(WHOLE_ADE)
+    window.workahead.on_open_action.setChecked(False)
+    window.workahead.ahead_action.setChecked(False)
+    open_and_wait(qtbot, window, folder, 4)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
+    window.model_panel.set_options("cpu", "auto", False)
+    qtbot.waitUntil(lambda: settled(window), timeout=60000)
+    passes.gate.clear()
+    window.workahead.on_open_action.setChecked(True)  # segment each image as it opens, and the next two
+    window.workahead.ahead_action.setChecked(True)
+    qtbot.waitUntil(lambda: passes.waiting == [("astronaut.png", "preview")], timeout=60000)
+    assert window.workahead.scheduler.queued() == {"astronaut.png", "chelsea.png", "coffee.png"}
+    for _ in range(3):  # the person skips on quickly: astronaut, chelsea, coffee, rocket
+        key(window, Qt.Key.Key_D)
+        qtbot.wait(50)
+    assert window.session.current == "rocket.jpg"
+    passes.gate.set()
+    qtbot.waitUntil(lambda: settled(window) and window.session.project.state("rocket.jpg") == "predicted",
+                    timeout=120000)
+    # the pass already running finished; the image on screen came next, nothing ran for the images between
+    assert passes.ran[:3] == [("astronaut.png", "preview"), ("rocket.jpg", "preview"), ("rocket.jpg", "full")]
+    assert not {name for name, _ in passes.ran} & {"chelsea.png", "coffee.png"}
+
+
+def test_a_presegment_of_an_image_the_person_left_does_not_hold_up_the_next_one(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
+    folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
+    window = make_window()
+    window.model_panel.select(WHOLE_ADE)
+    no_work_ahead(window)
+    open_and_wait(qtbot, window, folder, 4)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
+    window.model_panel.set_options("cpu", "auto", False)
+    passes.gate.clear()
+    key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # preview runs, the full pass queues
+    qtbot.waitUntil(lambda: passes.waiting == [("astronaut.png", "preview")], timeout=60000)
+    window.workahead.on_open_action.setChecked(True)
+    for _ in range(3):
+        key(window, Qt.Key.Key_D)
+    assert window.session.current == "rocket.jpg" and not window.action_set.cancel_segment.isEnabled()
+    passes.gate.set()
+    qtbot.waitUntil(lambda: settled(window) and window.session.project.state("rocket.jpg") == "predicted",
+                    timeout=120000)
+    assert passes.ran == [("astronaut.png", "preview"), ("rocket.jpg", "preview"), ("rocket.jpg", "full")]
+    assert window.session.project.state("astronaut.png") == "new"  # the left image's full pass never ran
