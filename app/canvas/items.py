@@ -1,4 +1,5 @@
-"""The canvas's graphics items: an image drawn only where exposed, and the brush circle."""
+"""The canvas's graphics items: an image drawn only where exposed, the brush circle and the
+handles of an editable polygon's vertices."""
 
 from __future__ import annotations
 
@@ -90,3 +91,51 @@ class BrushCursorItem(QGraphicsItem):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(centre, self._radius, self._radius)
+
+
+class VertexHandlesItem(QGraphicsItem):
+    """Small squares on an editable polygon's vertices, of a constant screen size at any
+    zoom (``set_view_scale``); the vertex under the mouse is drawn larger and filled."""
+
+    _SIDE_PX = 7.0
+
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self._points: list[QPointF] = []
+        self._hovered: int | None = None
+        self._scale = 1.0
+        self._bounds = QRectF()
+        self.setZValue(52)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def set_points(self, points: list[tuple[int, int]], hovered: int | None = None) -> None:
+        """The vertices (image pixels; drawn at their centres) and the one under the mouse."""
+        self._points = [QPointF(x + 0.5, y + 0.5) for x, y in points]
+        self._hovered = hovered
+        self._update_bounds()
+
+    def set_view_scale(self, scale: float) -> None:
+        self._scale = max(scale, 1e-6)
+        self._update_bounds()
+
+    def _update_bounds(self) -> None:
+        bounds = QRectF()
+        if self._points:
+            xs, ys = [p.x() for p in self._points], [p.y() for p in self._points]
+            pad = 2 * self._SIDE_PX / self._scale
+            bounds = QRectF(min(xs) - pad, min(ys) - pad, max(xs) - min(xs) + 2 * pad, max(ys) - min(ys) + 2 * pad)
+        self.prepareGeometryChange()
+        self._bounds = bounds
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        pen = QPen(QColor(0, 0, 0, 220), 1.0)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        for i, point in enumerate(self._points):
+            side = (self._SIDE_PX * (1.5 if i == self._hovered else 1.0)) / self._scale
+            painter.setBrush(QColor(255, 220, 0) if i == self._hovered else QColor(255, 255, 255))
+            painter.drawRect(QRectF(point.x() - side / 2, point.y() - side / 2, side, side))

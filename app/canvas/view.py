@@ -159,6 +159,7 @@ class CanvasView(QGraphicsView):
 
     def _on_document_changed(self, rect: Rect) -> None:
         self._layers.on_change(rect)
+        self._polygon.document_changed()  # an editable polygon ends with a change it did not make
 
     # ------------------------------------------------------------------ appearance
 
@@ -248,6 +249,10 @@ class CanvasView(QGraphicsView):
     def current_class(self) -> int:
         return self._class
 
+    def editable_polygon(self) -> list[tuple[int, int]]:
+        """The vertices of the filled polygon that can still be edited ([] when none)."""
+        return list(self._polygon.outline)
+
     def set_only_over(self, idx: int | None) -> None:
         """Restrict brush, eraser, polygon and fill to pixels of class ``idx`` (None: any)."""
         self._only_over = None if idx is None else int(idx)
@@ -306,6 +311,7 @@ class CanvasView(QGraphicsView):
         mx, my = self.viewport().width() / s, self.viewport().height() / s
         self.setSceneRect(QRectF(-mx, -my, w + 2 * mx, h + 2 * my))
         self._cursor_item.set_view_scale(s)
+        self._polygon.set_view_scale(s)
 
     def _set_scale(self, scale: float) -> None:
         self.setTransform(QTransform.fromScale(scale, scale))
@@ -387,7 +393,10 @@ class CanvasView(QGraphicsView):
         elif event.button() == Qt.MouseButton.LeftButton and self._tool is not None:
             self._tool.press(*self._pixel_at(event.position()))
         elif event.button() == Qt.MouseButton.RightButton and self._tool is self._polygon:
-            self._polygon.undo_vertex()
+            if self._polygon.active:
+                self._polygon.undo_vertex()
+            else:  # on a vertex of the polygon still editable: it goes
+                self._polygon.remove_vertex_at(*self._pixel_at(event.position()))
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -412,7 +421,7 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        if self._tool is self._polygon and event.button() == Qt.MouseButton.LeftButton:
+        if self._tool is self._polygon and event.button() == Qt.MouseButton.LeftButton and self._polygon.active:
             self._polygon.close()
         elif isinstance(self._tool, SnapTool) and event.button() == Qt.MouseButton.LeftButton:
             self._tool.close()  # the first click of the double click added the last vertex
@@ -451,7 +460,10 @@ class CanvasView(QGraphicsView):
             self._space = True
             self._update_cursor_shape()
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._tool is self._polygon:
-            self._polygon.close()
+            if self._polygon.active:
+                self._polygon.close()
+            else:
+                self._polygon.finish_editing()
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and isinstance(self._tool, SnapTool) \
                 and self._tool.vertices:
             self._tool.close()
@@ -461,6 +473,9 @@ class CanvasView(QGraphicsView):
             self._polygon.cancel()
         elif key == Qt.Key.Key_Backspace and self._tool is self._polygon and self._polygon.active:
             self._polygon.undo_vertex()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self._tool is self._polygon \
+                and self._polygon.editing:
+            self._polygon.remove_hovered_vertex()
         else:
             super().keyPressEvent(event)
             return
