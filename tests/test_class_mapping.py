@@ -13,8 +13,9 @@ from PIL import Image
 from gcnet_core.cli.main import main
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.model.classes import ADE20K_CLASSES, ADE20K_PALETTE, VOC_CLASSES, VOC_PALETTE, ClassSet
-from gcnet_core.project.class_mapping import (IGNORE, UNLABELLED, model_lut, parse_pairs, propose_mapping,
-                                              read_mapping_file, remember_mapping, remembered_mapping)
+from gcnet_core.project.class_mapping import (IGNORE, UNLABELLED, model_lut, parse_pairs, prediction_mapping,
+                                              propose_mapping, read_mapping_file, remember_mapping,
+                                              remembered_mapping)
 from gcnet_core.project.store import Project
 
 ADE = ClassSet(ADE20K_CLASSES, ADE20K_PALETTE)
@@ -83,6 +84,13 @@ def test_model_lut_maps_a_models_classes_through_the_table():
     assert lut[ADE20K_CLASSES.index("plant")] == VOC_CLASSES.index("pottedplant")
     assert lut[ADE20K_CLASSES.index("person")] == VOC_CLASSES.index("person")  # by name, as before
     assert lut[ADE20K_CLASSES.index("wall")] == lut[ADE20K_CLASSES.index("sky")] == 255
+
+
+def test_a_models_classes_without_a_counterpart_are_unlabelled_never_new():
+    mapping = prediction_mapping(ADE, VOC, chosen={"plant": "pottedplant"})
+    assert not mapping.undecided and mapping.targets["plant"] == "pottedplant"
+    assert mapping.targets["airplane"] == "aeroplane" and mapping.targets["wall"] == UNLABELLED
+    assert mapping.reasons["wall"] == "no such class in the project" and mapping.reasons["plant"] == "chosen"
 
 
 # ------------------------------------------------------------------------------ gcnet import

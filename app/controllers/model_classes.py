@@ -15,8 +15,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from gcnet_core.model.classes import ClassSet
-from gcnet_core.project.class_mapping import (model_lut, prediction_mapping, propose_mapping, remember_mapping,
-                                              remembered_mapping)
+from gcnet_core.project.class_mapping import model_lut, prediction_mapping, remember_mapping, remembered_mapping
 from gcnet_core.project.session import AnnotationSession
 
 from app.panels.mapping_table import MappingTable
@@ -68,9 +67,8 @@ class ModelClasses(QObject):
         project, model = self.session.project, self.model_classes()
         lut = model_lut(model, project.classes, self.session.model_classes)
         mapped = int((lut[:len(model)] != 255).sum())
-        self.panel.show_classes_line(
-            f"This model knows {len(model)} classes, this project {len(project.classes)}: {mapped} of the "
-            f"model's become project classes, the other {len(model) - mapped} give no class.")
+        self.panel.show_classes_line(f"Model and project classes differ ({len(model)} vs {len(project.classes)}): "
+                                     f"{mapped} map, {len(model) - mapped} give no class")
 
     def ask_mapping(self) -> QDialog | None:
         """Map classes…: one row per model class, a combo of the project's classes (a prediction
@@ -78,19 +76,18 @@ class ModelClasses(QObject):
         project, model = self.session.project, self.model_classes()
         if project is None or model is None:
             return None
-        name, chosen = self.panel.choice().name, self._table()
-        mapping = propose_mapping(model.names, project.classes, chosen=chosen) if chosen \
-            else prediction_mapping(model, project.classes)
+        name = self.panel.choice().name
+        mapping = prediction_mapping(model, project.classes, chosen=self._table())
         dialog = QDialog(self.panel)
         dialog.setWindowTitle("Map the model's classes")
-        dialog.table = table = MappingTable(allow_new=False)
+        dialog.table = table = MappingTable(allow_new=False, source_title="Model class")
         table.set_mapping(mapping, project.classes)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         layout = QVBoxLayout(dialog)
         layout.addWidget(QLabel(f"What each of the {len(model)} classes of {name} becomes in this project "
-                                "when its predictions are placed (a class left to choose gives no class):",
+                                "when its predictions are placed:",
                                 wordWrap=True))
         layout.addWidget(table, 1)
         layout.addWidget(buttons)

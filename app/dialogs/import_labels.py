@@ -77,8 +77,10 @@ class ImportDialog(QDialog):
         self.add_classes.toggled.connect(self._plan_later)
         self.split.textChanged.connect(self._plan_later)
         self.class_list.textChanged.connect(self._plan_later)
-        self.mapping_status = QLabel("Classes: choose the labels first.")
-        self.mapping_status.setWordWrap(True)
+        self.mapping_status = QLabel("Classes: choose the labels first")
+        self.mapping_status.setToolTip("What each class name of the source becomes in this project")
+        self.mapping_status.setWordWrap(True)  # a long reason wraps; two lines are kept for it
+        self.mapping_status.setMinimumHeight(2 * self.mapping_status.fontMetrics().lineSpacing() + 4)
         self.mapping = MappingTable()
         self.plan: ImportPlan | None = None  # the plan the table shows, for the inputs of _plan_inputs()
         self._plan_for: tuple | None = None
@@ -106,11 +108,12 @@ class ImportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.mapping_status)
-        layout.addWidget(self.mapping, 2)
+        layout.addWidget(self.mapping, 3)
         layout.addWidget(self.progress)
         layout.addWidget(self.report_view, 1)
         layout.addWidget(self.buttons)
         self._format_changed()
+        self.resize(720, 640)  # room for the class table; the window's screen holds it (1366 x 768 too)
 
     # -- choices -------------------------------------------------------------------------------
     def _source_changed(self, text: str) -> None:
@@ -136,7 +139,7 @@ class ImportDialog(QDialog):
         source, fmt, split, class_list, add_unknown = inputs
         if not source:
             return
-        self._plan_for = inputs
+        self._plan_for, self.plan = inputs, None  # the rows shown are not these inputs' until the answer
         self.mapping_status.setText(f"Classes: looking at {source}…")
         snapshot = self.project.snapshot()
 
@@ -156,9 +159,8 @@ class ImportDialog(QDialog):
             return
         self.mapping.set_mapping(plan.mapping, plan.classes)
         undecided = len(plan.mapping.undecided)
-        self.mapping_status.setText(
-            f"Classes: {len(plan.found)} label file(s), {len(plan.mapping.names)} class name(s); each row says "
-            "what it becomes" + (f" ({undecided} still to choose)" if undecided else "") + ".")
+        self.mapping_status.setText(f"Classes: {len(plan.found)} label file(s), {len(plan.mapping.names)} class "
+                                    "name(s)" + (f", {undecided} still to choose" if undecided else ""))
 
     def table_ready(self) -> bool:
         """Whether the table shows the current inputs (tests wait for it)."""

@@ -7,23 +7,27 @@ model-classes line for a model's. The rule itself stays in the core.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from gcnet_core.model.classes import ClassSet
 from gcnet_core.project.class_mapping import IGNORE, UNLABELLED, ClassMapping, find_class
 
 CHOOSE = "— choose —"
-UNLABELLED_TEXT = "Unlabelled (no class: a model may fill it)"
-IGNORE_TEXT = "Ignore (no class, kept so: no model fills it)"
+UNLABELLED_TEXT = "Unlabelled"
+UNLABELLED_TIP = "No class: a model may fill these pixels later"
+IGNORE_TEXT = "Ignore"
+IGNORE_TIP = "No class, as a person's decision: no model fills these pixels and training leaves them out"
 
 
 class MappingTable(QTableWidget):
     """Source class | becomes (a combo: a project class, a new class, unlabelled, ignore) | why."""
 
-    def __init__(self, allow_new: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(self, allow_new: bool = True, source_title: str = "Source class", parent: QWidget | None = None
+                 ) -> None:
         super().__init__(0, 3, parent)
         self.allow_new = allow_new  # a model's classes never add classes to the project
-        self.setHorizontalHeaderLabels(["Source class", "Becomes", "Why"])
+        self.setHorizontalHeaderLabels([source_title, "Becomes", "Why"])
         self.verticalHeader().hide()
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -59,7 +63,9 @@ class MappingTable(QTableWidget):
                 and find_class(target, classes) is None:
             combo.addItem(f"New class “{target}”", target)
         combo.addItem(UNLABELLED_TEXT, UNLABELLED)
+        combo.setItemData(combo.count() - 1, UNLABELLED_TIP, Qt.ItemDataRole.ToolTipRole)
         combo.addItem(IGNORE_TEXT, IGNORE)
+        combo.setItemData(combo.count() - 1, IGNORE_TIP, Qt.ItemDataRole.ToolTipRole)
         found = find_class(target, classes) if target not in (None, UNLABELLED, IGNORE) else None
         combo.setCurrentIndex(max(0, combo.findData(found if found is not None else target)))
         return combo

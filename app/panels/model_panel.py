@@ -87,7 +87,8 @@ class ModelPanel(QDockWidget):
 
         self.classes_line = QLabel(visible=False, wordWrap=True)  # the model's classes are not the project's
         self.map_button = QPushButton("Map classes…", visible=False)
-        self.map_button.setToolTip("Which project class each of the model's classes becomes in its predictions")
+        self.map_button.setToolTip("Which project class each of the model's classes becomes in its predictions "
+                                   "(a model class of no project class gives none: masks look empty there)")
         self.map_button.clicked.connect(self.mapClassesRequested)
 
         self.segment_button = QPushButton("Pre-segment image")

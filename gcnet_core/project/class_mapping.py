@@ -162,10 +162,14 @@ def model_lut(model: ClassSet, project: ClassSet, table: Mapping[str, str] | Non
     return lut
 
 
-def prediction_mapping(model: ClassSet, project: ClassSet) -> ClassMapping:
-    """The rule's proposal for a model's classes onto the project's (nothing new is added:
-    a model class without a counterpart is undecided, and gives no class)."""
-    return propose_mapping(model.names, project)
+def prediction_mapping(model: ClassSet, project: ClassSet, chosen: Mapping[str, str] | None = None) -> ClassMapping:
+    """The rule's proposal for a model's classes onto the project's, ``chosen`` first; nothing
+    new is added: a model class without a counterpart is unlabelled (gives no class)."""
+    proposal = propose_mapping(model.names, project, chosen=chosen)
+    targets = {name: proposal.targets.get(name, UNLABELLED) for name in proposal.names}
+    reasons = {name: proposal.reasons[name] if name in proposal.targets else "no such class in the project"
+               for name in proposal.names}
+    return ClassMapping(targets, reasons)
 
 
 # ------------------------------------------------------------------------------ written tables
