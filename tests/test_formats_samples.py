@@ -38,6 +38,12 @@ def counts(project: Project, image: str) -> dict[str, int]:
     return {names[v]: int(n) for v, n in zip(values.tolist(), number.tolist())}
 
 
+def names_of(project: Project, image: str) -> np.ndarray:
+    """The class name of every pixel of an imported image (``ignore`` for 255)."""
+    names = np.array([*project.classes.names, *[""] * (255 - len(project.classes)), "ignore"], dtype=object)
+    return names[read_index_mask(project.label_path(project.root / image))]
+
+
 def labelme2voc_names(project: Project, image: str) -> np.ndarray:
     """The class names labelme2voc wrote for ``image`` (its PNG beside the samples)."""
     names = (LABELME / "labelme2voc" / "class_names.txt").read_text().split("\n")
@@ -53,10 +59,14 @@ def test_labelme_s_examples_import_as_labelme2voc_converts_them(tmp_path):
     assert project.classes.names == ("person", "bottle", "bus", "car", "background")
     assert counts(project, "2011_000003.jpg") == {"person": 32900, "bottle": 873, "background": 125767, "ignore": 9460}
     assert counts(project, "2011_000025.jpg") == {"bus": 118222, "car": 7256, "background": 62022}
-    names = np.array([*project.classes.names, *[""] * (255 - len(project.classes)), "ignore"], dtype=object)
     for image in ("2011_000003.jpg", "2011_000025.jpg"):
-        ours = names[read_index_mask(project.label_path(project.root / image))]
+        ours = names_of(project, image)
         np.testing.assert_array_equal(ours, labelme2voc_names(project, image))  # 100 % of the pixels
+    export_images(project, ["2011_000003.jpg", "2011_000025.jpg"], "labelme", tmp_path / "out")  # and back out
+    again = project_of(LABELME, tmp_path / "again")
+    assert import_labels(again, "labelme", tmp_path / "out").complete
+    for image in ("2011_000003.jpg", "2011_000025.jpg"):
+        np.testing.assert_array_equal(names_of(again, image), names_of(project, image))
 
 
 def test_datumaro_s_voc_sample_imports_with_the_voc_classes(tmp_path):

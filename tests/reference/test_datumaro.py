@@ -15,9 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_formats_roundtrip import CITYSCAPES, CUSTOM, IMAGES, WITH_BACKGROUND, _labels, _project  # noqa: E402
-from test_formats_samples import DATUMARO as DATA, project_of  # noqa: E402
+from test_formats_samples import DATUMARO as DATA, names_of, project_of  # noqa: E402
 
-from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.formats.export import export_images  # noqa: E402
 from gcnet_core.formats.label_import import import_labels  # noqa: E402
 from gcnet_core.formats.voc import VOID_LABEL  # noqa: E402
@@ -111,12 +110,6 @@ def test_datumaro_drops_train_id_0_of_the_default_cityscapes_export(tmp_path):
 
 
 # ------------------------------------------------------------------ the public samples (tests/data/)
-def our_names(project: Project, image: str) -> np.ndarray:
-    """The class name of every pixel our import wrote (``ignore`` for 255)."""
-    names = np.array([*project.classes.names, *[""] * (255 - len(project.classes)), "ignore"], dtype=object)
-    return names[read_index_mask(project.label_path(project.root / image))]
-
-
 def their_names(names: list[str], canvas: np.ndarray, unlabelled: tuple[str, ...] = ()) -> np.ndarray:
     """datumaro's label of every pixel as our class names: ``ignore`` where no mask covers it or
     its label is one of ``unlabelled`` (VOC's ``ignored``, Cityscapes' background and void ids)."""
@@ -127,7 +120,7 @@ def their_names(names: list[str], canvas: np.ndarray, unlabelled: tuple[str, ...
 
 
 def agree(project: Project, image: str, theirs: np.ndarray, fmt: str) -> None:
-    ours = our_names(project, image)
+    ours = names_of(project, image)
     share = float((ours == theirs).mean())
     print(f"{fmt}: {image}: {share:.1%} of {ours.size} pixels agree with datumaro")
     np.testing.assert_array_equal(ours, theirs)
@@ -148,7 +141,7 @@ def test_datumaro_s_coco_sample_reads_as_datumaro_reads_it(tmp_path):
     names, masks = read_with_datumaro(DATA / "coco_instances", "coco_instances", tmp_path)
     assert "a" not in masks  # the train image has a box only: datumaro reads no mask, we import none
     agree(project, "b.jpg", their_names(names, masks["b"]), "COCO sample")
-    ours = our_names(project, "b.jpg")
+    ours = names_of(project, "b.jpg")
     layers, labels = masks["b#layers"], masks["b#labels"]
     for layer, label in zip(layers, labels):  # where one annotation alone covers a pixel: its class
         alone = layer & (layers.sum(axis=0) == 1)
