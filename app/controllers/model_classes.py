@@ -33,8 +33,15 @@ class ModelClasses(QObject):
         self._tables: dict[tuple, dict[str, str]] = {}  # (project root, model) -> its predictions' table
         panel.mapClassesRequested.connect(self.ask_mapping)
         panel.configChanged.connect(lambda _config: self.refresh())
-        for event in ("image_opened", "classes_changed", "state_changed"):  # a folder opened, labels came
+        for event in ("image_opened", "classes_changed"):  # a folder opened, the classes changed
             session.events.connect(event, lambda *_args: self.refresh())
+        session.events.connect("state_changed", self._state_changed)
+
+    def _state_changed(self, _rel: str, state: str) -> None:
+        """A first labelled image makes the project keep its classes: the line may be due (a
+        batch changes thousands of states, so only then is the project looked at)."""
+        if state != "new" and not self.panel.classes_line.text():
+            self.refresh()
 
     def model_classes(self) -> ClassSet | None:
         """The selected model's classes, where known without reading a file (a zoo entry)."""
