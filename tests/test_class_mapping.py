@@ -77,6 +77,11 @@ def test_a_table_is_remembered_per_source(tmp_path):
     assert remembered_mapping(project, tmp_path / "other") == {}
     stored = json.loads(project.class_mappings_path.read_text())
     assert set(stored["sources"]) == {(tmp_path / "voc").resolve().as_posix(), "labels"}
+    for damaged in ("{nope", '{"sources": []}', '{"sources": {"labels": 3}}', "[]"):
+        project.class_mappings_path.write_text(damaged)
+        assert remembered_mapping(project, tmp_path / "p" / "labels") == {}  # proposed afresh, never a traceback
+    remember_mapping(project, tmp_path / "voc", {"cat": "dog"})
+    assert remembered_mapping(project, tmp_path / "voc") == {"cat": "dog"}
 
 
 def test_model_lut_maps_a_models_classes_through_the_table():

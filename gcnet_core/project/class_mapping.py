@@ -229,7 +229,8 @@ def remembered_mapping(project, source: str | os.PathLike, kind: str = "sources"
     """The table the last import from ``source`` into ``project`` used (empty when none); with
     ``kind="models"``, ``source`` is a model's name and the table its predictions' mapping."""
     key = source_key(project, source) if kind == "sources" else str(source)
-    table = _read_remembered(project).get(kind, {}).get(key, {})
+    tables = _read_remembered(project).get(kind)
+    table = tables.get(key) if isinstance(tables, dict) else None
     return {k: v for k, v in table.items() if isinstance(k, str) and isinstance(v, str)} \
         if isinstance(table, dict) else {}
 
