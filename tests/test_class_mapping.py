@@ -135,10 +135,13 @@ def test_voc_into_ade20k_background_unlabelled_pottedplant_plant_every_file_impo
     root, voc = _voc_into_ade(tmp_path)
     (tmp_path / "animals.json").write_text(json.dumps({n: "animal" for n in ("bird", "cat", "cow", "dog", "horse",
                                                                               "sheep")}))
-    assert main(["import", "--project", str(root), "--quiet", "--map-file", str(tmp_path / "animals.json"),
+    assert main(["import", "--project", str(root), "--map-file", str(tmp_path / "animals.json"),
                  "--map", "train=ignore", "--map", "tvmonitor=television receiver", "--map", "dog=ignore",
                  str(voc)]) == 0, capsys.readouterr().err
-    assert "imported 2 label file(s) (voc)" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "imported 2 label file(s) (voc)" in captured.out
+    assert "class 'pottedplant' -> 'plant' (synonym)" in captured.err  # what the rule decided is said
+    assert "class 'dog' -> 'ignore' (chosen)" in captured.err and "class 'person'" not in captured.err
     project = Project.open(root)
     assert project.classes == ADE  # nothing added: background went nowhere, pottedplant is ADE's plant
     for name in ("2007_000032.jpg", "2007_000039.jpg"):

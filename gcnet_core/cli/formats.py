@@ -107,6 +107,10 @@ def cmd_import(args) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if not args.quiet:  # what the rule decided beyond same names, before anything is written
+        for name, target in plan.mapping.targets.items():
+            if plan.mapping.reasons[name] != "same name":
+                print(f"class {name!r} -> {target!r} ({plan.mapping.reasons[name]})", file=sys.stderr)
     for name in sorted(chosen.keys() - set(plan.mapping.names)):
         print(f"note: --map {name}=...: the source's class table has no {name!r}", file=sys.stderr)
     if plan.mapping.undecided:
