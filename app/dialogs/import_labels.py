@@ -86,7 +86,8 @@ class ImportDialog(QDialog):
         self._plan_for: tuple | None = None
         self._plan_timer = QTimer(self, singleShot=True, interval=PLAN_DELAY_MS)
         self._plan_timer.timeout.connect(self._find_classes)
-        self.replace = QCheckBox("Also replace labels of images already corrected (the old files are backed up)")
+        self.replace = QCheckBox("Also replace labels of images a person edited or marked done "
+                                 "(the old files are backed up)")
         self.progress = QProgressBar()
         self.progress.setValue(0)
         self.report_view = QPlainTextEdit(readOnly=True)
@@ -144,19 +145,23 @@ class ImportDialog(QDialog):
         snapshot = self.project.snapshot()
 
         def work():
-            return plan_import(snapshot, fmt, source, split=split, class_list=class_list, add_unknown=add_unknown)
+            try:
+                return plan_import(snapshot, fmt, source, split=split, class_list=class_list,
+                                   add_unknown=add_unknown)
+            except (OSError, ValueError) as error:  # a path half typed, another layout: said, not logged
+                return str(error) or type(error).__name__
 
-        run_in_pool(work, lambda plan: self._planned(inputs, plan),
-                    lambda message: self._planned(inputs, None, message))
+        run_in_pool(work, lambda plan: self._planned(inputs, plan), lambda message: self._planned(inputs, message))
 
-    def _planned(self, inputs: tuple, plan: ImportPlan | None, message: str = "") -> None:
+    def _planned(self, inputs: tuple, plan: ImportPlan | str) -> None:
+        """``plan``, or why there is none."""
         if inputs != self._plan_for or inputs != self._plan_inputs():
             return  # an older request, or the inputs changed since
-        self.plan = plan
-        if plan is None:
+        if isinstance(plan, str):
             self.mapping.setRowCount(0)
-            self.mapping_status.setText(f"Classes: {message}")
+            self.mapping_status.setText(f"Classes: {plan}")
             return
+        self.plan = plan
         self.mapping.set_mapping(plan.mapping, plan.classes)
         undecided = len(plan.mapping.undecided)
         self.mapping_status.setText(f"Classes: {len(plan.found)} label file(s), {len(plan.mapping.names)} class "

@@ -66,6 +66,10 @@ def test_the_dialog_and_the_cli_build_the_same_class_table(qtbot, make_window, t
     assert len(window.session.project.classes) == len(ADE20K_CLASSES)  # the selected model's, as a proposal
     dialog = window.show_import_dialog()
     qtbot.waitExposed(dialog)
+    dialog.source.setText(str(tmp_path / "nowhere"))  # a source that is not there: said in the table's line
+    qtbot.waitUntil(lambda: "no SegmentationClass" in dialog.mapping_status.text(), timeout=5000)
+    assert "nowhere" in dialog.mapping_status.text() and dialog.mapping.rowCount() == 0 and not dialog.table_ready()
+    dialog.source.clear()
     _type_source(qtbot, dialog, by_window)
     assert dialog.mapping.names() == ["_background_", "sky", "Cat", "table", "cup"]
     assert dialog.mapping.combo("Cat").currentData() == "Cat"  # the labels' own table: no ADE20K classes
