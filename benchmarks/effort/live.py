@@ -17,8 +17,9 @@ set and changes nothing that is measured here (live adaptation re-fits only ``co
 the sequence and each image's features in a :class:`FeatureCache`, as the app keeps them
 with its pre-segmentations. When an image is finished its labels are written, the pixels
 the person changed marked edited, and its state set to corrected; with ``adapt`` the round
-the window runs follows: :func:`~gcnet_core.adapt.job.adapt_project` (the guard included),
-then :func:`~gcnet_core.adapt.job.relabel_untouched` for every image nobody touched. Each
+the window's worker runs follows (:class:`~gcnet_core.adapt.job.LiveAdapter`): ``round``
+(``adapt_project``, the guard included), then, when adopted, ``relabel_untouched`` for every
+image nobody touched. Each
 round's figures (its seconds, whether the new head was adopted, the wrong pixels left on the
 untouched images) go to :attr:`LiveModel.rounds`.
 """
@@ -36,8 +37,7 @@ import torch
 
 from gcnet_core.adapt.head import (LinearHead, fit_head, grid_logits, image_samples, initial_head, relabel,
                                    resize_as_predictor)
-from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, NothingToLearn, adapt_project, relabel_untouched,
-                                  starting_head)
+from gcnet_core.adapt.job import LiveAdapter, NothingToLearn, starting_head
 from gcnet_core.model.build import build_model
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet
 from gcnet_core.model.resnet import Bottleneck
@@ -104,9 +104,8 @@ class LiveModel:
     def __init__(self, model: LoadedModel, classes: ClassSet, pairs, work: Path, adapt: bool,
                  sequence: Sequence | None = None, cache: FeatureCache | None = None) -> None:
         self.model, self.classes, self.work, self.adapt = model, classes, work, adapt
-        self.extractor = FeatureExtractor(model.network, model.entry)
-        self.keys = ContentKeys()
         self.cache = cache or FeatureCache(None, memory_mb=1024)
+        self.adapter = LiveAdapter(model, self.cache)
         self.sequence = sequence or self._write_sequence(pairs)
         self.root = work / f"project-{next(self._folders)}"
         self.project = Project.create(self.root, classes)
@@ -116,9 +115,8 @@ class LiveModel:
             path.write_bytes(source.read_bytes())
             self.project.set_state(path, "predicted")
             self.paths.append(path)
-            self.cache.put(self.keys.of(path), self.extractor.version, self.sequence.features[i])
+            self.cache.put(self.adapter.keys.of(path), self.adapter.version, self.sequence.features[i])
         self.project.save()
-        self.memory = AdaptMemory()
         self.head = starting_head(model, self.project)
         self.labels = {path: self._relabel(self.head, i) for i, path in enumerate(self.paths)}
         self.heads = dict.fromkeys(self.paths, self.head)
@@ -133,7 +131,7 @@ class LiveModel:
         for i, (rgb, _) in enumerate(pairs):
             files.append(folder / f"seq{i:03d}.png")
             cv2.imwrite(str(files[-1]), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        return Sequence(list(pairs), files, [self.extractor(rgb) for rgb, _ in pairs])
+        return Sequence(list(pairs), files, [self.adapter.extractor(rgb) for rgb, _ in pairs])
 
     def _relabel(self, head: LinearHead, index: int) -> np.ndarray:
         return relabel(head, self.sequence.features[index])
@@ -163,16 +161,14 @@ class LiveModel:
         if self.adapt:
             began = time.perf_counter()
             try:
-                result = adapt_project(self.project, self.model, self.cache, current=self.head,
-                                       extractor=self.extractor, memory=self.memory, keys=self.keys)
+                result = self.adapter.round(self.project)
             except NothingToLearn as reason:
                 done.update(adapt_s=time.perf_counter() - began, summary=str(reason))
             else:
                 done.update(adapt_s=time.perf_counter() - began, adopted=result.adopted, summary=result.summary)
                 if result.adopted:
                     self.head = result.head
-                    for untouched, new in relabel_untouched(self.project, self.head, self.cache,
-                                                            self.extractor.version, self.keys):
+                    for untouched, new in self.adapter.relabel_untouched(self.project):
                         self.labels[untouched], self.heads[untouched] = new, self.head
             done["update_s"] = time.perf_counter() - began
         done.update(self.untouched_figures(index + 1))
