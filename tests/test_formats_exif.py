@@ -114,3 +114,24 @@ def _check_copies(out, photo: np.ndarray) -> None:
             assert pixels.shape == photo.shape, copy
             if "overlay" not in out.name:
                 assert np.abs(pixels.astype(int) - photo).mean() < 8, copy  # a JPEG re-encoding at most
+
+
+@pytest.mark.parametrize("embedded", [False, True])
+def test_a_labelme_file_without_its_size_takes_the_displayed_one(tmp_path, embedded):
+    """imageHeight / imageWidth missing: the size of the image as labelme shows it (turned)."""
+    import base64
+
+    root = tmp_path / "p"
+    root.mkdir()
+    _photo(root / "a.jpg", 6)
+    shown = STORED[::-1]
+    data = {"version": "5.5.0", "flags": {}, "imagePath": "a.jpg", "imageData": None,
+            "shapes": [{"label": "cat", "points": [[0, 0], [2, 3]], "shape_type": "rectangle"}]}
+    if embedded:
+        data["imageData"] = base64.b64encode((root / "a.jpg").read_bytes()).decode("ascii")
+    (root / "a.json").write_text(json.dumps(data))
+    project = Project.create(root, CLASSES)
+    report = import_labels(project, "labelme", root)
+    assert report.complete, report.lines()
+    labels = read_index_mask(project.label_path("a.jpg"))
+    assert labels.shape == shown and (labels[:4, :3] == 1).all() and (labels[4:] == 0).all()

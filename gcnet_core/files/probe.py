@@ -55,8 +55,12 @@ def displayed_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     alone; :class:`ImageReadError` naming the file when the header cannot be read."""
     try:
         with Image.open(path) as im:
-            width, height = im.size
-            value = im.getexif().get(EXIF_ORIENTATION, 1)
+            return shown_size(im)
     except (OSError, ValueError, SyntaxError) as error:
         raise ImageReadError(path, f"cannot read its size ({error})") from None
-    return (width, height) if value in TURNED else (height, width)
+
+
+def shown_size(im: Image.Image) -> tuple[int, int]:
+    """(height, width) of an opened image as it is shown (its EXIF orientation applied)."""
+    width, height = im.size
+    return (width, height) if im.getexif().get(EXIF_ORIENTATION, 1) in TURNED else (height, width)

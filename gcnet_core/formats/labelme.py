@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw
 
 from ..files.class_list import generated_palette
 from ..files.atomic import atomic_write_text
+from ..files.probe import shown_size
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.store import PROJECT_FILE
 from .files import background_index
@@ -107,6 +108,7 @@ def _loader(path: Path):
 
 
 def _size(path: Path, data: dict) -> tuple[int, int]:
+    """(H, W) the file declares, else of its image as shown (EXIF orientation applied, as labelme)."""
     if isinstance(data.get("imageHeight"), int) and isinstance(data.get("imageWidth"), int):
         return data["imageHeight"], data["imageWidth"]
     try:
@@ -115,8 +117,8 @@ def _size(path: Path, data: dict) -> tuple[int, int]:
         else:
             source = path.parent / str(data["imagePath"]).replace("\\", "/")
         with Image.open(source) as im:
-            return im.size[1], im.size[0]
-    except (OSError, KeyError, ValueError) as error:
+            return shown_size(im)
+    except (OSError, KeyError, ValueError, SyntaxError) as error:
         raise ValueError(f"{path} gives no image size and its image cannot be read ({error})") from None
 
 
