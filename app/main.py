@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(settings)
     window.show()
     open_startup(window, args.folder)
-    maybe_show_welcome(window, settings)
+    maybe_show_welcome(window, settings, window.action_keys())
     from PySide6.QtCore import QTimer
 
     log = logging.getLogger("gcnet_annotator")

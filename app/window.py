@@ -25,7 +25,7 @@ from gcnet_core.project.store import Project, ProjectError
 from gcnet_core.weights.zoo import get_entry
 
 from app.dialogs.about import show_about
-from app.actions.listing import shortcut_rows
+from app.actions.listing import action_keys, shortcut_rows
 from app.actions.table import build_actions
 from .canvas import CanvasView
 from app.controllers.class_editing import ClassEditing
@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         files.imageActivated.connect(self.open_image)
         files.segmentRequested.connect(lambda rel: self.open_image(rel) and self.segment_current())
         files.doneRequested.connect(session.mark_done)
+        files.set_step_actions(self.action_set.previous, self.action_set.next)
         files.revealRequested.connect(self.reveal_image)
         files.includeRequested.connect(lambda _folder: self.open_folder(self.session.project.root))
         classes.searchDone.connect(canvas.setFocus)
@@ -352,22 +353,13 @@ class MainWindow(QMainWindow):
     def _state_changed(self, rel: str, state: str) -> None:
         """The list shows the new state; so does the status bar while it names the image."""
         self.files.model.set_state(rel, state)
+        if rel == self.session.current:
+            self._show_done(state)
         if rel == self.session.current and self._opened_text and \
                 self.statusBar().currentMessage() == self._opened_text:
             self._opened_text = f"{rel} ({image_states.TITLES[state]})"
             self.show_status(self._opened_text)
 
-    def _show_none(self, rel: str) -> None:
-        """``rel`` is current but could not be opened (next/previous go on from it)."""
-        self.session.show(rel, None)
-        self.clear_canvas()
-        if rel == self.session.current:
-            self._show_done(state)
-        self.update_actions()
-
-    def clear_canvas(self) -> None:
-        self.canvas.set_document(None)
-        self.canvas.set_image(None)
     def mark_done(self, done: bool) -> None:
         """Edit ▸ Mark Image Done (Ctrl+D): the person says the open image's mask is right, or
         takes it back; the action's check follows the state the session gives it."""
@@ -382,6 +374,15 @@ class MainWindow(QMainWindow):
         action.setChecked(state in image_states.DONE_STATES)
         blocker.unblock()
 
+    def _show_none(self, rel: str) -> None:
+        """``rel`` is current but could not be opened (next/previous go on from it)."""
+        self.session.show(rel, None)
+        self.clear_canvas()
+        self.update_actions()
+
+    def clear_canvas(self) -> None:
+        self.canvas.set_document(None)
+        self.canvas.set_image(None)
         self.status_labels.size.clear()
 
     def reload_current(self) -> None:
@@ -552,6 +553,9 @@ class MainWindow(QMainWindow):
         actions.segment_all.setEnabled(has_project and not self.batch.running)
         actions.cancel_batch.setEnabled(self.batch.running)
         actions.segment.setEnabled(self.session.current is not None)  # an unreadable image says why
+        actions.done.setEnabled(doc is not None)
+        project, rel = self.session.project, self.session.current
+        self._show_done(project.state(rel) if project is not None and rel is not None else None)
 
     # ================================================================== preferences and help
     def show_preferences(self):
@@ -561,9 +565,6 @@ class MainWindow(QMainWindow):
         """View ▸ Theme: "system", "light" or "dark", remembered."""
         application_theme(QApplication.instance()).set_choice(choice)
         self.settings.set("theme", choice)
-        actions.done.setEnabled(doc is not None)
-        project, rel = self.session.project, self.session.current
-        self._show_done(project.state(rel) if project is not None and rel is not None else None)
 
     def show_shortcut_sheet(self) -> ShortcutSheet:
         """Help ▸ Keyboard Shortcuts: every action and its key as they are now."""
@@ -575,7 +576,11 @@ class MainWindow(QMainWindow):
         return show_about(self, self.settings.store.fileName())
 
     def show_welcome(self):
-        return show_welcome(self)
+        return show_welcome(self, self.action_keys())
+
+    def action_keys(self) -> dict[str, str]:
+        """Each action's first key as it is now (what the welcome names)."""
+        return action_keys(self.action_set)
 
     def set_autosave_interval(self, ms: int) -> None:
         """How long after the first unsaved change masks and the project file are written."""

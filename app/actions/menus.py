@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QActionGroup
+from PySide6.QtGui import QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar,
                                QToolButton)
 
@@ -125,7 +125,7 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> ToolbarWidgets:
     bar.addAction(actions.done)
     bar.addSeparator()
     brush = QSpinBox(minimum=1, maximum=1000, value=canvas.brush_size(), suffix=" px")
-    brush.setToolTip("Brush size ([ and ] change it)")
+    _tip_with_keys(brush, "Brush size ({} and {} change it)", actions.smaller_brush, actions.larger_brush)
     brush.valueChanged.connect(canvas.set_brush_size)
     canvas.brushSizeChanged.connect(brush.setValue)
     bar.addWidget(QLabel(" Brush "))
@@ -148,6 +148,19 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> ToolbarWidgets:
     only_over.toggled.connect(lambda on: canvas.set_only_over(panel.current() if on else None))
     bar.addWidget(only_over)
     return ToolbarWidgets(brush, opacity, threshold, only_over, current_class)
+
+
+def _tip_with_keys(widget, template: str, *actions) -> None:
+    """``widget``'s tooltip names the first key of each of ``actions`` as it is now."""
+
+    def update() -> None:
+        keys = [a.shortcuts()[0].toString(QKeySequence.SequenceFormat.NativeText) if a.shortcuts() else "(no key)"
+                for a in actions]
+        widget.setToolTip(template.format(*keys))
+
+    for action in actions:
+        action.changed.connect(update)
+    update()
 
 
 def _current_class_button(panel: ClassPanel) -> QToolButton:

@@ -32,7 +32,7 @@ class ActionSpec:
     shortcut: Shortcut
     run: Callable[..., Any]
     checkable: bool = False
-    tip: str = ""  # the tooltip; the text without one
+    tip: str = ""  # the tooltip (the text without one); the action's keys now are added to it
     icon_text: str = ""  # what the toolbar shows, when it differs from the text
     field: str = ""  # the Actions attribute, when it is not the key ("import" is Python's)
 
@@ -43,7 +43,7 @@ class ActionSpec:
 
 def _tool(name: str, title: str, key: str, short: str) -> ActionSpec:
     return ActionSpec(f"tool.{name}", title, key, lambda w, on: on and w.canvas.set_tool(name), checkable=True,
-                      tip=f"{title} ({key})", icon_text=short)
+                      tip=title, icon_text=short)
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -58,18 +58,18 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), lambda w: w.redo()),
     ActionSpec("done", "Mark Image &Done", "Ctrl+D", lambda w, on: w.mark_done(on), checkable=True,
                tip="This image's mask is right: it counts as done, is trained on and exported as corrected "
-                   "(Ctrl+D again: not done). Strokes alone make an image edited, not done", icon_text="Done"),
+                   "(again: not done). Strokes alone make an image edited, not done", icon_text="Done"),
     ActionSpec("replace_class", "&Replace Class…", "Ctrl+Shift+R", lambda w: w.ask_replace_class(),
                tip="Every pixel of one class becomes another (one undo step)"),
     ActionSpec("ignore", "Mark low confidence as &ignore", "I", lambda w: w.ignore_low_confidence(),
-               tip="Set pixels whose confidence is below the threshold to ignore (I)", icon_text="Low conf → ignore"),
+               tip="Set pixels whose confidence is below the threshold to ignore", icon_text="Low conf → ignore"),
     ActionSpec("next_class", "&Next Most Likely Class", "N", lambda w: w.next_likely_class(),
-               tip="Give the region under the cursor the model's next most likely class (N)"),
+               tip="Give the region under the cursor the model's next most likely class"),
     ActionSpec("segment", "&Pre-segment Image", ("Ctrl+Return", "Ctrl+Enter"), lambda w: w.segment_current()),
     ActionSpec("segment_all", "Segment &All New Images", None, lambda w: w.segment_all()),
     ActionSpec("cancel_batch", "&Cancel Segment All", None, lambda w: w.batch.cancel()),
-    ActionSpec("next", "&Next Image", ("D", "PgDown"), lambda w: w.files.step(1)),
-    ActionSpec("previous", "P&revious Image", ("A", "PgUp"), lambda w: w.files.step(-1)),
+    ActionSpec("next", "&Next Image", ("D", "PgDown"), lambda w: w.files.step(1), icon_text="▶"),
+    ActionSpec("previous", "P&revious Image", ("A", "PgUp"), lambda w: w.files.step(-1), icon_text="◀"),
     ActionSpec("cancel_segment", "Cancel Pre-segment", "Esc", lambda w: w.cancel_segment()),
     ActionSpec("smaller_brush", "S&maller Brush", "[", lambda w: w.canvas.step_brush_size(-1)),
     ActionSpec("larger_brush", "&Larger Brush", "]", lambda w: w.canvas.step_brush_size(1)),
@@ -96,10 +96,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _tool("snap", "Snap a stroke to the edges", "S", "Snap"),
     _tool("superpixel", "Superpixel brush", "X", "Superpixel"),
     ActionSpec("finetune.start", "&Fine-tune on Corrected Images", None, lambda w: w.finetune.show_and_start(),
-               tip="Train the selected model on the corrected images in the background"),
+               tip="Train the selected model on the images marked done, in the background"),
     ActionSpec("finetune.resegment", "&Re-segment Uncorrected Images", None, lambda w: w.finetune.resegment(),
-               tip="Run the selected model (e.g. a new version) over every image not corrected yet; "
-                   "corrected masks are never touched"),
+               tip="Run the selected model (e.g. a new version) over every new or pre-segmented image; "
+                   "images a person edited or marked done are never touched"),
     ActionSpec("workahead.on_open", "Pre-segment Images When &Opened", None,
                lambda w, _on: w.workahead.options_changed(), checkable=True,
                tip="Pre-segment an image without a fresh prediction as soon as it opens"),
@@ -130,6 +130,7 @@ class Actions:
     quit: QAction
     undo: QAction
     redo: QAction
+    done: QAction
     replace_class: QAction
     ignore: QAction
     next_class: QAction
@@ -137,7 +138,6 @@ class Actions:
     segment_all: QAction
     cancel_batch: QAction
     next: QAction
-    done: QAction
     previous: QAction
     cancel_segment: QAction
     smaller_brush: QAction
@@ -173,11 +173,25 @@ def make_action(owner: QWidget, text: str, shortcut: Shortcut, slot: Callable[..
     if shortcut is not None:
         action.setShortcuts([QKeySequence(s) for s in (shortcut if isinstance(shortcut, tuple) else (shortcut,))])
     action.setCheckable(checkable)
-    action.setToolTip(tip or text)
+    _tooltip_with_keys(action, tip or text.replace("&", "").rstrip("…"))
     action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     (action.toggled if checkable else action.triggered).connect(slot)
     owner.addAction(action)
     return action
+
+
+def _tooltip_with_keys(action: QAction, tip: str) -> None:
+    """The tooltip is ``tip`` and the action's keys as they are now: a key changed in
+    Preferences shows there too, never a stale default."""
+
+    def update() -> None:
+        keys = ", ".join(key.toString(QKeySequence.SequenceFormat.NativeText) for key in action.shortcuts())
+        text = f"{tip} ({keys})" if keys else tip
+        if action.toolTip() != text:  # setToolTip emits changed again
+            action.setToolTip(text)
+
+    action.changed.connect(update)
+    update()
 
 
 def build_actions(window: QWidget) -> Actions:

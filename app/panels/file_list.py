@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListView, QMenu, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QVBoxLayout, QWidget)
 
@@ -396,10 +396,8 @@ class FileListDock(QDockWidget):
         self.skipped_label.linkActivated.connect(self.include_folder)
         self._included: dict[Path, set[str]] = {}  # per folder root, for this run of the app
         self._root: Path | None = None
-        self.previous_button = QToolButton(text="◀", toolTip="Previous image (A, Page Up)")
-        self.next_button = QToolButton(text="▶", toolTip="Next image (D, Page Down)")
-        self.previous_button.clicked.connect(lambda: self.step(-1))
-        self.next_button.clicked.connect(lambda: self.step(1))
+        self.previous_button = QToolButton(text="◀")  # the window's Go actions (set_step_actions)
+        self.next_button = QToolButton(text="▶")
 
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
@@ -432,6 +430,11 @@ class FileListDock(QDockWidget):
         self.show_skipped({})
         self._scanning = root is not None
         self.model.reset(root)
+
+    def set_step_actions(self, previous: QAction, next_: QAction) -> None:
+        """The ◀ / ▶ buttons run the window's Previous / Next Image and show their keys now."""
+        self.previous_button.setDefaultAction(previous)
+        self.next_button.setDefaultAction(next_)
 
     def set_order(self, order: str) -> None:
         """Sort the list by "name" or "uncertainty" (previous/next follow the shown order)."""

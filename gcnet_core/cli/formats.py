@@ -36,7 +36,7 @@ def add_format_commands(subparsers) -> None:
     sub.add_argument("--map-file", metavar="FILE",
                      help="class mapping: a JSON object {\"name\": \"target\"} or NAME=TARGET lines")
     sub.add_argument("--replace", action="store_true",
-                     help="also replace labels of images already corrected (the old files are backed up)")
+                     help="also replace labels of images a person edited or marked done (the old files are backed up)")
     sub.add_argument("--quiet", action="store_true", help="no per-file output")
     sub.add_argument("source", metavar="SOURCE", help="the dataset folder, label folder or COCO JSON file")
     sub.set_defaults(func=cmd_import)

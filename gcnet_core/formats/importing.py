@@ -15,7 +15,7 @@ stand for). Everything else is common and lives here, so every format follows th
   a project without a saved class table takes the format's whole class list, in its order
   (:func:`keeps_its_classes`);
 * a label whose size differs from its image's is reported, never resized;
-* an image a person already corrected keeps its labels unless ``replace`` is asked; the label
+* an image a person already edited or marked done keeps its labels unless ``replace`` is asked; the label
   and edited-pixels files an import replaces are first kept in the project's backups
   (``.gcnet/backups/import-<time>/``).
 

@@ -196,22 +196,22 @@ def test_welcome_is_shown_once_and_reopens_from_help(make_window, settings_path,
     monkeypatch.delenv(SKIP_ENV, raising=False)
     window = make_window()  # building a window never shows the welcome (tests are not blocked)
     assert not any(isinstance(w, WelcomeDialog) for w in QApplication.topLevelWidgets() if w.isVisible())
-    first = maybe_show_welcome(window, window.settings)
+    first = maybe_show_welcome(window, window.settings, window.action_keys())
     assert first is not None and first.isVisible()
     text = first.text.text()
     for words in ("Pick a model", "Correct", "Fine-tune", str(paths.cache_folder()), "Import Checkpoint",
                   "gcnet download NAME --from PATH"):
         assert words in text
     first.accept()
-    assert maybe_show_welcome(window, window.settings) is None
-    assert maybe_show_welcome(window, AppSettings.at(settings_path)) is None  # remembered on disk
+    assert maybe_show_welcome(window, window.settings, window.action_keys()) is None
+    assert maybe_show_welcome(window, AppSettings.at(settings_path), window.action_keys()) is None  # remembered
     window.action_set.welcome.trigger()
     reopened = [w for w in QApplication.topLevelWidgets() if isinstance(w, WelcomeDialog) and w.isVisible()]
     assert len(reopened) == 1
     reopened[0].accept()
 
     monkeypatch.setenv(SKIP_ENV, "1")
-    assert maybe_show_welcome(None, AppSettings.at(settings_path.with_name("fresh.ini"))) is None
+    assert maybe_show_welcome(None, AppSettings.at(settings_path.with_name("fresh.ini")), {}) is None
 
 
 @pytest.fixture

@@ -1,0 +1,68 @@
+"""Help texts say what the app does now (issue 24 item 18): the welcome names the keys the
+actions have (a key changed in Preferences too) and where work is kept, tooltips follow the
+keys, the shortcut sheet is the action table, and the README lists every default key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtGui import QKeySequence  # noqa: E402
+
+from app.actions.listing import FIXED, shortcut_text  # noqa: E402
+from app.actions.table import ACTIONS  # noqa: E402
+from app.dialogs.welcome import WELCOME_KEYS  # noqa: E402
+from app.settings.shortcuts import action_title  # noqa: E402
+
+from helpers import REPO  # noqa: E402
+from test_window import make_window  # noqa: E402,F401 (a fixture)
+
+
+def test_the_welcome_names_the_keys_the_actions_have_now_and_where_work_is_kept(qtbot, make_window):
+    window = make_window()
+    keys = window.action_keys()
+    text = window.show_welcome().text.text()
+    for name in set(WELCOME_KEYS) - {"next", "previous"}:
+        assert keys[name] and (f"({keys[name]})" in text or f"({keys[name]};" in text), name
+    assert f"{keys['next']} / {keys['previous']} go to the next / previous image" in text
+    assert "beside your images" not in text and "labels/" not in text  # masks live under .gcnet/, leave by export
+    assert ".gcnet/" in text and "Export" in text and "Mark Image Done" in text
+
+    window.preferences.shortcuts.set("done", QKeySequence("Ctrl+Shift+D"))  # as Preferences changes it
+    window.preferences.shortcuts.set("next", QKeySequence("L"))
+    window.preferences.shortcuts.set("larger_brush", QKeySequence("Ctrl+Up"))
+    text = window.show_welcome().text.text()
+    assert "(Ctrl+Shift+D)" in text and "(Ctrl+D)" not in text and "L / A go to the next" in text
+    assert window.action_set.done.toolTip().endswith("(Ctrl+Shift+D)")  # tooltips follow the keys too
+    assert window.files.next_button.toolTip() == "Next Image (L, PgDown)"
+    assert window.action_set.tools["brush"].toolTip() == "Brush (B)"
+    assert window.toolbar.brush.toolTip() == "Brush size ([ and Ctrl+Up change it)"
+
+
+def test_the_shortcut_sheet_is_the_action_table_then_the_fixed_keys(qtbot, make_window):
+    window = make_window()
+    rows = window.show_shortcut_sheet().visible_rows()
+    editable = window.action_set.editable()
+    assert [key for key in editable] == [spec.key for spec in ACTIONS]
+    assert rows == [(action_title(a), shortcut_text(a) or "—") for a in editable.values()] + list(FIXED)
+    assert ("Mark Image Done", "Ctrl+D") in rows
+    assert any(title.startswith("Filled polygon") for title, _keys in rows)
+
+
+def test_the_readme_lists_every_default_key_of_the_action_table():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Keyboard shortcuts", 1)[1].split("\n## ", 1)[0]
+    cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    tokens = {token for cell in cells for token in re.split(r"[\s,/`]+", cell)}
+    missing = []
+    for spec in ACTIONS:
+        shortcut = spec.shortcut[0] if isinstance(spec.shortcut, tuple) else spec.shortcut
+        if not isinstance(shortcut, str):
+            continue  # None, or a platform's standard key (Open, Save, Undo, Quit)
+        found = shortcut in tokens if len(shortcut) == 1 else any(shortcut in cell for cell in cells)
+        if not found:
+            missing.append((spec.key, shortcut))
+    assert missing == []
