@@ -45,7 +45,7 @@ from app.workers.adaptation import AdapterHolder, AdaptationService
 from app.workers.inference import ModelConfig
 
 STROKE_DEBOUNCE_MS = 300
-STROKE_BUDGET_S = 0.5  # the fit's share of the second between a stroke's end and the refreshed image
+STROKE_BUDGET_S = 0.35  # the fit's share of the second between a stroke's end and the refreshed image
 
 
 class LiveAdaptation(QObject):
@@ -74,6 +74,7 @@ class LiveAdaptation(QObject):
         self._done_changed = False  # the open image is done and was changed since it opened
         self._jobs: dict[int, tuple[str, object]] = {}  # job id -> (kind, what its results need)
         self._cache: FeatureCache | None = None
+        self._fresh: set[str] = set()  # images a network pass labelled since the live head was adopted
         self._stroke_timer = QTimer(self, singleShot=True, interval=STROKE_DEBOUNCE_MS)
         self._stroke_timer.timeout.connect(self._follow_strokes)
         self._stroke_started = 0.0
@@ -110,6 +111,9 @@ class LiveAdaptation(QObject):
     def _state_changed(self, rel: str, state: str) -> None:
         if state in DONE_STATES:
             self.want_round()
+        elif state == "predicted" and self.live_head_in_use:  # a network pass: the live head does better
+            self._fresh.add(rel)
+            self._relabel_fresh()
 
     def _labels_changed(self, _rect) -> None:
         session = self.session
@@ -162,7 +166,26 @@ class LiveAdaptation(QObject):
             return result
 
         self.relabelled = 0
+        self._fresh.clear()  # the round re-labels every untouched image
         self._jobs[self.service.submit(job)] = ("round", (project, config.model_id, self._asked))
+
+    def _relabel_fresh(self) -> None:
+        """Images a network pass labelled while the live head is in use get its labels, once
+        the worker is free (never cancelling a round for it)."""
+        config, project = self.usable_config(), self.session.project
+        if not self._fresh or self.service.busy or not self.enabled or config is None or project is None \
+                or self.held():
+            return
+        paths, snapshot, holder = [project.root / rel for rel in sorted(self._fresh)], project.snapshot(), self.holder
+        self._fresh.clear()
+
+        def job(cancel, report):
+            adapter = holder.adapter
+            if adapter is not None:
+                for path, labels in adapter.relabel_untouched(snapshot, paths, cancel=cancel):
+                    report((path, labels))
+
+        self._jobs[self.service.submit(job)] = ("relabel", (project, config.model_id, 0))
 
     def _cache_of(self, project) -> FeatureCache:
         if self._cache is None or self._cache.folder != project.features_root:
@@ -180,8 +203,9 @@ class LiveAdaptation(QObject):
     def _follow_strokes(self) -> None:
         session, config = self.session, self.usable_config()
         doc, rel, project = session.document, session.current, session.project
-        if doc is None or rel is None or project is None or config is None or doc.can_redo or self.held():
-            return  # after an undo the strokes are taken back, not followed
+        if doc is None or rel is None or project is None or config is None or doc.can_redo or self.held() \
+                or project.state(rel) in DONE_STATES:
+            return  # after an undo the strokes are taken back, not followed; a done mask is the person's
         scribble = np.where(doc.edited, doc.labels, IGNORE_INDEX).astype(np.uint8)
         if not (scribble != IGNORE_INDEX).any():
             return
@@ -196,13 +220,19 @@ class LiveAdaptation(QObject):
 
     # -- results -------------------------------------------------------------------------------
     @property
+    def live_head_in_use(self) -> bool:
+        """A round was adopted: the untouched images are labelled by the live head, not the model."""
+        adapter = self.holder.adapter
+        return adapter is not None and adapter.head is not None
+
+    @property
     def round_due(self) -> bool:
         """A person finished an image after the start of the last round that ran to its end."""
         return self._asked > self._answered
 
     def _partial(self, job_id: int, piece) -> None:
         kind, (project, model_id, _asked) = self._jobs.get(job_id, ("", (None, None, 0)))
-        if kind != "round" or not self._still(project, model_id):
+        if kind not in ("round", "relabel") or not self._still(project, model_id):
             return
         path, labels = piece
         if self.session.apply_relabel(project.relative(path), labels):
@@ -249,6 +279,7 @@ class LiveAdaptation(QObject):
         self._jobs.pop(job_id, None)
         if self.round_due and not self.service.busy:
             self._start_round()  # a round a stroke (or the machine) interrupted runs again
+        self._relabel_fresh()
 
     # -- publishing ----------------------------------------------------------------------------
     def publish(self) -> bool:
@@ -261,6 +292,7 @@ class LiveAdaptation(QObject):
             return False
         holder, classes, registry = self.holder, project.classes, self.registry()
         before, after = _metrics(result.score_before), _metrics(result.score_after)
+        images = sorted(project.relative(image.path) for image in (holder.adapter.corrected if holder.adapter else []))
 
         def job(_cancel, _report) -> Version:
             adapter = holder.adapter
@@ -272,8 +304,12 @@ class LiveAdaptation(QObject):
                 checkpoint = write_adapted_checkpoint(
                     Path(folder) / "live.pth", model.network.state_dict(), adapter.head, model.entry,
                     model.classes.names, classes, {"corrected_images": result.corrected})
-                return registry.publish(checkpoint, name=f"{project.root.name} live {time.strftime('%Y-%m-%d %H:%M')}",
-                                        parent=config.model_id, project=project.root, before=before, after=after)
+                return registry.publish(
+                    checkpoint, name=f"{project.root.name} live {time.strftime('%Y-%m-%d %H:%M')}",
+                    parent=config.model_id, project=project.root, images={"train": images},
+                    settings={"live_adaptation": {"corrected_images": result.corrected,
+                                                  "held_out_images": result.held_out}},
+                    before=before, after=after)
 
         self._jobs[self.service.submit(job)] = ("publish", None)
         return True

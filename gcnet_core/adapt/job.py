@@ -337,8 +337,9 @@ class LiveAdapter:
                           progress: Progress | None = None,
                           cancel: threading.Event | None = None) -> Iterator[tuple[Path, np.ndarray]]:
         """The untouched images (or ``images``) with cached features, re-labelled by :attr:`head`
-        (nothing while the model as it is is in use: that is what their masks already say)."""
-        if self.head is None:
+        (nothing while the model as it is is in use: that is what their masks already say, nor
+        once the project's classes changed: the head's rows mean the old ones)."""
+        if self.head is None or self.head.class_names != tuple(project.classes.names):
             return iter(())
         return relabel_untouched(project, self.head, self.cache, self.version, self.keys, images, progress, cancel)
 

@@ -85,9 +85,10 @@ class Version:
 
     @property
     def fine_tuned(self) -> bool:
-        """Trained by a fine-tuning run (its record holds the run's settings): what the model list
-        shows under "Fine-tuned". The zoo weights and imported files are never versions."""
-        return bool(self.settings.get("iters"))
+        """Trained by a fine-tuning run (its record holds the run's settings) or published from
+        live adaptation (``settings["live_adaptation"]``): what the model list shows under
+        "Fine-tuned". The zoo weights and imported files are never versions."""
+        return bool(self.settings.get("iters") or self.settings.get("live_adaptation"))
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
 from gcnet_core import init_model  # noqa: E402
 from gcnet_core.adapt.head import Cancelled  # noqa: E402
@@ -247,3 +249,53 @@ def test_join_last_step_is_one_undo_step_with_the_stroke():
     assert not doc.labels.any() and not doc.edited.any()
     doc.redo()
     assert (doc.labels[~doc.edited] == 1).all() and doc.edited.sum() > 0
+
+
+def test_publish_the_live_model_as_a_version_listed_with_the_fine_tuned_ones(qtbot, live_window):
+    window = live_window
+    project = window.session.project
+    window.action_set.live_publish.trigger()  # nothing adopted yet: said, nothing written
+    assert window.finetune.registry.list() == []
+    label_by_colour(qtbot, window, "a.png", 1, 2)
+    label_by_colour(qtbot, window, "b.png", 1, 2)
+    window.open_image("d.png")
+    settle(qtbot, window)
+    window.action_set.live_publish.trigger()  # Model > Publish Live Model as a Version
+    qtbot.waitUntil(lambda: len(window.finetune.registry.list()) == 1 and not window.live.service.busy,
+                    timeout=30000)
+    (version,) = window.finetune.registry.list()
+    assert version.base_model == WHOLE_ADE and version.classes == list(project.classes.names)
+    assert version.fine_tuned and version.parent == "ade" and version.images["train"] == ["a.png", "b.png"]
+    listed = [choice for choice in window.model_panel.extra_choices() if choice.label == version.id]
+    assert len(listed) == 1 and listed[0].fine_tuned, window.statusBar().currentMessage()
+    published = init_model(WHOLE_ADE, version.checkpoint, device="cpu")  # an ordinary checkpoint
+    assert published.classes.names == project.classes.names
+    weight, bias = window.live.holder.adapter.head.conv_seg()
+    assert torch.allclose(published.network.decode_head.conv_seg.weight, weight)
+    assert torch.allclose(published.network.decode_head.conv_seg.bias, bias)
+
+
+def test_the_menu_switch_and_preferences_are_one_setting(qtbot, live_window):
+    window = live_window
+    dialog = window.show_preferences()
+    assert dialog.live_check.isChecked()
+    dialog.live_check.setChecked(False)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert not window.action_set.live_enabled.isChecked() and not window.settings.get("live_adaptation")
+    window.action_set.live_enabled.trigger()  # back on from the Model menu
+    assert window.settings.get("live_adaptation") and window.show_preferences().live_check.isChecked()
+
+
+def test_an_image_a_network_pass_labels_gets_the_live_model_labels(qtbot, live_window):
+    window = live_window
+    label_by_colour(qtbot, window, "a.png", 1, 2)
+    label_by_colour(qtbot, window, "b.png", 1, 2)
+    window.open_image(UNTOUCHED)
+    settle(qtbot, window)
+    doc = window.session.document
+    live = doc.labels.copy()
+    assert agreement(live, UNTOUCHED) > 0.7
+    window.segment_current()  # Pre-segment: the network's labels first ...
+    qtbot.waitUntil(lambda: len(window.passes) == 1 and not window.inference.busy, timeout=30000)
+    qtbot.waitUntil(lambda: np.array_equal(window.session.document.labels, live), timeout=30000)  # then the live head's
+    assert window.session.project.state(UNTOUCHED) == "predicted"
