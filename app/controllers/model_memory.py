@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
 from app.panels.model_panel import ModelChoice
-from app.workers.download import DownloadDialog
+from app.workers.download import DownloadDialog, DownloadFailure
 from app.workers.inference import ModelConfig
 from app.workers.tasks import run_in_pool
 from gcnet_core.api import init_model
@@ -31,9 +31,6 @@ from gcnet_core.project.defaults import GENERAL_MODEL, default_model
 from gcnet_core.weights.download import cached_checkpoint, file_sha256, import_checkpoint
 from gcnet_core.weights.imported import keep_checkpoint, list_imported, matching_entry
 from gcnet_core.weights.zoo import ZOO, get_entry
-
-IMPORT_BUTTON = "Import checkpoint file…"
-
 
 def imported_choices() -> list[ModelChoice]:
     return [ModelChoice(item.base, item.checkpoint, item.label) for item in list_imported()]
@@ -212,12 +209,9 @@ class ModelMemory(QObject):
 
         self._import_task = run_in_pool(work, done, failed)
 
-    def download_failed(self, message: str) -> None:
-        """Offline: say what failed and offer the import right there."""
+    def download_failed(self, failure: DownloadFailure) -> None:
+        """Offline: say what failed and offer choosing the file right there (it is imported)."""
         window = self.window
-        answer = window.prompter.choice(
-            "Download failed", f"{message}\n\nIf you have the checkpoint file (downloaded on another "
-            "computer, or a fine-tuned one), import it: it is kept in the model cache.",
-            [IMPORT_BUTTON, "Close"])
-        if answer == IMPORT_BUTTON:
+        window.show_status(f"Could not download {failure.entry.name}: {failure.reason}", error=True)
+        if window.prompter.download_failed(failure):
             self.ask_import()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from app.workers.download import DownloadFailure
+
+from .download_failed import DownloadFailedDialog
+
 
 class Prompter:
     """Message boxes behind one small interface, so tests can answer them."""
@@ -28,3 +32,9 @@ class Prompter:
                 for i, b in enumerate(buttons)]
         box.exec()
         return next((b for b, button in zip(buttons, made) if box.clickedButton() is button), None)
+
+    def download_failed(self, failure: DownloadFailure) -> bool:
+        """The "Download failed" dialog; True when the person wants to choose the checkpoint file."""
+        dialog = DownloadFailedDialog(failure, self.parent)
+        dialog.exec()
+        return dialog.choose

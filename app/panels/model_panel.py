@@ -38,6 +38,9 @@ class ModelChoice:
         return get_entry(self.name)
 
 
+DOWNLOADED_MARK = "✓"  # before a zoo entry whose checkpoint is in the cache
+
+
 def entry_title(entry: ZooEntry) -> str:
     crop = "x".join(str(v) for v in entry.crop_size)
     return f"{entry.backbone} · {crop} · {entry.schedule} — mIoU {entry.miou:.2f} ({entry.miou_ms_flip:.2f} ms+flip)"
@@ -166,6 +169,7 @@ class ModelPanel(QDockWidget):
                 name = choice.title or choice.label or Path(choice.checkpoint).name
                 self._add(f"{name} (on {choice.entry.backbone}, "
                           f"{choice.entry.dataset.title.split()[0]})", choice)
+        self.refresh_marks()
         if selected is None or not self.select(selected):
             self.select(GENERAL_MODEL)  # everyday photos: ADE20K R50, the quickest on a CPU
 
@@ -236,7 +240,19 @@ class ModelPanel(QDockWidget):
                 combo.setCurrentIndex(index)
         self.tta.setChecked(tta)
 
+    def refresh_marks(self) -> None:
+        """Mark the zoo entries whose checkpoint is in the cache (✓: works offline)."""
+        for row in range(self.items.rowCount()):
+            item = self.items.item(row)
+            choice = item.data(ChoiceRole)
+            if isinstance(choice, ModelChoice) and choice.checkpoint is None:
+                here = cached_checkpoint(choice.entry) is not None
+                item.setText((f"  {DOWNLOADED_MARK} " if here else "    ") + entry_title(choice.entry))
+                item.setToolTip(f"{choice.name}\n" + ("Downloaded: works offline" if here
+                                                      else "Not downloaded yet: fetched on first use"))
+
     def refresh_status(self) -> None:
+        self.refresh_marks()
         choice = self.choice()
         entry = choice.entry
         if choice.checkpoint and choice.title:

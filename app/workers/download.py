@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtWidgets import QProgressDialog
 
-from gcnet_core.weights.download import CheckpointError, ensure_checkpoint
+from gcnet_core.weights.download import CheckpointError, DownloadError, ensure_checkpoint
 from gcnet_core.weights.zoo import ZooEntry
+
+log = logging.getLogger("gcnet_annotator.download")
+
+
+@dataclass(frozen=True)
+class DownloadFailure:
+    """Why a checkpoint could not be fetched, in parts a window can word for a person (the
+    command line's recipe stays in the log's message)."""
+
+    entry: ZooEntry
+    reason: str  # "no network here", "HTTP 404 Not Found", a checksum mismatch
+    url: str  # where the file is, to fetch it on another computer
+    kept: int = 0  # bytes of a partial download kept: the next try resumes
+
+    @classmethod
+    def of(cls, entry: ZooEntry, error: Exception) -> DownloadFailure:
+        if isinstance(error, DownloadError):
+            return cls(entry, error.reason or str(error), error.url or entry.checkpoint_url, error.kept)
+        text = str(error) if isinstance(error, CheckpointError) else f"{type(error).__name__}: {error}"
+        return cls(entry, text, entry.checkpoint_url)
 
 
 class DownloadCancelled(Exception):
@@ -17,12 +40,12 @@ class DownloadThread(QThread):
     """Runs :func:`ensure_checkpoint` (resumable, hash-checked) off the UI thread.
 
     Emits ``progress(done, total-or-None)`` while bytes arrive, then exactly one of
-    ``succeeded(path)``, ``failed(message)`` or ``cancelled()``.
+    ``succeeded(path)``, ``failed(DownloadFailure)`` or ``cancelled()``.
     """
 
     progress = Signal(object, object)
     succeeded = Signal(str)
-    failed = Signal(str)
+    failed = Signal(object)  # DownloadFailure
     cancelled = Signal()
 
     def __init__(self, entry: ZooEntry, parent=None) -> None:
@@ -43,10 +66,9 @@ class DownloadThread(QThread):
             path = ensure_checkpoint(self.entry, progress=self._progress)
         except DownloadCancelled:
             self.cancelled.emit()
-        except CheckpointError as error:  # DownloadError (offline...) and ChecksumError
-            self.failed.emit(str(error))
-        except Exception as error:  # anything else still ends in a message, not a crash
-            self.failed.emit(f"{type(error).__name__}: {error}")
+        except Exception as error:  # offline, a checksum mismatch, anything: a message, not a crash
+            log.warning("%s", error)  # the command line's full text, for the log file
+            self.failed.emit(DownloadFailure.of(self.entry, error))
         else:
             self.succeeded.emit(str(path))
 
@@ -54,12 +76,12 @@ class DownloadThread(QThread):
 class DownloadDialog(QProgressDialog):
     """A progress dialog with Cancel around a :class:`DownloadThread`.
 
-    Emits ``done(path)`` on success, ``failed(message)`` (the DownloadError text, for a
-    message box) or ``cancelled()``; it closes itself in every case.
+    Emits ``done(path)`` on success, ``failed(DownloadFailure)`` or ``cancelled()``; it
+    closes itself in every case.
     """
 
     done = Signal(str)
-    failed = Signal(str)
+    failed = Signal(object)  # DownloadFailure
     cancelled = Signal()
 
     def __init__(self, entry: ZooEntry, parent=None) -> None:
@@ -99,9 +121,9 @@ class DownloadDialog(QProgressDialog):
         self._finish()
         self.done.emit(path)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, failure: DownloadFailure) -> None:
         self._finish()
-        self.failed.emit(message)
+        self.failed.emit(failure)
 
     def _cancelled(self) -> None:
         self._finish()

@@ -38,7 +38,13 @@ class CheckpointError(Exception):
 
 
 class DownloadError(CheckpointError):
-    """The server could not be reached or the transfer broke off."""
+    """The server could not be reached or the transfer broke off. Its text is the command
+    line's (with the offline recipe); ``url``, ``reason`` and ``kept`` (bytes of a partial
+    download kept for the next try) let a window say it in its own words."""
+
+    def __init__(self, message: str, *, url: str = "", reason: str = "", kept: int = 0) -> None:
+        super().__init__(message)
+        self.url, self.reason, self.kept = url, reason, kept
 
 
 class ChecksumError(CheckpointError):
@@ -86,7 +92,9 @@ def download_checkpoint(url: str, filename: str, sha256_prefix: str | None,
     try:
         _fetch(url, part, progress, timeout)
     except (OSError, http.client.HTTPException, _Incomplete) as exc:  # URLError is an OSError
-        raise DownloadError(_offline_hint(url, filename, part, exc, model_name)) from exc
+        kept = part.stat().st_size if part.exists() else 0
+        raise DownloadError(_offline_hint(url, filename, part, exc, model_name), url=url,
+                            reason=_reason(exc), kept=kept) from exc
     _verify_or_discard(part, sha256_prefix, filename)
     os.replace(part, final)
     return final
@@ -162,14 +170,17 @@ def _parse_content_range(value: str | None) -> tuple[int | None, int | None]:
     return (int(start) if start else None), (None if total == "*" else int(total))
 
 
+def _reason(exc: BaseException) -> str:
+    """Why a transfer failed, in one line ("HTTP 404 Not Found", "timed out")."""
+    if isinstance(exc, HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    return str(exc.reason if isinstance(exc, URLError) else exc)
+
+
 def _offline_hint(url: str, filename: str, part: Path, exc: BaseException,
                   model_name: str | None) -> str:
     """A message that says what failed, what was kept, and how to proceed offline."""
-    if isinstance(exc, HTTPError):
-        reason = f"HTTP {exc.code} {exc.reason}"
-    else:
-        reason = exc.reason if isinstance(exc, URLError) else exc
-    lines = [f"Could not download checkpoint {filename} from {url}", f"  reason: {reason}"]
+    lines = [f"Could not download checkpoint {filename} from {url}", f"  reason: {_reason(exc)}"]
     if part.exists() and part.stat().st_size:
         lines.append(f"The partial download ({part.stat().st_size:,} bytes, {part}) is kept "
                      "and will resume next time.")

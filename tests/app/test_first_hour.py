@@ -296,13 +296,13 @@ def test_offline_download_failure_offers_the_import_right_there(qtbot, make_wind
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(mine), "")))
     folder = make_folder(tmp_path / "photos", names=("coffee.png",))
     prompter = ScriptedPrompter()
-    prompter.pick = "Import checkpoint file…"
+    prompter.pick = "Choose a checkpoint file…"
     window = make_window(prompter)
     open_and_wait(qtbot, window, folder, 1)
     assert window.model_panel.choice().name == WHOLE_ADE
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.model_panel.choice().label == "from-a-usb-stick", timeout=60000)
-    assert "Could not download" in prompter.warnings[0]
+    assert "could not be downloaded" in prompter.warnings[0]
     # and the Model panel has its own import button (the same file again: the same cached copy)
     window.model_panel.select(WHOLE_ADE)
     QTest.mouseClick(window.model_panel.import_button, Qt.MouseButton.LeftButton)

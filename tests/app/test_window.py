@@ -17,6 +17,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from app.main import samples_folder, startup_folder  # noqa: E402
+from app.dialogs.download_failed import CHOOSE_BUTTON, failure_text  # noqa: E402
 from app.dialogs.prompter import Prompter  # noqa: E402
 from app.settings.store import AppSettings  # noqa: E402
 from app.window import MainWindow  # noqa: E402
@@ -50,6 +51,10 @@ class ScriptedPrompter(Prompter):
 
     def information(self, title: str, text: str) -> None:
         self.infos.append(text)
+
+    def download_failed(self, failure) -> bool:
+        """The "Download failed" dialog: recorded like a choice; chooses the file if ``self.pick`` says so."""
+        return self.choice("Download failed", failure_text(failure), [CHOOSE_BUTTON, "Close"]) == CHOOSE_BUTTON
 
     def choice(self, title: str, text: str, buttons: list[str]) -> str | None:
         """A warning with buttons: recorded like one; answers with ``self.pick`` if offered."""
@@ -317,9 +322,9 @@ def test_offline_download_shows_the_download_error_text(qtbot, make_window, tmp_
     window.model_panel.select("gcnet_r50-d8_4xb4-20k_voc12aug-512x512")
     window.segment_current()
     qtbot.waitUntil(lambda: bool(prompter.warnings), timeout=10000)
-    assert "Could not download checkpoint" in prompter.warnings[0]
-    assert "no network here" in prompter.warnings[0] and "--from PATH" in prompter.warnings[0]
-    assert prompter.offered[0][0] == "Import checkpoint file…"  # the way out, right there
+    assert "could not be downloaded: no network here" in prompter.warnings[0]
+    assert "--" not in prompter.warnings[0] and "gcnet download" not in prompter.warnings[0]  # no command line
+    assert prompter.offered[0][0] == "Choose a checkpoint file…"  # the way out, right there
     assert not window.inference.busy
 
 

@@ -187,7 +187,8 @@ def test_download_thread_reports_offline_and_cancel(qtbot, monkeypatch):
     with qtbot.waitSignal(thread.failed, timeout=10000) as blocker:
         thread.start()
     thread.wait()
-    assert "Could not download checkpoint" in blocker.args[0] and "offline" in blocker.args[0]
+    failure = blocker.args[0]
+    assert failure.reason == "offline" and failure.url == entry.checkpoint_url and failure.entry == entry
 
     def slow(entry, progress):  # a download that keeps reporting progress until cancelled
         for i in range(1000):
