@@ -3,7 +3,7 @@ or a region tool may change.
 
 Every path that writes labels a person did not paint right there asks :func:`may_overwrite`:
 a pre-segmentation, work-ahead, a batch result being placed, an import, the region tools
-(relabel, pick, next likely class) and, later, live adaptation. The rule:
+(relabel, pick, next likely class) and live adaptation's re-labelled masks. The rule:
 
 - pixels a person edited are never changed (only their own brush, polygon or fill does that);
 - an image a person edited or finished (edited, corrected, exported, imported) is not touched at all unless

@@ -12,8 +12,8 @@ model). It owns:
   their way to the disk;
 - the one rule for a person's work (:func:`~gcnet_core.project.overwrite.may_overwrite`),
   asked through :meth:`permission` by every machine write: :meth:`apply_prediction` (the open
-  image or another one), :meth:`place_staged` (batch results); the region tools ask it in the
-  document.
+  image or another one), :meth:`place_staged` (batch results), :meth:`apply_relabel` (live
+  adaptation's masks); the region tools ask it in the document.
 
 Every write goes through the ``writer`` it is given (:class:`ProjectWriter`: the project's one
 ordered writer thread in the app; tests write at once).
