@@ -1,7 +1,8 @@
 """The selected model's classes against the project's (issue 24 item 9), in the real window
 (pytest-qt, offscreen): an ADE20K model on a project with VOC's classes is said in one line with
 the counts; Map classes… shows the mapping rule's table, a row changed with the keyboard, and
-the predictions placed afterwards follow it; the choice is kept with the project."""
+the predictions placed afterwards follow it; the choice is kept with the project. A fine-tuned
+version's classes come from its record."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 pytest.importorskip("pytestqt")
@@ -22,7 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_window import ScriptedPrompter, make_window, open_and_wait  # noqa: E402,F401
 
 from gcnet_core.model.classes import ADE20K_CLASSES, ADE20K_PALETTE, VOC_CLASSES, VOC_PALETTE, ClassSet  # noqa: E402
+from gcnet_core.project.defaults import GENERAL_MODEL  # noqa: E402
+from gcnet_core.project.session import AnnotationSession  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
+from gcnet_core.project.versions import VersionRegistry  # noqa: E402
+from app.controllers.model_classes import ModelClasses  # noqa: E402
+from app.panels.model_panel import ModelChoice, ModelPanel  # noqa: E402
 
 ADE = ClassSet(ADE20K_CLASSES, ADE20K_PALETTE)
 VOC = ClassSet(VOC_CLASSES, VOC_PALETTE)
@@ -84,3 +91,41 @@ def test_no_line_when_the_classes_agree_or_the_project_takes_the_models(qtbot, m
     open_and_wait(qtbot, window, folder, 1)  # a new folder: it takes the model's classes
     assert not window.model_panel.classes_line.isVisibleTo(window.model_panel)
     assert window.session.model_classes == {}
+
+
+class _Writer:
+    """The session's writer, done at once (no window here)."""
+
+    def submit(self, job, done=None, failed=None):
+        result = job()
+        if done:
+            done(result)
+
+
+def test_a_fine_tuned_versions_classes_come_from_its_record(qtbot, tmp_path):
+    trained = tmp_path / "best.pth"  # a run's checkpoint as far as the registry reads it: its meta
+    torch.save({"meta": {"base_model": GENERAL_MODEL, "CLASSES": list(VOC_CLASSES),
+                         "PALETTE": [list(c) for c in VOC_PALETTE]}, "state_dict": {}}, trained)
+    version = VersionRegistry().publish(trained, name="voc ft")
+    root = tmp_path / "ade"
+    root.mkdir()
+    Image.fromarray(np.full((30, 40, 3), 120, np.uint8)).save(root / "a.png")
+    project = Project.create(root, ADE)
+    project.write_masks("a.png", np.zeros((30, 40), np.uint8), np.ones((30, 40), bool))
+    project.set_state("a.png", "corrected")
+    session = AnnotationSession(_Writer())
+    session.open_project(project)
+    panel = ModelPanel()
+    qtbot.addWidget(panel)
+    controller = ModelClasses(session, panel)
+    controller.refresh()
+    assert panel.classes_line.text() == ""  # the ADE20K entry on ADE20K classes
+
+    panel.add_extra_choice(ModelChoice(version.base_model, version.checkpoint, version.id, title=version.name,
+                                       fine_tuned=True))  # selected: the panel says it changed
+    assert panel.classes_line.text() == "⚠ Model and project classes differ (21 vs 150): 8 map, 13 give no class"
+    assert controller.model_name() == version.id
+    other = tmp_path / "someone_elses.pth"
+    other.write_bytes(trained.read_bytes())
+    panel.add_extra_choice(ModelChoice(GENERAL_MODEL, other, "someone_elses"))
+    assert panel.classes_line.text() == ""  # a file's classes are not known without reading its weights
