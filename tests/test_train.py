@@ -270,7 +270,7 @@ def test_the_cpu_preset_is_short_on_small_crops_and_the_gpu_keeps_the_full_recip
     gpu = TrainConfig.from_options(preset="finetune", out="o", data_root="d", model=BASE).resolved(entry)
     cpu = TrainConfig.from_options(preset="finetune-cpu", out="o", data_root="d", model=BASE).resolved(entry)
     assert gpu.iters == 500 and gpu.batch_size == entry.dataset.batch_per_gpu and gpu.crop == entry.crop_size
-    assert cpu.iters == 100 and cpu.batch_size == 1 and cpu.crop == (256, 256) and cpu.val_interval == 25
+    assert cpu.iters == 60 and cpu.batch_size == 1 and cpu.crop == (256, 256) and cpu.val_interval == 20
     assert cpu.lr == gpu.lr and cpu.bn_frozen()  # the same recipe, shortened
     assert TrainConfig.from_options(preset="finetune-cpu", out="o", data_root="d", model=BASE, iters=7).iters == 7
 

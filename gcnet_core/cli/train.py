@@ -46,7 +46,7 @@ def add_train_command(subparsers) -> None:
     recipe = sub.add_argument_group("recipe (defaults: the zoo entry's, docs/training.md)")
     recipe.add_argument("--preset", choices=sorted(PRESETS),
                         help="finetune: lr 1e-3, 500 iterations, BN frozen below 4 images per GPU; "
-                             "finetune-cpu: the same in 100 iterations of one 256x256 crop (minutes on a CPU)")
+                             "finetune-cpu: the same in 60 iterations of one 256x256 crop (minutes on a CPU)")
     recipe.add_argument("--iters", type=int, metavar="N", help="total iterations (default: the entry's schedule)")
     recipe.add_argument("--batch-size", type=int, metavar="N", help="images per GPU/process")
     recipe.add_argument("--crop", type=int, nargs=2, metavar=("H", "W"), help="training crop size")

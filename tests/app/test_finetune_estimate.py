@@ -25,7 +25,7 @@ def test_the_defaults_follow_the_training_device_and_keep_a_persons_choice(windo
     form = window.finetune.panel.form
     pick_device(form, "cpu")
     assert (form.iters.value(), form.batch.value(), (form.crop_h.value(), form.crop_w.value()),
-            form.val_interval.value()) == (100, 1, (256, 256), 25)  # minutes on a laptop
+            form.val_interval.value()) == (60, 1, (256, 256), 20)  # minutes on a laptop
     pick_device(form, "cuda")
     assert (form.iters.value(), form.batch.value(), (form.crop_h.value(), form.crop_w.value()),
             form.val_interval.value()) == (500, entry.dataset.batch_per_gpu, tuple(entry.crop_size), 50)
