@@ -174,7 +174,8 @@ def _reason(exc: BaseException) -> str:
     """Why a transfer failed, in one line ("HTTP 404 Not Found", "timed out")."""
     if isinstance(exc, HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
-    return str(exc.reason if isinstance(exc, URLError) else exc)
+    cause = exc.reason if isinstance(exc, URLError) else exc
+    return str(getattr(cause, "strerror", None) or cause)  # "Temporary failure in name resolution", no errno
 
 
 def _offline_hint(url: str, filename: str, part: Path, exc: BaseException,
