@@ -289,3 +289,22 @@ def test_removing_a_class_renumbers_the_saved_masks(session):
     assert counts == [1] and session.document is None
     assert session.project.classes.names == ("car", "tree")
     assert (read_index_mask(session.project.label_path("a.png"))[3, 3]) == 1
+
+
+def test_imported_and_exported_images_forget_the_models_uncertainty(session):
+    project = session.project
+    project.set_state("b.png", "predicted")
+    session.record_uncertainty("b.png", 0.4)
+    project.set_state("c.png", "corrected")
+    session.record_uncertainty("c.png", 0.3)  # a done image takes none
+    assert project.uncertainty("b.png") == 0.4 and project.uncertainty("c.png") is None
+    seen = recorded(session, "uncertainty_changed")
+    imported = Project(project.root, project.classes)  # the project as an import left it
+    imported.set_state("b.png", "corrected")
+    assert session.labels_imported([project.root / "b.png"], imported) == 1
+    assert project.state("b.png") == "corrected" and project.uncertainty("b.png") is None
+    assert seen == [("uncertainty_changed", "b.png", None)]  # the file list drops its number
+    project.set_state("d.png", "edited")
+    project.set_uncertainty("d.png", 0.2)
+    session.mark_exported([project.root / "d.png"])  # not done: exporting leaves it as it is
+    assert project.state("d.png") == "edited" and project.uncertainty("d.png") == 0.2

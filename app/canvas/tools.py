@@ -231,8 +231,8 @@ class PolygonTool:
         self.redraw()
         if filled:
             self.view.edited.emit()
-        self.view.message.emit("Polygon filled: drag a vertex, press on an edge to add one, right-click a vertex "
-                               "to remove it; Enter when done")
+        self.view.message.emit("Polygon filled: drag a vertex, or drag from an edge to add one, right-click a "
+                               "vertex to remove it; Enter when done")
 
     def finish_editing(self) -> None:
         """Keep the polygon's pixels as they are and stop showing its outline."""
