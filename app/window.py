@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         model.configChanged.connect(self.models.config_changed)
         self.finetune.runEnded.connect(lambda _end: self.workahead.replan())
         self.finetune.runEnded.connect(lambda _end: self.live.machine_changed())
+        self.finetune.process.event.connect(lambda _event: self.live.machine_changed())  # a run holds the machine
         self.inference.loading.connect(lambda name: self.show_status(f"Loading {name}…"))
         self.inference.preparing.connect(self.show_status)  # the CPU engine's one-off export
         self.inference.warmed.connect(lambda name, seconds, error: self.show_status(

@@ -299,3 +299,24 @@ def test_an_image_a_network_pass_labels_gets_the_live_model_labels(qtbot, live_w
     qtbot.waitUntil(lambda: len(window.passes) == 1 and not window.inference.busy, timeout=30000)
     qtbot.waitUntil(lambda: np.array_equal(window.session.document.labels, live), timeout=30000)  # then the live head's
     assert window.session.project.state(UNTOUCHED) == "predicted"
+
+
+def test_rounds_wait_while_segment_all_holds_the_machine(qtbot, live_window, monkeypatch):
+    window = live_window
+    project = window.session.project
+    before = project.label_path(UNTOUCHED).read_bytes()
+    holding = [True]
+    monkeypatch.setattr(type(window.batch), "running", property(lambda _self: holding[0]))
+    window._batch_changed()  # as when Segment all starts
+    label_by_colour(qtbot, window, "a.png", 1, 2)
+    label_by_colour(qtbot, window, "b.png", 1, 2)
+    window.open_image("d.png")
+    assert window.writer.flush()
+    qtbot.waitUntil(lambda: not window.live.service.busy, timeout=30000)
+    assert window.live.round_due and window.live.last_result is None
+    assert window.status_labels.live.text() == "live model: waits while batch holds the machine"
+    assert project.label_path(UNTOUCHED).read_bytes() == before
+    holding[0] = False
+    window._batch_changed()  # Segment all ended: the round that waited runs
+    settle(qtbot, window)
+    assert window.live.last_result.adopted and project.label_path(UNTOUCHED).read_bytes() != before
