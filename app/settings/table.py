@@ -100,7 +100,7 @@ SETTINGS: tuple[Setting, ...] = (
             description="System follows the desktop's light or dark preference"),
     Setting("brush_size", "view/brush_size", int, 20, 1, 1000, description="The brush's diameter in image pixels"),
     Setting("confidence_threshold", "view/confidence_threshold", float, 0.5, 0.0, 1.0,
-            description="Below this confidence a predicted pixel is shown as uncertain"),
+            description="Mark low confidence as ignore (I) sets predicted pixels below this confidence to ignore"),
     # -- preferences
     Setting("cache_folder", "preferences/cache_folder", str, "",
             description="Empty: the default folder. Checkpoints already downloaded stay where they are "
