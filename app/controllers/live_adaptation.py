@@ -75,6 +75,7 @@ class LiveAdaptation(QObject):
         self._jobs: dict[int, tuple[str, object]] = {}  # job id -> (kind, what its results need)
         self._cache: FeatureCache | None = None
         self._fresh: set[str] = set()  # images a network pass labelled since the live head was adopted
+        self._project = None  # the project the last image opened in
         self._stroke_timer = QTimer(self, singleShot=True, interval=STROKE_DEBOUNCE_MS)
         self._stroke_timer.timeout.connect(self._follow_strokes)
         self._stroke_started = 0.0
@@ -123,6 +124,11 @@ class LiveAdaptation(QObject):
 
     def _image_opened(self, _rel: str) -> None:
         self._stroke_timer.stop()
+        project = self.session.project
+        if project is not None and project is not self._project:  # a folder opened: learn from its done images
+            self._project = project
+            if project.images_with_state(*DONE_STATES):
+                self.want_round()
         if self._done_changed:
             self._done_changed = False
             self.want_round()

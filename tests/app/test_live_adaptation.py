@@ -320,3 +320,18 @@ def test_rounds_wait_while_segment_all_holds_the_machine(qtbot, live_window, mon
     window._batch_changed()  # Segment all ended: the round that waited runs
     settle(qtbot, window)
     assert window.live.last_result.adopted and project.label_path(UNTOUCHED).read_bytes() != before
+
+
+def test_opening_a_folder_learns_from_its_done_images(qtbot, live_window):
+    window = live_window
+    project = window.session.project
+    for name in ("a.png", "b.png"):  # done in an earlier session
+        project.write_masks(name, colour_truth(name, 1, 2), np.ones((H, W), bool), project.classes)
+        project.set_state(name, "corrected")
+    project.save()
+    before = project.label_path(UNTOUCHED).read_bytes()
+    open_and_wait(qtbot, window, project.root, len(SPLITS))
+    settle(qtbot, window)
+    assert window.live.last_result.adopted and window.live.last_result.corrected == 2
+    assert project.label_path(UNTOUCHED).read_bytes() != before
+    assert agreement(read_index_mask(project.label_path(UNTOUCHED)), UNTOUCHED) > 0.7
