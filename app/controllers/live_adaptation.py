@@ -76,6 +76,7 @@ class LiveAdaptation(QObject):
         self._cache: FeatureCache | None = None
         self._fresh: set[str] = set()  # images a network pass labelled since the live head was adopted
         self._project = None  # the project the last image opened in
+        self._flushing = False  # waiting for the writer before a round
         self._stroke_timer = QTimer(self, singleShot=True, interval=STROKE_DEBOUNCE_MS)
         self._stroke_timer.timeout.connect(self._follow_strokes)
         self._stroke_started = 0.0
@@ -141,7 +142,13 @@ class LiveAdaptation(QObject):
         if self.session.project is None or not self.enabled:
             return
         self._asked += 1
-        self.session.writer.submit(lambda: None, lambda _result: self._start_round())
+        if not self._flushing:  # one wait for the writer however many images were finished at once
+            self._flushing = True
+            self.session.writer.submit(lambda: None, self._flushed)
+
+    def _flushed(self, _result=None) -> None:
+        self._flushing = False
+        self._start_round()
 
     def machine_changed(self) -> None:
         """A training run or Segment all started or ended: pause, or run what waited."""
@@ -266,6 +273,8 @@ class LiveAdaptation(QObject):
     def _show_round(self, result: AdaptResult | str) -> None:
         if isinstance(result, str):  # nothing to learn from yet: said, not shouted
             self.line.setText("live model: " + result.split(": ", 1)[-1])
+            return
+        if result.score_after is None:  # nothing new since the last fit (e.g. images exported): the line stands
             return
         self.last_result = result
         text = result.summary

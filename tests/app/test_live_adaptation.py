@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
 from gcnet_core import init_model  # noqa: E402
 from gcnet_core.adapt.head import Cancelled  # noqa: E402
+from gcnet_core.adapt.job import LiveAdapter  # noqa: E402
 from gcnet_core.files.masks import read_index_mask  # noqa: E402
 from gcnet_core.model.classes import ClassSet  # noqa: E402
 from gcnet_core.predict import running  # noqa: E402
@@ -166,20 +167,29 @@ def test_a_worse_head_is_never_adopted(qtbot, live_window):
     assert project.label_path(UNTOUCHED).read_bytes() == before
 
 
-def test_a_newer_correction_cancels_the_running_round(qtbot, live_window):
+def test_a_newer_correction_cancels_the_running_round(qtbot, live_window, monkeypatch):
+    """The round for a.png is held at its start until a newer job cancels it (the fit itself is
+    real); marking b.png done cancels it and the round that runs to its end sees both."""
     window = live_window
+    real_round, held = LiveAdapter.round, threading.Event()
+
+    def round_held_once(adapter, project, **kwargs):
+        if project.images_with_state("corrected") and not held.is_set():
+            held.set()
+            kwargs["cancel"].wait(30)
+        return real_round(adapter, project, **kwargs)
+
+    monkeypatch.setattr(LiveAdapter, "round", round_held_once)
     cancelled, done = [], []
     window.live.service.cancelled.connect(cancelled.append)
     window.live.service.done.connect(lambda job_id, _result: done.append(job_id))
     label_by_colour(qtbot, window, "a.png", 1, 2)
-    window.open_image("b.png")
-    split = SPLITS["b.png"]
-    draw_polygon(window, [(0, 0), (split - 1, 0), (split - 1, H - 1), (0, H - 1)], 1)
-    draw_polygon(window, [(split, 0), (W - 1, 0), (W - 1, H - 1), (split, H - 1)], 2)
-    window.action_set.done.trigger()  # done while the round for a.png is (about to be) running
+    qtbot.waitUntil(held.is_set, timeout=30000)
+    running = window.live.service.latest
+    label_by_colour(qtbot, window, "b.png", 1, 2)  # a newer correction while that round runs
     settle(qtbot, window)
-    assert cancelled and done and min(cancelled) < max(done)
-    assert window.live.last_result.corrected == 2  # the round that ran to its end saw both
+    assert running in cancelled and running not in done
+    assert window.live.last_result.corrected == 2 and window.live.last_result.adopted
 
 
 def test_service_cancels_the_running_job_for_a_newer_one(qtbot):
