@@ -5,7 +5,8 @@ request at a time and only while nothing else waits there, so a person's own req
 (Pre-segment) never queues behind more than the one pass already running (a torch kernel
 cannot be interrupted). Its plan is rebuilt whenever the current image, the list, the model
 or an image's state changes: the current image first (a coarse preview on a CPU, then the
-full pass), then the next ``ahead`` images in the list's order. The window's ``needs``
+full pass), then the next ``ahead`` images in the list's order; a pass for an image that left
+the plan is taken back if it has not started. The window's ``needs``
 predicate decides which images qualify (never corrected or imported ones). A result made
 with a model other than the selected one is dropped; so is all pending work when the model
 changes. While a training run or a batch holds the machine the scheduler pauses.
@@ -59,7 +60,7 @@ class WorkAhead(QObject):
         self._path_of: Callable[[str], Path] = Path
         service.finished.connect(self._finished)
         service.failed.connect(self._failed_request)
-        service.withdrawn.connect(lambda _request: self._pump())  # a person's request taken back: free sooner
+        service.withdrawn.connect(self._withdrawn)
 
     # -- what the window tells it ------------------------------------------------------------
     @property
@@ -104,7 +105,9 @@ class WorkAhead(QObject):
                     if self._wanted(rel):
                         jobs.append(Job(rel))
         running = self._in_flight[1] if self._in_flight else None
-        if running is not None:  # what runs now is not asked for again
+        if running is not None:
+            if running.rel not in {j.rel for j in jobs}:  # an image the person left: dropped if not started
+                self.service.withdraw(self._in_flight[0])
             jobs = [j for j in jobs if j != running and not (running.rel == j.rel and not running.preview)]
         self._set_plan(jobs)
 
@@ -162,6 +165,12 @@ class WorkAhead(QObject):
         self._in_flight = None
         if config == self._config:  # stale results (another model) are dropped
             self.predicted.emit(result, job.rel)
+        self._pump()
+
+    def _withdrawn(self, request_id: int) -> None:
+        """A request taken back before it started (ours, or a person's): the worker is free."""
+        if self._in_flight is not None and self._in_flight[0] == request_id:
+            self._in_flight = None
         self._pump()
 
     def _failed_request(self, request_id: int, message: str) -> None:

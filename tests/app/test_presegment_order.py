@@ -18,6 +18,7 @@ from gcnet_core.project.store import Project  # noqa: E402
 from test_window import ScriptedPrompter, key, make_folder, make_window, open_and_wait, small_ade  # noqa: E402,F401
 
 from app.workers import inference as inference_worker  # noqa: E402
+from app.workers.workahead import Job  # noqa: E402
 from helpers import WHOLE_ADE  # noqa: E402
 
 NAMES = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")
@@ -67,6 +68,7 @@ def test_esc_cancels_a_presegment_queued_behind_a_background_pass_and_work_ahead
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
     folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
     window = make_window()
+    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
     window.model_panel.select(WHOLE_ADE)
     window.workahead.on_open_action.setChecked(True)
     window.workahead.ahead_action.setChecked(True)
@@ -100,10 +102,10 @@ def test_presegment_shows_the_coarse_preview_before_the_full_result(
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
     folder = make_folder(tmp_path / "photos", names=NAMES[:2], size=(48, 36))
     window = make_window()
+    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
     no_work_ahead(window)
     open_and_wait(qtbot, window, folder, 2)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
-    window.model_panel.set_options("cpu", "auto", False)
     passes.gate.clear()
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: passes.waiting == [("astronaut.png", "preview")], timeout=60000)
@@ -130,6 +132,7 @@ def test_presegmenting_a_corrected_image_asks_before_the_network_runs(
     project.save()
     prompter = ScriptedPrompter(answer=False)
     window = make_window(prompter)
+    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
     no_work_ahead(window)
     open_and_wait(qtbot, window, folder, 2)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
@@ -151,12 +154,12 @@ def test_skipping_on_takes_back_the_left_images_queued_passes_so_the_image_on_sc
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
     folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
     window = make_window()
+    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
     window.model_panel.select(WHOLE_ADE)
     window.workahead.on_open_action.setChecked(False)
     window.workahead.ahead_action.setChecked(False)
     open_and_wait(qtbot, window, folder, 4)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
-    window.model_panel.set_options("cpu", "auto", False)
     qtbot.waitUntil(lambda: settled(window), timeout=60000)
     passes.gate.clear()
     window.workahead.on_open_action.setChecked(True)  # segment each image as it opens, and the next two
@@ -179,11 +182,11 @@ def test_a_presegment_of_an_image_the_person_left_does_not_hold_up_the_next_one(
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
     folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
     window = make_window()
+    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
     window.model_panel.select(WHOLE_ADE)
     no_work_ahead(window)
     open_and_wait(qtbot, window, folder, 4)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
-    window.model_panel.set_options("cpu", "auto", False)
     passes.gate.clear()
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # preview runs, the full pass queues
     qtbot.waitUntil(lambda: passes.waiting == [("astronaut.png", "preview")], timeout=60000)
@@ -196,3 +199,28 @@ def test_a_presegment_of_an_image_the_person_left_does_not_hold_up_the_next_one(
                     timeout=120000)
     assert passes.ran == [("astronaut.png", "preview"), ("rocket.jpg", "preview"), ("rocket.jpg", "full")]
     assert window.session.project.state("astronaut.png") == "new"  # the left image's full pass never ran
+
+
+def test_a_background_pass_queued_behind_the_model_load_is_dropped_when_the_person_moves_on(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes, monkeypatch):
+    loading = threading.Event()  # the model load waits for it: the first pass queues behind the load
+    real_load = inference_worker.init_model
+    monkeypatch.setattr(inference_worker, "init_model", lambda *a, **k: (loading.wait(60), real_load(*a, **k))[1])
+    folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
+    window = make_window()
+    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
+    window.model_panel.select(WHOLE_ADE)
+    window.workahead.on_open_action.setChecked(True)
+    window.workahead.ahead_action.setChecked(False)
+    open_and_wait(qtbot, window, folder, 4)
+    try:
+        window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
+        assert window.workahead.scheduler.running == Job("astronaut.png", preview=True)  # submitted, not started
+        for _ in range(3):
+            key(window, Qt.Key.Key_D)
+        assert window.session.current == "rocket.jpg"
+    finally:
+        loading.set()
+    qtbot.waitUntil(lambda: settled(window) and window.session.project.state("rocket.jpg") == "predicted",
+                    timeout=120000)
+    assert passes.ran == [("rocket.jpg", "preview"), ("rocket.jpg", "full")]  # nothing for the images left
