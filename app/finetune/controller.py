@@ -287,8 +287,8 @@ class FinetuneController(QObject):
             return
         window.flush()
         if self.corrected_count() == 0:
-            window.prompter.information("Fine-tune", "Correct at least one image first: fine-tuning "
-                                        "learns from the images marked corrected.")
+            window.prompter.information("Fine-tune", "Mark at least one corrected image done (Ctrl+D) first: "
+                                        "fine-tuning learns from the images marked done.")
             return
         choice = self.starting_choice()
         config = dataclasses.replace(window.model_panel.config(), name=choice.name, checkpoint=choice.checkpoint,

@@ -360,7 +360,7 @@ class FinetunePanel(QDockWidget):
         self.base_label = QLabel(wordWrap=True)
         self.form = SettingsForm(settings)
         self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Fine-tune the selected model on the corrected images, in the background")
+        self.start_button.setToolTip("Fine-tune the selected model on the images marked done, in the background")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop after the current iteration; the checkpoint is kept for Resume")
         self.resume_button = QPushButton("Resume")
@@ -377,8 +377,8 @@ class FinetunePanel(QDockWidget):
         self.comparison = ComparisonTable()
         self.comparison.setVisible(False)
         self.resegment_button = QPushButton("Re-segment uncorrected images")
-        self.resegment_button.setToolTip("Run the selected model over every image not corrected yet "
-                                         "(corrected masks are never touched)")
+        self.resegment_button.setToolTip("Run the selected model over every new or pre-segmented image "
+                                         "(images a person edited or marked done are never touched)")
         self.resegment_button.clicked.connect(self.resegmentRequested)
         self.versions = VersionList()
 
@@ -431,7 +431,7 @@ class FinetunePanel(QDockWidget):
     def set_data(self, corrected: int, held_out: int, total: int) -> None:
         share = f", {held_out} held out to measure it" if held_out else \
             (" (4 or more are needed to hold some out for a before/after score)" if corrected else "")
-        self.data_label.setText(f"<b>{corrected}</b> corrected of {total} images{share}")
+        self.data_label.setText(f"<b>{corrected}</b> marked done of {total} images{share}")
 
     def show_estimate(self, text: str) -> None:
         """How long Start would take (or why that is not known yet), beside the Start button."""

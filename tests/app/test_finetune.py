@@ -104,7 +104,7 @@ def test_fine_tune_publish_select_resegment(qtbot, window, tmp_path):
     ft, panel = window.finetune, window.finetune.panel
     project = window.session.project
     corrected = label_bytes(project)
-    assert "<b>12</b> corrected of 14 images, 1 held out" in panel.data_label.text()  # 10 % by default
+    assert "<b>12</b> marked done of 14 images, 1 held out" in panel.data_label.text()  # 10 % by default
     assert "random start" in panel.base_label.text()
     panel.form.set_settings(FinetuneSettings(iters=8, batch_size=4, crop=(16, 16), lr=0.03, val_share=0.25,
                                              val_interval=8, device="cpu", workers=0))
@@ -262,7 +262,7 @@ def test_no_corrected_images_means_nothing_to_train(qtbot, window):
         window.files.model.set_state(rel, "new")
     window.finetune.panel.start_button.click()
     assert not window.finetune.process.running
-    assert "Correct at least one image" in window.prompter.infos[-1]
+    assert "Mark at least one corrected image done" in window.prompter.infos[-1]
 
 
 def test_interactive_prediction_records_uncertainty_and_the_device(qtbot, window):
