@@ -1,6 +1,7 @@
 """Live adaptation timings (gcnet_core/adapt) at the ADE20K R50 size, on this machine's CPU.
 
-    nice -n 19 .venv/bin/python benchmarks/adapt_bench.py [--sizes 5 20 50] [--threads 2] [--network]
+    nice -n 19 .venv/bin/python benchmarks/adapt_bench.py [--sizes 5 20 50] [--repeat 3]
+        [--candidates threads=2 threads=1 ...] [--network]
 
 A project of 770x512 synthetic scenes (six known ADE20K classes and one the model does not
 know) is written to a temporary folder, and each image gets a 512x64x97 float16 feature map
@@ -9,14 +10,20 @@ the network's own features cost one pass each, which ``--network`` times once). 
 each number of corrected images:
 
 - ``cold``: one ``adapt_project`` round that has seen nothing (held-out folds + final fit;
-  what ``gcnet adapt`` does once its features are cached);
+  what ``gcnet adapt`` does once its features are cached, and the window's first round);
 - ``live``: the round after one more image is corrected, the earlier images' pixel samples
   kept (what the window runs after each correction): fit without the new image, score it,
-  fit on all;
+  and, when adopted, fit on all; ``adopted``: that round with the fit on all counted
+  whether or not this round adopted it (``+fit``: that fit alone);
 - ``relabel``: one untouched image re-labelled from its cached features (project head, and a
   151-row head: every ADE20K class plus the new one);
 - ``stroke``: a scribble of the new class on the current image, re-fitted with it and the
   current image re-labelled.
+
+A candidate is a setting of the fit (``threads=N``: torch threads; ``samples=N``:
+``head.MAX_FIT_SAMPLES``; ``iterations=N``: ``head.MAX_ITERATIONS``); the first is the one
+the goals are read on. On a shared machine the candidates take turns within each repeat, and
+each figure is the median (min-max) over the repeats.
 
 Goals (2 CPU cores): live adaptation <= 3 s for 50 corrected images, re-labelling <= 50 ms,
 stroke to refreshed image <= 1 s.
@@ -38,7 +45,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gcnet_core.adapt.head import model_head, relabel  # noqa: E402
+from gcnet_core.adapt import head  # noqa: E402
+from gcnet_core.adapt.head import fit_head, initial_head, model_head, relabel  # noqa: E402
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, adapt_project, fit_with_scribble,  # noqa: E402
                                   load_corrected)
 from gcnet_core.model.build import build_model  # noqa: E402
@@ -84,28 +92,91 @@ def synthetic_features(labels: np.ndarray, prototypes: np.ndarray, rng: np.rando
 
 
 def timed(function, repeat: int = 1) -> tuple[float, object]:
-    """(median wall-clock seconds, result); the CPU seconds of the last call go to CPU_SECONDS.
-    On a shared machine the CPU time is the steadier figure (it does not count waiting)."""
-    times, result = [], None
+    """(median wall-clock seconds, result); the median CPU seconds go to CPU_SECONDS. On a
+    shared machine the CPU time is the steadier figure: it does not count waiting for a core."""
+    times, cpu_times, result = [], [], None
     for _ in range(repeat):
         start, cpu = time.perf_counter(), time.process_time()
         result = function()
         times.append(time.perf_counter() - start)
-        CPU_SECONDS[0] = time.process_time() - cpu
+        cpu_times.append(time.process_time() - cpu)
+    CPU_SECONDS[0] = statistics.median(cpu_times)
     return statistics.median(times), result
 
 
 CPU_SECONDS = [0.0]
 
 
-def cpu() -> str:
-    return f"cpu {CPU_SECONDS[0]:.2f} s"
+def timed_cpu(function, repeat: int = 1) -> tuple[float, float, object]:
+    """(wall seconds, CPU seconds, result) of :func:`timed`."""
+    seconds, result = timed(function, repeat)
+    return seconds, CPU_SECONDS[0], result
+
+
+def spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    """median (min-max) of ``values`` times ``scale``."""
+    values = [v * scale for v in values]
+    return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def parse_candidate(text: str) -> dict[str, int]:
+    """``threads=2,samples=5000`` -> {"threads": 2, "samples": 5000}."""
+    settings = {}
+    for part in filter(None, text.split(",")):
+        key, _, value = part.partition("=")
+        if key not in ("threads", "samples", "iterations") or not value.isdigit() or int(value) < 1:
+            raise argparse.ArgumentTypeError(f"{part!r}: a candidate is threads=N, samples=N or iterations=N")
+        settings[key] = int(value)
+    return settings
+
+
+def use_candidate(settings: dict[str, int], threads: int) -> None:
+    torch.set_num_threads(settings.get("threads", threads))
+    head.MAX_FIT_SAMPLES = settings.get("samples", DEFAULT_SAMPLES)
+    head.MAX_ITERATIONS = settings.get("iterations", DEFAULT_ITERATIONS)
+
+
+DEFAULT_SAMPLES, DEFAULT_ITERATIONS = head.MAX_FIT_SAMPLES, head.MAX_ITERATIONS
+
+
+def round_figures(project, model, cache, extractor, keys, paths, size: int, untouched: Path) -> dict:
+    """Seconds of the cold round on ``size`` corrected images, the live round after one more
+    (and the fit on all that an adopting round adds), and one re-label."""
+    for path in paths[:size]:
+        project.set_state(path, "corrected")
+    for path in paths[size:]:
+        project.set_state(path, "predicted")
+    memory = AdaptMemory()
+    cold_s, cold_cpu, cold = timed_cpu(lambda: adapt_project(project, model, cache, extractor=extractor,
+                                                             memory=memory, keys=keys))
+    project.set_state(paths[size], "corrected")  # one more correction: the live round
+    live_s, live_cpu, live = timed_cpu(lambda: adapt_project(project, model, cache, current=cold.head,
+                                                             extractor=extractor, memory=memory, keys=keys))
+    corrected = load_corrected(project, extractor, cache, keys, [])
+    conv_seg = model.network.decode_head.conv_seg
+    classes = tuple(project.classes.names)
+
+    def fit_on_all():
+        chosen = [memory.samples(image, len(classes))[0] for image in corrected]
+        start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes, chosen)
+        return fit_head(start, chosen, warm=cold.head)
+
+    fit_s, fit_cpu, _ = timed_cpu(fit_on_all)
+    features = cache.get(keys.of(untouched), extractor.version)
+    relabel_s, relabel_cpu, _ = timed_cpu(lambda: relabel(live.head, features), repeat=5)
+    extra = (0.0, 0.0) if live.adopted else (fit_s, fit_cpu)
+    return {"cold": cold_s, "live": live_s, "adopted": live_s + extra[0], "fit": fit_s, "relabel": relabel_s,
+            "cold cpu": cold_cpu, "live cpu": live_cpu, "adopted cpu": live_cpu + extra[1], "fit cpu": fit_cpu,
+            "relabel cpu": relabel_cpu, "summary": live.summary}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 20, 50])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads where a candidate does not say")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of every candidate, taking turns")
+    parser.add_argument("--candidates", type=parse_candidate, nargs="+", default=[{}],
+                        help="fit settings to compare, e.g. threads=2 threads=1 samples=5000,threads=1")
     parser.add_argument("--network", action="store_true", help="also time one R50 pass with and without "
                                                                "keeping its features")
     args = parser.parse_args(argv)
@@ -122,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     prototypes = np.abs(rng.normal(0.6, 0.5, (len(classes), 512))).astype(np.float32)
     cache, keys = FeatureCache(None, memory_mb=4096), ContentKeys()
     total = max(args.sizes) + 1 + 3
+    names = [",".join(f"{k}={v}" for k, v in c.items()) or f"threads={args.threads}" for c in args.candidates]
     print(f"ADE20K R50 features of 770x512 images: 512x64x97 float16 = {512 * 64 * 97 * 2 / 2**20:.1f} MiB each; "
-          f"torch threads {args.threads}")
+          f"candidates {', '.join(names)}; {args.repeat} runs each, taking turns; median (min-max) seconds")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         project = Project.create(root, classes)
@@ -138,29 +210,42 @@ def main(argv: list[str] | None = None) -> int:
         untouched = paths[-3:]
         if args.network:
             network_figures(network, extractor, scene(0)[0])
+        runs = {(name, size): [] for name in names for size in args.sizes}
+        for _ in range(args.repeat):
+            for name, settings in zip(names, args.candidates):
+                use_candidate(settings, args.threads)
+                for size in args.sizes:
+                    runs[name, size].append(round_figures(project, model, cache, extractor, keys, paths, size,
+                                                          untouched[0]))
         for size in args.sizes:
-            for path in paths[:size]:
-                project.set_state(path, "corrected")
-            for path in paths[size:]:
-                project.set_state(path, "predicted")
-            memory = AdaptMemory()
-            cold_s, cold = timed(lambda: adapt_project(project, model, cache, extractor=extractor, memory=memory,
-                                                       keys=keys))
-            cold_cpu = cpu()
-            project.set_state(paths[size], "corrected")  # one more correction: the live round
-            live_s, live = timed(lambda: adapt_project(project, model, cache, current=cold.head,
-                                                       extractor=extractor, memory=memory, keys=keys))
-            live_cpu = cpu()
-            features = cache.get(keys.of(untouched[0]), extractor.version)
-            relabel_s, _ = timed(lambda: relabel(live.head, features), repeat=5)
-            print(f"{size:3d} corrected: cold round {cold_s:5.2f} s ({cold_cpu}, adopted {cold.adopted}); "
-                  f"live round after image {size + 1}: {live_s:5.2f} s ({live_cpu}, adopted {live.adopted}); "
-                  f"relabel {relabel_s * 1000:4.0f} ms ({cpu()}); {live.summary}")
+            for name in names:
+                figures = runs[name, size]
+                for clock in ("", " cpu"):
+                    column = {key: [f[key + clock] for f in figures] for key in ("cold", "live", "adopted", "fit",
+                                                                                   "relabel")}
+                    print(f"{size:3d} corrected, {name + (clock or ' wall'):24}: cold {spread(column['cold'])} s; "
+                          f"live after image {size + 1} {spread(column['live'])} s, adopted "
+                          f"{spread(column['adopted'])} s (+fit {spread(column['fit'])} s); relabel "
+                          f"{spread(column['relabel'], 1000, 0)} ms")
+            print(f"    {figures[-1]['summary']}")
+        use_candidate(args.candidates[0], args.threads)
+        features = cache.get(keys.of(untouched[0]), extractor.version)
         conv_seg = network.decode_head.conv_seg
         every = model_head(conv_seg.weight, conv_seg.bias, entry.classes.names, entry.classes.names)
-        wide_s, _ = timed(lambda: relabel(every, features), repeat=5)
-        print(f"relabel with a 150-row head (every ADE20K class): {wide_s * 1000:.0f} ms per 770x512 image ({cpu()})")
+        wide = [timed_cpu(lambda: relabel(every, features))[:2] for _ in range(5)]
+        print(f"relabel with a 150-row head (every ADE20K class): {spread([w for w, _ in wide], 1000, 0)} ms per "
+              f"770x512 image (cpu {spread([c for _, c in wide], 1000, 0)} ms)")
         stroke_figures(project, model, cache, extractor, keys, classes, untouched[1])
+        largest = max(args.sizes)
+        goal_run = runs[names[0], largest]
+        for clock in ("", " cpu"):
+            adopted = statistics.median(f["adopted" + clock] for f in goal_run)
+            cold = statistics.median(f["cold" + clock] for f in goal_run)
+            relabel_ms = 1000 * statistics.median(f["relabel" + clock] for f in goal_run)
+            print(f"goals ({names[0]}, {largest} corrected, {clock.strip() or 'wall'} seconds): live round adopting "
+                  f"{adopted:.2f} s (<= 3 s: {'met' if adopted <= 3 else 'missed'}), cold round {cold:.2f} s "
+                  f"({'met' if cold <= 3 else 'missed'}); relabel {relabel_ms:.0f} ms (<= 50 ms: "
+                  f"{'met' if relabel_ms <= 50 else 'missed'})")
     return 0
 
 
@@ -179,14 +264,14 @@ def stroke_figures(project, model, cache, extractor, keys, classes, current: Pat
         scribble[row - 4:row + 4, cols.min() + 10:cols.max() - 10] = len(classes) - 1
 
     def refresh():
-        head = fit_with_scribble(model, classes.names, others, memory, features, scribble, budget_s=0.6)
-        return relabel(head, features)
+        fitted = fit_with_scribble(model, classes.names, others, memory, features, scribble, budget_s=0.6)
+        return relabel(fitted, features)
 
-    seconds, refreshed = timed(refresh, repeat=3)
+    seconds, cpu, refreshed = timed_cpu(refresh, repeat=3)
     blob = labels == len(classes) - 1
     iou = ((refreshed == len(classes) - 1) & blob).sum() / max(1, ((refreshed == len(classes) - 1) | blob).sum())
     print(f"stroke of a new class on the current image (+ 20 corrected images' samples): re-fit and re-label "
-          f"{seconds:.2f} s ({cpu()}), new class IoU on that image {iou:.2f}")
+          f"{seconds:.2f} s (cpu {cpu:.2f} s), new class IoU on that image {iou:.2f}")
 
 
 def network_figures(network, extractor, image: np.ndarray) -> None:
@@ -206,10 +291,8 @@ def network_figures(network, extractor, image: np.ndarray) -> None:
 
     logits_only()
     plain, _ = timed(logits_only, repeat=3)
-    plain_cpu = cpu()
     kept, _ = timed(with_features, repeat=3)
-    print(f"R50 pass at 770x512: {plain:.2f} s ({plain_cpu}); with the features kept (float16 copy): {kept:.2f} s "
-          f"({cpu()})")
+    print(f"R50 pass at 770x512: {plain:.2f} s; with the features kept (float16 copy): {kept:.2f} s")
 
 
 if __name__ == "__main__":

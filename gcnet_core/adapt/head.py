@@ -121,18 +121,21 @@ def pixel_taps(feature_map: FeatureMap, axis: int) -> tuple[np.ndarray, np.ndarr
 
 
 def features_at(feature_map: FeatureMap, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """[n, 512] float32 features at original pixels (rows[i], cols[i]), bilinear as the logits."""
+    """[n, 512] float32 features at original pixels (rows[i], cols[i]), bilinear as the logits.
+
+    The grid cells the pixels mix are gathered once, channels last (a pixel's 512 values
+    then lie together), and each tap adds its weighted cells."""
     row_index, row_weight = pixel_taps(feature_map, 0)
     col_index, col_weight = pixel_taps(feature_map, 1)
-    grid = feature_map.features.transpose(1, 2, 0)  # (h, w, 512): one gather per tap pair
-    out = np.zeros((len(rows), grid.shape[2]), np.float32)
-    for a in range(row_index.shape[1]):
-        for b in range(col_index.shape[1]):
-            weights = (row_weight[rows, a] * col_weight[cols, b]).astype(np.float32)
-            used = weights > 0
-            if used.any():
-                picked = grid[row_index[rows[used], a], col_index[cols[used], b]]
-                out[used] += weights[used, None] * picked
+    channels, _, width = feature_map.features.shape
+    cells = (row_index[rows][:, :, None] * width + col_index[cols][:, None, :]).reshape(len(rows), -1)
+    weights = (row_weight[rows][:, :, None] * col_weight[cols][:, None, :]).reshape(len(rows), -1)
+    used, inverse = np.unique(cells, return_inverse=True)
+    table = np.take(feature_map.features.reshape(channels, -1), used, axis=1).astype(np.float32).T.copy()
+    inverse, weights = inverse.reshape(cells.shape), weights.astype(np.float32)
+    out = np.zeros((len(rows), channels), np.float32)
+    for tap in range(cells.shape[1]):
+        out += weights[:, tap, None] * table[inverse[:, tap]]
     return out
 
 
@@ -158,9 +161,7 @@ def image_samples(feature_map: FeatureMap, labels: np.ndarray, edited: np.ndarra
     flat = labels.reshape(-1)
     edited_flat = edited.reshape(-1) if edited is not None else np.zeros(flat.shape, bool)
     chosen, weights = [], []
-    for class_id in np.unique(flat):
-        if class_id >= num_classes:
-            continue
+    for class_id in np.flatnonzero(np.bincount(flat, minlength=num_classes)[:num_classes]):
         pixels = np.flatnonzero(flat == class_id)
         marked = edited_flat[pixels]
         from_edited = _pick(rng, pixels[marked], per_class // 2)
@@ -214,20 +215,18 @@ def initial_head(weight: torch.Tensor, bias: torch.Tensor, model_classes: Sequen
     known = {class_key(name): i for i, name in enumerate(model_classes)}
     out_w = np.zeros((len(project_classes), model_rows.shape[1]), np.float32)
     out_b = np.full(len(project_classes), DISABLED_BIAS, np.float32)
-    features = (np.concatenate([s.features for s in samples]).astype(np.float32) if samples
-                else np.zeros((0, out_w.shape[1]), np.float32))
-    labels = np.concatenate([s.labels for s in samples]) if samples else np.zeros(0, np.int64)
-    overall = features.mean(0) if len(features) else None
+    new = any(class_key(name) not in known for name in project_classes)  # only their rows need the means
+    sums, counts = _class_sums(samples if new else [], len(project_classes), model_rows.shape[1])
+    total, everything = sums.sum(0), int(counts.sum())
     for class_id, name in enumerate(project_classes):
         if class_key(name) in known:
             out_w[class_id], out_b[class_id] = model_rows[known[class_key(name)]], model_bias[known[class_key(name)]]
             continue
-        mine = features[labels == class_id]
-        if not len(mine):
+        if not counts[class_id]:
             continue
-        mean = mine.mean(0)
-        others = features[labels != class_id]
-        direction = mean - (others.mean(0) if len(others) else overall)
+        mean = sums[class_id] / counts[class_id]
+        rest = everything - counts[class_id]
+        direction = mean - ((total - sums[class_id]) / rest if rest else total / everything)
         scale = float(direction @ direction)
         if scale <= 1e-12:
             continue
@@ -237,15 +236,28 @@ def initial_head(weight: torch.Tensor, bias: torch.Tensor, model_classes: Sequen
     return LinearHead(out_w, out_b, tuple(project_classes), np.arange(len(project_classes), dtype=np.uint8))
 
 
+def _class_sums(samples: Sequence[Samples], num_classes: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """([K, channels] float32 sum of the samples' features per class, [K] counts): one
+    matrix product instead of a mask over every sample per class."""
+    labels = np.concatenate([s.labels for s in samples]) if samples else np.zeros(0, np.int64)
+    inside = labels < num_classes
+    if not inside.any():
+        return np.zeros((num_classes, channels), np.float32), np.zeros(num_classes, np.int64)
+    features = torch.from_numpy(np.concatenate([s.features for s in samples])[inside]).float()
+    onehot = F.one_hot(torch.from_numpy(labels[inside]), num_classes).float()
+    return (onehot.T @ features).numpy(), np.bincount(labels[inside], minlength=num_classes)
+
+
 def fit_head(start: LinearHead, samples: Sequence[Samples], *, warm: LinearHead | None = None,
-             regularisation: float = REGULARISATION, max_iterations: int = MAX_ITERATIONS,
+             regularisation: float = REGULARISATION, max_iterations: int | None = None,
              budget_s: float | None = None, cancel: threading.Event | None = None) -> LinearHead:
     """Minimise weighted cross-entropy + ``regularisation`` * |W - W0|^2 / 2 from ``start`` (W0),
     in features scaled to unit root-mean-square per channel (so the pull is scale-free).
 
     Only the rows of labelled classes and of classes the start predicts on the samples move
     (the others cannot change a labelled pixel's loss much). At most :data:`MAX_FIT_SAMPLES`
-    pixels are used, the same number per class where they are more. ``warm``: a head with the
+    pixels are used, the same number per class where they are more; at most ``max_iterations``
+    (default :data:`MAX_ITERATIONS`) L-BFGS steps are taken. ``warm``: a head with the
     same rows to start the iterations from (a fit on nearly the same images converges in a few);
     ``budget_s`` bounds the time (the best point so far is kept); ``cancel`` raises
     :class:`Cancelled`.
@@ -290,7 +302,7 @@ def fit_head(start: LinearHead, samples: Sequence[Samples], *, warm: LinearHead 
     theta = w0.clone()
     if warm is not None and warm.rows == start.rows:
         theta = torch.cat([torch.from_numpy(warm.weight)[index] * scale, torch.from_numpy(warm.bias)[index, None]], 1)
-    theta = lbfgs(loss_and_gradient, theta, max_iterations,
+    theta = lbfgs(loss_and_gradient, theta, MAX_ITERATIONS if max_iterations is None else max_iterations,
                   stop=lambda: deadline is not None and time.perf_counter() > deadline)
     new_w, new_b = start.weight.copy(), start.bias.copy()
     new_w[active] = (theta[:, :-1] / scale).numpy()
