@@ -37,6 +37,7 @@ def test_undoing_everything_gives_back_the_opening_state_or_new():
     # the pre-segmentation was undone too, through a history that lost its bottom
     assert change("predicted", labelled=False) == "new"
     assert change("predicted", labelled=False, edited=True) == "edited"
+    assert change("edited") == "predicted"  # marked not done, then every stroke undone: the model's labels
 
 
 def test_only_done_images_count_as_done_and_not_done_keeps_a_persons_pixels():

@@ -308,3 +308,15 @@ def test_imported_and_exported_images_forget_the_models_uncertainty(session):
     project.set_uncertainty("d.png", 0.2)
     session.mark_exported([project.root / "d.png"])  # not done: exporting leaves it as it is
     assert project.state("d.png") == "edited" and project.uncertainty("d.png") == 0.2
+
+
+def test_undoing_every_stroke_after_not_done_gives_back_the_opening_state(session):
+    doc = open_blank(session)
+    session.apply_prediction("a.png", model_output(session))
+    session.show("a.png", doc, "predicted")  # as opened: pre-segmented
+    doc.paint_disc((1, 1), None, 1, 0)
+    session.mark_done("a.png", True)
+    session.mark_done("a.png", False)
+    assert session.project.state("a.png") == "edited"
+    doc.undo()
+    assert session.save_current() and session.project.state("a.png") == "predicted"  # no stroke left

@@ -158,8 +158,8 @@ class AnnotationSession:
         state = "corrected" if done else image_states.not_done(has_mask, edited)
         if state != self.project.state(rel):
             self._set_state(rel, state)
-        if rel == self.current:
-            self._opened_state = state  # undoing back to here keeps the person's choice
+        if rel == self.current and (done or self._opened_state in image_states.DONE_STATES):
+            self._opened_state = state  # undoing back to the opening keeps the person's choice
         self.save_project()
         title = image_states.TITLES[state]
         self.tell(f"{rel} marked {title}" if done else f"{rel} is not done any more ({title})")

@@ -65,9 +65,9 @@ def after_change(opened: str, *, at_opening: bool, person_changed: bool, edited_
 
     A person's change makes a new or pre-segmented image edited (not done: only the person
     says that); a done image stays done, an edited exported one is done but needs a new
-    export (corrected). Model changes only make a new image predicted; an image left with
-    nothing labelled and no person's pixels is new again (undoing everything, the
-    pre-segmentation included).
+    export (corrected). Model changes only make a new image predicted, and an edited one whose
+    person's changes are all undone predicted again; an image left with nothing labelled and
+    no person's pixels is new again (undoing everything, the pre-segmentation included).
     """
     if opened not in STATES:
         raise ValueError(f"unknown state {opened!r}; expected one of {STATES}")
@@ -77,7 +77,7 @@ def after_change(opened: str, *, at_opening: bool, person_changed: bool, edited_
         return "corrected" if opened in DONE_STATES else "edited"
     if not labelled:
         return "new"
-    return after_prediction(opened)
+    return "predicted" if opened == "edited" else after_prediction(opened)  # nothing of theirs is left
 
 
 def not_done(has_mask: bool, edited_pixels: bool) -> str:
