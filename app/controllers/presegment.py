@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel
 
 from gcnet_core.project.session import AnnotationSession
 
+from app.controllers.preview_step import PreviewStep
 from app.controllers.workahead import WorkAheadController, runs_on_gpu
 from app.panels.model_panel import ModelPanel
 from app.workers.inference import InferenceResult, InferenceService, ModelConfig
@@ -42,7 +43,7 @@ class PresegmentController(QObject):
         self.request: int | None = None  # the full pass being waited for
         self.preview_request: int | None = None  # its coarse preview, while that runs
         self.asked = False  # the person said yes to replacing their labels' unedited pixels
-        self._preview_step: int | None = None  # the undo depth right after the preview was applied
+        self._preview = PreviewStep()  # the full result replaces the preview's undo step
         self._image: str | None = None  # the image the requests are for
         self.last_seconds: float | None = None  # the network's time of the last one
         self._generation = 0  # one per Pre-segment: a result of an earlier (cancelled) one is dropped
@@ -81,7 +82,8 @@ class PresegmentController(QObject):
             if session.current != rel or self.request is not None:
                 return  # the person moved on while the checkpoint downloaded
             self._generation += 1
-            self.asked, self._preview_step, self._image = asked, None, rel
+            self.asked, self._image = asked, rel
+            self._preview.shown(None)
             if not runs_on_gpu(config):  # a GPU gives the full result about as fast
                 self.preview_request = self._submit(path, config, preview=True)
             self.request = self._submit(path, config)
@@ -155,10 +157,10 @@ class PresegmentController(QObject):
         prediction = session.prediction(result.labels, result.confidence, result.rankings, result.classes,
                                         result.config.model_id, preview=result.preview)
         if not result.preview:
-            self._take_back_preview()
+            self._preview.take_back(session.document)
         applied = session.apply_prediction(rel, prediction, asked=self.asked)
-        if result.preview and applied and session.document is not None:
-            self._preview_step = session.document.undo_count
+        if result.preview and applied:
+            self._preview.shown(session.document)
         load = f" (+{result.load_seconds:.1f} s loading the model)" if result.load_seconds else ""
         if result.preview:
             if applied:
@@ -167,14 +169,6 @@ class PresegmentController(QObject):
             session.tell(f"Pre-segmented {rel} in {result.seconds:.2f} s{load}")
         else:
             session.tell(f"Prediction kept aside (used by relabel/accept tools): {applied.refused}{load}")
-
-    def _take_back_preview(self) -> None:
-        """The full result replaces the preview's undo step, so one Pre-segment is one Ctrl+Z
-        (only while that step is still the last one: nothing the person did is undone)."""
-        doc, step, self._preview_step = self.session.document, self._preview_step, None
-        if doc is not None and step is not None and doc.preview and not doc.in_stroke \
-                and doc.undo_count == step and not doc.can_redo:
-            doc.undo()
 
     def _failed(self, request_id: int, message: str) -> None:
         if not self._current(request_id):

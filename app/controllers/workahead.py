@@ -21,6 +21,7 @@ from gcnet_core.project.session import AnnotationSession
 from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import get_entry
 
+from app.controllers.preview_step import PreviewStep
 from app.panels.file_list import FileListDock
 from app.settings.store import AppSettings
 from app.workers.inference import InferenceResult, InferenceService, ModelConfig
@@ -51,6 +52,7 @@ class WorkAheadController(QObject):
                 action.setChecked(settings.get(name))
         self._warmed: ModelConfig | None = None  # the model last loaded ahead of use
         self._declined: str | None = None  # the open image whose pre-segment the person cancelled
+        self._preview = PreviewStep()  # the open image's full result replaces its preview's undo step
         session.events.connect("image_opened", self._opened)
 
     def _opened(self, rel: str) -> None:
@@ -144,7 +146,12 @@ class WorkAheadController(QObject):
                                         result.config.model_id, preview=result.preview)
         if rel == session.current:
             if session.document is not None:  # not an image that could not be opened
-                self._show(rel, result, session.apply_prediction(rel, prediction, wanted=wanted))
+                if not result.preview:
+                    self._preview.take_back(session.document)
+                permission = session.apply_prediction(rel, prediction, wanted=wanted)
+                if result.preview and permission:
+                    self._preview.shown(session.document)
+                self._show(rel, result, permission)
         elif self.needs(rel):
             session.apply_prediction(rel, prediction, wanted=wanted)
         self.replan()

@@ -224,3 +224,22 @@ def test_a_background_pass_queued_behind_the_model_load_is_dropped_when_the_pers
     qtbot.waitUntil(lambda: settled(window) and window.session.project.state("rocket.jpg") == "predicted",
                     timeout=120000)
     assert passes.ran == [("rocket.jpg", "preview"), ("rocket.jpg", "full")]  # nothing for the images left
+
+
+def test_work_aheads_preview_and_full_result_on_the_open_image_are_one_undo_step(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
+    folder = make_folder(tmp_path / "photos", names=NAMES[:2], size=(48, 36))
+    window = make_window()
+    window.model_panel.set_options("cpu", "auto", False)
+    window.model_panel.select(WHOLE_ADE)
+    window.workahead.on_open_action.setChecked(True)
+    window.workahead.ahead_action.setChecked(False)
+    open_and_wait(qtbot, window, folder, 2)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
+    qtbot.waitUntil(lambda: settled(window) and window.session.project.state("astronaut.png") == "predicted",
+                    timeout=60000)
+    assert passes.ran == [("astronaut.png", "preview"), ("astronaut.png", "full")]
+    doc = window.session.document
+    assert doc.undo_count == 1 and not doc.preview
+    key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert doc.at_opening
