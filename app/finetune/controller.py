@@ -175,8 +175,8 @@ class FinetuneController(QObject):
         named = choice.title or choice.label
         title = f"{named} (on {zoo})" if named else f"{zoo} (model zoo)"
         if choice != selected:
-            title += (f" — the selected “{selected.title or selected.label}” scored no better than it, so "
-                      "training starts from the best model so far")
+            title += (f" — the selected “{selected.title or selected.label}” never scored better than it, "
+                      "so training starts from this best model so far")
         self.panel.set_base(title)
         self._apply_device_defaults()
         self.refresh_versions()

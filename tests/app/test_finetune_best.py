@@ -92,7 +92,7 @@ def test_a_worse_run_is_listed_never_selected_and_never_trained_from(qtbot, wind
 
     # a person selects the worse version by hand: Start still trains from the better one
     assert ft.use_version(worse.id) and model_panel.choice().label == worse.id
-    assert good.name in ft.panel.base_label.text() and "scored no better" in ft.panel.base_label.text()
+    assert good.name in ft.panel.base_label.text() and "never scored better" in ft.panel.base_label.text()
     arguments = next_run_start(qtbot, ft, monkeypatch)
     assert arguments[arguments.index("--checkpoint") + 1] == str(good.checkpoint)
     assert ft.run.base_label == good.id and "--val-at-start" in arguments  # compared with the best model
