@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         model.configChanged.connect(self._config_changed)
         model.configChanged.connect(lambda _config: self.workahead.replan())
         model.configChanged.connect(self.models.config_changed)
+        model.configChanged.connect(lambda _config: self.live.model_changed())
         self.finetune.runEnded.connect(lambda _end: self.workahead.replan())
         self.finetune.runEnded.connect(lambda _end: self.live.machine_changed())
         self.finetune.process.event.connect(lambda _event: self.live.machine_changed())  # a run holds the machine

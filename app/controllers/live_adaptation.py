@@ -128,10 +128,15 @@ class LiveAdaptation(QObject):
         project = self.session.project
         if project is not None and project is not self._project:  # a folder opened: learn from its done images
             self._project = project
-            if project.images_with_state(*DONE_STATES):
-                self.want_round()
+            self.model_changed()
         if self._done_changed:
             self._done_changed = False
+            self.want_round()
+
+    def model_changed(self) -> None:
+        """Another model (or folder): a live model of its own from the done images, if any."""
+        project = self.session.project
+        if project is not None and project.images_with_state(*DONE_STATES):
             self.want_round()
 
     def _classes_changed(self, _classes, _renumbered) -> None:
