@@ -75,6 +75,9 @@ class WelcomeDialog(QDialog):
         layout.addWidget(self.text)
         layout.addWidget(buttons)
         self.setMinimumWidth(560)
+        # a word-wrapped label's height depends on its width, which a top-level dialog does not
+        # ask for: without this the last paragraph is cut off
+        self.setMinimumHeight(layout.totalHeightForWidth(560))
 
 
 def show_welcome(parent: QWidget | None, keys: Mapping[str, str]) -> WelcomeDialog:

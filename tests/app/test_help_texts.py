@@ -24,17 +24,23 @@ from test_window import make_window  # noqa: E402,F401 (a fixture)
 def test_the_welcome_names_the_keys_the_actions_have_now_and_where_work_is_kept(qtbot, make_window):
     window = make_window()
     keys = window.action_keys()
-    text = window.show_welcome().text.text()
+    welcome = window.show_welcome()
+    qtbot.waitExposed(welcome)
+    assert welcome.text.height() >= welcome.text.heightForWidth(welcome.text.width())  # no paragraph cut off
+    text = welcome.text.text()
     for name in set(WELCOME_KEYS) - {"next", "previous"}:
         assert keys[name] and (f"({keys[name]})" in text or f"({keys[name]};" in text), name
     assert f"{keys['next']} / {keys['previous']} go to the next / previous image" in text
     assert "beside your images" not in text and "labels/" not in text  # masks live under .gcnet/, leave by export
     assert ".gcnet/" in text and "Export" in text and "Mark Image Done" in text
+    welcome.close()
 
     window.preferences.shortcuts.set("done", QKeySequence("Ctrl+Shift+D"))  # as Preferences changes it
     window.preferences.shortcuts.set("next", QKeySequence("L"))
     window.preferences.shortcuts.set("larger_brush", QKeySequence("Ctrl+Up"))
-    text = window.show_welcome().text.text()
+    again = window.show_welcome()
+    text = again.text.text()
+    again.close()
     assert "(Ctrl+Shift+D)" in text and "(Ctrl+D)" not in text and "L / A go to the next" in text
     assert window.action_set.done.toolTip().endswith("(Ctrl+Shift+D)")  # tooltips follow the keys too
     assert window.files.next_button.toolTip() == "Next Image (L, PgDown)"
