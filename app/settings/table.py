@@ -117,7 +117,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("live_adaptation", "adapt/live", bool, True,
             description="Re-fit the model's classifier on your done images as you work, keep it only when it "
                         "scores better on images it was not fitted on, and re-label the untouched images"),
-    # -- fine-tune form (batch and crop: the base model's until a person changes them)
+    # -- fine-tune form (iterations, validation interval, batch and crop: the training device's preset for
+    #    the base model, app/finetune/runs.device_defaults, until a person changes them)
     Setting("finetune_iters", "finetune/iters", int, int(_FINETUNE["iters"]), 1, 1_000_000,
             description="Training iterations (steps of one batch)"),
     Setting("finetune_batch_size", "finetune/batch_size", int, 2, 1, 64,
