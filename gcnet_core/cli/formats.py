@@ -62,7 +62,8 @@ def add_format_commands(subparsers) -> None:
                              "labelIds, color and instanceIds only (what datumaro reads)")
     export.add_argument("--quiet", action="store_true", help="no per-image output")
     which = export.add_mutually_exclusive_group(required=True)
-    which.add_argument("--all-corrected", action="store_true", help="every corrected (or already exported) image")
+    which.add_argument("--all-corrected", action="store_true",
+                       help="every image marked done in the app (corrected, or already exported)")
     which.add_argument("images", nargs="*", default=[], metavar="IMAGE",
                        help="images (paths, or paths relative to the project)")
     export.set_defaults(func=cmd_export)
