@@ -82,6 +82,8 @@ class LiveAdaptation(QObject):
         self._stroke_started = 0.0
         with QSignalBlocker(action):
             action.setChecked(settings.get("live_adaptation"))
+        if not self.enabled:
+            line.setText("live model: off")
         for name, slot in (("state_changed", self._state_changed), ("image_opened", self._image_opened),
                            ("labels_changed", self._labels_changed), ("classes_changed", self._classes_changed)):
             session.events.connect(name, slot)
@@ -107,7 +109,7 @@ class LiveAdaptation(QObject):
             self.line.setText("live model: off")
         else:
             self.line.clear()
-            self.want_round()
+            self.model_changed()
 
     # -- what starts a round ------------------------------------------------------------------
     def _state_changed(self, rel: str, state: str) -> None:

@@ -317,16 +317,18 @@ def test_rounds_wait_while_segment_all_holds_the_machine(qtbot, live_window, mon
     before = project.label_path(UNTOUCHED).read_bytes()
     holding = [True]
     monkeypatch.setattr(type(window.batch), "running", property(lambda _self: holding[0]))
-    window._batch_changed()  # as when Segment all starts
-    label_by_colour(qtbot, window, "a.png", 1, 2)
-    label_by_colour(qtbot, window, "b.png", 1, 2)
-    window.open_image("d.png")
-    assert window.writer.flush()
-    qtbot.waitUntil(lambda: not window.live.service.busy, timeout=30000)
-    assert window.live.round_due and window.live.last_result is None
-    assert window.status_labels.live.text() == "live model: waits while batch holds the machine"
-    assert project.label_path(UNTOUCHED).read_bytes() == before
-    holding[0] = False
+    try:
+        window._batch_changed()  # as when Segment all starts
+        label_by_colour(qtbot, window, "a.png", 1, 2)
+        label_by_colour(qtbot, window, "b.png", 1, 2)
+        window.open_image("d.png")
+        assert window.writer.flush()
+        qtbot.waitUntil(lambda: window.status_labels.live.text() == "live model: waits while batch holds the machine",
+                        timeout=30000)
+        assert window.live.round_due and window.live.last_result is None and not window.live.service.busy
+        assert project.label_path(UNTOUCHED).read_bytes() == before
+    finally:
+        holding[0] = False  # the window closes as after Segment all
     window._batch_changed()  # Segment all ended: the round that waited runs
     settle(qtbot, window)
     assert window.live.last_result.adopted and project.label_path(UNTOUCHED).read_bytes() != before
