@@ -414,13 +414,15 @@ class AnnotationSession:
 
     # ================================================================== live adaptation
     def apply_relabel(self, rel: str, labels: np.ndarray) -> Permission:
-        """Live adaptation's labels for ``rel`` (project ids, re-labelled from its cached
-        features) where the rule allows, as a prediction goes (never a person's edited pixels,
-        a finished image or one being edited); the model output the tools read (confidence,
-        rankings, sidecar) and the model recorded stay the network's."""
+        """Live adaptation's labels for a pre-segmented image ``rel`` (project ids, re-labelled
+        from its cached features) where the rule allows, as a prediction goes (never a person's
+        edited pixels, a finished image or one being edited); the model output the tools read
+        (confidence, rankings, sidecar), the state and the model recorded stay the network's."""
         project = self.project
         if project is None:
             return Permission("no project is open")
+        if project.state(rel) != "predicted":  # a new image has no model's mask to improve on
+            return Permission(f"it is {image_states.TITLES[project.state(rel)]}, not pre-segmented")
         permission = self.permission(rel)
         if not permission:
             return permission

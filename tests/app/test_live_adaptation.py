@@ -25,11 +25,13 @@ from gcnet_core.predict import running  # noqa: E402
 from gcnet_core.predict.features import FeatureExtractor  # noqa: E402
 from gcnet_core.project.document import MaskDocument  # noqa: E402
 from gcnet_core.project.feature_cache import FeatureCache, content_key  # noqa: E402
+from gcnet_core.project.session import AnnotationSession  # noqa: E402
 from gcnet_core.project.store import Project  # noqa: E402
 from test_window import draw_polygon, drag, key, make_window, open_and_wait, small_ade  # noqa: E402,F401
 
 from app.workers.adaptation import AdaptationService  # noqa: E402
 from helpers import WHOLE_ADE  # noqa: E402
+from test_session import ImmediateWriter  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -347,3 +349,27 @@ def test_opening_a_folder_learns_from_its_done_images(qtbot, live_window):
     assert window.live.last_result.adopted and window.live.last_result.corrected == 2
     assert project.label_path(UNTOUCHED).read_bytes() != before
     assert agreement(read_index_mask(project.label_path(UNTOUCHED)), UNTOUCHED) > 0.7
+
+
+def test_relabelled_masks_go_through_the_rule(tmp_path):
+    """Qt-free: only a pre-segmented image takes live labels; a person's edited pixels keep theirs;
+    new, edited and done images are refused and left as they are."""
+    classes = ClassSet(("road", "car", "tree"), ((128, 64, 128), (0, 0, 142), (107, 142, 35)))
+    session = AnnotationSession(ImmediateWriter())
+    project = Project.create(tmp_path / "p", classes)
+    session.open_project(project)
+    edited = np.zeros((4, 5), bool)
+    edited[0, 0] = True
+    project.write_masks("a.png", np.where(edited, 2, 0).astype(np.uint8), edited, classes)
+    project.set_state("a.png", "predicted", "ade")
+    for rel, state in (("d.png", "edited"), ("c.png", "corrected")):
+        project.write_masks(rel, np.zeros((4, 5), np.uint8), None, classes)
+        project.set_state(rel, state)
+    ones = np.ones((4, 5), np.uint8)
+    assert session.apply_relabel("a.png", ones)
+    assert np.array_equal(project.read_labels("a.png"), np.where(edited, 2, 1))
+    assert project.state("a.png") == "predicted" and project.image_model("a.png") == "ade"
+    for rel in ("b.png", "c.png", "d.png"):
+        assert not session.apply_relabel(rel, ones)
+    assert not project.label_path("b.png").exists()
+    assert not project.read_labels("c.png").any() and not project.read_labels("d.png").any()
