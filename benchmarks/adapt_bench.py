@@ -1,7 +1,7 @@
 """Live adaptation timings (gcnet_core/adapt) at the ADE20K R50 size, on this machine's CPU.
 
     nice -n 19 .venv/bin/python benchmarks/adapt_bench.py [--sizes 5 20 50] [--repeat 3]
-        [--candidates threads=2 threads=1 ...] [--network]
+        [--candidates fit_threads=1 fit_threads=2 ...] [--network]
 
 A project of 770x512 synthetic scenes (six known ADE20K classes and one the model does not
 know) is written to a temporary folder, and each image gets a 512x64x97 float16 feature map
@@ -20,7 +20,8 @@ each number of corrected images:
 - ``stroke``: a scribble of the new class on the current image, re-fitted with it and the
   current image re-labelled.
 
-A candidate is a setting of the fit (``threads=N``: torch threads; ``samples=N``:
+A candidate is a setting of the fit (``fit_threads=N``: ``head.FIT_THREADS``, the torch
+threads of a fit and a re-label, ``--threads`` those of the rest; ``samples=N``:
 ``head.MAX_FIT_SAMPLES``; ``iterations=N``: ``head.MAX_ITERATIONS``); the first is the one
 the goals are read on. On a shared machine the candidates take turns within each repeat, and
 each figure is the median (min-max) over the repeats.
@@ -120,23 +121,23 @@ def spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
 
 
 def parse_candidate(text: str) -> dict[str, int]:
-    """``threads=2,samples=5000`` -> {"threads": 2, "samples": 5000}."""
+    """``fit_threads=2,samples=5000`` -> {"fit_threads": 2, "samples": 5000}."""
     settings = {}
     for part in filter(None, text.split(",")):
         key, _, value = part.partition("=")
-        if key not in ("threads", "samples", "iterations") or not value.isdigit() or int(value) < 1:
-            raise argparse.ArgumentTypeError(f"{part!r}: a candidate is threads=N, samples=N or iterations=N")
+        if key not in ("fit_threads", "samples", "iterations") or not value.isdigit() or int(value) < 1:
+            raise argparse.ArgumentTypeError(f"{part!r}: a candidate is fit_threads=N, samples=N or iterations=N")
         settings[key] = int(value)
     return settings
 
 
-def use_candidate(settings: dict[str, int], threads: int) -> None:
-    torch.set_num_threads(settings.get("threads", threads))
+def use_candidate(settings: dict[str, int]) -> None:
+    head.FIT_THREADS = settings.get("fit_threads", DEFAULT_FIT_THREADS)
     head.MAX_FIT_SAMPLES = settings.get("samples", DEFAULT_SAMPLES)
     head.MAX_ITERATIONS = settings.get("iterations", DEFAULT_ITERATIONS)
 
 
-DEFAULT_SAMPLES, DEFAULT_ITERATIONS = head.MAX_FIT_SAMPLES, head.MAX_ITERATIONS
+DEFAULT_FIT_THREADS, DEFAULT_SAMPLES, DEFAULT_ITERATIONS = head.FIT_THREADS, head.MAX_FIT_SAMPLES, head.MAX_ITERATIONS
 
 
 def round_figures(project, model, cache, extractor, keys, paths, size: int, untouched: Path) -> dict:
@@ -173,10 +174,10 @@ def round_figures(project, model, cache, extractor, keys, paths, size: int, unto
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 20, 50])
-    parser.add_argument("--threads", type=int, default=2, help="torch threads where a candidate does not say")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of the process")
     parser.add_argument("--repeat", type=int, default=3, help="runs of every candidate, taking turns")
     parser.add_argument("--candidates", type=parse_candidate, nargs="+", default=[{}],
-                        help="fit settings to compare, e.g. threads=2 threads=1 samples=5000,threads=1")
+                        help="fit settings to compare, e.g. fit_threads=1 fit_threads=2 samples=5000")
     parser.add_argument("--network", action="store_true", help="also time one R50 pass with and without "
                                                                "keeping its features")
     args = parser.parse_args(argv)
@@ -193,9 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     prototypes = np.abs(rng.normal(0.6, 0.5, (len(classes), 512))).astype(np.float32)
     cache, keys = FeatureCache(None, memory_mb=4096), ContentKeys()
     total = max(args.sizes) + 1 + 3
-    names = [",".join(f"{k}={v}" for k, v in c.items()) or f"threads={args.threads}" for c in args.candidates]
+    names = [",".join(f"{k}={v}" for k, v in c.items()) or f"fit_threads={head.FIT_THREADS}" for c in args.candidates]
     print(f"ADE20K R50 features of 770x512 images: 512x64x97 float16 = {512 * 64 * 97 * 2 / 2**20:.1f} MiB each; "
-          f"candidates {', '.join(names)}; {args.repeat} runs each, taking turns; median (min-max) seconds")
+          f"torch threads {args.threads}; candidates {', '.join(names)}; {args.repeat} runs each, taking turns; "
+          "median (min-max) seconds")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         project = Project.create(root, classes)
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = {(name, size): [] for name in names for size in args.sizes}
         for _ in range(args.repeat):
             for name, settings in zip(names, args.candidates):
-                use_candidate(settings, args.threads)
+                use_candidate(settings)
                 for size in args.sizes:
                     runs[name, size].append(round_figures(project, model, cache, extractor, keys, paths, size,
                                                           untouched[0]))
@@ -228,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"{spread(column['adopted'])} s (+fit {spread(column['fit'])} s); relabel "
                           f"{spread(column['relabel'], 1000, 0)} ms")
             print(f"    {figures[-1]['summary']}")
-        use_candidate(args.candidates[0], args.threads)
+        use_candidate(args.candidates[0])
         features = cache.get(keys.of(untouched[0]), extractor.version)
         conv_seg = network.decode_head.conv_seg
         every = model_head(conv_seg.weight, conv_seg.bias, entry.classes.names, entry.classes.names)

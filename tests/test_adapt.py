@@ -348,3 +348,29 @@ def test_the_published_checkpoint_keeps_the_auxiliary_rows_of_known_classes(ade_
     assert aux.shape == (2, 256, 1, 1)
     assert torch.equal(aux[0], state["auxiliary_head.conv_seg.weight"][names.index("floor")])
     assert 0 < float(aux[1].std()) < 0.02  # mmsegmentation's initialisation for the new class
+
+
+def test_a_fit_runs_on_few_torch_threads_and_gives_the_process_its_count_back(monkeypatch):
+    from gcnet_core.adapt import head as head_module
+    from gcnet_core.adapt.head import FIT_THREADS, LinearHead, Samples, few_threads, fit_head, predict_samples
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    features = (rng.normal(0, 1, (400, 512)) + 2.0 * labels[:, None]).astype(np.float16)
+    samples = Samples(features, labels.astype(np.int64), np.ones(400, np.float32))
+    start = LinearHead(np.zeros((2, 512), np.float32), np.zeros(2, np.float32), ("a", "b"),
+                       np.arange(2, dtype=np.uint8))
+    seen = []
+    lbfgs = head_module.lbfgs
+    monkeypatch.setattr(head_module, "lbfgs", lambda *args, **kwargs: seen.append(torch.get_num_threads())
+                        or lbfgs(*args, **kwargs))
+    torch.set_num_threads(2)
+    with few_threads():
+        assert torch.get_num_threads() == FIT_THREADS == 1
+        with few_threads():  # nested: nothing to lower, nothing to give back
+            pass
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+    fitted = fit_head(start, [samples])
+    assert seen == [1] and torch.get_num_threads() == 2
+    assert (predict_samples(fitted, samples) == labels).mean() > 0.95

@@ -27,9 +27,11 @@ current image re-labelled from its features.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
@@ -47,10 +49,44 @@ REGULARISATION = 1e-3  # pull towards the starting weights, per weight (the loss
 MAX_FIT_SAMPLES = 10000  # pixels one fit uses at most (its time grows with them)
 MAX_ITERATIONS = 25  # L-BFGS iterations; on held-out pixels more change nothing measurable
 CHECK_PIXELS = 1000  # pixels per image a head is scored on (uniform among the labelled ones)
+FIT_THREADS = 1  # torch threads of a fit and of a re-label (see few_threads)
 
 
 class Cancelled(Exception):
     """The caller's cancel flag was set (a newer correction arrived)."""
+
+
+@contextmanager
+def few_threads(count: int | None = None):
+    """Torch on at most ``count`` (default :data:`FIT_THREADS`) threads inside the block.
+
+    A fit's and a re-label's tensors are small: a second thread gains little on an idle
+    machine and, while the other core is busy (the window's work-ahead pass, another program),
+    costs several times the time in waiting threads (benchmarks/adapt_bench.py, 50 corrected
+    images on a busy 2-core machine: a live round that adopts takes 8.1 CPU s on 2 threads,
+    1.9 on 1). Torch's thread count belongs to the process: what another thread runs meanwhile
+    (an onnxruntime session created meanwhile, too) gets the same count; it is restored after
+    by the block that lowered it.
+    """
+    before = torch.get_num_threads()
+    count = FIT_THREADS if count is None else count
+    if before <= count:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _on_few_threads(function):
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        with few_threads():
+            return function(*args, **kwargs)
+
+    return wrapped
 
 
 def class_key(name: str) -> str:
@@ -248,6 +284,7 @@ def _class_sums(samples: Sequence[Samples], num_classes: int, channels: int) -> 
     return (onehot.T @ features).numpy(), np.bincount(labels[inside], minlength=num_classes)
 
 
+@_on_few_threads
 def fit_head(start: LinearHead, samples: Sequence[Samples], *, warm: LinearHead | None = None,
              regularisation: float = REGULARISATION, max_iterations: int | None = None,
              budget_s: float | None = None, cancel: threading.Event | None = None) -> LinearHead:
@@ -260,7 +297,7 @@ def fit_head(start: LinearHead, samples: Sequence[Samples], *, warm: LinearHead 
     (default :data:`MAX_ITERATIONS`) L-BFGS steps are taken. ``warm``: a head with the
     same rows to start the iterations from (a fit on nearly the same images converges in a few);
     ``budget_s`` bounds the time (the best point so far is kept); ``cancel`` raises
-    :class:`Cancelled`.
+    :class:`Cancelled`. It runs on :data:`FIT_THREADS` torch threads (:func:`few_threads`).
     """
     labels = np.concatenate([s.labels for s in samples]) if samples else np.zeros(0, np.int64)
     if not len(labels):
@@ -412,15 +449,17 @@ def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
     return resize_as_predictor(logits, feature_map).max(dim=0).indices
 
 
+@_on_few_threads
 @torch.inference_mode()
 def relabel(head: LinearHead, feature_map: FeatureMap) -> np.ndarray:
     """(H0, W0) uint8 project class ids (255: none of the project's classes) of an image from
-    its cached features: no network pass."""
+    its cached features: no network pass (on :data:`FIT_THREADS` threads)."""
     rows = winning_rows(grid_logits(head, feature_map), feature_map).numpy()
     return head.output_ids[rows]
 
 
-__all__ = ["CHECK_PIXELS", "Cancelled", "DISABLED_BIAS", "EDITED_WEIGHT", "LinearHead", "MAX_FIT_SAMPLES",
-           "MAX_ITERATIONS", "PER_CLASS", "REGULARISATION", "Samples", "check_samples", "class_key", "features_at",
-           "fit_head", "grid_logits", "image_samples", "initial_head", "labels_token", "lbfgs", "model_head",
-           "pixel_taps", "predict_samples", "relabel", "resize_as_predictor", "resize_taps", "winning_rows"]
+__all__ = ["CHECK_PIXELS", "Cancelled", "DISABLED_BIAS", "EDITED_WEIGHT", "FIT_THREADS", "LinearHead",
+           "MAX_FIT_SAMPLES", "MAX_ITERATIONS", "PER_CLASS", "REGULARISATION", "Samples", "check_samples", "class_key",
+           "features_at", "few_threads", "fit_head", "grid_logits", "image_samples", "initial_head", "labels_token",
+           "lbfgs", "model_head", "pixel_taps", "predict_samples", "relabel", "resize_as_predictor", "resize_taps",
+           "winning_rows"]
