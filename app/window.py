@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.model_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.classes_panel)
         self.inference = InferenceService(self)
+        self.inference.feature_cache = lambda: self.session.features  # full passes keep their features there
         self.batch = BatchSegmenter(batch_command, self)
         self.action_set = build_actions(self)  # the table in app/actions/table.py
         self.finetune = FinetuneController(self)  # fine-tune dock, training worker, model versions
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         self.finetune.process.event.connect(lambda _event: self.live.machine_changed())  # a run holds the machine
         self.inference.loading.connect(lambda name: self.show_status(f"Loading {name}…"))
         self.inference.preparing.connect(self.show_status)  # the CPU engine's one-off export
+        self.inference.cache_problem.connect(lambda text: self.show_status(text, error=True))  # once per project
         self.inference.warmed.connect(lambda name, seconds, error: self.show_status(
             f"Could not load {name}: {error}" if error else f"{name} loaded in {seconds:.1f} s, ready",
             error=bool(error)))

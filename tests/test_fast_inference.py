@@ -89,9 +89,10 @@ def test_folded_batch_norms_compute_the_same_function(ade_model):
     runner = inference_copy(network, "fp32", channels_last=False, fold_bn=True)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in runner.modules())
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in network.modules())  # the original is untouched
-    with torch.no_grad():  # the copy is backbone + decode head: logits at 1/8, before the resize
-        expected, folded = network.decode_head(network.backbone(x)), runner(x)
+    with torch.no_grad():  # the copy is backbone + decode head: logits at 1/8, before the resize, and features
+        expected, (folded, features) = network.decode_head(network.backbone(x)), runner(x)
     assert torch.allclose(folded, expected, rtol=1e-4, atol=1e-3 * expected.abs().max().item())
+    assert features.shape == (1, 512, *expected.shape[2:])
     plain = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()  # nothing to fold is fine:
     kept = fold_batch_norms(copy.deepcopy(plain))  # the same layers, the same function
     assert [type(m) for m in kept.modules()] == [type(m) for m in plain.modules()]
@@ -172,7 +173,7 @@ class _FailingNetwork:
     """Raises CUDA's out-of-memory error for passes bigger than ``max_pixels`` (or always)."""
 
     def __init__(self, predictor, max_pixels: int | None):
-        self.real, self.max_pixels, self.failures = predictor.network, max_pixels, 0
+        self.real, self.max_pixels, self.failures = predictor.head_outputs, max_pixels, 0
 
     def __call__(self, x):
         if self.max_pixels is None or x.shape[0] * x.shape[2] * x.shape[3] > self.max_pixels:
@@ -190,7 +191,7 @@ def test_out_of_memory_in_whole_mode_falls_back_to_sliding_windows(monkeypatch, 
     windows = Predictor(model.network, model.entry)
     windows.force_slide = True  # what the fallback should compute: 32x32 windows, stride 21
     expected = windows.predict(image).labels
-    fast.network = failing = _FailingNetwork(fast, max_pixels=32 * 32)
+    fast.head_outputs = failing = _FailingNetwork(fast, max_pixels=32 * 32)
     result = fast.predict(image)
     assert failing.failures >= 1
     assert "Not enough GPU memory" in result.note and "sliding windows" in result.note
@@ -202,7 +203,7 @@ def test_out_of_memory_in_whole_mode_falls_back_to_sliding_windows(monkeypatch, 
 def test_out_of_memory_everywhere_falls_back_to_the_cpu(ade_model):
     images = [read_image_rgb(PHOTOS[0])] * 2
     fast = FastPredictor(ade_model.network, ade_model.entry, "fp32")
-    fast.network = _FailingNetwork(fast, max_pixels=None)
+    fast.head_outputs = _FailingNetwork(fast, max_pixels=None)
     results = fast.predict_batch(images)  # the batch is split, then each image goes to the CPU
     expected = Predictor(ade_model.network, ade_model.entry).predict(images[0]).labels
     assert len(results) == 2
@@ -217,7 +218,7 @@ def test_other_errors_are_not_swallowed(ade_model):
     def broken(x):
         raise RuntimeError("shape mismatch")
 
-    fast.network = broken
+    fast.head_outputs = broken
     with pytest.raises(RuntimeError, match="shape mismatch"):
         fast.predict(read_image_rgb(PHOTOS[0]))
 
@@ -286,8 +287,8 @@ def test_an_fp16_overflow_is_redone_in_fp32(ade_model):
     fast = FastPredictor(ade_model.network, ade_model.entry, "fp32")
     fast.precision = "fp16"  # as on a GPU; the half network is replaced by one that overflows
 
-    def overflowing(x):
-        return torch.full((x.shape[0], ade_model.network.num_classes, 4, 4), float("inf"))
+    def overflowing(x):  # logits and features, as the inference copy gives them
+        return torch.full((x.shape[0], ade_model.network.num_classes, 4, 4), float("inf")), torch.zeros(x.shape[0], 512, 4, 4)
 
     fast._forward = overflowing
     result = fast.predict(image)

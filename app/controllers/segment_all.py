@@ -68,7 +68,7 @@ class SegmentAllController(QObject):
             self.panel.show_batch(True)
             self.panel.set_batch_progress(0, len(todo), f"Starting: {len(todo)} image(s)…")
             self.batch.start(project.root, project.staging_folder("batch"), [project.root / rel for rel in todo],
-                             config)
+                             config, features=session.features)
             self._model, self._states = config.model_id, states
             self.changed()  # work-ahead pauses while the batch runs
 
@@ -111,6 +111,8 @@ class SegmentAllController(QObject):
             text += f"; {len(summary.failed)} failed"
         if summary.notes:  # e.g. a huge image that went to the CPU for want of GPU memory
             text += f"; {len(summary.notes)} needed a memory fallback ({summary.notes[0][1]})"
+        if summary.warnings:  # e.g. a full disk: the image features were not kept
+            text += f"; {summary.warnings[0]}"
         for path, message in summary.failed:  # the log keeps what the dialog shows only 20 of
             log.warning("Segment all: %s: %s", path, message)
         if summary.error:

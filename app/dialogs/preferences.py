@@ -37,6 +37,7 @@ class PreferenceValues:
     opacity: float
     shortcuts: dict[str, QKeySequence]  # action id -> first key
     live_adaptation: bool = True  # the Model menu's Live Adaptation switch
+    feature_cache_mb: int = SETTING["feature_cache_mb"].default  # each project's image features on disk
 
 
 class Preferences:
@@ -50,13 +51,14 @@ class Preferences:
         if self.settings.get("cache_folder"):  # else the folder the process already uses
             self._apply_cache(self.settings.get("cache_folder"))
         window.set_autosave_interval(self.settings.get("autosave_ms"))
+        window.session.feature_cache_mb = self.settings.get("feature_cache_mb")  # for the next project opened
 
     def current(self) -> PreferenceValues:
         s, panel = self.settings, self.window.model_panel
         return PreferenceValues(s.get("cache_folder"), panel.device.currentData(), panel.precision.currentData(),
                                 s.get("autosave_ms"), self.window.toolbar.opacity.value() / 100,
                                 {key: self.shortcuts.primary(key) for key in self.shortcuts.actions},
-                                s.get("live_adaptation"))
+                                s.get("live_adaptation"), s.get("feature_cache_mb"))
 
     def apply(self, values: PreferenceValues) -> None:
         """Remember ``values`` and apply them now (raises OSError for an unusable folder)."""
@@ -72,6 +74,10 @@ class Preferences:
         window.toolbar.opacity.setValue(round(values.opacity * 100))
         s.set("opacity", values.opacity)
         window.live.set_enabled(values.live_adaptation)  # the menu's switch follows
+        s.set("feature_cache_mb", values.feature_cache_mb)
+        window.session.feature_cache_mb = values.feature_cache_mb
+        if window.session.features is not None:  # the open project's, from its next write
+            window.session.features.disk_mb = values.feature_cache_mb
         for key, sequence in values.shortcuts.items():
             if key in self.shortcuts.actions and sequence != self.shortcuts.primary(key):
                 self.shortcuts.set(key, sequence)
@@ -139,6 +145,11 @@ class PreferencesDialog(QDialog):
         self.opacity_spin.setToolTip(opacity.description)
         self.live_check = QCheckBox("Re-fit the model on done images as you work", checked=values.live_adaptation)
         self.live_check.setToolTip(SETTING["live_adaptation"].description)
+        cache_mb = SETTING["feature_cache_mb"]
+        self.feature_cache_spin = QSpinBox(minimum=int(cache_mb.minimum), maximum=int(cache_mb.maximum),
+                                           singleStep=256, suffix=" MB")
+        self.feature_cache_spin.setValue(values.feature_cache_mb)
+        self.feature_cache_spin.setToolTip(cache_mb.description)
         page = QWidget()
         form = QFormLayout(page)
         form.addRow("Model cache folder", cache_row)
@@ -147,6 +158,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Autosave after", self.autosave_spin)
         form.addRow("Mask overlay opacity", self.opacity_spin)
         form.addRow("Live adaptation", self.live_check)
+        form.addRow("Feature cache size", self.feature_cache_spin)
         return page
 
     def _shortcuts_tab(self, values: PreferenceValues) -> QWidget:
@@ -190,7 +202,7 @@ class PreferencesDialog(QDialog):
                                 self.precision_combo.currentData(), round(self.autosave_spin.value() * 1000),
                                 self.opacity_spin.value() / 100,
                                 {key: edit.keySequence() for key, edit in self.key_edits.items()},
-                                self.live_check.isChecked())
+                                self.live_check.isChecked(), self.feature_cache_spin.value())
 
     def restore_default_shortcuts(self) -> None:
         shortcuts = self.preferences.shortcuts

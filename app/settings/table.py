@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gcnet_core.predict.predictor import PRECISIONS
+from gcnet_core.project.feature_cache import DEFAULT_DISK_MB
 from gcnet_core.train.config import PRESETS, TrainConfig
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -117,6 +118,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("live_adaptation", "adapt/live", bool, True,
             description="Re-fit the model's classifier on your done images as you work, keep it only when it "
                         "scores better on images it was not fitted on, and re-label the untouched images"),
+    Setting("feature_cache_mb", "adapt/feature_cache_mb", int, DEFAULT_DISK_MB, 64, 1_000_000,
+            description="Disk space per project for the image features each pre-segmentation keeps, which live "
+                        "adaptation re-labels from (about 6 MB per 770x512 ADE20K image, 32 MB per Cityscapes "
+                        "image; past the limit the least recently used go first)"),
     # -- fine-tune form (iterations, validation interval, batch and crop: the training device's preset for
     #    the base model, app/finetune/runs.device_defaults, until a person changes them)
     Setting("finetune_iters", "finetune/iters", int, int(_FINETUNE["iters"]), 1, 1_000_000,

@@ -1,6 +1,8 @@
 """Segment-all: `gcnet predict --progress jsonl` in a separate process (QProcess).
 
 A crash, an out-of-memory or a kill of the worker process never takes the window down.
+Each image's features go straight into the project's feature cache folder (``--features``),
+for live adaptation; a disk that cannot take them is said once (``BatchSummary.warnings``).
 Masks (and their prediction sidecars, for the model-aware tools) are written to a staging
 folder the project names (``Project.staging_folder("batch")``, ``.gcnet/batch-<id>/``); the window moves each one into place only if its image is
 still untouched (state ``new``), so an image a person corrects while the batch runs is never
@@ -18,6 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from gcnet_core.model.classes import ClassSet
+from gcnet_core.project.feature_cache import FeatureCache
 
 from app.shell.runtime import gcnet_command
 from .inference import ModelConfig
@@ -38,6 +41,7 @@ class BatchSummary:
     error: str | None = None  # the process itself failed (bad model, crash...)
     seconds: float = 0.0
     notes: list[tuple[str, str]] = field(default_factory=list)  # (image, e.g. "segmented on the CPU")
+    warnings: list[str] = field(default_factory=list)  # about the run, not one image (features not kept on disk)
 
 
 def chunk_images(images: list[Path], budget: int = MAX_ARGS_CHARS) -> list[list[Path]]:
@@ -82,6 +86,7 @@ class BatchSegmenter(QObject):
         self._staging: Path | None = None
         self._root: Path | None = None
         self._config: ModelConfig | None = None
+        self._features: FeatureCache | None = None
         self.model_classes: ClassSet | None = None  # from the process's "model" event
         self.uncertainties: dict[str, float] = {}  # image path -> mean 1 - confidence ("image" events)
         self._told_masks: dict[str, str] = {}  # image -> the mask path its "image" event named
@@ -94,12 +99,16 @@ class BatchSegmenter(QObject):
     def staging(self) -> Path | None:
         return self._staging
 
-    def start(self, root: Path, staging: Path, images: list[Path], config: ModelConfig) -> None:
+    def start(self, root: Path, staging: Path, images: list[Path], config: ModelConfig,
+              features: FeatureCache | None = None) -> None:
+        """``features``: the project's feature cache, whose folder the process keeps each image's
+        features in (within its size limit)."""
         if self.running:
             raise RuntimeError("a batch is already running")
         self._root = Path(root)
         self._staging = Path(staging)
         self._config = config
+        self._features = features if features is not None and features.folder is not None else None
         self._chunks = chunk_images([Path(p) for p in images])
         self._summary = BatchSummary(total=len(images))
         self.model_classes = None
@@ -126,6 +135,8 @@ class BatchSegmenter(QObject):
             args += ["--checkpoint", str(config.checkpoint)]
         if config.tta:
             args.append("--tta")
+        if self._features is not None:
+            args += ["--features", str(self._features.folder), "--features-mb", f"{self._features.disk_mb:g}"]
         return args + [str(p) for p in images]
 
     def staged_mask(self, image: Path) -> Path:
@@ -164,6 +175,11 @@ class BatchSegmenter(QObject):
                                               tuple(tuple(int(c) for c in rgb) for rgb in event["palette"]))
             except (KeyError, TypeError, ValueError):
                 self.model_classes = None
+            return
+        if event.get("event") == "warning":
+            message = str(event.get("message", ""))
+            if message and message not in self._summary.warnings:
+                self._summary.warnings.append(message)
             return
         if event.get("event") == "image":
             self._chunk_done = int(event.get("done", self._chunk_done + 1))

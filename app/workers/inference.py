@@ -3,6 +3,12 @@
 torch releases the GIL inside its kernels, so the window stays responsive while the
 network runs. Requests are queued; the model is (re)loaded only when the configuration
 changes (another entry, checkpoint, device or precision).
+
+A full pass also keeps the decode head's last features it computed anyway in the open
+project's :class:`~gcnet_core.project.feature_cache.FeatureCache` (``InferenceService.feature_cache``),
+keyed by the image file's content and the model's feature version, for live adaptation;
+a cache that cannot write to disk (a full disk) is said once per project
+(``cache_problem``), and the features stay in memory.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -20,7 +27,9 @@ from gcnet_core.files.images import ImageReadError
 from gcnet_core.model.classes import ClassSet
 from gcnet_core.predict import running
 from gcnet_core.predict.acceleration import release_gpu_memory
+from gcnet_core.predict.features import FeatureMap, feature_version
 from gcnet_core.predict.preview import preview_inference
+from gcnet_core.project.feature_cache import FeatureCache, content_key
 
 log = logging.getLogger("gcnet_annotator.inference")
 
@@ -50,6 +59,7 @@ class InferenceRequest:
     image: Path
     config: ModelConfig
     preview: bool = False  # a coarse pass at a fraction of the test scale (gcnet_core.predict.preview)
+    features: FeatureCache | None = None  # where a full pass keeps the image's features (None: nowhere)
 
 
 @dataclass
@@ -78,6 +88,7 @@ class InferenceWorker(QObject):
     preparing = Signal(str)  # one-off step before the first image (the CPU engine's export), for the status bar
 
     warmed = Signal(str, float, str)  # model id, seconds, error ("" when it loaded)
+    cache_problem = Signal(str)  # the feature cache could not write to disk (once per cache)
 
     def __init__(self, latest_warm=lambda: None, withdrawn=lambda request_id: False) -> None:
         super().__init__()
@@ -85,6 +96,9 @@ class InferenceWorker(QObject):
         self._key: tuple | None = None
         self._latest_warm = latest_warm  # the service's newest warm-up request: older ones are skipped
         self._withdrawn = withdrawn  # whether the service took a request back before it started
+        self._feature_version: str | None = None  # the loaded model's (hashing its weights once)
+        self._told: Path | None = None  # the cache folder whose disk problem was said already (not the
+        # cache itself: that would keep a closed project's features in memory)
 
     @Slot(object)
     def warm(self, config: ModelConfig) -> None:
@@ -123,7 +137,8 @@ class InferenceWorker(QObject):
             if request.preview:
                 result = preview_inference(self._model, request.image)
             else:
-                result = running.inference(self._model, request.image, tta=request.config.tta)
+                result = running.inference(self._model, request.image, tta=request.config.tta,
+                                           keep_features=request.features is not None)
             seconds = time.perf_counter() - start
         except ImageReadError as error:  # an expected bad file: one line naming it and why
             log.warning("pre-segmenting failed: %s", error)
@@ -136,9 +151,27 @@ class InferenceWorker(QObject):
         how = (f"{self._model.precision}, fast path" if self._model.backend == "fast"
                else self._model.predictor().description)  # "fp32, exact" or "fp32, onnxruntime 1.31.1"
         device = f"{self._model.device} ({how})"
+        if result.features is not None:  # kept before the result goes out, so live adaptation finds them
+            self._keep_features(request.image, result.features, request.features)
         self.finished.emit(InferenceResult(request.request_id, request.image, request.config, result.labels,
                                            result.confidence, self._model.classes, seconds, load_seconds,
                                            device, result.note, result.rankings, request.preview))
+
+    def _keep_features(self, image: Path, features: FeatureMap, cache: FeatureCache) -> None:
+        """Put the pass's features in ``cache``; a disk problem is said once per cache, a
+        failure here never fails the prediction."""
+        try:
+            if self._feature_version is None:
+                self._feature_version = feature_version(self._model.network, self._model.entry)
+            problem = cache.put(content_key(image), self._feature_version, features)
+        except OSError as error:  # the image vanished or cannot be read again: nothing to key them by
+            log.warning("features of %s not kept: %s", image, error)
+            return
+        if problem:
+            log.warning("%s", problem)
+            if cache.folder != self._told:
+                self._told = cache.folder
+                self.cache_problem.emit(problem)
 
     def _prepare(self, model_id: str) -> None:
         """Build the model's predictor now, so a one-off step (exporting the CPU engine, tens
@@ -161,6 +194,7 @@ class InferenceWorker(QObject):
         """Forget the model and hand its cached GPU memory back to the driver, so a batch
         or training process (or another program) can use it."""
         model, self._model, self._key = self._model, None, None
+        self._feature_version = None
         if model is not None:
             model.release()  # its predictor: graphs, pinned buffers, the fast weight copy
             del model
@@ -178,6 +212,7 @@ class InferenceService(QObject):
     loading = Signal(str)
     preparing = Signal(str)  # e.g. the CPU engine's one-off export, for the status bar
     warmed = Signal(str, float, str)  # model id, seconds, error ("" when it loaded)
+    cache_problem = Signal(str)  # the open project's feature cache could not write (said once per project)
     withdrawn = Signal(int)  # a request taken back before it started: no result comes for it
     _run = Signal(object)
     _warm = Signal(object)
@@ -200,6 +235,9 @@ class InferenceService(QObject):
         self._worker.skipped.connect(self._on_skipped)
         self._worker.loading.connect(self.loading)
         self._worker.preparing.connect(self.preparing)
+        self._worker.cache_problem.connect(self.cache_problem)
+        # Where full passes keep their features: the window points it at the session's cache.
+        self.feature_cache: Callable[[], FeatureCache | None] = lambda: None
         self._thread.finished.connect(self._worker.deleteLater)
         self._thread.start()
         self._next_id = 0
@@ -212,7 +250,8 @@ class InferenceService(QObject):
     def submit(self, image: Path, config: ModelConfig, preview: bool = False) -> int:
         self._next_id += 1
         self._pending.add(self._next_id)
-        self._run.emit(InferenceRequest(self._next_id, Path(image), config, preview))
+        features = None if preview else self.feature_cache()
+        self._run.emit(InferenceRequest(self._next_id, Path(image), config, preview, features))
         return self._next_id
 
     def withdraw(self, request_id: int) -> None:

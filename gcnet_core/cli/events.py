@@ -11,6 +11,7 @@ Events by command::
     gcnet predict   start {total, skipped}
                     model {classes, palette}
                     image {path, ok, done, total, uncertainty | error, note?}
+                    warning {message}  (--features: the feature cache cannot write; said once)
                     done  {written, skipped, failed: [{path, error}]}
     gcnet train     start, iter, val, checkpoint, warning, done, cancelled, error
                     (--estimate: estimate, or error)

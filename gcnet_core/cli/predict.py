@@ -7,13 +7,16 @@ in the ``done`` event with ``--progress jsonl``), 2 no images found or a bad req
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 from ..files.images import DEFAULT_MAX_MEGAPIXELS, find_images
 from ..files.masks import MASK_FORMATS
 from ..files.outputs import mark_output_folder
 from ..predict.distributed import shard_for_this_process
+from ..predict.features import feature_version
 from ..predict.folder import segment_files
+from ..project.feature_cache import DEFAULT_DISK_MB, FeatureCache, content_key
 from ..project.predictions import StoredPrediction, save_prediction
 from .common import add_model_options, load_model
 from .events import JsonLinesSink
@@ -36,6 +39,12 @@ def add_predict_command(subparsers) -> None:
                           "as the annotator does for its model-aware tools")
     sub.add_argument("--model-id", metavar="ID", help="the model name the prediction files record "
                                                        "(default: --model)")
+    sub.add_argument("--features", metavar="DIR",
+                     help="also keep each image's decode-head features (what live adaptation re-labels from) "
+                          "in the feature cache DIR, as the annotator does in its project's .gcnet/features")
+    sub.add_argument("--features-mb", type=float, default=DEFAULT_DISK_MB, metavar="MB",
+                     help=f"the feature cache's size limit on disk (default {DEFAULT_DISK_MB}; the least "
+                          "recently used files go first)")
     sub.add_argument("--max-megapixels", type=float, metavar="MP",
                      help="refuse images larger than this many million pixels, from their header "
                           f"(default {DEFAULT_MAX_MEGAPIXELS:g}; 0: no limit)")
@@ -83,10 +92,12 @@ def run(args) -> int:
                     palette=[list(color) for color in model.classes.palette])
     failures: list[tuple[Path, str]] = []
     written = 0
+    keeper = FeatureKeeper(args.features, args.features_mb, model) if args.features else None
     outcomes = segment_files(model, todo, targets, args.format, batch_size=args.batch_size, tta=args.tta,
                              readers=args.readers, writers=args.writers,
-                             also_write=_sidecar_writer(sidecars, model, args.model_id or args.model),
-                             max_megapixels=args.max_megapixels)
+                             also_write=_extra_writer(_sidecar_writer(sidecars, model, args.model_id or args.model),
+                                                      keeper),
+                             max_megapixels=args.max_megapixels, keep_features=keeper is not None)
     with tqdm(total=len(todo), desc="segmenting", unit="img", disable=args.quiet or report is not None) as bar:
         for done, outcome in enumerate(outcomes, 1):
             bar.update(1)
@@ -96,6 +107,11 @@ def run(args) -> int:
                 failures.append((outcome.source, outcome.error))
             if outcome.note:
                 (tqdm.write if report is None else _stderr)(f"{outcome.source}: {outcome.note}")
+            problem = keeper.new_problem() if keeper else None
+            if problem:  # once: the masks are written all the same
+                (tqdm.write if report is None else _stderr)(f"warning: {problem}")
+                if report:
+                    report.emit("warning", message=problem)
             if report:
                 extra = {"uncertainty": round(outcome.uncertainty, 6)} if outcome.ok else {"error": outcome.error}
                 if outcome.note:
@@ -128,6 +144,51 @@ def _sidecar_writer(sidecars: dict[Path, Path] | None, model, model_id: str | No
         result = item.result
         save_prediction(sidecars[item.source],
                         StoredPrediction(result.labels, result.confidence, result.rankings, names, model_id))
+
+    return write
+
+
+class FeatureKeeper:
+    """``--features``: each image's features into a :class:`FeatureCache` folder (disk only),
+    keyed by the image file's content and the model's feature version. Runs in the writer
+    threads; the first disk problem is kept for the main loop to say once."""
+
+    def __init__(self, folder: str | Path, limit_mb: float, model) -> None:
+        self.cache = FeatureCache(folder, memory_mb=0, disk_mb=limit_mb)  # this process reads none back
+        self.version = feature_version(model.network, model.entry)
+        self.problem: str | None = None
+        self._said = False
+        self._lock = threading.Lock()
+
+    def __call__(self, item) -> None:
+        try:
+            key = content_key(item.source)
+        except OSError as error:  # the image went away meanwhile: its mask is written all the same
+            _stderr(f"note: features of {item.source} not kept: {error}")
+            return
+        problem = self.cache.put(key, self.version, item.result.features)
+        if problem:
+            with self._lock:
+                self.problem = self.problem or problem
+
+    def new_problem(self) -> str | None:
+        """The disk problem, the first time it is asked for after it happened."""
+        with self._lock:
+            if self.problem is None or self._said:
+                return None
+            self._said = True
+            return self.problem
+
+
+def _extra_writer(*writers):
+    """One ``also_write`` running each of ``writers`` that is not None (None when none is)."""
+    active = [writer for writer in writers if writer is not None]
+    if not active:
+        return None
+
+    def write(item) -> None:
+        for writer in active:
+            writer(item)
 
     return write
 

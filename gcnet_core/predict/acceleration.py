@@ -19,6 +19,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from .features import head_features
+
 HALF_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -62,16 +64,18 @@ def fold_batch_norms(model: nn.Module) -> nn.Module:
 
 
 class BackboneAndHead(nn.Module):
-    """A GCNet's backbone and decode head (the same modules, not copies): logits at 1/8 of
-    the input, before the first resize. What the fast path and the CPU engine run; the
-    auxiliary head (training only) is left out."""
+    """A GCNet's backbone and decode head (the same modules, not copies): (logits, features)
+    at 1/8 of the input, before the first resize, the features being ``conv_seg``'s input
+    (kept for live adaptation). What the fast path and the CPU engine run; the auxiliary head
+    (training only) is left out."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.backbone, self.decode_head = model.backbone, model.decode_head
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode_head(self.backbone(x))
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = head_features(self, x)
+        return self.decode_head.conv_seg(features), features
 
 
 def inference_copy(model: nn.Module, precision: str, channels_last: bool, fold_bn: bool) -> BackboneAndHead:
@@ -131,7 +135,8 @@ def cuda_math(tf32: bool, autotune: bool):
 
 
 class GraphCache:
-    """CUDA graphs of ``function`` for input shapes seen at least ``after`` times.
+    """CUDA graphs of ``function`` (a tensor in, a tuple of tensors out) for input shapes seen
+    at least ``after`` times.
 
     A folder of same-sized images or the fixed slide-window batch of a Cityscapes model
     replays one recorded graph: one launch instead of several hundred, which matters most
@@ -139,32 +144,32 @@ class GraphCache:
     once (an interactive image of an odd size) runs eagerly and costs no capture.
     """
 
-    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor], after: int = 2,
+    def __init__(self, function: Callable[[torch.Tensor], tuple[torch.Tensor, ...]], after: int = 2,
                  max_graphs: int = 4) -> None:
         self.function = function
         self.after = after
         self.max_graphs = max_graphs
         self.seen: dict[tuple, int] = {}
-        self.graphs: OrderedDict[tuple, tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = OrderedDict()
+        self.graphs: OrderedDict[tuple, tuple[torch.cuda.CUDAGraph, torch.Tensor, tuple]] = OrderedDict()
         self.pool = None
 
     def key(self, x: torch.Tensor) -> tuple:
         return (tuple(x.shape), x.dtype, x.is_contiguous(memory_format=torch.channels_last))
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         key = self.key(x)
         if key in self.graphs:
             self.graphs.move_to_end(key)
             graph, static_in, static_out = self.graphs[key]
             static_in.copy_(x)
             graph.replay()
-            return static_out.clone()  # the next replay overwrites static_out
+            return tuple(t.clone() for t in static_out)  # the next replay overwrites static_out
         self.seen[key] = self.seen.get(key, 0) + 1
         if self.seen[key] < self.after:
             return self.function(x)
         return self._capture(key, x)
 
-    def _capture(self, key: tuple, x: torch.Tensor) -> torch.Tensor:
+    def _capture(self, key: tuple, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if len(self.graphs) >= self.max_graphs:
             self.graphs.popitem(last=False)
         static_in = x.clone(memory_format=torch.preserve_format)
@@ -179,9 +184,9 @@ class GraphCache:
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self.pool):
             static_out = self.function(static_in)
-        self.graphs[key] = (graph, static_in, static_out)
+        self.graphs[key] = (graph, static_in, tuple(static_out))
         graph.replay()
-        return static_out.clone()
+        return tuple(t.clone() for t in static_out)
 
     def clear(self) -> None:
         self.graphs.clear()

@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..model.segmentor import GCNet
 from .acceleration import GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory, release_gpu_memory
 from .network_input import normalize_uploaded, resize_for_network
-from .predictor import Predictor, SegmentationResult, autocast_context, resolve_precision
+from .predictor import NetworkPass, Predictor, SegmentationResult, autocast_context, resolve_precision
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
     from ..weights.zoo import ZooEntry
@@ -164,26 +163,27 @@ class FastPredictor(Predictor):
         self._cpu_predictor = None
         self.runner = inference_copy(self.model, self.precision, self.options.channels_last, self.options.fold_bn)
 
-    def logits_at_input(self, x: torch.Tensor) -> torch.Tensor:
+    def run(self, x: torch.Tensor, keep_features: bool = False) -> NetworkPass:
         self.follow_weights()  # every way in (batches, ms+flip, the preview) passes here
-        return super().logits_at_input(x)
+        return super().run(x, keep_features)
 
     # ------------------------------------------------------------------ network
 
-    def _eager_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Backbone + decode head at 1/8 resolution, float32 out (resized outside, in fp32)."""
+    def _eager_forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Backbone + decode head at 1/8 resolution: float32 logits (resized outside, in fp32)
+        and the features as computed."""
         with autocast_context(self.device, self.precision, cache_enabled=False):
-            return self.runner(x).float()
+            logits, features = self.runner(x)
+            return logits.float(), features
 
-    def network(self, x: torch.Tensor) -> torch.Tensor:
+    def head_outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.options.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        small = self._graphs(x) if self._graphs is not None else self._forward(x)
+        small, features = self._graphs(x) if self._graphs is not None else self._forward(x)
         if self.precision == "fp16":  # recorded on the device; read once per image (no extra sync)
             bad = ~torch.isfinite(small).all()
             self._overflow = bad if self._overflow is None else self._overflow | bad
-        # The first resize in float32, not in bf16, so that close logits keep their order.
-        return F.interpolate(small, size=x.shape[2:], mode="bilinear", align_corners=self.align_corners)
+        return small, features  # the first resize follows in float32, so close logits keep their order
 
     # ------------------------------------------------------------------ input
 
@@ -202,12 +202,14 @@ class FastPredictor(Predictor):
     # ------------------------------------------------------------------ memory fallbacks
 
     @torch.inference_mode()
-    def predict_batch(self, images: list[np.ndarray], return_logits: bool = False) -> list[SegmentationResult]:
+    def predict_batch(self, images: list[np.ndarray], return_logits: bool = False,
+                      keep_features: bool = False) -> list[SegmentationResult]:
         try:
             self._overflow = None
-            results = super().predict_batch(images, return_logits)
+            results = super().predict_batch(images, return_logits, keep_features)
             if self._overflowed():
-                results = self._in_fp32(lambda exact: exact.predict_batch(images, return_logits), images)
+                results = self._in_fp32(lambda exact: exact.predict_batch(images, return_logits, keep_features),
+                                        images)
             return results
         except Exception as error:  # out of memory only; anything else is a real error
             if not is_out_of_memory(error):
@@ -215,22 +217,24 @@ class FastPredictor(Predictor):
         self._after_out_of_memory()
         if len(images) > 1:  # one image at a time first
             log.warning("out of GPU memory for a batch of %d images: continuing one by one", len(images))
-            return [result for image in images for result in self.predict_batch([image], return_logits)]
-        return [self._fallback(images[0], return_logits)]
+            return [result for image in images for result in self.predict_batch([image], return_logits, keep_features)]
+        return [self._fallback(images[0], return_logits, keep_features)]
 
     @torch.inference_mode()
-    def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
+    def predict_tta(self, image: np.ndarray, return_logits: bool = False,
+                    keep_features: bool = False) -> SegmentationResult:
         try:
             self._overflow = None
-            result = super().predict_tta(image, return_logits)
+            result = super().predict_tta(image, return_logits, keep_features)
             if self._overflowed():
-                result = self._in_fp32(lambda exact: [exact.predict_tta(image, return_logits)], [image])[0]
+                result = self._in_fp32(lambda exact: [exact.predict_tta(image, return_logits, keep_features)],
+                                       [image])[0]
             return result
         except Exception as error:
             if not is_out_of_memory(error):
                 raise
         self._after_out_of_memory()
-        result = self.cpu_predictor().predict_tta(image, return_logits)
+        result = self.cpu_predictor().predict_tta(image, return_logits, keep_features)
         return self._noted(result, image, "segmented with ms+flip on the CPU (slower)")
 
     def _overflowed(self) -> bool:
@@ -246,12 +250,12 @@ class FastPredictor(Predictor):
             log.warning(result.note)
         return results
 
-    def _fallback(self, image: np.ndarray, return_logits: bool) -> SegmentationResult:
+    def _fallback(self, image: np.ndarray, return_logits: bool, keep_features: bool) -> SegmentationResult:
         """One window per pass (sliding windows for a whole-image model), then the CPU."""
         saved = (self.force_slide, self.window_batch)
         self.force_slide, self.window_batch = True, 1
         try:
-            result = super().predict_batch([image], return_logits)[0]
+            result = super().predict_batch([image], return_logits, keep_features)[0]
             how = "one sliding window at a time" if self.entry.test_mode == "slide" else "sliding windows"
             return self._noted(result, image, f"used {how} on the GPU")
         except Exception as error:
@@ -260,7 +264,7 @@ class FastPredictor(Predictor):
             self._after_out_of_memory()
         finally:
             self.force_slide, self.window_batch = saved
-        result = self.cpu_predictor().predict_batch([image], return_logits)[0]
+        result = self.cpu_predictor().predict_batch([image], return_logits, keep_features)[0]
         return self._noted(result, image, "segmented on the CPU (slower)")
 
     def _noted(self, result: SegmentationResult, image: np.ndarray, action: str) -> SegmentationResult:

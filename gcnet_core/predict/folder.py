@@ -49,7 +49,7 @@ def default_workers() -> tuple[int, int]:
 def segment_files(model: "LoadedModel", sources: list[Path], targets: dict[Path, Path], fmt: str = "index",
                   batch_size: int = 1, tta: bool = False, readers: int | None = None,
                   writers: int | None = None, also_write: Callable[[BatchItem], None] | None = None,
-                  max_megapixels: float | None = None) -> Iterator[ImageOutcome]:
+                  max_megapixels: float | None = None, keep_features: bool = False) -> Iterator[ImageOutcome]:
     """Segment ``sources`` and write each mask to ``targets[source]`` in format ``fmt``.
 
     ``also_write(item)``, when given, runs in the writer thread before each mask is written
@@ -57,14 +57,14 @@ def segment_files(model: "LoadedModel", sources: list[Path], targets: dict[Path,
     written mask has its extra files and a failure of either is that image's error. An
     unreadable image (or one over ``max_megapixels``, see :func:`inference_many`) or an
     unwritable mask gives an outcome with ``error``; the run goes on. At most ``2 * writers``
-    finished images wait.
+    finished images wait. ``keep_features``: each item ``also_write`` sees carries its features.
     """
     default_readers, default_writers = default_workers()
     readers, writers = readers or default_readers, writers or default_writers
     waiting: deque[tuple[BatchItem, Future | None]] = deque()
     with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="mask-writer") as pool:
         for item in inference_many(model, sources, batch_size=batch_size, tta=tta, num_readers=readers,
-                                   max_megapixels=max_megapixels):
+                                   max_megapixels=max_megapixels, keep_features=keep_features):
             write = None
             if item.error is None:
                 write = pool.submit(_write_outputs, item, targets[item.source], model.classes, fmt, also_write)

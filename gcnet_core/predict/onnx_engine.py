@@ -8,8 +8,10 @@ sliding windows, the float32 resizes, argmax and confidence.
 
 The backbone and decode head are exported once per weights (zoo file, fine-tuned version,
 or weights changed in this process) into ``<cache>/engines/``; the file name carries a hash
-of the weights and the torch/onnxruntime versions, so a new checkpoint, a fine-tune or an
-upgrade makes a new export and an old one is never used for other weights. When
+of the weights, the torch/onnxruntime versions and the graph's format, so a new checkpoint,
+a fine-tune, an upgrade or a new graph makes a new export and an old one is never used. The
+graph has two outputs: the logits at 1/8 of the input and ``conv_seg``'s input features
+(kept for live adaptation at no extra cost: the network computes them anyway). When
 onnxruntime is missing or an export fails, :func:`engine_or_exact` returns the exact torch
 predictor with a note saying why.
 """
@@ -26,19 +28,18 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..paths import cache_folder
 from .acceleration import BackboneAndHead, WeightsWatch
-from .predictor import Predictor, SegmentationResult
+from .predictor import NetworkPass, Predictor, SegmentationResult
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
     from ..weights.zoo import ZooEntry
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 1  # bump when the exported graph changes (inputs, outputs, wrapper)
+EXPORT_FORMAT = 2  # bump when the exported graph changes (inputs, outputs, wrapper); 2: + features
 OPSET = 17
 KEEP_ENGINES = 4  # engine files kept in the cache (least recently used removed)
 # progress(stage, done, total): "export" (one-off, tens of seconds), "load", "ready"
@@ -121,9 +122,11 @@ def export_network(model: nn.Module, path: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's notice
             torch.onnx.export(network, (example,), str(part), dynamo=False, opset_version=OPSET,
-                              input_names=["image"], output_names=["logits"], do_constant_folding=True,
+                              input_names=["image"], output_names=["logits", "features"],
+                              do_constant_folding=True,
                               dynamic_axes={"image": {0: "n", 2: "h", 3: "w"},
-                                            "logits": {0: "n", 2: "h8", 3: "w8"}})
+                                            "logits": {0: "n", 2: "h8", 3: "w8"},
+                                            "features": {0: "n", 2: "h8", 3: "w8"}})
         os.replace(part, path)
     finally:
         part.unlink(missing_ok=True)
@@ -214,16 +217,15 @@ class EnginePredictor(Predictor):
             log.warning("%s; the exact torch path runs instead (slower)", error)
             self.session = None
 
-    def network(self, x: torch.Tensor) -> torch.Tensor:
+    def head_outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.session is None:
-            return super().network(x)
-        (small,) = self.session.run(None, {"image": np.ascontiguousarray(x.numpy(), dtype=np.float32)})
-        return F.interpolate(torch.from_numpy(small), size=x.shape[2:], mode="bilinear",
-                             align_corners=self.align_corners)
+            return super().head_outputs(x)
+        small, features = self.session.run(None, {"image": np.ascontiguousarray(x.numpy(), dtype=np.float32)})
+        return torch.from_numpy(small), torch.from_numpy(features)
 
-    def logits_at_input(self, x: torch.Tensor) -> torch.Tensor:
+    def run(self, x: torch.Tensor, keep_features: bool = False) -> NetworkPass:
         self.follow_weights()  # every way in (batches, ms+flip, the preview) passes here
-        return super().logits_at_input(x)
+        return super().run(x, keep_features)
 
 
 class ExactFallback(Predictor):
@@ -238,11 +240,13 @@ class ExactFallback(Predictor):
             results[0].note, self.note = self.note, None
         return results
 
-    def predict_batch(self, images: list[np.ndarray], return_logits: bool = False) -> list[SegmentationResult]:
-        return self._noted(super().predict_batch(images, return_logits))
+    def predict_batch(self, images: list[np.ndarray], return_logits: bool = False,
+                      keep_features: bool = False) -> list[SegmentationResult]:
+        return self._noted(super().predict_batch(images, return_logits, keep_features))
 
-    def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
-        return self._noted([super().predict_tta(image, return_logits)])[0]
+    def predict_tta(self, image: np.ndarray, return_logits: bool = False,
+                    keep_features: bool = False) -> SegmentationResult:
+        return self._noted([super().predict_tta(image, return_logits, keep_features)])[0]
 
 
 def engine_or_exact(model: nn.Module, entry: "ZooEntry", progress: Progress | None = None) -> Predictor:

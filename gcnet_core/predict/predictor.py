@@ -5,6 +5,11 @@ whole-image or sliding-window logits, a bilinear resize to the network input ins
 model and a second one to the original size, then argmax. ``tta=True`` is the 0.x
 ms+flip rule behind the published ms+flip numbers: six scales of the base scale, each
 also flipped, softmax probabilities averaged at the original size.
+
+Besides the labels and their confidence, a pass gives what the annotator's tools need, at
+no extra network run: the class rankings, from the logits on the network's own 1/8 grid
+(not from the full-size ones: that cost a CPU pass ~10 %), and on request
+(``keep_features``) the decode head's last features (:mod:`.features`) for live adaptation.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import torch.nn.functional as F
 
 from ..files.images import read_image_rgb
 from .acceleration import best_precision, cuda_math
+from .features import FeatureMap, head_features, slide_feature_map, whole_feature_map
 from .network_input import fallback_slide_geometry, normalize, resize_for_network, slide_windows
-from .rankings import ClassRankings, rankings_from_logits
+from .rankings import ClassRankings, network_grid, rankings_from_logits
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
     from ..weights.zoo import ZooEntry
@@ -43,10 +49,23 @@ class SegmentationResult:
     logits: np.ndarray | None = None  # (C, H, W) float32; averaged probabilities with tta
     note: str | None = None  # how the run deviated from the plan (e.g. a memory fallback), for the user
     rankings: ClassRankings | None = None  # top-k classes per cell of a coarse grid (model-aware tools)
+    features: FeatureMap | None = None  # the decode head's last features (float16), when asked for
 
     @property
     def uncertainty(self) -> float:
         return mean_uncertainty(self.confidence)
+
+
+@dataclass
+class NetworkPass:
+    """What the network gave for a batch, at the network input's size (before the resize to
+    each image's own size), with what it computed on the way."""
+
+    logits: torch.Tensor  # [N, C, H', W'] float32
+    coarse: torch.Tensor | None = None  # [N, C, h, w] float32 on the network's 1/8 grid (whole images)
+    features: torch.Tensor | None = None  # [N, 512, h, w] conv_seg's input (whole images), when kept
+    window_features: list[torch.Tensor] | None = None  # sliding windows: [N, 512, hf, wf] per window, when kept
+    windows: list[tuple[int, int, int, int]] | None = None  # (y1, y2, x1, x2) of those windows
 
 
 def mean_uncertainty(confidence: np.ndarray) -> float:
@@ -127,33 +146,50 @@ class Predictor:
         as mmseg's test-time augmentation) and normalisation: the network input."""
         return normalize(resize_for_network(images, scale, flip), self.device)
 
-    def network(self, x: torch.Tensor) -> torch.Tensor:
-        """Backbone + head + the first resize (to the network input), in float32 out."""
+    def head_outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Backbone + decode head at 1/8 of ``x``: ``conv_seg``'s logits (float32) and its input
+        features. The fast path and the CPU engine run the same two outputs their own way."""
         with autocast_context(self.device, self.precision):
-            logits = self.model(x)
-        return logits.float()
+            features = head_features(self.model, x)
+            logits = self.model.decode_head.conv_seg(features)
+        return logits.float(), features
+
+    def to_input(self, logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """The first bilinear resize, from the network's 1/8 grid to the network input, in float32."""
+        return F.interpolate(logits, size=tuple(size), mode="bilinear", align_corners=self.align_corners)
+
+    def run(self, x: torch.Tensor, keep_features: bool = False) -> NetworkPass:
+        """One pass at the network-input size: whole image, or averaged windows (slide)."""
+        if self.entry.test_mode == "slide" or self.force_slide:
+            return self.slide(x, keep_features)
+        coarse, features = self.head_outputs(x)
+        return NetworkPass(self.to_input(coarse, x.shape[2:]), coarse, features if keep_features else None)
 
     def logits_at_input(self, x: torch.Tensor) -> torch.Tensor:
         """Logits at the network-input size: one pass (whole) or averaged windows (slide)."""
-        if self.entry.test_mode == "slide" or self.force_slide:
-            return self.slide(x)
-        return self.network(x)
+        return self.run(x).logits
 
-    def slide(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of overlapping crops summed, divided by coverage (docs/inference.md, "Slide mode")."""
+    def slide(self, x: torch.Tensor, keep_features: bool = False) -> NetworkPass:
+        """Logits of overlapping crops summed, divided by coverage (docs/inference.md, "Slide
+        mode"); with ``keep_features``, each window's features too (combined per image later)."""
         n, _, height, width = x.shape
         crop, stride = fallback_slide_geometry(self.entry)
         windows = slide_windows(height, width, crop, stride)
         total = torch.zeros((n, self.model.num_classes, height, width), device=x.device)
         count = torch.zeros((1, 1, height, width), device=x.device)
+        kept: list[torch.Tensor] = []
         for start in range(0, len(windows), self.window_batch):
             group = windows[start:start + self.window_batch]
             crops = torch.cat([x[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in group])
-            logits = self.network(crops)
+            coarse, features = self.head_outputs(crops)
+            logits = self.to_input(coarse, crops.shape[2:])
             for k, (y1, y2, x1, x2) in enumerate(group):
                 total[:, :, y1:y2, x1:x2] += logits[k * n:(k + 1) * n]
                 count[:, :, y1:y2, x1:x2] += 1
-        return total / count
+                if keep_features:
+                    kept.append(features[k * n:(k + 1) * n])
+        return NetworkPass(total / count, window_features=kept if keep_features else None,
+                           windows=windows if keep_features else None)
 
     def to_original(self, logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """The second bilinear resize, from the network input to the original image size."""
@@ -162,19 +198,49 @@ class Predictor:
         return F.interpolate(logits, size=size, mode="bilinear", align_corners=self.align_corners)
 
     @torch.inference_mode()
-    def predict_batch(self, images: list[np.ndarray], return_logits: bool = False) -> list[SegmentationResult]:
-        """Single-scale prediction for images that share one size (one network pass)."""
-        height, width = images[0].shape[:2]
+    def predict_batch(self, images: list[np.ndarray], return_logits: bool = False,
+                      keep_features: bool = False) -> list[SegmentationResult]:
+        """Single-scale prediction for images that share one size (one network pass);
+        ``keep_features``: each result carries the features that pass computed."""
+        size = images[0].shape[:2]
         with self.math_settings():
-            logits = self.logits_at_input(self.prepare(images, self.entry.test_scale))
-            return [self._finish(logits[i:i + 1], (height, width), return_logits) for i in range(len(images))]
+            network_pass = self.run(self.prepare(images, self.entry.test_scale), keep_features)
+            return [self.finish(network_pass, i, size, return_logits) for i in range(len(images))]
 
-    def _finish(self, logits: torch.Tensor, size: tuple[int, int], return_logits: bool) -> SegmentationResult:
-        rankings = rankings_from_logits(logits, size)  # from the input-size logits: cheap
+    def finish(self, network_pass: NetworkPass, index: int, size: tuple[int, int],
+               return_logits: bool = False) -> SegmentationResult:
+        """Image ``index`` of a pass at its original ``size``: labels and confidence from the
+        resized logits, rankings from the network's grid, the features when the pass kept them."""
+        logits = network_pass.logits[index:index + 1]
+        result = self._labelled(logits, size, return_logits)
+        result.rankings = self.rankings(network_pass, index, size)
+        result.features = self.feature_map(network_pass, index, size)
+        return result
+
+    def rankings(self, network_pass: NetworkPass, index: int, size: tuple[int, int]) -> ClassRankings:
+        """Class rankings on the network's 1/8 grid: its own logits there (whole images), or the
+        windows' averaged logits pooled onto it (slide)."""
+        if network_pass.coarse is not None:
+            coarse = network_pass.coarse[index:index + 1]
+            return rankings_from_logits(coarse, size, grid=network_grid(*coarse.shape[-2:], stride=1))
+        logits = network_pass.logits[index:index + 1]
+        return rankings_from_logits(logits, size, grid=network_grid(*logits.shape[-2:]))
+
+    def feature_map(self, network_pass: NetworkPass, index: int, size: tuple[int, int]) -> FeatureMap | None:
+        """Image ``index``'s features as kept (float16), or None when the pass kept none."""
+        input_size = tuple(network_pass.logits.shape[-2:])
+        if network_pass.features is not None:
+            return whole_feature_map(network_pass.features[index:index + 1], size, input_size, self.align_corners)
+        if network_pass.window_features is not None:
+            return slide_feature_map([window[index] for window in network_pass.window_features],
+                                     network_pass.windows, size, input_size, self.align_corners)
+        return None
+
+    def _labelled(self, logits: torch.Tensor, size: tuple[int, int], return_logits: bool) -> SegmentationResult:
         if return_logits:
             full = self.to_original(logits, size)[0]
             labels, confidence = _labels_and_confidence(full)
-            return SegmentationResult(labels, confidence, full.cpu().numpy(), rankings=rankings)
+            return SegmentationResult(labels, confidence, full.cpu().numpy())
         # Class chunks keep memory bounded on huge images; resizing is per channel, so exact.
         num_classes = logits.shape[1]
         chunk = max(1, _CHUNK_ELEMENTS // (size[0] * size[1]))
@@ -182,7 +248,7 @@ class Predictor:
         for start in range(0, num_classes, chunk):
             part = self.to_original(logits[:, start:start + chunk], size)[0]
             part_max, part_index = part.max(dim=0)
-            part_norm = torch.exp(part - part_max).sum(dim=0)
+            part_norm = (part - part_max).exp_().sum(dim=0)  # one full-size temporary, not two
             if best is None:
                 best, index, norm = part_max, part_index, part_norm
                 continue
@@ -190,19 +256,24 @@ class Predictor:
             norm = norm * torch.exp(best - new_best) + part_norm * torch.exp(part_max - new_best)
             index = torch.where(part_max > best, part_index + start, index)
             best = new_best
-        return SegmentationResult(_to_labels(index), (1.0 / norm).cpu().numpy().astype(np.float32),
-                                  rankings=rankings)
+        return SegmentationResult(_to_labels(index), (1.0 / norm).cpu().numpy().astype(np.float32))
 
     @torch.inference_mode()
-    def predict_tta(self, image: np.ndarray, return_logits: bool = False) -> SegmentationResult:
-        """ms+flip: 6 scales x {plain, flipped}, softmax averaged at the original size."""
+    def predict_tta(self, image: np.ndarray, return_logits: bool = False,
+                    keep_features: bool = False) -> SegmentationResult:
+        """ms+flip: 6 scales x {plain, flipped}, softmax averaged at the original size; the
+        features kept are the plain pass's at the test scale (what live adaptation reads)."""
         size = image.shape[:2]
         probabilities = torch.zeros((self.model.num_classes, *size), device=self.device)
-        passes = 0
+        passes, features = 0, None
         with self.math_settings():
             for scale in tta_scales(self.entry.test_scale):
                 for flip in (False, True):
-                    logits = self.to_original(self.logits_at_input(self.prepare([image], scale, flip)), size)
+                    keep = keep_features and not flip and tuple(scale) == tuple(self.entry.test_scale)
+                    network_pass = self.run(self.prepare([image], scale, flip), keep)
+                    if keep:
+                        features = self.feature_map(network_pass, 0, size)
+                    logits = self.to_original(network_pass.logits, size)
                     probs = torch.softmax(logits[0], dim=0)
                     probabilities += probs.flip(dims=(2,)) if flip else probs
                     passes += 1
@@ -213,12 +284,14 @@ class Predictor:
             confidence.cpu().numpy().astype(np.float32),
             probabilities.cpu().numpy() if return_logits else None,
             rankings=rankings_from_logits(probabilities, size, probabilities=True),
+            features=features,
         )
 
-    def predict(self, image: np.ndarray, tta: bool = False, return_logits: bool = False) -> SegmentationResult:
+    def predict(self, image: np.ndarray, tta: bool = False, return_logits: bool = False,
+                keep_features: bool = False) -> SegmentationResult:
         if tta:
-            return self.predict_tta(image, return_logits)
-        return self.predict_batch([image], return_logits)[0]
+            return self.predict_tta(image, return_logits, keep_features)
+        return self.predict_batch([image], return_logits, keep_features)[0]
 
     def release(self) -> None:
         """Hand back what this predictor keeps besides the network (nothing, on the exact path)."""

@@ -38,6 +38,5 @@ def preview_inference(model: "LoadedModel", image: np.ndarray | str | Path,
     predictor = model.predictor()
     size = rgb.shape[:2]
     with predictor.math_settings():
-        logits = predictor.logits_at_input(predictor.prepare([rgb], preview_scale(predictor.entry.test_scale,
-                                                                                  fraction)))
-        return predictor._finish(logits, size, False)  # the exact path's own resize + argmax
+        network_pass = predictor.run(predictor.prepare([rgb], preview_scale(predictor.entry.test_scale, fraction)))
+        return predictor.finish(network_pass, 0, size)  # the exact path's own resize + argmax

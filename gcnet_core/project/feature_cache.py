@@ -3,7 +3,10 @@
 Keyed by the image's content (:func:`content_key`, a hash of the file's bytes: a renamed
 image keeps its entry, an edited one gets a new one) and the feature version
 (:attr:`FeatureExtractor.version <gcnet_core.predict.features.FeatureExtractor.version>`: the
-weights the features came from). Sizes per image, 512 channels in float16:
+weights the features came from). Entries come from the passes that ran anyway (the app's
+pre-segmentations and work-ahead, ``gcnet predict --features`` behind Segment all: the
+predictors' ``keep_features``); :class:`FeatureExtractor` computes only the missing ones.
+Sizes per image, 512 channels in float16:
 
 - ADE20K (whole image, test scale 2048x512): a 512x512 image has a 64x64 grid, 4.0 MiB; a
   770x512 one 97x64, 6.1 MiB (so ~500 images fill 3 GB);
@@ -141,6 +144,15 @@ class FeatureCache:
     @property
     def memory_bytes(self) -> int:
         return self._memory_bytes
+
+    @property
+    def disk_mb(self) -> float:
+        """The limit on disk in MiB (Preferences' "feature cache"); a lower one applies from the next write."""
+        return self.disk_limit / 2**20
+
+    @disk_mb.setter
+    def disk_mb(self, value: float) -> None:
+        self.disk_limit = int(value * 2**20)
 
     def disk_bytes(self) -> int:
         """Bytes of feature files on disk now (all versions)."""

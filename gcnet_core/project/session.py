@@ -47,6 +47,7 @@ from . import states as image_states
 from .class_mapping import model_lut
 from .document import MaskDocument
 from .events import Events
+from .feature_cache import DEFAULT_DISK_MB, FeatureCache
 from .history import DocumentHistory
 from .overwrite import Permission, may_overwrite
 from .placement import discard, place_labels, place_staged
@@ -101,6 +102,8 @@ class AnnotationSession:
         self._opened_state = "new"  # the current image's state when its document (and history) began
         self._fresh: OrderedDict[str, Prediction] = OrderedDict()  # placed, maybe not on disk yet
         self.fresh_limit = fresh_limit
+        self.features: FeatureCache | None = None  # the open project's image features (passes put, live adaptation reads)
+        self.feature_cache_mb: float = DEFAULT_DISK_MB  # their limit on disk (Preferences)
         self.model_classes: dict[str, str] = {}  # model class -> project class for predictions (model_lut)
 
     # ================================================================== project
@@ -111,6 +114,7 @@ class AnnotationSession:
         self._fresh.clear()
         self.model_classes = {}
         self.project = project
+        self.features = FeatureCache(project.features_root, disk_mb=self.feature_cache_mb)  # the last one's dropped
 
     def save_project(self) -> None:
         """Queue the project file for writing now."""

@@ -136,8 +136,8 @@ def test_inference_worker_reports_notes_and_unloads_gpu_models_only(qtbot, monke
     inference_module = importlib.import_module("gcnet_core.predict.running")
     real = inference_module.inference
 
-    def noted(model, image, tta=False):
-        result = real(model, image, tta=tta)
+    def noted(model, image, tta=False, **options):
+        result = real(model, image, tta=tta, **options)
         result.note = "Not enough GPU memory for this 64x48 image: used sliding windows on the GPU."
         return result
 
