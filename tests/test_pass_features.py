@@ -191,3 +191,38 @@ def test_the_session_owns_one_feature_cache_per_open_project(tmp_path):
     assert cache.folder == first.features_root and cache.disk_mb == 100
     session.open_project(second)
     assert session.features is not cache and session.features.folder == second.features_root
+
+
+def test_a_pre_segmentation_through_the_service_lands_in_the_open_projects_cache(qtbot, monkeypatch, tmp_path,
+                                                                                 ade_checkpoint):
+    """The window points the service at ``session.features``; a full pass's features are there
+    when its result arrives, a preview's are not."""
+    pytest.importorskip("pytestqt")
+    from helpers import WHOLE_ADE, register_entry, small_entry
+
+    from app.workers.inference import InferenceService, ModelConfig
+    from gcnet_core.model.classes import ClassSet
+    from gcnet_core.project.feature_cache import content_key
+    from gcnet_core.project.session import AnnotationSession
+    from gcnet_core.project.store import Project
+
+    register_entry(monkeypatch, small_entry(WHOLE_ADE, base_scale=(64, 48)))
+    root = tmp_path / "photos"
+    root.mkdir()
+    image = write_image(root / "scene.png", 5)
+    session = AnnotationSession(writer=None)
+    session.open_project(Project(root, ClassSet(("a", "b"), ((0, 0, 0), (255, 255, 255)))))
+    service = InferenceService()
+    service.feature_cache = lambda: session.features
+    config = ModelConfig(WHOLE_ADE, ade_checkpoint, device="cpu")
+    try:
+        with qtbot.waitSignal(service.finished, timeout=120000):
+            service.submit(image, config, preview=True)
+        assert not list(session.features.folder.rglob("*.feat"))
+        with qtbot.waitSignal(service.finished, timeout=120000):
+            service.submit(image, config)
+        files = list(session.features.folder.rglob("*.feat"))
+        assert len(files) == 1 and files[0].stem == content_key(image)
+        assert files[0].is_relative_to(root / ".gcnet")
+    finally:
+        service.shutdown()
