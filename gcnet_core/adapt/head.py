@@ -49,7 +49,7 @@ REGULARISATION = 1e-3  # pull towards the starting weights, per weight (the loss
 MAX_FIT_SAMPLES = 10000  # pixels one fit uses at most (its time grows with them)
 MAX_ITERATIONS = 25  # L-BFGS iterations; on held-out pixels more change nothing measurable
 CHECK_PIXELS = 1000  # pixels per image a head is scored on (uniform among the labelled ones)
-FIT_THREADS = 1  # torch threads of a fit and of a re-label (see few_threads)
+FIT_THREADS = 1  # torch threads of the fit, its start, its scores and a re-label (see few_threads)
 
 
 class Cancelled(Exception):
@@ -58,7 +58,8 @@ class Cancelled(Exception):
 
 @contextmanager
 def few_threads(count: int | None = None):
-    """Torch on at most ``count`` (default :data:`FIT_THREADS`) threads inside the block.
+    """Torch on at most ``count`` (default :data:`FIT_THREADS`) threads inside the block
+    (:func:`initial_head`, :func:`fit_head`, :func:`predict_samples` and :func:`relabel` run in one).
 
     A fit's and a re-label's tensors are small: a second thread gains little on an idle
     machine and, while the other core is busy (the window's work-ahead pass, another program),
@@ -221,6 +222,7 @@ def check_samples(feature_map: FeatureMap, labels: np.ndarray, num_classes: int,
                    np.ones(len(picked), np.float32))
 
 
+@_on_few_threads
 def predict_samples(head: LinearHead, samples: Samples) -> np.ndarray:
     """Project class ids a head gives sampled pixels (the labels :func:`relabel` gives them)."""
     logits = torch.from_numpy(samples.features).float() @ torch.from_numpy(head.weight).T
@@ -242,6 +244,7 @@ def labels_token(image_key: str, labels: np.ndarray, edited: np.ndarray | None) 
 
 
 # ------------------------------------------------------------------------------ fitting
+@_on_few_threads
 def initial_head(weight: torch.Tensor, bias: torch.Tensor, model_classes: Sequence[str],
                  project_classes: Sequence[str], samples: Sequence[Samples]) -> LinearHead:
     """Rows in the project's order: the model's row for a class it knows; for another class
