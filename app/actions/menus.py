@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar,
                                QToolButton)
@@ -41,6 +41,7 @@ class ToolbarWidgets:
     threshold: QDoubleSpinBox  # the confidence threshold of "mark low confidence as ignore"
     only_over: QCheckBox  # paint only over the class chosen when it was ticked
     current_class: QToolButton  # the class being painted: its colour, number and name
+    rows: "ToolbarRows"  # keeps both tool bars in view by giving the second its own row when needed
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,9 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> ToolbarWidgets:
     canvas.brushSizeChanged.connect(brush.setValue)
     bar.addWidget(QLabel(" Brush "))
     bar.addWidget(brush)
-    bar.addSeparator()
+    bar = QToolBar("View", window)
+    bar.setObjectName("view")
+    window.addToolBar(bar)
     opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
     opacity.setFixedWidth(110)
     opacity.setToolTip("Mask opacity (hold H to hide the mask)")
@@ -147,7 +150,37 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> ToolbarWidgets:
     only_over.setToolTip("Paint only over pixels of the class selected when this was ticked")
     only_over.toggled.connect(lambda on: canvas.set_only_over(panel.current() if on else None))
     bar.addWidget(only_over)
-    return ToolbarWidgets(brush, opacity, threshold, only_over, current_class)
+    rows = ToolbarRows(window, window.findChild(QToolBar, "tools"), bar)
+    return ToolbarWidgets(brush, opacity, threshold, only_over, current_class, rows)
+
+
+class ToolbarRows(QObject):
+    """Puts the View tool bar on a row of its own whenever both do not fit side by side.
+
+    Qt never wraps tool bars: on a laptop screen the items past the window's width would hide
+    behind the overflow arrow, so every resize of the window decides again."""
+
+    def __init__(self, window: QMainWindow, first: QToolBar, second: QToolBar) -> None:
+        super().__init__(window)
+        self.window, self.first, self.second = window, first, second
+        window.installEventFilter(self)
+
+    def two_rows(self) -> bool:
+        return self.window.toolBarBreak(self.second)
+
+    def arrange(self) -> None:
+        needed = self.first.sizeHint().width() + self.second.sizeHint().width() + 16
+        wrap = self.window.width() < needed
+        if wrap != self.two_rows():
+            if wrap:
+                self.window.insertToolBarBreak(self.second)
+            else:
+                self.window.removeToolBarBreak(self.second)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.window and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            self.arrange()
+        return False
 
 
 def _tip_with_keys(widget, template: str, *actions) -> None:

@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QRect  # noqa: E402
+from PySide6.QtWidgets import QToolBar  # noqa: E402
 
 from app.settings.store import AppSettings  # noqa: E402
 from app.shell.window_geometry import FRAME, PREFERRED, first_geometry, fitted_geometry  # noqa: E402
@@ -72,3 +73,22 @@ def test_a_saved_geometry_larger_than_the_screen_is_clamped_on_restart(qtbot, tm
     again = _window(qtbot, AppSettings.at(tmp_path / "settings.ini"))
     assert available.contains(again.geometry())
     again.close()
+
+
+@pytest.mark.parametrize("width", [1366 - 2 * 8, 1920 - 2 * 8])
+def test_every_tool_bar_item_is_in_view_at_laptop_and_desktop_widths(qtbot, tmp_path, width):
+    """Qt hides tool bar items that do not fit behind an overflow arrow; at 1366 px "Only over
+    current" and the low-confidence threshold were there, out of sight."""
+    window = _window(qtbot, AppSettings.at(tmp_path / "settings.ini"))
+    window.resize(width, 700)
+    qtbot.wait(50)
+    bars = [window.findChild(QToolBar, name) for name in ("tools", "view")]
+    for bar in bars:
+        hidden = [a.text() or type(bar.widgetForAction(a)).__name__ for a in bar.actions()
+                  if not a.isSeparator() and not bar.widgetForAction(a).isVisible()]
+        assert hidden == [], f"{bar.objectName()} at {width} px hides {hidden}"
+    assert window.toolbar.rows.two_rows() == (width < bars[0].sizeHint().width() + bars[1].sizeHint().width() + 16)
+    window.resize(3000, 700)
+    qtbot.wait(50)
+    assert not window.toolbar.rows.two_rows()
+    window.close()
