@@ -35,7 +35,6 @@ from PySide6.QtWidgets import QLabel
 from gcnet_core.adapt.job import AdaptResult, NothingToLearn
 from gcnet_core.adapt.publish import write_adapted_checkpoint
 from gcnet_core.model.classes import IGNORE_INDEX
-from gcnet_core.project.feature_cache import FeatureCache
 from gcnet_core.project.session import AnnotationSession
 from gcnet_core.project.states import DONE_STATES
 from gcnet_core.project.versions import Version, VersionRegistry
@@ -73,7 +72,6 @@ class LiveAdaptation(QObject):
         self._answered = 0  # ... and the last of them a round that ran to its end started after
         self._done_changed = False  # the open image is done and was changed since it opened
         self._jobs: dict[int, tuple[str, object]] = {}  # job id -> (kind, what its results need)
-        self._cache: FeatureCache | None = None
         self._fresh: set[str] = set()  # images a network pass labelled since the live head was adopted
         self._project = None  # the project the last image opened in
         self._flushing = False  # waiting for the writer before a round
@@ -172,7 +170,7 @@ class LiveAdaptation(QObject):
         if self.held():
             self.line.setText(f"live model: waits while {self.held()} holds the machine")
             return
-        snapshot, cache, holder = project.snapshot(), self._cache_of(project), self.holder
+        snapshot, cache, holder = project.snapshot(), self.session.features, self.holder
 
         def job(cancel, report):
             adapter = holder.get(config.name, config.checkpoint, snapshot.root, cache)
@@ -207,11 +205,6 @@ class LiveAdaptation(QObject):
 
         self._jobs[self.service.submit(job)] = ("relabel", (project, config.model_id, 0))
 
-    def _cache_of(self, project) -> FeatureCache:
-        if self._cache is None or self._cache.folder != project.features_root:
-            self._cache = FeatureCache(project.features_root)
-        return self._cache
-
     # -- the stroke-scale loop -----------------------------------------------------------------
     def stroke_finished(self) -> None:
         """The canvas finished an edit: follow it after a short pause (the next stroke restarts it)."""
@@ -230,7 +223,7 @@ class LiveAdaptation(QObject):
         if not (scribble != IGNORE_INDEX).any():
             return
         path, classes, token = project.root / rel, tuple(project.classes.names), doc.last_step
-        cache, holder = self._cache_of(project), self.holder
+        cache, holder = self.session.features, self.holder
 
         def job(cancel, _report):
             adapter = holder.get(config.name, config.checkpoint, project.root, cache)

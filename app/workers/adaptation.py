@@ -136,11 +136,13 @@ class AdapterHolder:
         self._adapter: LiveAdapter | None = None
 
     def get(self, name: str, checkpoint, project_root, cache: FeatureCache) -> LiveAdapter:
-        key = (name, str(checkpoint) if checkpoint else None, str(project_root), id(cache))
+        """The adapter for this model and project (the session's feature ``cache``)."""
+        key = (name, str(checkpoint) if checkpoint else None, str(project_root))
         if self._adapter is None or key != self._key:
             self._adapter = None  # the old model goes before the new one loads
             self._adapter = LiveAdapter(init_model(name, checkpoint, device="cpu"), cache)
             self._key = key
+        self._adapter.cache = cache  # the session's, e.g. made anew with another size limit
         return self._adapter
 
     @property

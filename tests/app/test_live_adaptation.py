@@ -373,3 +373,24 @@ def test_relabelled_masks_go_through_the_rule(tmp_path):
         assert not session.apply_relabel(rel, ones)
     assert not project.label_path("b.png").exists()
     assert not project.read_labels("c.png").any() and not project.read_labels("d.png").any()
+
+
+def test_the_features_a_pre_segmentation_keeps_are_the_ones_the_round_relabels_from(qtbot, live_window):
+    window = live_window
+    project = window.session.project
+    for path in project.features_root.rglob("*.feat"):  # as if nothing was cached yet
+        path.unlink()
+    window.session.features.clear_memory()
+    window.open_image(UNTOUCHED)
+    window.segment_current()  # the one network pass: it keeps c.png's features
+    qtbot.waitUntil(lambda: len(window.passes) == 1 and not window.inference.busy, timeout=30000)
+    qtbot.waitUntil(lambda: len(list(project.features_root.rglob("*.feat"))) == 1, timeout=10000)
+    assert window.writer.flush()
+    before = project.label_path(UNTOUCHED).read_bytes()
+    label_by_colour(qtbot, window, "a.png", 1, 2)  # their features are computed on the adaptation thread
+    label_by_colour(qtbot, window, "b.png", 1, 2)
+    window.open_image("d.png")
+    settle(qtbot, window)
+    assert window.live.last_result.adopted and len(window.passes) == 1
+    assert project.label_path(UNTOUCHED).read_bytes() != before
+    assert agreement(read_index_mask(project.label_path(UNTOUCHED)), UNTOUCHED) > 0.7
