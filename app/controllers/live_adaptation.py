@@ -162,6 +162,8 @@ class LiveAdaptation(QObject):
             self.service.cancel()
         elif self.round_due and not self.service.busy:
             self._start_round()
+        else:
+            self._relabel_fresh()  # e.g. what Segment all labelled takes the live model's labels
 
     def _start_round(self) -> None:
         config, project = self.usable_config(), self.session.project
