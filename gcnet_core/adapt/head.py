@@ -64,7 +64,7 @@ def few_threads(count: int | None = None):
     A fit's and a re-label's tensors are small: a second thread gains little on an idle
     machine and, while the other core is busy (the window's work-ahead pass, another program),
     costs several times the time in waiting threads (benchmarks/adapt_bench.py, 50 corrected
-    images on a busy 2-core machine: a live round that adopts takes 8.1 CPU s on 2 threads,
+    images on a busy 2-core machine: a live round that adopts takes 9.6 CPU s on 2 threads,
     1.9 on 1). Torch's thread count belongs to the process: what another thread runs meanwhile
     (an onnxruntime session created meanwhile, too) gets the same count; it is restored after
     by the block that lowered it.
