@@ -67,6 +67,8 @@ class LiveAdaptation(QObject):
         self.holder = AdapterHolder()  # used on the adaptation thread only
         self.last_result: AdaptResult | None = None
         self.last_stroke_seconds: float | None = None  # stroke's end -> open image refreshed
+        self.last_round_seconds: float | None = None  # image finished -> untouched images re-labelled
+        self._asked_at = 0.0
         self.relabelled = 0  # images the last adopted round re-labelled
         self._asked = 0  # rounds asked for (a person finished an image) ...
         self._answered = 0  # ... and the last of them a round that ran to its end started after
@@ -147,6 +149,7 @@ class LiveAdaptation(QObject):
         if self.session.project is None or not self.enabled:
             return
         self._asked += 1
+        self._asked_at = time.perf_counter()
         if not self._flushing:  # one wait for the writer however many images were finished at once
             self._flushing = True
             self.session.writer.submit(lambda: None, self._flushed)
@@ -281,7 +284,9 @@ class LiveAdaptation(QObject):
         self.last_result = result
         text = result.summary
         if result.adopted and self.relabelled:
-            text += f"; {self.relabelled} untouched image{'s' if self.relabelled != 1 else ''} re-labelled"
+            self.last_round_seconds = time.perf_counter() - self._asked_at
+            text += (f"; {self.relabelled} untouched image{'s' if self.relabelled != 1 else ''} re-labelled "
+                     f"{self.last_round_seconds:.1f} s after the last one was finished")
         self.line.setText(text)
         self.line.setToolTip("\n".join(result.notes))
         self.session.tell(text)

@@ -115,6 +115,7 @@ def test_two_done_images_relabel_an_untouched_one_without_a_network_pass(qtbot, 
     assert result is not None and result.adopted and result.corrected == 2
     line = window.status_labels.live.text()
     assert line.startswith("live model: 2 corrected images,") and "% pixels right on held-out images (was" in line
+    assert "; 2 untouched images re-labelled" in line and window.live.last_round_seconds is not None
     after = read_index_mask(project.label_path(UNTOUCHED))
     assert agreement(before, UNTOUCHED) == 0 and agreement(after, UNTOUCHED) > 0.7  # red and blue follow the person
     doc = window.session.document  # the open image too, saved
