@@ -249,9 +249,10 @@ class LiveAdaptation(QObject):
         return self._asked > self._answered
 
     def _partial(self, job_id: int, piece) -> None:
-        kind, (project, model_id, _asked) = self._jobs.get(job_id, ("", (None, None, 0)))
-        if kind not in ("round", "relabel") or not self._still(project, model_id):
+        kind, context = self._jobs.get(job_id, ("", None))
+        if kind not in ("round", "relabel") or not self._still(*context[:2]):
             return
+        project = context[0]
         path, labels = piece
         if self.session.apply_relabel(project.relative(path), labels):
             self.relabelled += 1
