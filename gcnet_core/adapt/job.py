@@ -311,7 +311,6 @@ class LiveAdapter:
         self.extractor = FeatureExtractor(model.network, model.entry)
         self.memory, self.keys = AdaptMemory(), ContentKeys()
         self.head: LinearHead | None = None
-        self.last: AdaptResult | None = None  # the last round that was adopted
         self.corrected: list[CorrectedImage] = []
 
     @property
@@ -330,7 +329,7 @@ class LiveAdapter:
                                memory=self.memory, keys=self.keys, progress=progress, cancel=cancel, images=images)
         result.notes[:0] = notes
         if result.adopted:
-            self.head, self.last = result.head, result
+            self.head = result.head
         return result
 
     def relabel_untouched(self, project: Project, images: Sequence[Path] | None = None, *,
