@@ -420,7 +420,9 @@ def lbfgs(function, theta: torch.Tensor, max_iterations: int, stop=lambda: False
 def grid_logits(head: LinearHead, feature_map: FeatureMap) -> torch.Tensor:
     """[R, h, w] float32 logits at the feature grid (one matrix product)."""
     channels, height, width = feature_map.features.shape
-    features = torch.from_numpy(np.ascontiguousarray(feature_map.features)).float().reshape(channels, -1)
+    # a float32 copy in numpy (what .float() would copy anyway): a map read from the cache is a
+    # read-only buffer, which torch.from_numpy warns about
+    features = torch.from_numpy(feature_map.features.astype(np.float32)).reshape(channels, -1)
     logits = torch.from_numpy(head.weight) @ features + torch.from_numpy(head.bias)[:, None]
     return logits.reshape(-1, height, width)
 
