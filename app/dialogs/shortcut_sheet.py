@@ -24,9 +24,13 @@ class ShortcutSheet(QDialog):
         for row, (title, keys) in enumerate(rows):
             self.table.setItem(row, 0, QTableWidgetItem(title))
             self.table.setItem(row, 1, QTableWidgetItem(keys or "—"))
+        # Action titles are short and whole; the long fixed-key texts (the polygon's) wrap
+        # in the rest of the width instead of squeezing the titles to a few letters.
+        self.table.setWordWrap(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -34,7 +38,7 @@ class ShortcutSheet(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(buttons)
         self.search.textChanged.connect(self.filter)
-        self.resize(520, 560)
+        self.resize(680, 560)
 
     def filter(self, text: str) -> None:
         """Show only the rows whose action or shortcut contains ``text`` (any case)."""

@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import QRect, Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -74,3 +75,24 @@ def test_help_keyboard_shortcuts_lists_every_action_with_its_current_key(qtbot, 
     assert [title for title, _keys in sheet.visible_rows()] == ["Save"]
     sheet.search.clear()
     assert len(sheet.visible_rows()) == len(rows)
+
+
+def test_the_shortcut_sheet_shows_every_action_title_whole_and_wraps_the_long_keys(qtbot, make_window):
+    """The long fixed-key texts (the polygon's) once took the width and left the action titles
+    a few letters ("O… Fo…") at the sheet's size."""
+    window = make_window()
+    menu_action(window, "Help", "Keyboard Shortcuts").trigger()
+    sheet = window.findChild(ShortcutSheet)
+    qtbot.waitExposed(sheet)
+    QApplication.processEvents()
+    table = sheet.table
+    metrics = table.fontMetrics()
+    viewport = table.viewport().width()
+    assert table.columnWidth(0) + table.columnWidth(1) <= viewport + 1  # no sideways scrolling
+    for row in range(table.rowCount()):
+        title, keys = table.item(row, 0).text(), table.item(row, 1).text()
+        assert table.columnWidth(0) >= metrics.horizontalAdvance(title), title
+        wrapped = metrics.boundingRect(QRect(0, 0, table.columnWidth(1) - 8, 0), Qt.TextFlag.TextWordWrap, keys)
+        assert table.rowHeight(row) >= wrapped.height(), keys
+    assert sheet.width() <= 1366 - 16  # fits a laptop screen
+    sheet.close()
