@@ -176,6 +176,21 @@ def test_coco_panoptic_is_refused_with_the_reason(tmp_path, capsys):
     assert main(["import", "--project", str(root), "--format", "coco", "--quiet", str(source)]) == 2
     err = capsys.readouterr().err
     assert "panoptic" in err and "coco.json" in err and "Traceback" not in err
+    assert not (root / PROJECT_FILE).exists()  # the project the import would have made is not left behind
+
+
+def test_an_import_into_a_new_folder_that_brings_nothing_leaves_no_project(tmp_path, capsys):
+    box_only = {"id": 1, "image_id": 1, "category_id": 1, "segmentation": [], "bbox": [0, 0, 4, 4], "area": 16,
+                "iscrowd": 0}
+    root, source = _coco(tmp_path, [box_only], images=[{"id": 1, "file_name": "a.jpg", "height": 10, "width": 10}])
+    before = _everything(root)
+    assert main(["import", "--project", str(root), "--quiet", str(source)]) == 1
+    assert "only box annotations" in capsys.readouterr().err
+    assert _everything(root) == before and not (root / ".gcnet").exists()
+    polygon = dict(box_only, segmentation=[[0, 0, 6, 0, 6, 6, 0, 6]])
+    (tmp_path / "coco.json").write_text(json.dumps({**json.loads(source.read_text()), "annotations": [polygon]}))
+    assert main(["import", "--project", str(root), "--quiet", str(source)]) == 0  # one that brings a mask stays
+    assert Project.open(root).state(root / "a.jpg") == "corrected"
 
 
 def test_nothing_imported_is_never_exit_0_and_unknown_labels_name_add_classes(tmp_path, capsys):
@@ -211,10 +226,35 @@ def test_a_coco_dataset_folder_is_coco_not_ade20k_and_split_picks_its_file(tmp_p
     (dataset / "annotations" / "instances_train.json").write_text('{"images": [], "annotations": [], '
                                                                   '"categories": []}')
     assert guess_format(dataset) == "coco" and guess_format(dataset / "annotations") == "coco"
-    with pytest.raises(FileNotFoundError, match="instances_train.json, instances_val.json"):
-        import_labels(Project.open(root), "coco", dataset)
     report = import_labels(Project.open(root), "coco", dataset, split="val")
     assert [image.name for _file, image in report.imported] == ["a.jpg"]
+    report = import_labels(Project.open(root), "coco", dataset / "annotations", split="val")  # the folder itself
+    assert [image.name for _file, image in report.imported] == ["a.jpg"]
+    with pytest.raises(FileNotFoundError, match="instances_test.json does not exist.*instances_train.json"):
+        import_labels(Project.open(root), "coco", dataset / "annotations", split="test")
+    with pytest.raises(ValueError, match="not split 'train'"):
+        import_labels(Project.open(root), "coco", dataset / "annotations" / "instances_val.json", split="train")
+
+
+def test_a_coco_dataset_folder_without_a_split_imports_every_split_each_from_its_images_folder(tmp_path):
+    root = tmp_path / "dataset" / "images"
+    for split, value in (("train", 60), ("val", 120)):
+        (root / split).mkdir(parents=True)
+        Image.fromarray(np.full((10, 10, 3), value, np.uint8)).save(root / split / "a.jpg")  # one name in both
+    annotations = tmp_path / "dataset" / "annotations"
+    annotations.mkdir()
+    for split, category in (("train", {"id": 1, "name": "cat"}), ("val", {"id": 3, "name": "dog"})):
+        side = 4 if split == "train" else 8
+        (annotations / f"instances_{split}.json").write_text(json.dumps({
+            "images": [{"id": 1, "file_name": "a.jpg", "height": 10, "width": 10}], "categories": [category],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": category["id"], "iscrowd": 0,
+                             "area": side * side, "segmentation": [[0, 0, side, 0, side, side, 0, side]]}]}))
+    assert main(["import", "--project", str(root), "--quiet", str(tmp_path / "dataset")]) == 0
+    project = Project.open(root)
+    assert project.classes.names == ("cat", "dog")
+    for split, name, side in (("train", "cat", 4), ("val", "dog", 8)):
+        labels = read_index_mask(project.label_path(root / split / "a.jpg"))
+        assert labels[side - 1, side - 1] == project.classes.names.index(name) and labels[-1, -1] == 255
 
 
 def test_split_for_a_layout_without_splits_is_an_error(tmp_path, capsys):

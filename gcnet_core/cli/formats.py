@@ -93,10 +93,27 @@ def cmd_import(args) -> int:
     if args.split and not import_format(fmt).split:
         print(f"error: the {fmt} layout has no splits; --split {args.split} cannot apply", file=sys.stderr)
         return 2
+    new = not (Path(args.project) / PROJECT_FILE).is_file()
     project = _open_project(Path(args.project), create=True)
     if project is None:
         return 2
+    try:
+        return _import_into(project, fmt, args)
+    finally:
+        if new and not project.label_files():  # nothing came in: the folder is left as it was
+            _remove_new_project(project)
 
+
+def _remove_new_project(project: Project) -> None:
+    """Take back the project file an import created (and its empty data folder)."""
+    project.path.unlink(missing_ok=True)
+    try:
+        project.data_root.rmdir()
+    except OSError:  # not there, or holds something
+        pass
+
+
+def _import_into(project: Project, fmt: str, args) -> int:
     def progress(done: int, total: int, path: Path) -> None:
         if not args.quiet:
             print(f"[{done}/{total}] {path}", file=sys.stderr)

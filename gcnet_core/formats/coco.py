@@ -4,7 +4,9 @@ The export is the dataset layout datumaro and CVAT read: ``annotations/instances
 with the images copied to ``images/<split>/<rel>`` (``file_name`` = the image's path in the
 project); ``coco_layout="file"`` writes the older single ``annotations.json`` at the root instead.
 The import takes a JSON file, a folder holding one, or a dataset folder
-(``annotations/instances_<split>.json``; ``split`` picks one when there are several).
+(``annotations/instances_<split>.json``, or that ``annotations/`` folder itself): every split,
+or the one ``split`` names; an image of split ``s`` is looked for as ``s/<file_name>`` first
+(datumaro's ``images/<split>/``), then as ``file_name``.
 
 Import paints each image's annotations on an ignore (255) canvas of the JSON's size in this
 order: crowd regions first, then the others from the largest area to the smallest, so where
@@ -40,11 +42,26 @@ def supercategory(classes: ClassSet, index: int) -> str:
 
 
 def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Found], ClassSet]:
-    """Every image of a COCO instances file; one without masks is reported when loaded (box-only
-    annotations, none at all), a panoptic file refused."""
+    """Every image of a COCO instances file, or of each split's file of a dataset folder; one
+    without masks is reported when loaded (box-only annotations, none at all), a panoptic file
+    refused."""
     source = Path(source)
-    if source.is_dir():
-        source = _annotation_file(source, split)
+    if not source.is_dir() and split and _split_of(source) != split:
+        raise ValueError(f"{source} is one COCO file, not split {split!r}: a split picks the file of a "
+                         "dataset folder (annotations/instances_<split>.json); give the folder, or no split")
+    files = _annotation_files(source, split) if source.is_dir() else [source]
+    found: list[Found] = []
+    names: dict[str, tuple[int, int, int]] = {}  # every file's classes, in order of first appearance
+    for file in files:
+        file_found, file_classes = _read_file(file, _split_of(file))
+        found.extend(file_found)
+        for name, colour in zip(file_classes.names, file_classes.palette):
+            names.setdefault(name, colour)
+    return found, ClassSet(tuple(names), tuple(names.values()))
+
+
+def _read_file(source: Path, split: str | None) -> tuple[list[Found], ClassSet]:
+    """The images of one instances file; ``split``: the dataset split it is of (a key prefix)."""
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
         categories = sorted(data["categories"], key=lambda c: int(c["id"]))
@@ -69,6 +86,8 @@ def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Foun
         anns = by_image.get(image_id, [])
         file_name = Path(str(image.get("file_name", "")))
         keys = (file_name.with_suffix("").as_posix(), file_name.stem)
+        if split:
+            keys = (f"{split}/{keys[0]}", *keys)
         label = Path(f"{source}#{file_name.as_posix()}")
         found.append(Found(label, keys, _loader(image, anns, names, value_of, source), dict(zip(names, palette))))
     return found, classes
@@ -79,18 +98,33 @@ def dataset_files(folder: Path) -> list[Path]:
     return sorted((Path(folder) / "annotations").glob("instances_*.json"))
 
 
-def _annotation_file(folder: Path, split: str | None) -> Path:
+def _split_of(file: Path) -> str | None:
+    """The split an ``instances_<split>.json`` file is of (None for another name)."""
+    if not file.stem.startswith("instances_"):
+        return None
+    return file.stem[len("instances_"):] or None
+
+
+def _annotation_files(folder: Path, split: str | None) -> list[Path]:
+    """The instances files a folder holds: a dataset folder's (or its ``annotations/`` folder's)
+    every split, or ``split``'s; otherwise its one JSON file."""
+    split_files = dataset_files(folder) or sorted(folder.glob("instances_*.json"))
     if split:
-        wanted = folder / "annotations" / f"instances_{split}.json"
-        if not wanted.is_file():
-            raise FileNotFoundError(f"no COCO split {split!r} in {folder}: {wanted} does not exist")
+        wanted = [f for f in split_files if _split_of(f) == split]
+        if not wanted:
+            expected = folder / ("" if folder.name == "annotations" else "annotations") / f"instances_{split}.json"
+            have = ", ".join(f.name for f in split_files) or "none"
+            raise FileNotFoundError(f"no COCO split {split!r} in {folder}: {expected} does not exist "
+                                    f"(split files: {have})")
         return wanted
-    files = dataset_files(folder) or sorted(p for p in folder.glob("*.json") if p.name != PROJECT_FILE)
+    if split_files:
+        return split_files
+    files = sorted(p for p in folder.glob("*.json") if p.name != PROJECT_FILE)
     if len(files) != 1:
         names = ", ".join(p.name for p in files[:5])
         raise FileNotFoundError(f"expected one COCO JSON file in {folder}, found {len(files)}"
-                                + (f" ({names}); give the split or name the file" if files else ""))
-    return files[0]
+                                + (f" ({names}); name the file" if files else ""))
+    return files
 
 
 def _loader(image: dict, anns: list[dict], names, value_of: dict[int, int], source: Path):
