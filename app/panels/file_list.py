@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QRect, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListView, QMenu, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QVBoxLayout, QWidget)
@@ -336,6 +336,18 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+class LinkLabel(QLabel):
+    """A rich-text label whose links follow the theme: Qt colours a link from the palette when
+    the text is set, so a switch to dark left the "Include" links dark blue on dark grey."""
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and self.text():
+            text = self.text()
+            self.clear()  # setText ignores the text it already has
+            self.setText(text)
+
+
 def _decode_problem(path: Path) -> str | None:
     """Why ``path`` cannot be decoded (its reason, without the path), or None when it can."""
     try:
@@ -392,7 +404,7 @@ class FileListDock(QDockWidget):
         self.context_menu: QMenu | None = None  # the last one shown (tests pick its actions)
 
         self.count_label = QLabel(toolTip=DONE_MEANING)
-        self.skipped_label = QLabel(wordWrap=True, visible=False)  # our own output folders left out
+        self.skipped_label = LinkLabel(wordWrap=True, visible=False)  # our own output folders left out
         self.skipped_label.linkActivated.connect(self.include_folder)
         self._included: dict[Path, set[str]] = {}  # per folder root, for this run of the app
         self._root: Path | None = None

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QRect, Qt  # noqa: E402
-from PySide6.QtGui import QKeySequence, QPalette  # noqa: E402
+from PySide6.QtGui import QColor, QKeySequence, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.actions.table import ACTIONS  # noqa: E402
@@ -16,6 +16,7 @@ from app.dialogs.shortcut_sheet import ShortcutSheet  # noqa: E402
 from app.settings.store import AppSettings  # noqa: E402
 from app.shell.theme import is_dark  # noqa: E402
 
+from test_own_outputs import folder_with_predict_output  # noqa: E402
 from test_window import make_window  # noqa: E402,F401
 
 
@@ -96,3 +97,20 @@ def test_the_shortcut_sheet_shows_every_action_title_whole_and_wraps_the_long_ke
         assert table.rowHeight(row) >= wrapped.height(), keys
     assert sheet.width() <= 1366 - 16  # fits a laptop screen
     sheet.close()
+
+
+def test_links_follow_a_switch_to_dark(qtbot, make_window, tmp_path, light_afterwards):
+    """The file list's "Include" links kept the light theme's dark blue on the dark theme's grey."""
+    window = make_window()
+    window.show()
+    assert window.open_folder(folder_with_predict_output(tmp_path / "photos"))
+    qtbot.waitUntil(lambda: not window.scanning and window.files.skipped_label.isVisible(), timeout=10000)
+    menu_action(window, "View", "Dark").trigger()
+    QApplication.processEvents()
+    label = window.files.skipped_label
+    link = label.palette().color(QPalette.ColorRole.Link)
+    image = label.grab().toImage()
+    colours = {image.pixelColor(x, y).rgb() for x in range(image.width()) for y in range(image.height())}
+    assert any(max(abs(QColor(c).red() - link.red()), abs(QColor(c).green() - link.green()),
+                   abs(QColor(c).blue() - link.blue())) < 24 for c in colours)
+    window.close()
