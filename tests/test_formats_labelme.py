@@ -112,3 +112,20 @@ def test_label_pngs_inside_the_project_are_not_labels_of_themselves(tmp_path):
     assert report.imported == [] and not project.label_files()
     [(path, reason)] = report.unmatched
     assert path.name == "a.png" and "itself an image of the project" in reason
+
+
+def test_a_shape_without_a_text_label_is_reported_with_its_file_even_with_add_classes(tmp_path, capsys):
+    from gcnet_core.cli.main import main
+
+    root = tmp_path / "p"
+    root.mkdir()
+    _labelme(root, "a", [_rect(7, 0, 0, 4, 7)])
+    _labelme(root, "b", [_rect(None, 0, 0, 4, 7)])
+    _labelme(root, "c", [_rect("cat", 0, 0, 4, 7)])
+    assert main(["import", "--project", str(root), "--add-classes", "--quiet", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "a.json: shape 1 cannot be read (its label is 7, not a class name)" in err
+    assert "b.json: shape 1 cannot be read (its label is None, not a class name)" in err
+    project = Project.open(root)
+    assert project.classes.names == ("cat", "background") and project.state(root / "c.jpg") == "corrected"

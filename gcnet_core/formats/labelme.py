@@ -95,8 +95,10 @@ def _loader(path: Path):
             try:
                 mask = shape_mask((height, width), shape)
                 label = shape["label"]
+                if not isinstance(label, str) or not label:
+                    raise ValueError(f"its label is {label!r}, not a class name")
             except (KeyError, TypeError, ValueError) as error:
-                raise ValueError(f"{path}: shape {number} cannot be drawn ({error})") from None
+                raise ValueError(f"{path}: shape {number} cannot be read ({error})") from None
             if label == IGNORE_LABEL:
                 canvas[mask] = IGNORE_INDEX
                 continue
