@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QEvent, QModelIndex, QRect, QSize, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QPainter, QPixmap
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QPainter, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QHBoxLayout, QLabel, QLineEdit, QListView, QMenu, QStyle,
                                QStyledItemDelegate, QStyleOptionViewItem, QToolButton, QVBoxLayout, QWidget)
 
@@ -38,6 +38,9 @@ UncertaintyRole = Qt.ItemDataRole.UserRole + 3  # "unsure": mean 1 - confidence 
 ProblemRole = Qt.ItemDataRole.UserRole + 4  # why the file cannot be read, or None
 WorkRole = Qt.ItemDataRole.UserRole + 5  # work-ahead: "fresh" (prediction of the selected model), "queued", None
 WORK_MARKS = {"fresh": "⚡ ready", "queued": "… queued"}
+WORK_SYMBOLS = {"fresh": "⚡", "queued": "…"}  # the marks on a row short of room
+WORK_MEANINGS = {"fresh": "⚡ ready: the selected model's mask is waiting for it (work-ahead)",
+                 "queued": "… queued: work-ahead segments it soon"}
 ORDERS = (("name", "Name"), ("uncertainty", "Most unsure first"))
 
 
@@ -184,7 +187,8 @@ class FileListModel(QAbstractListModel):
                 return f"{rel}\ncannot be read: {self._problems[rel]}"
             value = self._uncertainty.get(rel)
             unsure = f"\n{value:.0%} {UNSURE_MEANING}" if value is not None else ""
-            return f"{rel}\n{STATE_TITLES[self._states[rel]]}{unsure}"
+            work = f"\n{WORK_MEANINGS[self._work[rel]]}" if rel in self._work else ""
+            return f"{rel}\n{STATE_TITLES[self._states[rel]]}{unsure}{work}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._thumbnail(rel)
         return None
@@ -277,6 +281,45 @@ class FileItemDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(200, self.ROW_HEIGHT)
 
+    @staticmethod
+    def pill_font(option: QStyleOptionViewItem) -> QFont:
+        font = QFont(option.font)
+        font.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.85))
+        return font
+
+    @staticmethod
+    def pill_title(index: QModelIndex) -> str:
+        return "unreadable" if index.data(ProblemRole) else STATE_TITLES[index.data(StateRole) or "new"]
+
+    def texts(self, option: QStyleOptionViewItem, index: QModelIndex) -> tuple[str, str]:
+        """What :meth:`paint` writes after the state pill of ``index`` in ``option.rect``: (hint, work mark)."""
+        metrics = QFontMetrics(self.pill_font(option))
+        text_left = option.rect.left() + 8 + THUMB_SIZE.width() - 1 + 8  # as paint: the thumbnail's right + 8
+        pill_right = text_left + metrics.horizontalAdvance(self.pill_title(index)) + 12 - 1
+        return self.row_texts(metrics, option.rect.right() - 2 - (pill_right + 6), index.data(UncertaintyRole),
+                              index.data(WorkRole), index.data(ProblemRole))
+
+    @staticmethod
+    def row_texts(metrics, space: int, uncertainty: float | None, work: str | None,
+                  problem: str | None) -> tuple[str, str]:
+        """(hint, work mark) for the ``space`` pixels after the state pill. "N% unsure" keeps
+        its word on every row (the mark shrinks to its symbol first); only a list too narrow
+        for both keeps the bare number."""
+        mark = WORK_MARKS[work] if work and not problem else ""
+        if problem or uncertainty is None:
+            return problem or "", mark
+        hint = f"{uncertainty:.0%} unsure"
+
+        def fits(mark_text: str) -> bool:
+            taken = metrics.horizontalAdvance(mark_text) + 8 if mark_text else 0
+            return metrics.horizontalAdvance(hint) + taken <= space
+
+        if mark and not fits(mark):
+            mark = WORK_SYMBOLS[work]
+        if not fits(mark):
+            hint = f"{uncertainty:.0%}"
+        return hint, mark
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         painter.save()
         if option.state & QStyle.StateFlag.State_Selected:
@@ -303,10 +346,8 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.setPen(text_colour)
         name = option.fontMetrics.elidedText(index.data() or "", Qt.TextElideMode.ElideMiddle, name_rect.width())
         painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
-        pill_font = QFont(option.font)
-        pill_font.setPointSizeF(max(6.0, option.font.pointSizeF() * 0.85))
-        painter.setFont(pill_font)
-        title = "unreadable" if problem else STATE_TITLES[state]
+        painter.setFont(self.pill_font(option))
+        title = self.pill_title(index)
         width = painter.fontMetrics().horizontalAdvance(title) + 12
         pill = QRect(text_left, rect.top() + rect.height() // 2 + 1, width, painter.fontMetrics().height() + 2)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -315,24 +356,21 @@ class FileItemDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
         painter.setPen(QColor("white"))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, title)
-        uncertainty = index.data(UncertaintyRole)
-        work = index.data(WorkRole)
+        metrics = painter.fontMetrics()
+        hint_text, mark = self.texts(option, index)
         hint_right = rect.right() - 2  # the hint beside the pill ends where the work mark starts
-        if work and not problem:  # work-ahead: the mask is ready, or on its way
-            mark = WORK_MARKS[work]
-            mark_width = painter.fontMetrics().horizontalAdvance(mark) + 4
+        if mark:  # work-ahead: the mask is ready, or on its way
+            mark_width = metrics.horizontalAdvance(mark) + 4
             mark_rect = QRect(rect.right() - mark_width - 2, pill.top(), mark_width, pill.height())
-            painter.setPen(STATE_COLOURS["predicted"] if work == "fresh" else option.palette.placeholderText().color())
+            ready = index.data(WorkRole) == "fresh"
+            painter.setPen(STATE_COLOURS["predicted"] if ready else option.palette.placeholderText().color())
             painter.drawText(mark_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, mark)
             hint_right = mark_rect.left() - 4
-        if problem or uncertainty is not None:
+        if hint_text:
             hint = QRect(pill.right() + 6, pill.top(), max(0, hint_right - pill.right() - 6), pill.height())
             painter.setPen(BROKEN_COLOUR if problem else option.palette.placeholderText().color())
-            text = problem if problem else f"{uncertainty:.0%} unsure"
-            if not problem and painter.fontMetrics().horizontalAdvance(text) > hint.width():
-                text = f"{uncertainty:.0%}"  # a narrow list keeps the number, not the word
             painter.drawText(hint, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, hint.width()))
+                             metrics.elidedText(hint_text, Qt.TextElideMode.ElideRight, hint.width()))
         painter.restore()
 
 

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QToolBar  # noqa: E402
+from PySide6.QtWidgets import QStyleOptionViewItem, QToolBar  # noqa: E402
 
 from test_window import drag, key, make_folder, make_window, open_and_wait  # noqa: E402,F401 (make_window: a fixture)
 
@@ -64,3 +64,30 @@ def test_the_unsure_number_says_what_it_is_and_goes_when_the_image_is_done(qtbot
     assert "unsure" not in model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
     session.record_uncertainty("astronaut.png", 0.4)  # an asked pre-segment of a done image: still the person's
     assert model.uncertainty("astronaut.png") is None
+
+
+def test_every_row_says_unsure_beside_its_number_at_the_first_window_size(qtbot, make_window, tmp_path):
+    """A pre-segmented row with work-ahead's "⚡ ready" dropped the word ("1%") where an edited
+    one kept it ("0% unsure"): the mark gives way to its symbol first, and its tooltip says it."""
+    window = make_window()
+    window.show()
+    qtbot.waitExposed(window)
+    open_and_wait(qtbot, window, make_folder(tmp_path / "photos", names=("astronaut.png", "chelsea.png")), 2)
+    model, view = window.files.model, window.files.view
+    model.set_state("astronaut.png", "predicted")
+    model.set_uncertainty("astronaut.png", 0.01)
+    model.set_state("chelsea.png", "edited")
+    model.set_uncertainty("chelsea.png", 0.0)
+    model.set_work_marks({"astronaut.png": "fresh", "chelsea.png": "fresh"})
+    qtbot.wait(20)
+    delegate = view.itemDelegate()
+    shown = {}
+    for rel in ("astronaut.png", "chelsea.png"):
+        index = window.files.proxy.mapFromSource(model.index(model.row_of(rel)))
+        option = QStyleOptionViewItem()
+        option.initFrom(view)
+        option.rect = view.visualRect(index)
+        shown[rel] = delegate.texts(option, index)
+    assert shown["astronaut.png"][0] == "1% unsure" and shown["chelsea.png"][0] == "0% unsure"
+    assert shown["astronaut.png"][1] in ("⚡ ready", "⚡")
+    assert "⚡ ready: the selected model's mask is waiting" in model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
