@@ -68,6 +68,13 @@ def test_written_tables_and_their_errors(tmp_path):
         read_mapping_file(tmp_path / "missing.txt")
 
 
+def test_the_keywords_in_other_spellings_are_keywords_not_new_classes(tmp_path):
+    assert parse_pairs(["a=Ignore", "b=__ignore__", "c=ignored", "d=unlabeled", "e=Unlabelled", "f=ignore me"]) == {
+        "a": IGNORE, "b": IGNORE, "c": IGNORE, "d": UNLABELLED, "e": UNLABELLED, "f": "ignore me"}
+    (tmp_path / "m.json").write_text(json.dumps({"bicycle": "__ignore__", "background": "UNLABELED"}))
+    assert read_mapping_file(tmp_path / "m.json") == {"bicycle": IGNORE, "background": UNLABELLED}
+
+
 def test_a_table_is_remembered_per_source(tmp_path):
     project = Project.create(tmp_path / "p", VOC)
     remember_mapping(project, tmp_path / "voc", {"pottedplant": "plant"})

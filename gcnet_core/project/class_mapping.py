@@ -173,6 +173,18 @@ def prediction_mapping(model: ClassSet, project: ClassSet, chosen: Mapping[str, 
 
 
 # ------------------------------------------------------------------------------ written tables
+#: How people write the two keywords (keys as :func:`name_key` writes them): labelme's
+#: ``__ignore__``, datumaro's ``ignored``, Cityscapes' ``unlabeled``, any case.
+KEYWORD_SPELLINGS = {"ignore": IGNORE, "ignored": IGNORE, "unlabelled": UNLABELLED, "unlabeled": UNLABELLED}
+
+
+def written_target(target: str) -> str:
+    """A written (``--map``, ``--map-file``) target: a keyword in any of its spellings is the
+    keyword, never a new class called ``Ignore``; anything else as written."""
+    target = target.strip()
+    return KEYWORD_SPELLINGS.get(name_key(target), target)
+
+
 def parse_pairs(lines: Iterable[str], origin: str | None = None) -> dict[str, str]:
     """``NAME=TARGET`` lines (blank lines and ``#`` comments skipped) as a table; ValueError
     naming the file ``origin`` and the line otherwise (without ``origin``: ``--map`` values)."""
@@ -185,7 +197,7 @@ def parse_pairs(lines: Iterable[str], origin: str | None = None) -> dict[str, st
         if not sep or not name.strip() or not target.strip():
             where = f"{origin}: line {number}" if origin else "--map"
             raise ValueError(f"{where}: {text!r} is not NAME=TARGET")
-        table[name.strip()] = target.strip()
+        table[name.strip()] = written_target(target)
     return table
 
 
@@ -203,7 +215,7 @@ def read_mapping_file(path: str | os.PathLike) -> dict[str, str]:
             raise ValueError(f"{path} is not valid JSON: {error}") from None
         if not all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in data.items()):
             raise ValueError(f"{path}: every entry must be \"name\": \"target\" (strings)")
-        return {k.strip(): v.strip() for k, v in data.items()}
+        return {k.strip(): written_target(v) for k, v in data.items()}
     return parse_pairs(text.splitlines(), str(path))
 
 
@@ -247,6 +259,7 @@ def remember_mapping(project, source: str | os.PathLike, table: Mapping[str, str
     atomic_write_text(project.class_mappings_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-__all__ = ["BACKGROUND_KEYS", "ClassMapping", "IGNORE", "KEYWORDS", "SYNONYMS", "UNLABELLED", "find_class",
-           "model_lut", "name_key", "parse_pairs", "prediction_mapping", "propose_mapping", "read_mapping_file",
-           "remember_mapping", "remembered_mapping", "source_key", "target_index"]
+__all__ = ["BACKGROUND_KEYS", "ClassMapping", "IGNORE", "KEYWORDS", "KEYWORD_SPELLINGS", "SYNONYMS", "UNLABELLED",
+           "find_class", "model_lut", "name_key", "parse_pairs", "prediction_mapping", "propose_mapping",
+           "read_mapping_file", "remember_mapping", "remembered_mapping", "source_key", "target_index",
+           "written_target"]
