@@ -46,6 +46,20 @@ def test_an_instance_ids_tree_is_read_through_its_label_ids(tmp_path):
     np.testing.assert_array_equal(read_index_mask(project.label_path(root / "frankfurt" / _IMAGE)), expected)
 
 
+@pytest.mark.parametrize("kind,value", [("labelIds", 50), ("instanceIds", 40001)])
+def test_a_value_that_is_no_cityscapes_label_id_is_reported_not_dropped(tmp_path, capsys, kind, value):
+    root, source = _tree(tmp_path, kind)
+    path = next((source / "gtFine" / "train" / "frankfurt").glob("*.png"))
+    ids = np.full((8, 10), 7, np.uint16 if kind == "instanceIds" else np.uint8)
+    ids[0, 0] = value  # label id 50, or 40 for instance number 1 of it
+    Image.fromarray(ids).save(path)
+    Project.create(root, CITYSCAPES)
+    assert main(["import", "--project", str(root), "--quiet", str(source)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path.name}: value(s) {value if kind == 'labelIds' else 40} are no Cityscapes label ids (0..33)" in err
+    assert not Project.open(root).label_files()
+
+
 def test_a_colour_only_tree_is_refused_with_the_reason(tmp_path, capsys):
     root, source = _tree(tmp_path, "color")
     assert main(["import", "--project", str(root), "--format", "cityscapes", "--quiet", str(source)]) == 2

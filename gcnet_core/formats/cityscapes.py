@@ -9,7 +9,8 @@ Unlabelled (ignore) pixels and a background class after the 19 (an import of lab
 adds one) are Cityscapes' ``unlabeled``: label id 0, train id 255, black.
 
 The import reads ``labelTrainIds``, else ``labelIds``, else the label ids of ``instanceIds``
-(``id // 1000`` for an instance), each mapped to train ids; train id 19, which datumaro's
+(``id // 1000`` for an instance), each mapped to train ids (a value that is no Cityscapes
+label id is reported with its file, never dropped as ignore); train id 19, which datumaro's
 exporter writes for its ``background``, is ignore, as Cityscapes' unlabelled pixels are.
 
 ``cityscapes_kinds="official"`` leaves out labelTrainIds, as the Cityscapes download and
@@ -45,6 +46,7 @@ CLASSES = ClassSet(CITYSCAPES_CLASSES, CITYSCAPES_PALETTE)
 CUSTOM_TABLE = "label_colors.txt"  # datumaro's own class table for a Cityscapes tree: refused
 READ_KINDS = ("instanceIds", "labelIds", "labelTrainIds")  # what the import reads, the last found wins
 DATUMARO_BACKGROUND = 19  # the train id datumaro's exporter writes for unlabelled pixels: ignore here
+LABEL_IDS_COUNT = 34  # Cityscapes' label ids are 0 (unlabeled) .. 33 (bicycle)
 
 
 def base_name(rel: Path) -> str:
@@ -90,12 +92,22 @@ def find(source: Path, split: str | None = None, **_: object) -> tuple[list[Foun
 def _loader(path: Path, kind: str):
     def load():
         if kind == "instanceIds":
-            return cityscapes_labelid_to_trainid_lut()[label_ids_of_instances(path)], CITYSCAPES_CLASSES
+            return _train_ids(path, label_ids_of_instances(path)), CITYSCAPES_CLASSES
         values = read_values(path)
         if kind == "labelIds":
-            return cityscapes_labelid_to_trainid_lut()[values], CITYSCAPES_CLASSES
+            return _train_ids(path, values), CITYSCAPES_CLASSES
         return np.where(values == DATUMARO_BACKGROUND, IGNORE_INDEX, values).astype(np.uint8), CITYSCAPES_CLASSES
     return load
+
+
+def _train_ids(path: Path, label_ids: np.ndarray) -> np.ndarray:
+    """Label ids as train ids (Cityscapes' ids without a train id are ignore); a value that is
+    no Cityscapes label id (0..33; 255 is taken as ignore) is an error naming the file."""
+    strange = sorted(set(np.unique(label_ids).tolist()) - set(range(LABEL_IDS_COUNT)) - {IGNORE_INDEX})
+    if strange:
+        raise ValueError(f"{path}: value(s) {', '.join(map(str, strange[:5]))} are no Cityscapes label ids "
+                         f"(0..{LABEL_IDS_COUNT - 1}); not imported")
+    return cityscapes_labelid_to_trainid_lut()[label_ids]
 
 
 def label_ids_of_instances(path: Path) -> np.ndarray:
