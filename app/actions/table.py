@@ -95,9 +95,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     _tool("pick", "Pick a likely class for a region (then 1-5)", "K", "Pick"),
     _tool("snap", "Snap a stroke to the edges", "S", "Snap"),
     _tool("superpixel", "Superpixel brush", "X", "Superpixel"),
-    ActionSpec("finetune.start", "&Fine-tune on Corrected Images", None, lambda w: w.finetune.show_and_start(),
+    ActionSpec("finetune.start", "&Fine-tune on Images Marked Done", None, lambda w: w.finetune.show_and_start(),
                tip="Train the selected model on the images marked done, in the background"),
-    ActionSpec("finetune.resegment", "&Re-segment Uncorrected Images", None, lambda w: w.finetune.resegment(),
+    ActionSpec("finetune.resegment", "&Re-segment Untouched Images", None, lambda w: w.finetune.resegment(),
                tip="Run the selected model (e.g. a new version) over every new or pre-segmented image; "
                    "images a person edited or marked done are never touched"),
     ActionSpec("workahead.on_open", "Pre-segment Images When &Opened", None,

@@ -60,11 +60,11 @@ def published_message(name: str, before: float | None, after: float | None, from
         return (f"Published “{name}”{scores}, but it was trained from a version that scored no better than "
                 "its own start, so it is not selected. The new version is listed under Model versions.")
     if before is None or after is None:
-        return (f"Published “{name}” and selected it (no held-out images to score it: correct 4 or more "
-                "images for a before/after). Re-segment the uncorrected images with it below.")
+        return (f"Published “{name}” and selected it (no held-out images to score it: mark 4 or more "
+                "images done for a before/after). Re-segment the untouched images with it below.")
     if after > before:
         return (f"Published “{name}”: held-out mIoU {before:.1f} → {after:.1f} (better), and selected it. "
-                "Re-segment the uncorrected images with it below.")
+                "Re-segment the untouched images with it below.")
     return (f"Published “{name}”: held-out mIoU {before:.1f} → {after:.1f}, not better than the model it "
             "started from, which stays selected. The new version is listed under Model versions.")
 

@@ -376,7 +376,7 @@ class FinetunePanel(QDockWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.comparison = ComparisonTable()
         self.comparison.setVisible(False)
-        self.resegment_button = QPushButton("Re-segment uncorrected images")
+        self.resegment_button = QPushButton("Re-segment untouched images")
         self.resegment_button.setToolTip("Run the selected model over every new or pre-segmented image "
                                          "(images a person edited or marked done are never touched)")
         self.resegment_button.clicked.connect(self.resegmentRequested)

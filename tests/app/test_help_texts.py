@@ -15,6 +15,7 @@ from PySide6.QtGui import QKeySequence  # noqa: E402
 from app.actions.listing import FIXED, shortcut_text  # noqa: E402
 from app.actions.table import ACTIONS  # noqa: E402
 from app.dialogs.welcome import WELCOME_KEYS  # noqa: E402
+from app.finetune.controller import published_message  # noqa: E402
 from app.settings.shortcuts import action_title  # noqa: E402
 
 from helpers import REPO  # noqa: E402
@@ -72,3 +73,23 @@ def test_the_readme_lists_every_default_key_of_the_action_table():
         if not found:
             missing.append((spec.key, shortcut))
     assert missing == []
+
+
+def test_menus_and_the_fine_tune_dock_speak_of_done_not_corrected(qtbot, make_window):
+    """A person marks images done (Ctrl+D); "corrected" / "uncorrected" in a menu or the dock
+    named a state the window no longer shows, and "uncorrected" took in the edited images
+    that Re-segment never touches."""
+    window = make_window()
+    entries = []
+    for top in window.menuBar().actions():
+        for entry in top.menu().actions():
+            entries.append(entry.text())
+            if entry.menu() is not None:
+                entries += [sub.text() for sub in entry.menu().actions()]
+    stale = [text for text in entries if "corrected" in text.lower()]
+    assert stale == []
+    assert "Fine-tune on Images Marked Done" in [text.replace("&", "") for text in entries]
+    assert window.finetune.panel.resegment_button.text() == "Re-segment untouched images"
+    unscored = published_message("streets v1", None, None)
+    assert "mark 4 or more images done" in unscored and "uncorrected" not in unscored
+    assert "uncorrected" not in published_message("streets v2", 40.0, 55.5)
