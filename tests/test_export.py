@@ -115,7 +115,7 @@ def test_missing_mask_is_reported_not_fatal(project, tmp_path):
     (project.root / "d.png").write_bytes((project.root / "b.png").read_bytes())
     report = export_images(project, ["d.png", "a.jpg"], "color", tmp_path / "out")
     assert [p.name for p in report.written] == ["a.jpg"]
-    assert report.failed[0][0].name == "d.png" and "no such file" in report.failed[0][1]
+    assert report.failed[0][0].name == "d.png" and "it has no labels in the project" in report.failed[0][1]
 
 
 def test_cityscapes_formats_need_cityscapes_classes():

@@ -60,3 +60,26 @@ def test_import_names_a_source_it_cannot_read(tmp_path, capsys):
     assert "no SegmentationClass or SegmentationClassAug folder in" in capsys.readouterr().err
     assert main(["import", "--project", str(tmp_path / "p"), str(tmp_path / "p")]) == 2
     assert "give --format" in capsys.readouterr().err
+
+
+def test_export_says_why_an_image_or_the_output_folder_cannot_be_used(tmp_path, capsys):
+    _folder(tmp_path / "photos")
+    root = tmp_path / "photos"
+    assert main(["import", "--project", str(root), "--add-classes", "--quiet", str(root)]) == 0
+    Image.fromarray(np.zeros((10, 12, 3), np.uint8)).save(root / "c.jpg")  # an image nobody labelled
+    outside = tmp_path / "elsewhere.jpg"
+    Image.fromarray(np.zeros((10, 12, 3), np.uint8)).save(outside)
+    out = tmp_path / "voc"
+    assert main(["export", "--project", str(root), "--format", "voc", "--out", str(out),
+                 "a.jpg", "c.jpg", "gone.jpg", str(outside)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and ".mask" not in err  # never the project's inner file
+    assert "c.jpg: it has no labels in the project" in err
+    assert "gone.jpg: no such image in the project" in err
+    assert f"elsewhere.jpg: not in the project folder {root}" in err
+    assert (out / "SegmentationClass" / "a.png").is_file()
+    (tmp_path / "taken").write_text("a file where the folder would go")
+    assert main(["export", "--project", str(root), "--format", "voc", "--out", str(tmp_path / "taken"),
+                 "a.jpg"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "cannot write the export into" in err and "taken" in err

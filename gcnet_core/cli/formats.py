@@ -163,7 +163,11 @@ def cmd_export(args) -> int:
 
     def progress(done: int, total: int, image: Path) -> None:
         if not args.quiet:
-            print(f"[{done}/{total}] {project.relative(image)}", file=sys.stderr)
+            try:
+                shown = project.relative(image)
+            except ValueError:  # not in the project: the report says so
+                shown = str(image)
+            print(f"[{done}/{total}] {shown}", file=sys.stderr)
 
     try:
         report = export_images(project, images, args.format, args.out, progress=progress, split=args.split,

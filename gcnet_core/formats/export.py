@@ -64,7 +64,10 @@ def export_images(project: Project, images: Sequence[str | Path], fmt: str, out:
     """
     check_format(fmt, project.classes)
     out = Path(out)
-    mark_output_folder(out, "gcnet export")  # created; a project scan does not list an export as photos
+    try:
+        mark_output_folder(out, "gcnet export")  # created; a project scan does not list an export as photos
+    except OSError as error:  # a file of that name, no permission...
+        raise ValueError(f"cannot write the export into {out}: {error.strerror or error}") from None
     paths = [_absolute(project, image) for image in images]
     report = ExportReport(out, fmt)
     writer = export_format(fmt).writer(out, project.classes, split=split, with_images=with_images,
@@ -72,15 +75,31 @@ def export_images(project: Project, images: Sequence[str | Path], fmt: str, out:
                                        cityscapes_kinds=cityscapes_kinds)
     for done, image in enumerate(paths, start=1):
         try:
-            labels = project.read_labels(image)
+            labels = _labels_of(project, image)
             writer.add(image, Path(project.relative(image)), labels)
             report.written.append(image)
         except (ImageReadError, OSError, ValueError) as error:
             report.failed.append((image, str(error)))
         if progress:
             progress(done, len(paths), image)
-    writer.close()
+    try:
+        writer.close()
+    except OSError as error:
+        raise ValueError(f"cannot finish the export in {out}: {error}") from None
     return report
+
+
+def _labels_of(project: Project, image: Path):
+    """The image's labels; ValueError saying why it has none (outside the project, no such
+    image, never labelled) rather than naming the project's inner mask file."""
+    try:
+        project.relative(image)
+    except ValueError:
+        raise ValueError(f"not in the project folder {project.root}") from None
+    if not project.label_path(image).is_file():
+        raise ValueError("no such image in the project" if not image.is_file()
+                         else "it has no labels in the project (nothing annotated or imported yet)")
+    return project.read_labels(image)
 
 
 def mark_exported(project: Project, images: Iterable[Path]) -> int:
