@@ -83,3 +83,17 @@ def test_export_says_why_an_image_or_the_output_folder_cannot_be_used(tmp_path, 
                  "a.jpg"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "cannot write the export into" in err and "taken" in err
+
+
+def test_export_refuses_the_project_folder_itself_and_its_data_folder(tmp_path, capsys):
+    _folder(tmp_path / "photos")
+    root = tmp_path / "photos"
+    assert main(["import", "--project", str(root), "--add-classes", "--quiet", str(root)]) == 0
+    assert main(["export", "--project", str(root), "--format", "voc", "--out", str(root), "a.jpg"]) == 2
+    assert "is the project folder" in capsys.readouterr().err
+    assert main(["export", "--project", str(root), "--format", "voc", "--out", str(root / ".gcnet" / "voc"),
+                 "a.jpg"]) == 2
+    assert "inside the project's own data folder" in capsys.readouterr().err
+    assert not [p for p in root.rglob("*") if p.name in ("JPEGImages", "labelmap.txt", ".gcnet-output", "voc")]
+    assert main(["export", "--project", str(root), "--format", "voc", "--out", str(root / "voc"), "a.jpg"]) == 0
+    assert (root / "voc" / ".gcnet-output").is_file()  # a sub-folder is fine: marked, a scan leaves it out

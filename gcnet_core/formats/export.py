@@ -64,6 +64,7 @@ def export_images(project: Project, images: Sequence[str | Path], fmt: str, out:
     """
     check_format(fmt, project.classes)
     out = Path(out)
+    _check_out(project, out)
     try:
         mark_output_folder(out, "gcnet export")  # created; a project scan does not list an export as photos
     except OSError as error:  # a file of that name, no permission...
@@ -87,6 +88,17 @@ def export_images(project: Project, images: Sequence[str | Path], fmt: str, out:
     except OSError as error:
         raise ValueError(f"cannot finish the export in {out}: {error}") from None
     return report
+
+
+def _check_out(project: Project, out: Path) -> None:
+    """Refuse the project folder itself (its scan would list the export's copies and masks as
+    images to annotate; a sub-folder is marked as an output and left out) and its data folder."""
+    where = out.resolve()
+    if where == project.root:
+        raise ValueError(f"{out} is the project folder: the export's files would be listed as images to "
+                         "annotate; export into another folder (a sub-folder of the project is fine)")
+    if where == project.data_root.resolve() or project.data_root.resolve() in where.parents:
+        raise ValueError(f"{out} is inside the project's own data folder {project.data_root}; export elsewhere")
 
 
 def _labels_of(project: Project, image: Path):
