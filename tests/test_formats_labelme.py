@@ -129,3 +129,20 @@ def test_a_shape_without_a_text_label_is_reported_with_its_file_even_with_add_cl
     assert "b.json: shape 1 cannot be read (its label is None, not a class name)" in err
     project = Project.open(root)
     assert project.classes.names == ("cat", "background") and project.state(root / "c.jpg") == "corrected"
+
+
+def test_an_export_into_a_sub_folder_is_neither_read_nor_matched_by_the_next_import(tmp_path, capsys):
+    from gcnet_core.cli.main import main
+
+    root = tmp_path / "p"
+    root.mkdir()
+    _labelme(root, "a", [_rect("cat", 0, 0, 4, 7)])
+    assert main(["import", "--project", str(root), "--quiet", str(root)]) == 0
+    for fmt in ("coco", "labelme", "index"):  # copies of a.jpg, a labelme a.json, an a.png mask
+        assert main(["export", "--project", str(root), "--format", fmt, "--out", str(root / "out" / fmt),
+                     "--quiet", "a.jpg"]) == 0
+    assert (root / "out" / "coco" / "images" / "train" / "a.jpg").is_file()
+    assert main(["import", "--project", str(root), "--replace", str(root)]) == 0  # only a.json, onto a.jpg
+    err = capsys.readouterr().err
+    assert "out/" not in err and "matches 2 images" not in err
+    assert Project.open(root).state(root / "a.jpg") == "corrected"

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..files.atomic import atomic_write_bytes
 from ..files.images import read_image_rgb
+from ..files.outputs import OUTPUT_MARKER
 from ..files.probe import orientation
 from ..model.classes import ClassSet
 
@@ -63,6 +64,12 @@ def background_index(classes: ClassSet) -> int | None:
         if name.strip().lower() in BACKGROUND_NAMES:
             return index
     return None
+
+
+def in_own_output(source: Path, path: Path) -> bool:
+    """Whether ``path`` lies in one of our output folders below ``source`` (an export into a
+    sub-folder of the labels holds no labels to import; ``source`` itself may be an export)."""
+    return any((source / folder / OUTPUT_MARKER).is_file() for folder in path.relative_to(source).parents[:-1])
 
 
 def flat_id(rel: Path) -> str:

@@ -37,6 +37,7 @@ import numpy as np
 from ..files.class_list import new_class_colour
 from ..files.images import ImageReadError
 from ..files.masks import read_index_mask
+from ..files.outputs import skip_own_outputs
 from ..files.probe import displayed_size
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.backups import Backup
@@ -121,19 +122,29 @@ class ImportReport:
 
 # ------------------------------------------------------------------------------ matching
 class ImageIndex:
-    """The project's images by relative path without suffix and by stem (case-insensitive)."""
+    """The project's images by relative path without suffix and by stem (case-insensitive),
+    without those in our own output folders (an export into a sub-folder: the window lists
+    them not either, :func:`~gcnet_core.files.outputs.skip_own_outputs`)."""
 
     def __init__(self, project: Project) -> None:
         self.by_rel: dict[str, list[Path]] = {}
         self.by_stem: dict[str, list[Path]] = {}
-        for image in project.image_paths():
-            rel = Path(project.relative(image)).with_suffix("").as_posix().lower()
+        rels, _skipped = skip_own_outputs(project.root, [project.relative(p) for p in project.image_paths()])
+        for rel_path in rels:
+            image = project.root / rel_path
+            rel = Path(rel_path).with_suffix("").as_posix().lower()
             self.by_rel.setdefault(rel, []).append(image)
             self.by_stem.setdefault(image.stem.lower(), []).append(image)
 
     def match(self, keys: Sequence[str]) -> tuple[Path | None, str]:
-        """(image, "") or (None, why not)."""
+        """(image, "") or (None, why not). A key starting with ``/`` is exactly a path from the
+        project root (labelme's imagePath), even for an image at the top."""
         for key in keys:
+            if key.startswith("/"):
+                hits = self.by_rel.get(key.strip("/").lower(), [])
+                if len(hits) == 1:
+                    return hits[0], ""
+                continue
             key = key.strip("/").lower()
             if "/" in key:
                 hits = self.by_rel.get(key) or [p for rel, ps in self.by_rel.items()

@@ -29,7 +29,7 @@ from ..files.atomic import atomic_write_text
 from ..files.probe import shown_size
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.store import PROJECT_FILE
-from .files import background_index
+from .files import background_index, in_own_output
 from .format import CONTENT, LAYOUT, NOT_IT, Format, Source
 from .importing import Found
 
@@ -43,8 +43,9 @@ def find(source: Path, split: str | None = None, root: Path | None = None, **_: 
     """Every ``*.json`` under ``source``; ``root`` (the project) turns imagePath into a key."""
     source = Path(source)
     files = [source] if source.is_file() else sorted(
-        p for p in source.rglob("*.json")  # not our project file, nothing in hidden folders
-        if p.name != PROJECT_FILE and not any(part.startswith(".") for part in p.relative_to(source).parts))
+        p for p in source.rglob("*.json")  # not our project file, nothing in hidden folders or our exports
+        if p.name != PROJECT_FILE and not any(part.startswith(".") for part in p.relative_to(source).parts)
+        and not in_own_output(source, p))
     if not files:
         raise FileNotFoundError(f"no labelme JSON files under {source}")
     found, names = [], []

@@ -16,7 +16,7 @@ import numpy as np
 from ..files.class_list import CLASS_LIST, class_set_of, write_class_list
 from ..files.masks import write_index_mask
 from ..model.classes import ClassSet
-from .files import FlatWriter, write_png
+from .files import FlatWriter, in_own_output, write_png
 from .format import CONTENT, NOT_IT, Format, Source
 from .importing import Found, read_values
 
@@ -33,7 +33,7 @@ def find(source: Path, split: str | None = None, class_list: Path | None = None,
     names = classes.names
     palette = dict(zip(classes.names, classes.palette))
     found = []
-    for path in sorted(source.rglob("*.png")):
+    for path in sorted(p for p in source.rglob("*.png") if not in_own_output(source, p)):
         rel = path.relative_to(source).with_suffix("").as_posix()
         keys = (rel, path.stem) if "/" in rel else (path.stem,)
         found.append(Found(path, keys, (lambda p=path: (read_values(p), names)), palette))
