@@ -263,3 +263,13 @@ def test_split_for_a_layout_without_splits_is_an_error(tmp_path, capsys):
                  str(src)]) == 2
     assert "--split val" in capsys.readouterr().err
     assert not Project.open(project.root).label_files()
+
+
+def test_a_source_without_label_files_says_so_before_asking_about_its_class_table(tmp_path, capsys):
+    project, _src = _project(tmp_path)
+    empty = tmp_path / "ade"
+    (empty / "annotations").mkdir(parents=True)  # ADE20K's 150 names, no file
+    assert main(["import", "--project", str(project.root), "--format", "ade20k", str(empty)]) == 1
+    err = capsys.readouterr().err
+    assert f"nothing to import: no ade20k label files found in {empty}" in err
+    assert "--add-classes" not in err and "'wall'" not in err

@@ -125,6 +125,10 @@ def _import_into(project: Project, fmt: str, args) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if not plan.found:  # before the class table: a table alone (ADE20K's 150 names) is not labels
+        print(f"imported 0 label file(s) ({fmt}) into {project.root}")
+        print(f"  nothing to import: no {fmt} label files found in {args.source}", file=sys.stderr)
+        return 1
     if not args.quiet:  # what the rule decided beyond same names, before anything is written
         for name, target in plan.mapping.targets.items():
             if plan.mapping.reasons[name] != "same name":
@@ -144,8 +148,6 @@ def _import_into(project: Project, fmt: str, args) -> int:
     print(f"{lines[0]} ({fmt}) into {project.root}")
     for line in lines[1:]:
         print(f"  {line}", file=sys.stderr)
-    if not report.found:
-        print("  nothing to import: no label files found", file=sys.stderr)
     if report.unknown_classes:
         print("  give --add-classes, or --map NAME=TARGET, to import the files with unknown classes",
               file=sys.stderr)
