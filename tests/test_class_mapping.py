@@ -33,6 +33,14 @@ def test_same_name_then_spelling_then_synonym_then_background():
     assert mapping.names[-1] == "cat" and "cat -> ? (not a class of the project)" in mapping.lines()
 
 
+def test_a_sources_ignore_label_is_ignore_not_a_new_class():
+    # datumaro reads VOC's 255 as a label 'ignored' and keeps it as a category of its COCO export
+    mapping = propose_mapping(["cat", "ignored", "__ignore__"], ClassSet(("cat",), ((1, 1, 1),)), add_unknown=True)
+    assert mapping.targets == {"cat": "cat", "ignored": IGNORE, "__ignore__": IGNORE}
+    assert mapping.reasons["ignored"] == "the source's ignore (void) label"
+    assert propose_mapping(["ignored"], ClassSet(("ignored",), ((1, 1, 1),))).targets == {"ignored": "ignored"}
+
+
 def test_tvmonitor_is_not_forced_onto_ade20k_but_is_cocos_tv():
     assert propose_mapping(["tvmonitor"], ADE).undecided == ("tvmonitor",)  # ADE20K splits it in two
     coco = ClassSet(("person", "tv"), ((1, 1, 1), (2, 2, 2)))
@@ -185,3 +193,22 @@ def test_a_map_for_a_name_the_source_lacks_is_noted_and_a_bad_map_is_an_error(tm
     assert main(["import", "--project", str(root), "--quiet", "--map-file", str(tmp_path / "none.txt"),
                  str(voc)]) == 2
     assert "cannot read the mapping file" in capsys.readouterr().err
+
+
+def test_a_coco_ignored_category_is_no_class_of_a_new_project(tmp_path, capsys):
+    root = tmp_path / "p"
+    root.mkdir()
+    Image.fromarray(np.zeros((10, 10, 3), np.uint8)).save(root / "a.jpg")
+    square = [[0, 0, 6, 0, 6, 6, 0, 6]]
+    corner = [[6, 6, 10, 6, 10, 10, 6, 10]]
+    (tmp_path / "coco.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.jpg", "height": 10, "width": 10}],
+        "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "ignored"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": square, "area": 36, "iscrowd": 0},
+                        {"id": 2, "image_id": 1, "category_id": 2, "segmentation": corner, "area": 16,
+                         "iscrowd": 0}]}))
+    assert main(["import", "--project", str(root), "--quiet", str(tmp_path / "coco.json")]) == 0
+    project = Project.open(root)
+    labels = read_index_mask(project.label_path(root / "a.jpg"))
+    assert project.classes.names == ("cat",)
+    assert labels[0, 0] == 0 and labels[9, 9] == 255

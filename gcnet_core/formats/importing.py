@@ -41,7 +41,7 @@ from ..files.outputs import skip_own_outputs
 from ..files.probe import displayed_size
 from ..model.classes import IGNORE_INDEX, ClassSet
 from ..project.backups import Backup
-from ..project.class_mapping import IGNORE, UNLABELLED, ClassMapping, target_index
+from ..project.class_mapping import IGNORE, IGNORE_KEYS, UNLABELLED, ClassMapping, name_key, target_index
 from ..project.renumber import commit_staged, is_committed
 from ..project.states import has_human_work
 from ..project.store import Project
@@ -168,10 +168,12 @@ def keeps_its_classes(project: Project) -> bool:
 
 
 def starting_classes(project: Project, source_classes: ClassSet | None) -> ClassSet:
-    """The class table an import starts from (:func:`keeps_its_classes`)."""
+    """The class table an import starts from (:func:`keeps_its_classes`); a source's ignore
+    label (datumaro's ``ignored`` category) is not a class of it: its pixels are ignore."""
     if keeps_its_classes(project) or source_classes is None or not len(source_classes):
         return project.classes
-    return source_classes
+    kept = [i for i, name in enumerate(source_classes.names) if name_key(name) not in IGNORE_KEYS]
+    return ClassSet(tuple(source_classes.names[i] for i in kept), tuple(source_classes.palette[i] for i in kept))
 
 
 def source_class_names(found: Sequence[Found], classes: ClassSet) -> list[str]:

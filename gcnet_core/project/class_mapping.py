@@ -17,6 +17,8 @@ source name the rule proposes, in this order:
    outside every shape (labelme's ``_background_``, issue 23 "Background is background")
    becomes the class ``background``; another source's background (VOC's class 0, which
    stands for whatever is none of its 20 classes) becomes *unlabelled*;
+   an ignore name (labelme's ``__ignore__``, datumaro's VOC ``ignored``, which its COCO export
+   keeps as a category) becomes *ignore*;
 6. a new class of the same name when new classes are wanted; otherwise nothing: the name is
    *undecided* and the caller asks (the CLI stops, naming ``--add-classes`` and ``--map``).
 
@@ -46,6 +48,8 @@ KEYWORDS = (UNLABELLED, IGNORE)
 
 #: Background names across the formats (keys as :func:`name_key` writes them).
 BACKGROUND_KEYS = frozenset({"background", "unlabeled", "unlabelled"})
+#: Ignore (void) names across the formats: labelme's ``__ignore__``, datumaro's ``ignored``.
+IGNORE_KEYS = frozenset({"ignore", "ignored"})
 
 #: Source name -> the project names it may become, tried in order (keys as :func:`name_key`
 #: writes them). One direction only where one set's class is a part of the other's
@@ -129,6 +133,8 @@ def _propose(name: str, classes: ClassSet, add_unknown: bool, background: str | 
         if name == background:
             return "background", "new class: what lies outside every shape"
         return UNLABELLED, "background: no such class in the project"
+    if name_key(name) in IGNORE_KEYS:
+        return IGNORE, "the source's ignore (void) label"
     if add_unknown:
         return name, "new class"
     return None, "not a class of the project"
@@ -259,7 +265,7 @@ def remember_mapping(project, source: str | os.PathLike, table: Mapping[str, str
     atomic_write_text(project.class_mappings_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-__all__ = ["BACKGROUND_KEYS", "ClassMapping", "IGNORE", "KEYWORDS", "KEYWORD_SPELLINGS", "SYNONYMS", "UNLABELLED",
-           "find_class", "model_lut", "name_key", "parse_pairs", "prediction_mapping", "propose_mapping",
-           "read_mapping_file", "remember_mapping", "remembered_mapping", "source_key", "target_index",
-           "written_target"]
+__all__ = ["BACKGROUND_KEYS", "ClassMapping", "IGNORE", "IGNORE_KEYS", "KEYWORDS", "KEYWORD_SPELLINGS", "SYNONYMS",
+           "UNLABELLED", "find_class", "model_lut", "name_key", "parse_pairs", "prediction_mapping",
+           "propose_mapping", "read_mapping_file", "remember_mapping", "remembered_mapping", "source_key",
+           "target_index", "written_target"]
