@@ -374,3 +374,15 @@ def test_a_fit_runs_on_few_torch_threads_and_gives_the_process_its_count_back(mo
     fitted = fit_head(start, [samples])
     assert seen == [1] and torch.get_num_threads() == 2
     assert (predict_samples(fitted, samples) == labels).mean() > 0.95
+
+
+def test_an_onnxruntime_session_made_during_a_fit_gets_the_processs_thread_count():
+    """A fit lowers torch's (process-wide) count for a moment; a session keeps its pool for good."""
+    from gcnet_core.adapt.head import few_threads
+    from gcnet_core.predict.threads import process_threads
+
+    torch.set_num_threads(2)
+    assert process_threads() == 2
+    with few_threads():
+        assert torch.get_num_threads() == 1 and process_threads() == 2
+    assert torch.get_num_threads() == 2 == process_threads()

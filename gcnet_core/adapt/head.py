@@ -41,6 +41,7 @@ import torch.nn.functional as F
 
 from ..model.classes import IGNORE_INDEX
 from ..predict.features import CHANNELS, FeatureMap, bilinear_taps
+from ..predict.threads import fewer_threads
 
 EDITED_WEIGHT = 2.0
 PER_CLASS = 128  # pixels sampled per image and class (half from edited pixels where there are)
@@ -65,20 +66,12 @@ def few_threads(count: int | None = None):
     machine and, while the other core is busy (the window's work-ahead pass, another program),
     costs several times the time in waiting threads (benchmarks/adapt_bench.py, 50 corrected
     images on a busy 2-core machine: a live round that adopts takes 9.6 CPU s on 2 threads,
-    1.9 on 1). Torch's thread count belongs to the process: what another thread runs meanwhile
-    (an onnxruntime session created meanwhile, too) gets the same count; it is restored after
-    by the block that lowered it.
+    1.9 on 1). Torch's thread count belongs to the process: a torch pass another thread runs
+    meanwhile gets the same count; an onnxruntime session created meanwhile takes the process's
+    own (:func:`gcnet_core.predict.threads.process_threads`).
     """
-    before = torch.get_num_threads()
-    count = FIT_THREADS if count is None else count
-    if before <= count:
+    with fewer_threads(FIT_THREADS if count is None else count):
         yield
-        return
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _on_few_threads(function):

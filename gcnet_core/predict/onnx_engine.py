@@ -33,6 +33,7 @@ from torch import nn
 from ..paths import cache_folder
 from .acceleration import BackboneAndHead, WeightsWatch
 from .predictor import NetworkPass, Predictor, SegmentationResult
+from .threads import process_threads
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
     from ..weights.zoo import ZooEntry
@@ -135,12 +136,13 @@ def export_network(model: nn.Module, path: Path) -> None:
 
 
 def open_session(path: Path, threads: int | None = None):
-    """An onnxruntime CPU session with every graph optimisation, on torch's thread count."""
+    """An onnxruntime CPU session with every graph optimisation, on the process's torch thread
+    count (not one a live-adaptation fit lowered for a moment: the session keeps its pool)."""
     ort = import_onnxruntime()
 
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.intra_op_num_threads = threads or process_threads()
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
