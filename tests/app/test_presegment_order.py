@@ -55,9 +55,21 @@ def passes(monkeypatch):
     recorder.gate.set()  # never leave the inference thread waiting when the window closes
 
 
-def no_work_ahead(window) -> None:
-    window.workahead.on_open_action.setChecked(False)
-    window.workahead.ahead_action.setChecked(False)
+def open_photos(qtbot, make_window, tmp_path, count: int, *, on_open: bool = False, ahead: bool = False,
+                prompter=None, before_open=None):
+    """The real window on a CPU (a coarse preview before each full pass) over the first ``count``
+    photos, the ADE model chosen, work-ahead on open and ahead as asked; ``before_open(folder)``
+    prepares the folder before the window sees it."""
+    folder = make_folder(tmp_path / "photos", names=NAMES[:count], size=(48, 36))
+    if before_open is not None:
+        before_open(folder)
+    window = make_window(prompter) if prompter is not None else make_window()
+    window.model_panel.set_options("cpu", "auto", False)
+    window.model_panel.select(WHOLE_ADE)
+    window.workahead.on_open_action.setChecked(on_open)
+    window.workahead.ahead_action.setChecked(ahead)
+    open_and_wait(qtbot, window, folder, count)
+    return window
 
 
 def settled(window) -> bool:
@@ -66,13 +78,7 @@ def settled(window) -> bool:
 
 def test_esc_cancels_a_presegment_queued_behind_a_background_pass_and_work_ahead_leaves_the_image_alone(
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
-    folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
-    window = make_window()
-    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
-    window.model_panel.select(WHOLE_ADE)
-    window.workahead.on_open_action.setChecked(True)
-    window.workahead.ahead_action.setChecked(True)
-    open_and_wait(qtbot, window, folder, 4)
+    window = open_photos(qtbot, make_window, tmp_path, 4, on_open=True, ahead=True)
     passes.gate.clear()
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")  # work-ahead starts on astronaut.png
     qtbot.waitUntil(lambda: passes.waiting == [("astronaut.png", "preview")], timeout=60000)
@@ -100,11 +106,7 @@ def test_esc_cancels_a_presegment_queued_behind_a_background_pass_and_work_ahead
 
 def test_presegment_shows_the_coarse_preview_before_the_full_result(
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
-    folder = make_folder(tmp_path / "photos", names=NAMES[:2], size=(48, 36))
-    window = make_window()
-    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
-    no_work_ahead(window)
-    open_and_wait(qtbot, window, folder, 2)
+    window = open_photos(qtbot, make_window, tmp_path, 2)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
     passes.gate.clear()
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -124,17 +126,16 @@ def test_presegment_shows_the_coarse_preview_before_the_full_result(
 
 def test_presegmenting_a_corrected_image_asks_before_the_network_runs(
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
-    folder = make_folder(tmp_path / "photos", names=NAMES[:2], size=(48, 36))
-    project = Project.create(folder, small_ade.classes)
     corrected = np.full((36, 48), 3, np.uint8)
-    write_index_mask(project.label_path("astronaut.png"), corrected, small_ade.classes)
-    project.set_state("astronaut.png", "corrected")
-    project.save()
+
+    def one_corrected(folder):
+        project = Project.create(folder, small_ade.classes)
+        write_index_mask(project.label_path("astronaut.png"), corrected, small_ade.classes)
+        project.set_state("astronaut.png", "corrected")
+        project.save()
+
     prompter = ScriptedPrompter(answer=False)
-    window = make_window(prompter)
-    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
-    no_work_ahead(window)
-    open_and_wait(qtbot, window, folder, 2)
+    window = open_photos(qtbot, make_window, tmp_path, 2, prompter=prompter, before_open=one_corrected)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert len(prompter.questions) == 1 and "pixels nobody edited" in prompter.questions[0]
@@ -152,13 +153,7 @@ def test_presegmenting_a_corrected_image_asks_before_the_network_runs(
 
 def test_skipping_on_takes_back_the_left_images_queued_passes_so_the_image_on_screen_goes_first(
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
-    folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
-    window = make_window()
-    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
-    window.model_panel.select(WHOLE_ADE)
-    window.workahead.on_open_action.setChecked(False)
-    window.workahead.ahead_action.setChecked(False)
-    open_and_wait(qtbot, window, folder, 4)
+    window = open_photos(qtbot, make_window, tmp_path, 4)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
     qtbot.waitUntil(lambda: settled(window), timeout=60000)
     passes.gate.clear()
@@ -180,12 +175,7 @@ def test_skipping_on_takes_back_the_left_images_queued_passes_so_the_image_on_sc
 
 def test_a_presegment_of_an_image_the_person_left_does_not_hold_up_the_next_one(
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
-    folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
-    window = make_window()
-    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
-    window.model_panel.select(WHOLE_ADE)
-    no_work_ahead(window)
-    open_and_wait(qtbot, window, folder, 4)
+    window = open_photos(qtbot, make_window, tmp_path, 4)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
     passes.gate.clear()
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # preview runs, the full pass queues
@@ -206,13 +196,7 @@ def test_a_background_pass_queued_behind_the_model_load_is_dropped_when_the_pers
     loading = threading.Event()  # the model load waits for it: the first pass queues behind the load
     real_load = inference_worker.init_model
     monkeypatch.setattr(inference_worker, "init_model", lambda *a, **k: (loading.wait(60), real_load(*a, **k))[1])
-    folder = make_folder(tmp_path / "photos", names=NAMES, size=(48, 36))
-    window = make_window()
-    window.model_panel.set_options("cpu", "auto", False)  # a CPU: a coarse preview before each full pass
-    window.model_panel.select(WHOLE_ADE)
-    window.workahead.on_open_action.setChecked(True)
-    window.workahead.ahead_action.setChecked(False)
-    open_and_wait(qtbot, window, folder, 4)
+    window = open_photos(qtbot, make_window, tmp_path, 4, on_open=True)
     try:
         window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
         assert window.workahead.scheduler.running == Job("astronaut.png", preview=True)  # submitted, not started
@@ -228,13 +212,7 @@ def test_a_background_pass_queued_behind_the_model_load_is_dropped_when_the_pers
 
 def test_work_aheads_preview_and_full_result_on_the_open_image_are_one_undo_step(
         qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
-    folder = make_folder(tmp_path / "photos", names=NAMES[:2], size=(48, 36))
-    window = make_window()
-    window.model_panel.set_options("cpu", "auto", False)
-    window.model_panel.select(WHOLE_ADE)
-    window.workahead.on_open_action.setChecked(True)
-    window.workahead.ahead_action.setChecked(False)
-    open_and_wait(qtbot, window, folder, 2)
+    window = open_photos(qtbot, make_window, tmp_path, 2, on_open=True)
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
     qtbot.waitUntil(lambda: settled(window) and window.session.project.state("astronaut.png") == "predicted",
                     timeout=60000)
