@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -28,14 +29,19 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never touch the user's real checkpoint cache or data folder (model versions, runs)."""
     from gcnet_core import paths
 
-    monkeypatch.setenv("GCNET_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    monkeypatch.setenv("GCNET_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    cache, data = tmp_path_factory.mktemp("cache"), tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("GCNET_CACHE_DIR", str(cache))
+    monkeypatch.setenv("GCNET_DATA_DIR", str(data))
     # The exact torch path on the CPU unless a test asks for the onnxruntime engine (an export
     # per test would dominate the suite's time); tests/test_onnx_engine.py turns it on.
     monkeypatch.setenv("GCNET_CPU_ENGINE", "torch")
     yield
     paths.set_cache_folder(None)  # a folder chosen in Preferences is this process's, not the next test's
     paths.set_data_folder(None)
+    # Model versions and downloads are full-size checkpoints: gone with the test (a CI disk
+    # filled up when every test's folders were kept to the end of the run).
+    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
