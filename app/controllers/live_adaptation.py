@@ -342,10 +342,11 @@ class LiveAdaptation(QObject):
         self.session.tell(f"Live model published as {version.name}; choose it in the model list")
 
     def live_model(self):
-        """The :class:`~gcnet_core.adapt.job.LiveAdapter` whose adopted head labels the untouched images now (its ``head`` in the open
-        project's classes, its ``model`` the network it sits on), or None while the model as it is
-        labels them. The fine-tune dock starts a full run from it; its head is never changed in
-        place, and its network is only read (its weights, for a checkpoint) off the UI thread."""
+        """The :class:`~gcnet_core.adapt.job.LiveAdapter` whose adopted head labels the untouched
+        images now (its ``head`` in the open project's classes, its ``model`` the network it sits
+        on), or None while the model as it is labels them. The fine-tune dock starts a full run
+        from it; its head is never changed in place, and its network is only read (its weights,
+        for a checkpoint) off the UI thread."""
         adapter, project = self.holder.adapter, self.session.project
         if not self.enabled or adapter is None or adapter.head is None or project is None \
                 or adapter.head.class_names != tuple(project.classes.names):
