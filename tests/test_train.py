@@ -36,7 +36,7 @@ from gcnet_core.project.store import Project
 from gcnet_core.train import PRESETS, TrainConfig, adapt_classifiers, estimate_run, finetune_preset, train
 from gcnet_core.train.checkpoints import atomic_save
 from gcnet_core.cli.train import config_from_args
-from gcnet_core.train.data import IterationBatches, Subset, holdout_split, normalise_batch
+from gcnet_core.train.data import IterationBatches, Subset, holdout_split, normalise_batch, project_holdout
 from gcnet_core.train.ddp import DistContext
 from gcnet_core.train.loop import Trainer
 from gcnet_core.train.progress import BarSink, EventSink
@@ -322,7 +322,54 @@ def test_holdout_split_is_disjoint_and_seeded():
     train_idx, val_idx = holdout_split(12, 0.25, seed=0)
     assert len(val_idx) == 3 and sorted(train_idx + val_idx) == list(range(12))
     assert holdout_split(12, 0.25, seed=0) == (train_idx, val_idx)
-    assert holdout_split(3, 0.25, seed=0) == ([0, 1, 2], [])
+    assert holdout_split(3, 0.0, seed=0) == ([0, 1, 2], [])  # nothing held out: asked for none
+
+
+def test_two_or_three_images_hold_one_out_and_a_single_image_holds_out_blocks(tmp_path):
+    """A run on 1-3 done images is judged on labels it never trained on: one held-out image of 2
+    or 3; of a single image a quarter in blocks (one per row and column), ignored in training."""
+    for count in (2, 3):
+        train_idx, val_idx = holdout_split(count, 0.1, seed=0)
+        assert len(val_idx) == 1 and sorted(train_idx + val_idx) == list(range(count))
+    assert holdout_split(1, 0.25, seed=0) == ([0], [])  # blocks instead (project_holdout)
+    root = class_project(tmp_path / "one", CLASSES, count=1)
+    dataset = SegDataset("project", root)
+    train_view, val_view, how = project_holdout(dataset, 0.1, seed=0)
+    assert how == "blocks" and len(train_view) == len(val_view) == 1
+    _, full, _ = dataset[0]
+    _, trained, _ = train_view[0]
+    _, scored, _ = val_view[0]
+    trained_px, scored_px = trained != 255, scored != 255
+    assert not (trained_px & scored_px).any() and (trained_px | scored_px).all()
+    assert np.array_equal(trained[trained_px], full[trained_px]) and np.array_equal(scored[scored_px], full[scored_px])
+    assert scored_px.mean() == pytest.approx(0.25)
+    rows_hit = [scored_px[r * SIZE // 4:(r + 1) * SIZE // 4].any(axis=0) for r in range(4)]
+    assert all(row.sum() == SIZE // 4 for row in rows_hit)  # one block per row ...
+    assert np.array_equal(np.sum(rows_hit, axis=0), np.ones(SIZE))  # ... and one per column
+    assert project_holdout(dataset, 0.0, seed=0)[1:] == (None, "none")
+
+
+def test_a_run_on_one_image_is_scored_on_its_blocks_and_against_every_baseline(tmp_path, start_checkpoint):
+    """One done image: the run validates on its held-out blocks (the start event says so), and a
+    checkpoint given to compare with is scored on the same pixels first (a "baseline" event): the
+    starting checkpoint itself scores exactly what the run's own iteration 0 does."""
+    root = class_project(tmp_path / "one", CLASSES, count=1)
+    other = tiny_start_checkpoint(tmp_path / "other.pth")
+    state = torch.load(other, map_location="cpu", weights_only=True)
+    state["state_dict"]["decode_head.conv_seg.bias"][0] += 1000.0  # predicts road (class 0 of both) everywhere
+    torch.save(state, other)
+    sink = Recorder()
+    result = train(config(tmp_path, root, start_checkpoint, val_share=0.1, iters=1, val_interval=1, crop=(16, 16),
+                          batch_size=1, val_at_start=True, compare_with=(str(start_checkpoint), str(other))), sink)
+    assert result.status == "done"
+    start = sink.of("start")[0]
+    assert start["holdout"] == "blocks" and start["num_val"] == 1 and start["val_images"] == ["img00.png"]
+    val0 = next(e for e in sink.of("val") if e["iter"] == 0)
+    baselines = {e["checkpoint"]: e for e in sink.of("baseline")}
+    assert set(baselines) == {str(start_checkpoint), str(other)}
+    assert baselines[str(start_checkpoint)]["mIoU"] == pytest.approx(val0["mIoU"])
+    everywhere_road = baselines[str(other)]["per_class"]
+    assert everywhere_road["square"]["IoU"] == 0 and everywhere_road["road"]["IoU"] > 0
 
 
 def test_padding_is_zero_after_normalisation_and_ignored_in_labels():

@@ -64,6 +64,10 @@ def add_train_command(subparsers) -> None:
     running.add_argument("--val-at-start", action="store_true", default=None,
                          help="also validate the starting weights before the first iteration (a 'val' event "
                               "with iter 0), to compare the model before and after fine-tuning")
+    running.add_argument("--compare-with", action="append", metavar="FILE",
+                         help="with --val-at-start: also score this checkpoint on the held-out images first (a "
+                              "'baseline' event); the run counts as better only when it beats the best of them. "
+                              "May be given more than once")
     running.add_argument("--workers", type=int, metavar="N", help="data-loading processes per GPU (default 2)")
     running.add_argument("--amp", nargs="?", const="auto", choices=AMP_MODES,
                          help="mixed precision on CUDA: bf16 where supported, else fp16 with a GradScaler")
@@ -95,7 +99,8 @@ def config_from_args(args):
         checkpoint=args.checkpoint, split=args.split, val_split=args.val_split, val_share=args.val_share,
         iters=args.iters, batch_size=args.batch_size, crop=tuple(args.crop) if args.crop else None,
         lr=args.lr, min_lr=args.min_lr, seed=args.seed, workers=args.workers, val_interval=args.val_interval,
-        val_at_start=args.val_at_start, device=args.device, amp=args.amp, freeze_bn=args.freeze_bn,
+        val_at_start=args.val_at_start, compare_with=tuple(args.compare_with) if args.compare_with else None,
+        device=args.device, amp=args.amp, freeze_bn=args.freeze_bn,
         resume=args.resume, channels_last=args.channels_last, fused_optimizer=args.fused_optimizer)
 
 

@@ -72,6 +72,7 @@ class TrainConfig:
     workers: int = 2
     val_interval: int | None = None  # also the checkpoint interval; default iters / 10
     val_at_start: bool = False  # score the starting weights first (iteration 0): a before/after pair
+    compare_with: tuple[str, ...] = ()  # with val_at_start: checkpoints also scored first ("baseline" events)
     device: str = "auto"
     amp: str = "off"
     channels_last: bool = False  # NHWC activations (measured: no consistent gain at 512x1024)
@@ -91,6 +92,7 @@ class TrainConfig:
             raise ValueError("training needs a zoo model name, a checkpoint of ours, or both")
         if self.crop is not None:
             self.crop = (int(self.crop[0]), int(self.crop[1]))
+        self.compare_with = tuple(str(path) for path in self.compare_with)
         for name in ("iters", "batch_size", "val_interval"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -129,6 +131,7 @@ class TrainConfig:
         """JSON-ready values (tuples as lists)."""
         data = dataclasses.asdict(self)
         data["crop"] = list(self.crop) if self.crop else None
+        data["compare_with"] = list(self.compare_with)
         return data
 
     def to_text(self) -> str:

@@ -17,6 +17,7 @@ import torch
 
 from ..data.readers import SegDataset, load_sample_safe
 from ..data.transforms import TrainTransform, clear_padding, sample_rng
+from ..model.classes import IGNORE_INDEX
 from ..predict.network_input import MEAN_RGB, STD_RGB
 
 log = logging.getLogger("gcnet_core.train")
@@ -117,14 +118,83 @@ def normalise_batch(batch: dict[str, torch.Tensor], device: torch.device) -> tup
 def holdout_split(count: int, share: float, seed: int) -> tuple[list[int], list[int]]:
     """(train, val) indices: a seeded share of a project's images held out for validation.
 
-    At least one image is held out once there are 4 or more and ``share`` > 0; with fewer
-    every image trains and there is no validation.
+    With ``share`` > 0 at least one image is held out once there are 2 or more, so even a run
+    on two or three images is judged on an image it never trained on; a single image is split
+    into held-out blocks instead (:class:`BlockHoldout`), so it keeps all of it here.
     """
-    n_val = min(max(int(round(count * share)), 1), count - 1) if share > 0 and count >= 4 else 0
+    n_val = min(max(int(round(count * share)), 1), count - 1) if share > 0 and count >= 2 else 0
     order = np.random.default_rng([int(seed), 0x0DA7A]).permutation(count)
     val = sorted(int(i) for i in order[:n_val])
     train = sorted(int(i) for i in order[n_val:])
     return train, val
+
+
+BLOCK_GRID = 4  # a single image is cut into 4x4 blocks; one block per row (and column) is held out
+
+
+def held_out_blocks(seed: int, grid: int = BLOCK_GRID) -> list[tuple[int, int]]:
+    """(row, column) of the held-out blocks: one in every row and every column (a seeded
+    permutation), so the held-out quarter spreads over the whole image."""
+    columns = np.random.default_rng([int(seed), 0xB10C]).permutation(grid)
+    return [(row, int(column)) for row, column in enumerate(columns)]
+
+
+def block_mask(shape: tuple[int, int], blocks: list[tuple[int, int]], grid: int = BLOCK_GRID) -> np.ndarray:
+    """(H, W) bool: True on the pixels of ``blocks`` of an image cut into ``grid`` x ``grid``."""
+    height, width = shape
+    rows = np.minimum(np.arange(height) * grid // max(height, 1), grid - 1)
+    cols = np.minimum(np.arange(width) * grid // max(width, 1), grid - 1)
+    mask = np.zeros(shape, bool)
+    for row, column in blocks:
+        mask[np.ix_(rows == row, cols == column)] = True
+    return mask
+
+
+class BlockHoldout:
+    """One image of a dataset, its labels kept only inside the held-out blocks (``held=True``:
+    what validation scores) or only outside them (what training learns from); every other pixel
+    is ignore (255). A run on a single done image is so judged on labels it never trained on."""
+
+    def __init__(self, dataset: SegDataset, index: int, held: bool, seed: int) -> None:
+        self.base, self.index, self.held = dataset, index, held
+        self.blocks = held_out_blocks(seed)
+        self.samples = [dataset.samples[index]]
+        self.classes = dataset.classes
+        self.kind = dataset.kind
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int):
+        if index != 0:
+            raise IndexError(index)
+        image, label, name = self.base[self.index]
+        inside = block_mask(label.shape, self.blocks)
+        label = label.copy()
+        label[~inside if self.held else inside] = IGNORE_INDEX
+        return image, label, name
+
+
+def project_holdout(dataset: SegDataset, share: float, seed: int) -> tuple[object, object | None, str]:
+    """(training set, held-out set or None, how it was held out: "images", "blocks" or "none")
+    of a project: held-out images (:func:`holdout_split`) where there are 2 or more, held-out
+    blocks of the one image where there is one, nothing when ``share`` is 0."""
+    if share > 0 and len(dataset) == 1:
+        return BlockHoldout(dataset, 0, False, seed), BlockHoldout(dataset, 0, True, seed), "blocks"
+    train_idx, val_idx = holdout_split(len(dataset), share, seed)
+    if not val_idx:
+        return Subset(dataset, train_idx), None, "none"
+    return Subset(dataset, train_idx), Subset(dataset, val_idx), "images"
+
+
+def holdout_description(count: int, share: float) -> str:
+    """What a run on ``count`` done images is judged on, as the dock says it."""
+    if count == 0:
+        return ""
+    if share > 0 and count == 1:
+        return "held-out blocks (a quarter) of the one image"
+    held = len(holdout_split(count, share, 0)[1])
+    return f"{held} held-out image{'s' if held != 1 else ''}" if held else "no held-out images"
 
 
 class Subset:
@@ -144,4 +214,5 @@ class Subset:
         return self.base[self.indices[index]]
 
 
-__all__ = ["IterationBatches", "Subset", "batch_loader", "epoch_order", "holdout_split", "normalise_batch"]
+__all__ = ["BLOCK_GRID", "BlockHoldout", "IterationBatches", "Subset", "batch_loader", "block_mask", "epoch_order",
+           "held_out_blocks", "holdout_description", "holdout_split", "normalise_batch", "project_holdout"]

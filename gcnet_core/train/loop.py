@@ -49,7 +49,7 @@ from .checkpoints import (
     resume_state,
 )
 from .config import TrainConfig
-from .data import IterationBatches, Subset, batch_loader, holdout_split, normalise_batch
+from .data import IterationBatches, batch_loader, normalise_batch, project_holdout
 from .progress import EventSink, WarningEvents
 from .recipe import build_optimizer, poly_lr, set_lr, set_train_mode, total_loss
 
@@ -182,10 +182,9 @@ class Trainer:
         cfg = self.cfg
         no_val = cfg.val_split is not None and str(cfg.val_split).lower() == "none"
         train = SegDataset(cfg.dataset, cfg.data_root, cfg.split)
+        self.holdout = "split"  # how the held-out set was made: a split, held-out images or blocks, none
         if cfg.dataset == "project" and cfg.val_split is None:
-            train_idx, val_idx = holdout_split(len(train), cfg.val_share, cfg.seed)
-            val = Subset(train, val_idx) if val_idx else None
-            train = Subset(train, train_idx)
+            train, val, self.holdout = project_holdout(train, cfg.val_share, cfg.seed)
         elif no_val or cfg.val_split is None:
             val = None
         else:
@@ -244,16 +243,19 @@ class Trainer:
         return torch.stack([loss.detach(), loss_decode.detach(), loss_aux.detach()]).float()
 
     # ---------------------------------------------------------------------- validation
-    def validate(self) -> MetricResult:
-        """mIoU on the held-out images, predicted as ``gcnet predict`` does; each process
-        scores its share and the confusion matrices are summed across processes."""
-        self.ctx.broadcast_buffers(self.model)  # plain-BN (CPU) processes score rank 0's statistics
-        self.model.eval()
+    def validate(self, model: torch.nn.Module | None = None) -> MetricResult:
+        """mIoU on the held-out images of the weights trained (or of ``model``, a baseline),
+        predicted as ``gcnet predict`` does; each process scores its share and the confusion
+        matrices are summed across processes."""
+        model = model if model is not None else self.model
+        if model is self.model:
+            self.ctx.broadcast_buffers(self.model)  # plain-BN (CPU) processes score rank 0's statistics
+        model.eval()
         precision = _precision_name(self.amp)
         if self.device.type == "cuda":  # the fast path on a fresh copy of this iteration's weights
-            predictor = FastPredictor(self.model, self.entry, precision, FastOptions(cuda_graphs=False))
+            predictor = FastPredictor(model, self.entry, precision, FastOptions(cuda_graphs=False))
         else:
-            predictor = Predictor(self.model, self.entry, precision=precision)
+            predictor = Predictor(model, self.entry, precision=precision)
         accumulator = IoUAccumulator(len(self.classes))
         for index in range(self.ctx.rank, len(self.val_set), self.ctx.world_size):
             item = load_sample_safe(self.val_set, index)
@@ -302,6 +304,7 @@ class Trainer:
         if self.cfg.dataset == "project":  # a few dozen names: say exactly which images were used
             fields["train_images"] = [sample.name for sample in self.train_set.samples]
             fields["val_images"] = [sample.name for sample in self.val_set.samples] if self.val_set else []
+            fields["holdout"] = self.holdout if self.val_set is not None else "none"
         self.sink.emit("start", **fields)
 
     def run(self) -> TrainResult:
@@ -312,6 +315,8 @@ class Trainer:
             cfg.batch_size, cfg.seed, self.ctx.rank, self.ctx.world_size)
         if cfg.val_at_start and self.start_iter == 0 and self.val_set is not None:
             self._val_event(0, self.validate())  # the starting weights: "before" of before/after
+            for path in cfg.compare_with:  # other models the run must beat, on the same pixels
+                self._baseline_event(path)
         durations: deque[float] = deque(maxlen=20)
         unreadable: set[str] = set()  # training images skipped (this process's share), listed at the end
         iteration = self.start_iter
@@ -351,6 +356,30 @@ class Trainer:
                        best_path=self.best.get("path"), last_path=str(self.out / LAST),
                        unreadable=sorted(unreadable))
         return TrainResult("done", iteration, self.best.get("mIoU"), self.best.get("path"), str(self.out / LAST))
+
+    def baseline_model(self, path: str) -> torch.nn.Module:
+        """The checkpoint ``path`` in this run's classes, as a run started from it would begin
+        (matching rows kept by name, other rows as mmseg initialises them, seeded)."""
+        state, meta = read_checkpoint(path)
+        count = checkpoint_num_classes(state)
+        source = classes_from_meta(meta, count) or (self.entry.classes if count == self.entry.num_classes else None)
+        torch.manual_seed(self.cfg.seed)
+        model = build_model(self.entry, self.classes, with_auxiliary_head=True)
+        model.init_weights()
+        state, _ = adapt_classifiers(state, source, self.classes, torch.Generator().manual_seed(self.cfg.seed))
+        for note in load_weights(model, state, source=str(path)):
+            log.warning(note)
+        return model.to(self.device)
+
+    def _baseline_event(self, path: str) -> None:
+        """Score ``path`` on the held-out images: a "baseline" event, which the run's before/after
+        takes as its "before" when it scores better than the run's own starting weights."""
+        model = self.baseline_model(path)
+        result = self.validate(model)
+        del model
+        release_gpu_memory()
+        self.sink.emit("baseline", checkpoint=str(path), mIoU=result.mIoU, aAcc=result.aAcc, mAcc=result.mAcc,
+                       per_class={name: dict(v) for name, v in result.per_class.items()})
 
     def _val_event(self, iteration: int, result: MetricResult) -> None:
         self.sink.emit("val", iter=iteration, mIoU=result.mIoU, aAcc=result.aAcc, mAcc=result.mAcc,
