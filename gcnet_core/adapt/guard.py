@@ -12,6 +12,12 @@ of the same pixels right: **pixel accuracy decides** (it is what a person fixes 
 mIoU is reported beside it; an equal score keeps the current head. The pixels are a uniform
 sample of each image's labelled pixels (:data:`~gcnet_core.adapt.head.CHECK_PIXELS`), so a
 score costs a matrix product, not a re-labelled image.
+
+With a single corrected image (a person who just finished their first image of a new class)
+the image itself is held out in parts (:func:`held_out_parts`): a checkerboard of blocks,
+fitted on one colour and scored on the other, both ways. Pixels within two cells of the
+feature grid of the fitted colour are not scored (their features mix the same cells as the
+pixels fitted on), so no score counts a pixel the head was fitted on, nor its neighbours.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ import numpy as np
 
 LEAVE_ONE_OUT_BELOW = 5
 FOLDS = 3  # beyond: each round fits FOLDS heads to score and one to use
+PART_BLOCKS = 4  # blocks of a single image's checkerboard along its longer side (at most)
+PART_MIN_CELLS = 8  # a block's side in feature-grid cells, at least
+PART_MARGIN_CELLS = 2  # grid cells around the fitted blocks that are not scored
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,30 @@ def held_out_folds(tokens: Sequence[str]) -> list[list[str]]:
     return [fold for fold in folds if fold]
 
 
+def held_out_parts(image_size: tuple[int, int], grid_size: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(pixels, scored pixels)] of the two parts of a single image of ``image_size`` (H, W)
+    whose features lie on a ``grid_size`` grid: the two colours of a checkerboard of square
+    blocks. A part's pixels are fitted on while the other part is held out; its scored pixels
+    (those farther than :data:`PART_MARGIN_CELLS` cells from the other part) are scored while
+    it is held out, by a fit on the other part."""
+    height, width = image_size
+    cell = max(height / max(1, grid_size[0]), width / max(1, grid_size[1]))  # pixels per grid cell
+    longer = max(height, width)
+    side = min(max(int(np.ceil(PART_MIN_CELLS * cell)), -(-longer // PART_BLOCKS)), -(-longer // 2))  # 2+ blocks
+    margin = int(np.ceil(PART_MARGIN_CELLS * cell))
+    rows, cols = np.arange(height) // side, np.arange(width) // side
+    colour = (rows[:, None] + cols[None, :]) % 2 == 0
+
+    def near_a_block_edge(blocks: np.ndarray) -> np.ndarray:
+        # a window of +-margin pixels that spans two blocks holds a block of the other colour
+        index = np.arange(len(blocks))
+        low, high = np.clip(index - margin, 0, len(blocks) - 1), np.clip(index + margin, 0, len(blocks) - 1)
+        return blocks[low] != blocks[high]
+
+    near = near_a_block_edge(rows)[:, None] | near_a_block_edge(cols)[None, :]
+    return [(colour, colour & ~near), (~colour, ~colour & ~near)]
+
+
 def should_adopt(candidate: Score, current: Score) -> bool:
     """True when the candidate gets more of the same held-out pixels right."""
     if candidate.total != current.total:
@@ -88,14 +121,17 @@ def should_adopt(candidate: Score, current: Score) -> bool:
     return candidate.total > 0 and candidate.correct > current.correct
 
 
-def summary_line(corrected: int, candidate: Score, current: Score, adopted: bool) -> str:
-    """The one line the window shows after a fit."""
+def summary_line(corrected: int, candidate: Score, current: Score, adopted: bool, parts: bool = False) -> str:
+    """The one line the window shows after a fit; ``parts``: scored on held-out parts of the
+    single corrected image (:func:`held_out_parts`), not on other images."""
     images = f"{corrected} corrected image{'s' if corrected != 1 else ''}"
+    scored_on = f"held-out parts of {images}" if parts else "held-out images"
     if adopted:
-        return (f"live model: {images}, {candidate.accuracy:.1f} % pixels right on held-out images "
+        return (f"live model: {images}, {candidate.accuracy:.1f} % pixels right on {scored_on} "
                 f"(was {current.accuracy:.1f} %)")
-    return (f"live model kept: a new fit on {images} gets {candidate.accuracy:.1f} % pixels right on held-out "
-            f"images, not more than the current {current.accuracy:.1f} %")
+    return (f"live model kept: a new fit on {images} gets {candidate.accuracy:.1f} % pixels right on {scored_on}, "
+            f"not more than the current {current.accuracy:.1f} %")
 
 
-__all__ = ["FOLDS", "LEAVE_ONE_OUT_BELOW", "Score", "held_out_folds", "score_labels", "should_adopt", "summary_line"]
+__all__ = ["FOLDS", "LEAVE_ONE_OUT_BELOW", "PART_BLOCKS", "PART_MARGIN_CELLS", "PART_MIN_CELLS", "Score",
+           "held_out_folds", "held_out_parts", "score_labels", "should_adopt", "summary_line"]

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 import numpy as np
 
 from ..files.images import ImageReadError, read_image_rgb
+from ..model.classes import IGNORE_INDEX
 from ..predict.features import FeatureExtractor, FeatureMap
 from ..project.feature_cache import FeatureCache, content_key
 from ..project.states import DONE_STATES, MODEL_STATES
 from ..project.store import Project
-from .guard import Score, held_out_folds, score_labels, should_adopt, summary_line
+from .guard import Score, held_out_folds, held_out_parts, score_labels, should_adopt, summary_line
 from .head import (Cancelled, LinearHead, Samples, check_samples, fit_head, image_samples, initial_head,
                    labels_token, model_head, predict_samples, relabel)
 
@@ -62,32 +63,49 @@ class AdaptResult:
     summary: str
     corrected: int
     held_out: int = 0
+    parts: bool = False  # scored on held-out parts of the single corrected image (guard.held_out_parts)
     score_before: Score | None = None
     score_after: Score | None = None
     notes: list[str] = field(default_factory=list)  # images left out and cache problems, for the person
     seconds: float = 0.0
 
 
+PART = "#part"  # a unit "<token>#part<k>": part k of a single image's held_out_parts
+
+
 class AdaptMemory:
     """What a round keeps for the next: each corrected image's pixel samples (fit and check) and
     the recent fits by the images they were fitted on, so the round after one more correction
-    re-fits only what changed."""
+    re-fits only what changed. A unit is an image's token, or ``<token>#part<k>`` for part k of
+    a single corrected image (:func:`~.guard.held_out_parts`): its fit sample comes from the
+    part's pixels, its check sample from those scored while it is held out."""
 
     def __init__(self, fits: int = 32) -> None:
         self._samples: dict[str, tuple[Samples, Samples]] = {}
         self._fits: OrderedDict[tuple, LinearHead] = OrderedDict()
         self._max_fits = fits
 
-    def samples(self, image: CorrectedImage, num_classes: int) -> tuple[Samples, Samples]:
-        """(balanced fit sample, uniform check sample) of one image."""
-        key = f"{image.token}:{num_classes}"
+    def samples(self, image: CorrectedImage, num_classes: int, part: int | None = None) -> tuple[Samples, Samples]:
+        """(balanced fit sample, uniform check sample) of one image, or of its ``part``."""
+        unit = image.token if part is None else f"{image.token}{PART}{part}"
+        key = f"{unit}:{num_classes}"
         found = self._samples.get(key)
         if found is None:
-            seed = int(image.token.rsplit(":", 1)[-1][:8], 16)
+            seed = int(image.token.rsplit(":", 1)[-1][:8], 16) + (0 if part is None else 2 + 2 * part)
+            fit_labels = check_labels = image.labels
+            if part is not None:
+                pixels, scored = held_out_parts(image.labels.shape, image.features.grid_size)[part]
+                fit_labels = np.where(pixels, image.labels, np.uint8(IGNORE_INDEX))
+                check_labels = np.where(scored, image.labels, np.uint8(IGNORE_INDEX))
             found = self._samples[key] = (
-                image_samples(image.features, image.labels, image.edited, num_classes, seed=seed),
-                check_samples(image.features, image.labels, num_classes, seed=seed + 1))
+                image_samples(image.features, fit_labels, image.edited, num_classes, seed=seed),
+                check_samples(image.features, check_labels, num_classes, seed=seed + 1))
         return found
+
+    def unit_samples(self, unit: str, by_token: dict[str, CorrectedImage], num_classes: int) -> tuple[Samples, Samples]:
+        """:meth:`samples` of a unit (an image's token, or a part of one)."""
+        token, _, part = unit.partition(PART)
+        return self.samples(by_token[token], num_classes, int(part) if part else None)
 
     def fit(self, key: tuple, make: Callable[[], LinearHead]) -> LinearHead:
         found = self._fits.get(key)
@@ -99,7 +117,7 @@ class AdaptMemory:
         return found
 
     def forget_except(self, tokens: set[str]) -> None:
-        self._samples = {k: v for k, v in self._samples.items() if k.rsplit(":", 1)[0] in tokens}
+        self._samples = {k: v for k, v in self._samples.items() if k.rsplit(":", 1)[0].split(PART)[0] in tokens}
 
 
 class ContentKeys:
@@ -136,9 +154,10 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
     corrected image) is compared with the current way on the same pixels: the current head
     itself where it never saw the fold's images, else a fit on its own images less the fold.
     So the question is the one that matters: do the new corrections make other images better?
+    A single corrected image is held out in parts (:func:`~.guard.held_out_parts`): a fit on
+    one half of its checkerboard is scored on the other half, both ways.
     ``images``: the corrected images already loaded (:func:`load_corrected`). Raises
-    :class:`NothingToLearn` (no corrected images, one class, one image) and
-    :class:`Cancelled`.
+    :class:`NothingToLearn` (no corrected images, one class) and :class:`Cancelled`.
     """
     began = time.perf_counter()
     extractor = extractor or FeatureExtractor(model.network, model.entry)
@@ -153,8 +172,9 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
     memory.forget_except({image.token for image in images})
     everything = frozenset(image.token for image in images)
     if everything == current.fitted_on:
+        plural = "s" if len(images) != 1 else ""
         return AdaptResult(current, False, f"live model: nothing new since the last fit ({len(images)} corrected "
-                           "images)", len(images), notes=notes, seconds=time.perf_counter() - began)
+                           f"image{plural})", len(images), notes=notes, seconds=time.perf_counter() - began)
     by_token = {image.token: image for image in images}
     conv_seg = model.network.decode_head.conv_seg
     own_rows = current.rows == len(classes) and np.array_equal(current.output_ids, np.arange(len(classes)))
@@ -165,23 +185,27 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
             return starting_head(model, project)
 
         def make() -> LinearHead:
-            chosen = [memory.samples(by_token[t], len(classes))[0] for t in sorted(tokens)]
+            chosen = [memory.unit_samples(t, by_token, len(classes))[0] for t in sorted(tokens)]
             start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes, chosen)
             head = fit_head(start, chosen, warm=warm, budget_s=fit_budget_s, cancel=cancel)
             return replace(head, fitted_on=tokens)
 
         return memory.fit((extractor.version, classes, tokens), make)
 
-    folds = held_out_folds(sorted(everything))
+    parts = len(images) == 1  # one image: its parts stand for the images held out
+    units = frozenset(f"{t}{PART}{k}" for t in everything for k in (0, 1)) if parts else everything
+    folds = [[unit] for unit in sorted(units)] if parts else held_out_folds(sorted(everything))
     current_own = current.fitted_on & everything  # what the current way learnt from, of what is here now
+    current_units = frozenset(u for u in units if u.split(PART)[0] in current_own)
     before, after = Score.empty(len(classes)), Score.empty(len(classes))
     for done, fold in enumerate(folds):
         _report(progress, "score", done, len(folds) + 1)
         held = frozenset(fold)
-        new_way = fitted(everything - held)
-        current_way = current if not (current.fitted_on & held) else fitted(current_own - held)
+        new_way = fitted(units - held)
+        seen = current.fitted_on & {u.split(PART)[0] for u in held}
+        current_way = current if not seen else fitted(current_units - held)
         for token in fold:
-            check = memory.samples(by_token[token], len(classes))[1]
+            check = memory.unit_samples(token, by_token, len(classes))[1]
             after = after + score_labels(predict_samples(new_way, check), check.labels, len(classes))
             before = before + score_labels(predict_samples(current_way, check), check.labels, len(classes))
     adopted = should_adopt(after, before)
@@ -190,8 +214,8 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
         _report(progress, "fit", len(folds), len(folds) + 1)
         head = fitted(everything)
     _report(progress, "fit" if adopted else "score", len(folds) + 1, len(folds) + 1)
-    return AdaptResult(head, adopted, summary_line(len(images), after, before, adopted), len(images),
-                       len(images), before, after, notes, time.perf_counter() - began)
+    return AdaptResult(head, adopted, summary_line(len(images), after, before, adopted, parts), len(images),
+                       len(images), parts, before, after, notes, time.perf_counter() - began)
 
 
 def fit_with_scribble(model: "LoadedModel", classes: Sequence[str], corrected: Sequence[CorrectedImage],
@@ -250,16 +274,13 @@ def _check_learnable(project: Project, images: list[CorrectedImage], notes: list
         left_out = f" ({len(notes)} could not be used: {notes[0]})" if notes else ""
         raise NothingToLearn(f"nothing to learn from: {project.root} has no corrected images with labels{left_out}")
     present = set()
-    for image in images:
-        values = np.unique(image.labels)
-        present.update(int(v) for v in values if v < len(project.classes))
+    for image in images:  # a count per value: far cheaper than np.unique's sort of every pixel
+        counts = np.bincount(image.labels.reshape(-1), minlength=len(project.classes))[:len(project.classes)]
+        present.update(int(v) for v in np.flatnonzero(counts))
     if len(present) < 2:
         which = f" ({project.classes.names[present.pop()]})" if present else ""
         raise NothingToLearn(f"nothing to learn from: the corrected images hold a single class{which}; "
                              "label at least two classes")
-    if len(images) < 2:
-        raise NothingToLearn("nothing to check on yet: one corrected image; a second is needed to score the "
-                             "adapted model on an image it was not fitted on")
 
 
 def untouched_images(project: Project) -> list[Path]:

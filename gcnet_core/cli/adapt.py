@@ -2,15 +2,16 @@
 
 The window's live adaptation without a window (:mod:`gcnet_core.adapt`): the features of the
 corrected images missing from the project's cache are computed, the head is fitted and
-scored on held-out images against the model as it is, and written (official layout, the
-project's classes in its order) only when it scores better. Exit 1 with the reason when
+scored on held-out images against the model as it is (a single corrected image: on its
+held-out parts), and written (official layout, the project's classes in its order) only
+when it scores better. Exit 1 with the reason when
 there is nothing to learn from or the fit is not better; 2 for bad input.
 
 ``--progress jsonl`` events (one JSON object per line on stdout)::
 
     start    {project, corrected}
     progress {stage: features | score | fit, done, total}
-    score    {held_out, accuracy_before, accuracy_after, miou_before, miou_after, adopted}
+    score    {held_out, held_out_parts, accuracy_before, accuracy_after, miou_before, miou_after, adopted}
     done     {adopted, out, summary, notes}
     error    {message}
 """
@@ -73,11 +74,15 @@ def cmd_adapt(args) -> int:
     before, after = result.score_before, result.score_after
     if before is None or after is None:  # nothing new for a head that saw everything: cannot happen here
         return say.error(result.summary, 1)
-    say.event("score", held_out=result.held_out, accuracy_before=round(before.accuracy, 3),
+    say.event("score", held_out=result.held_out, held_out_parts=result.parts, accuracy_before=round(before.accuracy, 3),
               accuracy_after=round(after.accuracy, 3), miou_before=round(before.miou, 3),
               miou_after=round(after.miou, 3), adopted=result.adopted)
-    say.text(f"held out: each of the {result.corrected} corrected images once "
-             f"({'leave-one-out' if result.corrected < LEAVE_ONE_OUT_BELOW else f'{FOLDS} folds'})")
+    if result.parts:
+        say.text("held out: the two halves of a checkerboard over the one corrected image, each in turn (fitted on "
+                 "one, scored on the other away from its edges)")
+    else:
+        say.text(f"held out: each of the {result.corrected} corrected images once "
+                 f"({'leave-one-out' if result.corrected < LEAVE_ONE_OUT_BELOW else f'{FOLDS} folds'})")
     say.text(f"pixels right before: {before.accuracy:.1f} % (mIoU {before.miou:.1f} %), "
              f"after: {after.accuracy:.1f} % (mIoU {after.miou:.1f} %)")
     if not result.adopted:

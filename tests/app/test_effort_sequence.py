@@ -42,7 +42,9 @@ def test_adaptation_lowers_the_unknown_class_wrong_pixels_on_the_untouched_image
     _, result = figures
     frozen = result["columns"]["manual, frozen"]["per_image"]
     live_rows = result["columns"]["manual, live"]["per_image"]
-    assert "one corrected image" in live_rows[0]["summary"] and not live_rows[0]["adopted"]
+    # the first image is scored on its own held-out parts; a fit on half of a 128-px image does not
+    # beat the start here, so it is kept (and images 0 and 1 open alike in every column, below)
+    assert "held-out parts of 1 corrected image" in live_rows[0]["summary"] and not live_rows[0]["adopted"]
     assert live_rows[1]["adopted"] and live_rows[1]["update_s"] >= live_rows[1]["adapt_s"] > 0
     assert live_rows[1]["unknown_iou"] > 0.5 and frozen[1]["unknown_iou"] == 0.0
     # the third image opened with the adapted labels: far fewer of its unknown-class pixels wrong

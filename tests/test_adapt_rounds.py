@@ -1,0 +1,91 @@
+"""Live adaptation rounds from the first corrected image: a single image is held out in parts
+(guard.held_out_parts), so a person who corrected their first image of a new class sees it
+learnt at once, and still only when the fit gets more held-out pixels right. Real fits on the
+small colour-keeping R50 of test_adapt; nothing about the fit is mocked."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from gcnet_core.adapt.guard import PART_MARGIN_CELLS, held_out_parts
+from gcnet_core.adapt.job import NothingToLearn, adapt_project, relabel_untouched
+from gcnet_core.cli.main import main
+from gcnet_core.files.masks import read_index_mask
+from gcnet_core.predict.features import FeatureExtractor
+from gcnet_core.project.feature_cache import content_key
+
+from helpers import WHOLE_ADE
+from test_adapt import (FEATURES, HEIGHT, WIDTH, colour_checkpoint, colour_model, iou,  # noqa: F401 (fixtures)
+                        make_project, scene)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_the_parts_of_one_image_never_score_a_pixel_they_were_fitted_on_nor_its_neighbours():
+    for image_size, grid in (((512, 770), (64, 97)), ((HEIGHT, WIDTH), (12, 24)), ((30, 40), (4, 5))):
+        parts = held_out_parts(image_size, grid)
+        cell = max(image_size[0] / grid[0], image_size[1] / grid[1])
+        margin = int(np.ceil(PART_MARGIN_CELLS * cell))
+        assert len(parts) == 2 and (parts[0][0] ^ parts[1][0]).all()  # each pixel in one part
+        for (pixels, scored), (fitted, _) in zip(parts, parts[::-1]):  # held out: a fit on the other part
+            near = cv2.dilate(fitted.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+            assert fitted.any() and not (scored & ~pixels).any()
+            assert not (near & scored).any()  # no scored pixel within the margin of those fitted on
+            if image_size[0] >= 96:
+                assert scored.mean() > 0.15, image_size  # and enough left to score
+
+
+def test_a_single_corrected_image_of_a_new_class_is_learnt_and_relabels_an_untouched_one(tmp_path, colour_model):
+    project = make_project(tmp_path / "p", [0, 5], corrected=1)
+    result = adapt_project(project, colour_model, FEATURES)
+    assert result.adopted and result.corrected == 1 and result.parts
+    assert result.score_after.accuracy > result.score_before.accuracy
+    assert result.summary.startswith("live model: 1 corrected image, ")
+    assert "held-out parts of 1 corrected image" in result.summary
+    extractor = FeatureExtractor(colour_model.network, colour_model.entry)
+    untouched = project.root / "scene005.png"
+    FEATURES.put(content_key(untouched), extractor.version, extractor(scene(5)[0]))
+    relabelled = dict(relabel_untouched(project, result.head, FEATURES, extractor.version))
+    assert list(relabelled) == [untouched]
+    assert iou(relabelled[untouched], scene(5)[1], 2) >= 0.7  # graffiti, a class the model never knew
+    again = adapt_project(project, colour_model, FEATURES, current=result.head)
+    assert not again.adopted and "nothing new since the last fit (1 corrected image)" in again.summary
+
+
+def test_a_single_image_whose_labels_make_it_worse_is_not_adopted(tmp_path, colour_model):
+    good = adapt_project(make_project(tmp_path / "clean", [0, 1, 2], corrected=3), colour_model, FEATURES).head
+
+    def swapped_in_one_part(labels, _i):
+        # One colour of the checkerboard says wall for floor and floor for wall: whichever part a
+        # fit learns from, it is wrong on the other, where the current head is right.
+        first, _ = held_out_parts(labels.shape, (HEIGHT // 8, WIDTH // 8))[0]
+        swapped = np.where(labels < 2, 1 - labels.astype(int), labels).astype(np.uint8)
+        return np.where(first, labels, swapped)
+
+    project = make_project(tmp_path / "swapped", [3], corrected=1, relabel_rule=swapped_in_one_part)
+    result = adapt_project(project, colour_model, FEATURES, current=good)
+    assert not result.adopted and result.head is good
+    assert result.score_after.accuracy < result.score_before.accuracy
+    assert result.summary.startswith("live model kept: ") and "held-out parts of 1 corrected image" in result.summary
+
+
+def test_one_image_of_a_single_class_is_still_nothing_to_learn(tmp_path, colour_model):
+    single = make_project(tmp_path / "single", [1, 2], corrected=1, relabel_rule=lambda labels, i: labels * 0 + 1)
+    with pytest.raises(NothingToLearn, match=r"single class \(floor\)"):
+        adapt_project(single, colour_model, FEATURES)
+
+
+def test_gcnet_adapt_learns_from_one_corrected_image(tmp_path, colour_model, capsys):
+    project = make_project(tmp_path / "p", [0, 4], corrected=1)
+    out = tmp_path / "adapted.pth"
+    assert main(["adapt", "--project", str(project.root), "--model", WHOLE_ADE, "--checkpoint",
+                 str(colour_model.checkpoint_path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "held out: the two halves of a checkerboard over the one corrected image" in printed
+    assert "live model: 1 corrected image, " in printed and out.is_file()
+    masks = tmp_path / "masks"
+    assert main(["predict", "--model", WHOLE_ADE, "--checkpoint", str(out), "--out", str(masks), "--quiet",
+                 str(project.root / "scene004.png")]) == 0
+    assert iou(read_index_mask(masks / "scene004.png"), scene(4)[1], 2) >= 0.7
