@@ -89,3 +89,32 @@ def test_gcnet_adapt_learns_from_one_corrected_image(tmp_path, colour_model, cap
     assert main(["predict", "--model", WHOLE_ADE, "--checkpoint", str(out), "--out", str(masks), "--quiet",
                  str(project.root / "scene004.png")]) == 0
     assert iou(read_index_mask(masks / "scene004.png"), scene(4)[1], 2) >= 0.7
+
+
+def test_a_feature_file_written_with_the_older_digest_is_still_read_and_still_checked(tmp_path):
+    import hashlib
+    import json
+    import struct
+
+    from gcnet_core.project.feature_cache import FeatureCache, encode
+    from gcnet_core.predict.features import FEATURE_FORMAT, FeatureMap
+
+    rng = np.random.default_rng(0)
+    feature_map = FeatureMap(rng.random((512, 4, 6)).astype(np.float16), (32, 48), (30, 45), False, False)
+    new_header = encode(feature_map, "abc123", "v1")
+    assert b'"crc32"' in new_header and b'"digest"' not in new_header
+    payload = np.ascontiguousarray(feature_map.features).tobytes()
+    header = {"format": FEATURE_FORMAT, "version": "v1", "key": "abc123", "dtype": "<f2", "shape": [512, 4, 6],
+              "input_size": [32, 48], "image_size": [30, 45], "grid_corners": False, "align_corners": False,
+              "digest": hashlib.blake2b(payload, digest_size=16).hexdigest()}  # as the first release wrote it
+    text = json.dumps(header, sort_keys=True).encode()
+    cache = FeatureCache(tmp_path / "features")
+    path = cache.path("abc123", "v1")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"GCNETFEAT\n" + struct.pack("<I", len(text)) + text + payload)
+    found = FeatureCache(tmp_path / "features").get("abc123", "v1")
+    assert found is not None and np.array_equal(found.features, feature_map.features)
+    damaged = bytearray(path.read_bytes())
+    damaged[-3] ^= 0x10
+    path.write_bytes(bytes(damaged))
+    assert FeatureCache(tmp_path / "features").get("abc123", "v1") is None and not path.exists()

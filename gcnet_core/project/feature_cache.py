@@ -16,9 +16,12 @@ Sizes per image, 512 channels in float16:
 Both tiers are least-recently-used: past ``memory_mb`` the oldest entries leave memory (they
 stay on disk), past ``disk_mb`` the oldest files are deleted (the corrected images' entries
 are read by every fit, so they stay). A file is written atomically (``files/atomic``), starts
-with a header naming its format, version and key, and ends its header with a digest of the
-features: a file that is truncated, damaged, of another version or another image is deleted
-and reported missing, so its features are computed again, never trusted. A write that fails
+with a header naming its format, version and key, and ends its header with a CRC-32 of the
+features (a file written before it carries a blake2b digest, still checked): a file that is
+truncated, damaged, of another version or another image is deleted and reported missing, so
+its features are computed again, never trusted. CRC-32 finds any burst of damage up to 32
+bits and all but one in 2^32 others; it reads a 6 MiB entry in about 2 ms where blake2b took
+9 (the first live round of a session reads every corrected image's entry). A write that fails
 (a full disk) leaves no partial file; :meth:`FeatureCache.put` returns the reason for the
 person instead of raising, and the entry stays in memory.
 """
@@ -31,6 +34,7 @@ import logging
 import os
 import struct
 import threading
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
@@ -219,7 +223,7 @@ def encode(feature_map: FeatureMap, key: str, version: str) -> bytes:
         "shape": list(features.shape), "input_size": list(feature_map.input_size),
         "image_size": list(feature_map.image_size), "grid_corners": bool(feature_map.grid_corners),
         "align_corners": bool(feature_map.align_corners),
-        "digest": hashlib.blake2b(payload, digest_size=16).hexdigest(),
+        "crc32": zlib.crc32(payload),
     }
     text = json.dumps(header, sort_keys=True).encode()
     return _MAGIC + _LENGTH.pack(len(text)) + text + payload
@@ -241,16 +245,23 @@ def decode(data: bytes, key: str, version: str) -> FeatureMap:
         shape = tuple(int(v) for v in header["shape"])
         if dtype not in (np.float16, np.float32) or len(shape) != 3:
             raise ValueError(f"unexpected features {dtype} {shape}")
-        payload = data[start + length:]
+        payload = memoryview(data)[start + length:]  # no copy of the features
         if len(payload) != dtype.itemsize * int(np.prod(shape)):
             raise ValueError("truncated")
-        if hashlib.blake2b(payload, digest_size=16).hexdigest() != header["digest"]:
+        if not _intact(payload, header):
             raise ValueError("its contents do not match their digest (damaged)")
         features = np.frombuffer(payload, dtype=dtype).reshape(shape)
         return FeatureMap(features, _pair(header["input_size"]), _pair(header["image_size"]),
                           bool(header["grid_corners"]), bool(header["align_corners"]))
     except (KeyError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"damaged header ({error})") from None
+
+
+def _intact(payload: memoryview, header: dict) -> bool:
+    """The payload matches the header's CRC-32 (or the blake2b digest of an older file)."""
+    if "crc32" in header:
+        return zlib.crc32(payload) == int(header["crc32"])
+    return hashlib.blake2b(payload, digest_size=16).hexdigest() == header["digest"]
 
 
 def _pair(values) -> tuple[int, int]:
