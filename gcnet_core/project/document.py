@@ -270,7 +270,7 @@ class MaskDocument:
             self.begin_stroke()
         written = self._write(box, new_values, mask, edited)
         if own:
-            self.end_stroke()
+            self._close_stroke()
         if written:
             self._notify(box)  # a step of its own is in the history first: listeners see can_undo/can_redo as they are
         return _box_to_rect(box) if written else None
@@ -321,8 +321,15 @@ class MaskDocument:
         rectangle of changed pixels, or the stroke's own rectangles when they cover less.
 
         Returns the step's bounding rectangle, or None when the stroke changed nothing (then
-        no step is kept).
+        no step is kept). Listeners learn that the stroke ended (undo is possible now).
         """
+        box = self._close_stroke()
+        if box is None:
+            return None
+        self._notify(box)
+        return _box_to_rect(box)
+
+    def _close_stroke(self) -> _Box | None:
         stroke, self._stroke = self._stroke, None
         if stroke is None or not stroke.patches:
             return None
@@ -336,7 +343,7 @@ class MaskDocument:
             return None
         step.by_person = stroke.by_person
         self._push(step)
-        return _box_to_rect(step.box)
+        return step.box
 
     def _box_step(self, stroke: _Stroke) -> _Step | None:
         """The stroke as one rectangle, cropped to the pixels that really changed."""
@@ -488,10 +495,10 @@ class MaskDocument:
                 done = _union(done, box)
         if not own:
             return _box_to_rect(done) if done is not None else None
-        rect = self.end_stroke()
+        step_box = self._close_stroke()
         for box in written:
             self._notify(box)
-        return rect
+        return _box_to_rect(step_box) if step_box is not None else None
 
     def _disc_masks(self, p0, p1, radius: float):
         """Yield (box, mask) of the pixels within ``radius`` of the segment p0-p1, in pieces.
@@ -749,7 +756,11 @@ class MaskDocument:
             self._write(full, pred, None, False if overwrite_edited else None)
         else:
             self._write(full, pred, ~protected, None)
-        rect = self.end_stroke() if own else self.full_rect
+        if own:
+            step_box = self._close_stroke()
+            rect = _box_to_rect(step_box) if step_box is not None else None
+        else:
+            rect = self.full_rect
         self._notify(full)
         return rect
 

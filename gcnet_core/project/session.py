@@ -263,6 +263,21 @@ class AnnotationSession:
 
     def _labels_changed(self, rect) -> None:
         self.events.emit("labels_changed", rect)
+        doc = self.document
+        if doc is not None and not doc.in_stroke and doc.dirty and (doc.person_changed or doc.at_opening):
+            # a person's change: the list says "edited" when the stroke ends, not at the autosave
+            # (a model's output moves the state itself, in apply_prediction)
+            self._state_follows_labels()
+
+    def _state_follows_labels(self) -> None:
+        """The open image's state as its labels make it now
+        (:func:`~gcnet_core.project.states.after_change`); the mask is written by :meth:`save_current`."""
+        doc, project, rel = self.document, self.project, self.current
+        new_state = image_states.after_change(
+            self._opened_state, at_opening=doc.at_opening, person_changed=doc.person_changed,
+            edited_pixels=bool(doc.edited.any()), labelled=bool((doc.labels != IGNORE_INDEX).any()))
+        if new_state != project.state(rel):
+            self._set_state(rel, new_state)
 
     def save_current(self) -> bool:
         """Queue the current mask (if changed) and the project file for writing; the image's
@@ -270,11 +285,7 @@ class AnnotationSession:
         doc, project, rel = self.document, self.project, self.current
         if doc is None or project is None or rel is None or not doc.dirty:
             return False
-        new_state = image_states.after_change(
-            self._opened_state, at_opening=doc.at_opening, person_changed=doc.person_changed,
-            edited_pixels=bool(doc.edited.any()), labelled=bool((doc.labels != IGNORE_INDEX).any()))
-        if new_state != project.state(rel):
-            self._set_state(rel, new_state)
+        self._state_follows_labels()
         self.writer.save_document(project, rel, doc)
         doc.mark_clean()
         self.save_project()

@@ -21,6 +21,8 @@ def test_a_stroke_makes_an_image_edited_and_ctrl_d_marks_it_done_and_back(qtbot,
     files, project = window.files, window.session.project
     window.classes_panel.set_current(1)
     drag(window, [(10, 10), (30, 20)])
+    # the list says so when the stroke ends, not at the autosave a second later
+    assert files.model.state("astronaut.png") == "edited" and "(new)" not in window.statusBar().currentMessage()
     window.save_current()
     assert project.state("astronaut.png") == "edited" and files.model.state("astronaut.png") == "edited"
     assert files.count_label.text().startswith("0 / 2 done")  # a stroke alone is not done
