@@ -15,9 +15,9 @@ per image and class at most ``per_class`` pixels, half of them from pixels the p
 (where the model was wrong), which also weigh :data:`EDITED_WEIGHT` times more.
 
 :func:`relabel` gives the labels at the original size as the predictor computes them (the
-two bilinear resizes, then argmax) while resizing only the few classes that can win: those
-first or second in some cell, and one bound for all others; where the bound is not beaten
-everything is resized.
+two bilinear resizes, then argmax) while mixing at each block of pixels only the classes that
+can win there (:func:`winning_rows`), so a 150-class head costs little more than the project's
+few.
 
 The stroke-scale loop uses the same parts: the scribble on the current image is one more
 :func:`image_samples` (labels 255 where nothing was painted, ``edited`` where it was), fitted
@@ -150,23 +150,34 @@ def pixel_taps(feature_map: FeatureMap, axis: int) -> tuple[np.ndarray, np.ndarr
     return composed_index, composed_weight
 
 
+@_on_few_threads
 def features_at(feature_map: FeatureMap, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """[n, 512] float32 features at original pixels (rows[i], cols[i]), bilinear as the logits.
 
-    The grid cells the pixels mix are gathered once, channels last (a pixel's 512 values
-    then lie together), and each tap adds its weighted cells."""
+    The grid cells the pixels mix are gathered once and laid channels last (a pixel's 512
+    values then lie together) by torch, whose float16 conversion is ten times numpy's (the
+    first round of a session samples every corrected image), and each tap adds its weighted
+    cells."""
     row_index, row_weight = pixel_taps(feature_map, 0)
     col_index, col_weight = pixel_taps(feature_map, 1)
     channels, _, width = feature_map.features.shape
     cells = (row_index[rows][:, :, None] * width + col_index[cols][:, None, :]).reshape(len(rows), -1)
     weights = (row_weight[rows][:, :, None] * col_weight[cols][:, None, :]).reshape(len(rows), -1)
     used, inverse = np.unique(cells, return_inverse=True)
-    table = np.take(feature_map.features.reshape(channels, -1), used, axis=1).astype(np.float32).T.copy()
-    inverse, weights = inverse.reshape(cells.shape), weights.astype(np.float32)
-    out = np.zeros((len(rows), channels), np.float32)
-    for tap in range(cells.shape[1]):
-        out += weights[:, tap, None] * table[inverse[:, tap]]
-    return out
+    gathered = np.take(feature_map.features.reshape(channels, -1), used, axis=1)
+    table = torch.from_numpy(gathered).T.float().contiguous()
+    inverse = torch.from_numpy(inverse.reshape(cells.shape))
+    weights = torch.from_numpy(weights.astype(np.float32))
+    out = table.index_select(0, inverse[:, 0]) * weights[:, 0, None]
+    for tap in range(1, cells.shape[1]):
+        out.addcmul_(table.index_select(0, inverse[:, tap]), weights[:, tap, None])
+    return out.numpy()
+
+
+@_on_few_threads
+def _half(features: np.ndarray) -> np.ndarray:
+    """float32 -> float16 by torch (numpy's cast is several times slower)."""
+    return torch.from_numpy(features).half().numpy()
 
 
 @dataclass(frozen=True)
@@ -189,18 +200,20 @@ def image_samples(feature_map: FeatureMap, labels: np.ndarray, edited: np.ndarra
                          f"{feature_map.image_size[1]}x{feature_map.image_size[0]}")
     rng = np.random.default_rng(seed)
     flat = labels.reshape(-1)
-    edited_flat = edited.reshape(-1) if edited is not None else np.zeros(flat.shape, bool)
+    by_class = np.argsort(flat, kind="stable")  # each class's pixels in order, one radix sort for all
+    counts = np.bincount(flat, minlength=num_classes)
+    ends = np.cumsum(counts)
     chosen, weights = [], []
-    for class_id in np.flatnonzero(np.bincount(flat, minlength=num_classes)[:num_classes]):
-        pixels = np.flatnonzero(flat == class_id)
-        marked = edited_flat[pixels]
+    for class_id in np.flatnonzero(counts[:num_classes]):
+        pixels = by_class[ends[class_id - 1] if class_id else 0:ends[class_id]]
+        marked = edited.reshape(-1)[pixels] if edited is not None else np.zeros(len(pixels), bool)
         from_edited = _pick(rng, pixels[marked], per_class // 2)
         from_rest = _pick(rng, pixels[~marked], per_class - len(from_edited))
         chosen += [from_edited, from_rest]
         weights += [np.full(len(from_edited), EDITED_WEIGHT, np.float32), np.ones(len(from_rest), np.float32)]
     picked = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
     rows, cols = np.divmod(picked, labels.shape[1])
-    return Samples(features_at(feature_map, rows, cols).astype(np.float16), flat[picked].astype(np.int64),
+    return Samples(_half(features_at(feature_map, rows, cols)), flat[picked].astype(np.int64),
                    np.concatenate(weights) if weights else np.zeros(0, np.float32))
 
 
@@ -211,7 +224,7 @@ def check_samples(feature_map: FeatureMap, labels: np.ndarray, num_classes: int,
     flat = labels.reshape(-1)
     picked = np.sort(_pick(np.random.default_rng(seed), np.flatnonzero(flat < num_classes), count))
     rows, cols = np.divmod(picked, labels.shape[1])
-    return Samples(features_at(feature_map, rows, cols).astype(np.float16), flat[picked].astype(np.int64),
+    return Samples(_half(features_at(feature_map, rows, cols)), flat[picked].astype(np.int64),
                    np.ones(len(picked), np.float32))
 
 
@@ -410,13 +423,16 @@ def lbfgs(function, theta: torch.Tensor, max_iterations: int, stop=lambda: False
 
 
 # ------------------------------------------------------------------------------ labels
+TOLERANCE = 2e-6  # a resize's float error, relative to its inputs' magnitude (measured: <= 1.6e-7)
+
+
 def grid_logits(head: LinearHead, feature_map: FeatureMap) -> torch.Tensor:
     """[R, h, w] float32 logits at the feature grid (one matrix product)."""
     channels, height, width = feature_map.features.shape
     # a float32 copy in numpy (what .float() would copy anyway): a map read from the cache is a
     # read-only buffer, which torch.from_numpy warns about
     features = torch.from_numpy(feature_map.features.astype(np.float32)).reshape(channels, -1)
-    logits = torch.from_numpy(head.weight) @ features + torch.from_numpy(head.bias)[:, None]
+    logits = torch.addmm(torch.from_numpy(head.bias)[:, None], torch.from_numpy(head.weight), features)
     return logits.reshape(-1, height, width)
 
 
@@ -429,22 +445,189 @@ def resize_as_predictor(logits: torch.Tensor, feature_map: FeatureMap) -> torch.
     return out[0]
 
 
+def axis_weights(feature_map: FeatureMap, axis: int) -> torch.Tensor:
+    """[N0, n] float32: the weights :func:`resize_as_predictor` gives each grid cell along ``axis``
+    (0 rows, 1 columns), read from torch itself (its resize of the cells' unit vectors), so a
+    sum with them differs from its result by the sum's rounding only."""
+    cells = feature_map.grid_size[axis]
+    unit = torch.eye(cells).reshape((1, cells, cells, 1) if axis == 0 else (1, cells, 1, cells))
+    along = [(size[0], 1) if axis == 0 else (1, size[1]) for size in (feature_map.input_size, feature_map.image_size)]
+    out = F.interpolate(unit, size=along[0], mode="bilinear", align_corners=feature_map.grid_corners)
+    if feature_map.input_size != feature_map.image_size:
+        out = F.interpolate(out, size=along[1], mode="bilinear", align_corners=feature_map.align_corners)
+    return out[0].reshape(cells, -1).T.contiguous()
+
+
+@dataclass(frozen=True)
+class PixelGroups:
+    """The pixels along one axis in groups that mix the same grid cells: group ``g`` mixes the
+    cells ``cells[g]`` into its pixels ``pixels[g]`` (-1: padding) with ``weights[g]``."""
+
+    cells: torch.Tensor  # (G, span) int64
+    pixels: torch.Tensor  # (G, P) int64
+    weights: torch.Tensor  # (G, P, span) float32, 0 for padding
+
+    @staticmethod
+    def of(weights: torch.Tensor) -> "PixelGroups":
+        """The groups of :func:`axis_weights`' [N0, n] weights, split to the common group size
+        (at an edge more pixels mix the same cells) so that little is padding."""
+        count, cells = weights.shape
+        used = (weights != 0).to(torch.uint8)
+        first = used.argmax(dim=1)
+        span = int((cells - 1 - used.flip(1).argmax(dim=1) - first).max()) + 1
+        _, group, sizes = torch.unique(first, return_inverse=True, return_counts=True)
+        position = torch.arange(count) - (torch.cumsum(sizes, 0) - sizes)[group]  # pixels run in order
+        size = max(1, int(sizes.median()))
+        _, group = torch.unique(group * count + position // size, return_inverse=True)
+        position = position % size
+        pixels = torch.full((int(group.max()) + 1, size), -1, dtype=torch.int64)
+        pixels[group, position] = torch.arange(count)
+        index = first[pixels[:, 0]][:, None] + torch.arange(span)
+        inside = (index < cells)[:, None, :] & (pixels >= 0)[:, :, None]
+        index = index.clamp_max(cells - 1)
+        return PixelGroups(index, pixels, weights[pixels.clamp_min(0)[:, :, None], index[:, None, :]] * inside)
+
+
+def mix(block: torch.Tensor, weights_y: torch.Tensor, weights_x: torch.Tensor) -> torch.Tensor:
+    """(..., span_y, span_x) values at a block's cells -> (..., P_y, P_x) at its pixels, with
+    ``weights_y`` (..., P_y, span_y) and ``weights_x`` (..., P_x, span_x) broadcast to ``block``."""
+    along_x = sum(block[..., :, None, l] * weights_x[..., None, :, l] for l in range(block.shape[-1]))
+    return sum(weights_y[..., :, k, None] * along_x[..., None, k, :] for k in range(block.shape[-2]))
+
+
+def first_largest(values: torch.Tensor, dim: int) -> torch.Tensor:
+    """``values.argmax(dim)`` (the first on a tie) from ``amax``: torch's argmax along a leading
+    dimension is ten times slower."""
+    count = values.shape[dim]
+    shape = [-1 if d == dim % values.dim() else 1 for d in range(values.dim())]
+    rank = torch.arange(count, 0, -1, dtype=values.dtype).reshape(shape)
+    return count - ((values == values.amax(dim=dim, keepdim=True)) * rank).amax(dim=dim).long()
+
+
+def _slack(block: torch.Tensor) -> torch.Tensor:
+    """The rounding error bound of a mix of (..., span_y, span_x) cells -> (..., 1, 1)."""
+    return TOLERANCE * block.abs().amax(dim=(-2, -1), keepdim=True)
+
+
+@dataclass
+class _Blocks:
+    """Blocks of pixels that mix the same cells of a (rows, h, width) grid: (n, span) cells,
+    (n, P, span) weights, (n, P_y, P_x) real pixels (not padding)."""
+
+    cells_y: torch.Tensor
+    cells_x: torch.Tensor
+    weights_y: torch.Tensor
+    weights_x: torch.Tensor
+    real: torch.Tensor
+    rows: int
+    width: int
+
+    def __getitem__(self, index: torch.Tensor) -> "_Blocks":
+        return _Blocks(self.cells_y[index], self.cells_x[index], self.weights_y[index], self.weights_x[index],
+                       self.real[index], self.rows, self.width)
+
+
+def _first_candidates(blocks: _Blocks, top: tuple[torch.Tensor, torch.Tensor, torch.Tensor]):
+    """((n, C) rows sorted, (n, C) repeats, (n, sy, sx) bound on every other row) of each
+    block: the rows first in one of its cells, bounded by each cell's best other row (its
+    second, or its third where the second is a candidate)."""
+    values, rows, third = top  # (2, h * w) values and rows of each cell's first two, (h * w,) its third value
+    cells = blocks.cells_y[:, :, None] * blocks.width + blocks.cells_x[:, None, :]  # (n, sy, sx)
+    candidates = rows[0, cells].flatten(1).sort(dim=1).values
+    repeated = torch.zeros(candidates.shape, dtype=torch.bool)
+    repeated[:, 1:] = candidates[:, 1:] == candidates[:, :-1]
+    taken = (rows[1, cells][..., None] == candidates[:, None, None, :]).any(dim=-1)
+    return candidates, repeated, torch.where(taken, third[cells], values[1, cells])
+
+
+def _reaching_candidates(logits: torch.Tensor, blocks: _Blocks, lowest_best: torch.Tensor):
+    """((n, C) rows sorted, (n, C) padding) of each block: the rows whose largest value in its
+    cells reaches ``lowest_best`` (n,), the least a pixel's winner has there; no other row can
+    win (a pixel's value is a mix of its cells')."""
+    block = logits[:, blocks.cells_y[:, :, None], blocks.cells_x[:, None, :]]  # (R, n, sy, sx)
+    reach = block.amax(dim=(2, 3)) + TOLERANCE * block.abs().amax(dim=(2, 3))  # (R, n)
+    reaching = (reach >= lowest_best).T  # (n, R)
+    order = torch.argsort((~reaching).to(torch.uint8), dim=1, stable=True)[:, :int(reaching.sum(dim=1).max())]
+    return order, ~reaching.gather(1, order)
+
+
+def _decide(logits: torch.Tensor, candidates: torch.Tensor, ignored: torch.Tensor, bound: torch.Tensor | None,
+            blocks: _Blocks):
+    """(winner, close, rows close somewhere, beaten, least best) of each block: the winner among
+    its ``candidates`` (less the ``ignored``) at each pixel, where two of them come within the
+    rounding error of each other, whether the ``bound`` on the other rows may beat the best
+    somewhere, and the least best value of a pixel."""
+    cy, cx = blocks.cells_y[:, :, None], blocks.cells_x[:, None, :]  # (n, sy, 1), (n, 1, sx)
+    cell_logits = logits[candidates[:, :, None, None], cy[:, None], cx[:, None]]  # (n, C, sy, sx)
+    values = mix(cell_logits, blocks.weights_y[:, None], blocks.weights_x[:, None])  # (n, C, P_y, P_x)
+    slack = _slack(cell_logits)
+    values.masked_fill_(ignored[:, :, None, None], -torch.inf)
+    slack.masked_fill_(ignored[:, :, None, None], 0.0)
+    lowest_best = (values - slack).amax(dim=1)
+    beaten = torch.zeros(len(cy), dtype=torch.bool)
+    if bound is not None:
+        mixed = mix(bound, blocks.weights_y, blocks.weights_x) + _slack(bound)
+        beaten = ((mixed >= lowest_best) & blocks.real).flatten(1).any(dim=1)
+    winner = candidates.gather(1, first_largest(values, 1).flatten(1)).reshape(lowest_best.shape)
+    contending = values + slack >= lowest_best[:, None]
+    close = (contending.sum(dim=1) > 1) & blocks.real & ~beaten[:, None, None]
+    close_rows = torch.zeros(blocks.rows, dtype=torch.bool)
+    close_rows[candidates[(contending & close[:, None]).flatten(2).any(dim=2)]] = True
+    least = lowest_best.masked_fill(~blocks.real, torch.inf).flatten(1).amin(dim=1)
+    return winner, close, close_rows, beaten, least
+
+
+def _as_image(blocks: torch.Tensor, groups_y: int, groups_x: int) -> torch.Tensor:
+    """(A * B, P_y, P_x) per block -> (A * P_y, B * P_x) padded image."""
+    _, size_y, size_x = blocks.shape
+    return blocks.reshape(groups_y, groups_x, size_y, size_x).permute(0, 2, 1, 3).reshape(groups_y * size_y, -1)
+
+
 def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
-    """argmax over rows of the resized logits, resizing only the rows that can win."""
-    rows = logits.shape[0]
-    if rows > 4:
-        candidates = torch.unique(logits.topk(2, dim=0).indices)
-        if len(candidates) <= rows // 2:
-            others = torch.ones(rows, dtype=torch.bool)
-            others[candidates] = False
-            bound = logits[others].max(dim=0, keepdim=True).values
-            resized = resize_as_predictor(torch.cat([logits[candidates], bound]), feature_map)
-            best, index = resized[:-1].max(dim=0)
-            # Resizing mixes each pixel's cells with weights >= 0 summing to 1, so no other row
-            # can exceed the mixed bound; the margin covers float rounding.
-            if bool((best > resized[-1] + 1e-4 * (1.0 + resized[-1].abs())).all()):
-                return candidates[index]
-    return resize_as_predictor(logits, feature_map).max(dim=0).indices
+    """[H0, W0] int64: the argmax over rows of :func:`resize_as_predictor` (the first row on a
+    tie), mixing at each pixel only the rows that can win there.
+
+    The pixels that mix the same grid cells form a block. A block's candidates are the rows
+    first in one of its cells: any other row is at most each cell's best other row, and a
+    resize mixes cells with weights >= 0 (rounding is monotone), so those values, mixed, bound
+    it. A block where that bound comes within the rounding error of the best takes every row
+    whose largest value in its cells reaches the least best found there. The mix is a sum with torch's own
+    weights (:func:`axis_weights`); a pixel where two rows come within its rounding error of
+    each other is decided by torch's own resize of those rows.
+    """
+    rows, _, width = logits.shape
+    if rows <= 3:
+        return resize_as_predictor(logits, feature_map).max(dim=0).indices
+    by_row = PixelGroups.of(axis_weights(feature_map, 0))
+    by_col = PixelGroups.of(axis_weights(feature_map, 1))
+    a, b = (index.flatten() for index in torch.meshgrid(torch.arange(len(by_row.cells)),
+                                                          torch.arange(len(by_col.cells)), indexing="ij"))
+    real = (by_row.pixels[a] >= 0)[:, :, None] & (by_col.pixels[b] >= 0)[:, None, :]
+    blocks = _Blocks(by_row.cells[a], by_col.cells[b], by_row.weights[a], by_col.weights[b], real, rows, width)
+    flat = logits.flatten(1)
+    top_values, top_rows = flat.topk(2, dim=0)
+    third = flat.scatter(0, top_rows, -torch.inf).amax(dim=0)
+    winner = torch.empty(real.shape, dtype=torch.int64)
+    close = torch.zeros(real.shape, dtype=torch.bool)
+    close_rows = torch.zeros(rows, dtype=torch.bool)
+    candidates, repeated, bound = _first_candidates(blocks, (top_values, top_rows, third))
+    winner, close, close_rows, beaten, least = _decide(logits, candidates, repeated, bound, blocks)
+    if bool(beaten.any()):
+        again = torch.nonzero(beaten).flatten()
+        candidates, padding = _reaching_candidates(logits, blocks[again], least[again])
+        won, near, near_rows, _, _ = _decide(logits, candidates, padding, None, blocks[again])
+        winner[again], close[again] = won, near
+        close_rows |= near_rows
+    # groups run in pixel order: block (a, b) pixel (p, q) is image pixel (a * P_y + p, b * P_x + q), less padding
+    real_y, real_x = by_row.pixels.flatten() >= 0, by_col.pixels.flatten() >= 0
+    out = _as_image(winner, len(by_row.cells), len(by_col.cells))[real_y][:, real_x]
+    if bool(close.any()):
+        ys, xs = torch.nonzero(_as_image(close, len(by_row.cells), len(by_col.cells))[real_y][:, real_x],
+                               as_tuple=True)
+        chosen = torch.nonzero(close_rows).flatten()
+        exact = resize_as_predictor(logits[chosen], feature_map)[:, ys, xs]
+        out[ys, xs] = chosen[exact.max(dim=0).indices]
+    return out
 
 
 @_on_few_threads
