@@ -5,6 +5,13 @@ the status bar, drives the Model menu's fine-tune actions and plugs published ve
 the model selector.
 A run goes: Start (a run folder and ``gcnet train`` in a QProcess) -> events (curves) ->
 done -> publish the best checkpoint as a version -> select it -> Re-segment on demand.
+
+While live adaptation has adopted a head for the model a run starts from, Start begins with
+that head's rows (the project's classes, new ones included: a checkpoint written into the run
+folder) unless the person unticks "Start from the live model"; the run is then compared with
+the better of the live model and the model it sits on. The live head was fitted on every done
+image, the run's held-out ones too, so its held-out score flatters it: a run that beats it is
+better still.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QInputDialog, QLabel
 
+from gcnet_core.adapt.publish import write_adapted_checkpoint
 from gcnet_core.project.versions import Version, VersionError, VersionRegistry, runs_dir
 from gcnet_core.train.data import holdout_split
 from gcnet_core.train.estimate import RunEstimate
@@ -33,6 +41,7 @@ from .runs import RunRecord, compare, device_defaults, latest_run, train_argumen
 
 RESEGMENT_STATES = ("new", "predicted")  # never corrected or exported images
 ESTIMATE_DELAY_MS = 800  # settings changed: measure again once they have stopped changing
+LIVE_START_NAME = "live-start.pth"  # the live model as a run's starting checkpoint, in the run folder
 
 
 def about(seconds: float) -> str:
@@ -45,28 +54,43 @@ def about(seconds: float) -> str:
     return f"about {hours} h {minutes:02d} min"
 
 
+def held_out_count(corrected: int, share: float) -> int:
+    """Images a run on ``corrected`` done images predicts to score itself (a single image, split
+    into held-out blocks, is predicted once; :func:`gcnet_core.train.data.project_holdout`)."""
+    if corrected == 1 and share > 0:
+        return 1
+    return len(holdout_split(corrected, share, 0)[1]) if corrected else 0
+
+
 def estimate_text(estimate: RunEstimate) -> str:
     where = "on this CPU" if estimate.device.startswith("cpu") else "on the GPU"
     return (f"Estimated time: <b>{about(estimate.total_s)}</b> {where} "
             f"({estimate.step_s:.1f} s per iteration, measured)")
 
 
-def published_message(name: str, before: float | None, after: float | None, from_rejected: bool = False) -> str:
+def published_message(name: str, before: float | None, after: float | None, from_rejected: bool = False,
+                      judged_on: str = "the held-out images", against: str = "") -> str:
     """What a published run means for the person: re-segmenting is offered only with a version
-    that scored better on the held-out images than the best model so far (a worse one, or one
-    that only beat a rejected version it was ``from_rejected``, stays out of use)."""
+    that scored better on the held-out images (``judged_on``, as the dock says it) than the best
+    model so far (a worse one, or one that only beat a rejected version it was ``from_rejected``,
+    stays out of use; one that could not be scored is the person's to choose). ``against``: what
+    "before" was, when not simply the model the run started from."""
+    scores = f"held-out mIoU {before:.1f} → {after:.1f} on {judged_on}" if before is not None and after is not None \
+        else ""
+    versus = f" ({against})" if against else ""
     if from_rejected:
-        scores = f": held-out mIoU {before:.1f} → {after:.1f}" if before is not None and after is not None else ""
-        return (f"Published “{name}”{scores}, but it was trained from a version that scored no better than "
-                "its own start, so it is not selected. The new version is listed under Model versions.")
-    if before is None or after is None:
-        return (f"Published “{name}” and selected it (no held-out images to score it: mark 4 or more "
-                "images done for a before/after). Re-segment the untouched images with it below.")
+        return (f"Published “{name}”{': ' + scores if scores else ''}, but it was trained from a version that "
+                "scored no better than its own start, so it is not selected. The new version is listed under "
+                "Model versions.")
+    if not scores:
+        return (f"Published “{name}”, not selected: there were no held-out images to score it on (Held out was "
+                "0 %), so it may be worse than the model it started from. Choose it under Model versions to "
+                "use it.")
     if after > before:
-        return (f"Published “{name}”: held-out mIoU {before:.1f} → {after:.1f} (better), and selected it. "
+        return (f"Published “{name}”: {scores} (better{versus}), and selected it. "
                 "Re-segment the untouched images with it below.")
-    return (f"Published “{name}”: held-out mIoU {before:.1f} → {after:.1f}, not better than the model it "
-            "started from, which stays selected. The new version is listed under Model versions.")
+    return (f"Published “{name}”: {scores}, not better than the model it started from{versus}, which stays "
+            "selected. The new version is listed under Model versions.")
 
 
 class FinetuneController(QObject):
@@ -97,6 +121,7 @@ class FinetuneController(QObject):
         self._requested_key: tuple | None = None
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._estimate_timer.timeout.connect(self.refresh_estimate)
+        self._live_shown = None  # the live head the dock's start was last described with
 
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
         window.tabifyDockWidget(window.classes_panel, self.panel)
@@ -121,8 +146,10 @@ class FinetuneController(QObject):
         self.estimator.estimated.connect(self._estimated)
         self.estimator.failed.connect(lambda message: self.panel.show_estimate(
             f"Could not measure how long it takes: {message}"))
+        panel.live_start.toggled.connect(lambda _on: self._base_changed())
         self.process.event.connect(self._event)
         self.process.ended.connect(self._ended)
+        QTimer.singleShot(0, self._follow_live_adaptation)  # the window makes live adaptation after the dock
         window.files.model.countsChanged.connect(self.refresh_data)
         window.files.model.modelReset.connect(self._project_changed)
         window.model_panel.configChanged.connect(lambda _config: self._base_changed())
@@ -140,10 +167,45 @@ class FinetuneController(QObject):
     def refresh_data(self) -> None:
         corrected = self.corrected_count()
         share = self.panel.form.val_share.value() / 100
-        held_out = len(holdout_split(corrected, share, 0)[1]) if corrected else 0
+        held_out = held_out_count(corrected, share)
         files = self.window.files.model
-        self.panel.set_data(corrected, held_out, files.rowCount() - files.broken_count)  # unreadable: not images
+        self.panel.set_data(corrected, held_out, files.rowCount() - files.broken_count,  # unreadable: not images
+                            blocks=corrected == 1 and share > 0)
         self._show_estimate()
+
+    # ================================================================== the live model
+    def _follow_live_adaptation(self) -> None:
+        live = getattr(self.window, "live", None)
+        if live is not None:  # each adopted round (or a cleared one) may change what Start starts from
+            live.service.done.connect(lambda *_args: self._live_changed())
+            live.action.toggled.connect(lambda _on: self._live_changed())  # switched off: no live start
+
+    def _live_changed(self) -> None:
+        """A live job ended: the dock's start follows only when the live model it offers changed."""
+        if self._live_head() is not self._live_shown:  # no file read unless it changed
+            self._base_changed()
+
+    def _live_head(self):
+        live = getattr(self.window, "live", None)
+        adapter = live.live_model() if live is not None else None
+        return adapter.head if adapter is not None else None
+
+    def live_start(self, ticked_only: bool = False):
+        """The live adapter a run could start from: live adaptation adopted a head for exactly the
+        model the run starts from (and, ``ticked_only``, "Start from the live model" is ticked)."""
+        if ticked_only and not self.panel.live_start.isChecked():
+            return None
+        live = getattr(self.window, "live", None)
+        adapter = live.live_model() if live is not None else None
+        if adapter is None:
+            return None
+        choice = self.starting_choice()
+        path = choice.checkpoint or cached_checkpoint(choice.entry)
+        loaded = adapter.model
+        if loaded.entry.name != choice.entry.name or path is None or loaded.checkpoint_path is None \
+                or Path(loaded.checkpoint_path).resolve() != Path(path).resolve():
+            return None  # fitted on another model's features
+        return adapter
 
     def starting_choice(self) -> ModelChoice:
         """What the next run starts from and is compared with: the selected model, unless it is
@@ -177,6 +239,13 @@ class FinetuneController(QObject):
         if choice != selected:
             title += (f" — the selected “{selected.title or selected.label}” never scored better than it, "
                       "so training starts from this best model so far")
+        offered = self.live_start()  # ticked or not
+        self._live_shown = self._live_head()
+        self.panel.show_live_start(len(offered.head.fitted_on) if offered is not None else None)
+        if offered is not None and self.panel.live_start.isChecked():
+            images = len(offered.head.fitted_on)
+            title = (f"the live model: {images} corrected image{'s' if images != 1 else ''} (its classifier, every "
+                     f"project class included), on {title}")
         self.panel.set_base(title)
         self._apply_device_defaults()
         self.refresh_versions()
@@ -219,7 +288,7 @@ class FinetuneController(QObject):
             return
         if self._estimate is not None and self._estimate_key == self._measure_key():
             settings = self.panel.form.settings()
-            held_out = len(holdout_split(self.corrected_count(), settings.val_share, 0)[1])
+            held_out = held_out_count(self.corrected_count(), settings.val_share)
             self.panel.show_estimate(estimate_text(dataclasses.replace(
                 self._estimate, iters=settings.iters, val_interval=settings.val_interval, num_val=held_out)))
             return
@@ -294,17 +363,40 @@ class FinetuneController(QObject):
         config = dataclasses.replace(window.model_panel.config(), name=choice.name, checkpoint=choice.checkpoint,
                                      label=choice.label)
         settings = self.panel.form.settings()
-        root = window.session.project.root
+        project = window.session.project
+        live = self.live_start(ticked_only=True)
+        head = live.head if live is not None else None  # the rows as they are now, whatever the next round does
 
         def launch() -> None:
             try:
-                record = RunRecord.create(root, choice.name, choice.checkpoint, config.model_id, settings)
+                record = RunRecord.create(project.root, choice.name, choice.checkpoint, config.model_id, settings)
             except OSError as error:
                 self.panel.show_message(f"Could not create the run folder: {error}", error=True)
                 return
             self.panel.progress.reset(settings.iters)
             self.panel.show_comparison(None)
-            self._launch(record)
+            if head is None:
+                self._launch(record)
+                return
+            self.panel.show_message("Writing the live model as the run's starting checkpoint…")
+            baseline = Path(choice.checkpoint or cached_checkpoint(choice.entry))
+            model, classes = live.model, project.classes
+
+            def work() -> Path:
+                return write_adapted_checkpoint(
+                    record.folder / LIVE_START_NAME, model.network.state_dict(), head, model.entry,
+                    model.classes.names, classes, {"corrected_images": len(head.fitted_on)})
+
+            def written(path: Path) -> None:
+                record.start_from_live(path, len(head.fitted_on), baseline)
+                if not self.process.running:
+                    self._launch(record)
+
+            def failed(message: str) -> None:
+                record.set_status("failed", message)
+                self.panel.show_message(f"Could not write the live model for the run: {message}", error=True)
+
+            self._publish_task = run_in_pool(work, written, failed)
 
         window.models.with_checkpoint(config, launch)
 
@@ -422,22 +514,43 @@ class FinetuneController(QObject):
         def published(version: Version) -> None:
             record.version = version.id
             record.set_status("published")
+            (record.folder / LIVE_START_NAME).unlink(missing_ok=True)  # the version holds what came of it
             self.refresh_versions()
             before, after = version.miou("before"), version.miou("after")
             worse = registry.best_start(version.id) != version.id  # no better, or built on a rejected one
-            if not worse:  # listed, not put in use
+            unscored = before is None or after is None  # the person's to choose, never put in use unasked
+            if not worse and not unscored:
                 self.use_version(version.id)
             self.panel.show_comparison(comparison)
             self.panel.reveal_results()
-            self.panel.show_message(published_message(version.name, before, after,
-                                                      from_rejected=worse and version.adopted))
-            self.window.session.tell(f"New model version {version.name} " + ("listed" if worse else "selected"))
+            self.panel.show_message(published_message(
+                version.name, before, after, from_rejected=worse and version.adopted,
+                judged_on=comparison.judged_on, against=self._before_text(record, comparison)))
+            chosen = "selected" if not worse and not unscored else "listed"
+            self.window.session.tell(f"New model version {version.name} {chosen}")
             self.published.emit(version)
 
         def failed(message: str) -> None:
             self.panel.show_message(f"Could not publish the new version: {message}", error=True)
 
         self._publish_task = run_in_pool(work, published, failed)
+
+    def _before_text(self, record: RunRecord, comparison) -> str:
+        """What the run's "before" was, when it started from the live model: the better of it and
+        the model the live model sits on."""
+        if not record.live_images:
+            return ""
+        live = f"the live model on {record.live_images} corrected image{'s' if record.live_images != 1 else ''}"
+        model = f"“{self._label_title(record.base_label)}”"
+        if comparison.before_from is None:
+            return f"before: {live}, the better of it and {model}"
+        return f"before: {model}, the better of it and {live}"
+
+    def _label_title(self, label: str) -> str:
+        try:
+            return self.registry.get(label).name
+        except VersionError:
+            return label
 
     def version_choice(self, version: Version) -> ModelChoice:
         return ModelChoice(version.base_model, version.checkpoint, version.id, title=version.name,

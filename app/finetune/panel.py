@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QDoubleSpinBox, QFrame, QGridLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem, QProgressBar,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFrame,
+                               QGridLayout, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QScrollArea, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from gcnet_core.project.versions import Version
@@ -358,6 +358,11 @@ class FinetunePanel(QDockWidget):
         self.setObjectName("finetune")
         self.data_label = QLabel(wordWrap=True)
         self.base_label = QLabel(wordWrap=True)
+        self.live_start = QCheckBox("Start from the live model")
+        self.live_start.setChecked(True)
+        self.live_start.setVisible(False)  # shown while live adaptation has a model to start from
+        self.live_start.setToolTip("Begin with the classifier live adaptation fitted on the images marked done "
+                                   "(the project's classes, new ones included) instead of the model's own")
         self.form = SettingsForm(settings)
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Fine-tune the selected model on the images marked done, in the background")
@@ -390,6 +395,7 @@ class FinetunePanel(QDockWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.data_label)
         layout.addWidget(self.base_label)
+        layout.addWidget(self.live_start)
         layout.addWidget(self.form)
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
@@ -428,10 +434,23 @@ class FinetunePanel(QDockWidget):
         self.show_estimate("")
 
     # -- state ---------------------------------------------------------------------------------
-    def set_data(self, corrected: int, held_out: int, total: int) -> None:
-        share = f", {held_out} held out to measure it" if held_out else \
-            (" (4 or more are needed to hold some out for a before/after score)" if corrected else "")
+    def set_data(self, corrected: int, held_out: int, total: int, blocks: bool = False) -> None:
+        """How many images a run learns from and what it is judged on: ``held_out`` images, or
+        held-out ``blocks`` of a single image, or nothing (a run that cannot be scored)."""
+        if blocks:
+            share = ", a quarter of it (in blocks) held out to measure it"
+        elif held_out:
+            share = f", {held_out} held out to measure it"
+        else:
+            share = " (none held out: set Held out above 0 % for a before/after score)" if corrected else ""
         self.data_label.setText(f"<b>{corrected}</b> marked done of {total} images{share}")
+
+    def show_live_start(self, images: int | None) -> None:
+        """Offer "Start from the live model" (fitted on ``images`` done images); None hides it."""
+        self.live_start.setVisible(images is not None)
+        if images is not None:
+            plural = "s" if images != 1 else ""
+            self.live_start.setText(f"Start from the live model ({images} corrected image{plural})")
 
     def show_estimate(self, text: str) -> None:
         """How long Start would take (or why that is not known yet), beside the Start button."""
@@ -447,6 +466,7 @@ class FinetunePanel(QDockWidget):
         self.cancel_button.setEnabled(running)
         self.cancel_button.setText("Stop now" if stopping else "Cancel")
         self.form.setEnabled(not running)
+        self.live_start.setEnabled(not running)
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet(f"color: {BAD.name()}" if error else "")

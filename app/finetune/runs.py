@@ -13,7 +13,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import torch
 
@@ -74,12 +74,15 @@ def device_defaults(entry, device_type: str) -> dict[str, Any]:
 
 
 def train_arguments(settings: FinetuneSettings, project: Path, out: Path, model: str,
-                    checkpoint: Path | None) -> list[str]:
-    """``gcnet train`` arguments (after the program) for one run; the same line resumes it."""
+                    checkpoint: Path | None, compare_with: Sequence[str | Path] = ()) -> list[str]:
+    """``gcnet train`` arguments (after the program) for one run; the same line resumes it.
+    ``compare_with``: other checkpoints scored on the held-out images first, which the run must beat."""
     args = ["train", "--progress", "jsonl", "--preset", "finetune", "--project", str(project),
             "--out", str(out), "--model", model]
     if checkpoint is not None:
         args += ["--checkpoint", str(checkpoint)]
+    for baseline in compare_with:
+        args += ["--compare-with", str(baseline)]
     return args + [
         "--iters", str(settings.iters), "--batch-size", str(settings.batch_size),
         "--crop", str(settings.crop[0]), str(settings.crop[1]), "--lr", repr(float(settings.lr)),
@@ -106,6 +109,8 @@ class RunRecord:
     status: str = "running"
     message: str = ""
     version: str | None = None  # the version published from this run
+    compare_with: list[str] = field(default_factory=list)  # checkpoints the run must also beat
+    live_images: int = 0  # started from the live model fitted on this many done images (0: not)
 
     @classmethod
     def create(cls, project: Path, base_model: str, base_checkpoint: Path | None, base_label: str,
@@ -119,9 +124,17 @@ class RunRecord:
         record.save()
         return record
 
+    def start_from_live(self, checkpoint: Path, images: int, baseline: Path) -> None:
+        """Start from the live model's checkpoint (written into this folder), fitted on ``images``
+        done images, and be compared also with ``baseline``: the model it sits on."""
+        self.base_checkpoint, self.live_images = str(checkpoint), int(images)
+        self.compare_with = [str(baseline)]
+        self.save()
+
     def arguments(self) -> list[str]:
         checkpoint = Path(self.base_checkpoint) if self.base_checkpoint else None
-        return train_arguments(self.settings, Path(self.project), self.folder, self.base_model, checkpoint)
+        return train_arguments(self.settings, Path(self.project), self.folder, self.base_model, checkpoint,
+                               self.compare_with)
 
     def save(self) -> None:
         data = asdict(self)
@@ -187,13 +200,29 @@ def latest_run(project: Path, root: Path | None = None) -> RunRecord | None:
 
 @dataclass
 class Comparison:
-    """Held-out metrics of the starting model (iteration 0) and of the best checkpoint."""
+    """Held-out metrics of what the run must beat (``before``: the better of its starting weights
+    at iteration 0 and the checkpoints it was compared with) and of its best checkpoint.
+    ``before_from``: the compared checkpoint that gave ``before`` (None: the starting weights);
+    ``holdout``: what was held out ("images", "blocks" of a single image, "none")."""
 
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     best_iter: int | None
     val_images: list[str]
     train_images: list[str]
+    start: dict[str, Any] | None = None
+    before_from: str | None = None
+    holdout: str = "images"
+
+    @property
+    def judged_on(self) -> str:
+        """What the run was scored on, as the dock says it."""
+        if self.holdout == "blocks":
+            return "held-out blocks (a quarter) of the one done image"
+        if self.holdout == "none" or not self.val_images:
+            return "no held-out images"
+        count = len(self.val_images)
+        return f"{count} held-out image{'s' if count != 1 else ''}"
 
     @property
     def gain(self) -> float | None:
@@ -207,28 +236,43 @@ def _metrics(event: dict[str, Any]) -> dict[str, Any]:
     return {k: event.get(k) for k in ("mIoU", "aAcc", "mAcc", "per_class")}
 
 
+def _better(candidate: dict[str, Any], than: dict[str, Any] | None) -> bool:
+    if candidate.get("mIoU") is None:
+        return False
+    return than is None or than.get("mIoU") is None or float(candidate["mIoU"]) > float(than["mIoU"])
+
+
 def compare(events: Iterable[dict[str, Any]]) -> Comparison:
-    """Before/after from a run's events (across resumes): the iteration-0 validation, and the
+    """Before/after from a run's events (across resumes). Before: the iteration-0 validation of
+    the starting weights, or a "baseline" (a checkpoint scored on the same held-out images
+    first) that scored better, so a run only counts as better when it beats both. After: the
     validation at the iteration the engine reported best in its "done" event."""
-    before = after = None
-    best_iter = None
+    after = best_iter = None
     vals: dict[int, dict[str, Any]] = {}
+    baselines: list[dict[str, Any]] = []
     train_images: list[str] = []
     val_images: list[str] = []
+    holdout = "images"
     for event in events:
         kind = event.get("event")
         if kind == "start":
             train_images = list(event.get("train_images") or [])
             val_images = list(event.get("val_images") or [])
+            holdout = str(event.get("holdout") or ("images" if val_images else "none"))
         elif kind == "val":
             vals[int(event["iter"])] = event
+        elif kind == "baseline":
+            baselines.append(event)
         elif kind == "done":
             best_iter = event.get("best_iter")
-    if 0 in vals:
-        before = _metrics(vals[0])
+    start = _metrics(vals[0]) if 0 in vals else None
+    before, before_from = start, None
+    for baseline in baselines:
+        if _better(baseline, before):
+            before, before_from = _metrics(baseline), str(baseline.get("checkpoint"))
     if best_iter is not None and int(best_iter) in vals:
         after = _metrics(vals[int(best_iter)])
-    return Comparison(before, after, best_iter, val_images, train_images)
+    return Comparison(before, after, best_iter, val_images, train_images, start, before_from, holdout)
 
 
 __all__ = ["Comparison", "EVENTS_NAME", "FinetuneSettings", "RECORD_NAME", "RunRecord", "compare",

@@ -68,20 +68,28 @@ def make_project(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, entry, start_checkpoint):
-    """The window on a fresh tiny project, the random R50 selected as the base model."""
-    folder = make_project(tmp_path / "streets")
-    prompter = ScriptedPrompter()
-    win = MainWindow(AppSettings.at(tmp_path / "settings.ini"), prompter, batch_command=[sys.executable, str(tiny_gcnet_script(tmp_path))])
+def open_tiny_window(qtbot, tmp_path: Path, folder: Path, start_checkpoint: Path, images: int) -> MainWindow:
+    """The window on ``folder`` (``images`` images), the random R50 selected as the base model,
+    live adaptation off (runs start from the model itself; tests of the live start turn it on)."""
+    win = MainWindow(AppSettings.at(tmp_path / "settings.ini"), ScriptedPrompter(),
+                     batch_command=[sys.executable, str(tiny_gcnet_script(tmp_path))])
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
     qtbot.waitExposed(win)
     assert win.open_folder(folder)
-    qtbot.waitUntil(lambda: win.files.model.rowCount() == N_CORRECTED + N_NEW and not win.scanning, timeout=5000)
+    qtbot.waitUntil(lambda: win.files.model.rowCount() == images and not win.scanning, timeout=5000)
     qtbot.waitUntil(lambda: win.session.document is not None, timeout=5000)
     win.use_checkpoint(start_checkpoint, BASE, "random start")
+    win.live.set_enabled(False)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, entry, start_checkpoint):
+    """The window on a fresh tiny project, the random R50 selected as the base model."""
+    win = open_tiny_window(qtbot, tmp_path, make_project(tmp_path / "streets"), start_checkpoint,
+                           N_CORRECTED + N_NEW)
     yield win
     win.finetune.shutdown(5000)
     win.close()

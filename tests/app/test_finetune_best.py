@@ -1,24 +1,36 @@
 """Fine-tuning never makes things worse (issue 22 item 4): a run that scored no better is kept as a
 version but never becomes the current model, and the next run starts from (and is compared with)
-the best model so far. The runs are fed to the real controller as the worker reports them."""
+the best model so far; a run on 1-3 done images is judged on labels it never trained on; Start
+begins with the live model's classifier and is compared with the better of it and its model.
+Runs are fed to the real controller as the worker reports them, or run for real on the tiny R50."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
+from app.finetune.controller import LIVE_START_NAME  # noqa: E402
 from app.finetune.process import RunEnd  # noqa: E402
-from app.finetune.runs import EVENTS_NAME, FinetuneSettings, RunRecord  # noqa: E402
+from app.finetune.runs import EVENTS_NAME, FinetuneSettings, RunRecord, compare  # noqa: E402
 from app.panels.model_panel import ChoiceRole  # noqa: E402
-from test_finetune import BASE, CLASSES, entry, start_checkpoint, window  # noqa: E402,F401 (fixtures)
+from gcnet_core.data.readers import SegDataset  # noqa: E402
+from gcnet_core.files.masks import write_index_mask  # noqa: E402
+from gcnet_core.project.store import Project  # noqa: E402
+from gcnet_core.train.data import block_mask, held_out_blocks, holdout_split  # noqa: E402
+from test_finetune import (BASE, CLASSES, entry, make_sample, open_tiny_window, record,  # noqa: E402,F401 (fixtures)
+                           start_checkpoint, window)
+
+SHORT_RUN = dict(batch_size=4, crop=(16, 16), lr=0.03, val_share=0.25, device="cpu", workers=0)
 
 
 def finish_run(ft, start: Path, label: str, before: float, after: float) -> object:
@@ -67,18 +79,26 @@ def listed_under(model_panel, label: str) -> str:
     raise AssertionError(f"{label} is not listed")
 
 
-def test_a_worse_run_is_listed_never_selected_and_never_trained_from(qtbot, window, start_checkpoint,
+@pytest.fixture
+def finish(qtbot, window):
+    """``finish(start, label, before, after)``: a run from ``label`` whose held-out mIoU went
+    ``before`` -> ``after`` reported to the dock; returns the version it publishes."""
+    def run(start: Path, label: str, before: float, after: float):
+        published = finish_run(window.finetune, start, label, before, after)
+        qtbot.waitUntil(lambda: bool(published), timeout=10000)
+        return published[0]
+
+    return run
+
+
+def test_a_worse_run_is_listed_never_selected_and_never_trained_from(qtbot, window, start_checkpoint, finish,
                                                                      monkeypatch):
     ft, model_panel = window.finetune, window.model_panel
     # a run that got better becomes the current model
-    published = finish_run(ft, start_checkpoint, "random start", 40.0, 73.4)
-    qtbot.waitUntil(lambda: bool(published), timeout=10000)
-    good = published[0]
+    good = finish(start_checkpoint, "random start", 40.0, 73.4)
     assert good.adopted and model_panel.choice().label == good.id
     # the next one got worse: kept as a version, the better one stays the current model
-    published = finish_run(ft, good.checkpoint, good.id, 73.4, 0.3)
-    qtbot.waitUntil(lambda: bool(published), timeout=10000)
-    worse = published[0]
+    worse = finish(good.checkpoint, good.id, 73.4, 0.3)
     assert not worse.adopted and worse.parent == good.id
     assert model_panel.choice().label == good.id
     assert "not better" in ft.panel.message.text() and "Re-segment" not in ft.panel.message.text()
@@ -96,20 +116,125 @@ def test_a_worse_run_is_listed_never_selected_and_never_trained_from(qtbot, wind
     arguments = next_run_start(qtbot, ft, monkeypatch)
     assert arguments[arguments.index("--checkpoint") + 1] == str(good.checkpoint)
     assert ft.run.base_label == good.id and "--val-at-start" in arguments  # compared with the best model
+    assert "--compare-with" not in arguments  # no live model in use: its start is all it must beat
 
     # and a run from the better model that beats it is adopted by the same rule
-    published = finish_run(ft, good.checkpoint, good.id, 73.4, 80.0)
-    qtbot.waitUntil(lambda: bool(published), timeout=10000)
-    best = published[0]
+    best = finish(good.checkpoint, good.id, 73.4, 80.0)
     assert best.adopted and model_panel.choice().label == best.id
 
     # a run started (before this rule) from the worse one and resumed now: "0.3 -> 0.5" is no gain
-    published = finish_run(ft, worse.checkpoint, worse.id, 0.3, 0.5)
-    qtbot.waitUntil(lambda: bool(published), timeout=10000)
-    descendant = published[0]
+    descendant = finish(worse.checkpoint, worse.id, 0.3, 0.5)
     assert model_panel.choice().label == best.id
     assert "trained from a version that scored no better" in ft.panel.message.text()
     # selected by hand and deleted: the selection rolls back past the worse one
     assert ft.use_version(descendant.id)
     ft.delete_version(descendant.id, ask=False)
     assert model_panel.choice().label == good.id
+
+
+def test_the_before_of_a_run_is_the_better_of_its_start_and_what_it_was_compared_with():
+    def events(*baselines: float) -> list[dict]:
+        return ([{"event": "start", "train_images": ["a.png", "b.png"], "val_images": ["c.png"],
+                  "holdout": "images"},
+                 {"event": "val", "iter": 0, "mIoU": 50.0}]
+                + [{"event": "baseline", "checkpoint": f"model{i}.pth", "mIoU": m} for i, m in enumerate(baselines)]
+                + [{"event": "val", "iter": 8, "mIoU": 55.0}, {"event": "done", "best_iter": 8}])
+
+    beaten = compare(events(60.0, 40.0))
+    assert beaten.before["mIoU"] == 60.0 and beaten.before_from == "model0.pth" and beaten.start["mIoU"] == 50.0
+    assert beaten.after["mIoU"] == 55.0 and beaten.gain < 0 and beaten.judged_on == "1 held-out image"
+    kept = compare(events(50.0, 20.0))  # a tie keeps the run's own start
+    assert kept.before["mIoU"] == 50.0 and kept.before_from is None
+    blocks = compare([{"event": "start", "train_images": ["a.png"], "val_images": ["a.png"], "holdout": "blocks"}])
+    assert blocks.judged_on == "held-out blocks (a quarter) of the one done image"
+
+
+def few_project(root: Path, count: int) -> Path:
+    """``count`` done images whose labels teach the wrong thing where a run trains (road and square
+    swapped) and are right where it is judged: the held-out image of 2-3, the held-out blocks of 1."""
+    project = Project.create(root, CLASSES)
+    samples = [make_sample(i) for i in range(count)]
+    for i, (image, label) in enumerate(samples):
+        path = root / f"img{i:02d}.png"
+        Image.fromarray(image).save(path)
+        write_index_mask(project.label_path(path), label, CLASSES)
+        project.set_state(path, "corrected")
+    project.save()
+    names = [sample.name for sample in SegDataset("project", root).samples]  # the order the run splits
+    held = {names[i] for i in holdout_split(count, SHORT_RUN["val_share"], 0)[1]}
+    for i, (_, label) in enumerate(samples):
+        name = f"img{i:02d}.png"
+        right = block_mask(label.shape, held_out_blocks(0)) if count == 1 else np.full(label.shape, name in held)
+        write_index_mask(project.label_path(root / name), np.where(right, label, 1 - label).astype(np.uint8),
+                         CLASSES)
+    return root
+
+
+@pytest.mark.training
+@pytest.mark.parametrize("count, data_text, judged", [
+    (1, "a quarter of it (in blocks) held out", "held-out blocks (a quarter) of the one done image"),
+    (3, "1 held out", "1 held-out image")])
+def test_a_run_on_few_images_taught_wrong_labels_is_judged_on_what_it_never_saw_and_not_adopted(
+        qtbot, tmp_path, entry, start_checkpoint, count, data_text, judged):
+    win = open_tiny_window(qtbot, tmp_path, few_project(tmp_path / "few", count), start_checkpoint, count)
+    try:
+        ft, panel = win.finetune, win.finetune.panel
+        panel.form.set_settings(FinetuneSettings(iters=8, val_interval=8, **SHORT_RUN))
+        assert data_text in panel.data_label.text()
+        events, published = record(ft.process.event), record(ft.published)
+        panel.start_button.click()
+        qtbot.waitUntil(lambda: bool(published) or any(e["event"] == "error" for e in events), timeout=300000)
+        assert published, [e for e in events if e["event"] == "error"]
+        version, start = published[0], next(e for e in events if e["event"] == "start")
+        assert start["holdout"] == ("blocks" if count == 1 else "images") and start["num_val"] == 1
+        print(f"{count} image(s), held-out mIoU {version.miou('before')} -> {version.miou('after')}")
+        assert version.miou("after") < version.miou("before") and not version.adopted
+        assert win.model_panel.choice().label == "random start"
+        message = panel.message.text()
+        assert "not better" in message and judged in message and "Re-segment" not in message
+    finally:
+        win.finetune.shutdown(5000)
+        win.close()
+
+
+@pytest.mark.training
+def test_start_begins_with_the_live_model_and_is_compared_with_the_better_of_it_and_its_model(
+        qtbot, window, start_checkpoint):
+    ft, panel, live = window.finetune, window.finetune.panel, window.live
+    assert panel.live_start.isHidden() and "live model" not in panel.base_label.text()
+    live.set_enabled(True)  # a round on the 12 done images teaches "square", a class the model lacks
+    qtbot.waitUntil(lambda: live.live_model() is not None, timeout=120000)
+    adapter = live.live_model()
+    assert "square" not in adapter.model.classes.names and adapter.head.class_names == ("road", "square")
+    qtbot.waitUntil(lambda: not panel.live_start.isHidden(), timeout=10000)
+    assert "the live model: 12 corrected images" in panel.base_label.text()
+    panel.live_start.setChecked(False)  # the person may start from the model itself
+    assert "live model" not in panel.base_label.text()
+    panel.live_start.setChecked(True)
+
+    panel.form.set_settings(FinetuneSettings(iters=2, val_interval=2, **SHORT_RUN))
+    events, published = record(ft.process.event), record(ft.published)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: any(e["event"] in ("start", "error") for e in events), timeout=120000)
+    run = ft.run
+    assert Path(run.base_checkpoint) == run.folder / LIVE_START_NAME and run.live_images == 12
+    arguments = run.arguments()
+    assert arguments[arguments.index("--compare-with") + 1] == str(start_checkpoint)
+    weight, bias = adapter.head.conv_seg()
+    state = torch.load(run.base_checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    assert torch.equal(state["decode_head.conv_seg.weight"], weight)  # the run's start classifier rows
+    assert torch.equal(state["decode_head.conv_seg.bias"], bias)
+    start = next(e for e in events if e["event"] == "start")
+    assert start["copied_classes"] == ["road", "square"]  # every row kept, the new class's included
+
+    qtbot.waitUntil(lambda: bool(published) or any(e["event"] == "error" for e in events), timeout=300000)
+    assert published, [e for e in events if e["event"] == "error"]
+    version = published[0]
+    start_score = next(e for e in events if e["event"] == "val" and e["iter"] == 0)["mIoU"]
+    baseline = next(e for e in events if e["event"] == "baseline")
+    assert baseline["checkpoint"] == str(start_checkpoint)  # the model the live head sits on
+    print(f"held-out mIoU: live model {start_score}, its model {baseline['mIoU']}, run {version.miou('after')}")
+    assert version.miou("before") == pytest.approx(max(start_score, baseline["mIoU"]))
+    assert version.parent == "random start" and version.adopted == (version.miou("after") > version.miou("before"))
+    assert "the better of it and" in panel.message.text() and "3 held-out images" in panel.message.text()
+    assert not (run.folder / LIVE_START_NAME).exists()  # the version holds what came of it

@@ -114,7 +114,11 @@ def test_the_published_message_offers_re_segmenting_only_with_a_better_version()
     assert "55.5 → 50.0" in worse and "not better" in worse
     assert "Re-segment" not in worse and "stays selected" in worse
     unscored = published_message("streets v3", None, None)
-    assert "no held-out images" in unscored
+    assert "no held-out images" in unscored and "not selected" in unscored and "Re-segment" not in unscored
+    judged = published_message("streets v6", 40.0, 55.5, judged_on="held-out blocks (a quarter) of the one done image",
+                               against="before: the live model on 1 corrected image, the better of it and “ade”")
+    assert "40.0 → 55.5 on held-out blocks (a quarter) of the one done image" in judged
+    assert "the better of it and “ade”" in judged
     built_on_worse = published_message("streets v4", 0.3, 0.5, from_rejected=True)
     assert "0.3 → 0.5" in built_on_worse and "not selected" in built_on_worse and "Re-segment" not in built_on_worse
     assert "not selected" in published_message("streets v5", None, None, from_rejected=True)
