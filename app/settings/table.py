@@ -134,7 +134,7 @@ SETTINGS: tuple[Setting, ...] = (
             description="Initial learning rate (poly schedule down to 1e-5)"),
     Setting("finetune_val_share", "finetune/val_share", float, _VAL_SHARE, 0.0, 0.9,
             description="Share of the corrected images held out to measure the model "
-                        "(at least one once there are 4 or more)"),
+                        "(at least one once there are 2; a single image holds out a quarter of itself)"),
     Setting("finetune_val_interval", "finetune/val_interval", int, int(_FINETUNE["val_interval"]), 1, 1_000_000,
             description="Validate and save a checkpoint every N iterations"),
     Setting("finetune_device", "finetune/device", str, "auto", choices=DEVICES, description="Where training runs"),
