@@ -91,5 +91,5 @@ def test_menus_and_the_fine_tune_dock_speak_of_done_not_corrected(qtbot, make_wi
     assert "Fine-tune on Images Marked Done" in [text.replace("&", "") for text in entries]
     assert window.finetune.panel.resegment_button.text() == "Re-segment untouched images"
     unscored = published_message("streets v1", None, None)
-    assert "mark 4 or more images done" in unscored and "uncorrected" not in unscored
+    assert "no held-out images" in unscored and "Held out was 0 %" in unscored and "uncorrected" not in unscored
     assert "uncorrected" not in published_message("streets v2", 40.0, 55.5)
