@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from gcnet_core.predict import onnx_engine
 from gcnet_core.predict.predictor import Predictor
 from gcnet_core.predict.onnx_engine import EnginePredictor, ExactFallback, engine_path, engines_dir
 from gcnet_core.predict.running import inference
+from gcnet_core.predict.stopping import PassStopped, StopToken, stoppable
 
 from helpers import SHARED_IMAGES, WHOLE_ADE, register_entry, small_entry
 
@@ -236,3 +239,27 @@ def test_the_engine_leaves_no_device_id_in_home(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "(1, 2, 8, 8)" in done.stdout
     assert list(home.rglob("*")) == []
+
+
+def test_a_pass_stopped_from_another_thread_ends_early_and_gives_nothing(ade_model):
+    """Esc (or leaving the image) stops the CPU engine's Run between its kernels."""
+    engine, exact = EnginePredictor(ade_model.network, ade_model.entry), Predictor(ade_model.network, ade_model.entry)
+    x = torch.zeros(1, 3, 640, 640)  # the network at this size runs long enough to stop in the middle
+    start = time.perf_counter()
+    engine.head_outputs(x)
+    whole = time.perf_counter() - start
+    token = StopToken()
+    timer = threading.Timer(whole * 0.15, token.stop)
+    start = time.perf_counter()
+    timer.start()
+    with stoppable(token), pytest.raises(PassStopped):
+        engine.head_outputs(x)
+    stopped_after = time.perf_counter() - start
+    timer.join()
+    assert stopped_after < 0.7 * whole, (stopped_after, whole)
+
+    image = read_image_rgb(PHOTOS[0])
+    for predictor in (engine, exact):  # stopped before it starts: no pass at all, on either path
+        with stoppable(token), pytest.raises(PassStopped):
+            predictor.predict(image)
+        assert predictor.predict(image).labels.shape == image.shape[:2]  # outside the block it runs

@@ -1,6 +1,6 @@
 """A person's Pre-segment of the open image (Ctrl+Return): a coarse preview first on a CPU,
 then the full pass, on the inference thread; the model panel's busy bar with the time so
-far, Cancel (Esc).
+far, Cancel (Esc), which stops the pass under way.
 
 An image with a person's work in it (corrected, or edited) is asked about before the network
 runs; No runs nothing. Their edited pixels are kept either way. Esc drops both passes, and
@@ -101,11 +101,13 @@ class PresegmentController(QObject):
         return request
 
     def cancel(self) -> None:
-        """Stop waiting: the image stays as it is, and work-ahead leaves it alone while it is
-        open. The network cannot be interrupted inside a kernel, so a result still on its way
-        is dropped when it comes (its generation is over)."""
+        """Stop: the image stays as it is, and work-ahead leaves it alone while it is open. The
+        passes are withdrawn, so the one running stops and the CPU is free again at once; a
+        result that still comes (it finished before the stop reached it) is dropped, its
+        generation being over."""
         if self.request is None:
             return
+        self._withdraw()
         self._generation += 1
         self._done()
         rel = self.session.current
@@ -116,16 +118,20 @@ class PresegmentController(QObject):
                              else " apart from the coarse preview (Ctrl+Z removes it)"))
 
     def _opened(self, rel: str) -> None:
-        """The person moved to another image: what has not started for the one they left is
-        taken back, so the image on screen does not wait behind it."""
+        """The person moved to another image: the passes for the one they left are taken back
+        (the running one stops), so the image on screen does not wait behind them."""
         if self.request is None or self._image == rel:
             return
+        self._withdraw()
+        self._generation += 1
+        self._done()
+
+    def _withdraw(self) -> None:
+        """Take back this Pre-segment's passes: the one queued never runs, the one running stops."""
         for request in (self.preview_request, self.request):
             if request is not None:
                 self.inference.withdraw(request)
-                self._requests.pop(request, None)  # dropped if it had started already
-        self._generation += 1
-        self._done()
+                self._requests.pop(request, None)  # dropped if it comes all the same
 
     def _done(self) -> None:
         self.request = self.preview_request = None

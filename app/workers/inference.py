@@ -29,6 +29,7 @@ from gcnet_core.predict import running
 from gcnet_core.predict.acceleration import release_gpu_memory
 from gcnet_core.predict.features import FeatureMap, feature_version
 from gcnet_core.predict.preview import preview_inference
+from gcnet_core.predict.stopping import PassStopped, StopToken, stoppable
 from gcnet_core.project.feature_cache import FeatureCache, content_key
 
 log = logging.getLogger("gcnet_annotator.inference")
@@ -96,6 +97,7 @@ class InferenceWorker(QObject):
         self._key: tuple | None = None
         self._latest_warm = latest_warm  # the service's newest warm-up request: older ones are skipped
         self._withdrawn = withdrawn  # whether the service took a request back before it started
+        self._running: tuple[int, StopToken] | None = None  # the request whose pass runs now, and its stop
         self._feature_version: str | None = None  # the loaded model's (hashing its weights once)
         self._told: Path | None = None  # the cache folder whose disk problem was said already (not the
         # cache itself: that would keep a closed project's features in memory)
@@ -134,12 +136,19 @@ class InferenceWorker(QObject):
                 self._load(request.config)
                 load_seconds = time.perf_counter() - start
             start = time.perf_counter()
-            if request.preview:
-                result = preview_inference(self._model, request.image)
-            else:
-                result = running.inference(self._model, request.image, tta=request.config.tta,
-                                           keep_features=request.features is not None)
+            token = StopToken()
+            self._running = (request.request_id, token)
+            with stoppable(token):
+                if request.preview:
+                    result = preview_inference(self._model, request.image)
+                else:
+                    result = running.inference(self._model, request.image, tta=request.config.tta,
+                                               keep_features=request.features is not None)
             seconds = time.perf_counter() - start
+        except PassStopped:  # withdrawn while it ran: the CPU is free again, nothing comes of it
+            log.info("the pass for %s was stopped", request.image)
+            self.skipped.emit(request.request_id)
+            return
         except ImageReadError as error:  # an expected bad file: one line naming it and why
             log.warning("pre-segmenting failed: %s", error)
             self.failed.emit(request.request_id, str(error))
@@ -148,6 +157,8 @@ class InferenceWorker(QObject):
             log.exception("pre-segmenting %s failed", request.image)  # the traceback, for the log file
             self.failed.emit(request.request_id, str(error) or type(error).__name__)
             return
+        finally:
+            self._running = None
         how = (f"{self._model.precision}, fast path" if self._model.backend == "fast"
                else self._model.predictor().description)  # "fp32, exact" or "fp32, onnxruntime 1.31.1"
         device = f"{self._model.device} ({how})"
@@ -156,6 +167,13 @@ class InferenceWorker(QObject):
         self.finished.emit(InferenceResult(request.request_id, request.image, request.config, result.labels,
                                            result.confidence, self._model.classes, seconds, load_seconds,
                                            device, result.note, result.rankings, request.preview))
+
+    def stop_if_running(self, request_id: int) -> None:
+        """Stop ``request_id``'s pass if it is the one running (called from the UI thread: it
+        only sets the pass's stop flag; the pass ends at its next kernel and is reported skipped)."""
+        running_now = self._running
+        if running_now is not None and running_now[0] == request_id:
+            running_now[1].stop()
 
     def _keep_features(self, image: Path, features: FeatureMap, cache: FeatureCache) -> None:
         """Put the pass's features in ``cache``; a disk problem is said once per cache, a
@@ -255,10 +273,13 @@ class InferenceService(QObject):
         return self._next_id
 
     def withdraw(self, request_id: int) -> None:
-        """Take a request back: if it has not started it never runs (``withdrawn`` says so);
-        one already running finishes (a kernel cannot be interrupted) and its result comes."""
+        """Take a request back: if it has not started it never runs; one already running is
+        stopped (:mod:`gcnet_core.predict.stopping`: onnxruntime at its next kernel, the torch
+        paths before their next window) and gives no result. ``withdrawn`` says so either way,
+        unless the pass finished before the stop reached it (then its result comes)."""
         if request_id in self._pending:
             self._withdrawn.add(request_id)
+            self._worker.stop_if_running(request_id)
 
     def warm(self, config: ModelConfig) -> None:
         """Load ``config``'s model on the inference thread now (skipped when another warm-up

@@ -106,7 +106,7 @@ class WorkAhead(QObject):
                         jobs.append(Job(rel))
         running = self._in_flight[1] if self._in_flight else None
         if running is not None:
-            if running.rel not in {j.rel for j in jobs}:  # an image the person left: dropped if not started
+            if running.rel not in {j.rel for j in jobs}:  # an image the person left: its pass is stopped
                 self.service.withdraw(self._in_flight[0])
             jobs = [j for j in jobs if j != running and not (running.rel == j.rel and not running.preview)]
         self._set_plan(jobs)
@@ -168,7 +168,8 @@ class WorkAhead(QObject):
         self._pump()
 
     def _withdrawn(self, request_id: int) -> None:
-        """A request taken back before it started (ours, or a person's): the worker is free."""
+        """A request taken back (ours, or a person's), before it started or stopped while it ran:
+        the worker is free."""
         if self._in_flight is not None and self._in_flight[0] == request_id:
             self._in_flight = None
         self._pump()

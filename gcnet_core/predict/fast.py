@@ -34,6 +34,7 @@ from ..model.segmentor import GCNet
 from .acceleration import GraphCache, WeightsWatch, cuda_math, inference_copy, is_out_of_memory, release_gpu_memory
 from .network_input import normalize_uploaded, resize_for_network
 from .predictor import NetworkPass, Predictor, SegmentationResult, autocast_context, resolve_precision
+from .stopping import check_stopped
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
     from ..weights.zoo import ZooEntry
@@ -177,6 +178,7 @@ class FastPredictor(Predictor):
             return logits.float(), features
 
     def head_outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        check_stopped()  # a pass asked to stop ends before its next window (:mod:`.stopping`)
         if self.options.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         small, features = self._graphs(x) if self._graphs is not None else self._forward(x)

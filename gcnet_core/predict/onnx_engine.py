@@ -33,6 +33,7 @@ from torch import nn
 from ..paths import cache_folder
 from .acceleration import BackboneAndHead, WeightsWatch
 from .predictor import NetworkPass, Predictor, SegmentationResult
+from .stopping import PassStopped, check_stopped, current_token
 from .threads import process_threads
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
@@ -222,7 +223,16 @@ class EnginePredictor(Predictor):
     def head_outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.session is None:
             return super().head_outputs(x)
-        small, features = self.session.run(None, {"image": np.ascontiguousarray(x.numpy(), dtype=np.float32)})
+        check_stopped()
+        token = current_token()
+        options = token.run_options(import_onnxruntime()) if token is not None else None
+        try:
+            small, features = self.session.run(None, {"image": np.ascontiguousarray(x.numpy(), dtype=np.float32)},
+                                               options)
+        except Exception as error:  # onnxruntime's own error type when RunOptions.terminate ended the run
+            if token is not None and token.stopped:
+                raise PassStopped("the pass was stopped") from error
+            raise
         return torch.from_numpy(small), torch.from_numpy(features)
 
     def run(self, x: torch.Tensor, keep_features: bool = False) -> NetworkPass:

@@ -28,6 +28,7 @@ from .acceleration import best_precision, cuda_math
 from .features import FeatureMap, head_features, slide_feature_map, whole_feature_map
 from .network_input import fallback_slide_geometry, normalize, resize_for_network, slide_windows
 from .rankings import ClassRankings, network_grid, rankings_from_logits
+from .stopping import check_stopped
 
 if TYPE_CHECKING:  # plain data from gcnet_core.weights.zoo
     from ..weights.zoo import ZooEntry
@@ -148,7 +149,9 @@ class Predictor:
 
     def head_outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Backbone + decode head at 1/8 of ``x``: ``conv_seg``'s logits (float32) and its input
-        features. The fast path and the CPU engine run the same two outputs their own way."""
+        features. The fast path and the CPU engine run the same two outputs their own way.
+        A pass asked to stop (:mod:`.stopping`) stops here, before the next window runs."""
+        check_stopped()
         with autocast_context(self.device, self.precision):
             features = head_features(self.model, x)
             logits = self.model.decode_head.conv_seg(features)

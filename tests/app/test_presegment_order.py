@@ -221,3 +221,26 @@ def test_work_aheads_preview_and_full_result_on_the_open_image_are_one_undo_step
     assert doc.undo_count == 1 and not doc.preview
     key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert doc.at_opening
+
+
+def test_esc_stops_the_pass_under_way_so_the_network_is_free_at_once(
+        qtbot, make_window, tmp_path, small_ade, ade_checkpoint, passes):
+    window = open_photos(qtbot, make_window, tmp_path, 2)
+    window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="v1")
+    qtbot.waitUntil(lambda: settled(window), timeout=60000)
+    withdrawn, finished = [], []
+    window.inference.withdrawn.connect(withdrawn.append)
+    window.inference.finished.connect(lambda result: finished.append(result.request_id))
+    passes.gate.clear()
+    key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: passes.waiting == [("astronaut.png", "preview")], timeout=60000)  # running now
+    running_ids = (window.presegment.preview_request, window.presegment.request)
+    key(window, Qt.Key.Key_Escape)
+    passes.gate.set()  # the pass goes on into the network, which stops it before its first kernel
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=60000)
+    # both passes came back withdrawn: the running preview was stopped, not run to the end and dropped
+    assert sorted(withdrawn) == sorted(running_ids) and finished == []
+    assert window.session.document.prediction is None and window.session.project.state("astronaut.png") == "new"
+    key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # the next Pre-segment runs whole
+    qtbot.waitUntil(lambda: not window.inference.busy, timeout=60000)
+    assert window.session.project.state("astronaut.png") == "predicted"
