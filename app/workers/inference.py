@@ -308,7 +308,7 @@ class InferenceService(QObject):
         self.withdrawn.emit(request_id)
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
-        """Stop the thread after the current request (torch kernels cannot be interrupted)."""
+        """Stop the thread after the current request."""
         if self._thread.isRunning():
             self._thread.quit()
             self._thread.wait(timeout_ms)

@@ -2,11 +2,10 @@
 
 The scheduler owns the background use of the inference worker. It hands the worker one
 request at a time and only while nothing else waits there, so a person's own request
-(Pre-segment) never queues behind more than the one pass already running (a torch kernel
-cannot be interrupted). Its plan is rebuilt whenever the current image, the list, the model
+(Pre-segment) never queues behind more than the one pass already running. Its plan is rebuilt whenever the current image, the list, the model
 or an image's state changes: the current image first (a coarse preview on a CPU, then the
 full pass), then the next ``ahead`` images in the list's order; a pass for an image that left
-the plan is taken back if it has not started. The window's ``needs``
+the plan is taken back (stopped if it is running). The window's ``needs``
 predicate decides which images qualify (never corrected or imported ones). A result made
 with a model other than the selected one is dropped; so is all pending work when the model
 changes. While a training run or a batch holds the machine the scheduler pauses.
