@@ -504,12 +504,15 @@ class FinetuneController(QObject):
         comparison = compare(record.events())
         checkpoint = done.get("best_path") or done.get("last_path") or str(record.folder / "last.pth")
         registry = self.registry
+        settings = record.settings.to_json()
+        if record.live_images:  # where its classifier began: the live model on that many done images
+            settings["live_images"] = record.live_images
 
         def work() -> Version:
             return registry.publish(
                 checkpoint, parent=record.base_label, project=record.project,
                 images={"train": comparison.train_images, "val": comparison.val_images},
-                settings=record.settings.to_json(), before=comparison.before, after=comparison.after)
+                settings=settings, before=comparison.before, after=comparison.after)
 
         def published(version: Version) -> None:
             record.version = version.id

@@ -236,5 +236,6 @@ def test_start_begins_with_the_live_model_and_is_compared_with_the_better_of_it_
     print(f"held-out mIoU: live model {start_score}, its model {baseline['mIoU']}, run {version.miou('after')}")
     assert version.miou("before") == pytest.approx(max(start_score, baseline["mIoU"]))
     assert version.parent == "random start" and version.adopted == (version.miou("after") > version.miou("before"))
+    assert version.settings["live_images"] == 12  # the version says where its classifier began
     assert "the better of it and" in panel.message.text() and "3 held-out images" in panel.message.text()
     assert not (run.folder / LIVE_START_NAME).exists()  # the version holds what came of it
