@@ -308,7 +308,11 @@ class InferenceService(QObject):
         self.withdrawn.emit(request_id)
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
-        """Stop the thread after the current request."""
+        """Stop the thread: the pass under way stops (the window closes without waiting for it),
+        and nothing queued runs."""
         if self._thread.isRunning():
+            self._withdrawn.update(self._pending)
+            for request_id in list(self._pending):
+                self._worker.stop_if_running(request_id)
             self._thread.quit()
             self._thread.wait(timeout_ms)
