@@ -187,9 +187,22 @@ class Samples:
     features: np.ndarray  # (n, 512) float16, as the features they come from
     labels: np.ndarray  # (n,) int64
     weights: np.ndarray  # (n,) float32
+    _sums: dict = field(default_factory=dict, repr=False, compare=False)  # class_sums, by class count
 
     def __len__(self) -> int:
         return int(len(self.labels))
+
+    def class_sums(self, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+        """([K, 512] float32 sum of the features per class, [K] counts): one matrix product,
+        kept once made (a round's fits share most of their images)."""
+        found = self._sums.get(num_classes)
+        if found is None:
+            inside = self.labels < num_classes
+            features = torch.from_numpy(self.features[inside]).float()
+            onehot = F.one_hot(torch.from_numpy(self.labels[inside]), num_classes).float()
+            found = self._sums[num_classes] = ((onehot.T @ features).numpy(),
+                                               np.bincount(self.labels[inside], minlength=num_classes))
+        return found
 
 
 def image_samples(feature_map: FeatureMap, labels: np.ndarray, edited: np.ndarray | None, num_classes: int,
@@ -282,15 +295,15 @@ def initial_head(weight: torch.Tensor, bias: torch.Tensor, model_classes: Sequen
 
 
 def _class_sums(samples: Sequence[Samples], num_classes: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """([K, channels] float32 sum of the samples' features per class, [K] counts): one
-    matrix product instead of a mask over every sample per class."""
-    labels = np.concatenate([s.labels for s in samples]) if samples else np.zeros(0, np.int64)
-    inside = labels < num_classes
-    if not inside.any():
-        return np.zeros((num_classes, channels), np.float32), np.zeros(num_classes, np.int64)
-    features = torch.from_numpy(np.concatenate([s.features for s in samples])[inside]).float()
-    onehot = F.one_hot(torch.from_numpy(labels[inside]), num_classes).float()
-    return (onehot.T @ features).numpy(), np.bincount(labels[inside], minlength=num_classes)
+    """([K, channels] float32 sum of the samples' features per class, [K] counts), from each
+    image's own sums (:meth:`Samples.class_sums`, made once: the folds of a cold round and the
+    rounds after share them)."""
+    sums, counts = np.zeros((num_classes, channels), np.float32), np.zeros(num_classes, np.int64)
+    for sample in samples:
+        own_sums, own_counts = sample.class_sums(num_classes)
+        sums += own_sums
+        counts += own_counts
+    return sums, counts
 
 
 @_on_few_threads
