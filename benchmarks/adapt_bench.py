@@ -1,7 +1,7 @@
 """Live adaptation timings (gcnet_core/adapt) at the ADE20K R50 size, on this machine's CPU.
 
     nice -n 19 .venv/bin/python benchmarks/adapt_bench.py [--sizes 5 20 50] [--repeat 3]
-        [--candidates fit_threads=1 fit_threads=2 ...] [--network]
+        [--candidates fit_threads=1 fit_threads=2 ...] [--network] [--session]
 
 A project of 770x512 synthetic scenes (six known ADE20K classes and one the model does not
 know) is written to a temporary folder, and each image gets a 512x64x97 float16 feature map
@@ -19,6 +19,12 @@ each number of corrected images:
   151-row head: every ADE20K class plus the new one);
 - ``stroke``: a scribble of the new class on the current image, re-fitted with it and the
   current image re-labelled.
+
+``--session`` also times the first round of a session as the window's worker runs it
+(:func:`session_figures`): the model loaded from a checkpoint file on the CPU, a new
+``LiveAdapter`` (its feature version hashed from the weights), the features read from the
+project's cache on disk, every image's content key and samples made afresh; then the round
+after one more correction with the same adapter (the warm round it is compared with).
 
 A candidate is a setting of the fit (``fit_threads=N``: ``head.FIT_THREADS``, the torch
 threads of a fit and a re-label, ``--threads`` those of the rest; ``samples=N``:
@@ -180,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="fit settings to compare, e.g. fit_threads=1 fit_threads=2 samples=5000")
     parser.add_argument("--network", action="store_true", help="also time one R50 pass with and without "
                                                                "keeping its features")
+    parser.add_argument("--session", action="store_true", help="also time the first round of a session as the "
+                        "window runs it: model loaded from a file, features read from disk")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     entry = get_entry(ENTRY)
@@ -238,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"relabel with a 150-row head (every ADE20K class): {spread([w for w, _ in wide], 1000, 0)} ms per "
               f"770x512 image (cpu {spread([c for _, c in wide], 1000, 0)} ms)")
         stroke_figures(project, model, cache, extractor, keys, classes, untouched[1])
+        if args.session:
+            session_figures(project, network, cache, keys, paths, args.sizes, args.repeat, root)
         largest = max(args.sizes)
         goal_run = runs[names[0], largest]
         for clock in ("", " cpu"):
@@ -274,6 +284,41 @@ def stroke_figures(project, model, cache, extractor, keys, classes, current: Pat
     iou = ((refreshed == len(classes) - 1) & blob).sum() / max(1, ((refreshed == len(classes) - 1) | blob).sum())
     print(f"stroke of a new class on the current image (+ 20 corrected images' samples): re-fit and re-label "
           f"{seconds:.2f} s (cpu {cpu:.2f} s), new class IoU on that image {iou:.2f}")
+
+
+def session_figures(project, network, cache, keys, paths, sizes, repeat: int, root: Path) -> None:
+    """The first round of a session, as the window's adaptation worker runs it (AdapterHolder:
+    init_model from the file on the CPU, a new LiveAdapter over the project's disk cache),
+    against the round after one more correction with the same adapter."""
+    from gcnet_core.adapt.job import LiveAdapter
+    from gcnet_core.api import init_model
+
+    checkpoint = root / "session.pth"  # ~180 MB, inside the temporary folder
+    torch.save({"state_dict": network.state_dict(), "meta": {}}, checkpoint)
+    disk = FeatureCache(root / "features", memory_mb=4096)
+    version = FeatureExtractor(network, get_entry(ENTRY)).version
+    for path in paths:
+        disk.put(keys.of(path), version, cache.get(keys.of(path), version))
+    for size in sizes:
+        figures = []
+        for _ in range(repeat):
+            for path in paths[:size]:
+                project.set_state(path, "corrected")
+            for path in paths[size:]:
+                project.set_state(path, "predicted")
+            load_s, load_cpu, model = timed_cpu(lambda: init_model(ENTRY, checkpoint, device="cpu"))
+            fresh = FeatureCache(root / "features", memory_mb=4096)  # nothing in memory: read from disk
+            first_s, first_cpu, adapter = timed_cpu(lambda: LiveAdapter(model, fresh))
+            round_s, round_cpu, first = timed_cpu(lambda: adapter.round(project))
+            project.set_state(paths[size], "corrected")
+            next_s, next_cpu, _ = timed_cpu(lambda: adapter.round(project))
+            figures.append((load_s, load_cpu, first_s + round_s, first_cpu + round_cpu, next_s, next_cpu))
+        column = list(zip(*figures))
+        print(f"{size:3d} corrected, first round of a session: model loaded {spread(column[0])} s (cpu "
+              f"{spread(column[1])}); first round {spread(column[2])} s (cpu {spread(column[3])}); the round after "
+              f"one more correction {spread(column[4])} s (cpu {spread(column[5])})")
+        print(f"    {first.summary}")
+    checkpoint.unlink()
 
 
 def network_figures(network, extractor, image: np.ndarray) -> None:
