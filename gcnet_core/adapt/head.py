@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from ..model.classes import IGNORE_INDEX
 from ..predict.features import CHANNELS, FeatureMap, bilinear_taps
 from ..predict.threads import fewer_threads
+from .edges import follow_edges
 
 EDITED_WEIGHT = 2.0
 PER_CLASS = 128  # pixels sampled per image and class (half from edited pixels where there are)
@@ -645,11 +646,16 @@ def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
 
 @_on_few_threads
 @torch.inference_mode()
-def relabel(head: LinearHead, feature_map: FeatureMap) -> np.ndarray:
+def relabel(head: LinearHead, feature_map: FeatureMap, image: np.ndarray | None = None) -> np.ndarray:
     """(H0, W0) uint8 project class ids (255: none of the project's classes) of an image from
-    its cached features: no network pass (on :data:`FIT_THREADS` threads)."""
-    rows = winning_rows(grid_logits(head, feature_map), feature_map).numpy()
-    return head.output_ids[rows]
+    its cached features: no network pass (on :data:`FIT_THREADS` threads). With the ``image``
+    (RGB, its original size) the boundaries follow its edges (:func:`.edges.follow_edges`)."""
+    logits = grid_logits(head, feature_map)
+    rows = winning_rows(logits, feature_map)
+    if image is not None:
+        weights_y, weights_x = axis_weights(feature_map, 0), axis_weights(feature_map, 1)
+        rows = follow_edges(logits, rows, feature_map, image, lambda chosen: weights_y @ chosen @ weights_x.T)
+    return head.output_ids[rows.numpy()]
 
 
 __all__ = ["CHECK_PIXELS", "Cancelled", "DISABLED_BIAS", "EDITED_WEIGHT", "FIT_THREADS", "LinearHead",

@@ -298,10 +298,11 @@ def untouched_images(project: Project) -> list[Path]:
 
 def relabel_untouched(project: Project, head: LinearHead, cache: FeatureCache, version: str,
                       keys: ContentKeys | None = None, images: Sequence[Path] | None = None,
-                      progress: Progress | None = None,
-                      cancel: threading.Event | None = None) -> Iterator[tuple[Path, np.ndarray]]:
+                      progress: Progress | None = None, cancel: threading.Event | None = None,
+                      edges: bool = True) -> Iterator[tuple[Path, np.ndarray]]:
     """(image, labels in the project's ids) for each untouched image with cached features
-    (``images``: those to do, default :func:`untouched_images`); the others are skipped."""
+    (``images``: those to do, default :func:`untouched_images`); the others are skipped.
+    ``edges``: the boundaries follow the image's edges (:func:`relabel_following_edges`)."""
     keys = keys or ContentKeys()
     todo = list(images) if images is not None else untouched_images(project)
     for done, path in enumerate(todo):
@@ -313,8 +314,20 @@ def relabel_untouched(project: Project, head: LinearHead, cache: FeatureCache, v
         except OSError:
             continue
         if features is not None:
-            yield path, relabel(head, features)
+            yield path, relabel_following_edges(head, features, path) if edges else relabel(head, features)
     _report(progress, "relabel", len(todo), len(todo))
+
+
+def relabel_following_edges(head: LinearHead, features: FeatureMap, path: Path) -> np.ndarray:
+    """:func:`~.head.relabel` with the boundaries on the edges of the image at ``path``; an
+    image that cannot be read, or is not the one the features are of (another size), gives
+    the labels from the features alone (logged with the reason)."""
+    try:
+        return relabel(head, features, read_image_rgb(path))
+    except (ImageReadError, OSError, ValueError) as error:
+        log.warning("%s: re-labelled without following its edges: %s", path.name,
+                    getattr(error, "reason", None) or error)
+        return relabel(head, features)
 
 
 class LiveAdapter:
@@ -354,14 +367,16 @@ class LiveAdapter:
         return result
 
     def relabel_untouched(self, project: Project, images: Sequence[Path] | None = None, *,
-                          progress: Progress | None = None,
-                          cancel: threading.Event | None = None) -> Iterator[tuple[Path, np.ndarray]]:
+                          progress: Progress | None = None, cancel: threading.Event | None = None,
+                          edges: bool = True) -> Iterator[tuple[Path, np.ndarray]]:
         """The untouched images (or ``images``) with cached features, re-labelled by :attr:`head`
         (nothing while the model as it is is in use: that is what their masks already say, nor
-        once the project's classes changed: the head's rows mean the old ones)."""
+        once the project's classes changed: the head's rows mean the old ones); ``edges``: their
+        boundaries follow the images' edges."""
         if self.head is None or self.head.class_names != tuple(project.classes.names):
             return iter(())
-        return relabel_untouched(project, self.head, self.cache, self.version, self.keys, images, progress, cancel)
+        return relabel_untouched(project, self.head, self.cache, self.version, self.keys, images, progress, cancel,
+                                 edges)
 
     def features(self, path: Path) -> FeatureMap:
         """An image's features: from the cache, else computed with the network and kept."""
@@ -378,7 +393,8 @@ class LiveAdapter:
                        budget_s: float | None = 0.5, cancel: threading.Event | None = None) -> np.ndarray:
         """The stroke-scale loop: (H, W) labels of image ``path`` from a head fitted on the
         corrected images of the last round and ``scribble`` (project ids where a person painted
-        on it, 255 elsewhere). The caller writes them only where nobody painted."""
+        on it, 255 elsewhere), their boundaries on the image's edges. The caller writes them only
+        where nobody painted."""
         features = self.features(path)
         if features.image_size != scribble.shape:
             raise ValueError(f"{path.name}: the strokes are {scribble.shape[1]}x{scribble.shape[0]}, the image "
@@ -387,7 +403,7 @@ class LiveAdapter:
         head = self.head if self.head is not None and self.head.class_names == tuple(classes) else None
         fitted = fit_with_scribble(self.model, classes, corrected, self.memory, features, scribble, current=head,
                                    budget_s=budget_s, cancel=cancel)
-        return relabel(fitted, features)
+        return relabel_following_edges(fitted, features, path)
 
 
 def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:
@@ -396,5 +412,5 @@ def _report(progress: Progress | None, stage: str, done: int, total: int) -> Non
 
 
 __all__ = ["AdaptMemory", "AdaptResult", "ContentKeys", "CorrectedImage", "LiveAdapter", "NothingToLearn",
-           "adapt_project", "fit_with_scribble", "load_corrected", "relabel_untouched", "starting_head",
-           "untouched_images"]
+           "adapt_project", "fit_with_scribble", "load_corrected", "relabel_following_edges", "relabel_untouched",
+           "starting_head", "untouched_images"]
