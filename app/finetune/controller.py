@@ -7,11 +7,10 @@ A run goes: Start (a run folder and ``gcnet train`` in a QProcess) -> events (cu
 done -> publish the best checkpoint as a version -> select it -> Re-segment on demand.
 
 While live adaptation has adopted a head for the model a run starts from, Start begins with
-that head's rows (the project's classes, new ones included: a checkpoint written into the run
-folder) unless the person unticks "Start from the live model"; the run is then compared with
-the better of the live model and the model it sits on. The live head was fitted on every done
-image, the run's held-out ones too, so its held-out score flatters it: a run that beats it is
-better still.
+that head's classifier (the project's classes, new ones included: a checkpoint written into the
+run folder) unless the person unticks "Start from the live model"; the run is then compared with
+the better of it and the model it sits on. The live fit is re-done without the labels the run
+holds out (:mod:`.live_start`), so neither side of the comparison has seen what it is judged on.
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from ..workers.inference import InferenceResult, ModelConfig
 from ..workers.tasks import run_in_pool
 from .estimate import RunEstimator
 from .gpu import GpuShare
+from .live_start import run_split, start_head
 from .panel import FinetunePanel
 from .process import RunEnd, TrainProcess
 from .runs import RunRecord, compare, device_defaults, latest_run, train_arguments, training_device_type
@@ -245,7 +245,7 @@ class FinetuneController(QObject):
         if offered is not None and self.panel.live_start.isChecked():
             images = len(offered.head.fitted_on)
             title = (f"the live model: {images} corrected image{'s' if images != 1 else ''} (its classifier, every "
-                     f"project class included), on {title}")
+                     f"project class included, fitted again without the images the run holds out), on {title}")
         self.panel.set_base(title)
         self._apply_device_defaults()
         self.refresh_versions()
@@ -378,17 +378,21 @@ class FinetuneController(QObject):
             if head is None:
                 self._launch(record)
                 return
-            self.panel.show_message("Writing the live model as the run's starting checkpoint…")
+            self.panel.show_message("Fitting the live model on the images the run trains on…")
             baseline = Path(choice.checkpoint or cached_checkpoint(choice.entry))
-            model, classes = live.model, project.classes
+            model, classes, corrected = live.model, project.classes, list(live.corrected)
 
-            def work() -> Path:
-                return write_adapted_checkpoint(
-                    record.folder / LIVE_START_NAME, model.network.state_dict(), head, model.entry,
-                    model.classes.names, classes, {"corrected_images": len(head.fitted_on)})
+            def work() -> tuple[Path, int]:
+                split = run_split(project.root, settings.val_share)
+                fitted, images = (start_head(corrected, model, classes.names, project.root, split)
+                                  if split.held_out or split.blocks else (head, len(head.fitted_on)))
+                path = write_adapted_checkpoint(
+                    record.folder / LIVE_START_NAME, model.network.state_dict(), fitted, model.entry,
+                    model.classes.names, classes, {"corrected_images": images})
+                return path, images
 
-            def written(path: Path) -> None:
-                record.start_from_live(path, len(head.fitted_on), baseline)
+            def written(result: tuple[Path, int]) -> None:
+                record.start_from_live(result[0], result[1], baseline)
                 if not self.process.running:
                     self._launch(record)
 
@@ -543,7 +547,8 @@ class FinetuneController(QObject):
         the model the live model sits on."""
         if not record.live_images:
             return ""
-        live = f"the live model on {record.live_images} corrected image{'s' if record.live_images != 1 else ''}"
+        images = record.live_images
+        live = f"the live model fitted on the {images} image{'s' if images != 1 else ''} the run trains on"
         model = f"“{self._label_title(record.base_label)}”"
         if comparison.before_from is None:
             return f"before: {live}, the better of it and {model}"

@@ -110,7 +110,7 @@ class RunRecord:
     message: str = ""
     version: str | None = None  # the version published from this run
     compare_with: list[str] = field(default_factory=list)  # checkpoints the run must also beat
-    live_images: int = 0  # started from the live model fitted on this many done images (0: not)
+    live_images: int = 0  # started from the live model fitted on this many of its training images (0: not)
 
     @classmethod
     def create(cls, project: Path, base_model: str, base_checkpoint: Path | None, base_label: str,
@@ -126,7 +126,7 @@ class RunRecord:
 
     def start_from_live(self, checkpoint: Path, images: int, baseline: Path) -> None:
         """Start from the live model's checkpoint (written into this folder), fitted on ``images``
-        done images, and be compared also with ``baseline``: the model it sits on."""
+        of the run's training images, and be compared also with ``baseline``: the model it sits on."""
         self.base_checkpoint, self.live_images = str(checkpoint), int(images)
         self.compare_with = [str(baseline)]
         self.save()

@@ -1,7 +1,8 @@
 """Fine-tuning never makes things worse (issue 22 item 4): a run that scored no better is kept as a
 version but never becomes the current model, and the next run starts from (and is compared with)
 the best model so far; a run on 1-3 done images is judged on labels it never trained on; Start
-begins with the live model's classifier and is compared with the better of it and its model.
+begins with the live model's classifier (fitted again without the run's held-out labels) and is
+compared with the better of it and its model.
 Runs are fed to the real controller as the worker reports them, or run for real on the tiny R50."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from app.finetune.controller import LIVE_START_NAME  # noqa: E402
+from app.finetune.live_start import run_split, start_head  # noqa: E402
 from app.finetune.process import RunEnd  # noqa: E402
 from app.finetune.runs import EVENTS_NAME, FinetuneSettings, RunRecord, compare  # noqa: E402
 from app.panels.model_panel import ChoiceRole  # noqa: E402
@@ -216,16 +218,22 @@ def test_start_begins_with_the_live_model_and_is_compared_with_the_better_of_it_
     events, published = record(ft.process.event), record(ft.published)
     panel.start_button.click()
     qtbot.waitUntil(lambda: any(e["event"] in ("start", "error") for e in events), timeout=120000)
-    run = ft.run
-    assert Path(run.base_checkpoint) == run.folder / LIVE_START_NAME and run.live_images == 12
+    run, start = ft.run, next(e for e in events if e["event"] == "start")
+    assert Path(run.base_checkpoint) == run.folder / LIVE_START_NAME and run.live_images == 9  # 12 less 3 held out
     arguments = run.arguments()
     assert arguments[arguments.index("--compare-with") + 1] == str(start_checkpoint)
-    weight, bias = adapter.head.conv_seg()
+    # the run's start classifier: the live fit on the run's 9 training images, never its 3 held-out ones
+    root = window.session.project.root
+    split = run_split(root, 0.25)
+    assert split.held_out == set(start["val_images"]) and len(split.held_out) == 3
+    expected, _ = start_head(adapter.corrected, adapter.model, ("road", "square"), root, split)
     state = torch.load(run.base_checkpoint, map_location="cpu", weights_only=True)["state_dict"]
-    assert torch.equal(state["decode_head.conv_seg.weight"], weight)  # the run's start classifier rows
-    assert torch.equal(state["decode_head.conv_seg.bias"], bias)
-    start = next(e for e in events if e["event"] == "start")
-    assert start["copied_classes"] == ["road", "square"]  # every row kept, the new class's included
+    weight, bias = expected.conv_seg()
+    assert torch.allclose(state["decode_head.conv_seg.weight"], weight, atol=1e-6)
+    assert torch.allclose(state["decode_head.conv_seg.bias"], bias, atol=1e-6)
+    assert bias[1] > -1000  # the class the model never knew has a learnt row
+    assert not torch.equal(state["decode_head.conv_seg.weight"], adapter.head.conv_seg()[0])  # it saw the 3
+    assert start["copied_classes"] == ["road", "square"]  # every row kept as written
 
     qtbot.waitUntil(lambda: bool(published) or any(e["event"] == "error" for e in events), timeout=300000)
     assert published, [e for e in events if e["event"] == "error"]
@@ -236,6 +244,6 @@ def test_start_begins_with_the_live_model_and_is_compared_with_the_better_of_it_
     print(f"held-out mIoU: live model {start_score}, its model {baseline['mIoU']}, run {version.miou('after')}")
     assert version.miou("before") == pytest.approx(max(start_score, baseline["mIoU"]))
     assert version.parent == "random start" and version.adopted == (version.miou("after") > version.miou("before"))
-    assert version.settings["live_images"] == 12  # the version says where its classifier began
+    assert version.settings["live_images"] == 9  # the version says where its classifier began
     assert "the better of it and" in panel.message.text() and "3 held-out images" in panel.message.text()
     assert not (run.folder / LIVE_START_NAME).exists()  # the version holds what came of it
