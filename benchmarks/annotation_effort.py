@@ -2,7 +2,7 @@
 
 Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/annotation_effort.py [--images 8] [--seeds 3]
 [--sets flat,photo] [--folder IMAGES --labels MASKS] [--window] [--json OUT] [--keep-models DIR]
-[--sequence IMAGES [--sequence-size PX] [--threads N]]``.
+[--sequence IMAGES [--sequence-size PX] [--sequence-sets flat,photo] [--threads N]]``.
 
 A simulated annotator corrects masks with the app's own tool functions (the real
 ``MaskDocument``, ``app.canvas.model_tools.snap_stroke``) until >= 98 % of the pixels are
@@ -33,8 +33,10 @@ geometry textured with the real photos of ``shared/data/images``) and ``--folder
 (real photos with class-index masks of the same stem; tuned on the first half, annotated
 on the second). ``--window``: the real window's wait from "next image" to a mask
 (``effort.window``). ``--sequence``: the images of a set with a class the model does not know,
-corrected one after another with live adaptation off and on (``effort.sequence``; its
-timing goals at the real size are ``benchmarks/adapt_bench.py``'s).
+corrected one after another with live adaptation off and on, its re-labelled boundaries on the
+image's edges and, beside them, where the 1/8 grid puts them (``effort.sequence``;
+``--sequence-sets flat,photo`` adds the same scenes photo-textured; its timing goals at the real
+size are ``benchmarks/adapt_bench.py``'s).
 """
 
 from __future__ import annotations
@@ -94,19 +96,21 @@ def folder_figures(args, work: Path) -> dict:
     return figures
 
 
-def sequence_figures(args, work: Path) -> dict:
-    """The sequence mode over ``args.seeds`` seeds of ``args.sequence`` images each."""
+def sequence_figures(args, work: Path, kind: str = "flat") -> dict:
+    """The sequence mode over ``args.seeds`` seeds of ``args.sequence`` images each, on the
+    sequence set's ``kind`` (flat colours or photo-textured, :data:`effort.images.SEQUENCE_SETS`);
+    its starting model is fitted on images of the same kind."""
     size = args.sequence_size
-    known = images.CLASSES
-    train = [images.sequence_pair(s, size, unknown=False) for s in range(TRAIN_SEED, TRAIN_SEED + args.start_images)]
+    known, make = images.CLASSES, images.SEQUENCE_SETS[kind]
+    train = [make(s, size, unknown=False) for s in range(TRAIN_SEED, TRAIN_SEED + args.start_images)]
     model = live.starting_model(known, train, size)
     per_seed = []
     for seed in range(args.seeds):
-        pairs = [images.sequence_pair(s, size) for s in annotated_seeds(seed, args.sequence)]
-        per_seed.append(sequence.sequence_seed(model, images.SEQUENCE_CLASSES, pairs, work / "sequence", seed))
-        sequence.print_seed(f"sequence mode, seed {seed}", per_seed[-1])
+        pairs = [make(s, size) for s in annotated_seeds(seed, args.sequence)]
+        per_seed.append(sequence.sequence_seed(model, images.SEQUENCE_CLASSES, pairs, work / f"sequence-{kind}", seed))
+        sequence.print_seed(f"sequence mode ({kind}), seed {seed}", per_seed[-1])
     figures = sequence.summary(per_seed)
-    sequence.print_summary(f"sequence mode ({size}x{size}, the starting model's classifier fitted on "
+    sequence.print_summary(f"sequence mode ({kind}, {size}x{size}, the starting model's classifier fitted on "
                            f"{args.start_images} images without {images.UNKNOWN!r})", figures)
     return figures
 
@@ -128,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequence-size", type=int, default=images.SEQUENCE_SIZE, help="its images' side in pixels")
     parser.add_argument("--start-images", type=int, default=4,
                         help="images without the unknown class the starting classifier is fitted on")
+    parser.add_argument("--sequence-sets", default="flat",
+                        help="the sequence set's kinds, comma-separated: flat (flat colours), photo (photo-textured)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
     args = parser.parse_args(argv)
     sets = [s for s in args.sets.split(",") if s]
@@ -139,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                      "100 images)")
     if args.sequence and not (args.sequence_size >= 32 and args.start_images >= 1):
         parser.error("--sequence-size is 32 pixels at least, --start-images 1 at least")
+    sequence_sets = [s for s in args.sequence_sets.split(",") if s]
+    if set(sequence_sets) - set(images.SEQUENCE_SETS) or not sequence_sets:
+        parser.error(f"--sequence-sets takes {', '.join(images.SEQUENCE_SETS)}, not {args.sequence_sets!r}")
     if args.threads:
         torch.set_num_threads(args.threads)
     if bool(args.folder) != bool(args.labels):
@@ -156,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.folder:
                 report["folder"] = folder_figures(args, work)
             if args.sequence:
-                report["sequence"] = sequence_figures(args, work)
+                for kind in sequence_sets:
+                    report["sequence" if kind == "flat" else f"sequence {kind}"] = sequence_figures(args, work, kind)
         except (ValueError, OSError, ImageReadError) as error:
             print(f"annotation_effort: {error}", file=sys.stderr)
             return 2

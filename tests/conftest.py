@@ -73,15 +73,3 @@ def slide_model(monkeypatch, cityscapes_checkpoint):
     from gcnet_core import init_model
 
     return init_model(SLIDE_CS, cityscapes_checkpoint, device="cpu")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def zoo_names_as_they_were():
-    """The effort benchmark registers its small model under a zoo entry's name (so a project
-    that names it finds it again); after a module that ran it, every name reads the real entry."""
-    from gcnet_core.weights import zoo
-
-    saved = dict(zoo._BY_NAME)
-    yield
-    zoo._BY_NAME.clear()
-    zoo._BY_NAME.update(saved)

@@ -8,7 +8,8 @@
 - a labelled folder: real photos with class-index masks of the same stem.
 - ``sequence`` (:func:`sequence_pair`): the flat set's kind of scene, larger, with one more
   class the starting model of the sequence mode does not know (:data:`UNKNOWN`: striped
-  bands), in three images of four (not in those whose seed is 3 modulo 4).
+  bands), in three images of four (not in those whose seed is 3 modulo 4); its ``photo``
+  kind (:func:`sequence_photo_pair`) fills the same scenes' classes with real photographs.
 """
 
 from __future__ import annotations
@@ -138,6 +139,28 @@ def sequence_pair(seed: int, size: int = SEQUENCE_SIZE, unknown: bool | None = N
     texture = cv2.GaussianBlur(rng.normal(0, 35, (size, size, 3)).astype(np.float32), (0, 0), 1.2)
     shade = rng.uniform(0.75, 1.15, 3).astype(np.float32)
     return np.clip(base * shade + texture, 0, 255).astype(np.uint8), labels
+
+
+def sequence_photo_pair(seed: int, size: int = SEQUENCE_SIZE,
+                        unknown: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB, labels) of the sequence set's photo kind: :func:`sequence_pair`'s labels, each
+    class filled with its own photo (a random crop per image; :data:`UNKNOWN` with its stripes
+    darkened across it), lit differently per image, edges softened as by a lens."""
+    labels = sequence_pair(seed, size, unknown)[1]
+    rng = np.random.default_rng([seed, 13])
+    photos = texture_photos()
+    rgb = np.zeros((size, size, 3), np.float32)
+    for cls in np.unique(labels):
+        crop = photo_crop(photos[int(cls) % len(photos)], size, rng).astype(np.float32)
+        rgb[labels == cls] = crop[labels == cls]
+    rows, cols = np.mgrid[:size, :size]
+    rgb[(labels == len(CLASSES)) & ((rows + cols) % 8 < 3)] *= 0.45
+    rgb *= rng.uniform(0.8, 1.1, 3).astype(np.float32)
+    rgb = cv2.GaussianBlur(rgb, (0, 0), 0.7)
+    return np.clip(rgb, 0, 255).astype(np.uint8), labels
+
+
+SEQUENCE_SETS = {"flat": sequence_pair, "photo": sequence_photo_pair}
 
 
 def image_set(name: str, seeds) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -19,7 +19,8 @@ with its pre-segmentations. When an image is finished its labels are written, th
 the person changed marked edited, and its state set to corrected; with ``adapt`` the round
 the window's worker runs follows (:class:`~gcnet_core.adapt.job.LiveAdapter`): ``round``
 (``adapt_project``, the guard included), then, when adopted, ``relabel_untouched`` for every
-image nobody touched. Each
+image nobody touched (their boundaries on the image's edges, as the app does, or with ``edges``
+off from the features alone, as before). Each
 round's figures (its seconds, whether the new head was adopted, the wrong pixels left on the
 untouched images) go to :attr:`LiveModel.rounds`.
 """
@@ -102,8 +103,8 @@ class LiveModel:
     _folders = itertools.count()
 
     def __init__(self, model: LoadedModel, classes: ClassSet, pairs, work: Path, adapt: bool,
-                 sequence: Sequence | None = None, cache: FeatureCache | None = None) -> None:
-        self.model, self.classes, self.work, self.adapt = model, classes, work, adapt
+                 sequence: Sequence | None = None, cache: FeatureCache | None = None, edges: bool = True) -> None:
+        self.model, self.classes, self.work, self.adapt, self.edges = model, classes, work, adapt, edges
         self.cache = cache or FeatureCache(None, memory_mb=1024)
         self.adapter = LiveAdapter(model, self.cache)
         self.sequence = sequence or self._write_sequence(pairs)
@@ -136,11 +137,12 @@ class LiveModel:
     def _relabel(self, head: LinearHead, index: int) -> np.ndarray:
         return relabel(head, self.sequence.features[index])
 
-    def for_way(self, adapt: bool | None = None) -> LiveModel:
+    def for_way(self, adapt: bool | None = None, edges: bool | None = None) -> LiveModel:
         """A fresh project over the same images and features: one way's own corrections
-        (``adapt``: live adaptation on or off, default as here)."""
+        (``adapt``: live adaptation on or off; ``edges``: re-labelled boundaries on the image's
+        edges or not; default as here)."""
         return LiveModel(self.model, self.classes, None, self.work, self.adapt if adapt is None else adapt,
-                         self.sequence, self.cache)
+                         self.sequence, self.cache, self.edges if edges is None else edges)
 
     def predict(self, index: int, rgb: np.ndarray) -> Prediction:
         path = self.paths[index]
@@ -168,7 +170,7 @@ class LiveModel:
                 done.update(adapt_s=time.perf_counter() - began, adopted=result.adopted, summary=result.summary)
                 if result.adopted:
                     self.head = result.head
-                    for untouched, new in self.adapter.relabel_untouched(self.project):
+                    for untouched, new in self.adapter.relabel_untouched(self.project, edges=self.edges):
                         self.labels[untouched], self.heads[untouched] = new, self.head
             done["update_s"] = time.perf_counter() - began
         done.update(self.untouched_figures(index + 1))

@@ -12,6 +12,7 @@ way (``for_way``), without changing the annotator.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import sys
@@ -34,14 +35,28 @@ class Prediction:
 
 
 def sized_entry(size: int):
-    """The zoo entry at ``size`` x ``size``, registered so that training finds it."""
+    """The zoo entry at ``size`` x ``size``: passed as it is to whatever builds or runs the model
+    (the zoo's own table is not changed; :func:`finetuned_model` alone lends it the name)."""
     from gcnet_core.weights import zoo
 
     entry = zoo.get_entry(ENTRY)
     recipe = dataclasses.replace(entry.dataset, base_scale=(size, size), crop_size=(size, size))
-    entry = dataclasses.replace(entry, dataset=recipe)
+    return dataclasses.replace(entry, dataset=recipe)
+
+
+@contextlib.contextmanager
+def _named(entry):
+    """``entry`` under its zoo name inside the block: training and ``init_model`` take a model by
+    name only. The table is as it was afterwards."""
+    from gcnet_core.weights import zoo
+
+    saved = dict(zoo._BY_NAME)
     zoo._BY_NAME[entry.name] = zoo._BY_NAME[entry.legacy_name] = entry
-    return entry
+    try:
+        yield
+    finally:
+        zoo._BY_NAME.clear()
+        zoo._BY_NAME.update(saved)
 
 
 def _fingerprint(train_pairs, classes: ClassSet, iters: int, size: int, seed: int) -> str:
@@ -70,7 +85,8 @@ def finetuned_model(work: Path, train_pairs, classes: ClassSet, iters: int, size
     kept = keep / f"effort-{_fingerprint(train_pairs, classes, iters, size, seed)}.pth" if keep else None
     if kept is not None and kept.exists():
         print(f"fine-tuned model reused: {kept}")
-        return init_model(entry.name, kept, device="cpu")
+        with _named(entry):
+            return init_model(entry.name, kept, device="cpu")
     work.mkdir(parents=True, exist_ok=True)
     start = tiny_start_checkpoint(work / "start.pth", entry)  # residual branches start as the identity
     root = work / "train"
@@ -82,14 +98,16 @@ def finetuned_model(work: Path, train_pairs, classes: ClassSet, iters: int, size
         project.set_state(f"t{i:02d}.png", "corrected")
     project.save()
     started = time.perf_counter()
-    result = train(TrainConfig(out=str(work / "out"), data_root=str(root), dataset="project", checkpoint=str(start),
-                               model=entry.name, workers=0, device="cpu", iters=iters, val_share=0.0,
-                               val_split="none", lr=0.03, seed=seed))
+    with _named(entry):
+        result = train(TrainConfig(out=str(work / "out"), data_root=str(root), dataset="project", checkpoint=str(start),
+                                   model=entry.name, workers=0, device="cpu", iters=iters, val_share=0.0,
+                                   val_split="none", lr=0.03, seed=seed))
     print(f"fine-tuned {iters} iterations on {len(train_pairs)} images in {time.perf_counter() - started:.0f} s")
     if kept is not None:
         keep.mkdir(parents=True, exist_ok=True)
         atomic_link_or_copy(result.last_path, kept)
-    return init_model(entry.name, result.last_path, device="cpu")
+    with _named(entry):
+        return init_model(entry.name, result.last_path, device="cpu")
 
 
 def predict(model, rgb: np.ndarray) -> Prediction:

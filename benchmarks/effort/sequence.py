@@ -8,8 +8,13 @@ images in the same order, from its own project (:class:`effort.live.LiveModel`):
 | --- | --- | --- |
 | manual, frozen | the manual way's (the fair manual way of the effort benchmark) | nothing: the model stays |
 | model-aware, frozen | the model-aware way's | nothing |
-| manual, live | the manual way's | one live round: adapt, then re-label the untouched images |
-| model-aware, live | the model-aware way's | one live round |
+| manual, live | the manual way's | one live round: adapt, then re-label the untouched images, their boundaries on the image's edges (as the app does) |
+| model-aware, live | the model-aware way's | the same |
+| manual, live, grid | the manual way's | one live round, re-labelled from the features alone (the labels' boundaries where the 1/8 grid puts them, as before edges were followed) |
+| model-aware, live, grid | the model-aware way's | the same |
+
+The two kinds of live column run in the same process, one after the other on each seed, so a
+comparison of edges against grid labels sees the same machine and images.
 
 Per image: the wrong pixels of the pre-segmentation it was opened with, the annotator's
 actions and seconds, the round's seconds (``adapt_project``) and the seconds from "image
@@ -30,8 +35,9 @@ from .live import LiveModel
 from .report import annotate_set, spread
 from .ways import MANUAL, MODEL
 
-COLUMNS = {"manual, frozen": (MANUAL, False), "model-aware, frozen": (MODEL, False),
-           "manual, live": (MANUAL, True), "model-aware, live": (MODEL, True)}
+COLUMNS = {"manual, frozen": (MANUAL, False, True), "model-aware, frozen": (MODEL, False, True),
+           "manual, live": (MANUAL, True, True), "model-aware, live": (MODEL, True, True),
+           "manual, live, grid": (MANUAL, True, False), "model-aware, live, grid": (MODEL, True, False)}
 BASELINE = "manual, frozen"  # the fair manual way
 HALVED_AFTER = 5  # corrected images after which the untouched images' wrong pixels are compared
 UNKNOWN_AFTER = 3  # corrected images after which the unknown class's IoU is read
@@ -54,7 +60,7 @@ def sequence_seed(model, classes: ClassSet, pairs, work: Path, seed: int, column
     """The ``columns`` (names of :data:`COLUMNS`; the baseline and "manual, live" at least) on
     one seed's images, and the goals' figures."""
     images = LiveModel(model, classes, pairs, work / f"seed{seed}", adapt=False)  # features computed once
-    columns = {name: sequence_column(images.for_way(COLUMNS[name][1]), COLUMNS[name][0], classes, seed)
+    columns = {name: sequence_column(images.for_way(*COLUMNS[name][1:]), COLUMNS[name][0], classes, seed)
                for name in columns}
     return {"images": len(pairs), "columns": columns, **goal_figures(columns)}
 
@@ -65,9 +71,11 @@ def goal_figures(columns: dict) -> dict:
     out = {f"{name} / {BASELINE} actions": column["actions"] / columns[BASELINE]["actions"]
            for name, column in columns.items() if name != BASELINE}
     after = HALVED_AFTER - 1
-    out["untouched wrong pixels, live / frozen, after 5"] = (
-        live[after]["untouched_wrong"] / frozen[after]["untouched_wrong"]
-        if len(live) > HALVED_AFTER and frozen[after]["untouched_wrong"] else None)
+    for name, suffix in (("manual, live", ""), ("manual, live, grid", ", grid")):
+        rows = columns[name]["per_image"] if name in columns else []
+        out[f"untouched wrong pixels, live{suffix} / frozen, after 5"] = (
+            rows[after]["untouched_wrong"] / frozen[after]["untouched_wrong"]
+            if len(rows) > HALVED_AFTER and frozen[after]["untouched_wrong"] else None)
     out["unknown IoU on untouched images after 3"] = (live[UNKNOWN_AFTER - 1]["unknown_iou"]
                                                       if len(live) > UNKNOWN_AFTER else None)
     rounds = [r for r in live if r["adapt_s"] is not None]
@@ -78,7 +86,10 @@ def goal_figures(columns: dict) -> dict:
 
 GOALS = {"manual, live / manual, frozen actions": ("<=", 0.5),
          "model-aware, live / manual, frozen actions": ("<=", 0.5),
+         "manual, live, grid / manual, frozen actions": ("<=", 0.5),
+         "model-aware, live, grid / manual, frozen actions": ("<=", 0.5),
          "untouched wrong pixels, live / frozen, after 5": ("<=", 0.5),
+         "untouched wrong pixels, live, grid / frozen, after 5": ("<=", 0.5),
          "unknown IoU on untouched images after 3": (">=", 0.7)}
 
 

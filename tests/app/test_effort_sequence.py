@@ -24,7 +24,7 @@ def figures(tmp_path_factory):
     train = [images.sequence_pair(seed, SIZE, unknown=False) for seed in (1000, 1001)]
     model = live.starting_model(images.CLASSES, train, SIZE)
     pairs = [images.sequence_pair(seed, SIZE) for seed in (0, 1, 2)]  # each holds the unknown class
-    columns = ("manual, frozen", "manual, live", "model-aware, live")
+    columns = ("manual, frozen", "manual, live", "model-aware, live", "manual, live, grid")
     return pairs, sequence.sequence_seed(model, images.SEQUENCE_CLASSES, pairs, tmp_path_factory.mktemp("seq"), 0,
                                          columns)
 
@@ -67,8 +67,24 @@ def test_every_column_finishes_every_image_and_the_goals_are_read_from_the_rows(
     for key in ("untouched wrong pixels, live / frozen, after 5", "unknown IoU on untouched images after 3"):
         assert result[key] is None  # three images: no untouched image is left after 3 or 5
     assert result["median adapt s"] > 0
-    assert set(result["columns"]) == {"manual, frozen", "manual, live", "model-aware, live"}
+    assert set(result["columns"]) == {"manual, frozen", "manual, live", "model-aware, live", "manual, live, grid"}
     summary = sequence.summary([result, result])
     assert summary["actions"]["manual, live"]["mean"] == pytest.approx(
         result["columns"]["manual, live"]["actions"] / 3) and summary["actions"]["manual, live"]["sd"] == 0.0
     assert "unknown IoU on untouched images after 3" not in summary
+
+
+def test_the_live_column_follows_edges_and_the_grid_column_does_not(figures):
+    _, result = figures
+    edges, grid = (result["columns"][name]["per_image"] for name in ("manual, live", "manual, live, grid"))
+    assert edges[1]["adopted"] and grid[1]["adopted"]  # the same round adopted in both
+    assert edges[2]["wrong_before"] != grid[2]["wrong_before"]  # yet the third image opened with other labels
+    assert "untouched wrong pixels, live, grid / frozen, after 5" in result  # read (None: too few images)
+
+
+def test_the_photo_kind_of_the_sequence_set_has_the_same_scenes_in_photo_textures():
+    rgb, labels = images.sequence_photo_pair(5, SIZE)
+    flat_rgb, flat_labels = images.sequence_pair(5, SIZE)
+    assert (labels == flat_labels).all() and rgb.shape == flat_rgb.shape
+    inside = labels == labels[SIZE // 2, SIZE // 2]
+    assert rgb[inside].std(axis=0).mean() > 2 * flat_rgb[inside].std(axis=0).mean()  # texture, not one colour
