@@ -159,9 +159,11 @@ def features_at(feature_map: FeatureMap, rows: np.ndarray, cols: np.ndarray) -> 
     values then lie together) by torch, whose float16 conversion is ten times numpy's (the
     first round of a session samples every corrected image), and each tap adds its weighted
     cells."""
+    channels, _, width = feature_map.features.shape
+    if not len(rows):  # e.g. a held-out part without labelled pixels
+        return np.zeros((0, channels), np.float32)
     row_index, row_weight = pixel_taps(feature_map, 0)
     col_index, col_weight = pixel_taps(feature_map, 1)
-    channels, _, width = feature_map.features.shape
     cells = (row_index[rows][:, :, None] * width + col_index[cols][:, None, :]).reshape(len(rows), -1)
     weights = (row_weight[rows][:, :, None] * col_weight[cols][:, None, :]).reshape(len(rows), -1)
     used, inverse = np.unique(cells, return_inverse=True)
