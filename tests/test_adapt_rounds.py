@@ -118,3 +118,30 @@ def test_a_feature_file_written_with_the_older_digest_is_still_read_and_still_ch
     damaged[-3] ^= 0x10
     path.write_bytes(bytes(damaged))
     assert FeatureCache(tmp_path / "features").get("abc123", "v1") is None and not path.exists()
+
+
+def test_one_image_without_a_labelled_pixel_to_score_beside_its_held_out_parts_is_nothing_to_check_on(
+        tmp_path, colour_model):
+    def tiny(labels, _i):  # labels only along the checkerboard's first block edge, inside its margin
+        out = np.full(labels.shape, 255, np.uint8)
+        out[:, 52:76] = labels[:, 52:76]
+        return out
+
+    project = make_project(tmp_path / "tiny", [0, 1], corrected=1, relabel_rule=tiny)
+    with pytest.raises(NothingToLearn, match="keeps no labelled pixel to score"):
+        adapt_project(project, colour_model, FEATURES)
+
+
+def test_a_strokes_fit_uses_a_share_of_each_corrected_images_pixels():
+    from gcnet_core.adapt.head import Samples
+    from gcnet_core.adapt.job import fewer_samples
+
+    rng = np.random.default_rng(0)
+    samples = [Samples(rng.random((n, 512)).astype(np.float16), rng.integers(0, 3, n), np.ones(n, np.float32))
+               for n in (900, 2700, 6400)]
+    fewer = fewer_samples(samples, 2000)
+    assert [len(s) for s in fewer] == [180, 540, 1280]
+    for full, part in zip(samples, fewer):  # rows of the image's own samples, features with their labels
+        rows = {bytes(row): label for row, label in zip(full.features, full.labels)}
+        assert all(rows[bytes(row)] == label for row, label in zip(part.features, part.labels))
+    assert fewer_samples(samples[:1], 2000) == samples[:1]  # under the limit: all of them

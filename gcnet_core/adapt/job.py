@@ -157,7 +157,8 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
     A single corrected image is held out in parts (:func:`~.guard.held_out_parts`): a fit on
     one half of its checkerboard is scored on the other half, both ways.
     ``images``: the corrected images already loaded (:func:`load_corrected`). Raises
-    :class:`NothingToLearn` (no corrected images, one class) and :class:`Cancelled`.
+    :class:`NothingToLearn` (no corrected images, one class, one image with no labelled pixel
+    to score once parts of it are held out) and :class:`Cancelled`.
     """
     began = time.perf_counter()
     extractor = extractor or FeatureExtractor(model.network, model.entry)
@@ -208,6 +209,10 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
             check = memory.unit_samples(token, by_token, len(classes))[1]
             after = after + score_labels(predict_samples(new_way, check), check.labels, len(classes))
             before = before + score_labels(predict_samples(current_way, check), check.labels, len(classes))
+    if parts and not after.total:  # the margins took every labelled pixel (a small image): no honest score
+        height, width = images[0].labels.shape
+        raise NothingToLearn(f"nothing to check on yet: the one corrected image ({width}x{height}) keeps no labelled "
+                             "pixel to score once parts of it are held out; a second is needed")
     adopted = should_adopt(after, before)
     head = current
     if adopted:
@@ -229,11 +234,30 @@ def fit_with_scribble(model: "LoadedModel", classes: Sequence[str], corrected: S
     classes = tuple(classes)
     conv_seg = model.network.decode_head.conv_seg
     painted = scribble != 255
-    chosen = [memory.samples(image, len(classes))[0] for image in corrected]
-    chosen.append(image_samples(features, scribble, painted, len(classes)))
-    start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes, chosen)
+    kept = [memory.samples(image, len(classes))[0] for image in corrected]
+    strokes = image_samples(features, scribble, painted, len(classes))
+    start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes, [*kept, strokes])
     warm = current if current is not None and current.rows == len(classes) else None
-    return fit_head(start, chosen, warm=warm, budget_s=budget_s, cancel=cancel)
+    return fit_head(start, [*fewer_samples(kept, STROKE_SAMPLES), strokes], warm=warm, budget_s=budget_s,
+                    cancel=cancel)
+
+
+STROKE_SAMPLES = 3000  # the corrected images' pixels a stroke's fit uses at most (the strokes' own: all)
+
+
+def fewer_samples(samples: Sequence[Samples], limit: int) -> list[Samples]:
+    """At most ``limit`` of the pixels of ``samples``, the same share of each (seeded): a stroke's
+    fit, warm from the current head, needs the corrected images as an anchor, not every pixel of
+    them, and each L-BFGS step costs in proportion to its pixels (so a short budget buys more steps)."""
+    total = sum(len(sample) for sample in samples)
+    if total <= limit:
+        return list(samples)
+    rng, share = np.random.default_rng(0), limit / total
+    out = []
+    for sample in samples:
+        keep = np.sort(rng.choice(len(sample), size=max(1, round(len(sample) * share)), replace=False))
+        out.append(Samples(sample.features[keep], sample.labels[keep], sample.weights[keep]))
+    return out
 
 
 def load_corrected(project: Project, extractor: FeatureExtractor, cache: FeatureCache, keys: ContentKeys,
@@ -412,5 +436,5 @@ def _report(progress: Progress | None, stage: str, done: int, total: int) -> Non
 
 
 __all__ = ["AdaptMemory", "AdaptResult", "ContentKeys", "CorrectedImage", "LiveAdapter", "NothingToLearn",
-           "adapt_project", "fit_with_scribble", "load_corrected", "relabel_following_edges", "relabel_untouched",
-           "starting_head", "untouched_images"]
+           "STROKE_SAMPLES", "adapt_project", "fewer_samples", "fit_with_scribble", "load_corrected",
+           "relabel_following_edges", "relabel_untouched", "starting_head", "untouched_images"]
