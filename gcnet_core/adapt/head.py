@@ -461,6 +461,14 @@ def resize_as_predictor(logits: torch.Tensor, feature_map: FeatureMap) -> torch.
     return out[0]
 
 
+def resize_to(logits: torch.Tensor, feature_map: FeatureMap, size: tuple[int, int]) -> torch.Tensor:
+    """[C, h, w] -> [C, *size]: :func:`resize_as_predictor`'s result at another size (one
+    resize from the grid, its corners rule: what the edges' filter needs, not exact labels)."""
+    if size == feature_map.image_size:
+        return resize_as_predictor(logits, feature_map)
+    return F.interpolate(logits[None], size=size, mode="bilinear", align_corners=feature_map.grid_corners)[0]
+
+
 def axis_weights(feature_map: FeatureMap, axis: int) -> torch.Tensor:
     """[N0, n] float32: the weights :func:`resize_as_predictor` gives each grid cell along ``axis``
     (0 rows, 1 columns), read from torch itself (its resize of the cells' unit vectors), so a
@@ -542,6 +550,15 @@ class _Blocks:
         return _Blocks(self.cells_y[index], self.cells_x[index], self.weights_y[index], self.weights_x[index],
                        self.real[index], self.rows, self.width)
 
+    def corners(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """((n, 2, span_y), (n, 2, span_x)): the weights of each block's first and last real pixel
+        along each axis."""
+        every = torch.arange(len(self.real))
+        last_y = self.real[:, :, 0].sum(dim=1) - 1
+        last_x = self.real[:, 0, :].sum(dim=1) - 1
+        return (torch.stack([self.weights_y[:, 0], self.weights_y[every, last_y]], 1),
+                torch.stack([self.weights_x[:, 0], self.weights_x[every, last_x]], 1))
+
 
 def _first_candidates(blocks: _Blocks, top: tuple[torch.Tensor, torch.Tensor, torch.Tensor]):
     """((n, C) rows sorted, (n, C) repeats, (n, sy, sx) bound on every other row) of each
@@ -565,6 +582,30 @@ def _reaching_candidates(logits: torch.Tensor, blocks: _Blocks, lowest_best: tor
     reaching = (reach >= lowest_best).T  # (n, R)
     order = torch.argsort((~reaching).to(torch.uint8), dim=1, stable=True)[:, :int(reaching.sum(dim=1).max())]
     return order, ~reaching.gather(1, order)
+
+
+def _decided_at_corners(logits: torch.Tensor, candidates: torch.Tensor, ignored: torch.Tensor,
+                        bound: torch.Tensor, blocks: _Blocks) -> tuple[torch.Tensor, torch.Tensor]:
+    """((n,) decided, (n,) winner) of each block whose pixels all have the same winner, read at
+    its four corner pixels: with one resize a block's value of a row is bilinear in the pixel's
+    two weights, and so is the difference of two rows, which is therefore smallest at a corner.
+    Decided where one candidate beats every other one and the bound there by more than the
+    rounding error."""
+    cy, cx = blocks.cells_y[:, :, None], blocks.cells_x[:, None, :]
+    cell_logits = logits[candidates[:, :, None, None], cy[:, None], cx[:, None]]  # (n, C, sy, sx)
+    corner_y, corner_x = blocks.corners()
+    values = mix(cell_logits, corner_y[:, None], corner_x[:, None])  # (n, C, 2, 2)
+    slack = _slack(cell_logits)
+    lower = (values - slack).masked_fill(ignored[:, :, None, None], -torch.inf)
+    upper = (values + slack).masked_fill(ignored[:, :, None, None], -torch.inf)
+    best = first_largest(lower, 1)  # (n, 2, 2)
+    same = (best == best[:, :1, :1]).flatten(1).all(dim=1)
+    index = best[:, None, :1, :1].expand(-1, 1, 2, 2)
+    best_lower = lower.gather(1, index)[:, 0]
+    others = upper.scatter(1, index, -torch.inf).amax(dim=1)
+    bounded = mix(bound, corner_y, corner_x) + _slack(bound)
+    decided = same & ((best_lower > others) & (best_lower > bounded)).flatten(1).all(dim=1)
+    return decided, candidates.gather(1, best[:, :1, 0]).flatten()
 
 
 def _decide(logits: torch.Tensor, candidates: torch.Tensor, ignored: torch.Tensor, bound: torch.Tensor | None,
@@ -606,7 +647,7 @@ def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
     The pixels that mix the same grid cells form a block. A block's candidates are the rows
     first in one of its cells: any other row is at most each cell's best other row, and a
     resize mixes cells with weights >= 0 (rounding is monotone), so those values, mixed, bound
-    it. A block where that bound comes within the rounding error of the best takes every row
+    it. With one resize a block whose corners agree is decided there (:func:`_decided_at_corners`). A block where that bound comes within the rounding error of the best takes every row
     whose largest value in its cells reaches the least best found there. The mix is a sum with torch's own
     weights (:func:`axis_weights`); a pixel where two rows come within its rounding error of
     each other is decided by torch's own resize of those rows.
@@ -623,11 +664,18 @@ def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
     flat = logits.flatten(1)
     top_values, top_rows = flat.topk(2, dim=0)
     third = flat.scatter(0, top_rows, -torch.inf).amax(dim=0)
+    candidates, repeated, bound = _first_candidates(blocks, (top_values, top_rows, third))
     winner = torch.empty(real.shape, dtype=torch.int64)
     close = torch.zeros(real.shape, dtype=torch.bool)
-    close_rows = torch.zeros(rows, dtype=torch.bool)
-    candidates, repeated, bound = _first_candidates(blocks, (top_values, top_rows, third))
-    winner, close, close_rows, beaten, least = _decide(logits, candidates, repeated, bound, blocks)
+    beaten = torch.zeros(len(real), dtype=torch.bool)
+    least = torch.zeros(len(real))
+    todo = torch.arange(len(real))
+    if feature_map.input_size == feature_map.image_size:  # one resize: most blocks are read at their corners
+        decided, row = _decided_at_corners(logits, candidates, repeated, bound, blocks)
+        winner[decided] = row[decided][:, None, None]
+        todo = torch.nonzero(~decided).flatten()
+    won, near, close_rows, lost, lowest = _decide(logits, candidates[todo], repeated[todo], bound[todo], blocks[todo])
+    winner[todo], close[todo], beaten[todo], least[todo] = won, near, lost, lowest
     if bool(beaten.any()):
         again = torch.nonzero(beaten).flatten()
         candidates, padding = _reaching_candidates(logits, blocks[again], least[again])
@@ -655,8 +703,7 @@ def relabel(head: LinearHead, feature_map: FeatureMap, image: np.ndarray | None 
     logits = grid_logits(head, feature_map)
     rows = winning_rows(logits, feature_map)
     if image is not None:
-        weights_y, weights_x = axis_weights(feature_map, 0), axis_weights(feature_map, 1)
-        rows = follow_edges(logits, rows, feature_map, image, lambda chosen: weights_y @ chosen @ weights_x.T)
+        rows = follow_edges(logits, rows, feature_map, image, lambda chosen, size: resize_to(chosen, feature_map, size))
     return head.output_ids[rows.numpy()]
 
 
