@@ -13,7 +13,13 @@ stays in the status bar.
 While a person paints, each finished stroke starts the stroke-scale loop after
 :data:`STROKE_DEBOUNCE_MS`: a head fitted with the strokes included re-labels the open
 image's unpainted pixels as part of the stroke's undo step
-(:meth:`~gcnet_core.project.session.AnnotationSession.follow_strokes`).
+(:meth:`~gcnet_core.project.session.AnnotationSession.follow_strokes`). The fit gets what is
+left of :data:`STROKE_GOAL_S` after the wait for the worker and what the rest of the last
+stroke's job took (its samples, the re-label, handing it over), so on a busy machine it fits
+for less rather than showing the image late (:func:`stroke_budget`).
+
+The model the worker fits with is loaded when a folder opens or another model is chosen (a
+session's first stroke or round would wait seconds for it otherwise).
 
 A newer job cancels the running one; nothing runs while a training run or Segment all holds
 the machine (the round waits and runs after); the Model menu's Live Adaptation switch (the
@@ -43,8 +49,9 @@ from app.settings.store import AppSettings
 from app.workers.adaptation import AdapterHolder, AdaptationService
 from app.workers.inference import ModelConfig
 
-STROKE_DEBOUNCE_MS = 300
-STROKE_BUDGET_S = 0.35  # the fit's share of the second between a stroke's end and the refreshed image
+STROKE_DEBOUNCE_MS = 200  # a pause this long after a stroke starts the fit (a newer stroke's result replaces it)
+STROKE_GOAL_S = 0.9  # a stroke's end to the refreshed image: the fit's budget is what this leaves (goal 1 s)
+STROKE_BUDGET_S = (0.05, 0.5)  # the fit's budget at least (a few steps, warm from the head in use) and at most
 
 
 class LiveAdaptation(QObject):
@@ -80,6 +87,7 @@ class LiveAdaptation(QObject):
         self._stroke_timer = QTimer(self, singleShot=True, interval=STROKE_DEBOUNCE_MS)
         self._stroke_timer.timeout.connect(self._follow_strokes)
         self._stroke_started = 0.0
+        self._stroke_rest = 0.5  # a stroke's job besides its fit, last time (samples, re-label, hand-over)
         with QSignalBlocker(action):
             action.setChecked(settings.get("live_adaptation"))
         if not self.enabled:
@@ -140,6 +148,7 @@ class LiveAdaptation(QObject):
         project = self.session.project
         if project is not None and project.images_with_state(*DONE_STATES):
             self.want_round()
+        self._prepare()
 
     def _classes_changed(self, _classes, _renumbered) -> None:
         self.want_round()  # the head's rows follow the project's classes
@@ -192,6 +201,19 @@ class LiveAdaptation(QObject):
         self._fresh.clear()  # the round re-labels every untouched image
         self._jobs[self.service.submit(job)] = ("round", (project, config.model_id, self._asked))
 
+    def _prepare(self) -> None:
+        """Load the worker's model now (when no round does), so the first stroke or finished
+        image of a session does not wait seconds for it."""
+        config, project, holder = self.usable_config(), self.session.project, self.holder
+        if not self.enabled or config is None or project is None or self.service.busy or self.held():
+            return
+        cache = self.session.features
+
+        def job(_cancel, _report):
+            holder.get(config.name, config.checkpoint, project.root, cache)
+
+        self._jobs[self.service.submit(job)] = ("prepare", None)
+
     def _relabel_fresh(self) -> None:
         """Images a network pass labelled while the live head is in use get its labels, once
         the worker is free (never cancelling a round for it)."""
@@ -228,13 +250,16 @@ class LiveAdaptation(QObject):
         if not (scribble != IGNORE_INDEX).any():
             return
         path, classes, token = project.root / rel, tuple(project.classes.names), doc.last_step
-        cache, holder = self.session.features, self.holder
+        cache, holder, started, rest = self.session.features, self.holder, self._stroke_started, self._stroke_rest
 
         def job(cancel, _report):
             adapter = holder.get(config.name, config.checkpoint, project.root, cache)
-            return adapter.follow_strokes(classes, path, scribble, budget_s=STROKE_BUDGET_S, cancel=cancel)
+            began = time.perf_counter()
+            budget = stroke_budget(began - started, rest)
+            labels = adapter.follow_strokes(classes, path, scribble, budget_s=budget, cancel=cancel)
+            return labels, began, budget
 
-        self._jobs[self.service.submit(job)] = ("stroke", (rel, token, self._stroke_started))
+        self._jobs[self.service.submit(job)] = ("stroke", (rel, token, started))
 
     # -- results -------------------------------------------------------------------------------
     @property
@@ -272,8 +297,11 @@ class LiveAdaptation(QObject):
             self._published(result)
         elif kind == "stroke":
             rel, token, started = context
-            if self.enabled and self.session.current == rel and self.session.follow_strokes(result, token):
-                self.last_stroke_seconds = time.perf_counter() - started
+            labels, began, budget = result
+            if self.enabled and self.session.current == rel and self.session.follow_strokes(labels, token):
+                now = time.perf_counter()
+                self.last_stroke_seconds = now - started
+                self._stroke_rest = max(0.0, now - began - budget)  # what the next stroke's fit leaves room for
         self._ended(job_id)
 
     def _show_round(self, result: AdaptResult | str) -> None:
@@ -354,9 +382,17 @@ class LiveAdaptation(QObject):
         return adapter
 
 
+def stroke_budget(waited_s: float, rest_s: float) -> float:
+    """The stroke fit's budget in seconds: what :data:`STROKE_GOAL_S` leaves after ``waited_s``
+    (the stroke's end to the job's start: the pause, the worker) and ``rest_s`` (the rest of the
+    last stroke's job), within :data:`STROKE_BUDGET_S`."""
+    low, high = STROKE_BUDGET_S
+    return min(high, max(low, STROKE_GOAL_S - waited_s - rest_s))
+
+
 def _metrics(score) -> dict | None:
     """A held-out score as a version's metrics (percent)."""
     return None if score is None else {"aAcc": score.accuracy, "mIoU": score.miou}
 
 
-__all__ = ["LiveAdaptation", "STROKE_BUDGET_S", "STROKE_DEBOUNCE_MS"]
+__all__ = ["LiveAdaptation", "STROKE_BUDGET_S", "STROKE_DEBOUNCE_MS", "STROKE_GOAL_S", "stroke_budget"]

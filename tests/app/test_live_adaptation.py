@@ -83,6 +83,9 @@ def live_window(qtbot, make_window, tmp_path, small_ade, ade_checkpoint, monkeyp
     window.use_checkpoint(ade_checkpoint, WHOLE_ADE, label="ade")
     open_and_wait(qtbot, window, folder, len(SPLITS))
     window.live.set_enabled(True)
+    assert window.live.holder.adapter is None or window.live.service.busy  # the worker's model loads at once
+    qtbot.waitUntil(lambda: not window.live.service.busy, timeout=60000)
+    assert window.live.holder.adapter is not None
     window.passes = passes
     return window
 
@@ -395,3 +398,14 @@ def test_the_features_a_pre_segmentation_keeps_are_the_ones_the_round_relabels_f
     assert window.live.last_result.adopted and len(window.passes) == 1
     assert project.label_path(UNTOUCHED).read_bytes() != before
     assert agreement(read_index_mask(project.label_path(UNTOUCHED)), UNTOUCHED) > 0.7
+
+
+def test_the_stroke_fit_gets_what_the_second_leaves():
+    from app.controllers.live_adaptation import STROKE_BUDGET_S, STROKE_GOAL_S, stroke_budget
+
+    low, high = STROKE_BUDGET_S
+    assert stroke_budget(0.0, 0.0) == high  # an idle machine: the longest fit
+    assert stroke_budget(0.2, 0.3) == pytest.approx(STROKE_GOAL_S - 0.5)  # the pause and the rest come first
+    assert stroke_budget(0.3, 0.5) == pytest.approx(stroke_budget(0.2, 0.6))  # waited or busy: the same
+    assert stroke_budget(0.3, 0.5) < stroke_budget(0.2, 0.3)  # a busier machine: less
+    assert stroke_budget(0.4, 2.0) == low  # never nothing: a few steps from the head in use
