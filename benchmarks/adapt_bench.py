@@ -20,6 +20,12 @@ each number of corrected images:
 - ``stroke``: a scribble of the new class on the current image, re-fitted with it and the
   current image re-labelled.
 
+``--stroke-loop`` times the window's stroke loop at this size (:func:`stroke_loop_figures`): the
+pause after a stroke, then ``LiveAdapter.follow_strokes`` with the fit budget the window's
+controller gives (``stroke_budget``: what 0.9 s leaves after the pause and the rest of the
+last stroke's job), stroke after stroke; ``--busy`` keeps one more core busy meanwhile (a
+spinning process), as a work-ahead pass or another program would.
+
 ``--session`` also times the first round of a session as the window's worker runs it
 (:func:`session_figures`): the model loaded from a checkpoint file on the CPU, a new
 ``LiveAdapter`` (its feature version hashed from the weights), the features read from the
@@ -186,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="fit settings to compare, e.g. fit_threads=1 fit_threads=2 samples=5000")
     parser.add_argument("--network", action="store_true", help="also time one R50 pass with and without "
                                                                "keeping its features")
+    parser.add_argument("--stroke-loop", action="store_true", help="also time the window's stroke loop, stroke "
+                        "after stroke, with its adaptive fit budget")
+    parser.add_argument("--busy", action="store_true", help="keep one more core busy during --stroke-loop")
     parser.add_argument("--session", action="store_true", help="also time the first round of a session as the "
                         "window runs it: model loaded from a file, features read from disk")
     args = parser.parse_args(argv)
@@ -246,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"relabel with a 150-row head (every ADE20K class): {spread([w for w, _ in wide], 1000, 0)} ms per "
               f"770x512 image (cpu {spread([c for _, c in wide], 1000, 0)} ms)")
         stroke_figures(project, model, cache, extractor, keys, classes, untouched[1])
+        if args.stroke_loop:
+            stroke_loop_figures(project, model, cache, keys, classes, paths, untouched[1], args.busy)
         if args.session:
             session_figures(project, network, cache, keys, paths, args.sizes, args.repeat, root)
         largest = max(args.sizes)
@@ -284,6 +295,48 @@ def stroke_figures(project, model, cache, extractor, keys, classes, current: Pat
     iou = ((refreshed == len(classes) - 1) & blob).sum() / max(1, ((refreshed == len(classes) - 1) | blob).sum())
     print(f"stroke of a new class on the current image (+ 20 corrected images' samples): re-fit and re-label "
           f"{seconds:.2f} s (cpu {cpu:.2f} s), new class IoU on that image {iou:.2f}")
+
+
+def stroke_loop_figures(project, model, cache, keys, classes, paths, current: Path, busy: bool) -> None:
+    """The window's stroke loop on ``current`` after a round on 20 corrected images: for each of
+    seven strokes of the new class, the pause (STROKE_DEBOUNCE_MS) and the stroke job as the
+    controller runs it, its budget from what the last job's rest took."""
+    import subprocess
+
+    from app.controllers.live_adaptation import STROKE_DEBOUNCE_MS, stroke_budget
+    from gcnet_core.adapt.job import LiveAdapter
+
+    for path in paths[:20]:
+        project.set_state(path, "corrected")
+    for path in paths[20:]:
+        project.set_state(path, "predicted")
+    adapter = LiveAdapter(model, cache)
+    adapter.round(project)
+    _, labels = scene(int(current.stem[3:]))
+    rows, cols = np.nonzero(labels == len(classes) - 1)
+    spinner = subprocess.Popen([sys.executable, "-c", "while 1: pass"]) if busy else None
+    try:
+        rest, totals, budgets = 0.5, [], []
+        for k in range(7):
+            scribble = np.full(labels.shape, 255, np.uint8)
+            for j in range(k % 3 + 1):
+                row = int(np.percentile(rows, 30 + 20 * j))
+                scribble[row - 4:row + 4, cols.min() + 10:cols.max() - 10] = len(classes) - 1
+            time.sleep(STROKE_DEBOUNCE_MS / 1000)
+            began = time.perf_counter()
+            budget = stroke_budget(STROKE_DEBOUNCE_MS / 1000, rest)
+            adapter.follow_strokes(classes.names, current, scribble, budget_s=budget)
+            job = time.perf_counter() - began
+            rest = max(0.0, job - budget)
+            totals.append(STROKE_DEBOUNCE_MS / 1000 + job)
+            budgets.append(budget)
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+    print(f"stroke loop{' with one more core busy' if busy else ''}: a stroke's end to its result "
+          f"{spread(totals[1:])} s after the first ({totals[0]:.2f} s; goal <= 1 s), fit budgets "
+          f"{spread(budgets[1:])} s")
 
 
 def session_figures(project, network, cache, keys, paths, sizes, repeat: int, root: Path) -> None:
