@@ -16,7 +16,10 @@ each number of corrected images:
   and, when adopted, fit on all; ``adopted``: that round with the fit on all counted
   whether or not this round adopted it (``+fit``: that fit alone);
 - ``relabel``: one untouched image re-labelled from its cached features (project head, and a
-  151-row head: every ADE20K class plus the new one);
+  150-row head: every ADE20K class, with the model's random classifier, whose logits are
+  close and change from cell to cell: the hard case for re-labelling's pruning, and a smooth
+  150-row head as a trained classifier gives); ``+edges``: the same with the boundaries moved
+  onto the image's edges, as the window's re-labelled masks are;
 - ``stroke``: a scribble of the new class on the current image, re-fitted with it and the
   current image re-labelled.
 
@@ -45,6 +48,7 @@ stroke to refreshed image <= 1 s.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -62,6 +66,7 @@ from gcnet_core.adapt import head  # noqa: E402
 from gcnet_core.adapt.head import fit_head, initial_head, model_head, relabel  # noqa: E402
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, adapt_project, fit_with_scribble,  # noqa: E402
                                   load_corrected)
+from gcnet_core.files.images import read_image_rgb  # noqa: E402
 from gcnet_core.model.build import build_model  # noqa: E402
 from gcnet_core.model.classes import ClassSet  # noqa: E402
 from gcnet_core.predict.features import FeatureExtractor, FeatureMap, head_features  # noqa: E402
@@ -177,10 +182,13 @@ def round_figures(project, model, cache, extractor, keys, paths, size: int, unto
     fit_s, fit_cpu, _ = timed_cpu(fit_on_all)
     features = cache.get(keys.of(untouched), extractor.version)
     relabel_s, relabel_cpu, _ = timed_cpu(lambda: relabel(live.head, features), repeat=5)
+    image = read_image_rgb(untouched)
+    edges_s, edges_cpu, _ = timed_cpu(lambda: relabel(live.head, features, image), repeat=5)
     extra = (0.0, 0.0) if live.adopted else (fit_s, fit_cpu)
     return {"cold": cold_s, "live": live_s, "adopted": live_s + extra[0], "fit": fit_s, "relabel": relabel_s,
             "cold cpu": cold_cpu, "live cpu": live_cpu, "adopted cpu": live_cpu + extra[1], "fit cpu": fit_cpu,
-            "relabel cpu": relabel_cpu, "summary": live.summary}
+            "relabel cpu": relabel_cpu, "relabel+edges": edges_s, "relabel+edges cpu": edges_cpu,
+            "summary": live.summary}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,19 +249,24 @@ def main(argv: list[str] | None = None) -> int:
                 figures = runs[name, size]
                 for clock in ("", " cpu"):
                     column = {key: [f[key + clock] for f in figures] for key in ("cold", "live", "adopted", "fit",
-                                                                                   "relabel")}
+                                                                                   "relabel", "relabel+edges")}
                     print(f"{size:3d} corrected, {name + (clock or ' wall'):24}: cold {spread(column['cold'])} s; "
                           f"live after image {size + 1} {spread(column['live'])} s, adopted "
                           f"{spread(column['adopted'])} s (+fit {spread(column['fit'])} s); relabel "
-                          f"{spread(column['relabel'], 1000, 0)} ms")
+                          f"{spread(column['relabel'], 1000, 0)} ms (+edges {spread(column['relabel+edges'], 1000, 0)} ms)")
             print(f"    {figures[-1]['summary']}")
         use_candidate(args.candidates[0])
         features = cache.get(keys.of(untouched[0]), extractor.version)
         conv_seg = network.decode_head.conv_seg
         every = model_head(conv_seg.weight, conv_seg.bias, entry.classes.names, entry.classes.names)
-        wide = [timed_cpu(lambda: relabel(every, features))[:2] for _ in range(5)]
-        print(f"relabel with a 150-row head (every ADE20K class): {spread([w for w, _ in wide], 1000, 0)} ms per "
-              f"770x512 image (cpu {spread([c for _, c in wide], 1000, 0)} ms)")
+        image = read_image_rgb(untouched[0])
+        smooth = smooth_head(every, features)
+        for name, wide_head in (("random classifier", every), ("smooth", smooth)):
+            for label, with_image in (("", None), (" +edges", image)):
+                wide = [timed_cpu(lambda: relabel(wide_head, features, with_image))[:2] for _ in range(5)]
+                print(f"relabel{label} with a 150-row head (every ADE20K class, {name}): "
+                      f"{spread([w for w, _ in wide], 1000, 0)} ms per 770x512 image "
+                      f"(cpu {spread([c for _, c in wide], 1000, 0)} ms)")
         stroke_figures(project, model, cache, extractor, keys, classes, untouched[1])
         if args.stroke_loop:
             stroke_loop_figures(project, model, cache, keys, classes, paths, untouched[1], args.busy)
@@ -272,6 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def smooth_head(head, features: FeatureMap):
+    """A 150-row head whose logits on ``features`` are as smooth as a trained classifier's: each
+    row scores the features' own few directions (blocks of classes), the rest of its weights 0."""
+    rng = np.random.default_rng(1)
+    grid = features.features.astype(np.float32).reshape(512, -1)
+    directions = np.linalg.svd(grid - grid.mean(1, keepdims=True), full_matrices=False)[0][:, :8]  # (512, 8)
+    weight = (rng.normal(0, 1, (head.rows, 8)) @ directions.T).astype(np.float32) * 3
+    return dataclasses.replace(head, weight=weight, bias=np.zeros(head.rows, np.float32))
+
+
 def stroke_figures(project, model, cache, extractor, keys, classes, current: Path) -> None:
     """A few strokes of the new class on the current image: re-fit with them, re-label the image."""
     others = load_corrected(project, extractor, cache, keys, [])[:20]
@@ -279,6 +302,7 @@ def stroke_figures(project, model, cache, extractor, keys, classes, current: Pat
     for image in others:  # kept from the rounds before, as in the window
         memory.samples(image, len(classes))
     features = cache.get(keys.of(current), extractor.version)
+    image = read_image_rgb(current)
     _, labels = scene(int(current.stem[3:]))
     scribble = np.full(labels.shape, 255, np.uint8)
     rows, cols = np.nonzero(labels == len(classes) - 1)
@@ -288,7 +312,7 @@ def stroke_figures(project, model, cache, extractor, keys, classes, current: Pat
 
     def refresh():
         fitted = fit_with_scribble(model, classes.names, others, memory, features, scribble, budget_s=0.6)
-        return relabel(fitted, features)
+        return relabel(fitted, features, image)  # as the window's stroke loop: on the image's edges
 
     seconds, cpu, refreshed = timed_cpu(refresh, repeat=3)
     blob = labels == len(classes) - 1

@@ -640,6 +640,9 @@ def _as_image(blocks: torch.Tensor, groups_y: int, groups_x: int) -> torch.Tenso
     return blocks.reshape(groups_y, groups_x, size_y, size_x).permute(0, 2, 1, 3).reshape(groups_y * size_y, -1)
 
 
+FULL_RESIZE_ROWS = 8  # up to this many rows torch resizes them all (cheaper than blocks for a project's classes)
+
+
 def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
     """[H0, W0] int64: the argmax over rows of :func:`resize_as_predictor` (the first row on a
     tie), mixing at each pixel only the rows that can win there.
@@ -653,7 +656,7 @@ def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
     each other is decided by torch's own resize of those rows.
     """
     rows, _, width = logits.shape
-    if rows <= 3:
+    if rows <= FULL_RESIZE_ROWS:
         return resize_as_predictor(logits, feature_map).max(dim=0).indices
     by_row = PixelGroups.of(axis_weights(feature_map, 0))
     by_col = PixelGroups.of(axis_weights(feature_map, 1))
