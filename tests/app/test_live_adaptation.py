@@ -409,3 +409,20 @@ def test_the_stroke_fit_gets_what_the_second_leaves():
     assert stroke_budget(0.3, 0.5) == pytest.approx(stroke_budget(0.2, 0.6))  # waited or busy: the same
     assert stroke_budget(0.3, 0.5) < stroke_budget(0.2, 0.3)  # a busier machine: less
     assert stroke_budget(0.4, 2.0) == low  # never nothing: a few steps from the head in use
+
+
+def test_the_first_done_image_is_learnt_and_relabels_the_untouched_ones(qtbot, live_window):
+    window = live_window
+    project = window.session.project
+    before = project.label_path(UNTOUCHED).read_bytes()
+    label_by_colour(qtbot, window, "a.png", 1, 2)
+    window.open_image("d.png")
+    settle(qtbot, window)
+    line = window.status_labels.live.text()
+    # one done image is scored on held-out parts of itself; a fit on the other parts gets more
+    # of them right than the model (which labels everything class 0) and is adopted
+    assert line.startswith("live model: 1 corrected image, ") and "held-out parts of 1 corrected image" in line
+    assert window.live.last_result.adopted and window.live.relabelled >= 1
+    assert project.label_path(UNTOUCHED).read_bytes() != before
+    assert agreement(read_index_mask(project.label_path(UNTOUCHED)), UNTOUCHED) > 0.3  # was 0: all class 0
+    assert window.passes == []
