@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QActionGroup, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtGui import QActionGroup, QKeySequence, QPainter
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar,
                                QToolButton)
 
@@ -66,8 +66,29 @@ class StatusLabels:
         self.cursor.setText(text)
 
 
+class ElidedLabel(QLabel):
+    """A one-line status label that ends in "…" where its text does not fit (a long line
+    would push the status bar's messages and the image size off a 1366-pixel screen); it asks
+    for at most :attr:`widest` pixels, and ``text()`` stays whole."""
+
+    widest = 560
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), self.widest), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(super().minimumSizeHint().width(), 120), super().minimumSizeHint().height())
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        area = self.contentsRect()
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, area.width())
+        painter.drawText(area, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown)
+
+
 def build_status_labels(window: QMainWindow) -> StatusLabels:
-    labels = StatusLabels(QLabel(), QLabel(), QLabel(), QLabel(), QLabel())
+    labels = StatusLabels(QLabel(), QLabel(), QLabel(), QLabel(), ElidedLabel())
     for label in (labels.live, labels.cursor, labels.size, labels.zoom, labels.time):
         label.setContentsMargins(6, 0, 6, 0)
         window.statusBar().addPermanentWidget(label)

@@ -114,7 +114,7 @@ class LiveAdaptation(QObject):
         if not on:
             self._stroke_timer.stop()
             self.service.cancel()
-            self.line.setText("live model: off")
+            self._say("live model: off")
         else:
             self.line.clear()
             self.model_changed()
@@ -182,7 +182,7 @@ class LiveAdaptation(QObject):
         if not self.round_due or not self.enabled or config is None or project is None:
             return
         if self.held():
-            self.line.setText(f"live model: waits while {self.held()} holds the machine")
+            self._say(f"live model: waits while {self.held()} holds the machine")
             return
         snapshot, cache, holder = project.snapshot(), self.session.features, self.holder
 
@@ -306,7 +306,7 @@ class LiveAdaptation(QObject):
 
     def _show_round(self, result: AdaptResult | str) -> None:
         if isinstance(result, str):  # nothing to learn from yet: said, not shouted
-            self.line.setText("live model: " + result.split(": ", 1)[-1])
+            self._say("live model: " + result.split(": ", 1)[-1])
             return
         if result.score_after is None:  # nothing new since the last fit (e.g. images exported): the line stands
             return
@@ -316,9 +316,13 @@ class LiveAdaptation(QObject):
             self.last_round_seconds = time.perf_counter() - self._asked_at
             text += (f"; {self.relabelled} untouched image{'s' if self.relabelled != 1 else ''} re-labelled "
                      f"{self.last_round_seconds:.1f} s after the last one was finished")
+        self._say(text, result.notes)
+
+    def _say(self, text: str, notes=()) -> None:
+        """The status bar's one line for live adaptation (elided where it does not fit; whole,
+        with the round's notes, in its tooltip)."""
         self.line.setText(text)
-        self.line.setToolTip("\n".join(result.notes))
-        self.session.tell(text)
+        self.line.setToolTip("\n".join([text, *notes]))
 
     def _failed(self, job_id: int, message: str) -> None:
         kind, _ = self._jobs.get(job_id, ("", None))

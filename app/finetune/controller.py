@@ -244,8 +244,7 @@ class FinetuneController(QObject):
         self.panel.show_live_start(len(offered.head.fitted_on) if offered is not None else None)
         if offered is not None and self.panel.live_start.isChecked():
             images = len(offered.head.fitted_on)
-            title = (f"the live model: {images} corrected image{'s' if images != 1 else ''} (its classifier, every "
-                     f"project class included, fitted again without the images the run holds out), on {title}")
+            title = f"the live model ({images} corrected image{'s' if images != 1 else ''}), on {title}"
         self.panel.set_base(title)
         self._apply_device_defaults()
         self.refresh_versions()

@@ -450,7 +450,10 @@ class FinetunePanel(QDockWidget):
         self.live_start.setVisible(images is not None)
         if images is not None:
             plural = "s" if images != 1 else ""
-            self.live_start.setText(f"Start from the live model ({images} corrected image{plural})")
+            self.live_start.setToolTip(
+                f"Begin with the live model's classifier, fitted on {images} corrected image{plural}: every project "
+                "class, new ones included. It is fitted again without the images the run holds out, so the run's "
+                "before/after score is honest. Untick to start from the model itself.")
 
     def show_estimate(self, text: str) -> None:
         """How long Start would take (or why that is not known yet), beside the Start button."""

@@ -209,7 +209,7 @@ def test_start_begins_with_the_live_model_and_is_compared_with_the_better_of_it_
     adapter = live.live_model()
     assert "square" not in adapter.model.classes.names and adapter.head.class_names == ("road", "square")
     qtbot.waitUntil(lambda: not panel.live_start.isHidden(), timeout=10000)
-    assert "the live model: 12 corrected images" in panel.base_label.text()
+    assert "the live model (12 corrected images)" in panel.base_label.text()
     panel.live_start.setChecked(False)  # the person may start from the model itself
     assert "live model" not in panel.base_label.text()
     panel.live_start.setChecked(True)
