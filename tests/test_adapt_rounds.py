@@ -8,9 +8,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from gcnet_core.adapt.guard import PART_MARGIN_CELLS, held_out_parts
-from gcnet_core.adapt.job import NothingToLearn, adapt_project, relabel_untouched
+from gcnet_core.adapt.job import NothingToLearn, adapt_project, relabel_untouched, starting_head
 from gcnet_core.cli.main import main
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.predict.features import FeatureExtractor
@@ -145,3 +146,33 @@ def test_a_strokes_fit_uses_a_share_of_each_corrected_images_pixels():
         rows = {bytes(row): label for row, label in zip(full.features, full.labels)}
         assert all(rows[bytes(row)] == label for row, label in zip(part.features, part.labels))
     assert fewer_samples(samples[:1], 2000) == samples[:1]  # under the limit: all of them
+
+
+def test_a_live_model_that_the_model_itself_beats_is_dropped(tmp_path, colour_model):
+    """Nothing a round leaves in use does worse on held-out pixels than the model as it is: a live
+    head taught wall and floor the wrong way round is dropped once the model is scored beside it."""
+    no_graffiti = lambda labels, _i: np.where(labels == 2, 255, labels).astype(np.uint8)  # noqa: E731
+    good = adapt_project(make_project(tmp_path / "good", [0, 1, 2], corrected=3, relabel_rule=no_graffiti),
+                         colour_model, FEATURES).head
+    conv_seg, names = colour_model.network.decode_head.conv_seg, [n.lower() for n in colour_model.classes.names]
+    with torch.no_grad():  # the model itself now tells wall from floor as that fit does, and nothing else
+        conv_seg.bias.fill_(-1e4)
+        for row, name in enumerate(("wall", "floor")):
+            conv_seg.weight[names.index(name), :, 0, 0] = torch.from_numpy(good.weight[row])
+            conv_seg.bias[names.index(name)] = float(good.bias[row])
+    swap = lambda labels, _i: np.where(labels < 2, 1 - labels.astype(int), 255).astype(np.uint8)  # noqa: E731
+    wrong = adapt_project(make_project(tmp_path / "wrong", [3, 4, 5], corrected=3, relabel_rule=swap),
+                          colour_model, FEATURES)
+    assert wrong.adopted  # on its own swapped labels it beats the model
+
+    project = make_project(tmp_path / "right", [6, 7, 8], corrected=3, relabel_rule=no_graffiti)
+    # a fit with no time to move from the wrong head gives no better head: the model's is used again
+    result = adapt_project(project, colour_model, FEATURES, current=wrong.head, fit_budget_s=0.0)
+    assert result.adopted and result.reverted and result.summary.startswith("live model dropped: the model as it is")
+    model_rows = starting_head(colour_model, project)
+    assert np.array_equal(result.head.weight, model_rows.weight) and not result.head.fitted_on
+    assert result.score_after.correct > result.score_before.correct  # the model's score against the live head's
+    # a real fit: whatever is in use after the round gets at least the model's held-out pixels right
+    fitted = adapt_project(project, colour_model, FEATURES, current=wrong.head)
+    in_use = fitted.score_after if fitted.adopted else fitted.score_before
+    assert fitted.adopted and in_use.correct >= result.score_after.correct

@@ -133,5 +133,14 @@ def summary_line(corrected: int, candidate: Score, current: Score, adopted: bool
             f"not more than the current {current.accuracy:.1f} %")
 
 
+def reverted_line(corrected: int, model: Score, live: Score, parts: bool = False) -> str:
+    """The line when the live head in use is dropped: the model as it is got more held-out
+    pixels right than it (and no new fit did better)."""
+    images = f"{corrected} corrected image{'s' if corrected != 1 else ''}"
+    scored_on = f"held-out parts of {images}" if parts else f"held-out images ({images})"
+    return (f"live model dropped: the model as it is gets {model.accuracy:.1f} % pixels right on {scored_on}, "
+            f"more than the live model's {live.accuracy:.1f} %")
+
+
 __all__ = ["FOLDS", "LEAVE_ONE_OUT_BELOW", "PART_BLOCKS", "PART_MARGIN_CELLS", "PART_MIN_CELLS", "Score",
-           "held_out_folds", "held_out_parts", "score_labels", "should_adopt", "summary_line"]
+           "held_out_folds", "held_out_parts", "reverted_line", "score_labels", "should_adopt", "summary_line"]

@@ -27,7 +27,8 @@ from ..predict.features import FeatureExtractor, FeatureMap
 from ..project.feature_cache import FeatureCache, content_key
 from ..project.states import DONE_STATES, MODEL_STATES
 from ..project.store import Project
-from .guard import Score, held_out_folds, held_out_parts, score_labels, should_adopt, summary_line
+from .guard import (Score, held_out_folds, held_out_parts, reverted_line, score_labels, should_adopt,
+                    summary_line)
 from .head import (Cancelled, LinearHead, Samples, check_samples, fit_head, image_samples, initial_head,
                    labels_token, model_head, predict_samples, relabel)
 
@@ -56,7 +57,9 @@ class CorrectedImage:
 @dataclass
 class AdaptResult:
     """What a round did. ``head`` is the one to use now: the new head when it was adopted
-    (fitted on every corrected image), else the current one."""
+    (fitted on every corrected image), the model's own classifier when ``reverted`` (the live
+    head in use got fewer held-out pixels right than the model as it is; ``adopted`` is then
+    True too: the head in use changed), else the current one."""
 
     head: LinearHead
     adopted: bool
@@ -68,6 +71,7 @@ class AdaptResult:
     score_after: Score | None = None
     notes: list[str] = field(default_factory=list)  # images left out and cache problems, for the person
     seconds: float = 0.0
+    reverted: bool = False
 
 
 PART = "#part"  # a unit "<token>#part<k>": part k of a single image's held_out_parts
@@ -198,7 +202,12 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
     folds = [[unit] for unit in sorted(units)] if parts else held_out_folds(sorted(everything))
     current_own = current.fitted_on & everything  # what the current way learnt from, of what is here now
     current_units = frozenset(u for u in units if u.split(PART)[0] in current_own)
-    before, after = Score.empty(len(classes)), Score.empty(len(classes))
+    # While a live head is in use the model as it is is scored beside it: a new head must beat
+    # both, and a live head the model beats is dropped (one that looked right on the first
+    # images can be wrong on the next ones; nothing a round adopts may leave things worse than
+    # the model the person started with).
+    as_it_is = starting_head(model, project) if current.fitted_on else None
+    before, after, model_score = (Score.empty(len(classes)) for _ in range(3))
     for done, fold in enumerate(folds):
         _report(progress, "score", done, len(folds) + 1)
         held = frozenset(fold)
@@ -209,18 +218,28 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
             check = memory.unit_samples(token, by_token, len(classes))[1]
             after = after + score_labels(predict_samples(new_way, check), check.labels, len(classes))
             before = before + score_labels(predict_samples(current_way, check), check.labels, len(classes))
+            if as_it_is is not None:
+                model_score = model_score + score_labels(predict_samples(as_it_is, check), check.labels,
+                                                         len(classes))
     if parts and not after.total:  # the margins took every labelled pixel (a small image): no honest score
         height, width = images[0].labels.shape
         raise NothingToLearn(f"nothing to check on yet: the one corrected image ({width}x{height}) keeps no labelled "
                              "pixel to score once parts of it are held out; a second is needed")
-    adopted = should_adopt(after, before)
-    head = current
+    model_better = as_it_is is not None and model_score.correct > before.correct
+    adopted = should_adopt(after, model_score if model_better else before)
+    head, reverted = current, False
     if adopted:
         _report(progress, "fit", len(folds), len(folds) + 1)
         head = fitted(everything)
+        summary = summary_line(len(images), after, model_score if model_better else before, True, parts)
+    elif model_better:
+        head, adopted, reverted = as_it_is, True, True
+        summary = reverted_line(len(images), model_score, before, parts)
+    else:
+        summary = summary_line(len(images), after, before, False, parts)
     _report(progress, "fit" if adopted else "score", len(folds) + 1, len(folds) + 1)
-    return AdaptResult(head, adopted, summary_line(len(images), after, before, adopted, parts), len(images),
-                       len(images), parts, before, after, notes, time.perf_counter() - began)
+    return AdaptResult(head, adopted, summary, len(images), len(images), parts, before,
+                       model_score if reverted else after, notes, time.perf_counter() - began, reverted)
 
 
 def fit_with_scribble(model: "LoadedModel", classes: Sequence[str], corrected: Sequence[CorrectedImage],
