@@ -88,16 +88,22 @@ def photo_crop(photo: np.ndarray, size: int, rng: np.random.Generator) -> np.nda
     return small[y:y + size, x:x + size]
 
 
+def photo_filled(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(H, W, 3) float32: each class of ``labels`` filled with its own photo (a random crop)."""
+    photos, size = texture_photos(), labels.shape[0]
+    rgb = np.zeros((*labels.shape, 3), np.float32)
+    for cls in np.unique(labels):
+        crop = photo_crop(photos[int(cls) % len(photos)], size, rng).astype(np.float32)
+        rgb[labels == cls] = crop[labels == cls]
+    return rgb
+
+
 def textured_pair(seed: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
     """(RGB, labels) of the photo set: the flat set's geometry for ``seed``, each class filled
     with its own photo (a random crop per image), lit differently per image, edges softened."""
     labels = synthetic_pair(seed, size)[1]
     rng = np.random.default_rng([seed, 7])
-    photos = texture_photos()
-    rgb = np.zeros((size, size, 3), np.float32)
-    for cls in np.unique(labels):
-        crop = photo_crop(photos[int(cls) % len(photos)], size, rng).astype(np.float32)
-        rgb[labels == cls] = crop[labels == cls]
+    rgb = photo_filled(labels, rng)
     rgb *= rng.uniform(0.8, 1.1, 3).astype(np.float32)
     rgb = cv2.GaussianBlur(rgb, (0, 0), 0.7)  # a lens: edges a pixel wide, not a step
     return np.clip(rgb, 0, 255).astype(np.uint8), labels
@@ -148,11 +154,7 @@ def sequence_photo_pair(seed: int, size: int = SEQUENCE_SIZE,
     darkened across it), lit differently per image, edges softened as by a lens."""
     labels = sequence_pair(seed, size, unknown)[1]
     rng = np.random.default_rng([seed, 13])
-    photos = texture_photos()
-    rgb = np.zeros((size, size, 3), np.float32)
-    for cls in np.unique(labels):
-        crop = photo_crop(photos[int(cls) % len(photos)], size, rng).astype(np.float32)
-        rgb[labels == cls] = crop[labels == cls]
+    rgb = photo_filled(labels, rng)
     rows, cols = np.mgrid[:size, :size]
     rgb[(labels == len(CLASSES)) & ((rows + cols) % 8 < 3)] *= 0.45
     rgb *= rng.uniform(0.8, 1.1, 3).astype(np.float32)
