@@ -280,6 +280,8 @@ def test_publish_the_live_model_as_a_version_listed_with_the_fine_tuned_ones(qtb
     qtbot.waitUntil(lambda: len(window.finetune.registry.list()) == 1 and not window.live.service.busy,
                     timeout=30000)
     (version,) = window.finetune.registry.list()
+    # the registry is written on the worker; the panel lists it when the window hears it is done
+    qtbot.waitUntil(lambda: any(c.label == version.id for c in window.model_panel.extra_choices()), timeout=30000)
     assert version.base_model == WHOLE_ADE and version.classes == list(project.classes.names)
     assert version.fine_tuned and version.parent == "ade" and version.images["train"] == ["a.png", "b.png"]
     listed = [choice for choice in window.model_panel.extra_choices() if choice.label == version.id]
