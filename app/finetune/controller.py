@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QInputDialog, QLabel
 
 from gcnet_core.adapt.publish import write_adapted_checkpoint
 from gcnet_core.project.versions import Version, VersionError, VersionRegistry, runs_dir
-from gcnet_core.train.data import holdout_split
+from gcnet_core.train.data import holdout_plan
 from gcnet_core.train.estimate import RunEstimate
 from gcnet_core.weights.download import cached_checkpoint
 from gcnet_core.weights.zoo import get_entry
@@ -56,10 +56,8 @@ def about(seconds: float) -> str:
 
 def held_out_count(corrected: int, share: float) -> int:
     """Images a run on ``corrected`` done images predicts to score itself (a single image, split
-    into held-out blocks, is predicted once; :func:`gcnet_core.train.data.project_holdout`)."""
-    if corrected == 1 and share > 0:
-        return 1
-    return len(holdout_split(corrected, share, 0)[1]) if corrected else 0
+    into held-out blocks, is predicted once; :func:`gcnet_core.train.data.holdout_plan`)."""
+    return len(holdout_plan(corrected, share, 0)[1]) if corrected else 0
 
 
 def estimate_text(estimate: RunEstimate) -> str:

@@ -15,12 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
-
 from gcnet_core.adapt.head import LinearHead, fit_head, image_samples, initial_head
 from gcnet_core.data.readers import project_samples
-from gcnet_core.model.classes import IGNORE_INDEX
-from gcnet_core.train.data import block_mask, held_out_blocks, holdout_split
+from gcnet_core.train.data import block_labels, holdout_plan
 
 if TYPE_CHECKING:
     from gcnet_core.adapt.job import CorrectedImage
@@ -40,9 +37,9 @@ class RunSplit:
 def run_split(project_root: Path, share: float, seed: int = 0) -> RunSplit:
     """The split the run will make of the project's done images (read from disk: off the UI thread)."""
     names = [sample.name for sample in project_samples(project_root)]
-    if share > 0 and len(names) == 1:
+    train, val, how = holdout_plan(len(names), share, seed)
+    if how == "blocks":  # the one image trains outside its held-out blocks
         return RunSplit(frozenset(names), frozenset(), True)
-    train, val = holdout_split(len(names), share, seed)
     return RunSplit(frozenset(names[i] for i in train), frozenset(names[i] for i in val), False)
 
 
@@ -58,9 +55,7 @@ def start_head(corrected: Sequence["CorrectedImage"], model: "LoadedModel", clas
             continue
         if name not in split.train:
             continue  # held out by the run, or no longer done
-        labels = image.labels
-        if split.blocks:
-            labels = np.where(block_mask(labels.shape, held_out_blocks(seed)), IGNORE_INDEX, labels).astype(np.uint8)
+        labels = block_labels(image.labels, seed, held=False) if split.blocks else image.labels
         sample_seed = int(image.token.rsplit(":", 1)[-1][:8], 16)  # the samples the live round drew
         chosen.append(image_samples(image.features, labels, image.edited, len(classes), seed=sample_seed))
     if not chosen:

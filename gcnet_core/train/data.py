@@ -150,14 +150,20 @@ def block_mask(shape: tuple[int, int], blocks: list[tuple[int, int]], grid: int 
     return mask
 
 
+def block_labels(label: np.ndarray, seed: int, held: bool) -> np.ndarray:
+    """``label`` kept only inside the held-out blocks (``held``: what validation scores) or only
+    outside them (what training learns from); every other pixel ignore (255)."""
+    inside = block_mask(label.shape, held_out_blocks(seed))
+    return np.where(~inside if held else inside, IGNORE_INDEX, label).astype(label.dtype)
+
+
 class BlockHoldout:
     """One image of a dataset, its labels kept only inside the held-out blocks (``held=True``:
     what validation scores) or only outside them (what training learns from); every other pixel
     is ignore (255). A run on a single done image is so judged on labels it never trained on."""
 
     def __init__(self, dataset: SegDataset, index: int, held: bool, seed: int) -> None:
-        self.base, self.index, self.held = dataset, index, held
-        self.blocks = held_out_blocks(seed)
+        self.base, self.index, self.held, self.seed = dataset, index, held, seed
         self.samples = [dataset.samples[index]]
         self.classes = dataset.classes
         self.kind = dataset.kind
@@ -169,32 +175,36 @@ class BlockHoldout:
         if index != 0:
             raise IndexError(index)
         image, label, name = self.base[self.index]
-        inside = block_mask(label.shape, self.blocks)
-        label = label.copy()
-        label[~inside if self.held else inside] = IGNORE_INDEX
-        return image, label, name
+        return image, block_labels(label, self.seed, self.held), name
+
+
+def holdout_plan(count: int, share: float, seed: int) -> tuple[list[int], list[int], str]:
+    """(train, val indices, how: "images", "blocks" or "none"): the one rule of what a run on a
+    project's ``count`` done images holds out. Held-out images (:func:`holdout_split`) where
+    there are 2 or more; blocks of the one image where there is one (it is then both: its
+    blocks are held out, :class:`BlockHoldout`); nothing when ``share`` is 0."""
+    if share > 0 and count == 1:
+        return [0], [0], "blocks"
+    train, val = holdout_split(count, share, seed)
+    return train, val, "images" if val else "none"
 
 
 def project_holdout(dataset: SegDataset, share: float, seed: int) -> tuple[object, object | None, str]:
-    """(training set, held-out set or None, how it was held out: "images", "blocks" or "none")
-    of a project: held-out images (:func:`holdout_split`) where there are 2 or more, held-out
-    blocks of the one image where there is one, nothing when ``share`` is 0."""
-    if share > 0 and len(dataset) == 1:
-        return BlockHoldout(dataset, 0, False, seed), BlockHoldout(dataset, 0, True, seed), "blocks"
-    train_idx, val_idx = holdout_split(len(dataset), share, seed)
-    if not val_idx:
-        return Subset(dataset, train_idx), None, "none"
-    return Subset(dataset, train_idx), Subset(dataset, val_idx), "images"
+    """(training set, held-out set or None, how it was held out) of a project (:func:`holdout_plan`)."""
+    train_idx, val_idx, how = holdout_plan(len(dataset), share, seed)
+    if how == "blocks":
+        return BlockHoldout(dataset, 0, False, seed), BlockHoldout(dataset, 0, True, seed), how
+    return Subset(dataset, train_idx), Subset(dataset, val_idx) if val_idx else None, how
 
 
 def holdout_description(count: int, share: float) -> str:
     """What a run on ``count`` done images is judged on, as the dock says it."""
     if count == 0:
         return ""
-    if share > 0 and count == 1:
+    _, val, how = holdout_plan(count, share, 0)
+    if how == "blocks":
         return "held-out blocks (a quarter) of the one image"
-    held = len(holdout_split(count, share, 0)[1])
-    return f"{held} held-out image{'s' if held != 1 else ''}" if held else "no held-out images"
+    return f"{len(val)} held-out image{'s' if len(val) != 1 else ''}" if val else "no held-out images"
 
 
 class Subset:
@@ -215,4 +225,4 @@ class Subset:
 
 
 __all__ = ["BLOCK_GRID", "BlockHoldout", "IterationBatches", "Subset", "batch_loader", "block_mask", "epoch_order",
-           "held_out_blocks", "holdout_description", "holdout_split", "normalise_batch", "project_holdout"]
+           "block_labels", "held_out_blocks", "holdout_description", "holdout_plan", "holdout_split", "normalise_batch", "project_holdout"]
