@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from gcnet_core.adapt.head import LinearHead, fit_head, image_samples, initial_head
+from gcnet_core.adapt.job import CorrectedImage, sample_seed
 from gcnet_core.data.readers import project_samples
 from gcnet_core.train.data import block_labels, holdout_plan
 
 if TYPE_CHECKING:
-    from gcnet_core.adapt.job import CorrectedImage
     from gcnet_core.predict.loaded import LoadedModel
 
 
@@ -43,7 +43,7 @@ def run_split(project_root: Path, share: float, seed: int = 0) -> RunSplit:
     return RunSplit(frozenset(names[i] for i in train), frozenset(names[i] for i in val), False)
 
 
-def start_head(corrected: Sequence["CorrectedImage"], model: "LoadedModel", classes: Sequence[str],
+def start_head(corrected: Sequence[CorrectedImage], model: "LoadedModel", classes: Sequence[str],
                project_root: Path, split: RunSplit, seed: int = 0) -> tuple[LinearHead, int]:
     """(head, images it was fitted on): the live fit on the run's training images only. Raises
     ValueError when none of them has features yet (the live model knows none of them)."""
@@ -56,8 +56,7 @@ def start_head(corrected: Sequence["CorrectedImage"], model: "LoadedModel", clas
         if name not in split.train:
             continue  # held out by the run, or no longer done
         labels = block_labels(image.labels, seed, held=False) if split.blocks else image.labels
-        sample_seed = int(image.token.rsplit(":", 1)[-1][:8], 16)  # the samples the live round drew
-        chosen.append(image_samples(image.features, labels, image.edited, len(classes), seed=sample_seed))
+        chosen.append(image_samples(image.features, labels, image.edited, len(classes), seed=sample_seed(image)))
     if not chosen:
         raise ValueError("the live model was fitted on none of the images the run trains on")
     conv_seg = model.network.decode_head.conv_seg

@@ -77,6 +77,12 @@ class AdaptResult:
 PART = "#part"  # a unit "<token>#part<k>": part k of a single image's held_out_parts
 
 
+def sample_seed(image: CorrectedImage) -> int:
+    """The seed an image's pixel samples are drawn with (from its labels' digest): the same
+    image and labels give the same samples in every round, and in a fine-tune's live start."""
+    return int(image.token.rsplit(":", 1)[-1][:8], 16)
+
+
 class AdaptMemory:
     """What a round keeps for the next: each corrected image's pixel samples (fit and check) and
     the recent fits by the images they were fitted on, so the round after one more correction
@@ -95,7 +101,7 @@ class AdaptMemory:
         key = f"{unit}:{num_classes}"
         found = self._samples.get(key)
         if found is None:
-            seed = int(image.token.rsplit(":", 1)[-1][:8], 16) + (0 if part is None else 2 + 2 * part)
+            seed = sample_seed(image) + (0 if part is None else 2 + 2 * part)
             fit_labels = check_labels = image.labels
             if part is not None:
                 pixels, scored = held_out_parts(image.labels.shape, image.features.grid_size)[part]
@@ -456,4 +462,4 @@ def _report(progress: Progress | None, stage: str, done: int, total: int) -> Non
 
 __all__ = ["AdaptMemory", "AdaptResult", "ContentKeys", "CorrectedImage", "LiveAdapter", "NothingToLearn",
            "STROKE_SAMPLES", "adapt_project", "fewer_samples", "fit_with_scribble", "load_corrected",
-           "relabel_following_edges", "relabel_untouched", "starting_head", "untouched_images"]
+           "relabel_following_edges", "relabel_untouched", "sample_seed", "starting_head", "untouched_images"]

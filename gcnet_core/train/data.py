@@ -225,4 +225,5 @@ class Subset:
 
 
 __all__ = ["BLOCK_GRID", "BlockHoldout", "IterationBatches", "Subset", "batch_loader", "block_mask", "epoch_order",
-           "block_labels", "held_out_blocks", "holdout_description", "holdout_plan", "holdout_split", "normalise_batch", "project_holdout"]
+           "block_labels", "held_out_blocks", "holdout_description", "holdout_plan", "holdout_split",
+           "normalise_batch", "project_holdout"]
