@@ -74,3 +74,22 @@ def test_axis_weights_are_torchs_own():
     logits = torch.randn(3, *fm.grid_size)
     mixed = axis_weights(fm, 0) @ logits @ axis_weights(fm, 1).T
     assert torch.allclose(mixed, resize_as_predictor(logits, fm), rtol=0, atol=1e-6 * float(logits.abs().max()))
+
+
+@pytest.mark.parametrize("geometry", ["ade 770x512", "keep-ratio, then back"])
+def test_blocks_reaching_few_and_many_rows_are_decided_in_groups_and_stay_exact(geometry):
+    fm = feature_map(geometry)
+    height, width = fm.grid_size
+    logits = smooth(150, fm.grid_size, 7)
+    best = logits.max(dim=0).values
+    checker = torch.zeros(fm.grid_size)
+    checker[::2, ::2] = checker[1::2, 1::2] = 1.0
+    generator = torch.Generator().manual_seed(2)
+    third = width // 3
+    # three strips whose beaten blocks reach about 3, 20 and 90 rows: each group padded apart
+    for rows, columns in ((range(10, 13), slice(0, third)), (range(40, 60), slice(third, 2 * third)),
+                          (range(60, 150), slice(2 * third, width))):
+        for row in rows:
+            wobble = 0.05 * torch.rand(height, columns.stop - columns.start, generator=generator)
+            logits[row, :, columns] = best[:, columns] - 0.5 + checker[:, columns] * 0.7 + wobble
+    assert torch.equal(winning_rows(logits, fm), full_argmax(logits, fm))

@@ -573,15 +573,42 @@ def _first_candidates(blocks: _Blocks, top: tuple[torch.Tensor, torch.Tensor, to
     return candidates, repeated, torch.where(taken, third[cells], values[1, cells])
 
 
-def _reaching_candidates(logits: torch.Tensor, blocks: _Blocks, lowest_best: torch.Tensor):
-    """((n, C) rows sorted, (n, C) padding) of each block: the rows whose largest value in its
-    cells reaches ``lowest_best`` (n,), the least a pixel's winner has there; no other row can
-    win (a pixel's value is a mix of its cells')."""
-    block = logits[:, blocks.cells_y[:, :, None], blocks.cells_x[:, None, :]]  # (R, n, sy, sx)
-    reach = block.amax(dim=(2, 3)) + TOLERANCE * block.abs().amax(dim=(2, 3))  # (R, n)
-    reaching = (reach >= lowest_best).T  # (n, R)
+def _reaching_rows(logits: torch.Tensor, blocks: _Blocks, lowest_best: torch.Tensor) -> torch.Tensor:
+    """(n, R) whether each row's largest value in a block's cells reaches ``lowest_best`` (n,),
+    the least a pixel's winner has there; no other row can win (a pixel's value is a mix of its
+    cells')."""
+    # a block's cells run from its first on (clamped at the grid's end, which a max ignores): the
+    # largest over them is a sliding maximum of the grid, read at the block's first cell
+    span = (blocks.cells_y.shape[1], blocks.cells_x.shape[1])
+    reach = _sliding_max(logits, span) + TOLERANCE * _sliding_max(logits.abs(), span)
+    reach = reach[:, blocks.cells_y[:, 0], blocks.cells_x[:, 0]]  # (R, n)
+    return (reach >= lowest_best).T
+
+
+def _sliding_max(grid: torch.Tensor, span: tuple[int, int]) -> torch.Tensor:
+    """(R, h, w): the largest of ``grid`` over each cell's ``span`` cells down and right (fewer at
+    the grid's end). Elementwise maxima of shifted copies: torch's max_pool2d is far slower."""
+    out = grid
+    for axis, size in zip((1, 2), span):
+        along, out = out, out.clone()
+        for shift in range(1, min(size, along.shape[axis])):
+            length = along.shape[axis] - shift
+            start = out.narrow(axis, 0, length)
+            start.copy_(torch.maximum(start, along.narrow(axis, shift, length)))
+    return out
+
+
+def _candidates_of(reaching: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """((n, C) rows sorted, (n, C) padding) of (n, R) reaching rows, C their largest count."""
     order = torch.argsort((~reaching).to(torch.uint8), dim=1, stable=True)[:, :int(reaching.sum(dim=1).max())]
     return order, ~reaching.gather(1, order)
+
+
+def _by_count(counts: torch.Tensor) -> list[torch.Tensor]:
+    """Indices of ``counts`` in groups whose counts lie within a factor of two of each other, so
+    that a group padded to its largest count is mostly real (a few blocks reach many rows)."""
+    bucket = torch.ceil(torch.log2(counts.clamp_min(1).double())).long()
+    return [torch.nonzero(bucket == b).flatten() for b in torch.unique(bucket).tolist()]
 
 
 def _decided_at_corners(logits: torch.Tensor, candidates: torch.Tensor, ignored: torch.Tensor,
@@ -680,11 +707,14 @@ def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
     won, near, close_rows, lost, lowest = _decide(logits, candidates[todo], repeated[todo], bound[todo], blocks[todo])
     winner[todo], close[todo], beaten[todo], least[todo] = won, near, lost, lowest
     if bool(beaten.any()):
-        again = torch.nonzero(beaten).flatten()
-        candidates, padding = _reaching_candidates(logits, blocks[again], least[again])
-        won, near, near_rows, _, _ = _decide(logits, candidates, padding, None, blocks[again])
-        winner[again], close[again] = won, near
-        close_rows |= near_rows
+        beaten_blocks = torch.nonzero(beaten).flatten()
+        reaching = _reaching_rows(logits, blocks[beaten_blocks], least[beaten_blocks])
+        for group in _by_count(reaching.sum(dim=1)):
+            again = beaten_blocks[group]
+            candidates, padding = _candidates_of(reaching[group])
+            won, near, near_rows, _, _ = _decide(logits, candidates, padding, None, blocks[again])
+            winner[again], close[again] = won, near
+            close_rows |= near_rows
     # groups run in pixel order: block (a, b) pixel (p, q) is image pixel (a * P_y + p, b * P_x + q), less padding
     real_y, real_x = by_row.pixels.flatten() >= 0, by_col.pixels.flatten() >= 0
     out = _as_image(winner, len(by_row.cells), len(by_col.cells))[real_y][:, real_x]
