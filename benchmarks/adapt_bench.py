@@ -33,7 +33,10 @@ spinning process), as a work-ahead pass or another program would.
 (:func:`session_figures`): the model loaded from a checkpoint file on the CPU, a new
 ``LiveAdapter`` (its feature version hashed from the weights), the features read from the
 project's cache on disk, every image's content key and samples made afresh; then the round
-after one more correction with the same adapter (the warm round it is compared with).
+after one more correction with the same adapter (the warm round it is compared with); then
+the app "restarts" (a new adapter, nothing in memory), one more image is corrected, and the
+first round of that session starts from what the last one kept in the project
+(``adapt.learnt``: its fits and the head it used).
 
 A candidate is a setting of the fit (``fit_threads=N``: ``head.FIT_THREADS``, the torch
 threads of a fit and a re-label, ``--threads`` those of the rest; ``samples=N``:
@@ -49,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import statistics
 import sys
 import tempfile
@@ -366,7 +370,9 @@ def stroke_loop_figures(project, model, cache, keys, classes, paths, current: Pa
 def session_figures(project, network, cache, keys, paths, sizes, repeat: int, root: Path) -> None:
     """The first round of a session, as the window's adaptation worker runs it (AdapterHolder:
     init_model from the file on the CPU, a new LiveAdapter over the project's disk cache),
-    against the round after one more correction with the same adapter."""
+    against the round after one more correction with the same adapter, and against the first
+    round of the next session (a new adapter, nothing in memory) after one more correction,
+    which starts from what the last one kept (adapt.learnt)."""
     from gcnet_core.adapt.job import LiveAdapter
     from gcnet_core.api import init_model
 
@@ -376,25 +382,35 @@ def session_figures(project, network, cache, keys, paths, sizes, repeat: int, ro
     version = FeatureExtractor(network, get_entry(ENTRY)).version
     for path in paths:
         disk.put(keys.of(path), version, cache.get(keys.of(path), version))
+    kept = root / "live-model"
     for size in sizes:
         figures = []
         for _ in range(repeat):
+            shutil.rmtree(kept, ignore_errors=True)
             for path in paths[:size]:
                 project.set_state(path, "corrected")
             for path in paths[size:]:
                 project.set_state(path, "predicted")
             load_s, load_cpu, model = timed_cpu(lambda: init_model(ENTRY, checkpoint, device="cpu"))
             fresh = FeatureCache(root / "features", memory_mb=4096)  # nothing in memory: read from disk
-            first_s, first_cpu, adapter = timed_cpu(lambda: LiveAdapter(model, fresh))
+            first_s, first_cpu, adapter = timed_cpu(lambda: LiveAdapter(model, fresh, kept_in=kept))
             round_s, round_cpu, first = timed_cpu(lambda: adapter.round(project))
             project.set_state(paths[size], "corrected")
             next_s, next_cpu, _ = timed_cpu(lambda: adapter.round(project))
-            figures.append((load_s, load_cpu, first_s + round_s, first_cpu + round_cpu, next_s, next_cpu))
+            # the app restarts, and the person corrects one more image: what the last session kept
+            project.set_state(paths[size + 1], "corrected")
+            fresh = FeatureCache(root / "features", memory_mb=4096)
+            again_s, again_cpu, restarted = timed_cpu(lambda: LiveAdapter(model, fresh, kept_in=kept))
+            resumed_s, resumed_cpu, resumed = timed_cpu(lambda: restarted.round(project))
+            figures.append((load_s, load_cpu, first_s + round_s, first_cpu + round_cpu, next_s, next_cpu,
+                            again_s + resumed_s, again_cpu + resumed_cpu))
         column = list(zip(*figures))
         print(f"{size:3d} corrected, first round of a session: model loaded {spread(column[0])} s (cpu "
               f"{spread(column[1])}); first round {spread(column[2])} s (cpu {spread(column[3])}); the round after "
-              f"one more correction {spread(column[4])} s (cpu {spread(column[5])})")
+              f"one more correction {spread(column[4])} s (cpu {spread(column[5])}); after a restart and one more "
+              f"correction, from what the last session kept, {spread(column[6])} s (cpu {spread(column[7])})")
         print(f"    {first.summary}")
+        print(f"    after the restart: {resumed.summary}")
     checkpoint.unlink()
 
 

@@ -187,7 +187,7 @@ class LiveAdaptation(QObject):
         snapshot, cache, holder = project.snapshot(), self.session.features, self.holder
 
         def job(cancel, report):
-            adapter = holder.get(config.name, config.checkpoint, snapshot.root, cache)
+            adapter = holder.get(config.name, config.checkpoint, snapshot, cache)
             try:
                 result = adapter.round(snapshot, cancel=cancel)
             except NothingToLearn as reason:
@@ -210,7 +210,7 @@ class LiveAdaptation(QObject):
         cache = self.session.features
 
         def job(_cancel, _report):
-            holder.get(config.name, config.checkpoint, project.root, cache)
+            holder.get(config.name, config.checkpoint, project, cache)
 
         self._jobs[self.service.submit(job)] = ("prepare", None)
 
@@ -253,7 +253,7 @@ class LiveAdaptation(QObject):
         cache, holder, started, rest = self.session.features, self.holder, self._stroke_started, self._stroke_rest
 
         def job(cancel, _report):
-            adapter = holder.get(config.name, config.checkpoint, project.root, cache)
+            adapter = holder.get(config.name, config.checkpoint, project, cache)
             began = time.perf_counter()
             budget = stroke_budget(began - started, rest)
             labels = adapter.follow_strokes(classes, path, scribble, budget_s=budget, cancel=cancel)

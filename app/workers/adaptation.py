@@ -23,6 +23,7 @@ from gcnet_core.adapt.head import Cancelled
 from gcnet_core.adapt.job import LiveAdapter
 from gcnet_core.api import init_model
 from gcnet_core.project.feature_cache import FeatureCache
+from gcnet_core.project.store import Project
 
 log = logging.getLogger("gcnet_annotator.adaptation")
 
@@ -135,12 +136,14 @@ class AdapterHolder:
         self._key: tuple | None = None
         self._adapter: LiveAdapter | None = None
 
-    def get(self, name: str, checkpoint, project_root, cache: FeatureCache) -> LiveAdapter:
-        """The adapter for this model and project (the session's feature ``cache``)."""
-        key = (name, str(checkpoint) if checkpoint else None, str(project_root))
+    def get(self, name: str, checkpoint, project: Project, cache: FeatureCache) -> LiveAdapter:
+        """The adapter for this model and project (the session's feature ``cache``), with what
+        it learnt in an earlier session (kept in the project's live-model folder)."""
+        key = (name, str(checkpoint) if checkpoint else None, str(project.root))
         if self._adapter is None or key != self._key:
             self._adapter = None  # the old model goes before the new one loads
-            self._adapter = LiveAdapter(init_model(name, checkpoint, device="cpu"), cache)
+            model = init_model(name, checkpoint, device="cpu")
+            self._adapter = LiveAdapter(model, cache, kept_in=project.live_model_root)
             self._key = key
         self._adapter.cache = cache  # the session's, e.g. made anew with another size limit
         return self._adapter

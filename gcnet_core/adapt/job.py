@@ -31,6 +31,7 @@ from .guard import (Score, held_out_folds, held_out_parts, reverted_line, score_
                     summary_line)
 from .head import (Cancelled, LinearHead, Samples, check_samples, fit_head, image_samples, initial_head,
                    labels_token, model_head, predict_samples, relabel)
+from .learnt import learnt_path, load_learnt, save_learnt
 
 if TYPE_CHECKING:
     from ..predict.loaded import LoadedModel
@@ -126,6 +127,14 @@ class AdaptMemory:
         self._fits.move_to_end(key)
         return found
 
+    def recent_fits(self) -> list[tuple[tuple, LinearHead]]:
+        """The fits kept, oldest first, with their keys ``(version, classes, tokens)``."""
+        return list(self._fits.items())
+
+    def keep_fit(self, key: tuple, head: LinearHead) -> None:
+        """A fit made before (e.g. in an earlier session, :mod:`.learnt`), found by its key as new ones are."""
+        self.fit(key, lambda: head)
+
     def forget_except(self, tokens: set[str]) -> None:
         self._samples = {k: v for k, v in self._samples.items() if k.rsplit(":", 1)[0].split(PART)[0] in tokens}
 
@@ -156,7 +165,8 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
                   memory: AdaptMemory | None = None, keys: ContentKeys | None = None,
                   progress: Progress | None = None, cancel: threading.Event | None = None,
                   fit_budget_s: float | None = None,
-                  images: list[CorrectedImage] | None = None) -> AdaptResult:
+                  images: list[CorrectedImage] | None = None,
+                  warm_start: LinearHead | None = None) -> AdaptResult:
     """Fit a head on the project's corrected images; adopt it when, on held-out images, it gets
     more pixels right than ``current`` (default: the model as it is).
 
@@ -166,7 +176,9 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
     So the question is the one that matters: do the new corrections make other images better?
     A single corrected image is held out in parts (:func:`~.guard.held_out_parts`): a fit on
     one half of its checkerboard is scored on the other half, both ways.
-    ``images``: the corrected images already loaded (:func:`load_corrected`). Raises
+    ``images``: the corrected images already loaded (:func:`load_corrected`). ``warm_start``: a
+    head of the project's rows the fits start from while ``current`` is not one (the head an
+    earlier session used: a fit on nearly the same images converges in a few steps). Raises
     :class:`NothingToLearn` (no corrected images, one class, one image with no labelled pixel
     to score once parts of it are held out) and :class:`Cancelled`.
     """
@@ -190,6 +202,8 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
     conv_seg = model.network.decode_head.conv_seg
     own_rows = current.rows == len(classes) and np.array_equal(current.output_ids, np.arange(len(classes)))
     warm = current if own_rows else None  # a fit of the project's rows: where the next fits start
+    if warm is None and warm_start is not None and warm_start.class_names == classes:
+        warm = warm_start
 
     def fitted(tokens: frozenset[str]) -> LinearHead:
         if not tokens:
@@ -389,12 +403,32 @@ class LiveAdapter:
     :meth:`follow_strokes` while a person paints.
     """
 
-    def __init__(self, model: "LoadedModel", cache: FeatureCache) -> None:
+    def __init__(self, model: "LoadedModel", cache: FeatureCache, kept_in: Path | None = None) -> None:
         self.model, self.cache = model, cache
         self.extractor = FeatureExtractor(model.network, model.entry)
         self.memory, self.keys = AdaptMemory(), ContentKeys()
         self.head: LinearHead | None = None
+        self.warm_start: LinearHead | None = None  # where fits start while no head is in use
         self.corrected: list[CorrectedImage] = []
+        self.kept = learnt_path(kept_in, self.version) if kept_in is not None else None
+        if self.kept is not None:
+            self._restore()
+
+    def _restore(self) -> None:
+        """The fits of the last session and the head it used (:mod:`.learnt`): the first round
+        finds the fits of images that did not change and starts new ones from that head. The
+        head is not in use until that round adopts it as any other (against the model as it is)."""
+        head, fits, problem = load_learnt(self.kept, self.version)
+        if problem:
+            log.warning("%s", problem)
+        self.warm_start = head
+        for fit in fits:
+            self.memory.keep_fit((self.version, fit.class_names, fit.fitted_on), fit)
+
+    def _keep(self) -> None:
+        problem = save_learnt(self.kept, self.version, self.head, self.memory.recent_fits())
+        if problem:
+            log.warning("%s", problem)
 
     @property
     def version(self) -> str:
@@ -409,10 +443,13 @@ class LiveAdapter:
         images = load_corrected(project, self.extractor, self.cache, self.keys, notes, progress, cancel)
         self.corrected = images
         result = adapt_project(project, self.model, self.cache, current=self.head, extractor=self.extractor,
-                               memory=self.memory, keys=self.keys, progress=progress, cancel=cancel, images=images)
+                               memory=self.memory, keys=self.keys, progress=progress, cancel=cancel, images=images,
+                               warm_start=self.warm_start)
         result.notes[:0] = notes
         if result.adopted:
             self.head = result.head
+        if self.kept is not None:
+            self._keep()
         return result
 
     def relabel_untouched(self, project: Project, images: Sequence[Path] | None = None, *,

@@ -75,6 +75,7 @@ LABELS_DIR = ".gcnet/labels"
 LABEL_SUFFIX = ".mask"  # PNG data under a name no image scanner matches
 BACKUPS_DIR = ".gcnet/backups"
 FEATURES_DIR = ".gcnet/features"  # the decode head's features kept for live adaptation (gcnet_core.adapt)
+LIVE_MODEL_DIR = ".gcnet/live-model"  # what live adaptation learnt, kept between sessions (gcnet_core.adapt.learnt)
 OLD_LABELS_DIR = "labels"  # layout 1: labels/<rel>.png inside the image tree
 _LAYOUT_MARK = ".gcnet/layout-2"
 EDITED_DIR = ".edited"
@@ -130,6 +131,11 @@ class Project:
     def features_root(self) -> Path:
         """Where live adaptation keeps each image's features on disk (``project.feature_cache.FeatureCache``)."""
         return self.root / FEATURES_DIR
+
+    @property
+    def live_model_root(self) -> Path:
+        """Where live adaptation keeps its head and recent fits between sessions (``adapt.learnt``)."""
+        return self.root / LIVE_MODEL_DIR
 
     @classmethod
     def open(cls, root: str | os.PathLike, classes: ClassSet | None = None) -> "Project":

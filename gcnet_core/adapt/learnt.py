@@ -1,0 +1,88 @@
+"""What a project's live adaptation learnt, kept in its data folder between sessions: the head
+in use and the recent fits (each with the corrected images it was fitted on), so the first
+round after a restart is as quick as the rounds before it instead of fitting every fold anew.
+
+One file per feature version (the weights the features come from), written atomically after
+each round. Nothing in it is trusted: a file that does not read back as written, holds a
+non-finite weight, or comes from other weights is ignored with a note and the round fits
+afresh. A fit is keyed by the tokens of the images it saw (their content and labels), so a fit
+of labels changed since can never be reused.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..files.atomic import atomic_write_bytes
+from ..model.classes import IGNORE_INDEX
+from ..predict.features import CHANNELS
+from .head import LinearHead
+
+FORMAT = 1
+HEAD = "head"  # the role of the head in use; the others are fits
+
+
+def learnt_path(folder: Path, version: str) -> Path:
+    """The file of one feature version in ``folder`` (the project's live-model folder)."""
+    return folder / f"{version}.npz"
+
+
+def save_learnt(path: Path, version: str, head: LinearHead | None, fits: list[tuple[tuple, LinearHead]]) -> str | None:
+    """Write the head in use and ``fits`` ((key, head): key ``(version, classes, tokens)``, as
+    :class:`~.job.AdaptMemory` keeps them) atomically; returns a problem to tell, or None."""
+    entries, arrays = [], {}
+    chosen = ([(HEAD, head)] if head is not None else []) + [("fit", fit) for key, fit in fits if key[0] == version]
+    for number, (role, one) in enumerate(chosen):
+        entries.append({"role": role, "classes": list(one.class_names), "tokens": sorted(one.fitted_on)})
+        arrays[f"weight{number}"], arrays[f"bias{number}"] = one.weight, one.bias
+        arrays[f"ids{number}"] = one.output_ids
+    header = json.dumps({"format": FORMAT, "version": version, "entries": entries})
+    buffer = io.BytesIO()
+    np.savez(buffer, header=np.array(header), **arrays)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buffer.getvalue())
+    except OSError as error:
+        return f"live model not kept for the next session: {path}: {error.strerror or error}"
+    return None
+
+
+def load_learnt(path: Path, version: str) -> tuple[LinearHead | None, list[LinearHead], str | None]:
+    """(head in use or None, fits, problem or None) read from ``path``; nothing (and no
+    problem) where there is no file, nothing and the problem where it cannot be trusted."""
+    if not path.is_file():
+        return None, [], None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            header = json.loads(str(stored["header"]))
+            if header.get("format") != FORMAT or header.get("version") != version:
+                return None, [], f"{path.name}: kept for other weights or another format; fitting afresh"
+            heads = [_head(stored, number, entry) for number, entry in enumerate(header["entries"])]
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+        return None, [], f"{path}: unreadable ({error}); fitting afresh"
+    in_use = [one for one, entry in zip(heads, header["entries"]) if entry["role"] == HEAD]
+    fits = [one for one, entry in zip(heads, header["entries"]) if entry["role"] != HEAD]
+    return (in_use[0] if in_use else None), fits, None
+
+
+def _head(stored, number: int, entry: dict) -> LinearHead:
+    weight = stored[f"weight{number}"]
+    bias, ids = stored[f"bias{number}"], stored[f"ids{number}"]
+    rows = len(bias)
+    classes = tuple(str(name) for name in entry["classes"])
+    if (weight.dtype != np.float32 or bias.dtype != np.float32 or ids.dtype != np.uint8
+            or weight.shape != (rows, CHANNELS) or ids.shape != (rows,)):
+        raise ValueError(f"entry {number} has weights of the wrong shape or type")
+    if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
+        raise ValueError(f"entry {number} holds a weight that is not finite")
+    if ((ids >= len(classes)) & (ids != IGNORE_INDEX)).any():
+        raise ValueError(f"entry {number} labels a class it does not name")
+    return LinearHead(weight, bias, classes, ids, frozenset(str(token) for token in entry["tokens"]))
+
+
+__all__ = ["learnt_path", "load_learnt", "save_learnt"]

@@ -1,0 +1,115 @@
+"""What live adaptation learnt is kept in the project between sessions (adapt.learnt): a new
+session's first round finds the fits of unchanged images instead of fitting them again, and
+starts new fits from the head the last session used; a kept file that cannot be trusted is
+ignored and written anew. Real fits on the small colour-keeping R50 of test_adapt."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from gcnet_core.adapt import job
+from gcnet_core.adapt.job import LiveAdapter
+from gcnet_core.adapt.learnt import learnt_path, load_learnt
+
+from test_adapt import (FEATURES, colour_checkpoint, colour_model, make_project)  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture
+def fits_made(monkeypatch):
+    """How many fits the rounds made (the real fit, counted)."""
+    made = []
+    real = job.fit_head
+
+    def counted(*args, **kwargs):
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(job, "fit_head", counted)
+    return made
+
+
+def test_a_new_session_reuses_the_fits_of_unchanged_images_and_adopts_the_same_head(tmp_path, colour_model,
+                                                                                   fits_made):
+    project = make_project(tmp_path / "p", [0, 1, 2, 3], corrected=3)
+    first = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
+    result = first.round(project)
+    assert result.adopted and fits_made
+    kept = learnt_path(project.live_model_root, first.version)
+    assert kept.is_file()
+
+    fits_made.clear()
+    second = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)  # the app restarted
+    assert second.head is None  # not in use before a round adopts it
+    again = second.round(project)
+    assert again.adopted and not fits_made  # every fit found, none made
+    assert again.summary == result.summary
+    np.testing.assert_array_equal(again.head.weight, result.head.weight)
+    assert again.head.fitted_on == result.head.fitted_on
+
+
+def test_changed_labels_are_fitted_anew_from_the_last_sessions_head(tmp_path, colour_model, fits_made):
+    project = make_project(tmp_path / "p", [0, 1, 2, 3], corrected=3)
+    LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root).round(project)
+    path = project.root / "scene002.png"
+    labels = project.read_labels(path).copy()
+    labels[:4] = 1  # the person relabelled a strip of it
+    project.write_masks(path, labels)
+    fits_made.clear()
+    second = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
+    assert second.warm_start is not None
+    result = second.round(project)
+    # leave-one-out over 3 images, then the final fit: of the 4, only the fold that holds the
+    # changed image out saw none of it, and is found; the 3 that saw its old labels are fitted anew
+    assert len(fits_made) == 3
+    assert result.score_after is not None
+
+
+def test_a_corrupt_or_foreign_kept_file_is_ignored_and_written_anew(tmp_path, colour_model, caplog):
+    project = make_project(tmp_path / "p", [0, 1, 2], corrected=2)
+    adapter = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
+    kept = learnt_path(project.live_model_root, adapter.version)
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"PK\x03\x04 not a zip at all")
+    with caplog.at_level(logging.WARNING, logger="gcnet_core.adapt"):
+        restarted = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
+    assert restarted.warm_start is None and str(kept) in caplog.text and "fitting afresh" in caplog.text
+    assert restarted.round(project).adopted
+    head, fits, problem = load_learnt(kept, adapter.version)
+    assert problem is None and head is not None and fits  # the round wrote it whole
+    # a file of other weights under this name (copied by hand) is not trusted either
+    head, fits, problem = load_learnt(kept, "0" * 16)
+    assert head is None and not fits and "other weights" in problem
+
+
+def test_a_kept_file_with_a_weight_that_is_not_finite_is_not_trusted(tmp_path, colour_model):
+    project = make_project(tmp_path / "p", [0, 1, 2], corrected=2)
+    adapter = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
+    adapter.round(project)
+    kept = learnt_path(project.live_model_root, adapter.version)
+    with np.load(kept) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    arrays["weight0"] = arrays["weight0"].copy()
+    arrays["weight0"][0, 0] = np.nan
+    np.savez(kept, **arrays)
+    head, fits, problem = load_learnt(kept, adapter.version)
+    assert head is None and not fits and "not finite" in problem
+
+
+def test_a_full_disk_keeps_the_round_and_says_so(tmp_path, colour_model, caplog, monkeypatch):
+    project = make_project(tmp_path / "p", [0, 1, 2], corrected=2)
+    adapter = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
+
+    def no_space(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("gcnet_core.adapt.learnt.atomic_write_bytes", no_space)
+    with caplog.at_level(logging.WARNING, logger="gcnet_core.adapt"):
+        result = adapter.round(project)
+    assert result.adopted and adapter.head is result.head
+    assert "live model not kept for the next session" in caplog.text and "No space left" in caplog.text
+    assert not learnt_path(project.live_model_root, adapter.version).exists()
