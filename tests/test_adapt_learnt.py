@@ -14,7 +14,7 @@ from gcnet_core.adapt import job
 from gcnet_core.adapt.job import LiveAdapter
 from gcnet_core.adapt.learnt import learnt_path, load_learnt
 
-from test_adapt import (FEATURES, colour_checkpoint, colour_model, make_project)  # noqa: F401 (fixtures)
+from test_adapt import (FEATURES, colour_checkpoint, colour_model, make_project, scene)  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -113,3 +113,32 @@ def test_a_full_disk_keeps_the_round_and_says_so(tmp_path, colour_model, caplog,
     assert result.adopted and adapter.head is result.head
     assert "live model not kept for the next session" in caplog.text and "No space left" in caplog.text
     assert not learnt_path(project.live_model_root, adapter.version).exists()
+
+
+def test_a_new_session_reads_the_images_samples_instead_of_sampling_them_again(tmp_path, colour_model,
+                                                                              monkeypatch, caplog):
+    project = make_project(tmp_path / "p", [0, 1, 2, 3], corrected=3)
+    LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root).round(project)
+    shelf = next(project.live_model_root.glob("*-samples"))
+    files = sorted(shelf.glob("*.npz"))
+    assert len(files) == 3  # one per corrected image
+    sampled = []
+    real = job.image_samples
+    monkeypatch.setattr(job, "image_samples", lambda *a, **k: sampled.append(1) or real(*a, **k))
+    restarted = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
+    assert restarted.round(project).adopted and not sampled
+
+    files[0].write_bytes(b"garbage")  # a damaged file is sampled again and written whole
+    with caplog.at_level(logging.WARNING, logger="gcnet_core.adapt"):
+        third = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
+        path = project.root / "scene003.png"
+        project.write_masks(path, scene(3)[1])
+        project.set_state(path, "corrected")
+        third.round(project)
+    assert len(sampled) == 2  # the damaged one and the newly corrected one
+    assert "unreadable samples" in caplog.text and str(files[0]) in caplog.text
+    assert len(list(shelf.glob("*.npz"))) == 4
+
+    project.set_state(path, "predicted")  # no longer corrected: its samples go
+    third.round(project)
+    assert len(list(shelf.glob("*.npz"))) == 3

@@ -31,7 +31,7 @@ from .guard import (Score, held_out_folds, held_out_parts, reverted_line, score_
                     summary_line)
 from .head import (Cancelled, LinearHead, Samples, check_samples, fit_head, image_samples, initial_head,
                    labels_token, model_head, predict_samples, relabel)
-from .learnt import learnt_path, load_learnt, save_learnt
+from .learnt import SampleShelf, learnt_path, load_learnt, save_learnt
 
 if TYPE_CHECKING:
     from ..predict.loaded import LoadedModel
@@ -91,16 +91,21 @@ class AdaptMemory:
     a single corrected image (:func:`~.guard.held_out_parts`): its fit sample comes from the
     part's pixels, its check sample from those scored while it is held out."""
 
-    def __init__(self, fits: int = 32) -> None:
+    def __init__(self, fits: int = 32, shelf: SampleShelf | None = None) -> None:
         self._samples: dict[str, tuple[Samples, Samples]] = {}
         self._fits: OrderedDict[tuple, LinearHead] = OrderedDict()
         self._max_fits = fits
+        self.shelf = shelf  # samples kept on disk between sessions, if any
 
     def samples(self, image: CorrectedImage, num_classes: int, part: int | None = None) -> tuple[Samples, Samples]:
         """(balanced fit sample, uniform check sample) of one image, or of its ``part``."""
         unit = image.token if part is None else f"{image.token}{PART}{part}"
         key = f"{unit}:{num_classes}"
         found = self._samples.get(key)
+        if found is None and self.shelf is not None:
+            found = self.shelf.get(key, num_classes)
+            if found is not None:
+                self._samples[key] = found
         if found is None:
             seed = sample_seed(image) + (0 if part is None else 2 + 2 * part)
             fit_labels = check_labels = image.labels
@@ -111,6 +116,8 @@ class AdaptMemory:
             found = self._samples[key] = (
                 image_samples(image.features, fit_labels, image.edited, num_classes, seed=seed),
                 check_samples(image.features, check_labels, num_classes, seed=seed + 1))
+            if self.shelf is not None:
+                self.shelf.put(key, found)
         return found
 
     def unit_samples(self, unit: str, by_token: dict[str, CorrectedImage], num_classes: int) -> tuple[Samples, Samples]:
@@ -137,6 +144,10 @@ class AdaptMemory:
 
     def forget_except(self, tokens: set[str]) -> None:
         self._samples = {k: v for k, v in self._samples.items() if k.rsplit(":", 1)[0].split(PART)[0] in tokens}
+
+    def sample_keys(self) -> set[str]:
+        """The units (and class counts) whose samples are kept, as ``<unit>:<classes>``."""
+        return set(self._samples)
 
 
 class ContentKeys:
@@ -406,7 +417,8 @@ class LiveAdapter:
     def __init__(self, model: "LoadedModel", cache: FeatureCache, kept_in: Path | None = None) -> None:
         self.model, self.cache = model, cache
         self.extractor = FeatureExtractor(model.network, model.entry)
-        self.memory, self.keys = AdaptMemory(), ContentKeys()
+        shelf = SampleShelf(kept_in / f"{self.extractor.version}-samples") if kept_in is not None else None
+        self.memory, self.keys = AdaptMemory(shelf=shelf), ContentKeys()
         self.head: LinearHead | None = None
         self.warm_start: LinearHead | None = None  # where fits start while no head is in use
         self.corrected: list[CorrectedImage] = []
@@ -426,8 +438,12 @@ class LiveAdapter:
             self.memory.keep_fit((self.version, fit.class_names, fit.fitted_on), fit)
 
     def _keep(self) -> None:
-        problem = save_learnt(self.kept, self.version, self.head, self.memory.recent_fits())
-        if problem:
+        problems = [save_learnt(self.kept, self.version, self.head, self.memory.recent_fits())]
+        if self.memory.shelf is not None:  # a round samples every corrected image it uses: the rest are unused
+            self.memory.shelf.keep_only(self.memory.sample_keys())
+            problems += self.memory.shelf.problems
+            self.memory.shelf.problems = []
+        for problem in dict.fromkeys(p for p in problems if p):  # each once
             log.warning("%s", problem)
 
     @property

@@ -1,6 +1,7 @@
 """What a project's live adaptation learnt, kept in its data folder between sessions: the head
-in use and the recent fits (each with the corrected images it was fitted on), so the first
-round after a restart is as quick as the rounds before it instead of fitting every fold anew.
+in use and the recent fits (each with the corrected images it was fitted on), and each
+corrected image's pixel samples (:class:`SampleShelf`), so the first round after a restart
+neither samples every image nor fits every fold anew.
 
 One file per feature version (the weights the features come from), written atomically after
 each round. Nothing in it is trusted: a file that does not read back as written, holds a
@@ -11,6 +12,7 @@ of labels changed since can never be reused.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -21,7 +23,7 @@ import numpy as np
 from ..files.atomic import atomic_write_bytes
 from ..model.classes import IGNORE_INDEX
 from ..predict.features import CHANNELS
-from .head import LinearHead
+from .head import CHECK_PIXELS, EDITED_WEIGHT, PER_CLASS, LinearHead, Samples
 
 FORMAT = 1
 HEAD = "head"  # the role of the head in use; the others are fits
@@ -85,4 +87,67 @@ def _head(stored, number: int, entry: dict) -> LinearHead:
     return LinearHead(weight, bias, classes, ids, frozenset(str(token) for token in entry["tokens"]))
 
 
-__all__ = ["learnt_path", "load_learnt", "save_learnt"]
+class SampleShelf:
+    """Each unit's (fit, check) pixel samples on disk, a file per unit, written once: a unit's
+    key names its image's content and labels (and the sampling's settings are in the file's
+    name), so a file is never out of date, only unused (:meth:`keep_only` removes those)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problems: list[str] = []  # what could not be read or written, to tell once
+
+    def _path(self, key: str) -> Path:
+        name = f"{key}|{PER_CLASS}|{CHECK_PIXELS}|{EDITED_WEIGHT}"
+        return self.folder / (hashlib.blake2b(name.encode(), digest_size=16).hexdigest() + ".npz")
+
+    def get(self, key: str, num_classes: int) -> tuple[Samples, Samples] | None:
+        path = self._path(key)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                if str(stored["key"]) != key:
+                    raise ValueError("written for another image")
+                pair = tuple(_samples(stored, kind, num_classes) for kind in ("fit", "check"))
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+            self.problems.append(f"{path}: unreadable samples ({error}); sampled again")
+            return None
+        return pair  # type: ignore[return-value]
+
+    def put(self, key: str, pair: tuple[Samples, Samples]) -> None:
+        arrays = {"key": np.array(key)}
+        for kind, samples in zip(("fit", "check"), pair):
+            arrays.update({f"{kind}_features": samples.features, f"{kind}_labels": samples.labels,
+                           f"{kind}_weights": samples.weights})
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self._path(key), buffer.getvalue())
+        except OSError as error:
+            self.problems.append(f"samples not kept for the next session: {self.folder}: {error.strerror or error}")
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Remove the files of every other unit (images no longer corrected, labels changed)."""
+        if not self.folder.is_dir():
+            return
+        kept = {self._path(key).name for key in keys}
+        for path in self.folder.glob("*.npz"):
+            if path.name not in kept:
+                path.unlink(missing_ok=True)
+
+
+def _samples(stored, kind: str, num_classes: int) -> Samples:
+    features, labels, weights = (stored[f"{kind}_{part}"] for part in ("features", "labels", "weights"))
+    count = len(labels)
+    if (features.dtype != np.float16 or labels.dtype != np.int64 or weights.dtype != np.float32
+            or features.shape != (count, CHANNELS) or weights.shape != (count,)):
+        raise ValueError(f"{kind} samples of the wrong shape or type")
+    if not np.isfinite(features).all() or not np.isfinite(weights).all():
+        raise ValueError(f"{kind} samples hold a value that is not finite")
+    if count and (labels.min() < 0 or labels.max() >= max(num_classes, IGNORE_INDEX + 1)):
+        raise ValueError(f"{kind} samples label a class out of range")
+    return Samples(features, labels, weights)
+
+
+__all__ = ["SampleShelf", "learnt_path", "load_learnt", "save_learnt"]
