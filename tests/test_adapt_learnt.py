@@ -107,7 +107,7 @@ def test_a_full_disk_keeps_the_round_and_says_so(tmp_path, colour_model, caplog,
     def no_space(path, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("gcnet_core.adapt.learnt.atomic_write_bytes", no_space)
+    monkeypatch.setattr("gcnet_core.files.arrays.atomic_write_bytes", no_space)
     with caplog.at_level(logging.WARNING, logger="gcnet_core.adapt"):
         result = adapter.round(project)
     assert result.adopted and adapter.head is result.head

@@ -441,8 +441,7 @@ class LiveAdapter:
         problems = [save_learnt(self.kept, self.version, self.head, self.memory.recent_fits())]
         if self.memory.shelf is not None:  # a round samples every corrected image it uses: the rest are unused
             self.memory.shelf.keep_only(self.memory.sample_keys())
-            problems += self.memory.shelf.problems
-            self.memory.shelf.problems = []
+            problems += self.memory.shelf.take_problems()
         for problem in dict.fromkeys(p for p in problems if p):  # each once
             log.warning("%s", problem)
 

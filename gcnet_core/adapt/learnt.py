@@ -13,14 +13,12 @@ of labels changed since can never be reused.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..files.atomic import atomic_write_bytes
+from ..files.arrays import UNREADABLE, write_arrays
 from ..model.classes import IGNORE_INDEX
 from ..predict.features import CHANNELS
 from .head import CHECK_PIXELS, EDITED_WEIGHT, PER_CLASS, LinearHead, Samples
@@ -43,12 +41,10 @@ def save_learnt(path: Path, version: str, head: LinearHead | None, fits: list[tu
         entries.append({"role": role, "classes": list(one.class_names), "tokens": sorted(one.fitted_on)})
         arrays[f"weight{number}"], arrays[f"bias{number}"] = one.weight, one.bias
         arrays[f"ids{number}"] = one.output_ids
-    header = json.dumps({"format": FORMAT, "version": version, "entries": entries})
-    buffer = io.BytesIO()
-    np.savez(buffer, header=np.array(header), **arrays)
+    arrays["header"] = np.array(json.dumps({"format": FORMAT, "version": version, "entries": entries}))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, buffer.getvalue())
+        write_arrays(path, arrays)
     except OSError as error:
         return f"live model not kept for the next session: {path}: {error.strerror or error}"
     return None
@@ -65,7 +61,7 @@ def load_learnt(path: Path, version: str) -> tuple[LinearHead | None, list[Linea
             if header.get("format") != FORMAT or header.get("version") != version:
                 return None, [], f"{path.name}: kept for other weights or another format; fitting afresh"
             heads = [_head(stored, number, entry) for number, entry in enumerate(header["entries"])]
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+    except UNREADABLE as error:
         return None, [], f"{path}: unreadable ({error}); fitting afresh"
     in_use = [one for one, entry in zip(heads, header["entries"]) if entry["role"] == HEAD]
     fits = [one for one, entry in zip(heads, header["entries"]) if entry["role"] != HEAD]
@@ -109,7 +105,7 @@ class SampleShelf:
                 if str(stored["key"]) != key:
                     raise ValueError("written for another image")
                 pair = tuple(_samples(stored, kind, num_classes) for kind in ("fit", "check"))
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+        except UNREADABLE as error:
             self.problems.append(f"{path}: unreadable samples ({error}); sampled again")
             return None
         return pair  # type: ignore[return-value]
@@ -119,13 +115,16 @@ class SampleShelf:
         for kind, samples in zip(("fit", "check"), pair):
             arrays.update({f"{kind}_features": samples.features, f"{kind}_labels": samples.labels,
                            f"{kind}_weights": samples.weights})
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self._path(key), buffer.getvalue())
+            write_arrays(self._path(key), arrays)
         except OSError as error:
             self.problems.append(f"samples not kept for the next session: {self.folder}: {error.strerror or error}")
+
+    def take_problems(self) -> list[str]:
+        """What could not be read or written since the last call (each told once)."""
+        problems, self.problems = self.problems, []
+        return problems
 
     def keep_only(self, keys: set[str]) -> None:
         """Remove the files of every other unit (images no longer corrected, labels changed)."""

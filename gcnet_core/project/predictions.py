@@ -16,15 +16,13 @@ The same file is written by the window (in-app pre-segmentation and work-ahead) 
 
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..files.atomic import atomic_write_bytes
+from ..files.arrays import UNREADABLE, write_arrays
 from ..model.classes import IGNORE_INDEX
 from ..predict.rankings import ClassRankings
 
@@ -78,9 +76,7 @@ def save_prediction(path: str | os.PathLike, prediction: StoredPrediction) -> No
     if prediction.rankings is not None:
         arrays["rank_classes"] = prediction.rankings.classes
         arrays["rank_probs"] = prediction.rankings.probabilities
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_arrays(path, arrays, compressed=True)
 
 
 def load_prediction(path: str | os.PathLike, shape: tuple[int, int] | None = None) -> StoredPrediction:
@@ -103,7 +99,7 @@ def load_prediction(path: str | os.PathLike, shape: tuple[int, int] | None = Non
                 rankings = ClassRankings(data["rank_classes"], data["rank_probs"], labels.shape)
     except FileNotFoundError:
         raise PredictionFileError(f"{path}: no such prediction file") from None
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as error:
+    except UNREADABLE as error:
         raise PredictionFileError(f"{path}: not a usable prediction file ({error})") from error
     if labels.ndim != 2 or confidence.shape != labels.shape:
         raise PredictionFileError(f"{path}: labels {labels.shape} and confidence {confidence.shape} differ")
