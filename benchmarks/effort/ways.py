@@ -44,11 +44,17 @@ MODEL = Way("model", MANUAL.tools + ("pick", "next"), True, True, extends="manua
 WAYS = {w.name: w for w in (POLYGONS, MANUAL, MODEL)}
 
 
+# The annotator weighs a tool by applying it and undoing it (``Annotator._weigh``): a history
+# that drops its oldest step once full (the app keeps 200) would leave a weighed edit applied
+# and unpaid, and make an edit look as if it changed nothing.
+WHOLE_HISTORY = {"undo_limit": 1_000_000, "undo_max_bytes": 1 << 62}
+
+
 def document(way: Way, prediction: Prediction, classes: ClassSet) -> MaskDocument:
     """The document a way starts from."""
     if not way.from_prediction:
-        return MaskDocument(np.full(prediction.labels.shape, IGNORE_INDEX, np.uint8), classes)
-    doc = MaskDocument(prediction.labels, classes)
+        return MaskDocument(np.full(prediction.labels.shape, IGNORE_INDEX, np.uint8), classes, **WHOLE_HISTORY)
+    doc = MaskDocument(prediction.labels, classes, **WHOLE_HISTORY)
     if way.model_output:
         doc.keep_model_output(prediction.labels, prediction.confidence, prediction.rankings)
     return doc

@@ -236,3 +236,25 @@ def test_the_photo_set_keeps_the_flat_sets_geometry_with_photo_texture():
     assert np.array_equal(labels, same) and photo.shape == flat.shape
     inside = labels == 0
     assert photo[inside].std(0).mean() > 1.5 * flat[inside].std(0).mean()  # texture, not one colour
+
+
+def test_an_image_needing_more_steps_than_the_apps_undo_history_is_weighed_and_paid_exactly():
+    # 289 small wrong squares: fixing them takes more steps than the app's 200-step history,
+    # and the annotator weighs every tool by applying and undoing it
+    gt = np.zeros((256, 256), np.uint8)
+    prediction_labels = gt.copy()
+    for y in range(17):
+        for x in range(17):
+            prediction_labels[3 + 15 * y:9 + 15 * y, 3 + 15 * x:9 + 15 * x] = 1
+    history = MaskDocument(gt, images.CLASSES).undo_limit
+    rgb = np.where((prediction_labels == 1)[:, :, None], 200, 90).astype(np.uint8)
+    prediction = Prediction(prediction_labels, np.full(gt.shape, 0.6, np.float32), None)
+    doc = ways.document(ways.MANUAL, prediction, images.CLASSES)
+    effort = annotator.Annotator(rgb, gt, doc, ("polygon",)).run(limit=400)
+    assert effort.accuracy >= annotator.TARGET
+    kept = sum(effort.corrections.values())
+    assert kept > history and effort.cost.counts["vertex"] >= 4 * kept  # each square's polygon paid
+    assert doc.undo_count == kept  # every step kept: none weighed and left applied
+    while doc.undo_count:  # and undoing all of them gives the pre-segmentation back
+        doc.undo()
+    assert np.array_equal(doc.labels, prediction_labels)
