@@ -13,13 +13,14 @@ import torch
 
 from gcnet_core import inference, init_model
 from gcnet_core.adapt.guard import Score, held_out_folds, score_labels, should_adopt
-from gcnet_core.adapt.head import grid_logits, model_head, relabel, resize_as_predictor
+from gcnet_core.adapt.head import (fit_head, grid_logits, image_samples, initial_head, model_head, relabel,
+                                   resize_as_predictor)
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, NothingToLearn, adapt_project, fit_with_scribble,
                                   load_corrected, relabel_untouched, untouched_images)
 from gcnet_core.cli.main import main
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.model.classes import ClassSet
-from gcnet_core.predict.features import FeatureExtractor, grid_positions, logits_from_features
+from gcnet_core.predict.features import FeatureExtractor, FeatureMap, grid_positions, logits_from_features
 from gcnet_core.project import feature_cache as cache_module
 from gcnet_core.project.feature_cache import FeatureCache
 from gcnet_core.project.store import Project
@@ -250,6 +251,53 @@ def test_the_head_learns_a_new_class_from_three_corrected_images(tmp_path, colou
     # A second round with nothing new keeps the head and says so.
     again = adapt_project(project, colour_model, cache, current=result.head)
     assert not again.adopted and again.head is result.head and "nothing new" in again.summary
+
+
+def overlapping_classes(seed: int) -> tuple[FeatureMap, np.ndarray]:
+    """A 64x128 image on an 8x16 grid: class "common" on 90 % of the cells, "rare" on the rest,
+    their features overlapping (one channel, N(0, 1) against N(1, 1)), labels constant per cell."""
+    rng = np.random.default_rng(seed)
+    cells = np.zeros((8, 16), np.uint8)
+    cells.flat[rng.choice(cells.size, size=13, replace=False)] = 1
+    features = np.zeros((512, 8, 16), np.float32)
+    features[0] = rng.normal(0.0, 1.0, cells.shape) + cells
+    features[1] = 1.0  # a constant channel
+    labels = np.kron(cells, np.ones((8, 8), np.uint8))
+    return FeatureMap(features.astype(np.float16), (64, 128), (64, 128), False, False), labels
+
+
+def test_a_fit_weighs_pixels_by_their_share_so_a_rare_look_alike_does_not_take_the_common_class():
+    # Samples are balanced per class (a rare class is seen often enough) but weigh the share of
+    # the image's pixels they stand for: a person fixes pixels, and on pixels that could be
+    # either class the common one is right nine times in ten
+    classes = ("common", "rare")
+    zero_weight, zero_bias = torch.zeros(2, 512, 1, 1), torch.zeros(2)
+    fitted = {}
+    for share in (True, False):
+        samples = [image_samples(*overlapping_classes(seed), None, 2, seed=seed, pixel_share=share)
+                   for seed in range(4)]
+        start = initial_head(zero_weight, zero_bias, classes, classes, samples)
+        fitted[share] = fit_head(start, samples)
+    right = {share: 0 for share in fitted}
+    total = 0
+    for seed in range(10, 16):  # images the fits never saw
+        features, labels = overlapping_classes(seed)
+        for share, head in fitted.items():
+            right[share] += int((relabel(head, features) == labels).sum())
+        total += labels.size
+    common_share = np.mean([(overlapping_classes(s)[1] == 0).mean() for s in range(10, 16)])
+    assert right[True] / total >= common_share - 0.01  # no worse than calling every pixel common
+    assert right[True] > right[False] + 0.05 * total  # balanced weights call a look-alike rare
+
+
+def test_a_persons_strokes_weigh_each_painted_class_the_same():
+    features, labels = overlapping_classes(0)
+    strokes = image_samples(features, labels, labels < 2, 2, pixel_share=False)
+    assert np.allclose(strokes.weights, strokes.weights[0])
+    census = image_samples(features, labels, None, 2)
+    by_class = [census.weights[census.labels == c].sum() for c in (0, 1)]
+    assert np.isclose(by_class[0] / sum(by_class), (labels == 0).mean(), atol=1e-3)
+    assert np.isclose(census.weights.sum(), len(census))
 
 
 def test_a_head_fitted_on_labels_that_make_it_worse_is_never_adopted(tmp_path, colour_model):

@@ -13,6 +13,7 @@ import pytest
 from gcnet_core.adapt import job
 from gcnet_core.adapt.job import LiveAdapter
 from gcnet_core.adapt.learnt import learnt_path, load_learnt
+from gcnet_core.project.feature_cache import FeatureCache
 
 from test_adapt import (FEATURES, colour_checkpoint, colour_model, make_project, scene)  # noqa: F401 (fixtures)
 
@@ -142,3 +143,34 @@ def test_a_new_session_reads_the_images_samples_instead_of_sampling_them_again(t
     project.set_state(path, "predicted")  # no longer corrected: its samples go
     third.round(project)
     assert len(list(shelf.glob("*.npz"))) == 3
+
+
+class CountingCache(FeatureCache):
+    """A disk feature cache that counts the images whose features were asked for."""
+
+    def __init__(self, folder) -> None:
+        super().__init__(folder, memory_mb=0)  # nothing in memory: every read is a file read
+        self.asked: list[str] = []
+
+    def get(self, key, version):
+        self.asked.append(key)
+        return super().get(key, version)
+
+
+def test_a_new_session_reads_no_features_of_the_images_whose_samples_it_kept(tmp_path, colour_model):
+    project = make_project(tmp_path / "p", [0, 1, 2, 3], corrected=3)
+    cache = CountingCache(tmp_path / "features")
+    first = LiveAdapter(colour_model, cache, kept_in=project.live_model_root)
+    assert first.round(project).adopted and len(set(cache.asked)) == 3  # features made once, kept on disk
+    restarted = LiveAdapter(colour_model, CountingCache(tmp_path / "features"), kept_in=project.live_model_root)
+    path = project.root / "scene003.png"
+    project.write_masks(path, scene(3)[1])
+    project.set_state(path, "corrected")
+    result = restarted.round(project)
+    assert result.adopted and result.corrected == 4
+    assert restarted.cache.asked and set(restarted.cache.asked) == {restarted.keys.of(path)}  # the new one only
+    # the stroke loop still gets every corrected image's samples (read from the shelf, not sampled)
+    scribble = np.full(scene(0)[1].shape, 255, np.uint8)
+    scribble[40:44, 60:90] = 2
+    labels = restarted.follow_strokes(project.classes.names, project.root / "scene000.png", scribble)
+    assert labels.shape == scribble.shape

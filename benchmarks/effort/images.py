@@ -10,6 +10,8 @@
   class the starting model of the sequence mode does not know (:data:`UNKNOWN`: striped
   bands), in three images of four (not in those whose seed is 3 modulo 4); its ``photo``
   kind (:func:`sequence_photo_pair`) fills the same scenes' classes with real photographs.
+  There are five photographs for six classes: :data:`UNKNOWN` (class 5) takes the
+  background's (class 0), so on photo textures only its darkened stripes tell it apart.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def synthetic_pair(seed: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]
 
 @functools.lru_cache(maxsize=1)
 def texture_photos() -> tuple[np.ndarray, ...]:
-    """The shared real photographs, sorted by name (class k takes photo k modulo their count)."""
+    """The shared real photographs, sorted by name (class k takes photo k modulo their count:
+    with the five shared ones, the sequence set's class 5 takes class 0's)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
     from helpers import SHARED_IMAGES
 

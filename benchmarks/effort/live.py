@@ -65,7 +65,8 @@ def starting_model(known: ClassSet, train_pairs, size: int) -> LoadedModel:
             torch.nn.init.zeros_(module.bn3.weight)
     network.eval()
     extractor = FeatureExtractor(network, entry)
-    samples = [image_samples(extractor(rgb), labels, None, len(known), seed=i)
+    # balanced weights, as the starting classifier was always fitted (the ruler stays where it was)
+    samples = [image_samples(extractor(rgb), labels, None, len(known), seed=i, pixel_share=False)
                for i, (rgb, labels) in enumerate(train_pairs)]
     conv_seg = network.decode_head.conv_seg  # its random rows name no class: each starts from its mean
     start = initial_head(conv_seg.weight, conv_seg.bias, (), known.names, samples)

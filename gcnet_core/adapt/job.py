@@ -44,15 +44,22 @@ class NothingToLearn(ValueError):
     """The project gives nothing to fit and check a head on; the message says why."""
 
 
-@dataclass(frozen=True)
 class CorrectedImage:
-    """A corrected image as the fit sees it."""
+    """A corrected image as the fit sees it: ``token`` (its content and labels: what a head
+    fitted on it remembers), ``labels`` ((H, W) uint8 project ids, 255 ignore), ``edited``
+    ((H, W) bool: pixels a person set, or None) and its :attr:`features`, given or read when
+    asked for (``features`` a callable): a round that keeps the image's samples needs none, and
+    a list of 500 corrected images holds no 3 GB of features."""
 
-    path: Path
-    token: str  # content and labels: what a head fitted on it remembers
-    features: FeatureMap
-    labels: np.ndarray  # (H, W) uint8 project ids, 255 ignore
-    edited: np.ndarray | None  # (H, W) bool: pixels a person set
+    __slots__ = ("path", "token", "labels", "edited", "_features")
+
+    def __init__(self, path: Path, token: str, features: FeatureMap | Callable[[], FeatureMap],
+                 labels: np.ndarray, edited: np.ndarray | None) -> None:
+        self.path, self.token, self.labels, self.edited, self._features = path, token, labels, edited, features
+
+    @property
+    def features(self) -> FeatureMap:
+        return self._features() if callable(self._features) else self._features
 
 
 @dataclass
@@ -119,6 +126,11 @@ class AdaptMemory:
             if self.shelf is not None:
                 self.shelf.put(key, found)
         return found
+
+    def has_samples(self, token: str, num_classes: int) -> bool:
+        """Whether an image's samples (its whole labels') are kept, in memory or on the shelf."""
+        key = f"{token}:{num_classes}"
+        return key in self._samples or (self.shelf is not None and self.shelf.has(key))
 
     def unit_samples(self, unit: str, by_token: dict[str, CorrectedImage], num_classes: int) -> tuple[Samples, Samples]:
         """:meth:`samples` of a unit (an image's token, or a part of one)."""
@@ -201,7 +213,8 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
         current = starting_head(model, project)
     notes: list[str] = []
     if images is None:
-        images = load_corrected(project, extractor, cache, keys, notes, progress, cancel)
+        images = load_corrected(project, extractor, cache, keys, notes, progress, cancel,
+                                sampled=lambda token: memory.has_samples(token, len(classes)))
     _check_learnable(project, images, notes)
     memory.forget_except({image.token for image in images})
     everything = frozenset(image.token for image in images)
@@ -285,7 +298,7 @@ def fit_with_scribble(model: "LoadedModel", classes: Sequence[str], corrected: S
     conv_seg = model.network.decode_head.conv_seg
     painted = scribble != 255
     kept = [memory.samples(image, len(classes))[0] for image in corrected]
-    strokes = image_samples(features, scribble, painted, len(classes))
+    strokes = image_samples(features, scribble, painted, len(classes), pixel_share=False)  # a lesson
     start = initial_head(conv_seg.weight, conv_seg.bias, model.classes.names, classes, [*kept, strokes])
     warm = current if current is not None and current.rows == len(classes) else None
     return fit_head(start, [*fewer_samples(kept, STROKE_SAMPLES), strokes], warm=warm, budget_s=budget_s,
@@ -311,10 +324,13 @@ def fewer_samples(samples: Sequence[Samples], limit: int) -> list[Samples]:
 
 
 def load_corrected(project: Project, extractor: FeatureExtractor, cache: FeatureCache, keys: ContentKeys,
-                   notes: list[str], progress: Progress | None = None,
-                   cancel: threading.Event | None = None) -> list[CorrectedImage]:
+                   notes: list[str], progress: Progress | None = None, cancel: threading.Event | None = None,
+                   sampled: Callable[[str], bool] | None = None) -> list[CorrectedImage]:
     """The corrected (and exported) images with labels, their features from the cache or computed
-    now; an image that cannot be used is left out with a note naming it and why."""
+    now; an image that cannot be used is left out with a note naming it and why. An image whose
+    token ``sampled`` says is sampled already (its samples kept: made once its labels were found
+    to fit it) has its features read only if something asks: the first round after a restart
+    reads 52 images' samples instead of 300 MiB of features."""
     paths = [p for p in project.images_with_state(*DONE_STATES) if project.label_path(p).is_file()]
     images = []
     for done, path in enumerate(paths):
@@ -325,12 +341,12 @@ def load_corrected(project: Project, extractor: FeatureExtractor, cache: Feature
             labels = project.read_labels(path)
             edited = project.read_edited(path) if project.edited_path(path).is_file() else None
             key = keys.of(path)
-            features = cache.get(key, extractor.version)
-            if features is None:
-                features = extractor(read_image_rgb(path))
-                problem = cache.put(key, extractor.version, features)
-                if problem and problem not in notes:
-                    notes.append(problem)
+            token = labels_token(key, labels, edited)
+            read = _features_reader(path, key, extractor, cache, notes)
+            if sampled is not None and sampled(token):
+                images.append(CorrectedImage(path, token, read, labels, edited))
+                continue
+            features = read()
         except (ImageReadError, OSError) as error:
             notes.append(f"{project.relative(path)} left out: {getattr(error, 'reason', None) or error}")
             continue
@@ -338,9 +354,26 @@ def load_corrected(project: Project, extractor: FeatureExtractor, cache: Feature
             notes.append(f"{project.relative(path)} left out: its labels are {labels.shape[1]}x{labels.shape[0]}, "
                          f"the image {features.image_size[1]}x{features.image_size[0]}")
             continue
-        images.append(CorrectedImage(path, labels_token(key, labels, edited), features, labels, edited))
+        images.append(CorrectedImage(path, token, read, labels, edited))
     _report(progress, "features", len(paths), len(paths))
     return images
+
+
+def _features_reader(path: Path, key: str, extractor: FeatureExtractor, cache: FeatureCache,
+                     notes: list[str]) -> Callable[[], FeatureMap]:
+    """An image's features each time they are asked for: from the cache (memory, then disk),
+    else computed with the network and kept there (a disk problem noted once)."""
+
+    def read() -> FeatureMap:
+        features = cache.get(key, extractor.version)
+        if features is None:
+            features = extractor(read_image_rgb(path))
+            problem = cache.put(key, extractor.version, features)
+            if problem and problem not in notes:
+                notes.append(problem)
+        return features
+
+    return read
 
 
 def _check_learnable(project: Project, images: list[CorrectedImage], notes: list[str]) -> None:
@@ -455,7 +488,9 @@ class LiveAdapter:
         """:func:`adapt_project` against the head in use; an adopted head becomes :attr:`head`.
         Raises :class:`NothingToLearn` and :class:`Cancelled`."""
         notes: list[str] = []
-        images = load_corrected(project, self.extractor, self.cache, self.keys, notes, progress, cancel)
+        classes = len(project.classes)
+        images = load_corrected(project, self.extractor, self.cache, self.keys, notes, progress, cancel,
+                                sampled=lambda token: self.memory.has_samples(token, classes))
         self.corrected = images
         result = adapt_project(project, self.model, self.cache, current=self.head, extractor=self.extractor,
                                memory=self.memory, keys=self.keys, progress=progress, cancel=cancel, images=images,

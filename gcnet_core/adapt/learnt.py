@@ -21,9 +21,9 @@ import numpy as np
 from ..files.arrays import UNREADABLE, write_arrays
 from ..model.classes import IGNORE_INDEX
 from ..predict.features import CHANNELS
-from .head import CHECK_PIXELS, EDITED_WEIGHT, PER_CLASS, LinearHead, Samples
+from .head import CHECK_PIXELS, EDITED_WEIGHT, PER_CLASS, SAMPLING_RULE, LinearHead, Samples
 
-FORMAT = 1
+FORMAT = 2  # 2: fits of samples weighed by their pixels' share (head.SAMPLING_RULE 2)
 HEAD = "head"  # the role of the head in use; the others are fits
 
 
@@ -93,8 +93,12 @@ class SampleShelf:
         self.problems: list[str] = []  # what could not be read or written, to tell once
 
     def _path(self, key: str) -> Path:
-        name = f"{key}|{PER_CLASS}|{CHECK_PIXELS}|{EDITED_WEIGHT}"
+        name = f"{key}|{PER_CLASS}|{CHECK_PIXELS}|{EDITED_WEIGHT}|{SAMPLING_RULE}"
         return self.folder / (hashlib.blake2b(name.encode(), digest_size=16).hexdigest() + ".npz")
+
+    def has(self, key: str) -> bool:
+        """Whether a file of the unit's samples is there (it may still fail to read: :meth:`get`)."""
+        return self._path(key).is_file()
 
     def get(self, key: str, num_classes: int) -> tuple[Samples, Samples] | None:
         path = self._path(key)
