@@ -36,7 +36,9 @@ project's cache on disk, every image's content key and samples made afresh; then
 after one more correction with the same adapter (the warm round it is compared with); then
 the app "restarts" (a new adapter, nothing in memory), one more image is corrected, and the
 first round of that session starts from what the last one kept in the project
-(``adapt.learnt``: its fits and the head it used).
+(``adapt.learnt``: its fits, the head it used and the images' samples). Each round is timed
+as the worker runs it before the untouched images get their labels (``round(keep=False)``);
+writing what it learnt into the project comes after them and is timed apart.
 
 A candidate is a setting of the fit (``fit_threads=N``: ``head.FIT_THREADS``, the torch
 threads of a fit and a re-label, ``--threads`` those of the rest; ``samples=N``:
@@ -394,21 +396,26 @@ def session_figures(project, network, cache, keys, paths, sizes, repeat: int, ro
             load_s, load_cpu, model = timed_cpu(lambda: init_model(ENTRY, checkpoint, device="cpu"))
             fresh = FeatureCache(root / "features", memory_mb=4096)  # nothing in memory: read from disk
             first_s, first_cpu, adapter = timed_cpu(lambda: LiveAdapter(model, fresh, kept_in=kept))
-            round_s, round_cpu, first = timed_cpu(lambda: adapter.round(project))
+            # as the window's worker: the round, its labels out, then what it learnt kept (not timed here)
+            round_s, round_cpu, first = timed_cpu(lambda: adapter.round(project, keep=False))
+            keep_s = [timed(adapter.keep)[0]]
             project.set_state(paths[size], "corrected")
-            next_s, next_cpu, _ = timed_cpu(lambda: adapter.round(project))
+            next_s, next_cpu, _ = timed_cpu(lambda: adapter.round(project, keep=False))
+            keep_s.append(timed(adapter.keep)[0])
             # the app restarts, and the person corrects one more image: what the last session kept
             project.set_state(paths[size + 1], "corrected")
             fresh = FeatureCache(root / "features", memory_mb=4096)
             again_s, again_cpu, restarted = timed_cpu(lambda: LiveAdapter(model, fresh, kept_in=kept))
-            resumed_s, resumed_cpu, resumed = timed_cpu(lambda: restarted.round(project))
+            resumed_s, resumed_cpu, resumed = timed_cpu(lambda: restarted.round(project, keep=False))
+            keep_s.append(timed(restarted.keep)[0])
             figures.append((load_s, load_cpu, first_s + round_s, first_cpu + round_cpu, next_s, next_cpu,
-                            again_s + resumed_s, again_cpu + resumed_cpu))
+                            again_s + resumed_s, again_cpu + resumed_cpu, *keep_s))
         column = list(zip(*figures))
         print(f"{size:3d} corrected, first round of a session: model loaded {spread(column[0])} s (cpu "
               f"{spread(column[1])}); first round {spread(column[2])} s (cpu {spread(column[3])}); the round after "
               f"one more correction {spread(column[4])} s (cpu {spread(column[5])}); after a restart and one more "
-              f"correction, from what the last session kept, {spread(column[6])} s (cpu {spread(column[7])})")
+              f"correction, from what the last session kept, {spread(column[6])} s (cpu {spread(column[7])}); "
+              f"each then kept in the project in {spread(column[8])}, {spread(column[9])}, {spread(column[10])} s")
         print(f"    {first.summary}")
         print(f"    after the restart: {resumed.summary}")
     checkpoint.unlink()

@@ -13,8 +13,8 @@ import torch
 
 from gcnet_core import inference, init_model
 from gcnet_core.adapt.guard import Score, held_out_folds, score_labels, should_adopt
-from gcnet_core.adapt.head import (fit_head, grid_logits, image_samples, initial_head, model_head, relabel,
-                                   resize_as_predictor)
+from gcnet_core.adapt.head import (check_samples, fit_head, grid_logits, image_samples, initial_head, model_head,
+                                   relabel, resize_as_predictor, sample_pair)
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, NothingToLearn, adapt_project, fit_with_scribble,
                                   load_corrected, relabel_untouched, untouched_images)
 from gcnet_core.cli.main import main
@@ -298,6 +298,19 @@ def test_a_persons_strokes_weigh_each_painted_class_the_same():
     by_class = [census.weights[census.labels == c].sum() for c in (0, 1)]
     assert np.isclose(by_class[0] / sum(by_class), (labels == 0).mean(), atol=1e-3)
     assert np.isclose(census.weights.sum(), len(census))
+
+
+def test_an_images_fit_and_check_samples_from_one_gather_are_the_ones_drawn_apart():
+    features, labels = overlapping_classes(3)
+    edited = np.zeros(labels.shape, bool)
+    edited[:, :40] = True
+    fit_labels = np.where(edited, labels, np.uint8(255))  # a part of the image, as for a single one
+    fit, check = sample_pair(features, fit_labels, labels, edited, 2, seed=7)
+    apart = (image_samples(features, fit_labels, edited, 2, seed=7), check_samples(features, labels, 2, seed=8))
+    for joint, alone in zip((fit, check), apart):
+        assert np.array_equal(joint.features, alone.features) and np.array_equal(joint.labels, alone.labels)
+        assert np.array_equal(joint.weights, alone.weights)
+    assert (fit.labels < 2).all() and len(check) == 1000
 
 
 def test_a_head_fitted_on_labels_that_make_it_worse_is_never_adopted(tmp_path, colour_model):

@@ -124,8 +124,8 @@ def test_a_new_session_reads_the_images_samples_instead_of_sampling_them_again(t
     files = sorted(shelf.glob("*.npz"))
     assert len(files) == 3  # one per corrected image
     sampled = []
-    real = job.image_samples
-    monkeypatch.setattr(job, "image_samples", lambda *a, **k: sampled.append(1) or real(*a, **k))
+    real = job.sample_pair
+    monkeypatch.setattr(job, "sample_pair", lambda *a, **k: sampled.append(1) or real(*a, **k))
     restarted = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
     assert restarted.round(project).adopted and not sampled
 
@@ -174,3 +174,16 @@ def test_a_new_session_reads_no_features_of_the_images_whose_samples_it_kept(tmp
     scribble[40:44, 60:90] = 2
     labels = restarted.follow_strokes(project.classes.names, project.root / "scene000.png", scribble)
     assert labels.shape == scribble.shape
+
+
+def test_a_round_told_not_to_keep_writes_nothing_until_kept(tmp_path, colour_model):
+    # the window's worker sends the untouched images' labels first, then keeps what was learnt
+    project = make_project(tmp_path / "p", [0, 1, 2], corrected=2)
+    adapter = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
+    assert adapter.round(project, keep=False).adopted
+    assert not project.live_model_root.exists() or not any(project.live_model_root.rglob("*.npz"))
+    adapter.keep()
+    assert learnt_path(project.live_model_root, adapter.version).is_file()
+    assert len(list(next(project.live_model_root.glob("*-samples")).glob("*.npz"))) == 2
+    head, _, problem = load_learnt(learnt_path(project.live_model_root, adapter.version), adapter.version)
+    assert problem is None and np.array_equal(head.weight, adapter.head.weight)

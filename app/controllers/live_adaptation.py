@@ -189,12 +189,13 @@ class LiveAdaptation(QObject):
         def job(cancel, report):
             adapter = holder.get(config.name, config.checkpoint, snapshot, cache)
             try:
-                result = adapter.round(snapshot, cancel=cancel)
+                result = adapter.round(snapshot, cancel=cancel, keep=False)
             except NothingToLearn as reason:
                 return str(reason)
             if result.adopted:
                 for path, labels in adapter.relabel_untouched(snapshot, cancel=cancel):
                     report((path, labels))
+            adapter.keep()  # into the project, once the masks are out
             return result
 
         self.relabelled = 0

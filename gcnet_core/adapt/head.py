@@ -223,9 +223,42 @@ def image_samples(feature_map: FeatureMap, labels: np.ndarray, edited: np.ndarra
     """A balanced sample of an image's labelled pixels (ids >= ``num_classes`` and 255 skipped).
     ``pixel_share``: each weighs the share of the image's pixels it stands for (the weights sum
     to the sample's size); else each class weighs the same (a person's strokes)."""
+    _check_size(feature_map, labels)
+    picked, weight = _fit_pixels(labels, edited, num_classes, per_class, seed, pixel_share)
+    return _gathered(feature_map, [(labels, picked, weight)])[0]
+
+
+def check_samples(feature_map: FeatureMap, labels: np.ndarray, num_classes: int, count: int = CHECK_PIXELS,
+                  seed: int = 0) -> Samples:
+    """A uniform sample of an image's labelled pixels: what a head is scored on (the pixel
+    accuracy of a held-out image, measured on ``count`` of its pixels)."""
+    picked = _check_pixels(labels, num_classes, count, seed)
+    return _gathered(feature_map, [(labels, picked, np.ones(len(picked), np.float32))])[0]
+
+
+def sample_pair(feature_map: FeatureMap, fit_labels: np.ndarray, check_labels: np.ndarray,
+                edited: np.ndarray | None, num_classes: int, seed: int) -> tuple[Samples, Samples]:
+    """(``image_samples`` of ``fit_labels`` with ``seed``, ``check_samples`` of ``check_labels``
+    with ``seed + 1``), the same values, from one gather of the features: a check sample's
+    pixels reach nearly every grid cell, so two gathers read the whole map twice (the first
+    round of a session samples every corrected image)."""
+    _check_size(feature_map, fit_labels)
+    fit = _fit_pixels(fit_labels, edited, num_classes, PER_CLASS, seed, True)
+    picked = _check_pixels(check_labels, num_classes, CHECK_PIXELS, seed + 1)
+    first, second = _gathered(feature_map, [(fit_labels, *fit),
+                                            (check_labels, picked, np.ones(len(picked), np.float32))])
+    return first, second
+
+
+def _check_size(feature_map: FeatureMap, labels: np.ndarray) -> None:
     if labels.shape != feature_map.image_size:
         raise ValueError(f"labels {labels.shape[1]}x{labels.shape[0]} do not fit the image "
                          f"{feature_map.image_size[1]}x{feature_map.image_size[0]}")
+
+
+def _fit_pixels(labels: np.ndarray, edited: np.ndarray | None, num_classes: int, per_class: int, seed: int,
+                pixel_share: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(flat pixel indices, weights) of :func:`image_samples`."""
     rng = np.random.default_rng(seed)
     flat = labels.reshape(-1)
     by_class = np.argsort(flat, kind="stable")  # each class's pixels in order, one radix sort for all
@@ -246,19 +279,27 @@ def image_samples(feature_map: FeatureMap, labels: np.ndarray, edited: np.ndarra
     weight = np.concatenate(weights) if weights else np.zeros(0, np.float32)
     if pixel_share and len(weight):
         weight *= np.float32(len(weight) / weight.sum())
-    rows, cols = np.divmod(picked, labels.shape[1])
-    return Samples(_half(features_at(feature_map, rows, cols)), flat[picked].astype(np.int64), weight)
+    return picked, weight
 
 
-def check_samples(feature_map: FeatureMap, labels: np.ndarray, num_classes: int, count: int = CHECK_PIXELS,
-                  seed: int = 0) -> Samples:
-    """A uniform sample of an image's labelled pixels: what a head is scored on (the pixel
-    accuracy of a held-out image, measured on ``count`` of its pixels)."""
+def _check_pixels(labels: np.ndarray, num_classes: int, count: int, seed: int) -> np.ndarray:
+    """Flat pixel indices of :func:`check_samples`: ``count`` labelled ones, uniformly, in order."""
     flat = labels.reshape(-1)
-    picked = np.sort(_pick(np.random.default_rng(seed), np.flatnonzero(flat < num_classes), count))
-    rows, cols = np.divmod(picked, labels.shape[1])
-    return Samples(_half(features_at(feature_map, rows, cols)), flat[picked].astype(np.int64),
-                   np.ones(len(picked), np.float32))
+    return np.sort(_pick(np.random.default_rng(seed), np.flatnonzero(flat < num_classes), count))
+
+
+def _gathered(feature_map: FeatureMap,
+              pixel_sets: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[Samples]:
+    """:class:`Samples` of each (labels, their flat pixel indices, weights), the features of all
+    from one :func:`features_at` (a pixel's values do not depend on the others gathered)."""
+    picked = np.concatenate([pixels for _, pixels, _ in pixel_sets])
+    rows, cols = np.divmod(picked, feature_map.image_size[1])
+    features = _half(features_at(feature_map, rows, cols))
+    out, start = [], 0
+    for labels, pixels, weights in pixel_sets:
+        out.append(Samples(features[start:start + len(pixels)], labels.reshape(-1)[pixels].astype(np.int64), weights))
+        start += len(pixels)
+    return out
 
 
 @_on_few_threads
@@ -703,7 +744,8 @@ def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
     The pixels that mix the same grid cells form a block. A block's candidates are the rows
     first in one of its cells: any other row is at most each cell's best other row, and a
     resize mixes cells with weights >= 0 (rounding is monotone), so those values, mixed, bound
-    it. With one resize a block whose corners agree is decided there (:func:`_decided_at_corners`). A block where that bound comes within the rounding error of the best takes every row
+    it. With one resize a block whose corners agree is decided there (:func:`_decided_at_corners`).
+    A block where that bound comes within the rounding error of the best takes every row
     whose largest value in its cells reaches the least best found there. The mix is a sum with torch's own
     weights (:func:`axis_weights`); a pixel where two rows come within its rounding error of
     each other is decided by torch's own resize of those rows.
@@ -770,4 +812,4 @@ __all__ = ["CHECK_PIXELS", "Cancelled", "DISABLED_BIAS", "EDITED_WEIGHT", "FIT_T
            "MAX_FIT_SAMPLES", "MAX_ITERATIONS", "PER_CLASS", "REGULARISATION", "SAMPLING_RULE", "Samples",
            "check_samples", "class_key", "features_at", "few_threads", "fit_head", "grid_logits", "image_samples",
            "initial_head", "labels_token", "lbfgs", "model_head", "pixel_taps", "predict_samples", "relabel",
-           "resize_as_predictor", "resize_taps", "winning_rows"]
+           "resize_as_predictor", "resize_taps", "sample_pair", "winning_rows"]

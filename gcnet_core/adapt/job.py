@@ -29,8 +29,8 @@ from ..project.states import DONE_STATES, MODEL_STATES
 from ..project.store import Project
 from .guard import (Score, held_out_folds, held_out_parts, reverted_line, score_labels, should_adopt,
                     summary_line)
-from .head import (Cancelled, LinearHead, Samples, check_samples, fit_head, image_samples, initial_head,
-                   labels_token, model_head, predict_samples, relabel)
+from .head import (Cancelled, LinearHead, Samples, fit_head, image_samples, initial_head, labels_token,
+                   model_head, predict_samples, relabel, sample_pair)
 from .learnt import SampleShelf, learnt_path, load_learnt, save_learnt
 
 if TYPE_CHECKING:
@@ -120,9 +120,8 @@ class AdaptMemory:
                 pixels, scored = held_out_parts(image.labels.shape, image.features.grid_size)[part]
                 fit_labels = np.where(pixels, image.labels, np.uint8(IGNORE_INDEX))
                 check_labels = np.where(scored, image.labels, np.uint8(IGNORE_INDEX))
-            found = self._samples[key] = (
-                image_samples(image.features, fit_labels, image.edited, num_classes, seed=seed),
-                check_samples(image.features, check_labels, num_classes, seed=seed + 1))
+            found = self._samples[key] = sample_pair(image.features, fit_labels, check_labels, image.edited,
+                                                     num_classes, seed)
             if self.shelf is not None:
                 self.shelf.put(key, found)
         return found
@@ -470,7 +469,13 @@ class LiveAdapter:
         for fit in fits:
             self.memory.keep_fit((self.version, fit.class_names, fit.fitted_on), fit)
 
-    def _keep(self) -> None:
+    def keep(self) -> None:
+        """Write what this session learnt into the project (:mod:`.learnt`): the head in use,
+        the recent fits and the samples of the corrected images; what could not be written is
+        logged. :meth:`round` does it unless told not to (the window's worker does it once the
+        round's labels are out). Nothing without a project folder to keep it in."""
+        if self.kept is None:
+            return
         problems = [save_learnt(self.kept, self.version, self.head, self.memory.recent_fits())]
         if self.memory.shelf is not None:  # a round samples every corrected image it uses: the rest are unused
             self.memory.shelf.keep_only(self.memory.sample_keys())
@@ -484,9 +489,9 @@ class LiveAdapter:
         return self.extractor.version
 
     def round(self, project: Project, *, progress: Progress | None = None,
-              cancel: threading.Event | None = None) -> AdaptResult:
-        """:func:`adapt_project` against the head in use; an adopted head becomes :attr:`head`.
-        Raises :class:`NothingToLearn` and :class:`Cancelled`."""
+              cancel: threading.Event | None = None, keep: bool = True) -> AdaptResult:
+        """:func:`adapt_project` against the head in use; an adopted head becomes :attr:`head`;
+        then, with ``keep``, :meth:`keep`. Raises :class:`NothingToLearn` and :class:`Cancelled`."""
         notes: list[str] = []
         classes = len(project.classes)
         images = load_corrected(project, self.extractor, self.cache, self.keys, notes, progress, cancel,
@@ -498,8 +503,8 @@ class LiveAdapter:
         result.notes[:0] = notes
         if result.adopted:
             self.head = result.head
-        if self.kept is not None:
-            self._keep()
+        if keep:
+            self.keep()
         return result
 
     def relabel_untouched(self, project: Project, images: Sequence[Path] | None = None, *,

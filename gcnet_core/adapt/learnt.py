@@ -86,21 +86,27 @@ def _head(stored, number: int, entry: dict) -> LinearHead:
 class SampleShelf:
     """Each unit's (fit, check) pixel samples on disk, a file per unit, written once: a unit's
     key names its image's content and labels (and the sampling's settings are in the file's
-    name), so a file is never out of date, only unused (:meth:`keep_only` removes those)."""
+    name), so a file is never out of date, only unused (:meth:`keep_only` removes those).
+    :meth:`put` only notes a unit; :meth:`keep_only` writes what was noted, once the round's
+    labels are out (the first round of a session samples every corrected image: 50 files)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.problems: list[str] = []  # what could not be read or written, to tell once
+        self._unwritten: dict[str, tuple[Samples, Samples]] = {}
 
     def _path(self, key: str) -> Path:
         name = f"{key}|{PER_CLASS}|{CHECK_PIXELS}|{EDITED_WEIGHT}|{SAMPLING_RULE}"
         return self.folder / (hashlib.blake2b(name.encode(), digest_size=16).hexdigest() + ".npz")
 
     def has(self, key: str) -> bool:
-        """Whether a file of the unit's samples is there (it may still fail to read: :meth:`get`)."""
-        return self._path(key).is_file()
+        """Whether the unit's samples are noted or their file is there (it may still fail to
+        read: :meth:`get`)."""
+        return key in self._unwritten or self._path(key).is_file()
 
     def get(self, key: str, num_classes: int) -> tuple[Samples, Samples] | None:
+        if key in self._unwritten:
+            return self._unwritten[key]
         path = self._path(key)
         if not path.is_file():
             return None
@@ -115,6 +121,10 @@ class SampleShelf:
         return pair  # type: ignore[return-value]
 
     def put(self, key: str, pair: tuple[Samples, Samples]) -> None:
+        """Note a unit's samples, to be written by the next :meth:`keep_only` that keeps it."""
+        self._unwritten[key] = pair
+
+    def _write(self, key: str, pair: tuple[Samples, Samples]) -> None:
         arrays = {"key": np.array(key)}
         for kind, samples in zip(("fit", "check"), pair):
             arrays.update({f"{kind}_features": samples.features, f"{kind}_labels": samples.labels,
@@ -131,7 +141,12 @@ class SampleShelf:
         return problems
 
     def keep_only(self, keys: set[str]) -> None:
-        """Remove the files of every other unit (images no longer corrected, labels changed)."""
+        """Write the noted units of ``keys`` and remove the files of every other unit (images no
+        longer corrected, labels changed)."""
+        unwritten, self._unwritten = self._unwritten, {}
+        for key, pair in unwritten.items():
+            if key in keys:
+                self._write(key, pair)
         if not self.folder.is_dir():
             return
         kept = {self._path(key).name for key in keys}
