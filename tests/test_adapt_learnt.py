@@ -187,3 +187,13 @@ def test_a_round_told_not_to_keep_writes_nothing_until_kept(tmp_path, colour_mod
     assert len(list(next(project.live_model_root.glob("*-samples")).glob("*.npz"))) == 2
     head, _, problem = load_learnt(learnt_path(project.live_model_root, adapter.version), adapter.version)
     assert problem is None and np.array_equal(head.weight, adapter.head.weight)
+
+
+def test_features_a_cache_cannot_keep_are_computed_once_per_round(tmp_path, colour_model, monkeypatch):
+    project = make_project(tmp_path / "p", [0, 1, 2], corrected=2)
+    adapter = LiveAdapter(colour_model, FeatureCache(None, memory_mb=0))  # keeps nothing
+    passes = []
+    real = adapter.extractor.__call__
+    monkeypatch.setattr(type(adapter.extractor), "__call__", lambda self, *a, **k: passes.append(1) or real(*a, **k))
+    assert adapter.round(project).adopted
+    assert len(passes) == 2  # one network pass per corrected image

@@ -361,15 +361,20 @@ def load_corrected(project: Project, extractor: FeatureExtractor, cache: Feature
 def _features_reader(path: Path, key: str, extractor: FeatureExtractor, cache: FeatureCache,
                      notes: list[str]) -> Callable[[], FeatureMap]:
     """An image's features each time they are asked for: from the cache (memory, then disk),
-    else computed with the network and kept there (a disk problem noted once)."""
+    else computed with the network and kept there (a disk problem noted once); features the
+    cache could not keep (no folder, too large for its memory) are held here, never computed
+    twice."""
+    held: list[FeatureMap] = []
 
     def read() -> FeatureMap:
-        features = cache.get(key, extractor.version)
+        features = held[0] if held else cache.get(key, extractor.version)
         if features is None:
             features = extractor(read_image_rgb(path))
             problem = cache.put(key, extractor.version, features)
             if problem and problem not in notes:
                 notes.append(problem)
+            if (key, extractor.version) not in cache:
+                held.append(features)
         return features
 
     return read
