@@ -77,9 +77,11 @@ def few_threads(count: int | None = None):
     machine and, while the other core is busy (the window's work-ahead pass, another program),
     costs several times the time in waiting threads (benchmarks/adapt_bench.py, 50 corrected
     images on a busy 2-core machine: a live round that adopts takes 9.6 CPU s on 2 threads,
-    1.9 on 1). Torch's thread count belongs to the process: a torch pass another thread runs
-    meanwhile gets the same count; an onnxruntime session created meanwhile takes the process's
-    own (:func:`gcnet_core.predict.threads.process_threads`).
+    1.9 on 1; two fits at once on two threads gained a fifth on an idle machine and lost as much
+    on a busy one, with 40 % more CPU). The count is set for this thread and the threads started
+    meanwhile (one that has run torch before, as the window's prediction worker, keeps its own);
+    an onnxruntime session created meanwhile takes the process's own
+    (:func:`gcnet_core.predict.threads.process_threads`).
     """
     with fewer_threads(FIT_THREADS if count is None else count):
         yield

@@ -1,10 +1,12 @@
 """Torch's thread count: the one the process chose, and a block that lowers it for a while.
 
-``torch.set_num_threads`` belongs to the whole process, so while live adaptation runs its small
-fits on one thread (:func:`gcnet_core.adapt.head.few_threads`), anything else would read the
-lowered count. What is built to last on that count (an onnxruntime session keeps its thread
-pool for good) reads :func:`process_threads` instead, which names the count the process had
-outside every lowering block.
+``torch.set_num_threads`` sets the count of the calling thread and of every thread started
+after it (a thread that has already run torch keeps its own: measured with torch 2.13's OpenMP
+build), so while live adaptation runs its small fits on one thread
+(:func:`gcnet_core.adapt.head.few_threads`), a thread started meanwhile would read the lowered
+count. What is built to last on that count (an onnxruntime session keeps its thread pool for
+good) reads :func:`process_threads` instead, which names the count the process had outside
+every lowering block.
 """
 
 from __future__ import annotations
