@@ -10,7 +10,7 @@ import logging
 import numpy as np
 import pytest
 
-from gcnet_core.adapt import job
+from gcnet_core.adapt import job, learnt
 from gcnet_core.adapt.job import LiveAdapter
 from gcnet_core.adapt.learnt import learnt_path, load_learnt
 from gcnet_core.project.feature_cache import FeatureCache
@@ -70,7 +70,7 @@ def test_changed_labels_are_fitted_anew_from_the_last_sessions_head(tmp_path, co
     assert result.score_after is not None
 
 
-def test_a_corrupt_or_foreign_kept_file_is_ignored_and_written_anew(tmp_path, colour_model, caplog):
+def test_a_corrupt_or_foreign_kept_file_is_ignored_and_written_anew(tmp_path, colour_model, caplog, monkeypatch):
     project = make_project(tmp_path / "p", [0, 1, 2], corrected=2)
     adapter = LiveAdapter(colour_model, FEATURES, kept_in=project.live_model_root)
     kept = learnt_path(project.live_model_root, adapter.version)
@@ -85,6 +85,10 @@ def test_a_corrupt_or_foreign_kept_file_is_ignored_and_written_anew(tmp_path, co
     # a file of other weights under this name (copied by hand) is not trusted either
     head, fits, problem = load_learnt(kept, "0" * 16)
     assert head is None and not fits and "other weights" in problem
+    # nor one whose fits were of samples drawn or weighed by another rule
+    monkeypatch.setattr(learnt, "SAMPLING_RULE", learnt.SAMPLING_RULE + 1)
+    head, fits, problem = load_learnt(kept, adapter.version)
+    assert head is None and not fits and "another sampling rule" in problem
 
 
 def test_a_kept_file_with_a_weight_that_is_not_finite_is_not_trusted(tmp_path, colour_model):

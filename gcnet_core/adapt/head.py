@@ -39,7 +39,6 @@ import functools
 import hashlib
 import threading
 import time
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Sequence
@@ -299,7 +298,8 @@ def _gathered(feature_map: FeatureMap,
     features = _half(features_at(feature_map, rows, cols))
     out, start = [], 0
     for labels, pixels, weights in pixel_sets:
-        out.append(Samples(features[start:start + len(pixels)], labels.reshape(-1)[pixels].astype(np.int64), weights))
+        taken = features[start:start + len(pixels)]
+        out.append(Samples(taken, labels.reshape(-1)[pixels].astype(np.int64), weights))
         start += len(pixels)
     return out
 
@@ -507,18 +507,9 @@ TOLERANCE = 2e-6  # a resize's float error, relative to its inputs' magnitude (m
 def grid_logits(head: LinearHead, feature_map: FeatureMap) -> torch.Tensor:
     """[R, h, w] float32 logits at the feature grid (one matrix product)."""
     channels, height, width = feature_map.features.shape
-    features = _float32(feature_map.features).reshape(channels, -1)
+    features = feature_map.float32().reshape(channels, -1)
     logits = torch.addmm(torch.from_numpy(head.bias)[:, None], torch.from_numpy(head.weight), features)
     return logits.reshape(-1, height, width)
-
-
-def _float32(features: np.ndarray) -> torch.Tensor:
-    """A float32 tensor copy of float16 ``features`` by torch's cast (numpy's takes 8 ms of a
-    770x512 image's 6 MiB, torch's 1-2). A map read from the cache is a read-only buffer, which
-    torch.from_numpy warns about; the cast only reads it."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.from_numpy(features).float()
 
 
 def resize_as_predictor(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:

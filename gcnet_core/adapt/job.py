@@ -106,8 +106,7 @@ class AdaptMemory:
 
     def samples(self, image: CorrectedImage, num_classes: int, part: int | None = None) -> tuple[Samples, Samples]:
         """(balanced fit sample, uniform check sample) of one image, or of its ``part``."""
-        unit = image.token if part is None else f"{image.token}{PART}{part}"
-        key = f"{unit}:{num_classes}"
+        key = _sample_key(image.token if part is None else f"{image.token}{PART}{part}", num_classes)
         found = self._samples.get(key)
         if found is None and self.shelf is not None:
             found = self.shelf.get(key, num_classes)
@@ -128,7 +127,7 @@ class AdaptMemory:
 
     def has_samples(self, token: str, num_classes: int) -> bool:
         """Whether an image's samples (its whole labels') are kept, in memory or on the shelf."""
-        key = f"{token}:{num_classes}"
+        key = _sample_key(token, num_classes)
         return key in self._samples or (self.shelf is not None and self.shelf.has(key))
 
     def unit_samples(self, unit: str, by_token: dict[str, CorrectedImage], num_classes: int) -> tuple[Samples, Samples]:
@@ -159,6 +158,11 @@ class AdaptMemory:
     def sample_keys(self) -> set[str]:
         """The units (and class counts) whose samples are kept, as ``<unit>:<classes>``."""
         return set(self._samples)
+
+
+def _sample_key(unit: str, num_classes: int) -> str:
+    """A unit's samples for a class count (on the shelf too): ``<unit>:<classes>``."""
+    return f"{unit}:{num_classes}"
 
 
 class ContentKeys:
@@ -526,13 +530,10 @@ class LiveAdapter:
 
     def features(self, path: Path) -> FeatureMap:
         """An image's features: from the cache, else computed with the network and kept."""
-        key = self.keys.of(path)
-        found = self.cache.get(key, self.version)
-        if found is None:
-            found = self.extractor(read_image_rgb(path))
-            problem = self.cache.put(key, self.version, found)
-            if problem:
-                log.warning("%s", problem)
+        problems: list[str] = []
+        found = _features_reader(path, self.keys.of(path), self.extractor, self.cache, problems)()
+        for problem in problems:
+            log.warning("%s", problem)
         return found
 
     def follow_strokes(self, classes: Sequence[str], path: Path, scribble: np.ndarray, *,

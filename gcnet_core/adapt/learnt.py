@@ -23,7 +23,7 @@ from ..model.classes import IGNORE_INDEX
 from ..predict.features import CHANNELS
 from .head import CHECK_PIXELS, EDITED_WEIGHT, PER_CLASS, SAMPLING_RULE, LinearHead, Samples
 
-FORMAT = 2  # 2: fits of samples weighed by their pixels' share (head.SAMPLING_RULE 2)
+FORMAT = 1
 HEAD = "head"  # the role of the head in use; the others are fits
 
 
@@ -41,7 +41,8 @@ def save_learnt(path: Path, version: str, head: LinearHead | None, fits: list[tu
         entries.append({"role": role, "classes": list(one.class_names), "tokens": sorted(one.fitted_on)})
         arrays[f"weight{number}"], arrays[f"bias{number}"] = one.weight, one.bias
         arrays[f"ids{number}"] = one.output_ids
-    arrays["header"] = np.array(json.dumps({"format": FORMAT, "version": version, "entries": entries}))
+    arrays["header"] = np.array(json.dumps({"format": FORMAT, "version": version, "sampling": SAMPLING_RULE,
+                                            "entries": entries}))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_arrays(path, arrays)
@@ -58,8 +59,10 @@ def load_learnt(path: Path, version: str) -> tuple[LinearHead | None, list[Linea
     try:
         with np.load(path, allow_pickle=False) as stored:
             header = json.loads(str(stored["header"]))
-            if header.get("format") != FORMAT or header.get("version") != version:
-                return None, [], f"{path.name}: kept for other weights or another format; fitting afresh"
+            if (header.get("format"), header.get("version"), header.get("sampling")) != (FORMAT, version,
+                                                                                         SAMPLING_RULE):
+                return None, [], (f"{path.name}: kept for other weights, another format or another sampling rule; "
+                                  "fitting afresh")
             heads = [_head(stored, number, entry) for number, entry in enumerate(header["entries"])]
     except UNREADABLE as error:
         return None, [], f"{path}: unreadable ({error}); fitting afresh"
