@@ -152,13 +152,13 @@ def test_a_new_session_reads_the_images_samples_instead_of_sampling_them_again(t
 class CountingCache(FeatureCache):
     """A disk feature cache that counts the images whose features were asked for."""
 
-    def __init__(self, folder) -> None:
-        super().__init__(folder, memory_mb=0)  # nothing in memory: every read is a file read
+    def __init__(self, folder, memory_mb: float = 0) -> None:
+        super().__init__(folder, memory_mb=memory_mb)  # default nothing in memory: every read is a file read
         self.asked: list[str] = []
 
-    def get(self, key, version):
+    def get(self, key, version, **kwargs):
         self.asked.append(key)
-        return super().get(key, version)
+        return super().get(key, version, **kwargs)
 
 
 def test_a_new_session_reads_no_features_of_the_images_whose_samples_it_kept(tmp_path, colour_model):
@@ -178,6 +178,23 @@ def test_a_new_session_reads_no_features_of_the_images_whose_samples_it_kept(tmp
     scribble[40:44, 60:90] = 2
     labels = restarted.follow_strokes(project.classes.names, project.root / "scene000.png", scribble)
     assert labels.shape == scribble.shape
+
+
+def test_a_first_round_reads_each_corrected_image_once_and_leaves_the_memory_to_the_untouched(tmp_path,
+                                                                                              colour_model):
+    # 50 corrected images would hold 300 MiB and push out the features re-labelling reads
+    project = make_project(tmp_path / "p", [0, 1, 2, 3], corrected=3)
+    untouched = project.root / "scene003.png"
+    first = LiveAdapter(colour_model, FeatureCache(tmp_path / "features"))
+    assert first.round(project).adopted and first.features(untouched) is not None  # every image's on disk now
+    cache = CountingCache(tmp_path / "features", memory_mb=64)
+    adapter = LiveAdapter(colour_model, cache)  # nothing kept: every corrected image is sampled afresh
+    assert adapter.round(project).adopted
+    corrected = {adapter.keys.of(image.path) for image in adapter.corrected}
+    assert len(corrected) == 3 and sorted(cache.asked) == sorted(corrected)  # each read once
+    assert cache.memory_bytes == 0
+    assert [path for path, _ in adapter.relabel_untouched(project)] == [untouched]
+    assert cache.memory_bytes == cache.get(adapter.keys.of(untouched), adapter.version).nbytes  # kept in memory
 
 
 def test_a_round_told_not_to_keep_writes_nothing_until_kept(tmp_path, colour_model):

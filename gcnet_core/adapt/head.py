@@ -166,8 +166,8 @@ def pixel_taps(feature_map: FeatureMap, axis: int) -> tuple[np.ndarray, np.ndarr
 def features_at(feature_map: FeatureMap, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """[n, 512] float32 features at original pixels (rows[i], cols[i]), bilinear as the logits.
 
-    The grid cells the pixels mix are gathered once and laid channels last (a pixel's 512
-    values then lie together) by torch, whose float16 conversion is ten times numpy's (the
+    The grid cells the pixels mix are gathered once, channels last (a pixel's 512 values then
+    lie together), by torch in one pass (its float16 conversion is ten times numpy's, and the
     first round of a session samples every corrected image), and each tap adds its weighted
     cells."""
     channels, _, width = feature_map.features.shape
@@ -178,8 +178,7 @@ def features_at(feature_map: FeatureMap, rows: np.ndarray, cols: np.ndarray) -> 
     cells = (row_index[rows][:, :, None] * width + col_index[cols][:, None, :]).reshape(len(rows), -1)
     weights = (row_weight[rows][:, :, None] * col_weight[cols][:, None, :]).reshape(len(rows), -1)
     used, inverse = np.unique(cells, return_inverse=True)
-    gathered = np.take(feature_map.features.reshape(channels, -1), used, axis=1)
-    table = torch.from_numpy(gathered).T.float().contiguous()
+    table = feature_map.tensor().reshape(channels, -1).T.index_select(0, torch.from_numpy(used)).float()
     inverse = torch.from_numpy(inverse.reshape(cells.shape))
     weights = torch.from_numpy(weights.astype(np.float32))
     out = table.index_select(0, inverse[:, 0]) * weights[:, 0, None]

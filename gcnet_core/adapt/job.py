@@ -216,8 +216,7 @@ def adapt_project(project: Project, model: "LoadedModel", cache: FeatureCache, *
         current = starting_head(model, project)
     notes: list[str] = []
     if images is None:
-        images = load_corrected(project, extractor, cache, keys, notes, progress, cancel,
-                                sampled=lambda token: memory.has_samples(token, len(classes)))
+        images = load_corrected(project, extractor, cache, keys, notes, progress, cancel, memory)
     _check_learnable(project, images, notes)
     memory.forget_except({image.token for image in images})
     everything = frozenset(image.token for image in images)
@@ -328,13 +327,17 @@ def fewer_samples(samples: Sequence[Samples], limit: int) -> list[Samples]:
 
 def load_corrected(project: Project, extractor: FeatureExtractor, cache: FeatureCache, keys: ContentKeys,
                    notes: list[str], progress: Progress | None = None, cancel: threading.Event | None = None,
-                   sampled: Callable[[str], bool] | None = None) -> list[CorrectedImage]:
+                   memory: AdaptMemory | None = None) -> list[CorrectedImage]:
     """The corrected (and exported) images with labels, their features from the cache or computed
-    now; an image that cannot be used is left out with a note naming it and why. An image whose
-    token ``sampled`` says is sampled already (its samples kept: made once its labels were found
-    to fit it) has its features read only if something asks: the first round after a restart
-    reads 52 images' samples instead of 300 MiB of features."""
+    now; an image that cannot be used is left out with a note naming it and why.
+
+    With ``memory``, an image whose samples it keeps has its features read only if something
+    asks (the first round after a restart reads 52 images' samples instead of 300 MiB of
+    features), and an image read now has its samples drawn at once and its features let go,
+    not kept in the cache's memory: a round holds one image's features at a time, and the
+    memory keeps the untouched images' features that re-labelling reads."""
     paths = [p for p in project.images_with_state(*DONE_STATES) if project.label_path(p).is_file()]
+    num_classes = len(project.classes)
     images = []
     for done, path in enumerate(paths):
         if cancel is not None and cancel.is_set():
@@ -345,8 +348,8 @@ def load_corrected(project: Project, extractor: FeatureExtractor, cache: Feature
             edited = project.read_edited(path) if project.edited_path(path).is_file() else None
             key = keys.of(path)
             token = labels_token(key, labels, edited)
-            read = _features_reader(path, key, extractor, cache, notes)
-            if sampled is not None and sampled(token):
+            read = _features_reader(path, key, extractor, cache, notes, remember=memory is None)
+            if memory is not None and memory.has_samples(token, num_classes):
                 images.append(CorrectedImage(path, token, read, labels, edited))
                 continue
             features = read()
@@ -357,21 +360,23 @@ def load_corrected(project: Project, extractor: FeatureExtractor, cache: Feature
             notes.append(f"{project.relative(path)} left out: its labels are {labels.shape[1]}x{labels.shape[0]}, "
                          f"the image {features.image_size[1]}x{features.image_size[0]}")
             continue
+        if memory is not None:
+            memory.samples(CorrectedImage(path, token, features, labels, edited), num_classes)
         images.append(CorrectedImage(path, token, read, labels, edited))
     _report(progress, "features", len(paths), len(paths))
     return images
 
 
 def _features_reader(path: Path, key: str, extractor: FeatureExtractor, cache: FeatureCache,
-                     notes: list[str]) -> Callable[[], FeatureMap]:
-    """An image's features each time they are asked for: from the cache (memory, then disk),
-    else computed with the network and kept there (a disk problem noted once); features the
-    cache could not keep (no folder, too large for its memory) are held here, never computed
-    twice."""
+                     notes: list[str], remember: bool = True) -> Callable[[], FeatureMap]:
+    """An image's features each time they are asked for: from the cache (memory, then disk;
+    ``remember``: what is read from disk stays in the cache's memory), else computed with the
+    network and kept there (a disk problem noted once); features the cache could not keep (no
+    folder, too large for its memory) are held here, never computed twice."""
     held: list[FeatureMap] = []
 
     def read() -> FeatureMap:
-        features = held[0] if held else cache.get(key, extractor.version)
+        features = held[0] if held else cache.get(key, extractor.version, remember=remember)
         if features is None:
             features = extractor(read_image_rgb(path))
             problem = cache.put(key, extractor.version, features)
@@ -502,9 +507,7 @@ class LiveAdapter:
         """:func:`adapt_project` against the head in use; an adopted head becomes :attr:`head`;
         then, with ``keep``, :meth:`keep`. Raises :class:`NothingToLearn` and :class:`Cancelled`."""
         notes: list[str] = []
-        classes = len(project.classes)
-        images = load_corrected(project, self.extractor, self.cache, self.keys, notes, progress, cancel,
-                                sampled=lambda token: self.memory.has_samples(token, classes))
+        images = load_corrected(project, self.extractor, self.cache, self.keys, notes, progress, cancel, self.memory)
         self.corrected = images
         result = adapt_project(project, self.model, self.cache, current=self.head, extractor=self.extractor,
                                memory=self.memory, keys=self.keys, progress=progress, cancel=cancel, images=images,

@@ -60,13 +60,17 @@ class FeatureMap:
     def grid_size(self) -> tuple[int, int]:
         return int(self.features.shape[1]), int(self.features.shape[2])
 
-    def float32(self) -> torch.Tensor:
-        """The features as a float32 tensor (a copy, by torch's cast: numpy's takes 8 ms of a
-        770x512 image's 6 MiB, torch's 1-2). A map read from the cache is a read-only buffer,
-        which torch.from_numpy warns about; the cast only reads it."""
+    def tensor(self) -> torch.Tensor:
+        """The features as a torch tensor over the same memory, to be read only (a map read
+        from the cache is a read-only buffer, which torch.from_numpy warns about)."""
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            return torch.from_numpy(self.features).float()
+            return torch.from_numpy(self.features)
+
+    def float32(self) -> torch.Tensor:
+        """The features as a float32 tensor (a copy, by torch's cast: numpy's takes 8 ms of a
+        770x512 image's 6 MiB, torch's 1-2)."""
+        return self.tensor().float()
 
     @property
     def nbytes(self) -> int:

@@ -76,8 +76,10 @@ class FeatureCache:
         self._lock = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------
-    def get(self, key: str, version: str) -> FeatureMap | None:
-        """The entry, or None when there is none usable (a bad file is deleted on the way)."""
+    def get(self, key: str, version: str, *, remember: bool = True) -> FeatureMap | None:
+        """The entry, or None when there is none usable (a bad file is deleted on the way).
+        ``remember=False``: an entry read from disk is not kept in memory (read once for its
+        samples, it would push out the entries the re-labelling reads)."""
         with self._lock:
             found = self._memory.get((key, version))
             if found is not None:
@@ -96,7 +98,8 @@ class FeatureCache:
             os.utime(path)  # most recently used
         except OSError:
             pass
-        self._remember(key, version, found)
+        if remember:
+            self._remember(key, version, found)
         return found
 
     def get_or_compute(self, key: str, version: str, compute: Callable[[], FeatureMap]) -> FeatureMap:
