@@ -389,7 +389,7 @@ def fit_head(start: LinearHead, samples: Sequence[Samples], *, warm: LinearHead 
     chosen = _balanced_subset(labels, MAX_FIT_SAMPLES)
     thinned = np.bincount(labels, minlength=256) / np.maximum(1, np.bincount(labels[chosen], minlength=256))
     labels = labels[chosen]
-    x = torch.from_numpy(np.concatenate([s.features for s in samples])[chosen]).float()
+    x = _chosen_features(samples, chosen)
     weights = np.concatenate([s.weights for s in samples])[chosen] * thinned[labels]  # each class its weight back
     weights = torch.from_numpy(weights).float()
     rows_of = {int(c): r for r, c in enumerate(start.output_ids) if c != IGNORE_INDEX}
@@ -400,12 +400,16 @@ def fit_head(start: LinearHead, samples: Sequence[Samples], *, warm: LinearHead 
     position = {row: i for i, row in enumerate(active)}
     target = torch.tensor([position.get(rows_of.get(int(c), -1), -1) for c in labels])
     keep = target >= 0
-    x, target, weights = x[keep], target[keep], weights[keep] / weights[keep].sum()
-    scale = x.pow(2).mean(0).sqrt().clamp_min(1e-6)
-    x = x / scale
+    if not bool(keep.all()):
+        x, target, weights = x[keep], target[keep], weights[keep]
+    weights = weights / weights.sum()
+    scale = (torch.linalg.vector_norm(x, dim=0) / len(x) ** 0.5).clamp_min(1e-6)  # root-mean-square per channel
+    x1 = torch.empty(len(x), x.shape[1] + 1)  # the features scaled, and a 1 for the bias
+    torch.div(x, scale, out=x1[:, :-1])
+    x1[:, -1] = 1.0
+    del x
     index = torch.tensor(active)
     w0 = torch.cat([start_w[index] * scale, start_b[index, None]], 1)  # [A, 513]: weights and bias
-    x1 = torch.cat([x, torch.ones(len(x), 1)], 1)
     onehot = F.one_hot(target, len(active)).float()
     pull = torch.ones_like(w0)
     pull[:, -1] = 0.0  # no pull on the bias
@@ -431,6 +435,16 @@ def fit_head(start: LinearHead, samples: Sequence[Samples], *, warm: LinearHead 
     new_w[active] = (theta[:, :-1] / scale).numpy()
     new_b[active] = theta[:, -1].numpy()
     return replace(start, weight=new_w, bias=new_b)
+
+
+def _chosen_features(samples: Sequence[Samples], chosen: np.ndarray) -> torch.Tensor:
+    """[len(chosen), C] float32: the rows ``chosen`` (sorted) of the samples' features stacked,
+    copying only those (50 images' samples are 40 MB; a fit uses at most a quarter of them)."""
+    bounds = np.cumsum([0] + [len(sample) for sample in samples])
+    cut = np.searchsorted(chosen, bounds)
+    rows = [sample.features[chosen[lo:hi] - start]
+            for sample, start, lo, hi in zip(samples, bounds[:-1], cut[:-1], cut[1:]) if hi > lo]
+    return torch.from_numpy(np.concatenate(rows)).float()
 
 
 def _balanced_subset(labels: np.ndarray, limit: int) -> np.ndarray:
