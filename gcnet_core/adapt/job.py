@@ -360,7 +360,7 @@ def load_corrected(project: Project, extractor: FeatureExtractor, cache: Feature
             notes.append(f"{project.relative(path)} left out: its labels are {labels.shape[1]}x{labels.shape[0]}, "
                          f"the image {features.image_size[1]}x{features.image_size[0]}")
             continue
-        if memory is not None:
+        if memory is not None:  # drawn from the features at hand; later asks read them again
             memory.samples(CorrectedImage(path, token, features, labels, edited), num_classes)
         images.append(CorrectedImage(path, token, read, labels, edited))
     _report(progress, "features", len(paths), len(paths))

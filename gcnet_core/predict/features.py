@@ -24,9 +24,8 @@ the features it computed anyway (:func:`whole_feature_map`, :func:`slide_feature
 
 from __future__ import annotations
 
-import warnings
-
 import hashlib
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
