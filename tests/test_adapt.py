@@ -14,9 +14,10 @@ import torch
 from gcnet_core import inference, init_model
 from gcnet_core.adapt.guard import Score, held_out_folds, score_labels, should_adopt
 from gcnet_core.adapt.head import (check_samples, fit_head, grid_logits, image_samples, initial_head, model_head,
-                                   relabel, resize_as_predictor, sample_pair)
+                                   relabel, sample_pair)
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, NothingToLearn, adapt_project, fit_with_scribble,
                                   load_corrected, relabel_untouched, untouched_images)
+from gcnet_core.adapt.winners import resize_as_predictor
 from gcnet_core.cli.main import main
 from gcnet_core.files.masks import read_index_mask
 from gcnet_core.model.classes import ClassSet

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from gcnet_core.adapt.edges import ColourGuide, cell_radius, follow_edges
-from gcnet_core.adapt.head import LinearHead, axis_weights, relabel, resize_as_predictor, winning_rows
+from gcnet_core.adapt.head import LinearHead, relabel
+from gcnet_core.adapt.winners import axis_weights, resize_as_predictor, winning_rows
 from gcnet_core.adapt.job import relabel_following_edges
 from gcnet_core.predict.features import FeatureMap
 

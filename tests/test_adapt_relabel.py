@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gcnet_core.adapt.head import axis_weights, resize_as_predictor, winning_rows
+from gcnet_core.adapt.winners import axis_weights, resize_as_predictor, winning_rows
 from gcnet_core.predict.features import FeatureMap
 
 GEOMETRIES = {  # grid, network input, original image, align_corners of the two resizes

@@ -36,8 +36,8 @@ import cv2
 import numpy as np
 import torch
 
-from gcnet_core.adapt.head import (LinearHead, fit_head, grid_logits, image_samples, initial_head, relabel,
-                                   resize_as_predictor)
+from gcnet_core.adapt.head import LinearHead, fit_head, grid_logits, image_samples, initial_head, relabel
+from gcnet_core.adapt.winners import resize_as_predictor
 from gcnet_core.adapt.job import LiveAdapter, NothingToLearn, starting_head
 from gcnet_core.model.build import build_model
 from gcnet_core.model.classes import IGNORE_INDEX, ClassSet

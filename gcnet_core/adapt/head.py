@@ -23,9 +23,9 @@ images got worse, not better. A person's strokes (the stroke-scale loop) stay ba
 are a lesson, not a census.
 
 :func:`relabel` gives the labels at the original size as the predictor computes them (the
-two bilinear resizes, then argmax) while mixing at each block of pixels only the classes that
-can win there (:func:`winning_rows`), so a 150-class head costs little more than the project's
-few.
+two bilinear resizes, then argmax) while mixing at each pixel only the classes that can win
+there (:func:`.winners.winning_rows`), so a 150-class head costs little more than the
+project's few.
 
 The stroke-scale loop uses the same parts: the scribble on the current image is one more
 :func:`image_samples` (labels 255 where nothing was painted, ``edited`` where it was), fitted
@@ -51,6 +51,7 @@ from ..model.classes import IGNORE_INDEX
 from ..predict.features import CHANNELS, FeatureMap, bilinear_taps
 from ..predict.threads import fewer_threads
 from .edges import follow_edges
+from .winners import resize_to, winning_rows
 
 EDITED_WEIGHT = 2.0
 SAMPLING_RULE = 2  # how samples are drawn and weighed (kept samples of another rule are not reused)
@@ -514,291 +515,12 @@ def lbfgs(function, theta: torch.Tensor, max_iterations: int, stop=lambda: False
 
 
 # ------------------------------------------------------------------------------ labels
-TOLERANCE = 2e-6  # a resize's float error, relative to its inputs' magnitude (measured: <= 1.6e-7)
-
-
 def grid_logits(head: LinearHead, feature_map: FeatureMap) -> torch.Tensor:
     """[R, h, w] float32 logits at the feature grid (one matrix product)."""
     channels, height, width = feature_map.features.shape
     features = feature_map.float32().reshape(channels, -1)
     logits = torch.addmm(torch.from_numpy(head.bias)[:, None], torch.from_numpy(head.weight), features)
     return logits.reshape(-1, height, width)
-
-
-def resize_as_predictor(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
-    """[C, h, w] -> [C, H0, W0]: to the network input, then to the original size."""
-    out = F.interpolate(logits[None], size=feature_map.input_size, mode="bilinear",
-                        align_corners=feature_map.grid_corners)
-    if feature_map.input_size != feature_map.image_size:
-        out = F.interpolate(out, size=feature_map.image_size, mode="bilinear", align_corners=feature_map.align_corners)
-    return out[0]
-
-
-def resize_to(logits: torch.Tensor, feature_map: FeatureMap, size: tuple[int, int]) -> torch.Tensor:
-    """[C, h, w] -> [C, *size]: :func:`resize_as_predictor`'s result at another size (one
-    resize from the grid, its corners rule: what the edges' filter needs, not exact labels)."""
-    if size == feature_map.image_size:
-        return resize_as_predictor(logits, feature_map)
-    return F.interpolate(logits[None], size=size, mode="bilinear", align_corners=feature_map.grid_corners)[0]
-
-
-def axis_weights(feature_map: FeatureMap, axis: int) -> torch.Tensor:
-    """[N0, n] float32: the weights :func:`resize_as_predictor` gives each grid cell along ``axis``
-    (0 rows, 1 columns), read from torch itself (its resize of the cells' unit vectors), so a
-    sum with them differs from its result by the sum's rounding only."""
-    cells = feature_map.grid_size[axis]
-    unit = torch.eye(cells).reshape((1, cells, cells, 1) if axis == 0 else (1, cells, 1, cells))
-    along = [(size[0], 1) if axis == 0 else (1, size[1]) for size in (feature_map.input_size, feature_map.image_size)]
-    out = F.interpolate(unit, size=along[0], mode="bilinear", align_corners=feature_map.grid_corners)
-    if feature_map.input_size != feature_map.image_size:
-        out = F.interpolate(out, size=along[1], mode="bilinear", align_corners=feature_map.align_corners)
-    return out[0].reshape(cells, -1).T.contiguous()
-
-
-@dataclass(frozen=True)
-class PixelGroups:
-    """The pixels along one axis in groups that mix the same grid cells: group ``g`` mixes the
-    cells ``cells[g]`` into its pixels ``pixels[g]`` (-1: padding) with ``weights[g]``."""
-
-    cells: torch.Tensor  # (G, span) int64
-    pixels: torch.Tensor  # (G, P) int64
-    weights: torch.Tensor  # (G, P, span) float32, 0 for padding
-
-    @staticmethod
-    def of(weights: torch.Tensor) -> "PixelGroups":
-        """The groups of :func:`axis_weights`' [N0, n] weights, split to the common group size
-        (at an edge more pixels mix the same cells) so that little is padding."""
-        count, cells = weights.shape
-        used = (weights != 0).to(torch.uint8)
-        first = used.argmax(dim=1)
-        span = int((cells - 1 - used.flip(1).argmax(dim=1) - first).max()) + 1
-        _, group, sizes = torch.unique(first, return_inverse=True, return_counts=True)
-        position = torch.arange(count) - (torch.cumsum(sizes, 0) - sizes)[group]  # pixels run in order
-        size = max(1, int(sizes.median()))
-        _, group = torch.unique(group * count + position // size, return_inverse=True)
-        position = position % size
-        pixels = torch.full((int(group.max()) + 1, size), -1, dtype=torch.int64)
-        pixels[group, position] = torch.arange(count)
-        index = first[pixels[:, 0]][:, None] + torch.arange(span)
-        inside = (index < cells)[:, None, :] & (pixels >= 0)[:, :, None]
-        index = index.clamp_max(cells - 1)
-        return PixelGroups(index, pixels, weights[pixels.clamp_min(0)[:, :, None], index[:, None, :]] * inside)
-
-
-def mix(block: torch.Tensor, weights_y: torch.Tensor, weights_x: torch.Tensor) -> torch.Tensor:
-    """(..., span_y, span_x) values at a block's cells -> (..., P_y, P_x) at its pixels, with
-    ``weights_y`` (..., P_y, span_y) and ``weights_x`` (..., P_x, span_x) broadcast to ``block``."""
-    along_x = sum(block[..., :, None, l] * weights_x[..., None, :, l] for l in range(block.shape[-1]))
-    return sum(weights_y[..., :, k, None] * along_x[..., None, k, :] for k in range(block.shape[-2]))
-
-
-def first_largest(values: torch.Tensor, dim: int) -> torch.Tensor:
-    """``values.argmax(dim)`` (the first on a tie) from ``amax``: torch's argmax along a leading
-    dimension is ten times slower."""
-    count = values.shape[dim]
-    shape = [-1 if d == dim % values.dim() else 1 for d in range(values.dim())]
-    rank = torch.arange(count, 0, -1, dtype=values.dtype).reshape(shape)
-    return count - ((values == values.amax(dim=dim, keepdim=True)) * rank).amax(dim=dim).long()
-
-
-def _slack(block: torch.Tensor) -> torch.Tensor:
-    """The rounding error bound of a mix of (..., span_y, span_x) cells -> (..., 1, 1)."""
-    return TOLERANCE * block.abs().amax(dim=(-2, -1), keepdim=True)
-
-
-@dataclass
-class _Blocks:
-    """Blocks of pixels that mix the same cells of a (rows, h, width) grid: (n, span) cells,
-    (n, P, span) weights, (n, P_y, P_x) real pixels (not padding)."""
-
-    cells_y: torch.Tensor
-    cells_x: torch.Tensor
-    weights_y: torch.Tensor
-    weights_x: torch.Tensor
-    real: torch.Tensor
-    rows: int
-    width: int
-
-    def __getitem__(self, index: torch.Tensor) -> "_Blocks":
-        return _Blocks(self.cells_y[index], self.cells_x[index], self.weights_y[index], self.weights_x[index],
-                       self.real[index], self.rows, self.width)
-
-    def corners(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """((n, 2, span_y), (n, 2, span_x)): the weights of each block's first and last real pixel
-        along each axis."""
-        every = torch.arange(len(self.real))
-        last_y = self.real[:, :, 0].sum(dim=1) - 1
-        last_x = self.real[:, 0, :].sum(dim=1) - 1
-        return (torch.stack([self.weights_y[:, 0], self.weights_y[every, last_y]], 1),
-                torch.stack([self.weights_x[:, 0], self.weights_x[every, last_x]], 1))
-
-
-def _first_candidates(blocks: _Blocks, top: tuple[torch.Tensor, torch.Tensor, torch.Tensor]):
-    """((n, C) rows sorted, (n, C) repeats, (n, sy, sx) bound on every other row) of each
-    block: the rows first in one of its cells, bounded by each cell's best other row (its
-    second, or its third where the second is a candidate)."""
-    values, rows, third = top  # (2, h * w) values and rows of each cell's first two, (h * w,) its third value
-    cells = blocks.cells_y[:, :, None] * blocks.width + blocks.cells_x[:, None, :]  # (n, sy, sx)
-    candidates = rows[0, cells].flatten(1).sort(dim=1).values
-    repeated = torch.zeros(candidates.shape, dtype=torch.bool)
-    repeated[:, 1:] = candidates[:, 1:] == candidates[:, :-1]
-    taken = (rows[1, cells][..., None] == candidates[:, None, None, :]).any(dim=-1)
-    return candidates, repeated, torch.where(taken, third[cells], values[1, cells])
-
-
-def _reaching_rows(logits: torch.Tensor, blocks: _Blocks, lowest_best: torch.Tensor) -> torch.Tensor:
-    """(n, R) whether each row's largest value in a block's cells reaches ``lowest_best`` (n,),
-    the least a pixel's winner has there; no other row can win (a pixel's value is a mix of its
-    cells')."""
-    # a block's cells run from its first on (clamped at the grid's end, which a max ignores): the
-    # largest over them is a sliding maximum of the grid, read at the block's first cell
-    span = (blocks.cells_y.shape[1], blocks.cells_x.shape[1])
-    reach = _sliding_max(logits, span) + TOLERANCE * _sliding_max(logits.abs(), span)
-    reach = reach[:, blocks.cells_y[:, 0], blocks.cells_x[:, 0]]  # (R, n)
-    return (reach >= lowest_best).T
-
-
-def _sliding_max(grid: torch.Tensor, span: tuple[int, int]) -> torch.Tensor:
-    """(R, h, w): the largest of ``grid`` over each cell's ``span`` cells down and right (fewer at
-    the grid's end). Elementwise maxima of shifted copies: torch's max_pool2d is far slower."""
-    out = grid
-    for axis, size in zip((1, 2), span):
-        along, out = out, out.clone()
-        for shift in range(1, min(size, along.shape[axis])):
-            length = along.shape[axis] - shift
-            start = out.narrow(axis, 0, length)
-            start.copy_(torch.maximum(start, along.narrow(axis, shift, length)))
-    return out
-
-
-def _candidates_of(reaching: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """((n, C) rows sorted, (n, C) padding) of (n, R) reaching rows, C their largest count."""
-    order = torch.argsort((~reaching).to(torch.uint8), dim=1, stable=True)[:, :int(reaching.sum(dim=1).max())]
-    return order, ~reaching.gather(1, order)
-
-
-def _by_count(counts: torch.Tensor) -> list[torch.Tensor]:
-    """Indices of ``counts`` in groups whose counts lie within a factor of two of each other, so
-    that a group padded to its largest count is mostly real (a few blocks reach many rows)."""
-    bucket = torch.ceil(torch.log2(counts.clamp_min(1).double())).long()
-    return [torch.nonzero(bucket == b).flatten() for b in torch.unique(bucket).tolist()]
-
-
-def _decided_at_corners(logits: torch.Tensor, candidates: torch.Tensor, ignored: torch.Tensor,
-                        bound: torch.Tensor, blocks: _Blocks) -> tuple[torch.Tensor, torch.Tensor]:
-    """((n,) decided, (n,) winner) of each block whose pixels all have the same winner, read at
-    its four corner pixels: with one resize a block's value of a row is bilinear in the pixel's
-    two weights, and so is the difference of two rows, which is therefore smallest at a corner.
-    Decided where one candidate beats every other one and the bound there by more than the
-    rounding error."""
-    cy, cx = blocks.cells_y[:, :, None], blocks.cells_x[:, None, :]
-    cell_logits = logits[candidates[:, :, None, None], cy[:, None], cx[:, None]]  # (n, C, sy, sx)
-    corner_y, corner_x = blocks.corners()
-    values = mix(cell_logits, corner_y[:, None], corner_x[:, None])  # (n, C, 2, 2)
-    slack = _slack(cell_logits)
-    lower = (values - slack).masked_fill(ignored[:, :, None, None], -torch.inf)
-    upper = (values + slack).masked_fill(ignored[:, :, None, None], -torch.inf)
-    best = first_largest(lower, 1)  # (n, 2, 2)
-    same = (best == best[:, :1, :1]).flatten(1).all(dim=1)
-    index = best[:, None, :1, :1].expand(-1, 1, 2, 2)
-    best_lower = lower.gather(1, index)[:, 0]
-    others = upper.scatter(1, index, -torch.inf).amax(dim=1)
-    bounded = mix(bound, corner_y, corner_x) + _slack(bound)
-    decided = same & ((best_lower > others) & (best_lower > bounded)).flatten(1).all(dim=1)
-    return decided, candidates.gather(1, best[:, :1, 0]).flatten()
-
-
-def _decide(logits: torch.Tensor, candidates: torch.Tensor, ignored: torch.Tensor, bound: torch.Tensor | None,
-            blocks: _Blocks):
-    """(winner, close, rows close somewhere, beaten, least best) of each block: the winner among
-    its ``candidates`` (less the ``ignored``) at each pixel, where two of them come within the
-    rounding error of each other, whether the ``bound`` on the other rows may beat the best
-    somewhere, and the least best value of a pixel."""
-    cy, cx = blocks.cells_y[:, :, None], blocks.cells_x[:, None, :]  # (n, sy, 1), (n, 1, sx)
-    cell_logits = logits[candidates[:, :, None, None], cy[:, None], cx[:, None]]  # (n, C, sy, sx)
-    values = mix(cell_logits, blocks.weights_y[:, None], blocks.weights_x[:, None])  # (n, C, P_y, P_x)
-    slack = _slack(cell_logits)
-    values.masked_fill_(ignored[:, :, None, None], -torch.inf)
-    slack.masked_fill_(ignored[:, :, None, None], 0.0)
-    lowest_best = (values - slack).amax(dim=1)
-    beaten = torch.zeros(len(cy), dtype=torch.bool)
-    if bound is not None:
-        mixed = mix(bound, blocks.weights_y, blocks.weights_x) + _slack(bound)
-        beaten = ((mixed >= lowest_best) & blocks.real).flatten(1).any(dim=1)
-    winner = candidates.gather(1, first_largest(values, 1).flatten(1)).reshape(lowest_best.shape)
-    contending = values + slack >= lowest_best[:, None]
-    close = (contending.sum(dim=1) > 1) & blocks.real & ~beaten[:, None, None]
-    close_rows = torch.zeros(blocks.rows, dtype=torch.bool)
-    close_rows[candidates[(contending & close[:, None]).flatten(2).any(dim=2)]] = True
-    least = lowest_best.masked_fill(~blocks.real, torch.inf).flatten(1).amin(dim=1)
-    return winner, close, close_rows, beaten, least
-
-
-def _as_image(blocks: torch.Tensor, groups_y: int, groups_x: int) -> torch.Tensor:
-    """(A * B, P_y, P_x) per block -> (A * P_y, B * P_x) padded image."""
-    _, size_y, size_x = blocks.shape
-    return blocks.reshape(groups_y, groups_x, size_y, size_x).permute(0, 2, 1, 3).reshape(groups_y * size_y, -1)
-
-
-FULL_RESIZE_ROWS = 8  # up to this many rows torch resizes them all (cheaper than blocks for a project's classes)
-
-
-def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
-    """[H0, W0] int64: the argmax over rows of :func:`resize_as_predictor` (the first row on a
-    tie), mixing at each pixel only the rows that can win there.
-
-    The pixels that mix the same grid cells form a block. A block's candidates are the rows
-    first in one of its cells: any other row is at most each cell's best other row, and a
-    resize mixes cells with weights >= 0 (rounding is monotone), so those values, mixed, bound
-    it. With one resize a block whose corners agree is decided there (:func:`_decided_at_corners`).
-    A block where that bound comes within the rounding error of the best takes every row
-    whose largest value in its cells reaches the least best found there. The mix is a sum with torch's own
-    weights (:func:`axis_weights`); a pixel where two rows come within its rounding error of
-    each other is decided by torch's own resize of those rows.
-    """
-    rows, _, width = logits.shape
-    if rows <= FULL_RESIZE_ROWS:
-        return resize_as_predictor(logits, feature_map).max(dim=0).indices
-    by_row = PixelGroups.of(axis_weights(feature_map, 0))
-    by_col = PixelGroups.of(axis_weights(feature_map, 1))
-    a, b = (index.flatten() for index in torch.meshgrid(torch.arange(len(by_row.cells)),
-                                                          torch.arange(len(by_col.cells)), indexing="ij"))
-    real = (by_row.pixels[a] >= 0)[:, :, None] & (by_col.pixels[b] >= 0)[:, None, :]
-    blocks = _Blocks(by_row.cells[a], by_col.cells[b], by_row.weights[a], by_col.weights[b], real, rows, width)
-    flat = logits.flatten(1)
-    top_values, top_rows = flat.topk(2, dim=0)
-    third = flat.scatter(0, top_rows, -torch.inf).amax(dim=0)
-    candidates, repeated, bound = _first_candidates(blocks, (top_values, top_rows, third))
-    winner = torch.empty(real.shape, dtype=torch.int64)
-    close = torch.zeros(real.shape, dtype=torch.bool)
-    beaten = torch.zeros(len(real), dtype=torch.bool)
-    least = torch.zeros(len(real))
-    todo = torch.arange(len(real))
-    if feature_map.input_size == feature_map.image_size:  # one resize: most blocks are read at their corners
-        decided, row = _decided_at_corners(logits, candidates, repeated, bound, blocks)
-        winner[decided] = row[decided][:, None, None]
-        todo = torch.nonzero(~decided).flatten()
-    won, near, close_rows, lost, lowest = _decide(logits, candidates[todo], repeated[todo], bound[todo], blocks[todo])
-    winner[todo], close[todo], beaten[todo], least[todo] = won, near, lost, lowest
-    if bool(beaten.any()):
-        beaten_blocks = torch.nonzero(beaten).flatten()
-        reaching = _reaching_rows(logits, blocks[beaten_blocks], least[beaten_blocks])
-        for group in _by_count(reaching.sum(dim=1)):
-            again = beaten_blocks[group]
-            candidates, padding = _candidates_of(reaching[group])
-            won, near, near_rows, _, _ = _decide(logits, candidates, padding, None, blocks[again])
-            winner[again], close[again] = won, near
-            close_rows |= near_rows
-    # groups run in pixel order: block (a, b) pixel (p, q) is image pixel (a * P_y + p, b * P_x + q), less padding
-    real_y, real_x = by_row.pixels.flatten() >= 0, by_col.pixels.flatten() >= 0
-    out = _as_image(winner, len(by_row.cells), len(by_col.cells))[real_y][:, real_x]
-    if bool(close.any()):
-        ys, xs = torch.nonzero(_as_image(close, len(by_row.cells), len(by_col.cells))[real_y][:, real_x],
-                               as_tuple=True)
-        chosen = torch.nonzero(close_rows).flatten()
-        exact = resize_as_predictor(logits[chosen], feature_map)[:, ys, xs]
-        out[ys, xs] = chosen[exact.max(dim=0).indices]
-    return out
 
 
 @_on_few_threads
@@ -818,4 +540,4 @@ __all__ = ["CHECK_PIXELS", "Cancelled", "DISABLED_BIAS", "EDITED_WEIGHT", "FIT_T
            "MAX_FIT_SAMPLES", "MAX_ITERATIONS", "PER_CLASS", "REGULARISATION", "SAMPLING_RULE", "Samples",
            "check_samples", "class_key", "features_at", "few_threads", "fit_head", "grid_logits", "image_samples",
            "initial_head", "labels_token", "lbfgs", "model_head", "pixel_taps", "predict_samples", "relabel",
-           "resize_as_predictor", "resize_taps", "sample_pair", "winning_rows"]
+           "resize_taps", "sample_pair"]
