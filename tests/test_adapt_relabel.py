@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gcnet_core.adapt.winners import axis_weights, resize_as_predictor, winning_rows
+from gcnet_core.adapt.winners import axis_weights, resize_as_predictor, resized_at, winning_rows
 from gcnet_core.predict.features import FeatureMap
 
 GEOMETRIES = {  # grid, network input, original image, align_corners of the two resizes
@@ -93,3 +93,17 @@ def test_blocks_reaching_few_and_many_rows_are_decided_in_groups_and_stay_exact(
             wobble = 0.05 * torch.rand(height, columns.stop - columns.start, generator=generator)
             logits[row, :, columns] = best[:, columns] - 0.5 + checker[:, columns] * 0.7 + wobble
     assert torch.equal(winning_rows(logits, fm), full_argmax(logits, fm))
+
+
+@pytest.mark.parametrize("geometry", list(GEOMETRIES))
+def test_values_at_a_few_pixels_are_torchs_whole_resize_bit_for_bit(geometry):
+    # the pixels that decide ties: a few far apart (bands of grid rows resized apart), a run
+    # across the image's first and last rows (bands clamped at the grid's edges)
+    fm = feature_map(geometry)
+    logits = torch.randn(5, *fm.grid_size, generator=torch.Generator().manual_seed(4)) * 20
+    height, width = fm.image_size
+    ys = torch.tensor([0, 1, 5, height // 2, height // 2 + 1, height - 2, height - 1] + list(range(height)))
+    xs = torch.tensor([0, width - 1, 3, width // 3, width // 3, 1, width - 2] + [width // 2] * height)
+    assert torch.equal(resized_at(logits, fm, ys, xs), resize_as_predictor(logits, fm)[:, ys, xs])
+    sparse = torch.tensor([2, height - 3]), torch.tensor([width - 1, 0])
+    assert torch.equal(resized_at(logits, fm, *sparse), resize_as_predictor(logits, fm)[:, sparse[0], sparse[1]])
