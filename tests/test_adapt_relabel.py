@@ -104,6 +104,24 @@ def test_values_at_a_few_pixels_are_torchs_whole_resize_bit_for_bit(geometry):
     height, width = fm.image_size
     ys = torch.tensor([0, 1, 5, height // 2, height // 2 + 1, height - 2, height - 1] + list(range(height)))
     xs = torch.tensor([0, width - 1, 3, width // 3, width // 3, 1, width - 2] + [width // 2] * height)
-    assert torch.equal(resized_at(logits, fm, ys, xs), resize_as_predictor(logits, fm)[:, ys, xs])
+    rows = torch.tensor([0, 3])
+    assert torch.equal(resized_at(logits, rows, fm, ys, xs), resize_as_predictor(logits, fm)[rows][:, ys, xs])
     sparse = torch.tensor([2, height - 3]), torch.tensor([width - 1, 0])
-    assert torch.equal(resized_at(logits, fm, *sparse), resize_as_predictor(logits, fm)[:, sparse[0], sparse[1]])
+    assert torch.equal(resized_at(logits, rows, fm, *sparse), resize_as_predictor(logits, fm)[rows][:, sparse[0], sparse[1]])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_near_ties_on_small_images_are_decided_as_the_full_argmax(threads):
+    # on a small image torch's resize of a few rows can differ in the last bit from the same
+    # rows resized with all the others: ties there are decided by the resize of every row
+    generator = torch.Generator().manual_seed(11)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for grid, size in (((2, 3), (10, 14)), ((8, 8), (64, 64)), ((4, 9), (20, 40)), ((10, 10), (38, 30))):
+            fm = FeatureMap(np.zeros((1, *grid), np.float16), size, size, False, False)
+            for rows in (9, 20, 150):
+                logits = torch.round(torch.randn(rows, *grid, generator=generator) * 2) / 2  # many exact ties
+                assert torch.equal(winning_rows(logits, fm), full_argmax(logits, fm))
+    finally:
+        torch.set_num_threads(previous)

@@ -25,6 +25,7 @@ from ..predict.features import FeatureMap
 TOLERANCE = 2e-6  # a resize's float error, relative to its inputs' magnitude (measured: <= 1.6e-7)
 FULL_RESIZE_ROWS = 8  # up to this many rows torch resizes them all (cheaper than windows for a project's classes)
 SLAB_PIXELS = 1 << 15  # pixels the first pass mixes at once: its few slot images then stay in the cache
+SMALL_IMAGE = 1 << 16  # pixels below which a near tie is decided by torch's resize of every row (see resized_at)
 UNUSED = -1.0e30  # the value a repeated candidate is given: mixed, it stays far below any real one
 
 
@@ -117,12 +118,11 @@ def first_largest(values: torch.Tensor, dim: int) -> torch.Tensor:
 @dataclass(frozen=True)
 class _Windows:
     """Per window of cells (one per grid cell: the window that starts there, clamped at the
-    grid's end): its candidates (J, h, w) (the rows first in one of its J cells; a repeat is
-    marked), their values and each cell's bound on every other row as J + 1 slots
+    grid's end): its candidates (J, h, w) (the row first in each of its J cells), their values
+    (a repeat's :data:`UNUSED`) and each cell's bound on every other row as J + 1 slots
     (span_x, J + 1, span_y, h, w), and the rounding error allowed (h, w)."""
 
     candidates: torch.Tensor
-    repeated: torch.Tensor
     slots: torch.Tensor
     slack: torch.Tensor
 
@@ -146,10 +146,11 @@ class _Windows:
         slack = TOLERANCE * torch.maximum(values.abs().amax(dim=(0, 1, 2)), bound.abs().amax(dim=(0, 1)))
         values.masked_fill_(repeated[:, None, None], UNUSED)
         slots = torch.cat([values, bound[None]]).permute(2, 0, 1, 3, 4).contiguous()
-        return _Windows(candidates, repeated, slots, slack)
+        return _Windows(candidates, slots, slack)
 
     def along_x(self, by_col: AxisMix) -> torch.Tensor:
-        """(J + 1, span_y, h, W0): the slots mixed along the rows into the image's columns."""
+        """(J + 1, span_y, h, W0): the slots mixed along each grid row into the image's columns
+        (once for the whole image: it is small)."""
         span_x, slot_count, span_y, height, width = self.slots.shape
         out = None
         for k in range(span_x):
@@ -164,7 +165,7 @@ def _three_largest(flat: torch.Tensor):
     first = flat.max(dim=0)
     rest = flat.scatter(0, first.indices[None], -torch.inf)
     second = rest.max(dim=0)
-    third = rest.scatter_(0, second.indices[None], -torch.inf).amax(dim=0) if len(flat) > 2 else second.values
+    third = rest.scatter_(0, second.indices[None], -torch.inf).amax(dim=0)
     return (first.values, first.indices), (second.values, second.indices), third
 
 
@@ -324,21 +325,29 @@ def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
     if bool(close.any()):
         ys, xs = torch.nonzero(close, as_tuple=True)
         chosen = torch.nonzero(close_rows).flatten()
-        exact = resized_at(logits[chosen], feature_map, ys, xs)
+        exact = resized_at(logits, chosen, feature_map, ys, xs)
         out[ys, xs] = chosen[exact.max(dim=0).indices]
     return out
 
 
-def resized_at(logits: torch.Tensor, feature_map: FeatureMap, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
-    """(C, n): :func:`resize_as_predictor`'s values at the pixels (ys, xs), bit for bit.
+def resized_at(logits: torch.Tensor, rows: torch.Tensor, feature_map: FeatureMap, ys: torch.Tensor,
+               xs: torch.Tensor) -> torch.Tensor:
+    """(len(rows), n): :func:`resize_as_predictor`'s values of ``rows`` at the pixels (ys, xs),
+    bit for bit.
 
-    Where the predictor resizes once by a power-of-two factor along the rows (the ADE20K and
-    VOC entries: 8), torch resizes only bands of grid rows around the pixels: with that factor
-    every source position and weight is exact, so a band's pixel rows are computed exactly as
-    in the whole resize, except its first and last half cell (clamped at the band's edge),
-    which a band leaves a cell beyond its pixels. Else the whole image is resized."""
+    Torch's resize of a row is not always the same to the last bit when it resizes other rows
+    with it: on small images (under :data:`SMALL_IMAGE` pixels) its loops run across rows, so
+    there every row is resized, as the predictor does. Where the predictor resizes once by a
+    power-of-two factor along the image's rows (the ADE20K and VOC entries: 8), only ``rows``
+    are resized, in bands of grid rows around the pixels: with that factor every source
+    position and weight is exact, so a band's pixel rows come out as in the whole resize,
+    except its first and last half cell (clamped at the band's edge), which a band leaves a
+    cell beyond its pixels. Else ``rows`` are resized whole."""
     height, width = feature_map.grid_size
     out_height = feature_map.image_size[0]
+    if out_height * feature_map.image_size[1] < SMALL_IMAGE:
+        return resize_as_predictor(logits, feature_map)[rows][:, ys, xs]
+    logits = logits[rows]
     factor = out_height // height
     if (feature_map.input_size != feature_map.image_size or feature_map.grid_corners
             or out_height != factor * height or factor & (factor - 1)):
