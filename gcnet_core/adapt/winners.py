@@ -15,8 +15,10 @@ rows decides. So the labels are exactly ``resize_as_predictor(logits).max(0).ind
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -97,6 +99,19 @@ class AxisMix:
         real = (pixels >= 0)[:, :, None]
         group_cells = index[pixels[:, 0]]
         return AxisMix(first, taps, group_cells.clamp_max(cells - 1), pixels, taps[pixels.clamp_min(0)] * real, group)
+
+
+def _axis_mixes(feature_map: FeatureMap) -> tuple[AxisMix, AxisMix]:
+    """The rows' and the columns' :class:`AxisMix` of a feature map's geometry, made once per
+    geometry (a round re-labels many images of the same size; read, never changed)."""
+    return _mixes_of(feature_map.grid_size, feature_map.input_size, feature_map.image_size,
+                     feature_map.grid_corners, feature_map.align_corners)
+
+
+@functools.lru_cache(maxsize=8)
+def _mixes_of(grid_size, input_size, image_size, grid_corners, align_corners) -> tuple[AxisMix, AxisMix]:
+    geometry = FeatureMap(np.zeros((0, *grid_size), np.float16), input_size, image_size, grid_corners, align_corners)
+    return AxisMix.of(axis_weights(geometry, 0)), AxisMix.of(axis_weights(geometry, 1))
 
 
 def mix(block: torch.Tensor, weights_y: torch.Tensor, weights_x: torch.Tensor) -> torch.Tensor:
@@ -301,7 +316,7 @@ def winning_rows(logits: torch.Tensor, feature_map: FeatureMap) -> torch.Tensor:
     rows = logits.shape[0]
     if rows <= FULL_RESIZE_ROWS:
         return resize_as_predictor(logits, feature_map).max(dim=0).indices
-    by_row, by_col = AxisMix.of(axis_weights(feature_map, 0)), AxisMix.of(axis_weights(feature_map, 1))
+    by_row, by_col = _axis_mixes(feature_map)
     windows = _Windows.of(logits, by_row.span, by_col.span)
     out, close, beaten, least = _first_pass(windows, by_row, by_col)  # flat, one more element each
     close_rows = torch.zeros(rows, dtype=torch.bool)
