@@ -71,7 +71,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gcnet_core.adapt import head  # noqa: E402
-from gcnet_core.adapt.head import fit_head, image_samples, initial_head, model_head, relabel  # noqa: E402
+from gcnet_core.adapt.head import class_key, fit_head, image_samples, initial_head, model_head, relabel  # noqa: E402
 from gcnet_core.adapt.job import (AdaptMemory, ContentKeys, adapt_project, fit_with_scribble,  # noqa: E402
                                   load_corrected)
 from gcnet_core.files.images import read_image_rgb  # noqa: E402
@@ -306,8 +306,8 @@ def fitted_wide_head(conv_seg, model_classes, classes: ClassSet, cache, keys, ex
     rows), fitted on the scenes of ``paths`` as the window fits it: the model's rows to start
     from, each scene's labels in that project's ids."""
     wide_classes = (*model_classes, NEW)
-    index = {name.strip().lower(): i for i, name in enumerate(wide_classes)}
-    to_wide = np.array([index[name.strip().lower()] for name in classes.names], np.uint8)
+    index = {class_key(name): i for i, name in enumerate(wide_classes)}
+    to_wide = np.array([index[class_key(name)] for name in classes.names], np.uint8)
     samples = []
     for seed, path in enumerate(paths):
         labels = to_wide[scene(seed)[1]]

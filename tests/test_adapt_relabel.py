@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from gcnet_core.adapt.head import few_threads
 from gcnet_core.adapt.winners import axis_weights, resize_as_predictor, resized_at, winning_rows
 from gcnet_core.predict.features import FeatureMap
 
@@ -115,13 +116,9 @@ def test_near_ties_on_small_images_are_decided_as_the_full_argmax(threads):
     # on a small image torch's resize of a few rows can differ in the last bit from the same
     # rows resized with all the others: ties there are decided by the resize of every row
     generator = torch.Generator().manual_seed(11)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with few_threads(threads):
         for grid, size in (((2, 3), (10, 14)), ((8, 8), (64, 64)), ((4, 9), (20, 40)), ((10, 10), (38, 30))):
             fm = FeatureMap(np.zeros((1, *grid), np.float16), size, size, False, False)
             for rows in (9, 20, 150):
                 logits = torch.round(torch.randn(rows, *grid, generator=generator) * 2) / 2  # many exact ties
                 assert torch.equal(winning_rows(logits, fm), full_argmax(logits, fm))
-    finally:
-        torch.set_num_threads(previous)

@@ -15,10 +15,8 @@ rows decides. So the labels are exactly ``resize_as_predictor(logits).max(0).ind
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -101,17 +99,20 @@ class AxisMix:
         return AxisMix(first, taps, group_cells.clamp_max(cells - 1), pixels, taps[pixels.clamp_min(0)] * real, group)
 
 
+_MIXES: dict[tuple, tuple[AxisMix, AxisMix]] = {}  # by geometry; a few at most (see _axis_mixes)
+
+
 def _axis_mixes(feature_map: FeatureMap) -> tuple[AxisMix, AxisMix]:
     """The rows' and the columns' :class:`AxisMix` of a feature map's geometry, made once per
     geometry (a round re-labels many images of the same size; read, never changed)."""
-    return _mixes_of(feature_map.grid_size, feature_map.input_size, feature_map.image_size,
-                     feature_map.grid_corners, feature_map.align_corners)
-
-
-@functools.lru_cache(maxsize=8)
-def _mixes_of(grid_size, input_size, image_size, grid_corners, align_corners) -> tuple[AxisMix, AxisMix]:
-    geometry = FeatureMap(np.zeros((0, *grid_size), np.float16), input_size, image_size, grid_corners, align_corners)
-    return AxisMix.of(axis_weights(geometry, 0)), AxisMix.of(axis_weights(geometry, 1))
+    geometry = (feature_map.grid_size, feature_map.input_size, feature_map.image_size, feature_map.grid_corners,
+                feature_map.align_corners)
+    found = _MIXES.get(geometry)
+    if found is None:
+        if len(_MIXES) >= 8:
+            _MIXES.clear()
+        found = _MIXES[geometry] = (AxisMix.of(axis_weights(feature_map, 0)), AxisMix.of(axis_weights(feature_map, 1)))
+    return found
 
 
 def mix(block: torch.Tensor, weights_y: torch.Tensor, weights_x: torch.Tensor) -> torch.Tensor:
